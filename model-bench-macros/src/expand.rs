@@ -1,0 +1,235 @@
+//! The code generated next to a bench function, and the checks on that function's signature that
+//! the generated call relies on.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericParam, ItemFn, ReturnType, Type};
+
+use crate::options::{Device, Options, Stage};
+
+/// Checks that `item` can be called as `item(&mut Bencher)` from a plain `fn` pointer, reporting
+/// every problem at once so the user fixes them in one pass.
+pub(crate) fn check_signature(item: &ItemFn) -> syn::Result<()> {
+    let sig = &item.sig;
+    let mut errors: Vec<syn::Error> = Vec::new();
+    let mut reject = |tokens: &dyn ToTokens, message: &str| {
+        errors.push(syn::Error::new_spanned(tokens, message));
+    };
+
+    if let Some(constness) = &sig.constness {
+        reject(constness, "a `#[model_bench]` function cannot be `const`");
+    }
+    if let Some(asyncness) = &sig.asyncness {
+        reject(
+            asyncness,
+            "a `#[model_bench]` function cannot be `async`; \
+             start a runtime in the function and block on the future inside `b.iter(...)`",
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        reject(
+            unsafety,
+            "a `#[model_bench]` function cannot be `unsafe`; use an `unsafe` block in its body",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        reject(abi, "a `#[model_bench]` function cannot be `extern`");
+    }
+    for param in &sig.generics.params {
+        match param {
+            GenericParam::Lifetime(_) => {}
+            GenericParam::Type(_) | GenericParam::Const(_) => reject(
+                param,
+                "a `#[model_bench]` function cannot be generic; \
+                 write one bench function per type or value",
+            ),
+        }
+    }
+    if let Some(variadic) = &sig.variadic {
+        reject(variadic, "a `#[model_bench]` function cannot be variadic");
+    }
+
+    let mut params = Vec::with_capacity(sig.inputs.len());
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.push(syn::Error::new_spanned(
+                receiver,
+                "a `#[model_bench]` function must be a free function, without `self`",
+            )),
+            FnArg::Typed(param) => params.push(param),
+        }
+    }
+    let mut params = params.into_iter();
+    match params.next() {
+        Some(param) => {
+            if let Err(error) = check_bencher_type(&param.ty) {
+                errors.push(error);
+            }
+        }
+        // With `self` there, the user needs to move the function, not to add a parameter.
+        None if sig.receiver().is_some() => {}
+        None => errors.push(syn::Error::new(
+            sig.paren_token.span.join(),
+            "a `#[model_bench]` function takes one parameter: `b: &mut Bencher`",
+        )),
+    }
+    for extra in params {
+        errors.push(syn::Error::new_spanned(
+            extra,
+            "a `#[model_bench]` function takes only one parameter, `b: &mut Bencher`; \
+             build other inputs inside the function, before calling `b.iter(...)`",
+        ));
+    }
+
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(()),
+        Some(mut first) => {
+            first.extend(errors);
+            Err(first)
+        }
+    }
+}
+
+/// Only the shape is checked; whether the path really names `model_bench::Bencher` is left to
+/// the type checker at the generated call.
+fn check_bencher_type(ty: &Type) -> syn::Result<()> {
+    let expected = "the parameter of a `#[model_bench]` function must be `&mut Bencher`";
+    match strip(ty) {
+        Type::Reference(reference) if names_bencher(&reference.elem) => {
+            if reference.mutability.is_some() {
+                Ok(())
+            } else {
+                Err(syn::Error::new_spanned(
+                    reference,
+                    format!("{expected}, not `&Bencher`: add `mut`"),
+                ))
+            }
+        }
+        other if names_bencher(other) => Err(syn::Error::new_spanned(
+            other,
+            format!("{expected}: the bench runner lends the `Bencher`, so take it by `&mut`"),
+        )),
+        other => Err(syn::Error::new_spanned(other, expected)),
+    }
+}
+
+fn strip(ty: &Type) -> &Type {
+    match ty {
+        Type::Paren(inner) => strip(&inner.elem),
+        Type::Group(inner) => strip(&inner.elem),
+        _ => ty,
+    }
+}
+
+fn names_bencher(ty: &Type) -> bool {
+    match strip(ty) {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Bencher"),
+        _ => false,
+    }
+}
+
+/// The user's function, unchanged, followed by its runner and its registration.
+pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
+    let krate = quote!(::model_bench::__private);
+    let ident = &item.sig.ident;
+    let fn_span = ident.span();
+
+    let name = options
+        .name
+        .clone()
+        .unwrap_or_else(|| ident.unraw().to_string());
+    let pipeline = match &options.pipeline {
+        Some(pipeline) => quote!(::core::option::Option::Some(#pipeline)),
+        None => quote!(::core::option::Option::None),
+    };
+    let stage = match &options.stage {
+        Some(Stage::Load) => quote!(#krate::Stage::Load),
+        Some(Stage::Preprocess) => quote!(#krate::Stage::Preprocess),
+        Some(Stage::Forward) => quote!(#krate::Stage::Forward),
+        Some(Stage::Postprocess) => quote!(#krate::Stage::Postprocess),
+        Some(Stage::EndToEnd) => quote!(#krate::Stage::EndToEnd),
+        Some(Stage::Custom(custom)) => quote!(#krate::Stage::Custom(#custom)),
+        None => quote!(#krate::Stage::Custom(#name)),
+    };
+    let device = match options.device.unwrap_or(Device::Cpu) {
+        Device::Cpu => quote!(#krate::Device::Cpu),
+        Device::Cuda => quote!(#krate::Device::Cuda),
+    };
+    let batch = options
+        .batch
+        .iter()
+        .flatten()
+        .map(|&size| Literal::usize_unsuffixed(size));
+    let cold = options.cold || options.cold_runs.is_some();
+    let cold_runs = optional(options.cold_runs.map(Literal::u32_unsuffixed));
+    let sample_size = optional(options.sample_size.map(Literal::usize_unsuffixed));
+    let duration = |nanos: Option<u64>| {
+        optional(nanos.map(|nanos| {
+            let nanos = Literal::u64_unsuffixed(nanos);
+            quote!(#krate::Duration::from_nanos(#nanos))
+        }))
+    };
+    let warm_up_time = duration(options.warm_up_time);
+    let measurement_time = duration(options.measurement_time);
+
+    // Spanned on the user's function so the registered location is the function's, not the
+    // attribute's.
+    let file = quote_spanned!(fn_span=> ::core::file!());
+    let line = quote_spanned!(fn_span=> ::core::line!());
+    // Spanned on the return type so a type that is not a bench outcome is reported there.
+    let run_body = match &item.sig.output {
+        ReturnType::Type(_, ty) => {
+            let mut callee = ident.clone();
+            callee.set_span(ty.span());
+            quote_spanned! {ty.span()=>
+                #krate::IntoBenchOutcome::into_bench_outcome(#callee(b))
+            }
+        }
+        ReturnType::Default => quote!(#krate::IntoBenchOutcome::into_bench_outcome(#ident(b))),
+    };
+
+    quote! {
+        #item
+
+        const _: () = {
+            fn __model_bench_run(
+                b: &mut ::model_bench::Bencher<'_, '_>,
+            ) -> #krate::BenchOutcome {
+                #run_body
+            }
+
+            #[#krate::linkme::distributed_slice(#krate::BENCHES)]
+            #[linkme(crate = #krate::linkme)]
+            static __MODEL_BENCH: #krate::BenchDescriptor = #krate::BenchDescriptor {
+                name: #name,
+                module_path: ::core::module_path!(),
+                file: #file,
+                line: #line,
+                pipeline: #pipeline,
+                stage: #stage,
+                device: #device,
+                batch: &[#(#batch),*],
+                cold: #cold,
+                cold_runs: #cold_runs,
+                sample_size: #sample_size,
+                warm_up_time: #warm_up_time,
+                measurement_time: #measurement_time,
+                run: __model_bench_run,
+            };
+        };
+    }
+}
+
+fn optional(value: Option<impl ToTokens>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    }
+}

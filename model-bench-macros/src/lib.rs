@@ -1,0 +1,63 @@
+//! The `#[model_bench(...)]` attribute of model-bench. Use it through the `model_bench` crate,
+//! which re-exports it; the generated code refers to `::model_bench` paths.
+
+use proc_macro::TokenStream;
+use quote::ToTokens;
+use syn::{Item, ItemFn};
+
+mod expand;
+mod options;
+
+/// Registers a function `fn(b: &mut Bencher)` as a bench; see the `model_bench` crate for the
+/// options.
+#[proc_macro_attribute]
+pub fn model_bench(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    let function: ItemFn = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(function)) => function,
+        Ok(other) => return with_errors(item, &not_a_function(&other)),
+        Err(error) => return with_errors(item, &error),
+    };
+
+    let options = options::Options::parse(args.into());
+    let signature = expand::check_signature(&function);
+    match (options, signature) {
+        (Ok(options), Ok(())) => expand::expand(&options, &function).into(),
+        (Err(mut error), Err(more)) => {
+            error.combine(more);
+            with_errors(item, &error)
+        }
+        (Err(error), _) | (_, Err(error)) => with_errors(item, &error),
+    }
+}
+
+/// Keeps the item as written next to the errors: other code that uses it then still resolves,
+/// and only the attribute's own errors are reported.
+fn with_errors(item: proc_macro2::TokenStream, error: &syn::Error) -> TokenStream {
+    let mut tokens = item;
+    tokens.extend(error.to_compile_error());
+    tokens.into()
+}
+
+fn not_a_function(item: &Item) -> syn::Error {
+    let message = "`#[model_bench]` goes on a function `fn name(b: &mut Bencher)`";
+    // The item's keyword and name are enough to point at; spanning the whole item would
+    // underline every line of a long struct or impl.
+    let head = match item {
+        Item::Struct(item) => pair(item.struct_token, &item.ident),
+        Item::Enum(item) => pair(item.enum_token, &item.ident),
+        Item::Union(item) => pair(item.union_token, &item.ident),
+        Item::Trait(item) => pair(item.trait_token, &item.ident),
+        Item::Mod(item) => pair(item.mod_token, &item.ident),
+        Item::Const(item) => pair(item.const_token, &item.ident),
+        Item::Static(item) => pair(item.static_token, &item.ident),
+        Item::Type(item) => pair(item.type_token, &item.ident),
+        Item::Impl(item) => pair(item.impl_token, &item.self_ty),
+        other => other.to_token_stream(),
+    };
+    syn::Error::new_spanned(head, message)
+}
+
+fn pair(keyword: impl ToTokens, name: impl ToTokens) -> proc_macro2::TokenStream {
+    quote::quote!(#keyword #name)
+}

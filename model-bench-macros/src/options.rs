@@ -1,0 +1,600 @@
+//! The `#[model_bench(...)]` options: their grammar, and every check on their values. Checking
+//! here, at compile time, turns a typo into an error on the user's own tokens instead of a bench
+//! that silently runs with the wrong settings.
+
+use std::fmt;
+
+use syn::meta::ParseNestedMeta;
+use syn::parse::ParseStream;
+use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
+
+const OPTION_NAMES: &str = "pipeline, name, stage, batch, device, cold, cold_runs, sample_size, \
+                            warm_up_time, measurement_time";
+
+const STAGE_NAMES: &str = "load, preprocess, forward, postprocess, end_to_end (or e2e)";
+
+const DURATION_FORMAT: &str = "a positive number followed by a unit (ns, us, ms or s), \
+                               like \"500ms\" or \"1.5s\"";
+
+/// criterion refuses fewer samples than this, so a smaller `sample_size` could only fail at run
+/// time.
+const MIN_SAMPLE_SIZE: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Load,
+    Preprocess,
+    Forward,
+    Postprocess,
+    EndToEnd,
+    Custom(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Device {
+    Cpu,
+    Cuda,
+}
+
+/// The options as written; `None` means the option was left out.
+#[derive(Debug, Default)]
+pub(crate) struct Options {
+    pub pipeline: Option<String>,
+    pub name: Option<String>,
+    pub stage: Option<Stage>,
+    pub batch: Option<Vec<usize>>,
+    pub device: Option<Device>,
+    pub cold: bool,
+    pub cold_runs: Option<u32>,
+    pub sample_size: Option<usize>,
+    pub warm_up_time: Option<u64>,
+    pub measurement_time: Option<u64>,
+}
+
+impl Options {
+    /// Parses the attribute's arguments, stopping at the first invalid option.
+    pub(crate) fn parse(args: proc_macro2::TokenStream) -> syn::Result<Options> {
+        let mut options = Options::default();
+        let parser = syn::meta::parser(|meta| options.parse_one(&meta));
+        syn::parse::Parser::parse2(parser, args)?;
+        Ok(options)
+    }
+
+    fn parse_one(&mut self, meta: &ParseNestedMeta) -> syn::Result<()> {
+        let Some(option) = meta.path.get_ident().map(|ident| ident.to_string()) else {
+            return Err(unknown_option(meta));
+        };
+        match option.as_str() {
+            "pipeline" => {
+                unset(meta, &self.pipeline)?;
+                let lit = string(&value(meta, "pipeline = \"resnet50\"")?, "pipeline")?;
+                self.pipeline = Some(bench_id_part(&lit, "pipeline")?);
+            }
+            "name" => {
+                unset(meta, &self.name)?;
+                let lit = string(&value(meta, "name = \"resnet50_fp16\"")?, "name")?;
+                self.name = Some(bench_id_part(&lit, "name")?);
+            }
+            "stage" => {
+                unset(meta, &self.stage)?;
+                self.stage = Some(stage(&value(meta, "stage = forward")?)?);
+            }
+            "batch" => {
+                unset(meta, &self.batch)?;
+                self.batch = Some(batch(&value(meta, "batch = [1, 8, 32]")?)?);
+            }
+            "device" => {
+                unset(meta, &self.device)?;
+                self.device = Some(device(&value(meta, "device = cuda")?)?);
+            }
+            "cold" => {
+                if self.cold {
+                    return Err(duplicate(meta));
+                }
+                no_value(meta)?;
+                self.cold = true;
+            }
+            "cold_runs" => {
+                unset(meta, &self.cold_runs)?;
+                let (runs, lit): (u32, _) = integer(&value(meta, "cold_runs = 5")?, "cold_runs")?;
+                if runs == 0 {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        "`cold_runs` must be at least 1",
+                    ));
+                }
+                self.cold_runs = Some(runs);
+            }
+            "sample_size" => {
+                unset(meta, &self.sample_size)?;
+                let (size, lit): (usize, _) =
+                    integer(&value(meta, "sample_size = 50")?, "sample_size")?;
+                if size < MIN_SAMPLE_SIZE {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        format!(
+                            "`sample_size` must be at least {MIN_SAMPLE_SIZE}, criterion's minimum"
+                        ),
+                    ));
+                }
+                self.sample_size = Some(size);
+            }
+            "warm_up_time" => {
+                unset(meta, &self.warm_up_time)?;
+                let expr = value(meta, "warm_up_time = \"500ms\"")?;
+                self.warm_up_time = Some(duration(&expr, "warm_up_time")?);
+            }
+            "measurement_time" => {
+                unset(meta, &self.measurement_time)?;
+                let expr = value(meta, "measurement_time = \"5s\"")?;
+                self.measurement_time = Some(duration(&expr, "measurement_time")?);
+            }
+            _ => return Err(unknown_option(meta)),
+        }
+        Ok(())
+    }
+}
+
+fn unknown_option(meta: &ParseNestedMeta) -> syn::Error {
+    let path = quote::ToTokens::to_token_stream(&meta.path)
+        .to_string()
+        .replace(' ', "");
+    syn::Error::new_spanned(
+        &meta.path,
+        format!("unknown option `{path}`; expected one of: {OPTION_NAMES}"),
+    )
+}
+
+/// `cold` is a bare flag; anything after it but a comma deserves a clearer message than syn's
+/// "expected `,`".
+fn no_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.is_empty() || meta.input.peek(Token![,]) {
+        return Ok(());
+    }
+    if meta.input.peek(Token![=]) {
+        // Consumed only so that the error below covers `cold = value`.
+        meta.value()?.parse::<Expr>()?;
+    }
+    Err(meta.error(
+        "`cold` is a flag and takes no value; write `cold`, \
+         or `cold_runs = N` to also choose how many cold runs",
+    ))
+}
+
+fn duplicate(meta: &ParseNestedMeta) -> syn::Error {
+    let path = quote::ToTokens::to_token_stream(&meta.path).to_string();
+    syn::Error::new_spanned(&meta.path, format!("duplicate option `{path}`"))
+}
+
+/// Reports the second occurrence of an option, on its name.
+fn unset<T>(meta: &ParseNestedMeta, slot: &Option<T>) -> syn::Result<()> {
+    match slot {
+        Some(_) => Err(duplicate(meta)),
+        None => Ok(()),
+    }
+}
+
+/// The expression after `option =`; `example` shows the expected form when the `=` is missing.
+fn value(meta: &ParseNestedMeta, example: &str) -> syn::Result<Expr> {
+    if !meta.input.peek(Token![=]) {
+        let path = quote::ToTokens::to_token_stream(&meta.path).to_string();
+        return Err(meta.error(format!("`{path}` needs a value, like `{example}`")));
+    }
+    let input: ParseStream = meta.value()?;
+    input.parse()
+}
+
+/// Values passed through a `macro_rules!` fragment arrive wrapped in an invisible group.
+fn ungroup(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(group) => ungroup(&group.expr),
+        _ => expr,
+    }
+}
+
+fn string(expr: &Expr, option: &str) -> syn::Result<LitStr> {
+    match ungroup(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("expected a string literal for `{option}`, like `{option} = \"resnet50\"`"),
+        )),
+    }
+}
+
+/// Pipelines, names and custom stages become parts of criterion ids, where `/` is the separator.
+fn bench_id_part(lit: &LitStr, option: &str) -> syn::Result<String> {
+    let value = lit.value();
+    if value.trim().is_empty() {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!("`{option}` must not be empty"),
+        ));
+    }
+    if value.contains('/') {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{option}` must not contain `/`: it separates the pipeline, \
+                 the bench name and the batch size in bench ids"
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+fn stage(expr: &Expr) -> syn::Result<Stage> {
+    match ungroup(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(Stage::Custom(bench_id_part(lit, "stage")?)),
+        Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+            let ident = &path.path.segments[0].ident;
+            match ident.to_string().as_str() {
+                "load" => Ok(Stage::Load),
+                "preprocess" => Ok(Stage::Preprocess),
+                "forward" => Ok(Stage::Forward),
+                "postprocess" => Ok(Stage::Postprocess),
+                "end_to_end" | "e2e" => Ok(Stage::EndToEnd),
+                other => Err(syn::Error::new_spanned(
+                    ident,
+                    format!(
+                        "unknown stage `{other}`; expected one of: {STAGE_NAMES}, \
+                         or a string literal such as `stage = \"{other}\"` for a custom stage"
+                    ),
+                )),
+            }
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "expected a stage: one of {STAGE_NAMES}, \
+                 or a string literal such as `stage = \"tokenize\"` for a custom stage"
+            ),
+        )),
+    }
+}
+
+fn device(expr: &Expr) -> syn::Result<Device> {
+    let expected = "expected a device: `cpu` or `cuda`";
+    match ungroup(expr) {
+        Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+            let ident = &path.path.segments[0].ident;
+            match ident.to_string().as_str() {
+                "cpu" => Ok(Device::Cpu),
+                "cuda" => Ok(Device::Cuda),
+                other => Err(syn::Error::new_spanned(
+                    ident,
+                    format!("unknown device `{other}`; {expected}"),
+                )),
+            }
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Err(syn::Error::new_spanned(
+            lit,
+            format!("{expected}, written without quotes, like `device = cuda`"),
+        )),
+        other => Err(syn::Error::new_spanned(other, expected)),
+    }
+}
+
+/// The value, and its literal to point at when the value is out of range.
+fn integer<N>(expr: &Expr, option: &str) -> syn::Result<(N, LitInt)>
+where
+    N: std::str::FromStr,
+    N::Err: fmt::Display,
+{
+    match ungroup(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => Ok((lit.base10_parse()?, lit.clone())),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("expected an integer literal for `{option}`"),
+        )),
+    }
+}
+
+fn batch(expr: &Expr) -> syn::Result<Vec<usize>> {
+    let Expr::Array(array) = ungroup(expr) else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "expected a list of batch sizes, like `batch = [1, 8, 32]`",
+        ));
+    };
+    if array.elems.is_empty() {
+        return Err(syn::Error::new_spanned(
+            array,
+            "`batch` needs at least one batch size; \
+             leave the option out to run the bench once, at batch size 1",
+        ));
+    }
+    let mut sizes: Vec<usize> = Vec::with_capacity(array.elems.len());
+    for elem in &array.elems {
+        let lit: &LitInt = match ungroup(elem) {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(lit), ..
+            }) => lit,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "expected an integer literal batch size",
+                ))
+            }
+        };
+        let size: usize = lit.base10_parse()?;
+        if size == 0 {
+            return Err(syn::Error::new_spanned(
+                lit,
+                "batch sizes must be at least 1",
+            ));
+        }
+        // A sorted, duplicate-free sweep keeps bench ids unique and reports in order.
+        if let Some(&previous) = sizes.last() {
+            if size <= previous {
+                return Err(syn::Error::new_spanned(
+                    lit,
+                    format!(
+                        "batch sizes must be strictly increasing, but {size} follows {previous}"
+                    ),
+                ));
+            }
+        }
+        sizes.push(size);
+    }
+    Ok(sizes)
+}
+
+fn duration(expr: &Expr, option: &str) -> syn::Result<u64> {
+    match ungroup(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => parse_duration(&lit.value()).map_err(|error| {
+            syn::Error::new_spanned(
+                lit,
+                format!("invalid `{option}`: {error}; expected {DURATION_FORMAT}"),
+            )
+        }),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{option}` needs a unit: write it as a string, like `{option} = \"{}s\"`",
+                lit.base10_digits()
+            ),
+        )),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("expected a duration string for `{option}`: {DURATION_FORMAT}"),
+        )),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DurationError {
+    Malformed,
+    UnknownUnit,
+    Zero,
+    SubNanosecond,
+    TooLong,
+}
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DurationError::Malformed => "not a duration",
+            DurationError::UnknownUnit => "missing or unknown unit",
+            DurationError::Zero => "the duration must be greater than zero",
+            DurationError::SubNanosecond => "the duration is not a whole number of nanoseconds",
+            DurationError::TooLong => "the duration is too long",
+        })
+    }
+}
+
+/// Parses `<digits>[.<digits>]<unit>` into nanoseconds. Integer arithmetic keeps "0.1s" exact,
+/// which a float round trip would not.
+pub(crate) fn parse_duration(text: &str) -> Result<u64, DurationError> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let is_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !is_digits(whole) || (number.contains('.') && !is_digits(fraction)) {
+        return Err(DurationError::Malformed);
+    }
+    let unit_nanos: u128 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        _ => return Err(DurationError::UnknownUnit),
+    };
+    let parse = |digits: &str| digits.parse::<u128>().map_err(|_| DurationError::TooLong);
+    let mut nanos = parse(whole)?
+        .checked_mul(unit_nanos)
+        .ok_or(DurationError::TooLong)?;
+    let fraction = fraction.trim_end_matches('0');
+    if !fraction.is_empty() {
+        let scale = u32::try_from(fraction.len())
+            .ok()
+            .and_then(|len| 10u128.checked_pow(len))
+            .ok_or(DurationError::SubNanosecond)?;
+        let scaled = parse(fraction)?
+            .checked_mul(unit_nanos)
+            .ok_or(DurationError::SubNanosecond)?;
+        if scaled % scale != 0 {
+            return Err(DurationError::SubNanosecond);
+        }
+        nanos += scaled / scale;
+    }
+    if nanos == 0 {
+        return Err(DurationError::Zero);
+    }
+    u64::try_from(nanos).map_err(|_| DurationError::TooLong)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use quote::quote;
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(parse_duration("1ns"), Ok(1));
+        assert_eq!(parse_duration("3us"), Ok(3_000));
+        assert_eq!(parse_duration("3µs"), Ok(3_000));
+        assert_eq!(parse_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_duration("2s"), Ok(2_000_000_000));
+    }
+
+    #[test]
+    fn fractional_durations_are_exact() {
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("0.1s"), Ok(100_000_000));
+        assert_eq!(parse_duration("0.000000001s"), Ok(1));
+        assert_eq!(parse_duration("2.50ms"), Ok(2_500_000));
+        assert_eq!(parse_duration("1.0ns"), Ok(1));
+        assert_eq!(parse_duration("0.5us"), Ok(500));
+    }
+
+    #[test]
+    fn malformed_durations() {
+        assert_eq!(parse_duration(""), Err(DurationError::Malformed));
+        assert_eq!(parse_duration("s"), Err(DurationError::Malformed));
+        assert_eq!(parse_duration(".5s"), Err(DurationError::Malformed));
+        assert_eq!(parse_duration("5.s"), Err(DurationError::Malformed));
+        assert_eq!(parse_duration("1.2.3s"), Err(DurationError::Malformed));
+        assert_eq!(parse_duration("-1s"), Err(DurationError::Malformed));
+        assert_eq!(parse_duration(" 1s"), Err(DurationError::Malformed));
+        assert_eq!(parse_duration("5"), Err(DurationError::UnknownUnit));
+        assert_eq!(parse_duration("5 s"), Err(DurationError::UnknownUnit));
+        assert_eq!(parse_duration("5sec"), Err(DurationError::UnknownUnit));
+        assert_eq!(parse_duration("5m"), Err(DurationError::UnknownUnit));
+    }
+
+    #[test]
+    fn zero_tiny_and_huge_durations() {
+        assert_eq!(parse_duration("0s"), Err(DurationError::Zero));
+        assert_eq!(parse_duration("0.000ms"), Err(DurationError::Zero));
+        assert_eq!(parse_duration("1.5ns"), Err(DurationError::SubNanosecond));
+        assert_eq!(
+            parse_duration("0.0000000001s"),
+            Err(DurationError::SubNanosecond)
+        );
+        assert_eq!(
+            parse_duration("0.1000000000000000000000000000000000000000001s"),
+            Err(DurationError::SubNanosecond)
+        );
+        assert_eq!(parse_duration("18446744073709551615ns"), Ok(u64::MAX));
+        assert_eq!(
+            parse_duration("18446744073709551616ns"),
+            Err(DurationError::TooLong)
+        );
+        assert_eq!(
+            parse_duration("99999999999999999999999999999999999999999s"),
+            Err(DurationError::TooLong)
+        );
+    }
+
+    fn error(args: proc_macro2::TokenStream) -> String {
+        match Options::parse(args) {
+            Ok(options) => panic!("expected an error, parsed {options:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn no_options() {
+        let options = Options::parse(quote!()).expect("empty options parse");
+        assert_eq!(options.name, None);
+        assert_eq!(options.stage, None);
+        assert!(!options.cold);
+    }
+
+    #[test]
+    fn every_option() {
+        let options = Options::parse(quote!(
+            pipeline = "resnet",
+            name = "fp16",
+            stage = e2e,
+            batch = [1, 2, 4, 8],
+            device = cuda,
+            cold,
+            cold_runs = 5,
+            sample_size = 10,
+            warm_up_time = "500ms",
+            measurement_time = "1.5s",
+        ))
+        .expect("valid options parse");
+        assert_eq!(options.pipeline.as_deref(), Some("resnet"));
+        assert_eq!(options.name.as_deref(), Some("fp16"));
+        assert_eq!(options.stage, Some(Stage::EndToEnd));
+        assert_eq!(options.batch, Some(vec![1, 2, 4, 8]));
+        assert_eq!(options.device, Some(Device::Cuda));
+        assert!(options.cold);
+        assert_eq!(options.cold_runs, Some(5));
+        assert_eq!(options.sample_size, Some(10));
+        assert_eq!(options.warm_up_time, Some(500_000_000));
+        assert_eq!(options.measurement_time, Some(1_500_000_000));
+    }
+
+    #[test]
+    fn stages() {
+        let parse = |args| Options::parse(args).expect("stage parses").stage;
+        assert_eq!(parse(quote!(stage = load)), Some(Stage::Load));
+        assert_eq!(parse(quote!(stage = preprocess)), Some(Stage::Preprocess));
+        assert_eq!(parse(quote!(stage = forward)), Some(Stage::Forward));
+        assert_eq!(parse(quote!(stage = postprocess)), Some(Stage::Postprocess));
+        assert_eq!(parse(quote!(stage = end_to_end)), Some(Stage::EndToEnd));
+        assert_eq!(
+            parse(quote!(stage = "tokenize")),
+            Some(Stage::Custom("tokenize".into()))
+        );
+        assert!(error(quote!(stage = inference)).contains("unknown stage `inference`"));
+        assert!(error(quote!(stage = "")).contains("must not be empty"));
+        assert!(error(quote!(stage = "a/b")).contains("must not contain `/`"));
+    }
+
+    #[test]
+    fn option_errors() {
+        assert!(error(quote!(foo = 1)).starts_with("unknown option `foo`; expected one of:"));
+        assert!(error(quote!(a::b)).starts_with("unknown option `a::b`"));
+        assert_eq!(error(quote!(cold, cold)), "duplicate option `cold`");
+        assert_eq!(
+            error(quote!(name = "a", name = "b")),
+            "duplicate option `name`"
+        );
+        assert!(error(quote!(cold = 3)).contains("takes no value"));
+        assert!(error(quote!(pipeline)).contains("needs a value"));
+        assert!(error(quote!(pipeline("x"))).contains("needs a value"));
+        assert!(error(quote!(pipeline = x)).contains("expected a string literal"));
+        assert!(error(quote!(name = "")).contains("must not be empty"));
+        assert!(error(quote!(batch = 4)).contains("expected a list"));
+        assert!(error(quote!(batch = [])).contains("at least one"));
+        assert!(error(quote!(batch = [0])).contains("at least 1"));
+        assert!(error(quote!(batch = [2, 2])).contains("strictly increasing"));
+        assert!(error(quote!(batch = [1, x])).contains("integer literal"));
+        assert!(error(quote!(device = gpu)).contains("unknown device `gpu`"));
+        assert!(error(quote!(device = "cuda")).contains("without quotes"));
+        assert!(error(quote!(cold_runs = 0)).contains("at least 1"));
+        assert!(error(quote!(sample_size = 9)).contains("at least 10"));
+        assert!(error(quote!(sample_size = -9)).contains("integer literal"));
+        assert!(error(quote!(warm_up_time = 3)).contains("\"3s\""));
+        assert!(error(quote!(warm_up_time = "0s")).contains("greater than zero"));
+        assert!(error(quote!(measurement_time = "fast")).contains("expected a positive number"));
+    }
+
+    #[test]
+    fn cold_runs_parses() {
+        let options = Options::parse(quote!(cold_runs = 3)).expect("cold_runs parses");
+        assert_eq!(options.cold_runs, Some(3));
+        // `cold_runs` alone implies a cold run; that is decided in the expansion.
+        assert!(!options.cold);
+    }
+}

@@ -1,0 +1,6 @@
+use model_bench::model_bench;
+
+#[model_bench]
+fn bench() {}
+
+fn main() {}

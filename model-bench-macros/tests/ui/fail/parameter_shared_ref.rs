@@ -1,0 +1,6 @@
+use model_bench::{model_bench, Bencher};
+
+#[model_bench]
+fn bench(_b: &Bencher) {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use model_bench::{model_bench, Bencher};
+
+#[model_bench(pipeline = "resnet", batches = [1, 2])]
+fn bench(b: &mut Bencher) {
+    b.iter(|| ());
+}
+
+fn main() {}

@@ -1,0 +1,138 @@
+//! `results.csv`: one row per measured point (bench × batch size), times in nanoseconds.
+
+use super::Exporter;
+use crate::error::Result;
+use crate::results::{BenchResult, PointResult, Report};
+
+pub struct Csv;
+
+const HEADER: &[&str] = &[
+    "id",
+    "bench",
+    "pipeline",
+    "stage",
+    "device",
+    "batch",
+    "status",
+    "unit",
+    "mean",
+    "mean_lower",
+    "mean_upper",
+    "median",
+    "median_lower",
+    "median_upper",
+    "std_dev",
+    "median_abs_dev",
+    "p95",
+    "samples",
+    "items_per_sec",
+    "change_mean_pct",
+    "cold_mean",
+    "cold_p95",
+    "cold_overhead_pct",
+    "error",
+];
+
+impl Exporter for Csv {
+    fn file_name(&self) -> &'static str {
+        "results.csv"
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let mut out = String::new();
+        push_row(&mut out, HEADER.iter().map(|h| h.to_string()));
+        for bench in &report.benches {
+            if bench.points.is_empty() {
+                push_row(&mut out, failed_row(bench));
+            }
+            for point in &bench.points {
+                push_row(&mut out, point_row(bench, point));
+            }
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+fn status(bench: &BenchResult) -> String {
+    serde_json::to_value(bench.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn number(value: Option<f64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
+    let e = &point.estimates;
+    let cold = bench
+        .cold
+        .as_ref()
+        .and_then(|c| c.summary.as_ref())
+        .filter(|s| s.batch == point.batch);
+    vec![
+        point.id.clone(),
+        bench.name.clone(),
+        bench.pipeline.clone().unwrap_or_default(),
+        bench.stage.clone(),
+        bench.device.clone(),
+        point.batch.to_string(),
+        status(bench),
+        point.unit.clone(),
+        e.mean.point.to_string(),
+        e.mean.lower.to_string(),
+        e.mean.upper.to_string(),
+        e.median.point.to_string(),
+        e.median.lower.to_string(),
+        e.median.upper.to_string(),
+        e.std_dev.point.to_string(),
+        e.median_abs_dev.point.to_string(),
+        point.sample.p95.to_string(),
+        point.sample.samples.to_string(),
+        number(point.items_per_sec),
+        number(point.change.map(|c| 100.0 * c.mean.point)),
+        number(cold.map(|c| c.mean_ns)),
+        number(cold.map(|c| c.p95_ns)),
+        number(cold.and_then(|c| c.overhead_pct)),
+        String::new(),
+    ]
+}
+
+fn failed_row(bench: &BenchResult) -> Vec<String> {
+    let mut row = vec![String::new(); HEADER.len()];
+    row[0] = bench.id.clone();
+    row[1] = bench.name.clone();
+    row[2] = bench.pipeline.clone().unwrap_or_default();
+    row[3] = bench.stage.clone();
+    row[4] = bench.device.clone();
+    row[6] = status(bench);
+    row[HEADER.len() - 1] = bench.error.clone().unwrap_or_default();
+    row
+}
+
+fn push_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
+    let escaped: Vec<String> = cells.into_iter().map(|cell| escape(&cell)).collect();
+    out.push_str(&escaped.join(","));
+    out.push('\n');
+}
+
+fn escape(cell: &str) -> String {
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn cells_with_separators_are_quoted() {
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(escape("a,b"), "\"a,b\"");
+        assert_eq!(escape("say \"hi\"\nthere"), "\"say \"\"hi\"\"\nthere\"");
+    }
+}

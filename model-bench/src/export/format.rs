@@ -1,0 +1,54 @@
+//! Human formatting of times, rates and percentages, shared by the terminal and Markdown output.
+
+/// A duration in nanoseconds with a unit that keeps 3–4 significant digits (`812.4 µs`, `31.20 ms`).
+pub fn duration_ns(ns: f64) -> String {
+    let (value, unit) = match ns.abs() {
+        x if x < 1e3 => (ns, "ns"),
+        x if x < 1e6 => (ns / 1e3, "µs"),
+        x if x < 1e9 => (ns / 1e6, "ms"),
+        _ => (ns / 1e9, "s"),
+    };
+    let precision = match value.abs() {
+        x if x >= 100.0 => 1,
+        x if x >= 10.0 => 2,
+        _ => 3,
+    };
+    format!("{value:.precision$} {unit}")
+}
+
+/// A rate per second (`1.23 K/s`, `45.6/s`).
+pub fn rate(per_sec: f64) -> String {
+    match per_sec {
+        x if x >= 1e9 => format!("{:.2} G/s", x / 1e9),
+        x if x >= 1e6 => format!("{:.2} M/s", x / 1e6),
+        x if x >= 1e3 => format!("{:.2} K/s", x / 1e3),
+        x => format!("{x:.2}/s"),
+    }
+}
+
+pub fn percent(pct: f64) -> String {
+    format!("{pct:.1} %")
+}
+
+pub fn signed_percent(pct: f64) -> String {
+    format!("{pct:+.1} %")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_pick_a_unit() {
+        assert_eq!(duration_ns(812.0), "812.0 ns");
+        assert_eq!(duration_ns(31_200_000.0), "31.20 ms");
+        assert_eq!(duration_ns(1_500.0), "1.500 µs");
+        assert_eq!(duration_ns(2.5e9), "2.500 s");
+    }
+
+    #[test]
+    fn rates_pick_a_unit() {
+        assert_eq!(rate(1234.0), "1.23 K/s");
+        assert_eq!(rate(45.6), "45.60/s");
+    }
+}

@@ -1,0 +1,338 @@
+//! The summary's tables, built once from a report and rendered as text or Markdown.
+
+use super::format::{duration_ns, percent, rate, signed_percent};
+use crate::results::{BenchStatus, Report};
+
+/// A titled table with optional notes under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub title: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub notes: Vec<String>,
+}
+
+impl Table {
+    fn new(title: impl Into<String>, headers: &[&str]) -> Self {
+        Table {
+            title: title.into(),
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Plain text with aligned columns.
+    pub fn to_text(&self) -> String {
+        let widths: Vec<usize> = (0..self.headers.len())
+            .map(|col| {
+                std::iter::once(&self.headers)
+                    .chain(&self.rows)
+                    .map(|row| row.get(col).map_or(0, |cell| cell.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (cell, width))| {
+                    if i == 0 {
+                        format!("{cell:<width$}")
+                    } else {
+                        format!("{cell:>width$}")
+                    }
+                })
+                .collect();
+            format!("  {}", padded.join("  ").trim_end())
+        };
+        let mut out = format!("{}\n{}\n", self.title, line(&self.headers));
+        for row in &self.rows {
+            out.push_str(&line(row));
+            out.push('\n');
+        }
+        for note in &self.notes {
+            out.push_str(&format!("  {note}\n"));
+        }
+        out
+    }
+
+    /// A GitHub-flavoured Markdown table under a level-3 heading.
+    pub fn to_markdown(&self) -> String {
+        let escape = |cell: &String| cell.replace('|', "\\|");
+        let mut out = format!("### {}\n\n", self.title);
+        out.push_str(&format!(
+            "| {} |\n",
+            self.headers.iter().map(escape).collect::<Vec<_>>().join(" | ")
+        ));
+        out.push_str(&format!(
+            "|{}|\n",
+            self.headers
+                .iter()
+                .enumerate()
+                .map(|(i, _)| if i == 0 { " --- " } else { " ---: " })
+                .collect::<Vec<_>>()
+                .join("|")
+        ));
+        for row in &self.rows {
+            out.push_str(&format!(
+                "| {} |\n",
+                row.iter().map(escape).collect::<Vec<_>>().join(" | ")
+            ));
+        }
+        if !self.notes.is_empty() {
+            out.push('\n');
+            for note in &self.notes {
+                out.push_str(&format!("- {}\n", note.replace('|', "\\|")));
+            }
+        }
+        out.push('\n');
+        out
+    }
+}
+
+/// All summary tables of a report, in reading order; tables with nothing to show are left out.
+pub fn build(report: &Report) -> Vec<Table> {
+    [
+        stages(report),
+        sweeps(report),
+        cold_vs_warm(report),
+        breakdowns(report),
+        failures(report),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|t| !t.rows.is_empty() || !t.notes.is_empty())
+    .collect()
+}
+
+fn stages(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "Stages (time per call)",
+        &[
+            "bench",
+            "stage",
+            "device",
+            "batch",
+            "median",
+            "95% CI",
+            "mean",
+            "std dev",
+            "items/s",
+            "change",
+        ],
+    );
+    for bench in &report.benches {
+        for point in &bench.points {
+            let e = &point.estimates;
+            table.rows.push(vec![
+                point.id.clone(),
+                bench.stage.clone(),
+                bench.device.clone(),
+                point.batch.to_string(),
+                duration_ns(e.median.point),
+                format!(
+                    "[{}, {}]",
+                    duration_ns(e.median.lower),
+                    duration_ns(e.median.upper)
+                ),
+                duration_ns(e.mean.point),
+                duration_ns(e.std_dev.point),
+                point.items_per_sec.map(rate).unwrap_or_else(|| "-".into()),
+                point
+                    .change
+                    .map(|c| signed_percent(100.0 * c.mean.point))
+                    .unwrap_or_else(|| "-".into()),
+            ]);
+        }
+    }
+    vec![table]
+}
+
+fn sweeps(report: &Report) -> Vec<Table> {
+    report
+        .benches
+        .iter()
+        .filter_map(|bench| {
+            let sweep = bench.sweep.as_ref()?;
+            let mut table = Table::new(
+                format!("Batch sweep: {}", bench.id),
+                &["batch", "latency", "per item", "items/s", ""],
+            );
+            for point in &sweep.points {
+                let mut marks = Vec::new();
+                if sweep.best_batch == Some(point.batch) {
+                    marks.push("best");
+                }
+                if sweep.knee.as_ref().map(|k| k.batch) == Some(point.batch) {
+                    marks.push("knee");
+                }
+                table.rows.push(vec![
+                    point.batch.to_string(),
+                    duration_ns(point.latency_ns),
+                    duration_ns(point.latency_per_item_ns),
+                    rate(point.items_per_sec),
+                    marks.join(", "),
+                ]);
+            }
+            if let Some(ceiling) = &sweep.ceiling {
+                table.rows.push(vec![
+                    ceiling.batch.to_string(),
+                    "failed".into(),
+                    "-".into(),
+                    "-".into(),
+                    "ceiling".into(),
+                ]);
+            }
+            if let Some(best) = sweep.best_batch {
+                let best_rate = sweep
+                    .points
+                    .iter()
+                    .find(|p| p.batch == best)
+                    .map(|p| rate(p.items_per_sec))
+                    .unwrap_or_default();
+                table
+                    .notes
+                    .push(format!("best batch: {best} ({best_rate} items)"));
+            }
+            match &sweep.knee {
+                Some(knee) => table.notes.push(format!(
+                    "knee: batch {} (from {}: latency {}, throughput {})",
+                    knee.batch,
+                    knee.from_batch,
+                    signed_percent(100.0 * knee.latency_growth),
+                    signed_percent(100.0 * knee.throughput_growth)
+                )),
+                None => table
+                    .notes
+                    .push("knee: none (throughput grew faster than latency at every step)".into()),
+            }
+            if let Some(ceiling) = &sweep.ceiling {
+                table.notes.push(format!(
+                    "ceiling: batch {} failed: {}",
+                    ceiling.batch,
+                    first_line(&ceiling.message)
+                ));
+            }
+            Some(table)
+        })
+        .collect()
+}
+
+fn cold_vs_warm(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "Cold (first call in a fresh process) vs warm",
+        &[
+            "bench",
+            "batch",
+            "runs",
+            "cold mean",
+            "cold p95",
+            "first call",
+            "warm median",
+            "overhead",
+            "overhead %",
+        ],
+    );
+    for bench in &report.benches {
+        let Some(cold) = &bench.cold else { continue };
+        if let Some(s) = &cold.summary {
+            table.rows.push(vec![
+                bench.id.clone(),
+                s.batch.to_string(),
+                s.runs.to_string(),
+                duration_ns(s.mean_ns),
+                duration_ns(s.p95_ns),
+                duration_ns(s.first_call_mean_ns),
+                s.warm_median_ns
+                    .map(duration_ns)
+                    .unwrap_or_else(|| "-".into()),
+                s.overhead_ns.map(duration_ns).unwrap_or_else(|| "-".into()),
+                s.overhead_pct.map(percent).unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        for failure in &cold.failures {
+            table
+                .notes
+                .push(format!("{}: cold run failed: {}", bench.id, first_line(failure)));
+        }
+    }
+    if !table.rows.is_empty() {
+        table.notes.push(
+            "cold = entering the bench function (setup, e.g. load) through the end of its first call"
+                .into(),
+        );
+    }
+    vec![table]
+}
+
+fn breakdowns(report: &Report) -> Vec<Table> {
+    report
+        .pipelines
+        .iter()
+        .map(|b| {
+            let mut table = Table::new(
+                format!("Pipeline breakdown: {} (batch {})", b.pipeline, b.batch),
+                &["stage", "bench", "median", "share"],
+            );
+            for s in &b.stages {
+                let mark = if b.bottleneck.as_deref() == Some(s.bench.as_str()) {
+                    " ← bottleneck"
+                } else {
+                    ""
+                };
+                table.rows.push(vec![
+                    s.stage.clone(),
+                    s.bench.clone(),
+                    duration_ns(s.median_ns),
+                    format!("{}{mark}", percent(s.share_pct)),
+                ]);
+            }
+            table.rows.push(vec![
+                "sum of stages".into(),
+                String::new(),
+                duration_ns(b.sum_ns),
+                percent(100.0),
+            ]);
+            if let Some(e2e) = b.end_to_end_ns {
+                table.rows.push(vec![
+                    "end-to-end (measured)".into(),
+                    String::new(),
+                    duration_ns(e2e),
+                    String::new(),
+                ]);
+            }
+            if let (Some(unaccounted), Some(e2e)) = (b.unaccounted_ns, b.end_to_end_ns) {
+                table.notes.push(format!(
+                    "end-to-end minus stages: {} ({} of end-to-end)",
+                    duration_ns(unaccounted),
+                    signed_percent(100.0 * unaccounted / e2e)
+                ));
+            }
+            if let Some(bottleneck) = &b.bottleneck {
+                table.notes.push(format!("bottleneck: {bottleneck}"));
+            }
+            table
+        })
+        .collect()
+}
+
+fn failures(report: &Report) -> Vec<Table> {
+    let mut table = Table::new("Failures", &["bench", "status", "error"]);
+    for bench in &report.benches {
+        if bench.status == BenchStatus::Failed {
+            table.rows.push(vec![
+                bench.id.clone(),
+                "failed".into(),
+                first_line(bench.error.as_deref().unwrap_or("")).into(),
+            ]);
+        }
+    }
+    vec![table]
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}

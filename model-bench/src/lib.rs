@@ -1,0 +1,56 @@
+//! model-bench: criterion-grade benchmarks for ML model serving.
+//!
+//! Annotate functions in a `harness = false` bench target with `#[model_bench(...)]`, end the file
+//! with `model_bench::main!();`, and run `cargo bench`. See the README for the options.
+
+pub mod bencher;
+pub mod error;
+pub mod export;
+pub mod measure;
+pub mod registry;
+pub mod results;
+pub mod runner;
+#[cfg(feature = "ort")]
+pub mod runtimes;
+pub mod stats;
+
+pub use bencher::Bencher;
+pub use criterion::BatchSize;
+pub use std::hint::black_box;
+pub use error::Error;
+pub use model_bench_macros::model_bench;
+pub use registry::{Device, Stage};
+
+/// What a bench file usually needs: `use model_bench::prelude::*;`.
+pub mod prelude {
+    pub use crate::bencher::Bencher;
+    pub use crate::model_bench;
+    pub use crate::registry::{Device, Stage};
+    pub use criterion::BatchSize;
+pub use std::hint::black_box;
+}
+
+/// Runs every `#[model_bench]` function in this binary and exits with the run's status code.
+/// Call it from `main` of a `harness = false` bench target, or use [`main!`].
+pub fn main() -> ! {
+    std::process::exit(runner::run_main())
+}
+
+/// Expands to the `main` function of a `harness = false` bench target.
+#[macro_export]
+macro_rules! main {
+    () => {
+        fn main() {
+            $crate::main()
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::registry::{
+        BenchDescriptor, BenchOutcome, Device, IntoBenchOutcome, Stage, BENCHES,
+    };
+    pub use core::time::Duration;
+    pub use linkme;
+}

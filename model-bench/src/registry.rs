@@ -1,0 +1,159 @@
+//! The descriptors `#[model_bench]` emits, their collection at run time, and how a bench is named.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::bencher::Bencher;
+
+/// What a bench function returns once it is turned into a common shape by the macro.
+pub type BenchOutcome = Result<(), String>;
+
+/// The pipeline stage a bench times. Stages of one pipeline are broken down together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Load,
+    Preprocess,
+    Forward,
+    Postprocess,
+    EndToEnd,
+    Custom(&'static str),
+}
+
+impl Stage {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stage::Load => "load",
+            Stage::Preprocess => "preprocess",
+            Stage::Forward => "forward",
+            Stage::Postprocess => "postprocess",
+            Stage::EndToEnd => "end_to_end",
+            Stage::Custom(name) => name,
+        }
+    }
+
+    /// Per-request stages add up to an end-to-end time; `load` is paid once and `end_to_end` is
+    /// the total itself.
+    pub fn is_per_request_part(&self) -> bool {
+        !matches!(self, Stage::Load | Stage::EndToEnd)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the timed work runs. CUDA timing is not implemented yet; the device is carried into results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    Cpu,
+    Cuda,
+}
+
+impl Device {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `#[model_bench]` function, as a static the macro emits.
+#[derive(Debug)]
+pub struct BenchDescriptor {
+    /// The function's name, or the `name = "…"` option.
+    pub name: &'static str,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub pipeline: Option<&'static str>,
+    pub stage: Stage,
+    pub device: Device,
+    /// Batch sizes to sweep; empty means the bench is not swept (its batch is 1).
+    pub batch: &'static [usize],
+    pub cold: bool,
+    pub cold_runs: Option<u32>,
+    pub sample_size: Option<usize>,
+    pub warm_up_time: Option<Duration>,
+    pub measurement_time: Option<Duration>,
+    pub run: fn(&mut Bencher<'_, '_>) -> BenchOutcome,
+}
+
+impl BenchDescriptor {
+    /// The criterion group this bench reports under: its pipeline, or else the bench target it is
+    /// defined in (the crate at the root of its module path, e.g. `pipeline` for
+    /// `benches/pipeline.rs`).
+    pub fn group_name(&self) -> &'static str {
+        self.pipeline
+            .unwrap_or_else(|| self.module_path.split("::").next().unwrap_or(self.name))
+    }
+
+    /// The bench's name without a batch size: `group/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.group_name(), self.name)
+    }
+
+    pub fn is_swept(&self) -> bool {
+        !self.batch.is_empty()
+    }
+
+    /// Batch sizes to run, in order: the sweep, or the single default batch of 1.
+    pub fn batches(&self) -> &'static [usize] {
+        if self.batch.is_empty() {
+            &[1]
+        } else {
+            self.batch
+        }
+    }
+
+    /// The criterion benchmark id for one batch size, exactly as criterion prints it.
+    pub fn point_id(&self, batch: usize) -> String {
+        if self.is_swept() {
+            format!("{}/{batch}", self.key())
+        } else {
+            self.key()
+        }
+    }
+}
+
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static BENCHES: [BenchDescriptor];
+
+/// Every registered bench in this binary, in source order (file, then line).
+pub fn all() -> Vec<&'static BenchDescriptor> {
+    let mut benches: Vec<&'static BenchDescriptor> = BENCHES.iter().collect();
+    benches.sort_by(|a, b| (a.file, a.line, a.name).cmp(&(b.file, b.line, b.name)));
+    benches
+}
+
+/// Finds a bench by its key (`group/name`).
+pub fn find(key: &str) -> Option<&'static BenchDescriptor> {
+    BENCHES.iter().find(|bench| bench.key() == key)
+}
+
+/// Turns what a bench function returns into a [`BenchOutcome`]; implemented for `()` and for
+/// `Result<T, E>` where the error can be displayed.
+pub trait IntoBenchOutcome {
+    fn into_bench_outcome(self) -> BenchOutcome;
+}
+
+impl IntoBenchOutcome for () {
+    fn into_bench_outcome(self) -> BenchOutcome {
+        Ok(())
+    }
+}
+
+impl<T, E: fmt::Display> IntoBenchOutcome for Result<T, E> {
+    fn into_bench_outcome(self) -> BenchOutcome {
+        self.map(|_| ()).map_err(|error| format!("{error:#}"))
+    }
+}

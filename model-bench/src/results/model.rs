@@ -1,0 +1,147 @@
+//! The results data model (`results.json`), versioned by [`SCHEMA_VERSION`]; documented in
+//! `docs/results-schema.md`.
+
+use serde::{Deserialize, Serialize};
+
+use super::env::Environment;
+use crate::stats::breakdown::Breakdown;
+use crate::stats::cold::ColdSummary;
+use crate::stats::sweep::SweepSummary;
+
+/// Bumped on any change a reader of an older file would misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub model_bench_version: String,
+    /// Seconds since the Unix epoch when the run finished.
+    pub created_unix_s: u64,
+    /// `true` when the run was cut short (Ctrl-C); what was measured before is kept.
+    pub interrupted: bool,
+    pub run: RunInfo,
+    pub environment: Environment,
+    pub benches: Vec<BenchResult>,
+    pub pipelines: Vec<Breakdown>,
+}
+
+/// How the run was configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub quick: bool,
+    /// The criterion filter given on the command line, if any.
+    pub filter: Option<String>,
+    /// The criterion baseline this run saved to or compared against.
+    pub baseline: Option<BaselineUse>,
+    pub config_file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action", content = "name")]
+pub enum BaselineUse {
+    Save(String),
+    Compare(String),
+    CompareLenient(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BenchStatus {
+    /// Every batch size ran.
+    Ok,
+    /// A sweep stopped at a failing batch size (its ceiling); smaller sizes were measured.
+    Ceiling,
+    /// The bench failed before anything was measured; counts as a failed bench.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchResult {
+    /// `pipeline/name` or `name`.
+    pub id: String,
+    pub name: String,
+    pub pipeline: Option<String>,
+    pub stage: String,
+    pub device: String,
+    pub source: String,
+    pub status: BenchStatus,
+    /// Why the bench failed, or why its sweep stopped.
+    pub error: Option<String>,
+    pub points: Vec<PointResult>,
+    pub sweep: Option<SweepSummary>,
+    pub cold: Option<ColdResult>,
+}
+
+/// One criterion benchmark: a bench at one batch size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    /// The criterion benchmark id, e.g. `mobilenet/forward/4`.
+    pub id: String,
+    pub batch: usize,
+    /// Unit of every time in `estimates` (`ns` for wall-clock stages).
+    pub unit: String,
+    pub estimates: Estimates,
+    pub sample: SampleInfo,
+    /// Items (batch elements) per second at the median; absent for `load` stages.
+    pub items_per_sec: Option<f64>,
+    /// criterion's comparison against the baseline given with `--baseline`, when there was one.
+    pub change: Option<Change>,
+}
+
+/// criterion's bootstrap estimates of the time of one iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimates {
+    pub mean: Estimate,
+    pub median: Estimate,
+    pub std_dev: Estimate,
+    pub median_abs_dev: Estimate,
+    pub slope: Option<Estimate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub point: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub confidence_level: f64,
+    pub standard_error: f64,
+}
+
+/// What criterion sampled: sample count, iterations, and per-iteration percentiles of the samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleInfo {
+    pub samples: usize,
+    pub iterations: u64,
+    pub min: f64,
+    pub p95: f64,
+    pub max: f64,
+}
+
+/// criterion's relative change against a baseline (0.05 = +5 %).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub mean: Estimate,
+    pub median: Estimate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdResult {
+    /// The summary, when at least one fresh process produced a measurement.
+    pub summary: Option<ColdSummary>,
+    /// Fresh processes that failed, each with its message.
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    pub fn failed_benches(&self) -> impl Iterator<Item = &BenchResult> {
+        self.benches
+            .iter()
+            .filter(|b| b.status == BenchStatus::Failed)
+    }
+}
+
+impl BenchResult {
+    pub fn point(&self, batch: usize) -> Option<&PointResult> {
+        self.points.iter().find(|p| p.batch == batch)
+    }
+}

@@ -1,0 +1,265 @@
+//! model-bench's own settings: `model-bench.toml` overlaid with `MODEL_BENCH_*` environment
+//! variables. Never command-line flags: those all belong to criterion.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+pub const ENV_CONFIG: &str = "MODEL_BENCH_CONFIG";
+pub const ENV_QUICK: &str = "MODEL_BENCH_QUICK";
+pub const ENV_COLD_RUNS: &str = "MODEL_BENCH_COLD_RUNS";
+pub const ENV_COLD_TIMEOUT: &str = "MODEL_BENCH_COLD_TIMEOUT";
+pub const ENV_OUTPUT_DIR: &str = "MODEL_BENCH_OUTPUT_DIR";
+pub const ENV_SAMPLE_SIZE: &str = "MODEL_BENCH_SAMPLE_SIZE";
+pub const ENV_WARM_UP_TIME: &str = "MODEL_BENCH_WARM_UP_TIME";
+pub const ENV_MEASUREMENT_TIME: &str = "MODEL_BENCH_MEASUREMENT_TIME";
+pub const CONFIG_FILE: &str = "model-bench.toml";
+
+/// Quick mode: enough to see every bench work and get rough numbers, in a fraction of the time.
+pub const QUICK_SAMPLE_SIZE: usize = 10;
+pub const QUICK_WARM_UP_TIME: Duration = Duration::from_millis(100);
+pub const QUICK_MEASUREMENT_TIME: Duration = Duration::from_millis(300);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub quick: bool,
+    pub cold_runs: u32,
+    pub cold_timeout: Duration,
+    pub output_dir: Option<PathBuf>,
+    /// Defaults for every bench; a bench's own options and criterion's flags take precedence.
+    pub sample_size: Option<usize>,
+    pub warm_up_time: Option<Duration>,
+    pub measurement_time: Option<Duration>,
+    /// The file the settings came from, if any.
+    pub file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            quick: false,
+            cold_runs: 5,
+            cold_timeout: Duration::from_secs(300),
+            output_dir: None,
+            sample_size: None,
+            warm_up_time: None,
+            measurement_time: None,
+            file: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    quick: Option<bool>,
+    cold_runs: Option<u32>,
+    cold_timeout: Option<String>,
+    output_dir: Option<PathBuf>,
+    sample_size: Option<usize>,
+    warm_up_time: Option<String>,
+    measurement_time: Option<String>,
+}
+
+impl Config {
+    /// Reads `$MODEL_BENCH_CONFIG`, else `model-bench.toml` in `dir` when it exists, then applies
+    /// the environment.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let explicit = std::env::var_os(ENV_CONFIG).map(PathBuf::from);
+        let path = explicit
+            .clone()
+            .or_else(|| Some(dir.join(CONFIG_FILE)).filter(|p| p.is_file()));
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::io("read the config file", &path, e))?;
+                let mut config = Self::from_toml(&text, &path.display().to_string())?;
+                config.file = Some(path);
+                config
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Parses the TOML settings; `origin` names the file in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| Error::Config {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut config = Config::default();
+        let key = |name: &str| format!("{origin} (key `{name}`)");
+        if let Some(quick) = file.quick {
+            config.quick = quick;
+        }
+        if let Some(runs) = file.cold_runs {
+            config.cold_runs = validate_cold_runs(runs, &key("cold_runs"))?;
+        }
+        if let Some(timeout) = &file.cold_timeout {
+            config.cold_timeout = parse_duration(timeout, &key("cold_timeout"))?;
+        }
+        config.output_dir = file.output_dir;
+        if let Some(size) = file.sample_size {
+            config.sample_size = Some(validate_sample_size(size, &key("sample_size"))?);
+        }
+        if let Some(time) = &file.warm_up_time {
+            config.warm_up_time = Some(parse_duration(time, &key("warm_up_time"))?);
+        }
+        if let Some(time) = &file.measurement_time {
+            config.measurement_time = Some(parse_duration(time, &key("measurement_time"))?);
+        }
+        Ok(config)
+    }
+
+    /// Overlays the `MODEL_BENCH_*` variables that `var` returns.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let origin = |name: &str| format!("environment variable {name}");
+        if let Some(value) = var(ENV_QUICK) {
+            self.quick = match value.trim().to_ascii_lowercase().as_str() {
+                "" | "0" | "false" | "no" | "off" => false,
+                "1" | "true" | "yes" | "on" => true,
+                _ => {
+                    return Err(Error::Config {
+                        origin: origin(ENV_QUICK),
+                        message: format!("expected 1/0 or true/false, got `{value}`"),
+                    })
+                }
+            };
+        }
+        if let Some(value) = var(ENV_COLD_RUNS) {
+            let runs = parse_number(&value, &origin(ENV_COLD_RUNS))?;
+            self.cold_runs = validate_cold_runs(runs, &origin(ENV_COLD_RUNS))?;
+        }
+        if let Some(value) = var(ENV_COLD_TIMEOUT) {
+            self.cold_timeout = parse_duration(&value, &origin(ENV_COLD_TIMEOUT))?;
+        }
+        if let Some(value) = var(ENV_OUTPUT_DIR).filter(|v| !v.is_empty()) {
+            self.output_dir = Some(PathBuf::from(value));
+        }
+        if let Some(value) = var(ENV_SAMPLE_SIZE) {
+            let size = parse_number(&value, &origin(ENV_SAMPLE_SIZE))?;
+            self.sample_size = Some(validate_sample_size(size, &origin(ENV_SAMPLE_SIZE))?);
+        }
+        if let Some(value) = var(ENV_WARM_UP_TIME) {
+            self.warm_up_time = Some(parse_duration(&value, &origin(ENV_WARM_UP_TIME))?);
+        }
+        if let Some(value) = var(ENV_MEASUREMENT_TIME) {
+            self.measurement_time = Some(parse_duration(&value, &origin(ENV_MEASUREMENT_TIME))?);
+        }
+        Ok(())
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(value: &str, origin: &str) -> Result<T> {
+    value.trim().parse().map_err(|_| Error::Config {
+        origin: origin.to_string(),
+        message: format!("expected a whole number, got `{value}`"),
+    })
+}
+
+fn validate_cold_runs(runs: u32, origin: &str) -> Result<u32> {
+    if runs == 0 {
+        return Err(Error::Config {
+            origin: origin.to_string(),
+            message: "cold runs must be at least 1".into(),
+        });
+    }
+    Ok(runs)
+}
+
+fn validate_sample_size(size: usize, origin: &str) -> Result<usize> {
+    if size < 10 {
+        return Err(Error::Config {
+            origin: origin.to_string(),
+            message: format!("sample size must be at least 10 (criterion's minimum), got {size}"),
+        });
+    }
+    Ok(size)
+}
+
+/// Parses `"250ms"`, `"1.5s"`, `"800us"`, `"100ns"`; the value must be positive.
+pub fn parse_duration(text: &str, origin: &str) -> Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "ns" => 1e-9,
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        _ => f64::NAN,
+    };
+    let seconds = number.parse::<f64>().map(|n| n * scale).unwrap_or(f64::NAN);
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(Error::Config {
+            origin: origin.to_string(),
+            message: format!(
+                "expected a positive duration such as \"500ms\" or \"2s\" (units ns, us, ms, s), got `{text}`"
+            ),
+        });
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms", "t").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1.5s", "t").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("800us", "t").unwrap(), Duration::from_micros(800));
+        for bad in ["", "5", "0s", "-1s", "1h", "ms", "1..2s"] {
+            let error = parse_duration(bad, "origin").unwrap_err().to_string();
+            assert!(error.contains("origin") && error.contains("500ms"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn toml_settings_and_unknown_keys() {
+        let config = Config::from_toml(
+            "quick = true\ncold_runs = 3\nmeasurement_time = \"2s\"\nsample_size = 20\n",
+            "model-bench.toml",
+        )
+        .unwrap();
+        assert!(config.quick);
+        assert_eq!(config.cold_runs, 3);
+        assert_eq!(config.measurement_time, Some(Duration::from_secs(2)));
+        assert_eq!(config.sample_size, Some(20));
+
+        let error = Config::from_toml("colds = 3", "model-bench.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("model-bench.toml") && error.contains("colds"), "{error}");
+
+        let error = Config::from_toml("sample_size = 5", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sample_size") && error.contains("at least 10"), "{error}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut config = Config::from_toml("quick = false\ncold_runs = 3", "f").unwrap();
+        let env: HashMap<&str, &str> = [(ENV_QUICK, "1"), (ENV_COLD_RUNS, "7")].into();
+        config.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert!(config.quick);
+        assert_eq!(config.cold_runs, 7);
+
+        let env: HashMap<&str, &str> = [(ENV_COLD_RUNS, "zero")].into();
+        let error = config
+            .apply_env(|k| env.get(k).map(|v| v.to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(ENV_COLD_RUNS), "{error}");
+    }
+}

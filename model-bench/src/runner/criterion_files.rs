@@ -1,0 +1,215 @@
+//! Reads what criterion saved for one benchmark (`new/estimates.json`, `new/sample.json`,
+//! `change/estimates.json`) into the results model. Only files written during this run count.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::results::{Change, Estimate, Estimates, SampleInfo};
+use crate::stats::sample::quantile;
+
+/// The directory criterion keeps a benchmark's files in, named as criterion names it.
+pub fn benchmark_dir(criterion_dir: &Path, group: &str, function: &str, batch: Option<usize>) -> PathBuf {
+    let mut dir = criterion_dir.join(filename_safe(group)).join(filename_safe(function));
+    if let Some(batch) = batch {
+        dir = dir.join(batch.to_string());
+    }
+    dir
+}
+
+/// criterion's `make_filename_safe`: the same characters replaced, the same length limit.
+fn filename_safe(name: &str) -> String {
+    const MAX_LEN: usize = 64;
+    let mut safe = name.replace(['?', '"', '/', '\\', '*', '<', '>', ':', '|', '^'], "_");
+    let mut boundary = MAX_LEN.min(safe.len());
+    while !safe.is_char_boundary(boundary) {
+        boundary -= 1;
+    }
+    safe.truncate(boundary);
+    safe
+}
+
+#[derive(Deserialize)]
+struct RawEstimate {
+    confidence_interval: RawInterval,
+    point_estimate: f64,
+    standard_error: f64,
+}
+
+#[derive(Deserialize)]
+struct RawInterval {
+    confidence_level: f64,
+    lower_bound: f64,
+    upper_bound: f64,
+}
+
+#[derive(Deserialize)]
+struct RawEstimates {
+    mean: RawEstimate,
+    median: RawEstimate,
+    median_abs_dev: RawEstimate,
+    slope: Option<RawEstimate>,
+    std_dev: RawEstimate,
+}
+
+#[derive(Deserialize)]
+struct RawChange {
+    mean: RawEstimate,
+    median: RawEstimate,
+}
+
+#[derive(Deserialize)]
+struct RawSample {
+    iters: Vec<f64>,
+    times: Vec<f64>,
+}
+
+impl From<RawEstimate> for Estimate {
+    fn from(raw: RawEstimate) -> Self {
+        Estimate {
+            point: raw.point_estimate,
+            lower: raw.confidence_interval.lower_bound,
+            upper: raw.confidence_interval.upper_bound,
+            confidence_level: raw.confidence_interval.confidence_level,
+            standard_error: raw.standard_error,
+        }
+    }
+}
+
+/// What criterion measured for one benchmark during this run.
+pub struct Measured {
+    pub estimates: Estimates,
+    pub sample: SampleInfo,
+    pub change: Option<Change>,
+}
+
+/// Reads a benchmark's files; `since` is when its measurement started, so that files left by an
+/// earlier run are not mistaken for this one's.
+pub fn read(dir: &Path, since: SystemTime) -> Result<Measured> {
+    let estimates: RawEstimates = read_fresh(&dir.join("new").join("estimates.json"), since)?;
+    let sample: RawSample = read_fresh(&dir.join("new").join("sample.json"), since)?;
+    let change_path = dir.join("change").join("estimates.json");
+    let change = if is_fresh(&change_path, since) {
+        let raw: RawChange = read_json(&change_path)?;
+        Some(Change {
+            mean: raw.mean.into(),
+            median: raw.median.into(),
+        })
+    } else {
+        None
+    };
+    Ok(Measured {
+        estimates: Estimates {
+            mean: estimates.mean.into(),
+            median: estimates.median.into(),
+            std_dev: estimates.std_dev.into(),
+            median_abs_dev: estimates.median_abs_dev.into(),
+            slope: estimates.slope.map(Into::into),
+        },
+        sample: sample_info(&dir.join("new").join("sample.json"), &sample)?,
+        change,
+    })
+}
+
+fn sample_info(path: &Path, sample: &RawSample) -> Result<SampleInfo> {
+    let per_iteration: Vec<f64> = sample
+        .iters
+        .iter()
+        .zip(&sample.times)
+        .filter(|(iters, _)| **iters > 0.0)
+        .map(|(iters, time)| time / iters)
+        .collect();
+    let invalid = || Error::CriterionOutput {
+        path: path.to_path_buf(),
+        message: "no samples".into(),
+    };
+    Ok(SampleInfo {
+        samples: per_iteration.len(),
+        iterations: sample.iters.iter().sum::<f64>() as u64,
+        min: quantile(&per_iteration, 0.0).ok_or_else(invalid)?,
+        p95: quantile(&per_iteration, 0.95).ok_or_else(invalid)?,
+        max: quantile(&per_iteration, 1.0).ok_or_else(invalid)?,
+    })
+}
+
+fn is_fresh(path: &Path, since: SystemTime) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|modified| modified >= since)
+}
+
+fn read_fresh<T: for<'de> Deserialize<'de>>(path: &Path, since: SystemTime) -> Result<T> {
+    if !is_fresh(path, since) {
+        return Err(Error::CriterionOutput {
+            path: path.to_path_buf(),
+            message: "criterion did not write it during this run (was --discard-baseline or \
+                      --load-baseline given?)"
+                .into(),
+        });
+    }
+    read_json(path)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::CriterionOutput {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_names_follow_criterion() {
+        let dir = benchmark_dir(Path::new("/t/criterion"), "mobile net", "fwd:cpu", Some(4));
+        assert_eq!(dir, Path::new("/t/criterion/mobile net/fwd_cpu/4"));
+        assert_eq!(filename_safe(&"é".repeat(40)).len(), 64);
+    }
+
+    #[test]
+    fn reads_criterion_files_and_rejects_stale_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new");
+        std::fs::create_dir_all(&new).unwrap();
+        let estimate = |p: f64| {
+            format!(
+                r#"{{"confidence_interval":{{"confidence_level":0.95,"lower_bound":{},"upper_bound":{}}},"point_estimate":{p},"standard_error":1.0}}"#,
+                p - 1.0,
+                p + 1.0
+            )
+        };
+        std::fs::write(
+            new.join("estimates.json"),
+            format!(
+                r#"{{"mean":{},"median":{},"median_abs_dev":{},"slope":null,"std_dev":{}}}"#,
+                estimate(100.0),
+                estimate(90.0),
+                estimate(5.0),
+                estimate(7.0)
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            new.join("sample.json"),
+            r#"{"sampling_mode":"Linear","iters":[1.0,2.0,3.0],"times":[10.0,40.0,30.0]}"#,
+        )
+        .unwrap();
+        let measured = read(dir.path(), SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(measured.estimates.median.point, 90.0);
+        assert_eq!(measured.estimates.mean.lower, 99.0);
+        assert_eq!(measured.sample.samples, 3);
+        assert_eq!(measured.sample.iterations, 6);
+        assert_eq!(measured.sample.min, 10.0);
+        assert_eq!(measured.sample.max, 20.0);
+        assert!(measured.change.is_none());
+
+        let later = SystemTime::now() + std::time::Duration::from_secs(3600);
+        let error = read(dir.path(), later).err().unwrap().to_string();
+        assert!(error.contains("did not write it during this run"), "{error}");
+    }
+}

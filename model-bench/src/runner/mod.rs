@@ -1,0 +1,238 @@
+//! One run of a bench binary: settings, criterion, every selected bench (warm, then cold), then
+//! the report, its files and the exit code.
+
+pub mod cli;
+pub mod cold;
+pub mod config;
+pub mod criterion_files;
+pub mod panic;
+pub mod report;
+pub mod stage;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use criterion::Criterion;
+
+use crate::export;
+use crate::registry::{self, BenchDescriptor};
+use crate::results::{BenchResult, BenchStatus, ColdResult};
+use crate::stats;
+use cli::{CriterionArgs, Mode};
+use config::Config;
+
+/// Exit code when a bench failed (the run itself completed).
+pub const EXIT_BENCH_FAILED: i32 = 1;
+/// Exit code for invalid settings or arguments: nothing was run.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code after Ctrl-C, as shells report SIGINT.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Where criterion and model-bench write their files.
+#[derive(Debug, Clone)]
+pub struct OutputDirs {
+    pub criterion: PathBuf,
+    pub model_bench: PathBuf,
+}
+
+impl OutputDirs {
+    /// Follows criterion's own choice (`$CRITERION_HOME`, else `<target>/criterion`) and puts
+    /// model-bench's files in `<target>/model-bench` unless configured otherwise.
+    pub fn resolve(config: &Config) -> Self {
+        let target = target_dir();
+        OutputDirs {
+            criterion: std::env::var_os("CRITERION_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| target.join("criterion")),
+            model_bench: config
+                .output_dir
+                .clone()
+                .unwrap_or_else(|| target.join("model-bench")),
+        }
+    }
+}
+
+/// The cargo target directory: `$CARGO_TARGET_DIR`, else the `target` folder this binary was
+/// built into (`<target>/<profile>/deps/<bench>`), else `./target`.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .find(|dir| dir.join("CACHEDIR.TAG").is_file() || dir.join(".rustc_info.json").is_file())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// The whole run; returns the process exit code.
+pub fn run_main() -> i32 {
+    if let Ok(key) = std::env::var(cold::ENV_COLD_BENCH) {
+        return cold::child_main(&key);
+    }
+    let args = match CriterionArgs::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("model-bench: {error}");
+            return EXIT_USAGE;
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let config = match Config::load(&cwd) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("model-bench: {error}");
+            return EXIT_USAGE;
+        }
+    };
+    let benches = registry::all();
+    if args.mode == Mode::List {
+        for bench in &benches {
+            for &batch in bench.batches() {
+                let id = bench.point_id(batch);
+                if args.filter.matches(&id) {
+                    println!("{id}: benchmark");
+                }
+            }
+        }
+        return 0;
+    }
+
+    let dirs = OutputDirs::resolve(&config);
+    let mut criterion = criterion_with_defaults(&config, &dirs).configure_from_args();
+    let measured = Arc::new(Mutex::new(Vec::<BenchResult>::new()));
+    let measuring = args.mode == Mode::Benchmark;
+    if measuring {
+        install_interrupt_handler(&measured, &config, &args, &dirs, &cwd);
+    }
+
+    for bench in benches {
+        if !bench
+            .batches()
+            .iter()
+            .any(|&b| args.filter.matches(&bench.point_id(b)))
+        {
+            continue;
+        }
+        let mut result = stage::run(&mut criterion, bench, &config, &args, &dirs.criterion);
+        if bench.cold && measuring && result.status != BenchStatus::Failed {
+            result.cold = Some(measure_cold(bench, &result, &config));
+        }
+        lock(&measured).push(result);
+    }
+    criterion.final_summary();
+
+    let results = lock(&measured).clone();
+    let failed: Vec<&BenchResult> = results
+        .iter()
+        .filter(|r| r.status == BenchStatus::Failed)
+        .collect();
+    if measuring {
+        let report = report::build(results.clone(), &config, &args, &cwd, false);
+        print!("{}", export::terminal::render(&report));
+        write_files(&report, &dirs);
+    }
+    if failed.is_empty() {
+        0
+    } else {
+        eprintln!("\nmodel-bench: {} bench(es) failed:", failed.len());
+        for bench in failed {
+            eprintln!(
+                "  {} ({}): {}",
+                bench.id,
+                bench.source,
+                bench.error.as_deref().unwrap_or("unknown error")
+            );
+        }
+        EXIT_BENCH_FAILED
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// criterion configured with model-bench's defaults, before its own flags are applied over them.
+fn criterion_with_defaults(config: &Config, dirs: &OutputDirs) -> Criterion {
+    let mut criterion = Criterion::default().output_directory(&dirs.criterion);
+    if let Some(size) = config.sample_size {
+        criterion = criterion.sample_size(size);
+    }
+    if let Some(time) = config.warm_up_time {
+        criterion = criterion.warm_up_time(time);
+    }
+    if let Some(time) = config.measurement_time {
+        criterion = criterion.measurement_time(time);
+    }
+    criterion
+}
+
+/// Cold runs at the bench's smallest measured batch size, against its warm median there.
+fn measure_cold(bench: &BenchDescriptor, warm: &BenchResult, config: &Config) -> ColdResult {
+    let batch = warm
+        .points
+        .first()
+        .map(|p| p.batch)
+        .unwrap_or(bench.batches()[0]);
+    let runs = bench.cold_runs.unwrap_or(config.cold_runs);
+    eprintln!(
+        "model-bench: {}: {runs} cold run(s) at batch {batch} in fresh processes",
+        warm.id
+    );
+    let (measured, failures) = cold::run(bench, batch, runs, config.cold_timeout);
+    for failure in &failures {
+        eprintln!("model-bench: {}: cold {failure}", warm.id);
+    }
+    let total: Vec<f64> = measured.iter().map(|r| r.total_ns).collect();
+    let first_call: Vec<f64> = measured.iter().map(|r| r.first_call_ns).collect();
+    let warm_median = warm.point(batch).map(|p| p.estimates.median.point);
+    ColdResult {
+        summary: stats::cold::summarize(batch, &total, &first_call, warm_median),
+        failures,
+    }
+}
+
+fn write_files(report: &crate::results::Report, dirs: &OutputDirs) {
+    let (written, errors) = export::write_all(report, &dirs.model_bench);
+    if !written.is_empty() {
+        eprintln!(
+            "\nmodel-bench: wrote {}",
+            written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for error in errors {
+        eprintln!("model-bench: {error}");
+    }
+}
+
+/// On Ctrl-C, writes what was measured so far (marked interrupted) before exiting.
+fn install_interrupt_handler(
+    measured: &Arc<Mutex<Vec<BenchResult>>>,
+    config: &Config,
+    args: &CriterionArgs,
+    dirs: &OutputDirs,
+    cwd: &Path,
+) {
+    let measured = Arc::clone(measured);
+    let (config, args, dirs, cwd) = (config.clone(), args.clone(), dirs.clone(), cwd.to_path_buf());
+    let installed = ctrlc::set_handler(move || {
+        let results = lock(&measured).clone();
+        eprintln!(
+            "\nmodel-bench: interrupted; writing the {} bench(es) measured so far",
+            results.len()
+        );
+        let report = report::build(results, &config, &args, &cwd, true);
+        write_files(&report, &dirs);
+        std::process::exit(EXIT_INTERRUPTED);
+    });
+    if let Err(error) = installed {
+        eprintln!("model-bench: Ctrl-C will not save partial results: {error}");
+    }
+}

@@ -1,0 +1,100 @@
+//! Assembles the report from the benches' results: run settings, environment, pipeline breakdowns.
+
+use std::path::Path;
+
+use super::cli::CriterionArgs;
+use super::config::Config;
+use crate::registry::Stage;
+use crate::results::{BenchResult, BenchStatus, Environment, Report, RunInfo, SCHEMA_VERSION};
+use crate::stats::breakdown::{self, Breakdown, StageTime};
+
+pub fn build(
+    benches: Vec<BenchResult>,
+    config: &Config,
+    args: &CriterionArgs,
+    repo_dir: &Path,
+    interrupted: bool,
+) -> Report {
+    let pipelines = breakdowns(&benches);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        model_bench_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_unix_s: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        interrupted,
+        run: RunInfo {
+            quick: config.quick,
+            filter: args.filter_text.clone(),
+            baseline: args.baseline.clone(),
+            config_file: config.file.as_ref().map(|p| p.display().to_string()),
+        },
+        environment: Environment::collect(repo_dir),
+        benches,
+        pipelines,
+    }
+}
+
+/// One breakdown per pipeline that has per-request stages measured at a common batch size: the
+/// smallest batch every stage (and the end-to-end bench, when it shares one) was measured at.
+pub fn breakdowns(benches: &[BenchResult]) -> Vec<Breakdown> {
+    let mut names: Vec<&str> = Vec::new();
+    for bench in benches {
+        if let Some(pipeline) = bench.pipeline.as_deref() {
+            if !names.contains(&pipeline) {
+                names.push(pipeline);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let members: Vec<&BenchResult> = benches
+                .iter()
+                .filter(|b| {
+                    b.pipeline.as_deref() == Some(name)
+                        && b.status != BenchStatus::Failed
+                        && !b.points.is_empty()
+                })
+                .collect();
+            let parts: Vec<&BenchResult> = members
+                .iter()
+                .copied()
+                .filter(|b| b.stage != Stage::Load.as_str() && b.stage != Stage::EndToEnd.as_str())
+                .collect();
+            let end_to_end = members
+                .iter()
+                .copied()
+                .find(|b| b.stage == Stage::EndToEnd.as_str());
+            let common = |benches: &[&BenchResult]| -> Vec<usize> {
+                let Some(first) = benches.first() else {
+                    return Vec::new();
+                };
+                let mut batches: Vec<usize> = first.points.iter().map(|p| p.batch).collect();
+                batches.retain(|batch| benches.iter().all(|b| b.point(*batch).is_some()));
+                batches.sort_unstable();
+                batches
+            };
+            let with_e2e: Vec<&BenchResult> = parts.iter().copied().chain(end_to_end).collect();
+            let (batch, e2e) = match common(&with_e2e).first() {
+                Some(&batch) if end_to_end.is_some() => (batch, end_to_end),
+                _ => (*common(&parts).first()?, None),
+            };
+            let stages: Vec<StageTime> = parts
+                .iter()
+                .filter_map(|b| {
+                    Some(StageTime {
+                        bench: b.name.clone(),
+                        stage: b.stage.clone(),
+                        median_ns: b.point(batch)?.estimates.median.point,
+                    })
+                })
+                .collect();
+            let e2e_ns = e2e
+                .and_then(|b| b.point(batch))
+                .map(|p| p.estimates.median.point);
+            Some(breakdown::breakdown(name, batch, &stages, e2e_ns))
+        })
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! Warm measurement of one bench on criterion: one criterion benchmark per batch size, failures
+//! caught, the sweep stopped at its ceiling, and criterion's estimates read back.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
+
+use super::cli::{CriterionArgs, Mode};
+use super::config::{Config, QUICK_MEASUREMENT_TIME, QUICK_SAMPLE_SIZE, QUICK_WARM_UP_TIME};
+use super::{criterion_files, panic};
+use crate::bencher::{Bencher, Engine, PointName};
+use crate::measure::wall;
+use crate::registry::{BenchDescriptor, Stage};
+use crate::results::{BenchResult, BenchStatus, PointResult};
+use crate::stats::sweep::{self, Ceiling, MeasuredBatch};
+
+/// Runs every batch size of `bench` that the filter selects. Never panics on a bench's failure.
+pub fn run(
+    criterion: &mut Criterion<WallTime>,
+    bench: &'static BenchDescriptor,
+    config: &Config,
+    args: &CriterionArgs,
+    criterion_dir: &Path,
+) -> BenchResult {
+    let mut result = BenchResult {
+        id: bench.key(),
+        name: bench.name.to_string(),
+        pipeline: bench.pipeline.map(str::to_string),
+        stage: bench.stage.to_string(),
+        device: bench.device.to_string(),
+        source: format!("{}:{}", bench.file, bench.line),
+        status: BenchStatus::Ok,
+        error: None,
+        points: Vec::new(),
+        sweep: None,
+        cold: None,
+    };
+    let mut group = criterion.benchmark_group(bench.group_name());
+    configure(&mut group, bench, config);
+    let mut ceiling = None;
+    let mut ran_any = false;
+
+    for &batch in bench.batches() {
+        let point_id = bench.point_id(batch);
+        if !args.filter.matches(&point_id) {
+            continue;
+        }
+        if bench.stage != Stage::Load {
+            group.throughput(Throughput::Elements(batch as u64));
+        }
+        let started = SystemTime::now();
+        let outcome = run_point(&mut group, bench, batch);
+        match outcome {
+            Ok(()) => {
+                ran_any = true;
+                if args.mode == Mode::Benchmark && !args.no_fresh_estimates {
+                    let dir = criterion_files::benchmark_dir(
+                        criterion_dir,
+                        bench.group_name(),
+                        bench.name,
+                        bench.is_swept().then_some(batch),
+                    );
+                    match criterion_files::read(&dir, started) {
+                        Ok(measured) => result.points.push(PointResult {
+                            id: point_id,
+                            batch,
+                            unit: wall::UNIT.to_string(),
+                            items_per_sec: (bench.stage != Stage::Load)
+                                .then(|| batch as f64 * 1e9 / measured.estimates.median.point),
+                            estimates: measured.estimates,
+                            sample: measured.sample,
+                            change: measured.change,
+                        }),
+                        Err(error) => {
+                            eprintln!("model-bench: {point_id}: measured, but {error}")
+                        }
+                    }
+                }
+            }
+            Err(message) => {
+                eprintln!("\nmodel-bench: {point_id} failed: {message}");
+                if ran_any && bench.is_swept() {
+                    eprintln!(
+                        "model-bench: {}: batch {batch} is the sweep's ceiling; larger sizes are skipped",
+                        result.id
+                    );
+                    result.status = BenchStatus::Ceiling;
+                    ceiling = Some(Ceiling { batch, message: message.clone() });
+                } else {
+                    result.status = BenchStatus::Failed;
+                }
+                result.error = Some(message);
+                break;
+            }
+        }
+    }
+    drop(group);
+
+    if bench.is_swept() && (!result.points.is_empty() || ceiling.is_some()) {
+        let measured: Vec<MeasuredBatch> = result
+            .points
+            .iter()
+            .map(|p| MeasuredBatch {
+                batch: p.batch,
+                median_ns: p.estimates.median.point,
+            })
+            .collect();
+        result.sweep = Some(sweep::summarize(&measured, ceiling));
+    }
+    result
+}
+
+/// Applies the bench's own sample size and times over the run's defaults; quick mode caps them.
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bench: &BenchDescriptor, config: &Config) {
+    let cap = |time: Option<Duration>, quick: Duration| match (config.quick, time) {
+        (true, Some(time)) => Some(time.min(quick)),
+        (true, None) => Some(quick),
+        (false, time) => time,
+    };
+    let sample_size = if config.quick {
+        Some(QUICK_SAMPLE_SIZE)
+    } else {
+        bench.sample_size
+    };
+    if let Some(size) = sample_size {
+        group.sample_size(size);
+    }
+    if let Some(time) = cap(bench.warm_up_time, QUICK_WARM_UP_TIME) {
+        group.warm_up_time(time);
+    }
+    if let Some(time) = cap(bench.measurement_time, QUICK_MEASUREMENT_TIME) {
+        group.measurement_time(time);
+    }
+}
+
+/// Calls the bench function once for one batch size; criterion samples inside its `iter*` call.
+fn run_point(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    bench: &BenchDescriptor,
+    batch: usize,
+) -> Result<(), String> {
+    let id = if bench.is_swept() {
+        PointName::Batch(BenchmarkId::new(bench.name, batch))
+    } else {
+        PointName::Function(bench.name)
+    };
+    let mut bencher = Bencher::new(batch, bench.device, Engine::Criterion { group, id });
+    panic::catch(|| (bench.run)(&mut bencher))??;
+    if !bencher.iterated() {
+        return Err(format!(
+            "`{}` returned without calling `b.iter(...)` (or another `iter*` method)",
+            bench.name
+        ));
+    }
+    Ok(())
+}

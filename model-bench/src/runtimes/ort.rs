@@ -1,0 +1,268 @@
+//! ONNX models through the `ort` API: the pure-Rust tract backend by default, real ONNX Runtime
+//! (feature `onnxruntime`) when `ORT_DYLIB_PATH` names its shared library. The backend is chosen
+//! once per process, before ort is first used, and every failure is an error, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ndarray::{ArrayD, ArrayViewD};
+use ort::environment::Environment;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+/// Path of ONNX Runtime's shared library (`libonnxruntime.so.*`), as ort itself names it.
+pub const ENV_ORT_DYLIB_PATH: &str = "ORT_DYLIB_PATH";
+/// `tract` or `onnxruntime`; without it, ONNX Runtime is used when `ORT_DYLIB_PATH` is set.
+pub const ENV_ORT_BACKEND: &str = "MODEL_BENCH_ORT_BACKEND";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("ONNX backend unavailable: {0}")]
+    Backend(String),
+    #[error("cannot load ONNX model {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("inference with ONNX model {path} failed: {message}")]
+    Run { path: PathBuf, message: String },
+}
+
+/// Which engine runs ONNX models in this process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// tract, in pure Rust: no native library, single-threaded.
+    Tract,
+    /// ONNX Runtime loaded from this shared library.
+    OnnxRuntime { library: PathBuf },
+}
+
+impl Backend {
+    /// Chooses the backend from `MODEL_BENCH_ORT_BACKEND` and `ORT_DYLIB_PATH` (as `var` reads them).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Backend, RuntimeError> {
+        let library = var(ENV_ORT_DYLIB_PATH).filter(|p| !p.is_empty());
+        match var(ENV_ORT_BACKEND).as_deref().map(str::trim) {
+            Some("tract") => Ok(Backend::Tract),
+            Some("onnxruntime") | Some("ort") => match library {
+                Some(path) => Ok(Backend::OnnxRuntime {
+                    library: PathBuf::from(path),
+                }),
+                None => Err(RuntimeError::Backend(format!(
+                    "{ENV_ORT_BACKEND}=onnxruntime needs {ENV_ORT_DYLIB_PATH} set to the path of \
+                     libonnxruntime.so (e.g. site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1 \
+                     from the PyPI onnxruntime wheel)"
+                ))),
+            },
+            None | Some("") => Ok(match library {
+                Some(path) => Backend::OnnxRuntime {
+                    library: PathBuf::from(path),
+                },
+                None => Backend::Tract,
+            }),
+            Some(other) => Err(RuntimeError::Backend(format!(
+                "{ENV_ORT_BACKEND}={other} is not a backend; use `tract` or `onnxruntime`"
+            ))),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Tract => "tract",
+            Backend::OnnxRuntime { .. } => "onnxruntime",
+        }
+    }
+}
+
+struct Runtime {
+    backend: Backend,
+    environment: Environment,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// The process's ONNX backend, set up on first use from the environment.
+pub fn backend() -> Result<&'static Backend, RuntimeError> {
+    runtime().map(|r| &r.backend)
+}
+
+fn runtime() -> Result<&'static Runtime, RuntimeError> {
+    RUNTIME
+        .get_or_init(|| {
+            let backend =
+                Backend::from_env(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+            install_api(&backend)?;
+            let environment = ort::init()
+                .with_name("model-bench")
+                .build()
+                .map_err(|e| format!("cannot create the {} environment: {e}", backend.name()))?;
+            Ok(Runtime {
+                backend,
+                environment,
+            })
+        })
+        .as_ref()
+        .map_err(|message| RuntimeError::Backend(message.clone()))
+}
+
+fn install_api(backend: &Backend) -> Result<(), String> {
+    match backend {
+        Backend::Tract => {
+            ort::set_api(ort_tract::api());
+            Ok(())
+        }
+        Backend::OnnxRuntime { library } => load_onnxruntime(library),
+    }
+}
+
+#[cfg(feature = "onnxruntime")]
+fn load_onnxruntime(path: &Path) -> Result<(), String> {
+    let describe = |what: String| {
+        format!(
+            "{ENV_ORT_DYLIB_PATH}={}: {what}",
+            path.display()
+        )
+    };
+    if !path.is_file() {
+        return Err(describe("no such file; point it at libonnxruntime.so from the PyPI onnxruntime 1.31.1 wheel (site-packages/onnxruntime/capi/)".into()));
+    }
+    // SAFETY: loading ONNX Runtime runs its initialisers, which is what this feature asks for. The
+    // library is kept loaded for the rest of the process (leaked) because ort holds its API table.
+    let library = unsafe { libloading::Library::new(path) }
+        .map_err(|e| describe(format!("cannot load it as a shared library: {e}")))?;
+    let library: &'static libloading::Library = Box::leak(Box::new(library));
+    type GetApiBase = unsafe extern "C" fn() -> *const ort::sys::OrtApiBase;
+    // SAFETY: `OrtGetApiBase` has this signature in every ONNX Runtime release.
+    let get_api_base = unsafe { library.get::<GetApiBase>(b"OrtGetApiBase\0") }
+        .map_err(|e| describe(format!("not an ONNX Runtime library (no OrtGetApiBase): {e}")))?;
+    // SAFETY: the function returns a pointer to a static table, or null.
+    let base = unsafe { get_api_base() };
+    if base.is_null() {
+        return Err(describe("OrtGetApiBase returned null".into()));
+    }
+    // SAFETY: `base` is non-null and points at ONNX Runtime's static `OrtApiBase`.
+    let api = unsafe { ((*base).GetApi)(ort::sys::ORT_API_VERSION) };
+    if api.is_null() {
+        return Err(describe(format!(
+            "this ONNX Runtime does not provide API version {} (it is too old; use 1.31)",
+            ort::sys::ORT_API_VERSION
+        )));
+    }
+    // SAFETY: `api` is non-null and points at the static table for the requested version.
+    ort::set_api(unsafe { std::ptr::read(api) });
+    Ok(())
+}
+
+#[cfg(not(feature = "onnxruntime"))]
+fn load_onnxruntime(path: &Path) -> Result<(), String> {
+    Err(format!(
+        "{ENV_ORT_DYLIB_PATH}={} asks for ONNX Runtime, but model-bench was built without its \
+         `onnxruntime` feature",
+        path.display()
+    ))
+}
+
+/// An ONNX model with one float input and one float output, ready to run.
+pub struct OnnxModel {
+    session: Session,
+    path: PathBuf,
+    input: String,
+    output: String,
+}
+
+impl OnnxModel {
+    /// Loads and optimises the model at `path` on the process's backend.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, RuntimeError> {
+        let path = path.as_ref().to_path_buf();
+        let runtime = runtime()?;
+        let load_error = |message: String| RuntimeError::Load {
+            path: path.clone(),
+            message,
+        };
+        if !path.is_file() {
+            return Err(load_error("no such file".into()));
+        }
+        // tract runs the unoptimised graph unless asked; level 3 makes it ~25 % faster here.
+        let session = Session::builder(&runtime.environment)
+            .map_err(|e| load_error(e.to_string()))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| load_error(e.to_string()))?
+            .commit_from_file(&path)
+            .map_err(|e| load_error(e.to_string()))?;
+        let input = session
+            .inputs()
+            .first()
+            .map(|i| i.name().to_string())
+            .ok_or_else(|| load_error("the model has no inputs".into()))?;
+        let output = session
+            .outputs()
+            .first()
+            .map(|o| o.name().to_string())
+            .ok_or_else(|| load_error("the model has no outputs".into()))?;
+        Ok(OnnxModel {
+            session,
+            path,
+            input,
+            output,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn input_name(&self) -> &str {
+        &self.input
+    }
+
+    pub fn output_name(&self) -> &str {
+        &self.output
+    }
+
+    /// Runs the model on one float tensor and returns its first output.
+    pub fn run(&mut self, input: ArrayViewD<'_, f32>) -> Result<ArrayD<f32>, RuntimeError> {
+        let run_error = |message: String| RuntimeError::Run {
+            path: self.path.clone(),
+            message,
+        };
+        let tensor = TensorRef::from_array_view(input).map_err(|e| run_error(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![self.input.as_str() => tensor])
+            .map_err(|e| run_error(e.to_string()))?;
+        let array = outputs[self.output.as_str()]
+            .try_extract_array::<f32>()
+            .map_err(|e| run_error(e.to_string()))?
+            .to_owned();
+        Ok(array)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn choose(vars: &[(&str, &str)]) -> Result<Backend, RuntimeError> {
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        Backend::from_env(|name| vars.get(name).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn backend_choice() {
+        assert_eq!(choose(&[]).unwrap(), Backend::Tract);
+        assert_eq!(
+            choose(&[(ENV_ORT_DYLIB_PATH, "/x/libonnxruntime.so")]).unwrap(),
+            Backend::OnnxRuntime {
+                library: "/x/libonnxruntime.so".into()
+            }
+        );
+        assert_eq!(
+            choose(&[(ENV_ORT_DYLIB_PATH, "/x.so"), (ENV_ORT_BACKEND, "tract")]).unwrap(),
+            Backend::Tract
+        );
+        let error = choose(&[(ENV_ORT_BACKEND, "onnxruntime")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(ENV_ORT_DYLIB_PATH), "{error}");
+        let error = choose(&[(ENV_ORT_BACKEND, "tensorrt")]).unwrap_err().to_string();
+        assert!(error.contains("tensorrt"), "{error}");
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure statistics over measured numbers: no I/O, no clocks, no criterion.
+
+pub mod breakdown;
+pub mod cold;
+pub mod sample;
+pub mod sweep;
