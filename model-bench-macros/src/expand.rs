@@ -145,10 +145,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
         .name
         .clone()
         .unwrap_or_else(|| ident.unraw().to_string());
-    let pipeline = match &options.pipeline {
-        Some(pipeline) => quote!(::core::option::Option::Some(#pipeline)),
-        None => quote!(::core::option::Option::None),
-    };
+    let pipeline = optional(options.pipeline.as_deref());
     let stage = match &options.stage {
         Some(Stage::Load) => quote!(#krate::Stage::Load),
         Some(Stage::Preprocess) => quote!(#krate::Stage::Preprocess),

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
@@ -135,13 +136,18 @@ impl Options {
     }
 }
 
+/// The option as written, for messages: `warm_up_time`, or `a::b` for a stray path.
+fn option_name(meta: &ParseNestedMeta) -> String {
+    meta.path.to_token_stream().to_string().replace(' ', "")
+}
+
 fn unknown_option(meta: &ParseNestedMeta) -> syn::Error {
-    let path = quote::ToTokens::to_token_stream(&meta.path)
-        .to_string()
-        .replace(' ', "");
     syn::Error::new_spanned(
         &meta.path,
-        format!("unknown option `{path}`; expected one of: {OPTION_NAMES}"),
+        format!(
+            "unknown option `{}`; expected one of: {OPTION_NAMES}",
+            option_name(meta)
+        ),
     )
 }
 
@@ -162,8 +168,10 @@ fn no_value(meta: &ParseNestedMeta) -> syn::Result<()> {
 }
 
 fn duplicate(meta: &ParseNestedMeta) -> syn::Error {
-    let path = quote::ToTokens::to_token_stream(&meta.path).to_string();
-    syn::Error::new_spanned(&meta.path, format!("duplicate option `{path}`"))
+    syn::Error::new_spanned(
+        &meta.path,
+        format!("duplicate option `{}`", option_name(meta)),
+    )
 }
 
 /// Reports the second occurrence of an option, on its name.
@@ -177,8 +185,8 @@ fn unset<T>(meta: &ParseNestedMeta, slot: &Option<T>) -> syn::Result<()> {
 /// The expression after `option =`; `example` shows the expected form when the `=` is missing.
 fn value(meta: &ParseNestedMeta, example: &str) -> syn::Result<Expr> {
     if !meta.input.peek(Token![=]) {
-        let path = quote::ToTokens::to_token_stream(&meta.path).to_string();
-        return Err(meta.error(format!("`{path}` needs a value, like `{example}`")));
+        let option = option_name(meta);
+        return Err(meta.error(format!("`{option}` needs a value, like `{example}`")));
     }
     let input: ParseStream = meta.value()?;
     input.parse()
@@ -229,7 +237,29 @@ fn stage(expr: &Expr) -> syn::Result<Stage> {
     match ungroup(expr) {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
-        }) => Ok(Stage::Custom(bench_id_part(lit, "stage")?)),
+        }) => {
+            let custom = bench_id_part(lit, "stage")?;
+            // A quoted built-in would report under the same name as the real stage yet not be
+            // broken down with it.
+            let builtin = [
+                "load",
+                "preprocess",
+                "forward",
+                "postprocess",
+                "end_to_end",
+                "e2e",
+            ];
+            if builtin.contains(&custom.as_str()) {
+                return Err(syn::Error::new_spanned(
+                    lit,
+                    format!(
+                        "`{custom}` is a built-in stage: \
+                         write it without quotes, `stage = {custom}`"
+                    ),
+                ));
+            }
+            Ok(Stage::Custom(custom))
+        }
         Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
             let ident = &path.path.segments[0].ident;
             match ident.to_string().as_str() {
@@ -559,6 +589,7 @@ mod tests {
         assert!(error(quote!(stage = inference)).contains("unknown stage `inference`"));
         assert!(error(quote!(stage = "")).contains("must not be empty"));
         assert!(error(quote!(stage = "a/b")).contains("must not contain `/`"));
+        assert!(error(quote!(stage = "forward")).contains("without quotes"));
     }
 
     #[test]

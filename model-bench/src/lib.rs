@@ -3,6 +3,9 @@
 //! Annotate functions in a `harness = false` bench target with `#[model_bench(...)]`, end the file
 //! with `model_bench::main!();`, and run `cargo bench`. See the README for the options.
 
+// The macro's generated code names `::model_bench`; this makes that path work inside the crate too.
+extern crate self as model_bench;
+
 pub mod bencher;
 pub mod error;
 pub mod export;
@@ -16,10 +19,10 @@ pub mod stats;
 
 pub use bencher::Bencher;
 pub use criterion::BatchSize;
-pub use std::hint::black_box;
 pub use error::Error;
 pub use model_bench_macros::model_bench;
 pub use registry::{Device, Stage};
+pub use std::hint::black_box;
 
 /// What a bench file usually needs: `use model_bench::prelude::*;`.
 pub mod prelude {
@@ -27,7 +30,7 @@ pub mod prelude {
     pub use crate::model_bench;
     pub use crate::registry::{Device, Stage};
     pub use criterion::BatchSize;
-pub use std::hint::black_box;
+    pub use std::hint::black_box;
 }
 
 /// Runs every `#[model_bench]` function in this binary and exits with the run's status code.

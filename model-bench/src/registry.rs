@@ -142,6 +142,9 @@ pub fn find(key: &str) -> Option<&'static BenchDescriptor> {
 
 /// Turns what a bench function returns into a [`BenchOutcome`]; implemented for `()` and for
 /// `Result<T, E>` where the error can be displayed.
+#[diagnostic::on_unimplemented(
+    message = "a #[model_bench] function must return `()` or `Result<T, E>` with `E: Display`, not `{Self}`"
+)]
 pub trait IntoBenchOutcome {
     fn into_bench_outcome(self) -> BenchOutcome;
 }

@@ -16,13 +16,27 @@ pub fn duration_ns(ns: f64) -> String {
     format!("{value:.precision$} {unit}")
 }
 
-/// A rate per second (`1.23 K/s`, `45.6/s`).
+/// A rate per second with a metric prefix (`1.23 K/s`, `45.60/s`).
 pub fn rate(per_sec: f64) -> String {
     match per_sec {
         x if x >= 1e9 => format!("{:.2} G/s", x / 1e9),
         x if x >= 1e6 => format!("{:.2} M/s", x / 1e6),
         x if x >= 1e3 => format!("{:.2} K/s", x / 1e3),
         x => format!("{x:.2}/s"),
+    }
+}
+
+/// A rate of `what` per second (`21.85 items/s`, `72.36 K items/s`).
+pub fn rate_of(per_sec: f64, what: &str) -> String {
+    let plain = rate(per_sec);
+    let (number, prefix) = plain
+        .trim_end_matches("/s")
+        .rsplit_once(' ')
+        .map_or((plain.trim_end_matches("/s"), ""), |(n, p)| (n, p));
+    if prefix.is_empty() {
+        format!("{number} {what}/s")
+    } else {
+        format!("{number} {prefix} {what}/s")
     }
 }
 
@@ -50,5 +64,7 @@ mod tests {
     fn rates_pick_a_unit() {
         assert_eq!(rate(1234.0), "1.23 K/s");
         assert_eq!(rate(45.6), "45.60/s");
+        assert_eq!(rate_of(21.85, "items"), "21.85 items/s");
+        assert_eq!(rate_of(72_360.0, "items"), "72.36 K items/s");
     }
 }

@@ -1,6 +1,6 @@
 //! The summary's tables, built once from a report and rendered as text or Markdown.
 
-use super::format::{duration_ns, percent, rate, signed_percent};
+use super::format::{duration_ns, percent, rate, rate_of, signed_percent};
 use crate::results::{BenchStatus, Report};
 
 /// A titled table with optional notes under it.
@@ -65,7 +65,11 @@ impl Table {
         let mut out = format!("### {}\n\n", self.title);
         out.push_str(&format!(
             "| {} |\n",
-            self.headers.iter().map(escape).collect::<Vec<_>>().join(" | ")
+            self.headers
+                .iter()
+                .map(escape)
+                .collect::<Vec<_>>()
+                .join(" | ")
         ));
         out.push_str(&format!(
             "|{}|\n",
@@ -112,15 +116,7 @@ fn stages(report: &Report) -> Vec<Table> {
     let mut table = Table::new(
         "Stages (time per call)",
         &[
-            "bench",
-            "stage",
-            "device",
-            "batch",
-            "median",
-            "95% CI",
-            "mean",
-            "std dev",
-            "items/s",
+            "bench", "stage", "device", "batch", "median", "95% CI", "mean", "std dev", "items/s",
             "change",
         ],
     );
@@ -191,11 +187,11 @@ fn sweeps(report: &Report) -> Vec<Table> {
                     .points
                     .iter()
                     .find(|p| p.batch == best)
-                    .map(|p| rate(p.items_per_sec))
+                    .map(|p| rate_of(p.items_per_sec, "items"))
                     .unwrap_or_default();
                 table
                     .notes
-                    .push(format!("best batch: {best} ({best_rate} items)"));
+                    .push(format!("best batch: {best} ({best_rate})"));
             }
             match &sweep.knee {
                 Some(knee) => table.notes.push(format!(
@@ -254,9 +250,11 @@ fn cold_vs_warm(report: &Report) -> Vec<Table> {
             ]);
         }
         for failure in &cold.failures {
-            table
-                .notes
-                .push(format!("{}: cold run failed: {}", bench.id, first_line(failure)));
+            table.notes.push(format!(
+                "{}: cold run failed: {}",
+                bench.id,
+                first_line(failure)
+            ));
         }
     }
     if !table.rows.is_empty() {

@@ -51,10 +51,7 @@ impl Environment {
             logical_cores: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
-            memory_bytes: system
-                .as_ref()
-                .map(|s| s.total_memory())
-                .filter(|m| *m > 0),
+            memory_bytes: system.as_ref().map(|s| s.total_memory()).filter(|m| *m > 0),
             rustc: env!("MODEL_BENCH_RUSTC_VERSION").to_string(),
             model_bench_version: env!("CARGO_PKG_VERSION").to_string(),
             git: git_info(repo_dir),

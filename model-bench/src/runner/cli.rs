@@ -98,8 +98,7 @@ impl CriterionArgs {
             } else if arg.len() > 1 && arg.starts_with('-') {
                 let mut chars = arg[1..].chars();
                 while let Some(short) = chars.next() {
-                    if let Some((_, long)) = SHORT_VALUE_OPTIONS.iter().find(|(c, _)| *c == short)
-                    {
+                    if let Some((_, long)) = SHORT_VALUE_OPTIONS.iter().find(|(c, _)| *c == short) {
                         let rest: String = chars.by_ref().collect();
                         let rest = rest.strip_prefix('=').unwrap_or(&rest).to_string();
                         let value = if rest.is_empty() {
@@ -196,7 +195,13 @@ mod tests {
 
     #[test]
     fn filter_skips_option_values() {
-        let args = parse(&["--bench", "--save-baseline", "main", "forward/4", "--noplot"]);
+        let args = parse(&[
+            "--bench",
+            "--save-baseline",
+            "main",
+            "forward/4",
+            "--noplot",
+        ]);
         assert_eq!(args.filter_text.as_deref(), Some("forward/4"));
         assert!(args.filter.matches("mobilenet/forward/4"));
         assert!(!args.filter.matches("mobilenet/forward/8"));
@@ -209,7 +214,10 @@ mod tests {
 
         let args = parse(&["--bench", "--baseline-lenient=old", "--ignored", "x"]);
         assert!(!args.filter.matches("x"));
-        assert_eq!(args.baseline, Some(BaselineUse::CompareLenient("old".into())));
+        assert_eq!(
+            args.baseline,
+            Some(BaselineUse::CompareLenient("old".into()))
+        );
     }
 
     #[test]

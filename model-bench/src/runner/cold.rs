@@ -113,7 +113,9 @@ pub fn run(
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(error) => {
-            failures.push(format!("cannot find this bench binary to re-run it: {error}"));
+            failures.push(format!(
+                "cannot find this bench binary to re-run it: {error}"
+            ));
             return (measured, failures);
         }
     };

@@ -215,12 +215,24 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("250ms", "t").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("1.5s", "t").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("800us", "t").unwrap(), Duration::from_micros(800));
+        assert_eq!(
+            parse_duration("250ms", "t").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            parse_duration("1.5s", "t").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            parse_duration("800us", "t").unwrap(),
+            Duration::from_micros(800)
+        );
         for bad in ["", "5", "0s", "-1s", "1h", "ms", "1..2s"] {
             let error = parse_duration(bad, "origin").unwrap_err().to_string();
-            assert!(error.contains("origin") && error.contains("500ms"), "{bad}: {error}");
+            assert!(
+                error.contains("origin") && error.contains("500ms"),
+                "{bad}: {error}"
+            );
         }
     }
 
@@ -239,19 +251,27 @@ mod tests {
         let error = Config::from_toml("colds = 3", "model-bench.toml")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("model-bench.toml") && error.contains("colds"), "{error}");
+        assert!(
+            error.contains("model-bench.toml") && error.contains("colds"),
+            "{error}"
+        );
 
         let error = Config::from_toml("sample_size = 5", "x.toml")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("sample_size") && error.contains("at least 10"), "{error}");
+        assert!(
+            error.contains("sample_size") && error.contains("at least 10"),
+            "{error}"
+        );
     }
 
     #[test]
     fn environment_overrides_the_file() {
         let mut config = Config::from_toml("quick = false\ncold_runs = 3", "f").unwrap();
         let env: HashMap<&str, &str> = [(ENV_QUICK, "1"), (ENV_COLD_RUNS, "7")].into();
-        config.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        config
+            .apply_env(|k| env.get(k).map(|v| v.to_string()))
+            .unwrap();
         assert!(config.quick);
         assert_eq!(config.cold_runs, 7);
 

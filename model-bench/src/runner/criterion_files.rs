@@ -11,8 +11,15 @@ use crate::results::{Change, Estimate, Estimates, SampleInfo};
 use crate::stats::sample::quantile;
 
 /// The directory criterion keeps a benchmark's files in, named as criterion names it.
-pub fn benchmark_dir(criterion_dir: &Path, group: &str, function: &str, batch: Option<usize>) -> PathBuf {
-    let mut dir = criterion_dir.join(filename_safe(group)).join(filename_safe(function));
+pub fn benchmark_dir(
+    criterion_dir: &Path,
+    group: &str,
+    function: &str,
+    batch: Option<usize>,
+) -> PathBuf {
+    let mut dir = criterion_dir
+        .join(filename_safe(group))
+        .join(filename_safe(function));
     if let Some(batch) = batch {
         dir = dir.join(batch.to_string());
     }
@@ -210,6 +217,9 @@ mod tests {
 
         let later = SystemTime::now() + std::time::Duration::from_secs(3600);
         let error = read(dir.path(), later).err().unwrap().to_string();
-        assert!(error.contains("did not write it during this run"), "{error}");
+        assert!(
+            error.contains("did not write it during this run"),
+            "{error}"
+        );
     }
 }

@@ -62,7 +62,9 @@ fn target_dir() -> PathBuf {
         .ok()
         .and_then(|exe| {
             exe.ancestors()
-                .find(|dir| dir.join("CACHEDIR.TAG").is_file() || dir.join(".rustc_info.json").is_file())
+                .find(|dir| {
+                    dir.join("CACHEDIR.TAG").is_file() || dir.join(".rustc_info.json").is_file()
+                })
                 .map(Path::to_path_buf)
         })
         .unwrap_or_else(|| PathBuf::from("target"))
@@ -152,19 +154,35 @@ pub fn run_main() -> i32 {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// criterion configured with model-bench's defaults, before its own flags are applied over them.
-fn criterion_with_defaults(config: &Config, dirs: &OutputDirs) -> Criterion {
+/// criterion configured with model-bench's defaults (quick mode included), before its own flags
+/// are applied over them with `configure_from_args`.
+pub fn criterion_with_defaults(config: &Config, dirs: &OutputDirs) -> Criterion {
     let mut criterion = Criterion::default().output_directory(&dirs.criterion);
-    if let Some(size) = config.sample_size {
+    let (sample_size, warm_up_time, measurement_time) = if config.quick {
+        (
+            Some(config::QUICK_SAMPLE_SIZE),
+            Some(config::QUICK_WARM_UP_TIME),
+            Some(config::QUICK_MEASUREMENT_TIME),
+        )
+    } else {
+        (
+            config.sample_size,
+            config.warm_up_time,
+            config.measurement_time,
+        )
+    };
+    if let Some(size) = sample_size {
         criterion = criterion.sample_size(size);
     }
-    if let Some(time) = config.warm_up_time {
+    if let Some(time) = warm_up_time {
         criterion = criterion.warm_up_time(time);
     }
-    if let Some(time) = config.measurement_time {
+    if let Some(time) = measurement_time {
         criterion = criterion.measurement_time(time);
     }
     criterion
@@ -221,7 +239,12 @@ fn install_interrupt_handler(
     cwd: &Path,
 ) {
     let measured = Arc::clone(measured);
-    let (config, args, dirs, cwd) = (config.clone(), args.clone(), dirs.clone(), cwd.to_path_buf());
+    let (config, args, dirs, cwd) = (
+        config.clone(),
+        args.clone(),
+        dirs.clone(),
+        cwd.to_path_buf(),
+    );
     let installed = ctrlc::set_handler(move || {
         let results = lock(&measured).clone();
         eprintln!(

@@ -44,7 +44,9 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     install_hook();
     CATCHING.with(|slot| *slot.borrow_mut() = Some(String::new()));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    let location = CATCHING.with(|slot| slot.borrow_mut().take()).unwrap_or_default();
+    let location = CATCHING
+        .with(|slot| slot.borrow_mut().take())
+        .unwrap_or_default();
     result.map_err(|payload| {
         let message = payload_message(payload.as_ref());
         if location.is_empty() {

@@ -87,7 +87,10 @@ pub fn run(
                         result.id
                     );
                     result.status = BenchStatus::Ceiling;
-                    ceiling = Some(Ceiling { batch, message: message.clone() });
+                    ceiling = Some(Ceiling {
+                        batch,
+                        message: message.clone(),
+                    });
                 } else {
                     result.status = BenchStatus::Failed;
                 }

@@ -114,12 +114,7 @@ fn install_api(backend: &Backend) -> Result<(), String> {
 
 #[cfg(feature = "onnxruntime")]
 fn load_onnxruntime(path: &Path) -> Result<(), String> {
-    let describe = |what: String| {
-        format!(
-            "{ENV_ORT_DYLIB_PATH}={}: {what}",
-            path.display()
-        )
-    };
+    let describe = |what: String| format!("{ENV_ORT_DYLIB_PATH}={}: {what}", path.display());
     if !path.is_file() {
         return Err(describe("no such file; point it at libonnxruntime.so from the PyPI onnxruntime 1.31.1 wheel (site-packages/onnxruntime/capi/)".into()));
     }
@@ -130,8 +125,11 @@ fn load_onnxruntime(path: &Path) -> Result<(), String> {
     let library: &'static libloading::Library = Box::leak(Box::new(library));
     type GetApiBase = unsafe extern "C" fn() -> *const ort::sys::OrtApiBase;
     // SAFETY: `OrtGetApiBase` has this signature in every ONNX Runtime release.
-    let get_api_base = unsafe { library.get::<GetApiBase>(b"OrtGetApiBase\0") }
-        .map_err(|e| describe(format!("not an ONNX Runtime library (no OrtGetApiBase): {e}")))?;
+    let get_api_base = unsafe { library.get::<GetApiBase>(b"OrtGetApiBase\0") }.map_err(|e| {
+        describe(format!(
+            "not an ONNX Runtime library (no OrtGetApiBase): {e}"
+        ))
+    })?;
     // SAFETY: the function returns a pointer to a static table, or null.
     let base = unsafe { get_api_base() };
     if base.is_null() {
@@ -262,7 +260,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains(ENV_ORT_DYLIB_PATH), "{error}");
-        let error = choose(&[(ENV_ORT_BACKEND, "tensorrt")]).unwrap_err().to_string();
+        let error = choose(&[(ENV_ORT_BACKEND, "tensorrt")])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("tensorrt"), "{error}");
     }
 }
