@@ -1,0 +1,491 @@
+//! The harness end to end: the fixture bench binary (`tests/fixture/bench.rs`) is run as
+//! `cargo bench` runs a user's bench, in quick mode, with its output in a temporary directory; the
+//! tests read what it printed and wrote. No assertion depends on how fast anything ran, only on
+//! lower bounds that `sleep` guarantees.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Run {
+    output: Output,
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    fn out_dir(&self) -> PathBuf {
+        self.dir.path().join("model-bench")
+    }
+
+    fn results(&self) -> Value {
+        let path = self.out_dir().join("results.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}\nstderr:\n{}", path.display(), self.stderr()));
+        serde_json::from_str(&text).expect("results.json is JSON")
+    }
+
+    fn bench(&self, id: &str) -> Value {
+        let results = self.results();
+        results["benches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == id)
+            .unwrap_or_else(|| panic!("no bench {id} in results.json"))
+            .clone()
+    }
+}
+
+fn fixture() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_model-bench-fixture"));
+    command
+        .env("MODEL_BENCH_QUICK", "1")
+        .env_remove("MODEL_BENCH_CONFIG")
+        .env_remove("MODEL_BENCH_COLD_BENCH")
+        .env_remove("ORT_DYLIB_PATH")
+        .env_remove("MODEL_BENCH_ORT_BACKEND");
+    command
+}
+
+/// Runs the fixture with `args` (after `--bench`, as `cargo bench` passes it) in a fresh directory.
+fn run_in(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut command = fixture();
+    command
+        .current_dir(dir.path())
+        .env("CRITERION_HOME", dir.path().join("criterion"))
+        .env("MODEL_BENCH_OUTPUT_DIR", dir.path().join("model-bench"))
+        .arg("--bench")
+        .args(args)
+        .envs(envs.iter().copied());
+    let output = command.output().expect("the fixture runs");
+    Run { output, dir }
+}
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Run {
+    run_in(tempfile::tempdir().unwrap(), args, envs)
+}
+
+fn points(bench: &Value) -> Vec<u64> {
+    bench["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["batch"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn every_annotated_function_is_registered_and_listed_like_criterion() {
+    let run = run(&["--list"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let listed: Vec<String> = run.stdout().lines().map(str::to_string).collect();
+    for id in [
+        "model_bench_fixture/steady: benchmark",
+        "model_bench_fixture/oom_sweep/1: benchmark",
+        "model_bench_fixture/oom_sweep/8: benchmark",
+        "model_bench_fixture/cold_start: benchmark",
+        // Benches in a nested module are found too, under their pipeline.
+        "toy/toy_forward/2: benchmark",
+        "toy/toy_request: benchmark",
+    ] {
+        assert!(
+            listed.iter().any(|l| l == id),
+            "{id} missing from {listed:?}"
+        );
+    }
+    assert_eq!(listed.len(), 15, "{listed:?}");
+    // Listing measures nothing and writes nothing.
+    assert!(!run.out_dir().exists());
+
+    let filtered = self::run(&["--list", "toy/toy_forward"], &[]);
+    assert_eq!(
+        filtered.stdout().lines().collect::<Vec<_>>(),
+        [
+            "toy/toy_forward/1: benchmark",
+            "toy/toy_forward/2: benchmark"
+        ]
+    );
+}
+
+#[test]
+fn a_failing_batch_is_the_sweeps_ceiling_and_the_run_goes_on() {
+    let run = run(&["oom_sweep|steady"], &[]);
+    // A ceiling is a finding, not a failed bench.
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let sweep = run.bench("model_bench_fixture/oom_sweep");
+    assert_eq!(sweep["status"], "ceiling");
+    assert_eq!(points(&sweep), [1, 2]);
+    let summary = &sweep["sweep"];
+    assert_eq!(summary["ceiling"]["batch"], 4);
+    let message = summary["ceiling"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("out of memory (simulated) allocating batch 4"),
+        "{message}"
+    );
+    assert!(message.contains("tests/fixture/bench.rs"), "{message}");
+    let best = summary["best_batch"].as_u64().unwrap();
+    assert!(best == 1 || best == 2, "{best}");
+    assert_eq!(summary["points"].as_array().unwrap().len(), 2);
+    // The bench after it still ran.
+    assert_eq!(points(&run.bench("model_bench_fixture/steady")), [1]);
+    assert!(
+        run.stdout().contains("ceiling: batch 4 failed"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn failing_benches_are_reported_by_name_and_the_others_still_run() {
+    let run = run(
+        &["model_bench_fixture/(panics|errors|never_iterates|steady)"],
+        &[],
+    );
+    assert_eq!(run.code(), Some(1), "a failed bench makes the run fail");
+    let stderr = run.stderr();
+    for expected in [
+        "model_bench_fixture/panics (tests/fixture/bench.rs:",
+        "panicked at tests/fixture/bench.rs:",
+        "weights were never loaded",
+        "model_bench_fixture/errors (tests/fixture/bench.rs:",
+        "model file /models/missing.onnx does not exist",
+        "`never_iterates` returned without calling `b.iter(...)`",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing `{expected}` in:\n{stderr}"
+        );
+    }
+    for failed in ["panics", "errors", "never_iterates"] {
+        let bench = run.bench(&format!("model_bench_fixture/{failed}"));
+        assert_eq!(bench["status"], "failed");
+        assert!(bench["error"].as_str().is_some_and(|e| !e.is_empty()));
+        assert!(bench["points"].as_array().unwrap().is_empty());
+    }
+    // Measured results are written despite the failures.
+    let steady = run.bench("model_bench_fixture/steady");
+    assert_eq!(steady["status"], "ok");
+    assert_eq!(points(&steady), [1]);
+    let csv = std::fs::read_to_string(run.out_dir().join("results.csv")).unwrap();
+    assert!(
+        csv.contains("model_bench_fixture/errors,errors,,load,cpu,,failed"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn cold_runs_happen_in_fresh_processes_and_are_kept_apart_from_warm() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_log = dir.path().join("pids.log");
+    let run = run_in(
+        dir,
+        &["cold_start"],
+        &[("FIXTURE_PID_LOG", pid_log.to_str().unwrap())],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+
+    let pids: Vec<u32> = std::fs::read_to_string(&pid_log)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let mut distinct = pids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    // The warm run in the bench process, then `cold_runs = 3` fresh processes.
+    assert_eq!(pids.len(), 4, "{pids:?}");
+    assert_eq!(
+        distinct.len(),
+        4,
+        "every cold run is its own process: {pids:?}"
+    );
+
+    let bench = run.bench("model_bench_fixture/cold_start");
+    let cold = &bench["cold"]["summary"];
+    assert_eq!(cold["runs"], 3);
+    let samples: Vec<f64> = cold["samples_ns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_f64().unwrap())
+        .collect();
+    assert_eq!(samples.len(), 3);
+    // Each cold run includes the 20 ms "load" before the first call; the warm median does not.
+    assert!(samples.iter().all(|&s| s >= 20e6), "{samples:?}");
+    let warm = cold["warm_median_ns"].as_f64().unwrap();
+    let warm_point = bench["points"][0]["estimates"]["median"]["point"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(warm, warm_point);
+    assert!(warm < 20e6, "the warm median excludes setup: {warm}");
+    let mean = cold["mean_ns"].as_f64().unwrap();
+    assert!((cold["overhead_ns"].as_f64().unwrap() - (mean - warm)).abs() < 1e-6);
+    assert!(cold["p95_ns"].as_f64().unwrap() >= mean.min(samples[0]));
+    assert!(bench["cold"]["failures"].as_array().unwrap().is_empty());
+    assert!(run
+        .stdout()
+        .contains("Cold (first call in a fresh process) vs warm"));
+}
+
+#[test]
+fn an_unknown_bench_in_a_cold_run_is_a_clear_error() {
+    let output = fixture()
+        .env("MODEL_BENCH_COLD_BENCH", "toy/no_such_stage")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cold run asked for bench `toy/no_such_stage`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no such bench"), "{stderr}");
+    assert!(
+        stderr.contains("toy/toy_forward"),
+        "lists what exists: {stderr}"
+    );
+
+    let output = fixture()
+        .env("MODEL_BENCH_COLD_BENCH", "toy/toy_forward")
+        .env("MODEL_BENCH_COLD_BATCH", "3")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is not one of its batch sizes [1, 2]"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_pipeline_breakdown_names_the_bottleneck() {
+    let run = run(&["^toy/"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let results = run.results();
+    let pipelines = results["pipelines"].as_array().unwrap();
+    assert_eq!(pipelines.len(), 1);
+    let toy = &pipelines[0];
+    assert_eq!(toy["pipeline"], "toy");
+    assert_eq!(toy["batch"], 1);
+    assert_eq!(toy["bottleneck"], "toy_forward");
+    let stages: Vec<&str> = toy["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bench"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["toy_preprocess", "toy_forward", "toy_postprocess"]);
+    let share_sum: f64 = toy["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["share_pct"].as_f64().unwrap())
+        .sum();
+    assert!((share_sum - 100.0).abs() < 1e-6, "{share_sum}");
+    // Both the bottleneck and the end-to-end bench sleep at least 2 ms per call.
+    assert!(toy["stages"][1]["median_ns"].as_f64().unwrap() >= 2e6);
+    assert!(toy["end_to_end_ns"].as_f64().unwrap() >= 2e6);
+    let summary = std::fs::read_to_string(run.out_dir().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("### Pipeline breakdown: toy (batch 1)"),
+        "{summary}"
+    );
+    assert!(summary.contains("bottleneck: toy_forward"), "{summary}");
+}
+
+#[test]
+fn results_json_carries_the_schema_environment_and_real_estimates() {
+    let run = run(&["^toy/toy_forward"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let results = run.results();
+    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["model_bench_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(results["interrupted"], false);
+    assert_eq!(results["run"]["quick"], true);
+    assert_eq!(results["run"]["filter"], "^toy/toy_forward");
+    assert_eq!(results["run"]["baseline"]["action"], "save");
+    let env = &results["environment"];
+    assert!(env["rustc"].as_str().unwrap().starts_with("rustc "));
+    assert!(env["logical_cores"].as_u64().unwrap() >= 1);
+    assert!(env["os"].as_str().is_some_and(|os| !os.is_empty()));
+    assert!(env["kernel"].as_str().is_some_and(|k| !k.is_empty()));
+    assert!(env["memory_bytes"].as_u64().unwrap() > 0);
+
+    let bench = run.bench("toy/toy_forward");
+    assert_eq!(bench["pipeline"], "toy");
+    assert_eq!(bench["stage"], "forward");
+    assert_eq!(bench["device"], "cpu");
+    assert!(bench["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("tests/fixture/bench.rs:"));
+    for (point, batch) in bench["points"].as_array().unwrap().iter().zip([1u64, 2]) {
+        assert_eq!(point["id"], format!("toy/toy_forward/{batch}"));
+        assert_eq!(point["batch"], batch);
+        assert_eq!(point["unit"], "ns");
+        let median = &point["estimates"]["median"];
+        let (lower, value, upper) = (
+            median["lower"].as_f64().unwrap(),
+            median["point"].as_f64().unwrap(),
+            median["upper"].as_f64().unwrap(),
+        );
+        assert!(lower <= value && value <= upper, "{median}");
+        // The routine sleeps 2 ms per batch element.
+        assert!(value >= 2e6 * batch as f64, "{value}");
+        assert_eq!(median["confidence_level"], 0.95);
+        assert!(point["estimates"]["mean"]["point"].as_f64().unwrap() >= 2e6 * batch as f64);
+        assert!(point["estimates"]["std_dev"]["point"].as_f64().unwrap() >= 0.0);
+        assert!(point["estimates"]["median_abs_dev"]["point"]
+            .as_f64()
+            .is_some());
+        assert_eq!(point["sample"]["samples"], 10);
+        let items_per_sec = point["items_per_sec"].as_f64().unwrap();
+        assert!((items_per_sec - batch as f64 * 1e9 / value).abs() < 1e-6);
+    }
+    let sweep = &bench["sweep"];
+    assert_eq!(sweep["points"][1]["batch"], 2);
+    assert!(sweep["best_batch"].as_u64().is_some());
+
+    let csv = std::fs::read_to_string(run.out_dir().join("results.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("id,bench,pipeline,stage,device,batch"));
+    assert_eq!(
+        lines.filter(|l| l.starts_with("toy/toy_forward/")).count(),
+        2
+    );
+    // Nothing is left half-written.
+    for entry in std::fs::read_dir(run.out_dir()).unwrap() {
+        let name = entry.unwrap().file_name();
+        assert!(!name.to_string_lossy().ends_with(".tmp"), "{name:?}");
+    }
+}
+
+#[test]
+fn a_saved_baseline_is_compared_against_on_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().to_path_buf();
+    let first = run_in(dir, &["--save-baseline", "main", "^toy/toy_request"], &[]);
+    assert_eq!(first.code(), Some(0), "{}", first.stderr());
+    assert!(keep
+        .join("criterion/toy/toy_request/main/estimates.json")
+        .is_file());
+    assert!(first.bench("toy/toy_request")["points"][0]["change"].is_null());
+
+    let second = run_in(first.dir, &["--baseline", "main", "^toy/toy_request"], &[]);
+    assert_eq!(second.code(), Some(0), "{}", second.stderr());
+    assert!(second.stdout().contains("change:"), "{}", second.stdout());
+    let results = second.results();
+    assert_eq!(results["run"]["baseline"]["action"], "compare");
+    assert_eq!(results["run"]["baseline"]["name"], "main");
+    let change = &second.bench("toy/toy_request")["points"][0]["change"];
+    let mean = &change["mean"];
+    assert!(mean["lower"].as_f64().unwrap() <= mean["upper"].as_f64().unwrap());
+}
+
+#[test]
+fn test_mode_runs_each_bench_once_and_writes_nothing() {
+    // `cargo test --benches` runs bench binaries without `--bench`.
+    let dir = tempfile::tempdir().unwrap();
+    let output = fixture()
+        .current_dir(dir.path())
+        .env("CRITERION_HOME", dir.path().join("criterion"))
+        .env("MODEL_BENCH_OUTPUT_DIR", dir.path().join("model-bench"))
+        .arg("^toy/")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Testing toy/toy_forward/2"), "{stdout}");
+    assert!(stdout.contains("Success"), "{stdout}");
+    assert!(!dir.path().join("model-bench").exists());
+}
+
+#[test]
+fn bad_settings_are_a_clear_error_before_anything_runs() {
+    let run = run(&[], &[("MODEL_BENCH_COLD_RUNS", "0")]);
+    assert_eq!(run.code(), Some(2));
+    assert!(
+        run.stderr().contains("MODEL_BENCH_COLD_RUNS"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("at least 1"), "{}", run.stderr());
+    assert!(!run.out_dir().exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("model-bench.toml"),
+        "measurement_time = \"fast\"\n",
+    )
+    .unwrap();
+    let run = run_in(dir, &[], &[]);
+    assert_eq!(run.code(), Some(2));
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("model-bench.toml") && stderr.contains("measurement_time"),
+        "{stderr}"
+    );
+
+    let run = self::run(&["("], &[]);
+    assert_eq!(run.code(), Some(2));
+    assert!(
+        run.stderr().contains("is not a regular expression"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn a_missing_onnx_runtime_library_is_an_error_naming_ort_dylib_path() {
+    let run = run(
+        &["onnx_load", "--noplot"],
+        &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.31.1")],
+    );
+    assert_eq!(run.code(), Some(1));
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("ORT_DYLIB_PATH=/nonexistent/libonnxruntime.so.1.31.1: no such file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        run.bench("model_bench_fixture/onnx_load")["status"],
+        "failed"
+    );
+}
+
+#[test]
+fn an_onnx_file_that_does_not_parse_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.onnx");
+    std::fs::write(&bad, b"this is not a protobuf").unwrap();
+    let run = run_in(
+        dir,
+        &["onnx_load"],
+        &[("FIXTURE_ONNX_MODEL", bad.to_str().unwrap())],
+    );
+    assert_eq!(run.code(), Some(1));
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains(&format!("cannot load ONNX model {}", bad.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -1,0 +1,102 @@
+//! The example model through `model_bench::runtimes::ort` on whichever backend this process gets:
+//! tract by default, real ONNX Runtime when `ORT_DYLIB_PATH` is set (the test script runs this
+//! file both ways). Results are checked against what onnxruntime computed in Python when the
+//! assets were made (`assets/expected_top5.json`).
+
+use std::collections::HashMap;
+
+use model_bench::runtimes::ort::{backend, Backend, OnnxModel};
+use model_bench_suite::classify::{
+    as_rows, batch_of, image_paths, model_path, postprocess, preprocess, read_images,
+};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Expected {
+    logits_first5: HashMap<String, [f32; 5]>,
+    #[serde(flatten)]
+    top5: HashMap<String, serde_json::Value>,
+}
+
+fn expected() -> Expected {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/expected_top5.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_backend_is_the_one_the_environment_asks_for() {
+    let expected = match std::env::var("ORT_DYLIB_PATH") {
+        Ok(path) if !path.is_empty() => Backend::OnnxRuntime {
+            library: path.into(),
+        },
+        _ => Backend::Tract,
+    };
+    if std::env::var("MODEL_BENCH_ORT_BACKEND").as_deref() == Ok("tract") {
+        return;
+    }
+    assert_eq!(backend().unwrap(), &expected);
+}
+
+#[test]
+fn logits_match_onnxruntime_in_python() {
+    let expected = expected();
+    let mut model = OnnxModel::load(model_path()).unwrap();
+    assert_eq!(model.input_name(), "input");
+    assert_eq!(model.output_name(), "logits");
+    for (path, encoded) in image_paths().iter().zip(read_images().unwrap()) {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let input = batch_of(&[preprocess(&encoded).unwrap()], 1)
+            .unwrap()
+            .into_dyn();
+        let logits = model.run(input.view()).unwrap();
+        assert_eq!(logits.shape(), &[1, 1000]);
+        let rows = as_rows(&logits).unwrap();
+        let want = expected.logits_first5[name];
+        // The 256×256 image needs no resize, so its input is PIL's up to rounding; the others go
+        // through a different bilinear resizer and JPEG decoder.
+        let tolerance = if name.starts_with("sprite") {
+            1e-3
+        } else {
+            3e-2
+        };
+        for (got, want) in rows.row(0).iter().zip(want) {
+            assert!((got - want).abs() < tolerance, "{name}: {got} vs {want}");
+        }
+        let top1 = postprocess(rows)[0].classes[0];
+        let want_top5: Vec<usize> = serde_json::from_value(expected.top5[name].clone()).unwrap();
+        assert_eq!(top1, want_top5[0], "{name}: top-1");
+    }
+}
+
+#[test]
+fn a_batch_gives_the_same_rows_as_single_images() {
+    let mut model = OnnxModel::load(model_path()).unwrap();
+    let images: Vec<_> = read_images()
+        .unwrap()
+        .iter()
+        .map(|e| preprocess(e).unwrap())
+        .collect();
+    let batch = batch_of(&images, 4).unwrap().into_dyn();
+    let batched = model.run(batch.view()).unwrap();
+    assert_eq!(batched.shape(), &[4, 1000]);
+    for (i, image) in images.iter().enumerate() {
+        let single = batch_of(std::slice::from_ref(image), 1).unwrap().into_dyn();
+        let alone = model.run(single.view()).unwrap();
+        let diff = batched
+            .index_axis(ndarray::Axis(0), i)
+            .iter()
+            .zip(alone.iter())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-4, "row {i}: {diff}");
+    }
+}
+
+#[test]
+fn a_missing_model_file_is_an_error_naming_it() {
+    let error = OnnxModel::load("/nonexistent/model.onnx").err().unwrap();
+    assert_eq!(
+        error.to_string(),
+        "cannot load ONNX model /nonexistent/model.onnx: no such file"
+    );
+}
