@@ -489,3 +489,61 @@ fn an_onnx_file_that_does_not_parse_is_an_error_naming_it() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_writes_what_was_measured_and_exits_130() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = fixture()
+        .current_dir(dir.path())
+        .env("CRITERION_HOME", dir.path().join("criterion"))
+        .env("MODEL_BENCH_OUTPUT_DIR", dir.path().join("model-bench"))
+        // Long enough per benchmark that the interrupt lands while toy/toy_forward/2 runs.
+        .env("MODEL_BENCH_QUICK", "0")
+        .env("MODEL_BENCH_WARM_UP_TIME", "2s")
+        .env("MODEL_BENCH_MEASUREMENT_TIME", "2s")
+        .args(["--bench", "^toy/toy_forward"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Without a terminal, criterion reports progress ("Benchmarking …") on stderr.
+    let mut progress = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in progress.by_ref() {
+        let line = line.unwrap();
+        let second_started = line.starts_with("Benchmarking toy/toy_forward/2");
+        seen.push(line);
+        if second_started {
+            break;
+        }
+    }
+    // Keep draining stderr so the child never blocks or fails writing to it.
+    let drain = std::thread::spawn(move || progress.map_while(Result::ok).collect::<Vec<_>>());
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    seen.extend(drain.join().unwrap());
+    assert_eq!(exit.code(), Some(130), "{seen:#?}");
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("interrupted; writing the 1 bench(es) measured so far")),
+        "{seen:#?}"
+    );
+
+    let text = std::fs::read_to_string(dir.path().join("model-bench/results.json")).unwrap();
+    let results: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(results["interrupted"], true);
+    let bench = &results["benches"][0];
+    assert_eq!(bench["id"], "toy/toy_forward");
+    assert_eq!(
+        points(bench),
+        [1],
+        "the batch measured before Ctrl-C is kept"
+    );
+}

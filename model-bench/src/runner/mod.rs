@@ -105,7 +105,7 @@ pub fn run_main() -> i32 {
 
     let dirs = OutputDirs::resolve(&config);
     let mut criterion = criterion_with_defaults(&config, &dirs).configure_from_args();
-    let measured = Arc::new(Mutex::new(Vec::<BenchResult>::new()));
+    let measured = Arc::new(Mutex::new(Progress::default()));
     let measuring = args.mode == Mode::Benchmark;
     if measuring {
         install_interrupt_handler(&measured, &config, &args, &dirs, &cwd);
@@ -119,15 +119,25 @@ pub fn run_main() -> i32 {
         {
             continue;
         }
-        let mut result = stage::run(&mut criterion, bench, &config, &args, &dirs.criterion);
+        let mut publish = |partial: &BenchResult| lock(&measured).current = Some(partial.clone());
+        let mut result = stage::run(
+            &mut criterion,
+            bench,
+            &config,
+            &args,
+            &dirs.criterion,
+            &mut publish,
+        );
         if bench.cold && measuring && result.status != BenchStatus::Failed {
             result.cold = Some(measure_cold(bench, &result, &config));
         }
-        lock(&measured).push(result);
+        let mut progress = lock(&measured);
+        progress.current = None;
+        progress.done.push(result);
     }
     criterion.final_summary();
 
-    let results = lock(&measured).clone();
+    let results = lock(&measured).snapshot();
     let failed: Vec<&BenchResult> = results
         .iter()
         .filter(|r| r.status == BenchStatus::Failed)
@@ -150,6 +160,19 @@ pub fn run_main() -> i32 {
             );
         }
         EXIT_BENCH_FAILED
+    }
+}
+
+/// The results so far: finished benches and the one being measured.
+#[derive(Default)]
+struct Progress {
+    done: Vec<BenchResult>,
+    current: Option<BenchResult>,
+}
+
+impl Progress {
+    fn snapshot(&self) -> Vec<BenchResult> {
+        self.done.iter().chain(&self.current).cloned().collect()
     }
 }
 
@@ -232,7 +255,7 @@ fn write_files(report: &crate::results::Report, dirs: &OutputDirs) {
 
 /// On Ctrl-C, writes what was measured so far (marked interrupted) before exiting.
 fn install_interrupt_handler(
-    measured: &Arc<Mutex<Vec<BenchResult>>>,
+    measured: &Arc<Mutex<Progress>>,
     config: &Config,
     args: &CriterionArgs,
     dirs: &OutputDirs,
@@ -246,7 +269,7 @@ fn install_interrupt_handler(
         cwd.to_path_buf(),
     );
     let installed = ctrlc::set_handler(move || {
-        let results = lock(&measured).clone();
+        let results = lock(&measured).snapshot();
         eprintln!(
             "\nmodel-bench: interrupted; writing the {} bench(es) measured so far",
             results.len()

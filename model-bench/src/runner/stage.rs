@@ -17,12 +17,15 @@ use crate::results::{BenchResult, BenchStatus, PointResult};
 use crate::stats::sweep::{self, Ceiling, MeasuredBatch};
 
 /// Runs every batch size of `bench` that the filter selects. Never panics on a bench's failure.
+/// `on_point` sees the partial result after each measured batch size (so an interrupted run can
+/// still write it).
 pub fn run(
     criterion: &mut Criterion<WallTime>,
     bench: &'static BenchDescriptor,
     config: &Config,
     args: &CriterionArgs,
     criterion_dir: &Path,
+    on_point: &mut dyn FnMut(&BenchResult),
 ) -> BenchResult {
     let mut result = BenchResult {
         id: bench.key(),
@@ -77,6 +80,7 @@ pub fn run(
                             eprintln!("model-bench: {point_id}: measured, but {error}")
                         }
                     }
+                    on_point(&result);
                 }
             }
             Err(message) => {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what the tests need (a Python venv with the
+# PyPI onnxruntime wheel, for the real-ONNX-Runtime path), then runs every test, on tract and on
+# ONNX Runtime. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ORT_VERSION=1.31.1
+VENV=.venv
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '$ORT_VERSION')" 2>/dev/null; then
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "onnxruntime==$ORT_VERSION"
+fi
+ORT_LIB=$("$VENV/bin/python" -c "import onnxruntime, os; print(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so.$ORT_VERSION'))")
+[ -f "$ORT_LIB" ] || { echo "test.sh: onnxruntime $ORT_VERSION is installed but $ORT_LIB is missing" >&2; exit 1; }
+
+echo "== formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+echo "== every test (ONNX models on tract)"
+cargo test --workspace --release
+
+echo "== the ONNX tests and the example benches once each, on ONNX Runtime ($ORT_LIB)"
+ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --test onnx
+ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --bench pipeline
