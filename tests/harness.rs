@@ -60,16 +60,20 @@ fn fixture() -> Command {
     command
 }
 
-/// Runs the fixture with `args` (after `--bench`, as `cargo bench` passes it) in a fresh directory.
-fn run_in(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Run {
+/// The fixture, working in `dir` and writing every file under it.
+fn fixture_in(dir: &std::path::Path) -> Command {
     let mut command = fixture();
     command
-        .current_dir(dir.path())
-        .env("CRITERION_HOME", dir.path().join("criterion"))
-        .env("MODEL_BENCH_OUTPUT_DIR", dir.path().join("model-bench"))
-        .arg("--bench")
-        .args(args)
-        .envs(envs.iter().copied());
+        .current_dir(dir)
+        .env("CRITERION_HOME", dir.join("criterion"))
+        .env("MODEL_BENCH_OUTPUT_DIR", dir.join("model-bench"));
+    command
+}
+
+/// Runs the fixture with `args` (after `--bench`, as `cargo bench` passes it) in a fresh directory.
+fn run_in(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut command = fixture_in(dir.path());
+    command.arg("--bench").args(args).envs(envs.iter().copied());
     let output = command.output().expect("the fixture runs");
     Run { output, dir }
 }
@@ -403,13 +407,7 @@ fn a_saved_baseline_is_compared_against_on_the_next_run() {
 fn test_mode_runs_each_bench_once_and_writes_nothing() {
     // `cargo test --benches` runs bench binaries without `--bench`.
     let dir = tempfile::tempdir().unwrap();
-    let output = fixture()
-        .current_dir(dir.path())
-        .env("CRITERION_HOME", dir.path().join("criterion"))
-        .env("MODEL_BENCH_OUTPUT_DIR", dir.path().join("model-bench"))
-        .arg("^toy/")
-        .output()
-        .unwrap();
+    let output = fixture_in(dir.path()).arg("^toy/").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("Testing toy/toy_forward/2"), "{stdout}");
@@ -496,10 +494,7 @@ fn ctrl_c_writes_what_was_measured_and_exits_130() {
     use std::process::Stdio;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut child = fixture()
-        .current_dir(dir.path())
-        .env("CRITERION_HOME", dir.path().join("criterion"))
-        .env("MODEL_BENCH_OUTPUT_DIR", dir.path().join("model-bench"))
+    let mut child = fixture_in(dir.path())
         // Long enough per benchmark that the interrupt lands while toy/toy_forward/2 runs.
         .env("MODEL_BENCH_QUICK", "0")
         .env("MODEL_BENCH_WARM_UP_TIME", "2s")
