@@ -23,6 +23,6 @@ cargo clippy --workspace --all-targets --release -- -D warnings
 echo "== every test (ONNX models on tract)"
 cargo test --workspace --release
 
-echo "== the ONNX tests and the example benches once each, on ONNX Runtime ($ORT_LIB)"
-ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --test onnx
+echo "== the example benches once each, then the ONNX tests, on ONNX Runtime ($ORT_LIB)"
 ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --bench pipeline
+ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --test onnx
