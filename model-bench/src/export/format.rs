@@ -16,27 +16,29 @@ pub fn duration_ns(ns: f64) -> String {
     format!("{value:.precision$} {unit}")
 }
 
+/// A rate scaled to a metric prefix: `(72.36, "K")` for 72 360.
+fn scaled(per_sec: f64) -> (f64, &'static str) {
+    match per_sec {
+        x if x >= 1e9 => (x / 1e9, "G"),
+        x if x >= 1e6 => (x / 1e6, "M"),
+        x if x >= 1e3 => (x / 1e3, "K"),
+        x => (x, ""),
+    }
+}
+
 /// A rate per second with a metric prefix (`1.23 K/s`, `45.60/s`).
 pub fn rate(per_sec: f64) -> String {
-    match per_sec {
-        x if x >= 1e9 => format!("{:.2} G/s", x / 1e9),
-        x if x >= 1e6 => format!("{:.2} M/s", x / 1e6),
-        x if x >= 1e3 => format!("{:.2} K/s", x / 1e3),
-        x => format!("{x:.2}/s"),
+    match scaled(per_sec) {
+        (value, "") => format!("{value:.2}/s"),
+        (value, prefix) => format!("{value:.2} {prefix}/s"),
     }
 }
 
 /// A rate of `what` per second (`21.85 items/s`, `72.36 K items/s`).
 pub fn rate_of(per_sec: f64, what: &str) -> String {
-    let plain = rate(per_sec);
-    let (number, prefix) = plain
-        .trim_end_matches("/s")
-        .rsplit_once(' ')
-        .map_or((plain.trim_end_matches("/s"), ""), |(n, p)| (n, p));
-    if prefix.is_empty() {
-        format!("{number} {what}/s")
-    } else {
-        format!("{number} {prefix} {what}/s")
+    match scaled(per_sec) {
+        (value, "") => format!("{value:.2} {what}/s"),
+        (value, prefix) => format!("{value:.2} {prefix} {what}/s"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The summary's tables, built once from a report and rendered as text or Markdown.
 
 use super::format::{duration_ns, percent, rate, rate_of, signed_percent};
-use crate::results::{BenchStatus, Report};
+use crate::results::Report;
 
 /// A titled table with optional notes under it.
 #[derive(Debug, Clone, PartialEq)]
@@ -319,14 +319,12 @@ fn breakdowns(report: &Report) -> Vec<Table> {
 
 fn failures(report: &Report) -> Vec<Table> {
     let mut table = Table::new("Failures", &["bench", "status", "error"]);
-    for bench in &report.benches {
-        if bench.status == BenchStatus::Failed {
-            table.rows.push(vec![
-                bench.id.clone(),
-                "failed".into(),
-                first_line(bench.error.as_deref().unwrap_or("")).into(),
-            ]);
-        }
+    for bench in report.failed_benches() {
+        table.rows.push(vec![
+            bench.id.clone(),
+            "failed".into(),
+            first_line(bench.error.as_deref().unwrap_or("")).into(),
+        ]);
     }
     vec![table]
 }

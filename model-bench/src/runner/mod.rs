@@ -137,27 +137,31 @@ pub fn run_main() -> i32 {
     }
     criterion.final_summary();
 
+    // A snapshot, not a move: Ctrl-C during the final write must still find every result.
     let results = lock(&measured).snapshot();
-    let failed: Vec<&BenchResult> = results
+    let failures: Vec<String> = results
         .iter()
         .filter(|r| r.status == BenchStatus::Failed)
-        .collect();
-    if measuring {
-        let report = report::build(results.clone(), &config, &args, &cwd, false);
-        print!("{}", export::terminal::render(&report));
-        write_files(&report, &dirs);
-    }
-    if failed.is_empty() {
-        0
-    } else {
-        eprintln!("\nmodel-bench: {} bench(es) failed:", failed.len());
-        for bench in failed {
-            eprintln!(
+        .map(|bench| {
+            format!(
                 "  {} ({}): {}",
                 bench.id,
                 bench.source,
                 bench.error.as_deref().unwrap_or("unknown error")
-            );
+            )
+        })
+        .collect();
+    if measuring {
+        let report = report::build(results, &config, &args, &cwd, false);
+        print!("{}", export::terminal::render(&report));
+        write_files(&report, &dirs);
+    }
+    if failures.is_empty() {
+        0
+    } else {
+        eprintln!("\nmodel-bench: {} bench(es) failed:", failures.len());
+        for line in failures {
+            eprintln!("{line}");
         }
         EXIT_BENCH_FAILED
     }

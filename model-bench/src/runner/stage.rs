@@ -70,8 +70,9 @@ pub fn run(
                             id: point_id,
                             batch,
                             unit: wall::UNIT.to_string(),
-                            items_per_sec: (bench.stage != Stage::Load)
-                                .then(|| batch as f64 * 1e9 / measured.estimates.median.point),
+                            items_per_sec: (bench.stage != Stage::Load).then(|| {
+                                sweep::items_per_sec(batch, measured.estimates.median.point)
+                            }),
                             estimates: measured.estimates,
                             sample: measured.sample,
                             change: measured.change,

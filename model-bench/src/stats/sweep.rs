@@ -45,6 +45,11 @@ pub struct SweepSummary {
     pub ceiling: Option<Ceiling>,
 }
 
+/// Items per second when one call processing `batch` items takes `latency_ns`.
+pub fn items_per_sec(batch: usize, latency_ns: f64) -> f64 {
+    batch as f64 * 1e9 / latency_ns
+}
+
 /// Summarises a sweep from its measured batches (in increasing batch order) and its ceiling.
 pub fn summarize(measured: &[MeasuredBatch], ceiling: Option<Ceiling>) -> SweepSummary {
     let points: Vec<SweepPoint> = measured
@@ -54,7 +59,7 @@ pub fn summarize(measured: &[MeasuredBatch], ceiling: Option<Ceiling>) -> SweepS
             batch: m.batch,
             latency_ns: m.median_ns,
             latency_per_item_ns: m.median_ns / m.batch as f64,
-            items_per_sec: m.batch as f64 * 1e9 / m.median_ns,
+            items_per_sec: items_per_sec(m.batch, m.median_ns),
         })
         .collect();
     let best_batch = points
