@@ -90,19 +90,18 @@ pub fn preprocess(encoded: &[u8]) -> Result<Array3<f32>, ClassifyError> {
     Ok(tensor)
 }
 
-/// Stacks preprocessed images into an NCHW batch.
-pub fn stack(images: &[Array3<f32>]) -> Result<Array4<f32>, ClassifyError> {
-    let views: Vec<_> = images.iter().map(|i| i.view()).collect();
-    ndarray::stack(Axis(0), &views).map_err(|_| ClassifyError::EmptyBatch)
-}
-
 /// A batch of `batch` inputs, cycling through `images`.
 pub fn batch_of(images: &[Array3<f32>], batch: usize) -> Result<Array4<f32>, ClassifyError> {
     if images.is_empty() {
         return Err(ClassifyError::EmptyBatch);
     }
-    let picked: Vec<Array3<f32>> = images.iter().cycle().take(batch).cloned().collect();
-    stack(&picked)
+    let views: Vec<_> = images
+        .iter()
+        .cycle()
+        .take(batch)
+        .map(|i| i.view())
+        .collect();
+    ndarray::stack(Axis(0), &views).map_err(|_| ClassifyError::EmptyBatch)
 }
 
 /// One image's five most likely classes, best first, with their probabilities.
