@@ -20,7 +20,7 @@ fn trivial_stage(seed: u64) -> u64 {
     })
 }
 
-#[model_bench(pipeline = "overhead", name = "model_bench", stage = "trivial")]
+#[model_bench(name = "model_bench", stage = "trivial")]
 fn through_model_bench(b: &mut Bencher) {
     b.iter(|| trivial_stage(black_box(1)));
 }
