@@ -11,10 +11,13 @@ pub mod error;
 pub mod export;
 pub mod measure;
 pub mod registry;
+pub mod remote;
 pub mod results;
 pub mod runner;
 #[cfg(feature = "ort")]
 pub mod runtimes;
+#[cfg(feature = "remote")]
+pub mod server;
 pub mod stats;
 
 pub use bencher::Bencher;

@@ -1,6 +1,8 @@
 //! The results data model (`results.json`), versioned by [`SCHEMA_VERSION`]; documented in
 //! `docs/results-schema.md`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::env::Environment;
@@ -70,6 +72,19 @@ pub struct BenchResult {
     pub points: Vec<PointResult>,
     pub sweep: Option<SweepSummary>,
     pub cold: Option<ColdResult>,
+    /// For a remote endpoint bench: what it drove.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteInfo>,
+}
+
+/// The endpoint a remote bench drove. The URL carries no credentials or query string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteInfo {
+    pub protocol: String,
+    pub url: String,
+    pub model: String,
+    /// `reference` when model-bench started its in-process reference server.
+    pub server: String,
 }
 
 /// One criterion benchmark: a bench at one batch size.
@@ -86,6 +101,68 @@ pub struct PointResult {
     pub items_per_sec: Option<f64>,
     /// criterion's comparison against the baseline given with `--baseline`, when there was one.
     pub change: Option<Change>,
+    /// For a remote bench: the load run behind this point (criterion's samples are the mean
+    /// latencies of its equal time slices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadPoint>,
+}
+
+/// One point of a remote bench's load sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadPoint {
+    /// `closed` (a fixed number of requests in flight) or `open` (arrivals at a target rate).
+    pub mode: String,
+    pub concurrency: Option<usize>,
+    pub target_rate: Option<f64>,
+    /// `constant` or `poisson`, for open loops.
+    pub arrival: Option<String>,
+    pub stats: LoadStats,
+}
+
+/// What a load run measured, over requests started inside its measurement window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadStats {
+    /// `intended_send` (open loop: latency from each request's scheduled send time) or
+    /// `corrected_closed_loop` (closed loop: service times corrected for coordinated omission).
+    pub latency_basis: String,
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    /// `ok / requests`.
+    pub success_rate: f64,
+    /// From the window's start to the last measured response.
+    pub elapsed_s: f64,
+    /// Successful responses per second.
+    pub throughput_rps: f64,
+    /// Requests sent per second of window.
+    pub sent_rps: f64,
+    /// Nanoseconds, successful requests only.
+    pub latency: Option<Percentiles>,
+    /// Nanoseconds from the actual send to the response, successful requests only.
+    pub service: Option<Percentiles>,
+    pub errors_by_class: BTreeMap<String, u64>,
+    /// The first message seen for each error class.
+    pub first_errors: BTreeMap<String, String>,
+    /// Open loop: % of requests sent more than 1 ms after their intended time.
+    pub late_pct: Option<f64>,
+    /// Open loop: how late sends were (ns).
+    pub lateness: Option<Percentiles>,
+    /// Open loop: arrivals never sent (the generator fell too far behind, or the run ended).
+    pub dropped: u64,
+}
+
+/// Percentiles of an HDR histogram (3 significant figures), in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
 }
 
 /// criterion's bootstrap estimates of the time of one iteration.

@@ -39,6 +39,7 @@ pub fn run(
         points: Vec::new(),
         sweep: None,
         cold: None,
+        remote: None,
     };
     let mut group = criterion.benchmark_group(bench.group_name());
     configure(&mut group, bench, config);
@@ -76,6 +77,7 @@ pub fn run(
                             estimates: measured.estimates,
                             sample: measured.sample,
                             change: measured.change,
+                            load: None,
                         }),
                         Err(error) => {
                             eprintln!("model-bench: {point_id}: measured, but {error}")

@@ -1,0 +1,532 @@
+//! What a remote bench talks to: protocol, URL (a default an environment variable overrides, or
+//! the in-process reference server), model, inputs, headers (secrets read from the environment
+//! and never written out), timeout and connection count. Plain data, checked before any load.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::reference::ReferenceConfig;
+use super::tensor::{Tensor, TensorError};
+
+/// The wire protocol of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Open Inference Protocol REST, JSON tensors (`POST /v2/models/{m}/infer`).
+    RestJson,
+    /// Open Inference Protocol REST with the binary tensor data extension.
+    RestBinary,
+    /// Open Inference Protocol gRPC (`inference.GRPCInferenceService/ModelInfer`).
+    Grpc,
+    /// A plain HTTP POST of a fixed body (servers that do not speak V2, e.g. TorchServe's
+    /// `/predictions/{model}`); any 2xx answer counts as success.
+    HttpPost,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::RestJson => "rest",
+            Protocol::RestBinary => "rest-binary",
+            Protocol::Grpc => "grpc",
+            Protocol::HttpPost => "http-post",
+        }
+    }
+
+    /// The family a side-by-side table compares: REST (JSON or binary) against gRPC.
+    pub fn family(self) -> &'static str {
+        match self {
+            Protocol::RestJson | Protocol::RestBinary | Protocol::HttpPost => "REST",
+            Protocol::Grpc => "gRPC",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Protocol> {
+        Some(match text {
+            "rest" | "rest-json" => Protocol::RestJson,
+            "rest-binary" => Protocol::RestBinary,
+            "grpc" => Protocol::Grpc,
+            "http-post" => Protocol::HttpPost,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a header's value comes from. Values from the environment are secrets: they are sent,
+/// never written to a report, a baseline or a log line.
+#[derive(Clone, PartialEq)]
+pub enum HeaderValue {
+    Literal(String),
+    Env(String),
+}
+
+impl fmt::Debug for HeaderValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderValue::Literal(value) => write!(f, "Literal({value:?})"),
+            HeaderValue::Env(var) => write!(f, "Env(${var})"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub name: String,
+    pub value: HeaderValue,
+    /// Prefix put before an environment value, e.g. `Bearer `.
+    pub prefix: String,
+}
+
+/// An output the response must contain, optionally with an exact shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedOutput {
+    pub name: String,
+    pub shape: Option<Vec<i64>>,
+}
+
+/// A fixed body for [`Protocol::HttpPost`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostBody {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Why an endpoint description cannot be used; reported before any request is sent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EndpointError {
+    #[error("no URL for the endpoint: set ${var}{}", if *.has_reference { "" } else { " (or give a default URL or a reference server)" })]
+    NoUrl { var: String, has_reference: bool },
+    #[error("no URL for the endpoint: give `.url(…)`, `.url_from_env(…)` or `.reference(…)`")]
+    NoUrlSource,
+    #[error("invalid URL `{url}`{}: {message}", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default())]
+    InvalidUrl {
+        url: String,
+        origin: Option<String>,
+        message: String,
+    },
+    #[error("header `{header}` reads ${var}, which is not set")]
+    MissingSecret { header: String, var: String },
+    #[error("invalid header `{header}`: {message}")]
+    InvalidHeader { header: String, message: String },
+    #[error("{0}")]
+    Tensor(#[from] TensorError),
+    #[error("{protocol} endpoint for model `{model}` has no inputs")]
+    NoInputs { protocol: Protocol, model: String },
+    #[error("an http-post endpoint needs a body: `.body(content_type, bytes)`")]
+    NoBody,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A remote endpoint a bench drives. Build it with [`Endpoint::rest`], [`Endpoint::rest_binary`],
+/// [`Endpoint::grpc`] or [`Endpoint::post`], then chain options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub protocol: Protocol,
+    pub model: String,
+    pub model_version: Option<String>,
+    /// Fixed URL, used when the environment variable is unset.
+    pub default_url: Option<String>,
+    pub url_env: Option<String>,
+    /// Serve the endpoint from an in-process reference server when no URL is given.
+    pub reference: Option<ReferenceConfig>,
+    pub inputs: Vec<Tensor>,
+    /// Outputs to request by name; empty asks for every output.
+    pub requested_outputs: Vec<String>,
+    pub expected_outputs: Vec<ExpectedOutput>,
+    pub headers: Vec<Header>,
+    pub timeout: Duration,
+    /// Independent connections (REST clients, gRPC channels) requests are spread over; `None`
+    /// lets HTTP/1.1 open one per request in flight and HTTP/2 and gRPC use one.
+    pub connections: Option<usize>,
+    /// HTTP/2 with prior knowledge for REST (gRPC is always HTTP/2).
+    pub http2: bool,
+    /// Path for [`Protocol::HttpPost`], e.g. `/predictions/resnet`.
+    pub path: Option<String>,
+    pub body: Option<PostBody>,
+}
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Endpoint {
+    fn new(protocol: Protocol, model: impl Into<String>) -> Self {
+        Endpoint {
+            protocol,
+            model: model.into(),
+            model_version: None,
+            default_url: None,
+            url_env: None,
+            reference: None,
+            inputs: Vec::new(),
+            requested_outputs: Vec::new(),
+            expected_outputs: Vec::new(),
+            headers: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            connections: None,
+            http2: false,
+            path: None,
+            body: None,
+        }
+    }
+
+    /// Open Inference Protocol REST with JSON tensors.
+    pub fn rest(model: impl Into<String>) -> Self {
+        Endpoint::new(Protocol::RestJson, model)
+    }
+
+    /// Open Inference Protocol REST with the binary tensor data extension.
+    pub fn rest_binary(model: impl Into<String>) -> Self {
+        Endpoint::new(Protocol::RestBinary, model)
+    }
+
+    /// Open Inference Protocol gRPC.
+    pub fn grpc(model: impl Into<String>) -> Self {
+        Endpoint::new(Protocol::Grpc, model)
+    }
+
+    /// A plain POST of a fixed body to `path`, for servers that do not speak V2.
+    pub fn post(path: impl Into<String>, content_type: impl Into<String>, body: Vec<u8>) -> Self {
+        let path = path.into();
+        let mut endpoint = Endpoint::new(Protocol::HttpPost, path.clone());
+        endpoint.path = Some(path);
+        endpoint.body = Some(PostBody {
+            content_type: content_type.into(),
+            bytes: body,
+        });
+        endpoint
+    }
+
+    /// The same endpoint over another protocol (for REST-vs-gRPC pairs).
+    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:8000` (REST) or `http://127.0.0.1:8001` (gRPC).
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.default_url = Some(url.into());
+        self
+    }
+
+    /// Reads the URL from this environment variable when it is set and not empty.
+    pub fn url_from_env(mut self, var: impl Into<String>) -> Self {
+        self.url_env = Some(var.into());
+        self
+    }
+
+    /// Starts this reference server in-process (ephemeral 127.0.0.1 ports) when no URL is given.
+    pub fn reference(mut self, config: ReferenceConfig) -> Self {
+        self.reference = Some(config);
+        self
+    }
+
+    pub fn model_version(mut self, version: impl Into<String>) -> Self {
+        self.model_version = Some(version.into());
+        self
+    }
+
+    pub fn input(mut self, tensor: Tensor) -> Self {
+        self.inputs.push(tensor);
+        self
+    }
+
+    pub fn request_output(mut self, name: impl Into<String>) -> Self {
+        self.requested_outputs.push(name.into());
+        self
+    }
+
+    /// Every response must carry this output; a missing one counts as a decode error.
+    pub fn expect_output(mut self, name: impl Into<String>) -> Self {
+        self.expected_outputs.push(ExpectedOutput {
+            name: name.into(),
+            shape: None,
+        });
+        self
+    }
+
+    /// Every response must carry this output with exactly this shape.
+    pub fn expect_output_shape(
+        mut self,
+        name: impl Into<String>,
+        shape: impl Into<Vec<i64>>,
+    ) -> Self {
+        self.expected_outputs.push(ExpectedOutput {
+            name: name.into(),
+            shape: Some(shape.into()),
+        });
+        self
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push(Header {
+            name: name.into(),
+            value: HeaderValue::Literal(value.into()),
+            prefix: String::new(),
+        });
+        self
+    }
+
+    /// A header whose value is a secret read from `var` at run time (never written out).
+    pub fn header_from_env(mut self, name: impl Into<String>, var: impl Into<String>) -> Self {
+        self.headers.push(Header {
+            name: name.into(),
+            value: HeaderValue::Env(var.into()),
+            prefix: String::new(),
+        });
+        self
+    }
+
+    /// `authorization: Bearer $var`, the token read at run time and never written out.
+    pub fn bearer_from_env(mut self, var: impl Into<String>) -> Self {
+        self.headers.push(Header {
+            name: "authorization".into(),
+            value: HeaderValue::Env(var.into()),
+            prefix: "Bearer ".into(),
+        });
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.connections = Some(connections.max(1));
+        self
+    }
+
+    pub fn http2(mut self, http2: bool) -> Self {
+        self.http2 = http2;
+        self
+    }
+
+    /// Where the URL comes from: the environment, the default, or the reference server
+    /// (`Ok(None)`), in that order.
+    pub fn resolve_url(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<ResolvedUrl>, EndpointError> {
+        if let Some(var) = &self.url_env {
+            if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
+                return check_url(value.trim(), Some(format!("${var}"))).map(Some);
+            }
+        }
+        if let Some(url) = &self.default_url {
+            return check_url(url, None).map(Some);
+        }
+        if self.reference.is_some() {
+            return Ok(None);
+        }
+        match &self.url_env {
+            Some(var) => Err(EndpointError::NoUrl {
+                var: var.clone(),
+                has_reference: false,
+            }),
+            None => Err(EndpointError::NoUrlSource),
+        }
+    }
+
+    /// Checks what can be checked without a network: inputs, body, header secrets.
+    pub fn validate(&self, env: impl Fn(&str) -> Option<String>) -> Result<(), EndpointError> {
+        match self.protocol {
+            Protocol::HttpPost if self.body.is_none() => return Err(EndpointError::NoBody),
+            Protocol::HttpPost => {}
+            protocol if self.inputs.is_empty() => {
+                return Err(EndpointError::NoInputs {
+                    protocol,
+                    model: self.model.clone(),
+                })
+            }
+            _ => {}
+        }
+        if self.timeout.is_zero() {
+            return Err(EndpointError::Invalid(
+                "the request timeout must be greater than zero".into(),
+            ));
+        }
+        self.header_values(env).map(|_| ())
+    }
+
+    /// The headers with their values, secrets read from the environment.
+    pub fn header_values(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<(String, String)>, EndpointError> {
+        self.headers
+            .iter()
+            .map(|header| {
+                let value = match &header.value {
+                    HeaderValue::Literal(value) => value.clone(),
+                    HeaderValue::Env(var) => match env(var) {
+                        Some(value) => format!("{}{value}", header.prefix),
+                        None => {
+                            return Err(EndpointError::MissingSecret {
+                                header: header.name.clone(),
+                                var: var.clone(),
+                            })
+                        }
+                    },
+                };
+                Ok((header.name.clone(), value))
+            })
+            .collect()
+    }
+}
+
+/// A checked base URL and what the report may show of it (no user info, no query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedUrl {
+    pub url: String,
+    pub display: String,
+    pub tls: bool,
+}
+
+pub(crate) fn check_url(url: &str, origin: Option<String>) -> Result<ResolvedUrl, EndpointError> {
+    let invalid = |message: &str| EndpointError::InvalidUrl {
+        url: redact_url(url),
+        origin: origin.clone(),
+        message: message.to_string(),
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("expected scheme://host:port"))?;
+    let tls = match scheme {
+        "http" => false,
+        "https" => true,
+        other => {
+            return Err(invalid(&format!(
+                "unknown scheme `{other}`; expected http or https"
+            )))
+        }
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    if host_port.is_empty() {
+        return Err(invalid("no host"));
+    }
+    let port = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((_, after)) => after.strip_prefix(':'),
+            None => return Err(invalid("unclosed `[` in the host")),
+        },
+        None => host_port.rsplit_once(':').map(|(_, port)| port),
+    };
+    if let Some(port) = port {
+        if port.parse::<u16>().is_err() {
+            return Err(invalid(&format!(
+                "port `{port}` is not a number from 0 to 65535"
+            )));
+        }
+    }
+    Ok(ResolvedUrl {
+        url: url.trim_end_matches('/').to_string(),
+        display: redact_url(url),
+        tls,
+    })
+}
+
+/// The URL without user info or query string, which may hold credentials.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    format!("{scheme}{authority}{}", path.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn url_resolution_order() {
+        let endpoint = Endpoint::rest("m")
+            .url("http://127.0.0.1:1")
+            .url_from_env("MB_URL");
+        let env = |var: &str| (var == "MB_URL").then(|| "http://127.0.0.1:2/".to_string());
+        assert_eq!(
+            endpoint.resolve_url(env).unwrap().unwrap().url,
+            "http://127.0.0.1:2"
+        );
+        assert_eq!(
+            endpoint.resolve_url(no_env).unwrap().unwrap().url,
+            "http://127.0.0.1:1"
+        );
+        let reference = Endpoint::rest("m")
+            .url_from_env("MB_URL")
+            .reference(ReferenceConfig::default());
+        assert_eq!(reference.resolve_url(no_env).unwrap(), None);
+        let error = Endpoint::rest("m")
+            .url_from_env("MB_URL")
+            .resolve_url(no_env);
+        assert!(error.unwrap_err().to_string().contains("set $MB_URL"));
+    }
+
+    #[test]
+    fn invalid_urls_fail_before_any_load() {
+        for url in ["127.0.0.1:8000", "ftp://x", "http://", "http://h:99999"] {
+            let result = Endpoint::rest("m").url(url).resolve_url(no_env);
+            assert!(result.is_err(), "{url} should be rejected");
+        }
+        let message = Endpoint::rest("m")
+            .url_from_env("MB_URL")
+            .resolve_url(|_| Some("htp://x".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("from $MB_URL"), "{message}");
+    }
+
+    #[test]
+    fn credentials_never_reach_the_display_url() {
+        assert_eq!(
+            redact_url("https://user:pw@host:1/v2/models?token=abc"),
+            "https://***@host:1/v2/models"
+        );
+        assert_eq!(redact_url("http://h:1/"), "http://h:1");
+    }
+
+    #[test]
+    fn secrets_are_read_from_the_environment() {
+        let endpoint = Endpoint::rest("m").bearer_from_env("MB_TOKEN");
+        let missing = endpoint.header_values(no_env).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "header `authorization` reads $MB_TOKEN, which is not set"
+        );
+        let values = endpoint.header_values(|_| Some("s3cret".into())).unwrap();
+        assert_eq!(
+            values,
+            vec![("authorization".to_string(), "Bearer s3cret".to_string())]
+        );
+        assert!(!format!("{endpoint:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn endpoints_need_inputs() {
+        let error = Endpoint::grpc("m").validate(no_env).unwrap_err();
+        assert!(error.to_string().contains("has no inputs"));
+        assert!(Endpoint::post("/p", "application/json", b"{}".to_vec())
+            .validate(no_env)
+            .is_ok());
+    }
+}

@@ -1,0 +1,489 @@
+//! The load generator: closed loop (N requests in flight) and open loop (constant or seeded
+//! Poisson arrivals at a target rate, with a cap on requests in flight). Open-loop latency is
+//! measured from each request's intended send time, so a stalled server cannot hide behind a
+//! client that stopped sending (coordinated omission); the service time is kept beside it.
+//! Every run is bounded by its duration (and optionally a request count) plus one request
+//! timeout to drain.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, Semaphore};
+
+use super::client::Client;
+use super::metrics::{self, LatencyBasis, Recorder, Window};
+use crate::results::{LoadPoint, LoadStats};
+
+/// How arrivals are spaced in an open loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    Constant,
+    /// Exponential gaps from a seeded generator: the same seed gives the same schedule.
+    Poisson,
+}
+
+impl Arrival {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arrival::Constant => "constant",
+            Arrival::Poisson => "poisson",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoadMode {
+    Closed {
+        concurrency: usize,
+    },
+    Open {
+        rate: f64,
+        arrival: Arrival,
+        seed: u64,
+    },
+}
+
+/// One load run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPlan {
+    pub mode: LoadMode,
+    /// Requests started before this much time has passed are not measured.
+    pub warm_up: Duration,
+    /// The measurement window after the warm-up.
+    pub duration: Duration,
+    /// Stop after this many measured requests, even if the window is not over.
+    pub max_requests: Option<u64>,
+    /// Open loop: at most this many requests in flight; later arrivals wait (and count late).
+    pub max_in_flight: usize,
+    /// Equal time slices of the window; each becomes one criterion sample.
+    pub slices: usize,
+}
+
+/// Default cap on requests in flight in an open loop.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// Arrivals waiting for a free slot beyond this many are dropped (and counted) at once, which
+/// keeps memory bounded when a server stops answering.
+pub const MAX_BACKLOG: usize = 100_000;
+/// How long after the window an arrival may still wait for a slot before it is dropped.
+const DRAIN: Duration = Duration::from_secs(1);
+
+impl LoadPlan {
+    pub fn closed(concurrency: usize, duration: Duration) -> Self {
+        LoadPlan {
+            mode: LoadMode::Closed {
+                concurrency: concurrency.max(1),
+            },
+            warm_up: Duration::ZERO,
+            duration,
+            max_requests: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            slices: 10,
+        }
+    }
+
+    pub fn open(rate: f64, arrival: Arrival, duration: Duration) -> Self {
+        LoadPlan {
+            mode: LoadMode::Open {
+                rate,
+                arrival,
+                seed: 0x5eed,
+            },
+            warm_up: Duration::ZERO,
+            duration,
+            max_requests: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            slices: 10,
+        }
+    }
+
+    pub fn warm_up(mut self, warm_up: Duration) -> Self {
+        self.warm_up = warm_up;
+        self
+    }
+
+    pub fn max_requests(mut self, max: u64) -> Self {
+        self.max_requests = Some(max);
+        self
+    }
+
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max.max(1);
+        self
+    }
+
+    pub fn slices(mut self, slices: usize) -> Self {
+        self.slices = slices.max(1);
+        self
+    }
+
+    pub fn seed(mut self, new_seed: u64) -> Self {
+        if let LoadMode::Open { seed, .. } = &mut self.mode {
+            *seed = new_seed;
+        }
+        self
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.mode, LoadMode::Open { .. })
+    }
+}
+
+/// A finished run: the raw recording and its summary.
+pub struct LoadRun {
+    pub recorder: Recorder,
+    pub point: LoadPoint,
+}
+
+impl LoadRun {
+    pub fn stats(&self) -> &LoadStats {
+        &self.point.stats
+    }
+}
+
+/// Runs `plan` against `client` on the current tokio runtime.
+pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
+    let (recorder, dropped, basis) = match plan.mode {
+        LoadMode::Closed { concurrency } => (
+            closed_loop(client, plan, concurrency).await,
+            0,
+            LatencyBasis::CorrectedClosedLoop,
+        ),
+        LoadMode::Open {
+            rate,
+            arrival,
+            seed,
+        } => {
+            let (recorder, dropped) = open_loop(client, plan, rate, arrival, seed).await;
+            (recorder, dropped, LatencyBasis::IntendedSend)
+        }
+    };
+    let stats = metrics::summarize(&recorder, basis, dropped, plan.is_open());
+    let point = match plan.mode {
+        LoadMode::Closed { concurrency } => LoadPoint {
+            mode: "closed".into(),
+            concurrency: Some(concurrency),
+            target_rate: None,
+            arrival: None,
+            stats,
+        },
+        LoadMode::Open { rate, arrival, .. } => LoadPoint {
+            mode: "open".into(),
+            concurrency: None,
+            target_rate: Some(rate),
+            arrival: Some(arrival.as_str().into()),
+            stats,
+        },
+    };
+    LoadRun { recorder, point }
+}
+
+/// Takes one from a shared budget of measured requests; `false` once it is spent.
+fn take(budget: &Option<Arc<AtomicU64>>) -> bool {
+    match budget {
+        Some(left) => left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok(),
+        None => true,
+    }
+}
+
+async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -> Recorder {
+    let start = Instant::now();
+    let window = Window {
+        start: start + plan.warm_up,
+        len: plan.duration,
+        slices: plan.slices,
+    };
+    let end = window.start + window.len;
+    let budget = plan.max_requests.map(|n| Arc::new(AtomicU64::new(n)));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let client = Arc::clone(&client);
+        let budget = budget.clone();
+        workers.spawn(async move {
+            let mut recorder = Recorder::new(window);
+            loop {
+                let sent = Instant::now();
+                if sent >= end || (sent >= window.start && !take(&budget)) {
+                    break;
+                }
+                let outcome = client.send().await;
+                recorder.record(sent, sent, Instant::now(), outcome);
+            }
+            recorder
+        });
+    }
+    let mut total = Recorder::new(window);
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(recorder) => total.merge(&recorder),
+            Err(error) => total.record_error(super::error::RequestError::new(
+                super::error::ErrorClass::Io,
+                format!("a load worker stopped: {error}"),
+            )),
+        }
+    }
+    total
+}
+
+/// Intended send offsets from the start of a run.
+struct Arrivals {
+    rate: f64,
+    arrival: Arrival,
+    rng: SplitMix64,
+    index: u64,
+    elapsed_s: f64,
+}
+
+impl Arrivals {
+    fn new(rate: f64, arrival: Arrival, seed: u64) -> Self {
+        Arrivals {
+            rate,
+            arrival,
+            rng: SplitMix64(seed),
+            index: 0,
+            elapsed_s: 0.0,
+        }
+    }
+}
+
+impl Iterator for Arrivals {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let offset = match self.arrival {
+            // From the index, not a running sum, so rounding never drifts.
+            Arrival::Constant => self.index as f64 / self.rate,
+            Arrival::Poisson => {
+                let offset = self.elapsed_s;
+                self.elapsed_s += -self.rng.next_open01().ln() / self.rate;
+                offset
+            }
+        };
+        self.index += 1;
+        Some(Duration::from_secs_f64(offset))
+    }
+}
+
+/// A small, seedable generator (SplitMix64): schedules are reproducible from the seed alone.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1], so its logarithm is finite.
+    fn next_open01(&mut self) -> f64 {
+        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Counts tasks still running so the end of an open loop can wait for them without keeping a
+/// handle per request.
+#[derive(Default)]
+struct Outstanding {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+impl Outstanding {
+    fn start(&self) {
+        self.count.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn finish(&self) {
+        if self.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+async fn open_loop(
+    client: Arc<Client>,
+    plan: &LoadPlan,
+    rate: f64,
+    arrival: Arrival,
+    seed: u64,
+) -> (Recorder, u64) {
+    // A short lead lets the dispatcher thread start before the first intended send.
+    let start = Instant::now() + Duration::from_millis(5);
+    let window = Window {
+        start: start + plan.warm_up,
+        len: plan.duration,
+        slices: plan.slices,
+    };
+    let end = window.start + window.len;
+    let recorder = Arc::new(Mutex::new(Recorder::new(window)));
+    let slots = Arc::new(Semaphore::new(plan.max_in_flight));
+    let backlog = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let outstanding = Arc::new(Outstanding::default());
+    let handle = tokio::runtime::Handle::current();
+    let max_requests = plan.max_requests;
+    let drop_deadline = tokio::time::Instant::from_std(end + DRAIN);
+
+    let dispatcher = {
+        let recorder = Arc::clone(&recorder);
+        let dropped = Arc::clone(&dropped);
+        let outstanding = Arc::clone(&outstanding);
+        std::thread::Builder::new()
+            .name("model-bench-dispatch".into())
+            .spawn(move || {
+                precise_sleep::prepare_thread();
+                let mut measured = 0u64;
+                for offset in Arrivals::new(rate, arrival, seed) {
+                    let intended = start + offset;
+                    if intended >= end {
+                        break;
+                    }
+                    let in_window = intended >= window.start;
+                    if in_window {
+                        if max_requests.is_some_and(|max| measured >= max) {
+                            break;
+                        }
+                        measured += 1;
+                    }
+                    precise_sleep::until(intended);
+                    if backlog.load(Ordering::Acquire) >= MAX_BACKLOG {
+                        if in_window {
+                            dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                        continue;
+                    }
+                    backlog.fetch_add(1, Ordering::AcqRel);
+                    outstanding.start();
+                    let client = Arc::clone(&client);
+                    let slots = Arc::clone(&slots);
+                    let backlog = Arc::clone(&backlog);
+                    let recorder = Arc::clone(&recorder);
+                    let dropped = Arc::clone(&dropped);
+                    let outstanding = Arc::clone(&outstanding);
+                    handle.spawn(async move {
+                        let slot =
+                            tokio::time::timeout_at(drop_deadline, slots.acquire_owned()).await;
+                        backlog.fetch_sub(1, Ordering::AcqRel);
+                        match slot {
+                            Ok(Ok(_slot)) => {
+                                let sent = Instant::now();
+                                let outcome = client.send().await;
+                                let done = Instant::now();
+                                lock(&recorder).record(intended, sent, done, outcome);
+                            }
+                            _ if in_window => {
+                                dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                            _ => {}
+                        }
+                        outstanding.finish();
+                    });
+                }
+            })
+    };
+    match dispatcher {
+        Ok(thread) => {
+            // The dispatcher only sleeps and spawns; joining it on a blocking thread keeps the
+            // runtime's workers free for the requests.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        Err(error) => lock(&recorder).record_error(super::error::RequestError::new(
+            super::error::ErrorClass::Io,
+            format!("cannot start the dispatcher thread: {error}"),
+        )),
+    }
+    outstanding.wait_idle().await;
+    let recorder = lock(&recorder).clone();
+    (recorder, dropped.load(Ordering::Relaxed))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Sleeping to a microsecond-accurate instant: the kernel's timer slack (50 µs by default) is
+/// set to 1 ns for the dispatcher thread, and the last stretch is spun.
+mod precise_sleep {
+    use std::time::{Duration, Instant};
+
+    const SPIN: Duration = Duration::from_micros(20);
+
+    pub fn prepare_thread() {
+        #[cfg(target_os = "linux")]
+        // SAFETY: PR_SET_TIMERSLACK takes an integer and only affects the calling thread.
+        unsafe {
+            libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
+        }
+    }
+
+    pub fn until(deadline: Instant) {
+        loop {
+            let now = Instant::now();
+            let Some(left) = deadline.checked_duration_since(now) else {
+                return;
+            };
+            if left.is_zero() {
+                return;
+            }
+            if left > SPIN {
+                std::thread::sleep(left - SPIN);
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_arrivals_are_evenly_spaced() {
+        let offsets: Vec<Duration> = Arrivals::new(4.0, Arrival::Constant, 0).take(5).collect();
+        let ms = Duration::from_millis;
+        assert_eq!(offsets, vec![ms(0), ms(250), ms(500), ms(750), ms(1000)]);
+    }
+
+    #[test]
+    fn poisson_arrivals_are_seeded_and_have_the_rate() {
+        let first: Vec<Duration> = Arrivals::new(1000.0, Arrival::Poisson, 7)
+            .take(100)
+            .collect();
+        let again: Vec<Duration> = Arrivals::new(1000.0, Arrival::Poisson, 7)
+            .take(100)
+            .collect();
+        let other: Vec<Duration> = Arrivals::new(1000.0, Arrival::Poisson, 8)
+            .take(100)
+            .collect();
+        assert_eq!(first, again);
+        assert_ne!(first, other);
+        let n = 100_000;
+        let last = Arrivals::new(1000.0, Arrival::Poisson, 1).nth(n).unwrap();
+        // n exponential gaps of mean 1 ms: the sum is within a few standard deviations
+        // (sqrt(n) ms ≈ 0.3 s) of n ms.
+        let seconds = last.as_secs_f64();
+        assert!((seconds - 100.0).abs() < 1.5, "{seconds}");
+        let gaps: Vec<f64> = first
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_secs_f64())
+            .collect();
+        assert!(gaps.iter().all(|&g| g >= 0.0));
+    }
+}

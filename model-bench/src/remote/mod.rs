@@ -1,0 +1,28 @@
+//! Remote endpoint benches: what an endpoint is ([`Endpoint`], [`Tensor`], [`ReferenceConfig`]),
+//! and with feature `remote` the protocol clients, the load generator and its metrics.
+
+pub mod endpoint;
+pub mod reference;
+pub mod tensor;
+
+#[cfg(feature = "remote")]
+pub mod client;
+#[cfg(feature = "remote")]
+pub mod error;
+#[cfg(feature = "remote")]
+pub mod load;
+#[cfg(feature = "remote")]
+pub mod metrics;
+#[cfg(feature = "remote")]
+pub mod proto;
+#[cfg(feature = "remote")]
+pub mod v2;
+
+pub use endpoint::{Endpoint, EndpointError, Protocol};
+pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig};
+pub use tensor::{Datatype, Tensor, TensorError};
+
+#[cfg(feature = "remote")]
+pub use client::{Client, ClientError};
+#[cfg(feature = "remote")]
+pub use load::{Arrival, LoadMode, LoadPlan, LoadRun};

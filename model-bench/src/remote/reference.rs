@@ -1,0 +1,146 @@
+//! What the in-process reference server serves and how it misbehaves on purpose: its models, an
+//! injected latency schedule and dynamic batching. Plain data; the server itself is
+//! `model_bench::server` (feature `remote`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The models and behaviour of one reference server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceConfig {
+    pub models: Vec<ModelSpec>,
+    pub latency: Option<InjectedLatency>,
+    pub batching: Option<Batching>,
+}
+
+/// A model the reference server serves under `name`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSpec {
+    /// Echoes every input back; an input named `INPUT…` comes back as `OUTPUT…`.
+    Identity { name: String },
+    /// An ONNX model run on the ort runtime (feature `ort`).
+    Onnx { name: String, path: PathBuf },
+}
+
+impl ModelSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            ModelSpec::Identity { name } | ModelSpec::Onnx { name, .. } => name,
+        }
+    }
+}
+
+/// A deterministic latency schedule: every inference takes `fixed` longer, and the whole server
+/// stalls for `stall` at the start of every `period` (measured from the server's start), as a
+/// garbage-collection pause or a stuck GPU would. A request arriving during a stall waits for
+/// its end. The expected latency distribution follows from these numbers alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InjectedLatency {
+    pub fixed: Duration,
+    pub stall: Duration,
+    pub period: Duration,
+}
+
+impl InjectedLatency {
+    pub fn fixed(fixed: Duration) -> Self {
+        InjectedLatency {
+            fixed,
+            stall: Duration::ZERO,
+            period: Duration::from_secs(1),
+        }
+    }
+
+    pub fn with_stall(mut self, stall: Duration, period: Duration) -> Self {
+        self.stall = stall;
+        self.period = period;
+        self
+    }
+
+    /// How long a request arriving `since_start` after the server started waits before its
+    /// inference begins, stall and fixed delay included.
+    pub fn delay_at(&self, since_start: Duration) -> Duration {
+        self.stall_left_at(since_start) + self.fixed
+    }
+
+    /// What remains of the stall in progress at `since_start`, or zero.
+    pub fn stall_left_at(&self, since_start: Duration) -> Duration {
+        if self.stall.is_zero() || self.period.is_zero() {
+            return Duration::ZERO;
+        }
+        let phase = Duration::from_nanos((since_start.as_nanos() % self.period.as_nanos()) as u64);
+        self.stall.saturating_sub(phase)
+    }
+}
+
+/// Server-side dynamic batching: requests to one model are queued and run together, up to
+/// `max_batch` requests, waiting at most `max_queue_delay` for the batch to fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    pub max_batch: usize,
+    pub max_queue_delay: Duration,
+}
+
+impl Default for ReferenceConfig {
+    /// One identity model named `identity`, no injected latency, no batching.
+    fn default() -> Self {
+        ReferenceConfig::new().identity("identity")
+    }
+}
+
+impl ReferenceConfig {
+    /// A server with no models yet.
+    pub fn new() -> Self {
+        ReferenceConfig {
+            models: Vec::new(),
+            latency: None,
+            batching: None,
+        }
+    }
+
+    pub fn identity(mut self, name: impl Into<String>) -> Self {
+        self.models.push(ModelSpec::Identity { name: name.into() });
+        self
+    }
+
+    pub fn onnx(mut self, name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        self.models.push(ModelSpec::Onnx {
+            name: name.into(),
+            path: path.into(),
+        });
+        self
+    }
+
+    pub fn latency(mut self, latency: InjectedLatency) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+
+    pub fn batching(mut self, max_batch: usize, max_queue_delay: Duration) -> Self {
+        self.batching = Some(Batching {
+            max_batch: max_batch.max(1),
+            max_queue_delay,
+        });
+        self
+    }
+
+    pub fn model(&self, name: &str) -> Option<&ModelSpec> {
+        self.models.iter().find(|m| m.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stall_schedule() {
+        let ms = Duration::from_millis;
+        let latency = InjectedLatency::fixed(ms(2)).with_stall(ms(200), ms(1000));
+        assert_eq!(latency.delay_at(ms(0)), ms(202));
+        assert_eq!(latency.delay_at(ms(150)), ms(52));
+        assert_eq!(latency.delay_at(ms(200)), ms(2));
+        assert_eq!(latency.delay_at(ms(999)), ms(2));
+        assert_eq!(latency.delay_at(ms(1100)), ms(102));
+        assert_eq!(InjectedLatency::fixed(ms(3)).delay_at(ms(5)), ms(3));
+    }
+}

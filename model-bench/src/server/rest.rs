@@ -1,0 +1,173 @@
+//! The reference server's Open Inference Protocol REST routes (hyper): health, metadata, and
+//! infer with JSON or binary tensors.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use serde_json::json;
+
+use super::models::{InferError, Models};
+use crate::remote::v2;
+
+pub(crate) const SERVER_NAME: &str = "model-bench-reference";
+
+/// The largest request body accepted (a batch of images is tens of MB).
+const MAX_BODY: usize = 512 * 1024 * 1024;
+
+pub(crate) async fn handle(
+    models: Arc<Models>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(route(&models, request)
+        .await
+        .unwrap_or_else(|(status, message)| error(status, &message)))
+}
+
+type Routed = Result<Response<Full<Bytes>>, (StatusCode, String)>;
+
+async fn route(models: &Models, request: Request<Incoming>) -> Routed {
+    let path = request.uri().path().trim_end_matches('/').to_string();
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let method = request.method().clone();
+    match (method, parts.as_slice()) {
+        (Method::GET, ["v2", "health", "live"]) => {
+            Ok(json_response(StatusCode::OK, json!({"live": true})))
+        }
+        (Method::GET, ["v2", "health", "ready"]) => {
+            Ok(json_response(StatusCode::OK, json!({"ready": true})))
+        }
+        (Method::GET, ["v2"]) => Ok(json_response(
+            StatusCode::OK,
+            json!({"name": SERVER_NAME, "version": env!("CARGO_PKG_VERSION"), "extensions": ["binary_tensor_data"]}),
+        )),
+        (Method::GET, ["v2", "models", name])
+        | (Method::GET, ["v2", "models", name, "versions", _]) => {
+            let model = find(models, name)?;
+            let tensors = |specs: &[super::models::TensorSpec]| {
+                specs
+                    .iter()
+                    .map(|t| json!({"name": t.name, "datatype": t.datatype.as_str(), "shape": t.shape}))
+                    .collect::<Vec<_>>()
+            };
+            Ok(json_response(
+                StatusCode::OK,
+                json!({
+                    "name": model.name,
+                    "versions": ["1"],
+                    "platform": model.platform,
+                    "inputs": tensors(&model.inputs),
+                    "outputs": tensors(&model.outputs),
+                }),
+            ))
+        }
+        (Method::GET, ["v2", "models", name, "ready"])
+        | (Method::GET, ["v2", "models", name, "versions", _, "ready"]) => {
+            find(models, name)?;
+            Ok(json_response(
+                StatusCode::OK,
+                json!({"name": name, "ready": true}),
+            ))
+        }
+        (Method::POST, ["v2", "models", name, "infer"])
+        | (Method::POST, ["v2", "models", name, "versions", _, "infer"]) => {
+            let name = name.to_string();
+            infer(models, &name, request).await
+        }
+        (_, ["v2", ..]) => Err((StatusCode::NOT_FOUND, format!("no route for {path}"))),
+        _ => Err((
+            StatusCode::NOT_FOUND,
+            format!("no route for {path}; the API is under /v2"),
+        )),
+    }
+}
+
+fn find<'a>(
+    models: &'a Models,
+    name: &str,
+) -> Result<&'a super::models::ServedModel, (StatusCode, String)> {
+    models.get(name).ok_or_else(|| {
+        (
+            StatusCode::NOT_FOUND,
+            format!("model `{name}` is not served here"),
+        )
+    })
+}
+
+async fn infer(models: &Models, name: &str, request: Request<Incoming>) -> Routed {
+    let model = find(models, name)?;
+    let header_len = match request.headers().get(v2::HEADER_LENGTH) {
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or((
+                    StatusCode::BAD_REQUEST,
+                    "Inference-Header-Content-Length is not a number".to_string(),
+                ))?,
+        ),
+        None => None,
+    };
+    let body = http_body_util::Limited::new(request.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            (
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            )
+        })?
+        .to_bytes();
+    let decoded =
+        v2::decode_request(&body, header_len).map_err(|m| (StatusCode::BAD_REQUEST, m))?;
+    let outputs = models
+        .infer(model, decoded.inputs)
+        .await
+        .map_err(|e| match e {
+            InferError::BadInput(m) => (StatusCode::BAD_REQUEST, m),
+            InferError::Model(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
+        })?;
+    let outputs: Vec<_> = if decoded.outputs.is_empty() {
+        outputs
+    } else {
+        outputs
+            .into_iter()
+            .filter(|t| decoded.outputs.iter().any(|n| n == t.name()))
+            .collect()
+    };
+    let (body, header_len) = v2::encode_response(
+        &model.name,
+        decoded.id.as_deref(),
+        &outputs,
+        decoded.binary_outputs,
+    )
+    .map_err(|m| (StatusCode::INTERNAL_SERVER_ERROR, m))?;
+    let mut response = Response::builder().status(StatusCode::OK);
+    response = match header_len {
+        Some(len) => response
+            .header(http::header::CONTENT_TYPE, "application/octet-stream")
+            .header(v2::HEADER_LENGTH, len),
+        None => response.header(http::header::CONTENT_TYPE, "application/json"),
+    };
+    response
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    json_response(status, json!({"error": message}))
+}

@@ -1,0 +1,433 @@
+//! Remote endpoint benches against the reference server over real loopback sockets: every
+//! protocol round trip, measurement truth under an injected stall (expected values derived from
+//! the injected schedule, not from earlier runs), and each kind of bad input.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use model_bench::remote::error::ErrorClass;
+use model_bench::remote::{
+    Arrival, Client, Endpoint, InjectedLatency, LoadPlan, Protocol, ReferenceConfig, Tensor,
+};
+use model_bench::results::LoadStats;
+use model_bench::server::ReferenceServer;
+
+const MS: f64 = 1e6;
+
+/// Timing-sensitive runs share two cores; one at a time keeps them from skewing each other.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn identity_endpoint(protocol: Protocol) -> Endpoint {
+    Endpoint::rest("identity")
+        .with_protocol(protocol)
+        .input(Tensor::fp32("INPUT0", [2, 4], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]).unwrap())
+        .expect_output_shape("OUTPUT0", [2, 4])
+        .timeout(Duration::from_secs(5))
+}
+
+fn client(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {
+    let client = runtime.block_on(Client::connect(endpoint, url, no_env));
+    Arc::new(client.expect("the client builds"))
+}
+
+fn run(runtime: &tokio::runtime::Runtime, client: &Arc<Client>, plan: &LoadPlan) -> LoadStats {
+    runtime
+        .block_on(model_bench::remote::load::run(Arc::clone(client), plan))
+        .point
+        .stats
+}
+
+#[test]
+fn every_protocol_round_trips_against_the_reference_server() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let runtime = runtime();
+    for protocol in [Protocol::RestJson, Protocol::RestBinary, Protocol::Grpc] {
+        let endpoint = identity_endpoint(protocol);
+        let client = client(&runtime, &endpoint, &server.url_for(protocol));
+        runtime
+            .block_on(client.health())
+            .unwrap_or_else(|e| panic!("{protocol}: {e}"));
+        let metadata = runtime.block_on(client.metadata()).unwrap();
+        assert_eq!(metadata.name, "identity");
+        assert_eq!(metadata.inputs[0].name, "INPUT0");
+        runtime
+            .block_on(client.send())
+            .unwrap_or_else(|e| panic!("{protocol}: {e}"));
+
+        let plan = LoadPlan::closed(4, Duration::from_secs(5)).max_requests(300);
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(stats.errors, 0, "{protocol}: {:?}", stats.first_errors);
+        assert_eq!(
+            stats.requests, 300,
+            "{protocol}: the request budget bounds the run"
+        );
+        assert_eq!(stats.ok, 300);
+        let latency = stats.latency.unwrap();
+        assert!(latency.min > 0.0 && latency.min <= latency.p50 && latency.p99 <= latency.max);
+    }
+}
+
+#[test]
+fn a_wrong_output_shape_is_a_decode_error() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let runtime = runtime();
+    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+        let endpoint = identity_endpoint(protocol).expect_output_shape("OUTPUT0", [8]);
+        let client = client(&runtime, &endpoint, &server.url_for(protocol));
+        let error = runtime.block_on(client.send()).unwrap_err();
+        assert_eq!(error.class, ErrorClass::Decode, "{protocol}: {error}");
+        assert!(error.message.contains("expected [8]"), "{error}");
+    }
+}
+
+/// The quantile `q` of latency = fixed + what is left of a stall, for arrivals spread evenly over
+/// whole periods: a fraction stall/period waits, uniformly between 0 and the stall.
+fn expected_quantile(latency: &InjectedLatency, q: f64) -> f64 {
+    let fixed = latency.fixed.as_nanos() as f64;
+    let stalled = latency.stall.as_secs_f64() / latency.period.as_secs_f64();
+    let calm = 1.0 - stalled;
+    if q <= calm {
+        fixed
+    } else {
+        fixed + latency.stall.as_nanos() as f64 * (q - calm) / stalled
+    }
+}
+
+fn stall_schedule() -> InjectedLatency {
+    InjectedLatency::fixed(Duration::from_millis(2))
+        .with_stall(Duration::from_millis(200), Duration::from_secs(1))
+}
+
+#[test]
+fn open_loop_percentiles_follow_the_injected_stall() {
+    let _serial = serial();
+    let schedule = stall_schedule();
+    let server = ReferenceServer::start(&ReferenceConfig::default().latency(schedule)).unwrap();
+    let runtime = runtime();
+    let client = client(
+        &runtime,
+        &identity_endpoint(Protocol::RestJson),
+        &server.rest_url(),
+    );
+    // Three whole periods at a constant rate: arrival phases cover the period evenly.
+    let plan = LoadPlan::open(200.0, Arrival::Constant, Duration::from_secs(3))
+        .warm_up(Duration::from_millis(300));
+    let stats = run(&runtime, &client, &plan);
+    assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+    assert_eq!(stats.requests, 600);
+    let latency = stats.latency.unwrap();
+    // Timer granularity (1 ms) and loopback overhead only ever add.
+    let close = |measured: f64, q: f64, slack_ms: f64| {
+        let expected = expected_quantile(&schedule, q);
+        assert!(
+            measured >= expected - 1.5 * MS && measured <= expected + slack_ms * MS,
+            "p{}: measured {:.1} ms, expected {:.1} ms from the schedule; {latency:?}",
+            q * 100.0,
+            measured / MS,
+            expected / MS
+        );
+    };
+    close(latency.p50, 0.50, 3.0);
+    close(latency.p90, 0.90, 12.0);
+    close(latency.p99, 0.99, 12.0);
+    close(latency.max, 1.0, 15.0);
+    assert!(
+        stats.late_pct.unwrap() < 5.0,
+        "the generator kept its schedule: {stats:?}"
+    );
+}
+
+#[test]
+fn service_time_hides_the_stall_that_latency_from_the_intended_send_shows() {
+    let _serial = serial();
+    let schedule = stall_schedule();
+    let server = ReferenceServer::start(&ReferenceConfig::default().latency(schedule)).unwrap();
+    let runtime = runtime();
+    let client = client(
+        &runtime,
+        &identity_endpoint(Protocol::Grpc),
+        &server.grpc_url(),
+    );
+    // One request in flight: during a stall the arrivals queue in the client, as they would
+    // behind a tool that only sends when the previous answer came back.
+    let plan = LoadPlan::open(100.0, Arrival::Constant, Duration::from_secs(4)).max_in_flight(1);
+    let stats = run(&runtime, &client, &plan);
+    assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+    let latency = stats.latency.unwrap();
+    let service = stats.service.unwrap();
+    // A fifth of the arrivals land in a stall and wait at least what is left of it, so at least
+    // a tenth wait over half of it (100 ms) — whatever the queue adds.
+    assert!(latency.p90 >= 95.0 * MS, "latency {latency:?}");
+    // Only the one request in flight when a stall starts is slow to serve.
+    assert!(service.p90 <= 10.0 * MS, "service {service:?}");
+    assert!(
+        stats.late_pct.unwrap() > 10.0,
+        "queued arrivals count as sent late: {stats:?}"
+    );
+}
+
+#[test]
+fn a_closed_loop_does_not_report_the_stall_away() {
+    let _serial = serial();
+    let schedule = stall_schedule();
+    let server = ReferenceServer::start(&ReferenceConfig::default().latency(schedule)).unwrap();
+    let runtime = runtime();
+    let client = client(
+        &runtime,
+        &identity_endpoint(Protocol::RestJson),
+        &server.rest_url(),
+    );
+    let stats = run(
+        &runtime,
+        &client,
+        &LoadPlan::closed(1, Duration::from_secs(3)),
+    );
+    assert_eq!(stats.latency_basis, "corrected_closed_loop");
+    let service = stats.service.unwrap();
+    let latency = stats.latency.unwrap();
+    // Uncorrected, three slow requests among hundreds vanish below p99 …
+    assert!(service.p90 <= 10.0 * MS, "service {service:?}");
+    assert!(
+        service.max >= 100.0 * MS,
+        "a stalled request was measured: {service:?}"
+    );
+    // … corrected, the requests a steady client would have sent during each stall are back.
+    assert!(latency.p99 >= 100.0 * MS, "corrected {latency:?}");
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_endpoint_that_is_down_is_a_connect_error_naming_the_url() {
+    let _serial = serial();
+    let runtime = runtime();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+        let client = client(&runtime, &identity_endpoint(protocol), &url);
+        let error = runtime.block_on(client.health()).unwrap_err();
+        assert_eq!(error.class, ErrorClass::Connect, "{protocol}: {error}");
+        assert!(
+            error.to_string().contains("127.0.0.1"),
+            "{protocol}: {error}"
+        );
+        let stats = run(
+            &runtime,
+            &client,
+            &LoadPlan::closed(2, Duration::from_millis(300)),
+        );
+        assert_eq!(stats.ok, 0);
+        assert!(stats.errors > 0);
+        assert_eq!(
+            stats.errors_by_class.keys().collect::<Vec<_>>(),
+            ["connect"],
+            "{protocol}"
+        );
+    }
+}
+
+#[test]
+fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let runtime = runtime();
+    let client = client(
+        &runtime,
+        &identity_endpoint(Protocol::RestJson),
+        &server.rest_url(),
+    );
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(600));
+        server.shutdown();
+    });
+    let plan = LoadPlan::open(300.0, Arrival::Poisson, Duration::from_millis(1500));
+    let stats = run(&runtime, &client, &plan);
+    killer.join().unwrap();
+    assert!(
+        stats.ok > 50,
+        "requests before the kill succeeded: {stats:?}"
+    );
+    assert!(
+        stats.errors > 50,
+        "requests after the kill failed: {stats:?}"
+    );
+    assert_eq!(stats.ok + stats.errors, stats.requests);
+    assert!(
+        stats
+            .errors_by_class
+            .keys()
+            .all(|k| k == "connect" || k == "io"),
+        "{:?}",
+        stats.errors_by_class
+    );
+}
+
+#[test]
+fn unknown_models_are_counted_by_status_code() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let runtime = runtime();
+    let rest = Endpoint::rest("nope").input(Tensor::fp32("INPUT0", [1], &[1.0]).unwrap());
+    let grpc = rest.clone().with_protocol(Protocol::Grpc);
+    let cases = [
+        (rest, server.rest_url(), "http_404"),
+        (grpc, server.grpc_url(), "grpc_not_found"),
+    ];
+    for (endpoint, url, key) in cases {
+        let client = client(&runtime, &endpoint, &url);
+        let error = runtime.block_on(client.health()).unwrap_err();
+        assert!(error.message.contains("nope"), "{error}");
+        let stats = run(
+            &runtime,
+            &client,
+            &LoadPlan::closed(1, Duration::from_secs(5)).max_requests(20),
+        );
+        assert_eq!(
+            stats.errors_by_class.get(key),
+            Some(&20),
+            "{:?}",
+            stats.errors_by_class
+        );
+        assert!(
+            stats.first_errors[key].contains("nope"),
+            "{:?}",
+            stats.first_errors
+        );
+    }
+}
+
+/// A real HTTP/1.1 server on a loopback socket that answers every request with `response`.
+fn canned_server(response: &'static [u8]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 65536];
+                let mut seen = Vec::new();
+                // Answer each request once its headers and body (Content-Length) arrived.
+                while let Ok(n) = stream.read(&mut buffer) {
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buffer[..n]);
+                    while let Some(end) = request_end(&seen) {
+                        seen.drain(..end);
+                        if stream.write_all(response).is_err() {
+                            return;
+                        }
+                        if response
+                            .windows(17)
+                            .any(|w| w.eq_ignore_ascii_case(b"connection: close"))
+                        {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+fn request_end(data: &[u8]) -> Option<usize> {
+    let head_end = data.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&data[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    (data.len() >= head_end + length).then_some(head_end + length)
+}
+
+#[test]
+fn responses_that_are_not_v2_are_decode_errors_with_the_first_message_kept() {
+    let _serial = serial();
+    let runtime = runtime();
+    let html = canned_server(b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 18\r\n\r\n<html>hello</html>");
+    let client = client(&runtime, &identity_endpoint(Protocol::RestJson), &html);
+    let stats = run(
+        &runtime,
+        &client,
+        &LoadPlan::closed(2, Duration::from_secs(5)).max_requests(40),
+    );
+    assert_eq!(stats.errors_by_class.get("decode"), Some(&40), "{stats:?}");
+    assert!(stats.first_errors["decode"].starts_with("not an Open Inference Protocol response"));
+}
+
+#[test]
+fn truncated_responses_and_server_errors_are_counted_by_class() {
+    let _serial = serial();
+    let runtime = runtime();
+    let truncated = canned_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{\"outputs\":[",
+    );
+    let client_truncated = client(&runtime, &identity_endpoint(Protocol::RestJson), &truncated);
+    let error = runtime.block_on(client_truncated.send()).unwrap_err();
+    assert_eq!(error.class, ErrorClass::Io, "{error}");
+
+    let busy = canned_server(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy");
+    let client_busy = client(&runtime, &identity_endpoint(Protocol::RestBinary), &busy);
+    let stats = run(
+        &runtime,
+        &client_busy,
+        &LoadPlan::closed(1, Duration::from_secs(5)).max_requests(10),
+    );
+    assert_eq!(
+        stats.errors_by_class.get("http_503"),
+        Some(&10),
+        "{stats:?}"
+    );
+    assert!(stats.first_errors["http_503"].contains("busy"));
+}
+
+#[test]
+fn invalid_urls_fail_before_any_request() {
+    let runtime = runtime();
+    let endpoint = identity_endpoint(Protocol::RestJson);
+    for url in [
+        "127.0.0.1:8000",
+        "ftp://127.0.0.1:1",
+        "http://127.0.0.1:notaport",
+    ] {
+        let error = runtime
+            .block_on(Client::connect(&endpoint, url, no_env))
+            .err()
+            .expect("rejected");
+        assert!(error.to_string().contains("invalid URL"), "{url}: {error}");
+    }
+    let secret = identity_endpoint(Protocol::Grpc).bearer_from_env("MODEL_BENCH_TEST_UNSET_TOKEN");
+    let error = runtime
+        .block_on(Client::connect(&secret, "http://127.0.0.1:1", no_env))
+        .err()
+        .expect("rejected");
+    assert!(
+        error.to_string().contains("$MODEL_BENCH_TEST_UNSET_TOKEN"),
+        "{error}"
+    );
+}
