@@ -110,7 +110,13 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
             "{id} missing from {listed:?}"
         );
     }
-    assert_eq!(listed.len(), 15, "{listed:?}");
+    assert!(listed
+        .iter()
+        .any(|l| l == "serving/rest_identity/c4: benchmark"));
+    assert!(listed
+        .iter()
+        .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
+    assert_eq!(listed.len(), 21, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -541,4 +547,101 @@ fn ctrl_c_writes_what_was_measured_and_exits_130() {
         [1],
         "the batch measured before Ctrl-C is kept"
     );
+}
+
+#[test]
+fn remote_benches_report_percentiles_through_criterion_and_never_write_secrets() {
+    let secret = "fixture-secret-token-31337";
+    let run = run(&["^serving/"], &[("FIXTURE_TOKEN", secret)]);
+    // The unreachable endpoint fails the run; every other remote bench still ran.
+    assert_eq!(run.code(), Some(1), "{}", run.stderr());
+    for (id, levels) in [
+        ("serving/rest_identity", vec!["c1", "c4"]),
+        ("serving/grpc_identity", vec!["c1", "c4"]),
+        ("serving/rest_open_loop", vec!["r200"]),
+    ] {
+        let bench = run.bench(id);
+        assert_eq!(bench["status"], "ok", "{id}: {bench}");
+        assert_eq!(bench["remote"]["server"], "reference");
+        assert!(bench["remote"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:"));
+        let points = bench["points"].as_array().unwrap();
+        let ids: Vec<&str> = points.iter().map(|p| p["id"].as_str().unwrap()).collect();
+        let expected: Vec<String> = levels.iter().map(|l| format!("{id}/{l}")).collect();
+        assert_eq!(ids, expected);
+        for point in points {
+            let stats = &point["load"]["stats"];
+            assert_eq!(stats["errors"], 0, "{point}");
+            assert!(stats["ok"].as_u64().unwrap() > 10, "{point}");
+            let latency = &stats["latency"];
+            assert!(latency["p50"].as_f64().unwrap() > 0.0);
+            assert!(latency["p50"].as_f64().unwrap() <= latency["p99"].as_f64().unwrap());
+            // criterion ran over the run's ten slices, so baselines work as for stages.
+            assert_eq!(point["sample"]["samples"], 10, "{point}");
+            // Its samples are slice means, so its estimate sits inside the measured range.
+            let median = point["estimates"]["median"]["point"].as_f64().unwrap();
+            assert!(
+                latency["min"].as_f64().unwrap() <= median
+                    && median <= latency["max"].as_f64().unwrap(),
+                "{point}"
+            );
+        }
+    }
+    let open = &run.bench("serving/rest_open_loop")["points"][0]["load"];
+    assert_eq!(open["mode"], "open");
+    assert_eq!(open["target_rate"], 200.0);
+    assert_eq!(open["stats"]["latency_basis"], "intended_send");
+    assert!(open["stats"]["late_pct"].is_number());
+
+    let down = run.bench("serving/unreachable");
+    assert_eq!(down["status"], "failed");
+    let error = down["error"].as_str().unwrap();
+    assert!(
+        error.contains("http://127.0.0.1:1") && error.contains("connect"),
+        "{error}"
+    );
+    assert!(
+        run.stderr().contains("serving/unreachable"),
+        "{}",
+        run.stderr()
+    );
+
+    assert!(
+        run.stdout().contains("REST vs gRPC: identity"),
+        "{}",
+        run.stdout()
+    );
+    let summary = std::fs::read_to_string(run.out_dir().join("summary.md")).unwrap();
+    assert!(summary.contains("### Remote endpoints"), "{summary}");
+    let csv = std::fs::read_to_string(run.out_dir().join("results.csv")).unwrap();
+    assert!(
+        csv.contains("serving/grpc_identity/c4,grpc_identity,serving,remote"),
+        "{csv}"
+    );
+
+    for name in ["results.json", "results.csv", "summary.md"] {
+        let text = std::fs::read_to_string(run.out_dir().join(name)).unwrap();
+        assert!(!text.contains(secret), "{name} leaks the token");
+    }
+    assert!(!run.stdout().contains(secret) && !run.stderr().contains(secret));
+}
+
+#[test]
+fn a_remote_url_from_the_environment_replaces_the_reference_server() {
+    let server = model_bench::server::ReferenceServer::start(
+        &model_bench::remote::ReferenceConfig::default(),
+    )
+    .unwrap();
+    let url = server.rest_url();
+    let run = run(
+        &["^serving/rest_identity/c1$"],
+        &[("FIXTURE_TOKEN", "t"), ("FIXTURE_REST_URL", &url)],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let bench = run.bench("serving/rest_identity");
+    assert_eq!(bench["remote"]["server"], "external");
+    assert_eq!(bench["remote"]["url"], url.as_str());
+    assert_eq!(bench["points"].as_array().unwrap().len(), 1);
 }

@@ -9,9 +9,10 @@ use syn::{FnArg, GenericParam, ItemFn, ReturnType, Type};
 
 use crate::options::{Device, Options, Stage};
 
-/// Checks that `item` can be called as `item(&mut Bencher)` from a plain `fn` pointer, reporting
-/// every problem at once so the user fixes them in one pass.
-pub(crate) fn check_signature(item: &ItemFn) -> syn::Result<()> {
+/// Checks that `item` can be called as `item(&mut Bencher)` (or, for a remote bench, `item()`
+/// returning an endpoint) from a plain `fn` pointer, reporting every problem at once so the user
+/// fixes them in one pass.
+pub(crate) fn check_signature(item: &ItemFn, remote: bool) -> syn::Result<()> {
     let sig = &item.sig;
     let mut errors: Vec<syn::Error> = Vec::new();
     let mut reject = |tokens: &dyn ToTokens, message: &str| {
@@ -61,6 +62,23 @@ pub(crate) fn check_signature(item: &ItemFn) -> syn::Result<()> {
             FnArg::Typed(param) => params.push(param),
         }
     }
+    if remote {
+        for param in params {
+            errors.push(syn::Error::new_spanned(
+                param,
+                "a `#[model_bench(remote)]` function takes no parameters; \
+                 it returns the `Endpoint` to drive",
+            ));
+        }
+        if let ReturnType::Default = sig.output {
+            errors.push(syn::Error::new_spanned(
+                &sig.ident,
+                "a `#[model_bench(remote)]` function returns the endpoint to drive: \
+                 `fn name() -> Endpoint`",
+            ));
+        }
+        return combine(errors);
+    }
     let mut params = params.into_iter();
     match params.next() {
         Some(param) => {
@@ -83,6 +101,10 @@ pub(crate) fn check_signature(item: &ItemFn) -> syn::Result<()> {
         ));
     }
 
+    combine(errors)
+}
+
+fn combine(errors: Vec<syn::Error>) -> syn::Result<()> {
     let mut errors = errors.into_iter();
     match errors.next() {
         None => Ok(()),
@@ -147,6 +169,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
         .unwrap_or_else(|| ident.unraw().to_string());
     let pipeline = optional(options.pipeline.as_deref());
     let stage = match &options.stage {
+        _ if options.remote => quote!(#krate::Stage::Custom("remote")),
         Some(Stage::Load) => quote!(#krate::Stage::Load),
         Some(Stage::Preprocess) => quote!(#krate::Stage::Preprocess),
         Some(Stage::Forward) => quote!(#krate::Stage::Forward),
@@ -192,15 +215,70 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
         ReturnType::Default => quote!(#krate::IntoBenchOutcome::into_bench_outcome(#ident(b))),
     };
 
+    let (runner, kind) = if options.remote {
+        let endpoint_body = match &item.sig.output {
+            ReturnType::Type(_, ty) => {
+                let mut callee = ident.clone();
+                callee.set_span(ty.span());
+                quote_spanned! {ty.span()=>
+                    #krate::IntoEndpoint::into_endpoint(#callee())
+                }
+            }
+            ReturnType::Default => quote!(#krate::IntoEndpoint::into_endpoint(#ident())),
+        };
+        let concurrency = options
+            .concurrency
+            .iter()
+            .flatten()
+            .map(|&c| Literal::usize_unsuffixed(c));
+        let rate = options
+            .rate
+            .iter()
+            .flatten()
+            .map(|&r| Literal::f64_suffixed(r));
+        let poisson = options.poisson.unwrap_or(true);
+        let max_in_flight = optional(options.max_in_flight.map(Literal::usize_unsuffixed));
+        let requests = optional(options.requests.map(Literal::u64_unsuffixed));
+        let seed = optional(options.seed.map(Literal::u64_unsuffixed));
+        (
+            quote! {
+                fn __model_bench_endpoint() -> ::core::result::Result<
+                    ::model_bench::remote::Endpoint,
+                    ::std::string::String,
+                > {
+                    #endpoint_body
+                }
+            },
+            quote! {
+                #krate::BenchKind::Remote(#krate::RemoteBench {
+                    endpoint: __model_bench_endpoint,
+                    concurrency: &[#(#concurrency),*],
+                    rate: &[#(#rate),*],
+                    poisson: #poisson,
+                    max_in_flight: #max_in_flight,
+                    requests: #requests,
+                    seed: #seed,
+                })
+            },
+        )
+    } else {
+        (
+            quote! {
+                fn __model_bench_run(
+                    b: &mut ::model_bench::Bencher<'_, '_>,
+                ) -> #krate::BenchOutcome {
+                    #run_body
+                }
+            },
+            quote!(#krate::BenchKind::Stage(__model_bench_run)),
+        )
+    };
+
     quote! {
         #item
 
         const _: () = {
-            fn __model_bench_run(
-                b: &mut ::model_bench::Bencher<'_, '_>,
-            ) -> #krate::BenchOutcome {
-                #run_body
-            }
+            #runner
 
             #[#krate::linkme::distributed_slice(#krate::BENCHES)]
             #[linkme(crate = #krate::linkme)]
@@ -218,7 +296,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
                 sample_size: #sample_size,
                 warm_up_time: #warm_up_time,
                 measurement_time: #measurement_time,
-                run: __model_bench_run,
+                kind: #kind,
             };
         };
     }

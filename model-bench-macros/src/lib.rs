@@ -19,8 +19,14 @@ pub fn model_bench(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(error) => return with_errors(item, &error),
     };
 
-    let options = options::Options::parse(args.into());
-    let signature = expand::check_signature(&function);
+    let args = proc_macro2::TokenStream::from(args);
+    // Even when the options do not parse, `remote` among them decides which signature is right.
+    let remote = args
+        .clone()
+        .into_iter()
+        .any(|token| matches!(&token, proc_macro2::TokenTree::Ident(ident) if ident == "remote"));
+    let options = options::Options::parse(args);
+    let signature = expand::check_signature(&function, remote);
     match (options, signature) {
         (Ok(options), Ok(())) => expand::expand(&options, &function).into(),
         (Err(mut error), Err(more)) => {

@@ -10,7 +10,8 @@ use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
 
 const OPTION_NAMES: &str = "pipeline, name, stage, batch, device, cold, cold_runs, sample_size, \
-                            warm_up_time, measurement_time";
+                            warm_up_time, measurement_time, remote, concurrency, rate, arrival, \
+                            max_in_flight, requests, seed";
 
 const STAGE_NAMES: &str = "load, preprocess, forward, postprocess, end_to_end (or e2e)";
 
@@ -50,6 +51,15 @@ pub(crate) struct Options {
     pub sample_size: Option<usize>,
     pub warm_up_time: Option<u64>,
     pub measurement_time: Option<u64>,
+    pub remote: bool,
+    pub concurrency: Option<Vec<usize>>,
+    pub rate: Option<Vec<f64>>,
+    pub poisson: Option<bool>,
+    pub max_in_flight: Option<usize>,
+    pub requests: Option<u64>,
+    pub seed: Option<u64>,
+    /// Where each option was written, to point at when options conflict.
+    pub spans: Vec<(&'static str, proc_macro2::Span)>,
 }
 
 impl Options {
@@ -58,13 +68,89 @@ impl Options {
         let mut options = Options::default();
         let parser = syn::meta::parser(|meta| options.parse_one(&meta));
         syn::parse::Parser::parse2(parser, args)?;
+        options.check_combinations()?;
         Ok(options)
     }
 
+    fn span_of(&self, option: &str) -> proc_macro2::Span {
+        self.spans
+            .iter()
+            .find(|(name, _)| *name == option)
+            .map(|(_, span)| *span)
+            .unwrap_or_else(proc_macro2::Span::call_site)
+    }
+
+    /// Options that only make sense for one kind of bench, or not together.
+    fn check_combinations(&self) -> syn::Result<()> {
+        let conflict =
+            |option: &str, message: String| Err(syn::Error::new(self.span_of(option), message));
+        if self.remote {
+            for (option, set) in [
+                ("stage", self.stage.is_some()),
+                ("batch", self.batch.is_some()),
+                ("device", self.device.is_some()),
+                ("cold", self.cold),
+                ("cold_runs", self.cold_runs.is_some()),
+            ] {
+                if set {
+                    return conflict(
+                        option,
+                        format!(
+                            "`{option}` does not apply to a `remote` bench; \
+                             a remote bench is swept with `concurrency = [..]` or `rate = [..]`"
+                        ),
+                    );
+                }
+            }
+            if self.concurrency.is_some() && self.rate.is_some() {
+                return conflict(
+                    "rate",
+                    "a remote bench is either closed-loop (`concurrency`) or open-loop (`rate`), \
+                     not both; write two bench functions to compare them"
+                        .into(),
+                );
+            }
+            if self.rate.is_none() {
+                for option in ["arrival", "max_in_flight", "seed"] {
+                    if self.spans.iter().any(|(name, _)| *name == option) {
+                        return conflict(
+                            option,
+                            format!("`{option}` applies to open-loop benches: add `rate = [..]`"),
+                        );
+                    }
+                }
+            }
+        } else {
+            for option in [
+                "concurrency",
+                "rate",
+                "arrival",
+                "max_in_flight",
+                "requests",
+                "seed",
+            ] {
+                if self.spans.iter().any(|(name, _)| *name == option) {
+                    return conflict(
+                        option,
+                        format!(
+                            "`{option}` applies to remote endpoint benches: add `remote` \
+                             (and return an `Endpoint` from the function)"
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn parse_one(&mut self, meta: &ParseNestedMeta) -> syn::Result<()> {
-        let Some(option) = meta.path.get_ident().map(|ident| ident.to_string()) else {
+        let Some(ident) = meta.path.get_ident() else {
             return Err(unknown_option(meta));
         };
+        let option = ident.to_string();
+        if let Some(name) = OPTIONS.iter().find(|name| **name == option) {
+            self.spans.push((name, ident.span()));
+        }
         match option.as_str() {
             "pipeline" => {
                 unset(meta, &self.pipeline)?;
@@ -92,7 +178,11 @@ impl Options {
                 if self.cold {
                     return Err(duplicate(meta));
                 }
-                no_value(meta)?;
+                no_value(
+                    meta,
+                    "`cold` is a flag and takes no value; write `cold`, \
+                     or `cold_runs = N` to also choose how many cold runs",
+                )?;
                 self.cold = true;
             }
             "cold_runs" => {
@@ -130,11 +220,83 @@ impl Options {
                 let expr = value(meta, "measurement_time = \"5s\"")?;
                 self.measurement_time = Some(duration(&expr, "measurement_time")?);
             }
+            "remote" => {
+                if self.remote {
+                    return Err(duplicate(meta));
+                }
+                no_value(
+                    meta,
+                    "`remote` is a flag and takes no value; write `remote`",
+                )?;
+                self.remote = true;
+            }
+            "concurrency" => {
+                unset(meta, &self.concurrency)?;
+                let expr = value(meta, "concurrency = [1, 4, 16]")?;
+                self.concurrency =
+                    Some(int_list(&expr, "concurrency", "concurrency = [1, 4, 16]")?);
+            }
+            "rate" => {
+                unset(meta, &self.rate)?;
+                self.rate = Some(rates(&value(meta, "rate = [100, 500]")?)?);
+            }
+            "arrival" => {
+                unset(meta, &self.poisson)?;
+                self.poisson = Some(arrival(&value(meta, "arrival = poisson")?)?);
+            }
+            "max_in_flight" => {
+                unset(meta, &self.max_in_flight)?;
+                let (max, lit): (usize, _) =
+                    integer(&value(meta, "max_in_flight = 256")?, "max_in_flight")?;
+                if max == 0 {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        "`max_in_flight` must be at least 1",
+                    ));
+                }
+                self.max_in_flight = Some(max);
+            }
+            "requests" => {
+                unset(meta, &self.requests)?;
+                let (requests, lit): (u64, _) =
+                    integer(&value(meta, "requests = 10000")?, "requests")?;
+                if requests == 0 {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        "`requests` must be at least 1",
+                    ));
+                }
+                self.requests = Some(requests);
+            }
+            "seed" => {
+                unset(meta, &self.seed)?;
+                self.seed = Some(integer(&value(meta, "seed = 42")?, "seed")?.0);
+            }
             _ => return Err(unknown_option(meta)),
         }
         Ok(())
     }
 }
+
+const OPTIONS: [&str; 17] = [
+    "pipeline",
+    "name",
+    "stage",
+    "batch",
+    "device",
+    "cold",
+    "cold_runs",
+    "sample_size",
+    "warm_up_time",
+    "measurement_time",
+    "remote",
+    "concurrency",
+    "rate",
+    "arrival",
+    "max_in_flight",
+    "requests",
+    "seed",
+];
 
 /// The option as written, for messages: `warm_up_time`, or `a::b` for a stray path.
 fn option_name(meta: &ParseNestedMeta) -> String {
@@ -151,9 +313,9 @@ fn unknown_option(meta: &ParseNestedMeta) -> syn::Error {
     )
 }
 
-/// `cold` is a bare flag; anything after it but a comma deserves a clearer message than syn's
-/// "expected `,`".
-fn no_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+/// `cold` and `remote` are bare flags; anything after one but a comma deserves a clearer message
+/// than syn's "expected `,`".
+fn no_value(meta: &ParseNestedMeta, message: &str) -> syn::Result<()> {
     if meta.input.is_empty() || meta.input.peek(Token![,]) {
         return Ok(());
     }
@@ -161,10 +323,7 @@ fn no_value(meta: &ParseNestedMeta) -> syn::Result<()> {
         // Consumed only so that the error below covers `cold = value`.
         meta.value()?.parse::<Expr>()?;
     }
-    Err(meta.error(
-        "`cold` is a flag and takes no value; write `cold`, \
-         or `cold_runs = N` to also choose how many cold runs",
-    ))
+    Err(meta.error(message))
 }
 
 fn duplicate(meta: &ParseNestedMeta) -> syn::Error {
@@ -329,17 +488,36 @@ where
 }
 
 fn batch(expr: &Expr) -> syn::Result<Vec<usize>> {
+    int_list(expr, "batch", "batch = [1, 8, 32]")
+}
+
+/// A strictly increasing list of positive integers (batch sizes, concurrencies).
+fn int_list(expr: &Expr, option: &str, example: &str) -> syn::Result<Vec<usize>> {
+    let what = if option == "batch" {
+        "batch sizes"
+    } else {
+        "values"
+    };
     let Expr::Array(array) = ungroup(expr) else {
         return Err(syn::Error::new_spanned(
             expr,
-            "expected a list of batch sizes, like `batch = [1, 8, 32]`",
+            if option == "batch" {
+                format!("expected a list of batch sizes, like `{example}`")
+            } else {
+                format!("expected a list, like `{example}`")
+            },
         ));
     };
     if array.elems.is_empty() {
         return Err(syn::Error::new_spanned(
             array,
-            "`batch` needs at least one batch size; \
-             leave the option out to run the bench once, at batch size 1",
+            if option == "batch" {
+                "`batch` needs at least one batch size; \
+                 leave the option out to run the bench once, at batch size 1"
+                    .to_string()
+            } else {
+                format!("`{option}` needs at least one value, like `{example}`")
+            },
         ));
     }
     let mut sizes: Vec<usize> = Vec::with_capacity(array.elems.len());
@@ -351,7 +529,7 @@ fn batch(expr: &Expr) -> syn::Result<Vec<usize>> {
             other => {
                 return Err(syn::Error::new_spanned(
                     other,
-                    "expected an integer literal batch size",
+                    format!("expected an integer literal in `{option}`"),
                 ))
             }
         };
@@ -359,7 +537,7 @@ fn batch(expr: &Expr) -> syn::Result<Vec<usize>> {
         if size == 0 {
             return Err(syn::Error::new_spanned(
                 lit,
-                "batch sizes must be at least 1",
+                format!("{what} must be at least 1"),
             ));
         }
         // A sorted, duplicate-free sweep keeps bench ids unique and reports in order.
@@ -367,15 +545,85 @@ fn batch(expr: &Expr) -> syn::Result<Vec<usize>> {
             if size <= previous {
                 return Err(syn::Error::new_spanned(
                     lit,
-                    format!(
-                        "batch sizes must be strictly increasing, but {size} follows {previous}"
-                    ),
+                    format!("{what} must be strictly increasing, but {size} follows {previous}"),
                 ));
             }
         }
         sizes.push(size);
     }
     Ok(sizes)
+}
+
+/// Target rates in requests per second: positive, strictly increasing, integer or float literals.
+fn rates(expr: &Expr) -> syn::Result<Vec<f64>> {
+    let Expr::Array(array) = ungroup(expr) else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "expected a list of request rates per second, like `rate = [100, 500]`",
+        ));
+    };
+    if array.elems.is_empty() {
+        return Err(syn::Error::new_spanned(
+            array,
+            "`rate` needs at least one rate, like `rate = [100, 500]`",
+        ));
+    }
+    let mut values: Vec<f64> = Vec::with_capacity(array.elems.len());
+    for elem in &array.elems {
+        let value = match ungroup(elem) {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(lit), ..
+            }) => lit.base10_parse::<f64>()?,
+            Expr::Lit(ExprLit {
+                lit: Lit::Float(lit),
+                ..
+            }) => lit.base10_parse::<f64>()?,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "expected a number of requests per second, like `250` or `12.5`",
+                ))
+            }
+        };
+        if !(value.is_finite() && value > 0.0) {
+            return Err(syn::Error::new_spanned(
+                elem,
+                "a rate must be greater than zero",
+            ));
+        }
+        if let Some(&previous) = values.last() {
+            if value <= previous {
+                return Err(syn::Error::new_spanned(
+                    elem,
+                    format!("rates must be strictly increasing, but {value} follows {previous}"),
+                ));
+            }
+        }
+        values.push(value);
+    }
+    Ok(values)
+}
+
+/// `poisson` (true) or `constant` (false).
+fn arrival(expr: &Expr) -> syn::Result<bool> {
+    let expected = "expected an arrival process: `poisson` or `constant`";
+    match ungroup(expr) {
+        Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+            let ident = &path.path.segments[0].ident;
+            match ident.to_string().as_str() {
+                "poisson" => Ok(true),
+                "constant" => Ok(false),
+                other => Err(syn::Error::new_spanned(
+                    ident,
+                    format!("unknown arrival process `{other}`; {expected}"),
+                )),
+            }
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("{expected}, written without quotes"),
+        )),
+    }
 }
 
 fn duration(expr: &Expr, option: &str) -> syn::Result<u64> {
@@ -611,6 +859,17 @@ mod tests {
         assert!(error(quote!(batch = [0])).contains("at least 1"));
         assert!(error(quote!(batch = [2, 2])).contains("strictly increasing"));
         assert!(error(quote!(batch = [1, x])).contains("integer literal"));
+        assert!(error(quote!(remote = 1)).contains("takes no value"));
+        assert!(error(quote!(remote, batch = [1])).contains("does not apply to a `remote` bench"));
+        assert!(error(quote!(remote, cold)).contains("does not apply"));
+        assert!(error(quote!(remote, concurrency = [1], rate = [5])).contains("not both"));
+        assert!(error(quote!(remote, arrival = poisson)).contains("add `rate = [..]`"));
+        assert!(error(quote!(concurrency = [4])).contains("add `remote`"));
+        assert!(error(quote!(remote, rate = [0])).contains("greater than zero"));
+        assert!(error(quote!(remote, rate = [5, 5.0])).contains("strictly increasing"));
+        assert!(error(quote!(remote, rate = [5], arrival = bursty)).contains("unknown arrival"));
+        assert!(error(quote!(remote, concurrency = [0])).contains("at least 1"));
+        assert!(error(quote!(remote, rate = [5], max_in_flight = 0)).contains("at least 1"));
         assert!(error(quote!(device = gpu)).contains("unknown device `gpu`"));
         assert!(error(quote!(device = "cuda")).contains("without quotes"));
         assert!(error(quote!(cold_runs = 0)).contains("at least 1"));
@@ -619,6 +878,27 @@ mod tests {
         assert!(error(quote!(warm_up_time = 3)).contains("\"3s\""));
         assert!(error(quote!(warm_up_time = "0s")).contains("greater than zero"));
         assert!(error(quote!(measurement_time = "fast")).contains("expected a positive number"));
+    }
+
+    #[test]
+    fn remote_options() {
+        let options = Options::parse(quote!(
+            remote,
+            rate = [100, 250.5],
+            arrival = poisson,
+            max_in_flight = 64,
+            requests = 1000,
+            seed = 7,
+        ))
+        .expect("remote options parse");
+        assert!(options.remote);
+        assert_eq!(options.rate, Some(vec![100.0, 250.5]));
+        assert_eq!(options.poisson, Some(true));
+        assert_eq!(options.max_in_flight, Some(64));
+        assert_eq!(options.requests, Some(1000));
+        assert_eq!(options.seed, Some(7));
+        let closed = Options::parse(quote!(remote, concurrency = [1, 8])).expect("closed loop");
+        assert_eq!(closed.concurrency, Some(vec![1, 8]));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod prelude {
     pub use crate::bencher::Bencher;
     pub use crate::model_bench;
     pub use crate::registry::{Device, Stage};
+    pub use crate::remote::{Endpoint, InjectedLatency, Protocol, ReferenceConfig, Tensor};
     pub use criterion::BatchSize;
     pub use std::hint::black_box;
 }
@@ -55,7 +56,8 @@ macro_rules! main {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        BenchDescriptor, BenchOutcome, Device, IntoBenchOutcome, Stage, BENCHES,
+        BenchDescriptor, BenchKind, BenchOutcome, Device, IntoBenchOutcome, IntoEndpoint,
+        RemoteBench, Stage, BENCHES,
     };
     pub use core::time::Duration;
     pub use linkme;

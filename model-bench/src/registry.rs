@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::bencher::Bencher;
+use crate::remote::Endpoint;
 
 /// What a bench function returns once it is turned into a common shape by the macro.
 pub type BenchOutcome = Result<(), String>;
@@ -84,7 +85,63 @@ pub struct BenchDescriptor {
     pub sample_size: Option<usize>,
     pub warm_up_time: Option<Duration>,
     pub measurement_time: Option<Duration>,
-    pub run: fn(&mut Bencher<'_, '_>) -> BenchOutcome,
+    pub kind: BenchKind,
+}
+
+/// What a bench measures: a stage timed in-process, or a remote endpoint under load.
+#[derive(Debug)]
+pub enum BenchKind {
+    Stage(fn(&mut Bencher<'_, '_>) -> BenchOutcome),
+    Remote(RemoteBench),
+}
+
+/// A `#[model_bench(remote, …)]` function and its load profile.
+#[derive(Debug)]
+pub struct RemoteBench {
+    pub endpoint: fn() -> Result<Endpoint, String>,
+    /// Closed-loop sweep: requests in flight per point.
+    pub concurrency: &'static [usize],
+    /// Open-loop sweep: target requests per second per point.
+    pub rate: &'static [f64],
+    pub poisson: bool,
+    pub max_in_flight: Option<usize>,
+    /// Measured requests per point, at most.
+    pub requests: Option<u64>,
+    pub seed: Option<u64>,
+}
+
+/// One point of a remote bench's sweep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoadLevel {
+    Concurrency(usize),
+    Rate(f64),
+}
+
+impl LoadLevel {
+    /// The last part of the criterion id: `c8` or `r500` (`r12.5`).
+    pub fn label(&self) -> String {
+        match self {
+            LoadLevel::Concurrency(n) => format!("c{n}"),
+            LoadLevel::Rate(rate) => format!("r{rate}"),
+        }
+    }
+}
+
+impl RemoteBench {
+    /// The sweep's points: the rates when given, else the concurrencies, else one request in
+    /// flight.
+    pub fn levels(&self) -> Vec<LoadLevel> {
+        if !self.rate.is_empty() {
+            self.rate.iter().map(|&r| LoadLevel::Rate(r)).collect()
+        } else if !self.concurrency.is_empty() {
+            self.concurrency
+                .iter()
+                .map(|&c| LoadLevel::Concurrency(c))
+                .collect()
+        } else {
+            vec![LoadLevel::Concurrency(1)]
+        }
+    }
 }
 
 impl BenchDescriptor {
@@ -112,6 +169,30 @@ impl BenchDescriptor {
         } else {
             self.batch
         }
+    }
+
+    pub fn remote(&self) -> Option<&RemoteBench> {
+        match &self.kind {
+            BenchKind::Remote(remote) => Some(remote),
+            BenchKind::Stage(_) => None,
+        }
+    }
+
+    /// Every criterion benchmark id this bench can produce, in run order.
+    pub fn point_ids(&self) -> Vec<String> {
+        match self.remote() {
+            Some(remote) => remote
+                .levels()
+                .iter()
+                .map(|level| self.load_point_id(level))
+                .collect(),
+            None => self.batches().iter().map(|&b| self.point_id(b)).collect(),
+        }
+    }
+
+    /// The criterion benchmark id of one load level of a remote bench.
+    pub fn load_point_id(&self, level: &LoadLevel) -> String {
+        format!("{}/{}", self.key(), level.label())
     }
 
     /// The criterion benchmark id for one batch size, exactly as criterion prints it.
@@ -158,5 +239,26 @@ impl IntoBenchOutcome for () {
 impl<T, E: fmt::Display> IntoBenchOutcome for Result<T, E> {
     fn into_bench_outcome(self) -> BenchOutcome {
         self.map(|_| ()).map_err(|error| format!("{error:#}"))
+    }
+}
+
+/// Turns what a remote bench function returns into an endpoint: an [`Endpoint`], or
+/// `Result<Endpoint, E>` where the error can be displayed.
+#[diagnostic::on_unimplemented(
+    message = "a #[model_bench(remote)] function must return `Endpoint` or `Result<Endpoint, E>` with `E: Display`, not `{Self}`"
+)]
+pub trait IntoEndpoint {
+    fn into_endpoint(self) -> Result<Endpoint, String>;
+}
+
+impl IntoEndpoint for Endpoint {
+    fn into_endpoint(self) -> Result<Endpoint, String> {
+        Ok(self)
+    }
+}
+
+impl<E: fmt::Display> IntoEndpoint for Result<Endpoint, E> {
+    fn into_endpoint(self) -> Result<Endpoint, String> {
+        self.map_err(|error| format!("{error:#}"))
     }
 }

@@ -1,4 +1,5 @@
-//! `results.csv`: one row per measured point (bench × batch size), times in nanoseconds.
+//! `results.csv`: one row per measured point (bench × batch size, or remote bench × load level),
+//! times in nanoseconds.
 
 use super::Exporter;
 use crate::error::Result;
@@ -30,6 +31,22 @@ const HEADER: &[&str] = &[
     "cold_mean",
     "cold_p95",
     "cold_overhead_pct",
+    "protocol",
+    "load_mode",
+    "concurrency",
+    "target_rate",
+    "requests",
+    "errors",
+    "success_rate",
+    "throughput_rps",
+    "latency_p50",
+    "latency_p90",
+    "latency_p99",
+    "latency_p999",
+    "latency_max",
+    "service_p99",
+    "late_pct",
+    "dropped",
     "error",
 ];
 
@@ -66,6 +83,9 @@ fn number(value: Option<f64>) -> String {
 
 fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
     let e = &point.estimates;
+    let load = point.load.as_ref();
+    let stats = load.map(|l| &l.stats);
+    let latency = stats.and_then(|s| s.latency.as_ref());
     let cold = bench
         .cold
         .as_ref()
@@ -95,6 +115,28 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
         number(cold.map(|c| c.mean_ns)),
         number(cold.map(|c| c.p95_ns)),
         number(cold.and_then(|c| c.overhead_pct)),
+        bench
+            .remote
+            .as_ref()
+            .map(|r| r.protocol.clone())
+            .unwrap_or_default(),
+        load.map(|l| l.mode.clone()).unwrap_or_default(),
+        load.and_then(|l| l.concurrency)
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        number(load.and_then(|l| l.target_rate)),
+        stats.map(|s| s.requests.to_string()).unwrap_or_default(),
+        stats.map(|s| s.errors.to_string()).unwrap_or_default(),
+        number(stats.map(|s| s.success_rate)),
+        number(stats.map(|s| s.throughput_rps)),
+        number(latency.map(|l| l.p50)),
+        number(latency.map(|l| l.p90)),
+        number(latency.map(|l| l.p99)),
+        number(latency.map(|l| l.p999)),
+        number(latency.map(|l| l.max)),
+        number(stats.and_then(|s| s.service.map(|l| l.p99))),
+        number(stats.and_then(|s| s.late_pct)),
+        stats.map(|s| s.dropped.to_string()).unwrap_or_default(),
         String::new(),
     ]
 }

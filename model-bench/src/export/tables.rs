@@ -1,7 +1,7 @@
 //! The summary's tables, built once from a report and rendered as text or Markdown.
 
 use super::format::{duration_ns, percent, rate, rate_of, signed_percent};
-use crate::results::Report;
+use crate::results::{LoadPoint, Report};
 
 /// A titled table with optional notes under it.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +101,8 @@ impl Table {
 pub fn build(report: &Report) -> Vec<Table> {
     [
         stages(report),
+        remote_points(report),
+        rest_vs_grpc(report),
         sweeps(report),
         cold_vs_warm(report),
         breakdowns(report),
@@ -120,7 +122,7 @@ fn stages(report: &Report) -> Vec<Table> {
             "change",
         ],
     );
-    for bench in &report.benches {
+    for bench in report.benches.iter().filter(|b| b.remote.is_none()) {
         for point in &bench.points {
             let e = &point.estimates;
             table.rows.push(vec![
@@ -145,6 +147,193 @@ fn stages(report: &Report) -> Vec<Table> {
         }
     }
     vec![table]
+}
+
+/// `c8` as "8 in flight", an open loop as "500/s poisson".
+fn load_label(load: &LoadPoint) -> String {
+    match (load.concurrency, load.target_rate) {
+        (Some(concurrency), _) => format!("{concurrency} in flight"),
+        (None, Some(rate_per_s)) => format!(
+            "{}/s {}",
+            trim_number(rate_per_s),
+            load.arrival.as_deref().unwrap_or("")
+        )
+        .trim_end()
+        .to_string(),
+        (None, None) => load.mode.clone(),
+    }
+}
+
+fn trim_number(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+fn remote_points(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "Remote endpoints (latency from the intended send time; closed loops corrected for coordinated omission)",
+        &[
+            "bench", "protocol", "load", "ok/s", "ok %", "p50", "p90", "p99", "p99.9", "max",
+            "service p99", "late %", "change",
+        ],
+    );
+    for bench in &report.benches {
+        let Some(remote) = &bench.remote else {
+            continue;
+        };
+        for point in &bench.points {
+            let Some(load) = &point.load else { continue };
+            let s = &load.stats;
+            let latency = |pick: fn(&crate::results::Percentiles) -> f64| {
+                s.latency
+                    .as_ref()
+                    .map(|l| duration_ns(pick(l)))
+                    .unwrap_or_else(|| "-".into())
+            };
+            table.rows.push(vec![
+                point.id.clone(),
+                remote.protocol.clone(),
+                load_label(load),
+                rate(s.throughput_rps),
+                percent(100.0 * s.success_rate),
+                latency(|l| l.p50),
+                latency(|l| l.p90),
+                latency(|l| l.p99),
+                latency(|l| l.p999),
+                latency(|l| l.max),
+                s.service
+                    .as_ref()
+                    .map(|l| duration_ns(l.p99))
+                    .unwrap_or_else(|| "-".into()),
+                s.late_pct.map(percent).unwrap_or_else(|| "-".into()),
+                point
+                    .change
+                    .map(|c| signed_percent(100.0 * c.mean.point))
+                    .unwrap_or_else(|| "-".into()),
+            ]);
+            if s.errors > 0 {
+                let classes: Vec<String> = s
+                    .errors_by_class
+                    .iter()
+                    .map(|(class, count)| format!("{count} × {class}"))
+                    .collect();
+                let first = s
+                    .first_errors
+                    .values()
+                    .next()
+                    .map(|m| format!("; first: {}", first_line(m)))
+                    .unwrap_or_default();
+                table.notes.push(format!(
+                    "{}: {} of {} requests failed ({}){first}",
+                    point.id,
+                    s.errors,
+                    s.requests,
+                    classes.join(", ")
+                ));
+            }
+            if s.dropped > 0 {
+                table.notes.push(format!(
+                    "{}: {} arrivals were never sent (the generator fell behind or the run ended)",
+                    point.id, s.dropped
+                ));
+            }
+        }
+        if !bench.points.is_empty() {
+            table.notes.push(format!(
+                "{}: {} at {} ({} server)",
+                bench.id, remote.model, remote.url, remote.server
+            ));
+        }
+    }
+    vec![table]
+}
+
+/// REST and gRPC benches of the same model in one group, side by side per load level.
+fn rest_vs_grpc(report: &Report) -> Vec<Table> {
+    let mut tables = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for bench in &report.benches {
+        let Some(remote) = &bench.remote else {
+            continue;
+        };
+        let group = bench
+            .id
+            .rsplit_once('/')
+            .map(|(g, _)| g.to_string())
+            .unwrap_or_default();
+        let key = (group.clone(), remote.model.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let peers: Vec<&crate::results::BenchResult> = report
+            .benches
+            .iter()
+            .filter(|b| {
+                b.remote.as_ref().is_some_and(|r| r.model == remote.model)
+                    && b.id.rsplit_once('/').map(|(g, _)| g) == Some(group.as_str())
+            })
+            .collect();
+        let family = |b: &crate::results::BenchResult| {
+            b.remote
+                .as_ref()
+                .and_then(|r| crate::remote::Protocol::parse(&r.protocol))
+                .map(|p| p.family())
+        };
+        let has = |f: &str| peers.iter().any(|b| family(b) == Some(f));
+        if !(has("REST") && has("gRPC")) {
+            continue;
+        }
+        let mut table = Table::new(
+            format!("REST vs gRPC: {} ({group})", remote.model),
+            &["load", "bench", "protocol", "ok/s", "p50", "p99", "errors"],
+        );
+        let mut levels: Vec<String> = Vec::new();
+        for peer in &peers {
+            for point in &peer.points {
+                let level = point.id.rsplit('/').next().unwrap_or("").to_string();
+                if !levels.contains(&level) {
+                    levels.push(level);
+                }
+            }
+        }
+        for level in levels {
+            for peer in &peers {
+                let Some(point) = peer
+                    .points
+                    .iter()
+                    .find(|p| p.id.ends_with(&format!("/{level}")))
+                else {
+                    continue;
+                };
+                let Some(load) = &point.load else { continue };
+                let s = &load.stats;
+                table.rows.push(vec![
+                    load_label(load),
+                    peer.name.clone(),
+                    peer.remote
+                        .as_ref()
+                        .map(|r| r.protocol.clone())
+                        .unwrap_or_default(),
+                    rate(s.throughput_rps),
+                    s.latency
+                        .as_ref()
+                        .map(|l| duration_ns(l.p50))
+                        .unwrap_or_else(|| "-".into()),
+                    s.latency
+                        .as_ref()
+                        .map(|l| duration_ns(l.p99))
+                        .unwrap_or_else(|| "-".into()),
+                    s.errors.to_string(),
+                ]);
+            }
+        }
+        tables.push(table);
+    }
+    tables
 }
 
 fn sweeps(report: &Report) -> Vec<Table> {

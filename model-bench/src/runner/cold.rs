@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::panic;
 use crate::bencher::{Bencher, Engine};
-use crate::registry::{self, BenchDescriptor};
+use crate::registry::{self, BenchDescriptor, BenchKind};
 
 /// Names the bench (`group/name`) a child process runs cold.
 pub const ENV_COLD_BENCH: &str = "MODEL_BENCH_COLD_BENCH";
@@ -87,7 +87,10 @@ fn first_call(bench: &BenchDescriptor, batch: usize) -> Result<ChildResult, Stri
             record: &mut record,
         },
     );
-    panic::catch(|| (bench.run)(&mut bencher))??;
+    let BenchKind::Stage(run) = bench.kind else {
+        return Err(format!("`{}` is a remote bench, not a stage", bench.name));
+    };
+    panic::catch(|| run(&mut bencher))??;
     let call = record.ok_or_else(|| {
         format!(
             "`{}` returned without calling `b.iter(...)` (or another `iter*` method)",

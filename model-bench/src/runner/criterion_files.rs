@@ -15,13 +15,13 @@ pub fn benchmark_dir(
     criterion_dir: &Path,
     group: &str,
     function: &str,
-    batch: Option<usize>,
+    value: Option<&str>,
 ) -> PathBuf {
     let mut dir = criterion_dir
         .join(filename_safe(group))
         .join(filename_safe(function));
-    if let Some(batch) = batch {
-        dir = dir.join(batch.to_string());
+    if let Some(value) = value {
+        dir = dir.join(filename_safe(value));
     }
     dir
 }
@@ -173,7 +173,12 @@ mod tests {
 
     #[test]
     fn directory_names_follow_criterion() {
-        let dir = benchmark_dir(Path::new("/t/criterion"), "mobile net", "fwd:cpu", Some(4));
+        let dir = benchmark_dir(
+            Path::new("/t/criterion"),
+            "mobile net",
+            "fwd:cpu",
+            Some("4"),
+        );
         assert_eq!(dir, Path::new("/t/criterion/mobile net/fwd_cpu/4"));
         assert_eq!(filename_safe(&"é".repeat(40)).len(), 64);
     }

@@ -6,6 +6,8 @@ pub mod cold;
 pub mod config;
 pub mod criterion_files;
 pub mod panic;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod report;
 pub mod stage;
 
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use criterion::Criterion;
 
 use crate::export;
-use crate::registry::{self, BenchDescriptor};
+use crate::registry::{self, BenchDescriptor, BenchKind};
 use crate::results::{BenchResult, BenchStatus, ColdResult};
 use crate::stats;
 use cli::{CriterionArgs, Mode};
@@ -37,19 +39,37 @@ pub struct OutputDirs {
 
 impl OutputDirs {
     /// Follows criterion's own choice (`$CRITERION_HOME`, else `<target>/criterion`) and puts
-    /// model-bench's files in `<target>/model-bench` unless configured otherwise.
+    /// model-bench's files in `<target>/model-bench/<bench target>` unless configured otherwise.
     pub fn resolve(config: &Config) -> Self {
         let target = target_dir();
         OutputDirs {
             criterion: std::env::var_os("CRITERION_HOME")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| target.join("criterion")),
-            model_bench: config
-                .output_dir
-                .clone()
-                .unwrap_or_else(|| target.join("model-bench")),
+            model_bench: config.output_dir.clone().unwrap_or_else(|| {
+                // One folder per bench target, so `cargo bench` running several targets keeps
+                // every target's results instead of the last one's.
+                let dir = target.join("model-bench");
+                match bench_target_name() {
+                    Some(name) => dir.join(name),
+                    None => dir,
+                }
+            }),
         }
     }
+}
+
+/// The bench target this binary was built from: `pipeline` for `deps/pipeline-0123abcd`.
+fn bench_target_name() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let stem = exe.file_stem()?.to_str()?;
+    let name = match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            name
+        }
+        _ => stem,
+    };
+    Some(name.to_string())
 }
 
 /// The cargo target directory: `$CARGO_TARGET_DIR`, else the `target` folder this binary was
@@ -93,8 +113,7 @@ pub fn run_main() -> i32 {
     let benches = registry::all();
     if args.mode == Mode::List {
         for bench in &benches {
-            for &batch in bench.batches() {
-                let id = bench.point_id(batch);
+            for id in bench.point_ids() {
                 if args.filter.matches(&id) {
                     println!("{id}: benchmark");
                 }
@@ -111,23 +130,36 @@ pub fn run_main() -> i32 {
         install_interrupt_handler(&measured, &config, &args, &dirs, &cwd);
     }
 
+    #[cfg(feature = "remote")]
+    let mut remote_context = remote::RemoteContext::new();
     for bench in benches {
-        if !bench
-            .batches()
-            .iter()
-            .any(|&b| args.filter.matches(&bench.point_id(b)))
-        {
+        if !bench.point_ids().iter().any(|id| args.filter.matches(id)) {
             continue;
         }
         let mut publish = |partial: &BenchResult| lock(&measured).current = Some(partial.clone());
-        let mut result = stage::run(
-            &mut criterion,
-            bench,
-            &config,
-            &args,
-            &dirs.criterion,
-            &mut publish,
-        );
+        let mut result = match &bench.kind {
+            BenchKind::Stage(_) => stage::run(
+                &mut criterion,
+                bench,
+                &config,
+                &args,
+                &dirs.criterion,
+                &mut publish,
+            ),
+            #[cfg(feature = "remote")]
+            BenchKind::Remote(remote_bench) => remote::run(
+                &mut remote_context,
+                &mut criterion,
+                bench,
+                remote_bench,
+                &config,
+                &args,
+                &dirs.criterion,
+                &mut publish,
+            ),
+            #[cfg(not(feature = "remote"))]
+            BenchKind::Remote(_) => remote_unavailable(bench),
+        };
         if bench.cold && measuring && result.status != BenchStatus::Failed {
             result.cold = Some(measure_cold(bench, &result, &config));
         }
@@ -164,6 +196,28 @@ pub fn run_main() -> i32 {
             eprintln!("{line}");
         }
         EXIT_BENCH_FAILED
+    }
+}
+
+#[cfg(not(feature = "remote"))]
+fn remote_unavailable(bench: &BenchDescriptor) -> BenchResult {
+    let message = "this is a remote endpoint bench, but model-bench was built without its \
+                   `remote` feature; enable it in Cargo.toml"
+        .to_string();
+    eprintln!("\nmodel-bench: {} failed: {message}", bench.key());
+    BenchResult {
+        id: bench.key(),
+        name: bench.name.to_string(),
+        pipeline: bench.pipeline.map(str::to_string),
+        stage: "remote".into(),
+        device: bench.device.to_string(),
+        source: format!("{}:{}", bench.file, bench.line),
+        status: BenchStatus::Failed,
+        error: Some(message),
+        points: Vec::new(),
+        sweep: None,
+        cold: None,
+        remote: None,
     }
 }
 

@@ -40,7 +40,8 @@ pub fn build(
 /// smallest batch every stage (and the end-to-end bench, when it shares one) was measured at.
 pub fn breakdowns(benches: &[BenchResult]) -> Vec<Breakdown> {
     let mut names: Vec<&str> = Vec::new();
-    for bench in benches {
+    // Remote benches time a whole server round trip, not a stage of the pipeline.
+    for bench in benches.iter().filter(|b| b.remote.is_none()) {
         if let Some(pipeline) = bench.pipeline.as_deref() {
             if !names.contains(&pipeline) {
                 names.push(pipeline);
@@ -54,6 +55,7 @@ pub fn breakdowns(benches: &[BenchResult]) -> Vec<Breakdown> {
                 .iter()
                 .filter(|b| {
                     b.pipeline.as_deref() == Some(name)
+                        && b.remote.is_none()
                         && b.status != BenchStatus::Failed
                         && !b.points.is_empty()
                 })

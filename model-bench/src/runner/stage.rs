@@ -12,7 +12,7 @@ use super::config::{Config, QUICK_MEASUREMENT_TIME, QUICK_SAMPLE_SIZE, QUICK_WAR
 use super::{criterion_files, panic};
 use crate::bencher::{Bencher, Engine, PointName};
 use crate::measure::wall;
-use crate::registry::{BenchDescriptor, Stage};
+use crate::registry::{BenchDescriptor, BenchKind, Stage};
 use crate::results::{BenchResult, BenchStatus, PointResult};
 use crate::stats::sweep::{self, Ceiling, MeasuredBatch};
 
@@ -64,7 +64,7 @@ pub fn run(
                         criterion_dir,
                         bench.group_name(),
                         bench.name,
-                        bench.is_swept().then_some(batch),
+                        bench.is_swept().then(|| batch.to_string()).as_deref(),
                     );
                     match criterion_files::read(&dir, started) {
                         Ok(measured) => result.points.push(PointResult {
@@ -157,7 +157,10 @@ fn run_point(
         PointName::Function(bench.name)
     };
     let mut bencher = Bencher::new(batch, bench.device, Engine::Criterion { group, id });
-    panic::catch(|| (bench.run)(&mut bencher))??;
+    let BenchKind::Stage(run) = bench.kind else {
+        return Err(format!("`{}` is a remote bench, not a stage", bench.name));
+    };
+    panic::catch(|| run(&mut bencher))??;
     if !bencher.iterated() {
         return Err(format!(
             "`{}` returned without calling `b.iter(...)` (or another `iter*` method)",

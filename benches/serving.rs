@@ -1,0 +1,66 @@
+//! The main job's remote half: the example MobileNet served over the Open Inference Protocol —
+//! REST with JSON tensors, REST with the binary tensor extension, and gRPC — by model-bench's
+//! in-process reference server, or by any V2 server at `$MODEL_BENCH_REST_URL` /
+//! `$MODEL_BENCH_GRPC_URL` (serving a model named `mobilenet` with input `input`).
+
+use model_bench::prelude::*;
+use model_bench::remote::TensorError;
+use model_bench_suite::classify::{model_path, preprocess, read_images, ClassifyError};
+
+#[derive(Debug, thiserror::Error)]
+enum ServingError {
+    #[error(transparent)]
+    Classify(#[from] ClassifyError),
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+}
+
+/// One preprocessed 640×480 photo as the request, checked to come back as 1000 logits.
+fn mobilenet(protocol: Protocol) -> Result<Endpoint, ServingError> {
+    let image = preprocess(&read_images()?[0])?;
+    let pixels: Vec<f32> = image.iter().copied().collect();
+    let url_var = match protocol {
+        Protocol::Grpc => "MODEL_BENCH_GRPC_URL",
+        _ => "MODEL_BENCH_REST_URL",
+    };
+    Ok(Endpoint::rest("mobilenet")
+        .with_protocol(protocol)
+        .url_from_env(url_var)
+        .reference(ReferenceConfig::new().onnx("mobilenet", model_path()))
+        .input(Tensor::fp32("input", [1, 3, 224, 224], &pixels)?)
+        .expect_output_shape("logits", [1, 1000]))
+}
+
+/// Closed loop over REST with JSON tensors: 150 528 numbers written and parsed per request.
+#[model_bench(remote, pipeline = "serving", concurrency = [1, 4], warm_up_time = "500ms", measurement_time = "2s")]
+fn rest_json() -> Result<Endpoint, ServingError> {
+    mobilenet(Protocol::RestJson)
+}
+
+/// The same requests with the tensor as raw bytes after a small JSON header.
+#[model_bench(remote, pipeline = "serving", concurrency = [1, 4], warm_up_time = "500ms", measurement_time = "2s")]
+fn rest_binary() -> Result<Endpoint, ServingError> {
+    mobilenet(Protocol::RestBinary)
+}
+
+#[model_bench(remote, pipeline = "serving", concurrency = [1, 4], warm_up_time = "500ms", measurement_time = "2s")]
+fn grpc() -> Result<Endpoint, ServingError> {
+    mobilenet(Protocol::Grpc)
+}
+
+/// Open loop: arrivals at fixed rates whether or not answers come back, latency from each
+/// request's intended send time. Constant spacing keeps every one of the ten time slices
+/// (criterion's samples) populated at these low rates; `arrival = poisson` is the other choice.
+#[model_bench(
+    remote,
+    pipeline = "serving",
+    rate = [5, 10],
+    arrival = constant,
+    warm_up_time = "500ms",
+    measurement_time = "3s"
+)]
+fn grpc_open_loop() -> Result<Endpoint, ServingError> {
+    mobilenet(Protocol::Grpc)
+}
+
+model_bench::main!();

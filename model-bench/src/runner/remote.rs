@@ -1,0 +1,388 @@
+//! A remote endpoint bench in a run: its endpoint resolved (URL from the environment, a default,
+//! or an in-process reference server), checked for health once, then each load level run by the
+//! load generator and handed to criterion as one benchmark whose samples are the mean latencies
+//! of the run's equal time slices — so baselines and change detection work as for stages.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkId, Criterion, SamplingMode};
+
+use super::cli::{CriterionArgs, Mode};
+use super::config::Config;
+use super::{criterion_files, panic};
+use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
+use crate::remote::load::{self, Arrival, LoadMode, LoadPlan};
+use crate::remote::{Client, Endpoint, ReferenceConfig};
+use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
+use crate::server::ReferenceServer;
+
+/// Warm-up and measurement window of a load level when neither the bench nor the settings say.
+pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(1);
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(5);
+pub const QUICK_WARM_UP: Duration = Duration::from_millis(200);
+pub const QUICK_DURATION: Duration = Duration::from_secs(1);
+/// Slices per load level (criterion samples) unless the bench sets `sample_size`.
+pub const DEFAULT_SLICES: usize = 10;
+const REPLAY_WARM_UP: Duration = Duration::from_nanos(1);
+const REPLAY_MEASUREMENT: Duration = Duration::from_millis(1);
+
+/// What remote benches of one run share: the client runtime and the reference servers started so
+/// far (one per distinct configuration, kept until the run ends).
+pub struct RemoteContext {
+    runtime: Option<tokio::runtime::Runtime>,
+    servers: Vec<(ReferenceConfig, ReferenceServer)>,
+}
+
+impl RemoteContext {
+    pub fn new() -> Self {
+        RemoteContext {
+            runtime: None,
+            servers: Vec::new(),
+        }
+    }
+
+    fn runtime(&mut self) -> Result<&tokio::runtime::Runtime, String> {
+        if self.runtime.is_none() {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .thread_name("model-bench-load")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the load generator's runtime: {e}"))?;
+            self.runtime = Some(runtime);
+        }
+        self.runtime
+            .as_ref()
+            .ok_or_else(|| "the load generator's runtime is missing".to_string())
+    }
+
+    fn server(&mut self, config: &ReferenceConfig) -> Result<&ReferenceServer, String> {
+        let index = match self.servers.iter().position(|(c, _)| c == config) {
+            Some(index) => index,
+            None => {
+                let server = ReferenceServer::start(config).map_err(|e| e.to_string())?;
+                self.servers.push((config.clone(), server));
+                self.servers.len() - 1
+            }
+        };
+        Ok(&self.servers[index].1)
+    }
+}
+
+impl Default for RemoteContext {
+    fn default() -> Self {
+        RemoteContext::new()
+    }
+}
+
+fn env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    context: &mut RemoteContext,
+    criterion: &mut Criterion<WallTime>,
+    bench: &'static BenchDescriptor,
+    remote: &RemoteBench,
+    config: &Config,
+    args: &CriterionArgs,
+    criterion_dir: &Path,
+    on_point: &mut dyn FnMut(&BenchResult),
+) -> BenchResult {
+    let mut result = BenchResult {
+        id: bench.key(),
+        name: bench.name.to_string(),
+        pipeline: bench.pipeline.map(str::to_string),
+        stage: "remote".to_string(),
+        device: bench.device.to_string(),
+        source: format!("{}:{}", bench.file, bench.line),
+        status: BenchStatus::Ok,
+        error: None,
+        points: Vec::new(),
+        sweep: None,
+        cold: None,
+        remote: None,
+    };
+    let fail = |mut result: BenchResult, message: String| {
+        eprintln!("\nmodel-bench: {} failed: {message}", result.id);
+        result.status = BenchStatus::Failed;
+        result.error = Some(message);
+        result
+    };
+
+    let endpoint = match panic::catch(remote.endpoint) {
+        Ok(Ok(endpoint)) => endpoint,
+        Ok(Err(message)) | Err(message) => return fail(result, message),
+    };
+    let (client, info) = match connect(context, &endpoint) {
+        Ok(connected) => connected,
+        Err(message) => return fail(result, message),
+    };
+    result.remote = Some(info.clone());
+    let runtime = match context.runtime() {
+        Ok(runtime) => runtime,
+        Err(message) => return fail(result, message),
+    };
+    if let Err(error) = runtime.block_on(client.health()) {
+        return fail(
+            result,
+            format!("endpoint {} is not usable: {error}", info.url),
+        );
+    }
+    if args.mode == Mode::Test {
+        // `cargo test --benches`: one checked request proves the bench works.
+        return match runtime.block_on(client.send()) {
+            Ok(()) => {
+                println!("Testing {} ... Success", bench.key());
+                result
+            }
+            Err(error) => fail(result, format!("a request to {} failed: {error}", info.url)),
+        };
+    }
+
+    let mut group = criterion.benchmark_group(bench.group_name());
+    let slices = bench.sample_size.unwrap_or(DEFAULT_SLICES).max(10);
+    group.sample_size(slices);
+    group.sampling_mode(SamplingMode::Flat);
+    // criterion only replays the measured slices (the load run had its own warm-up). Its
+    // warm-up and planning use the wall time of the replay, which is next to nothing: a 1 ns
+    // warm-up ends after one call, and 1 ms of "measurement" asks for thousands of iterations
+    // per sample, each worth exactly the slice's mean latency.
+    group.warm_up_time(REPLAY_WARM_UP);
+    let mut ran_any = false;
+    for level in remote.levels() {
+        let point_id = bench.load_point_id(&level);
+        if !args.filter.matches(&point_id) {
+            continue;
+        }
+        let plan = plan(bench, remote, config, &level, slices);
+        eprintln!(
+            "model-bench: {point_id}: {} against {} for {:?} (after {:?} warm-up)",
+            describe(&plan),
+            info.url,
+            plan.duration,
+            plan.warm_up
+        );
+        let run = runtime.block_on(load::run(Arc::clone(&client), &plan));
+        let stats = run.stats();
+        if stats.ok == 0 {
+            let first = stats
+                .first_errors
+                .iter()
+                .next()
+                .map(|(class, message)| format!("{class}: {message}"))
+                .unwrap_or_else(|| "no request was sent".into());
+            let message = format!(
+                "{point_id}: no request succeeded ({} failed); first error: {first}",
+                stats.errors
+            );
+            eprintln!("\nmodel-bench: {message}");
+            result.status = if ran_any {
+                BenchStatus::Ceiling
+            } else {
+                BenchStatus::Failed
+            };
+            result.error = Some(message);
+            break;
+        }
+        if stats.errors > 0 {
+            eprintln!(
+                "model-bench: {point_id}: {} of {} requests failed: {:?}",
+                stats.errors, stats.requests, stats.errors_by_class
+            );
+        }
+        ran_any = true;
+        let started = SystemTime::now();
+        // Slices without a successful request (the server was down then) have no mean; criterion
+        // gets the others when at least its minimum of ten remain.
+        let means: Vec<f64> = run
+            .recorder
+            .slices
+            .iter()
+            .filter(|slice| slice.ok > 0)
+            .map(|slice| slice.latency_sum_ns as f64 / slice.ok as f64)
+            .collect();
+        let measured = if means.len() >= 10 {
+            group.sample_size(means.len());
+            group.measurement_time(REPLAY_MEASUREMENT);
+            let mut next = 0usize;
+            group.bench_function(BenchmarkId::new(bench.name, level.label()), |b| {
+                b.iter_custom(|iters| {
+                    let mean = means[next % means.len()];
+                    next += 1;
+                    Duration::from_nanos((mean * iters as f64) as u64)
+                })
+            });
+            let dir = criterion_files::benchmark_dir(
+                criterion_dir,
+                bench.group_name(),
+                bench.name,
+                Some(&level.label()),
+            );
+            match criterion_files::read(&dir, started) {
+                Ok(measured) => Some(measured),
+                Err(error) => {
+                    eprintln!("model-bench: {point_id}: measured, but {error}");
+                    None
+                }
+            }
+        } else {
+            eprintln!(
+                "model-bench: {point_id}: only {} of {slices} time slices had a successful request; \
+                 criterion statistics are skipped for this point",
+                means.len()
+            );
+            None
+        };
+        if args.no_fresh_estimates {
+            continue;
+        }
+        let point = run.point;
+        let (estimates, sample, change) = match measured {
+            Some(measured) => (measured.estimates, measured.sample, measured.change),
+            None => (estimates_from_histogram(&point.stats), no_samples(), None),
+        };
+        result.points.push(PointResult {
+            id: point_id,
+            batch: 1,
+            unit: "ns".into(),
+            estimates,
+            sample,
+            items_per_sec: Some(point.stats.throughput_rps),
+            change,
+            load: Some(point),
+        });
+        on_point(&result);
+    }
+    result
+}
+
+/// Resolves the URL (starting a reference server when that is the source) and builds the client.
+fn connect(
+    context: &mut RemoteContext,
+    endpoint: &Endpoint,
+) -> Result<(Arc<Client>, RemoteInfo), String> {
+    endpoint.validate(env).map_err(|e| e.to_string())?;
+    let (url, display, server) = match endpoint.resolve_url(env).map_err(|e| e.to_string())? {
+        Some(resolved) => (resolved.url, resolved.display, "external"),
+        None => {
+            let config = endpoint
+                .reference
+                .as_ref()
+                .ok_or("no URL and no reference server")?;
+            let server = context.server(config)?;
+            let url = server.url_for(endpoint.protocol);
+            (url.clone(), url, "reference")
+        }
+    };
+    let runtime = context.runtime()?;
+    let client = runtime
+        .block_on(Client::connect(endpoint, &url, env))
+        .map_err(|e| e.to_string())?;
+    Ok((
+        Arc::new(client),
+        RemoteInfo {
+            protocol: endpoint.protocol.to_string(),
+            url: display,
+            model: endpoint.model.clone(),
+            server: server.into(),
+        },
+    ))
+}
+
+fn plan(
+    bench: &BenchDescriptor,
+    remote: &RemoteBench,
+    config: &Config,
+    level: &LoadLevel,
+    slices: usize,
+) -> LoadPlan {
+    let pick = |own: Option<Duration>,
+                configured: Option<Duration>,
+                default: Duration,
+                quick: Duration| {
+        let chosen = own.or(configured).unwrap_or(default);
+        if config.quick {
+            chosen.min(quick)
+        } else {
+            chosen
+        }
+    };
+    let warm_up = pick(
+        bench.warm_up_time,
+        config.warm_up_time,
+        DEFAULT_WARM_UP,
+        QUICK_WARM_UP,
+    );
+    let duration = pick(
+        bench.measurement_time,
+        config.measurement_time,
+        DEFAULT_DURATION,
+        QUICK_DURATION,
+    );
+    let mut plan = match *level {
+        LoadLevel::Concurrency(concurrency) => LoadPlan::closed(concurrency, duration),
+        LoadLevel::Rate(rate) => {
+            let arrival = if remote.poisson {
+                Arrival::Poisson
+            } else {
+                Arrival::Constant
+            };
+            let mut plan = LoadPlan::open(rate, arrival, duration);
+            if let Some(seed) = remote.seed {
+                plan = plan.seed(seed);
+            }
+            if let Some(max) = remote.max_in_flight {
+                plan = plan.max_in_flight(max);
+            }
+            plan
+        }
+    };
+    plan = plan.warm_up(warm_up).slices(slices);
+    if let Some(requests) = remote.requests {
+        plan = plan.max_requests(requests);
+    }
+    plan
+}
+
+fn describe(plan: &LoadPlan) -> String {
+    match plan.mode {
+        LoadMode::Closed { concurrency } => format!("closed loop, {concurrency} in flight,"),
+        LoadMode::Open { rate, arrival, .. } => {
+            format!("open loop, {rate} req/s {} arrivals,", arrival.as_str())
+        }
+    }
+}
+
+/// Estimates when criterion could not run: the HDR mean and median, with no interval
+/// (`confidence_level` 0). `sample.samples == 0` marks such a point.
+fn estimates_from_histogram(stats: &crate::results::LoadStats) -> crate::results::Estimates {
+    let exact = |point: f64| crate::results::Estimate {
+        point,
+        lower: point,
+        upper: point,
+        confidence_level: 0.0,
+        standard_error: 0.0,
+    };
+    let (mean, median) = stats.latency.map(|l| (l.mean, l.p50)).unwrap_or((0.0, 0.0));
+    crate::results::Estimates {
+        mean: exact(mean),
+        median: exact(median),
+        std_dev: exact(0.0),
+        median_abs_dev: exact(0.0),
+        slope: None,
+    }
+}
+
+fn no_samples() -> crate::results::SampleInfo {
+    crate::results::SampleInfo {
+        samples: 0,
+        iterations: 0,
+        min: 0.0,
+        p95: 0.0,
+        max: 0.0,
+    }
+}
