@@ -1,0 +1,432 @@
+//! The remote clients and the load generator against a real MLServer 1.7.1: an Open Inference
+//! Protocol server that no one here wrote, so a client bug cannot hide behind a matching bug in
+//! our own reference server. One server (the `identity` model from `tests/mlserver/`, see its
+//! README for what was verified by hand) is started on ephemeral 127.0.0.1 ports and shared by
+//! the steps of one test: health, metadata and one inference over REST and gRPC, short closed and
+//! open loops, an unknown model, and MLServer's refusal of the REST binary extension.
+//!
+//! MLServer comes from `$MODEL_BENCH_MLSERVER`, else `.venv-mlserver/bin/mlserver`, which
+//! `./scripts/test.sh` installs. Without it this test fails; it never passes silently.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use model_bench::remote::error::ErrorClass;
+use model_bench::remote::{Arrival, Client, Endpoint, LoadPlan, Protocol, Tensor};
+use model_bench::results::LoadStats;
+
+const MODEL: &str = "identity";
+/// How long MLServer may take to load the model (2.5–4 s was measured on two busy cores).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Per-request timeout; also bounds each load run's drain.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The mlserver executable, or a failure that says how to install it.
+fn mlserver_binary() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let from_env = std::env::var_os("MODEL_BENCH_MLSERVER").filter(|v| !v.is_empty());
+    let (path, origin) = match from_env {
+        Some(path) => (PathBuf::from(path), "$MODEL_BENCH_MLSERVER"),
+        None => (
+            manifest_dir.join(".venv-mlserver/bin/mlserver"),
+            "the default location",
+        ),
+    };
+    assert!(
+        path.is_file(),
+        "MLServer not found at {} ({origin}). Run ./scripts/test.sh, which installs mlserver 1.7.1 \
+         into .venv-mlserver, or set MODEL_BENCH_MLSERVER to an mlserver 1.7.1 executable.",
+        path.display()
+    );
+    path
+}
+
+/// A running MLServer; dropping it kills the process and waits for it.
+struct MlServer {
+    child: Child,
+    http_port: u16,
+    grpc_port: u16,
+    log: PathBuf,
+    // Last: removed after the process is gone.
+    _dir: tempfile::TempDir,
+}
+
+impl MlServer {
+    /// Starts MLServer and waits until the model is ready. A server that exits on its own (most
+    /// likely another process took a port between picking and binding) gets one more try on new
+    /// ports.
+    fn start() -> MlServer {
+        let binary = mlserver_binary();
+        match MlServer::try_start(&binary) {
+            Ok(server) => server,
+            Err(first) => match MlServer::try_start(&binary) {
+                Ok(server) => server,
+                Err(second) => panic!(
+                    "MLServer exited during startup twice.\nfirst try:\n{first}\nsecond try:\n{second}"
+                ),
+            },
+        }
+    }
+
+    /// `Err` only when the process exited by itself; a timeout fails the test at once.
+    fn try_start(binary: &Path) -> Result<MlServer, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("model-bench-mlserver-")
+            .tempdir()
+            .expect("a temp dir for MLServer");
+        let (http_port, grpc_port) = two_free_ports();
+        let settings = serde_json::json!({
+            "host": "127.0.0.1",
+            "http_port": http_port,
+            "grpc_port": grpc_port,
+            "metrics_endpoint": null,
+            "parallel_workers": 0,
+            "debug": false,
+        });
+        std::fs::write(dir.path().join("settings.json"), settings.to_string())
+            .expect("write settings.json");
+        copy_model(&dir.path().join(MODEL));
+
+        let log = dir.path().join("mlserver.log");
+        let log_file = File::create(&log).expect("create the MLServer log");
+        let mut command = Command::new(binary);
+        command
+            .arg("start")
+            .arg(dir.path())
+            .current_dir(dir.path())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("clone the log handle"))
+            .stderr(log_file);
+        // settings.json decides; nothing from the caller's environment may change it.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("MLSERVER_") {
+                command.env_remove(name);
+            }
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut server = MlServer {
+            child,
+            http_port,
+            grpc_port,
+            log,
+            _dir: dir,
+        };
+
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let ready_path = format!("/v2/models/{MODEL}/ready");
+        loop {
+            if let Some(status) = server.child.try_wait().expect("poll the MLServer process") {
+                return Err(format!(
+                    "MLServer ({}) exited with {status} before the model was ready \
+                     (http {http_port}, grpc {grpc_port}); its output:\n{}",
+                    binary.display(),
+                    server.log_tail()
+                ));
+            }
+            let rest_ready = http_status(http_port, &ready_path) == Some(200);
+            if rest_ready && TcpStream::connect(("127.0.0.1", grpc_port)).is_ok() {
+                return Ok(server);
+            }
+            if Instant::now() >= deadline {
+                // `server` is dropped (killed) by the unwinding.
+                panic!(
+                    "MLServer was not ready within {STARTUP_TIMEOUT:?} (GET {ready_path} on port \
+                     {http_port}, gRPC port {grpc_port}); its output:\n{}",
+                    server.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn rest_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    fn url_for(&self, protocol: Protocol) -> String {
+        match protocol {
+            Protocol::Grpc => self.grpc_url(),
+            _ => self.rest_url(),
+        }
+    }
+
+    /// The last lines MLServer wrote.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read(&self.log)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_else(|e| format!("(cannot read {}: {e})", self.log.display()));
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(40)..];
+        if tail.is_empty() {
+            "(no output)".into()
+        } else {
+            tail.join("\n")
+        }
+    }
+}
+
+impl Drop for MlServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("MLServer output (last lines):\n{}", self.log_tail());
+        }
+        // With parallel_workers 0 it has no worker processes, so killing it leaves nothing behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two distinct ports that were free a moment ago.
+fn two_free_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    let port = |l: &TcpListener| l.local_addr().expect("a local address").port();
+    (port(&a), port(&b))
+}
+
+/// The fixture model, copied so that nothing MLServer might write lands in the repository.
+fn copy_model(to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/mlserver")
+        .join(MODEL);
+    std::fs::create_dir(to).expect("create the model dir");
+    let entries = std::fs::read_dir(&from)
+        .unwrap_or_else(|e| panic!("cannot read the fixture {}: {e}", from.display()));
+    for entry in entries {
+        let entry = entry.expect("a fixture entry");
+        if entry.file_type().expect("a file type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))
+                .unwrap_or_else(|e| panic!("cannot copy {}: {e}", entry.path().display()));
+        }
+    }
+}
+
+/// The status of `GET path` on 127.0.0.1:port, or `None` when nothing answers (yet).
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    // "HTTP/1.1 200"
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn identity_endpoint(protocol: Protocol) -> Endpoint {
+    let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+    Endpoint::rest(MODEL)
+        .with_protocol(protocol)
+        .input(Tensor::fp32("INPUT0", [2, 4], &data).unwrap())
+        .expect_output_shape("OUTPUT0", [2, 4])
+        .timeout(REQUEST_TIMEOUT)
+}
+
+fn connect(rt: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {
+    let client = rt.block_on(Client::connect(endpoint, url, no_env));
+    Arc::new(client.unwrap_or_else(|e| panic!("{} client for {url}: {e}", endpoint.protocol)))
+}
+
+fn load(rt: &tokio::runtime::Runtime, client: &Arc<Client>, plan: &LoadPlan) -> LoadStats {
+    rt.block_on(model_bench::remote::load::run(Arc::clone(client), plan))
+        .point
+        .stats
+}
+
+fn step(start: Instant, what: &str) {
+    eprintln!("[{:>6.2} s] {what}", start.elapsed().as_secs_f64());
+}
+
+#[test]
+fn clients_and_load_generator_against_a_real_mlserver() {
+    let start = Instant::now();
+    step(start, "starting MLServer");
+    let server = MlServer::start();
+    step(
+        start,
+        &format!(
+            "MLServer ready: {} (REST), {} (gRPC)",
+            server.rest_url(),
+            server.grpc_url()
+        ),
+    );
+    let rt = runtime();
+    let both = [Protocol::RestJson, Protocol::Grpc];
+
+    for protocol in both {
+        step(
+            start,
+            &format!("{protocol}: health, metadata, one inference"),
+        );
+        let endpoint = identity_endpoint(protocol);
+        let client = connect(&rt, &endpoint, &server.url_for(protocol));
+
+        rt.block_on(client.health())
+            .unwrap_or_else(|e| panic!("{protocol}: health (live, ready, model ready): {e}"));
+
+        let metadata = rt
+            .block_on(client.metadata())
+            .unwrap_or_else(|e| panic!("{protocol}: metadata: {e}"));
+        assert_eq!(metadata.name, MODEL, "{protocol}: {metadata:?}");
+        assert_eq!(metadata.platform, "python", "{protocol}: {metadata:?}");
+        assert_eq!(metadata.inputs.len(), 1, "{protocol}: {metadata:?}");
+        assert_eq!(
+            metadata.inputs[0].name, "INPUT0",
+            "{protocol}: {metadata:?}"
+        );
+        assert_eq!(
+            metadata.inputs[0].datatype, "FP32",
+            "{protocol}: {metadata:?}"
+        );
+        assert_eq!(
+            metadata.inputs[0].shape,
+            [-1, 4],
+            "{protocol}: {metadata:?}"
+        );
+        assert_eq!(metadata.outputs.len(), 1, "{protocol}: {metadata:?}");
+        assert_eq!(
+            metadata.outputs[0].name, "OUTPUT0",
+            "{protocol}: {metadata:?}"
+        );
+        assert_eq!(
+            metadata.outputs[0].datatype, "FP32",
+            "{protocol}: {metadata:?}"
+        );
+
+        // The response carries OUTPUT0 with shape [2, 4] and 8 values (raw bytes over gRPC).
+        rt.block_on(client.send())
+            .unwrap_or_else(|e| panic!("{protocol}: inference: {e}"));
+
+        // The output check is real: the same response with another expected shape is refused.
+        let strict = identity_endpoint(protocol).expect_output_shape("OUTPUT0", [8]);
+        let strict = connect(&rt, &strict, &server.url_for(protocol));
+        let error = rt
+            .block_on(strict.send())
+            .expect_err("an output shape that MLServer does not return must be an error");
+        assert_eq!(error.class, ErrorClass::Decode, "{protocol}: {error}");
+        assert!(
+            error.message.contains("expected [8]"),
+            "{protocol}: {error}"
+        );
+
+        step(
+            start,
+            &format!("{protocol}: closed loop, 4 in flight, 200 requests"),
+        );
+        let plan = LoadPlan::closed(4, Duration::from_secs(30)).max_requests(200);
+        let stats = load(&rt, &client, &plan);
+        assert_eq!(stats.errors, 0, "{protocol}: {:?}", stats.first_errors);
+        assert_eq!(stats.requests, 200, "{protocol}: {stats:?}");
+        assert_eq!(stats.ok, stats.requests, "{protocol}: {stats:?}");
+        assert!(stats.latency.is_some(), "{protocol}: {stats:?}");
+    }
+
+    step(start, "rest: open loop, Poisson 50 req/s for 2 s");
+    let client = connect(
+        &rt,
+        &identity_endpoint(Protocol::RestJson),
+        &server.rest_url(),
+    );
+    let plan = LoadPlan::open(50.0, Arrival::Poisson, Duration::from_secs(2));
+    let stats = load(&rt, &client, &plan);
+    assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+    assert!(stats.requests > 0, "{stats:?}");
+    assert_eq!(stats.ok, stats.requests, "{stats:?}");
+    assert_eq!(stats.dropped, 0, "{stats:?}");
+
+    for (protocol, key) in [
+        (Protocol::RestJson, "http_404"),
+        (Protocol::Grpc, "grpc_not_found"),
+    ] {
+        step(start, &format!("{protocol}: unknown model `nope`"));
+        let endpoint = Endpoint::rest("nope")
+            .with_protocol(protocol)
+            .input(Tensor::fp32("INPUT0", [1, 4], &[1.0, 2.0, 3.0, 4.0]).unwrap())
+            .timeout(REQUEST_TIMEOUT);
+        let client = connect(&rt, &endpoint, &server.url_for(protocol));
+        let error = rt
+            .block_on(client.health())
+            .expect_err("an unknown model is not ready");
+        assert!(error.message.contains("nope"), "{protocol}: {error}");
+        let plan = LoadPlan::closed(1, Duration::from_secs(10)).max_requests(20);
+        let stats = load(&rt, &client, &plan);
+        assert_eq!(stats.requests, 20, "{protocol}: {stats:?}");
+        assert_eq!(stats.ok, 0, "{protocol}: {stats:?}");
+        assert_eq!(
+            stats.errors_by_class.get(key),
+            Some(&20),
+            "{protocol}: {:?}",
+            stats.errors_by_class
+        );
+        assert!(
+            stats.first_errors[key].contains("nope"),
+            "{protocol}: {:?}",
+            stats.first_errors
+        );
+    }
+
+    step(
+        start,
+        "rest-binary: MLServer does not speak the binary extension",
+    );
+    let endpoint = identity_endpoint(Protocol::RestBinary);
+    let client = connect(&rt, &endpoint, &server.rest_url());
+    let error = rt
+        .block_on(client.send())
+        .expect_err("MLServer 1.7.1 refuses binary-extension bodies");
+    assert!(
+        matches!(error.class, ErrorClass::HttpStatus(400..=599)),
+        "an HTTP error status, not {error}"
+    );
+    // Every request fails and is counted. After such a 500 (an exception in MLServer's error
+    // handler) uvicorn resets the keep-alive connection without `Connection: close`, so a request
+    // that the client sends on that pooled connection meanwhile fails as `io`, not with a status.
+    let plan = LoadPlan::closed(2, Duration::from_secs(10)).max_requests(10);
+    let stats = load(&rt, &client, &plan);
+    step(start, &format!("rest-binary: {:?}", stats.errors_by_class));
+    assert_eq!(stats.requests, 10, "{stats:?}");
+    assert_eq!(stats.errors, 10, "{stats:?}");
+    let is_status = |key: &String| key.starts_with("http_4") || key.starts_with("http_5");
+    assert!(
+        stats.errors_by_class.keys().any(is_status),
+        "{:?}",
+        stats.first_errors
+    );
+    assert!(
+        stats
+            .errors_by_class
+            .keys()
+            .all(|key| is_status(key) || key == "io"),
+        "{:?}",
+        stats.first_errors
+    );
+
+    step(start, "done; stopping MLServer");
+    drop(rt);
+    drop(server);
+}
