@@ -431,3 +431,42 @@ fn invalid_urls_fail_before_any_request() {
         "{error}"
     );
 }
+
+#[test]
+fn dynamic_batching_answers_every_request_with_its_own_rows() {
+    let _serial = serial();
+    let config = ReferenceConfig::default().batching(8, Duration::from_millis(5));
+    let server = ReferenceServer::start(&config).unwrap();
+    let runtime = runtime();
+    for protocol in [Protocol::RestBinary, Protocol::Grpc] {
+        // Two clients with different row counts at once: their requests share batches and must
+        // come back split exactly (the shape check runs on every response).
+        let clients: Vec<Arc<Client>> = [1i64, 3]
+            .iter()
+            .map(|&rows| {
+                let values: Vec<f32> = (0..rows * 4).map(|v| v as f32).collect();
+                let endpoint = Endpoint::rest("identity")
+                    .with_protocol(protocol)
+                    .input(Tensor::fp32("INPUT0", [rows, 4], &values).unwrap())
+                    .expect_output_shape("OUTPUT0", [rows, 4]);
+                client(&runtime, &endpoint, &server.url_for(protocol))
+            })
+            .collect();
+        let plan = LoadPlan::closed(4, Duration::from_secs(5)).max_requests(200);
+        let (one, three) = runtime.block_on(async {
+            tokio::join!(
+                model_bench::remote::load::run(Arc::clone(&clients[0]), &plan),
+                model_bench::remote::load::run(Arc::clone(&clients[1]), &plan),
+            )
+        });
+        for (rows, run) in [(1, one), (3, three)] {
+            let stats = run.point.stats;
+            assert_eq!(
+                stats.errors, 0,
+                "{protocol}, {rows} rows: {:?}",
+                stats.first_errors
+            );
+            assert_eq!(stats.ok, 200);
+        }
+    }
+}

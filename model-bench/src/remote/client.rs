@@ -73,10 +73,12 @@ fn with_metadata<T>(message: T, metadata: &Metadata) -> tonic::Request<T> {
 
 enum Transport {
     Rest {
+        /// Each carries the request headers as its defaults, so nothing is copied per request.
         clients: Vec<reqwest::Client>,
-        infer_url: String,
+        infer_url: reqwest::Url,
         body: Bytes,
-        headers: reqwest::header::HeaderMap,
+        /// `Inference-Header-Content-Length` for the binary extension.
+        binary_header: Option<reqwest::header::HeaderValue>,
     },
     Grpc {
         channels: Vec<Channel>,
@@ -131,23 +133,24 @@ impl Client {
                     value.set_sensitive(true);
                     header_map.insert(name, value);
                 }
-                let (body, content_type) = match endpoint.protocol {
+                let (body, content_type, binary_header) = match endpoint.protocol {
                     Protocol::RestJson => (
                         v2::encode_json_request(endpoint).map_err(encode)?,
                         "application/json".to_string(),
+                        None,
                     ),
                     Protocol::RestBinary => {
                         let (body, header_len) =
                             v2::encode_binary_request(endpoint).map_err(encode)?;
-                        header_map.insert(
-                            v2::HEADER_LENGTH,
-                            reqwest::header::HeaderValue::from(header_len),
-                        );
-                        (body, "application/octet-stream".to_string())
+                        (
+                            body,
+                            "application/octet-stream".to_string(),
+                            Some(reqwest::header::HeaderValue::from(header_len)),
+                        )
                     }
                     _ => {
                         let post = endpoint.body.as_ref().ok_or(EndpointError::NoBody)?;
-                        (post.bytes.clone(), post.content_type.clone())
+                        (post.bytes.clone(), post.content_type.clone(), None)
                     }
                 };
                 let content_type = reqwest::header::HeaderValue::from_str(&content_type)
@@ -171,9 +174,12 @@ impl Client {
                         )
                     ),
                 };
+                let infer_url = reqwest::Url::parse(&infer_url)
+                    .map_err(|e| setup(format!("invalid URL {infer_url}: {e}")))?;
                 let clients = (0..connections)
                     .map(|_| {
                         let builder = reqwest::Client::builder()
+                            .default_headers(header_map.clone())
                             .timeout(endpoint.timeout)
                             .connect_timeout(endpoint.timeout)
                             .pool_max_idle_per_host(usize::MAX)
@@ -191,11 +197,11 @@ impl Client {
                     clients,
                     infer_url,
                     body: Bytes::from(body),
-                    headers: header_map,
+                    binary_header,
                 }
             }
             Protocol::Grpc => {
-                let request = grpc_request(endpoint).encode_to_vec();
+                let request = encode_grpc_request(endpoint).encode_to_vec();
                 let mut metadata = Vec::with_capacity(headers.len());
                 for (name, value) in &headers {
                     let key = MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
@@ -265,16 +271,14 @@ impl Client {
                 clients,
                 infer_url,
                 body,
-                headers,
+                binary_header,
             } => {
                 let client = &clients[self.pick(clients)];
-                let response = client
-                    .post(infer_url.as_str())
-                    .headers(headers.clone())
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .map_err(|e| classify_reqwest(&e))?;
+                let mut request = client.post(infer_url.clone()).body(body.clone());
+                if let Some(value) = binary_header {
+                    request = request.header(v2::HEADER_LENGTH, value.clone());
+                }
+                let response = request.send().await.map_err(|e| classify_reqwest(&e))?;
                 let status = response.status();
                 let header_len = response
                     .headers()
@@ -331,15 +335,13 @@ impl Client {
     /// Server live, server ready and model ready; the first that fails is the error.
     pub async fn health(&self) -> Result<(), RequestError> {
         match &self.transport {
-            Transport::Rest {
-                clients, headers, ..
-            } => {
+            Transport::Rest { clients, .. } => {
                 let client = &clients[0];
                 let mut paths = Vec::new();
                 if self.protocol == Protocol::HttpPost {
                     // No health route to rely on: any HTTP answer proves the server is there.
                     let url = format!("{}/", self.base_url);
-                    let result = client.get(&url).headers(headers.clone()).send().await;
+                    let result = client.get(&url).send().await;
                     return result.map(|_| ()).map_err(|e| classify_reqwest(&e));
                 }
                 paths.push(format!("{}/v2/health/live", self.base_url));
@@ -351,7 +353,6 @@ impl Client {
                 for url in paths {
                     let response = client
                         .get(&url)
-                        .headers(headers.clone())
                         .send()
                         .await
                         .map_err(|e| classify_reqwest(&e))?;
@@ -422,13 +423,10 @@ impl Client {
     /// The model's metadata (`GET /v2/models/{m}` or `ModelMetadata`).
     pub async fn metadata(&self) -> Result<ModelMetadata, RequestError> {
         match &self.transport {
-            Transport::Rest {
-                clients, headers, ..
-            } => {
+            Transport::Rest { clients, .. } => {
                 let url = model_path(&self.base_url, &self.model, self.version.as_deref());
                 let response = clients[0]
                     .get(&url)
-                    .headers(headers.clone())
                     .send()
                     .await
                     .map_err(|e| classify_reqwest(&e))?;
@@ -537,7 +535,8 @@ fn model_path(base_url: &str, model: &str, version: Option<&str>) -> String {
     }
 }
 
-fn grpc_request(endpoint: &Endpoint) -> proto::ModelInferRequest {
+/// The `ModelInferRequest` a gRPC client sends for `endpoint` (inputs in `raw_input_contents`).
+pub fn encode_grpc_request(endpoint: &Endpoint) -> proto::ModelInferRequest {
     proto::ModelInferRequest {
         model_name: endpoint.model.clone(),
         model_version: endpoint.model_version.clone().unwrap_or_default(),

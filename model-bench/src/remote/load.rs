@@ -197,34 +197,36 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
     };
     let end = window.start + window.len;
     let budget = plan.max_requests.map(|n| Arc::new(AtomicU64::new(n)));
+    // One recorder for every worker: memory stays the same at any concurrency, and the lock is
+    // held for a few histogram increments per request.
+    let recorder = Arc::new(Mutex::new(Recorder::new(window)));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
         let client = Arc::clone(&client);
         let budget = budget.clone();
+        let recorder = Arc::clone(&recorder);
         workers.spawn(async move {
-            let mut recorder = Recorder::new(window);
             loop {
                 let sent = Instant::now();
                 if sent >= end || (sent >= window.start && !take(&budget)) {
                     break;
                 }
                 let outcome = client.send().await;
-                recorder.record(sent, sent, Instant::now(), outcome);
+                let done = Instant::now();
+                lock(&recorder).record(sent, sent, done, outcome);
             }
-            recorder
         });
     }
-    let mut total = Recorder::new(window);
     while let Some(joined) = workers.join_next().await {
-        match joined {
-            Ok(recorder) => total.merge(&recorder),
-            Err(error) => total.record_error(super::error::RequestError::new(
+        if let Err(error) = joined {
+            lock(&recorder).record_error(super::error::RequestError::new(
                 super::error::ErrorClass::Io,
                 format!("a load worker stopped: {error}"),
-            )),
+            ));
         }
     }
-    total
+    let recorder = lock(&recorder).clone();
+    recorder
 }
 
 /// Intended send offsets from the start of a run.

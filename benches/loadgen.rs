@@ -1,0 +1,296 @@
+//! The load generator measured against its peers, in one run on one machine: REST closed-loop
+//! throughput against `oha` and `wrk` (same endpoint, same connection count), gRPC `ModelInfer`
+//! throughput against `h2load` (same framed request, one connection, same streams), open-loop
+//! rate accuracy and send lateness, and client memory over a long run. The server is the
+//! reference server's identity model in a separate process (this binary re-run with `--serve`),
+//! so the client's memory is its own. A peer that is not installed is skipped with a note.
+//! Ratios go to `docs/PERFORMANCE.md`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use model_bench::remote::{Arrival, Client, Endpoint, LoadPlan, ReferenceConfig, Tensor};
+use model_bench::server::ReferenceServer;
+use prost::Message;
+
+const CONNECTIONS: usize = 16;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--serve") {
+        serve();
+        return;
+    }
+    // `cargo test --benches` runs bench targets without `--bench`: a short smoke run then.
+    let full = args.iter().any(|a| a == "--bench");
+    let seconds = if full { 3 } else { 1 };
+    let duration = Duration::from_secs(seconds);
+    let (rest_url, grpc_url, mut server) = match spawn_server() {
+        Ok(started) => started,
+        Err(message) => {
+            eprintln!("loadgen: cannot start the reference server: {message}");
+            std::process::exit(1);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let input = Tensor::fp32("INPUT0", [1, 16], &[0.5; 16]).expect("a valid tensor");
+    let rest = Endpoint::rest("identity").input(input.clone());
+    let grpc = Endpoint::grpc("identity").input(input);
+
+    // First, while the process is fresh: memory over a long run.
+    let memory_client = connect(&runtime, &rest, &rest_url);
+    let requests: u64 = std::env::var("LOADGEN_MEMORY_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 200_000 } else { 5_000 });
+    println!("== client memory over {requests} requests (closed loop, {CONNECTIONS} in flight)");
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = Arc::clone(&sampling);
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while sampling.load(Ordering::Relaxed) {
+                samples.push(rss_mib());
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            samples
+        })
+    };
+    let plan = LoadPlan::closed(CONNECTIONS, Duration::from_secs(3600)).max_requests(requests);
+    let run = runtime.block_on(model_bench::remote::load::run(
+        Arc::clone(&memory_client),
+        &plan,
+    ));
+    sampling.store(false, Ordering::Relaxed);
+    let samples = sampler.join().unwrap_or_default();
+    let s = run.stats();
+    let first = samples.first().copied().unwrap_or(0.0);
+    let last = samples.last().copied().unwrap_or(0.0);
+    let peak = samples.iter().copied().fold(0.0, f64::max);
+    println!(
+        "{} requests ({} ok) in {:.1} s: client RSS first {first:.1} MiB, last {last:.1} MiB, peak {peak:.1} MiB",
+        s.requests, s.ok, s.elapsed_s
+    );
+
+    println!("== REST closed loop, {CONNECTIONS} connections, {seconds} s each");
+    let ours = closed_loop_rate(&runtime, &rest, &rest_url, duration);
+    println!("model-bench: {ours:.0} req/s");
+    let body =
+        String::from_utf8(model_bench::remote::v2::encode_json_request(&rest).expect("encodable"))
+            .expect("JSON is UTF-8");
+    let infer_url = format!("{rest_url}/v2/models/identity/infer");
+    report_peer("oha", ours, oha(&infer_url, &body, seconds));
+    report_peer("wrk", ours, wrk(&infer_url, &body, seconds));
+
+    println!("== gRPC ModelInfer, 1 connection, {CONNECTIONS} streams, {seconds} s each");
+    let ours_grpc = closed_loop_rate(&runtime, &grpc, &grpc_url, duration);
+    println!("model-bench: {ours_grpc:.0} req/s");
+    report_peer("h2load", ours_grpc, h2load(&grpc_url, &grpc, seconds));
+
+    println!("== open loop: target rate vs achieved, send lateness ({seconds} s each)");
+    let client = connect(&runtime, &rest, &rest_url);
+    for rate in [1_000.0, 5_000.0, 10_000.0, 20_000.0] {
+        let plan =
+            LoadPlan::open(rate, Arrival::Constant, duration).warm_up(Duration::from_millis(200));
+        let run = runtime.block_on(model_bench::remote::load::run(Arc::clone(&client), &plan));
+        let s = run.stats();
+        let lateness = s.lateness.expect("open loops record lateness");
+        println!(
+            "target {rate:>6.0}/s: sent {:.0}/s ({:+.2} %), ok {:.0}/s, lateness p50 {:.1} µs p99 {:.1} µs, late >1 ms {:.2} %, errors {}, dropped {}",
+            s.sent_rps,
+            100.0 * (s.sent_rps / rate - 1.0),
+            s.throughput_rps,
+            lateness.p50 / 1e3,
+            lateness.p99 / 1e3,
+            s.late_pct.unwrap_or(0.0),
+            s.errors,
+            s.dropped
+        );
+    }
+
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// The reference server in this process until stdin closes; prints its URLs first.
+fn serve() {
+    let server = match ReferenceServer::start(&ReferenceConfig::default()) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(1);
+        }
+    };
+    println!("{} {}", server.rest_url(), server.grpc_url());
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    while std::io::stdin()
+        .read_line(&mut line)
+        .map(|n| n > 0)
+        .unwrap_or(false)
+    {}
+}
+
+fn spawn_server() -> Result<(String, String, std::process::Child), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .arg("--serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let mut urls = line.split_whitespace();
+    match (urls.next(), urls.next()) {
+        (Some(rest), Some(grpc)) => Ok((rest.to_string(), grpc.to_string(), child)),
+        _ => Err(format!("unexpected first line `{}`", line.trim())),
+    }
+}
+
+fn connect(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {
+    let client = runtime.block_on(Client::connect(endpoint, url, |_| None));
+    Arc::new(client.expect("the client builds"))
+}
+
+fn closed_loop_rate(
+    runtime: &tokio::runtime::Runtime,
+    endpoint: &Endpoint,
+    url: &str,
+    duration: Duration,
+) -> f64 {
+    let client = connect(runtime, endpoint, url);
+    let plan = LoadPlan::closed(CONNECTIONS, duration).warm_up(Duration::from_millis(500));
+    let run = runtime.block_on(model_bench::remote::load::run(client, &plan));
+    let stats = run.stats();
+    if stats.errors > 0 {
+        println!(
+            "model-bench: {} errors: {:?}",
+            stats.errors, stats.first_errors
+        );
+    }
+    stats.throughput_rps
+}
+
+fn report_peer(name: &str, ours: f64, peer: Result<f64, String>) {
+    match peer {
+        Ok(rate) => println!(
+            "{name}: {rate:.0} req/s; model-bench / {name} = {:.3}",
+            ours / rate
+        ),
+        Err(message) => println!("{name}: skipped ({message})"),
+    }
+}
+
+fn run_tool(program: &str, args: &[String]) -> Result<String, String> {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("`{program}` not runnable: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`{program}` exited with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The first number after `label` on the line that contains it.
+fn number_after(text: &str, label: &str) -> Result<f64, String> {
+    text.lines()
+        .find_map(|line| {
+            let rest = &line[line.find(label)? + label.len()..];
+            rest.split_whitespace()
+                .next()?
+                .trim_end_matches(',')
+                .parse()
+                .ok()
+        })
+        .ok_or_else(|| format!("no `{label}` in its output"))
+}
+
+fn oha(url: &str, body: &str, seconds: u64) -> Result<f64, String> {
+    let program = std::env::var("LOADGEN_OHA").unwrap_or_else(|_| "oha".into());
+    let args: Vec<String> = [
+        "-z",
+        &format!("{seconds}s"),
+        "-c",
+        &CONNECTIONS.to_string(),
+        "--no-tui",
+        "-m",
+        "POST",
+        "-T",
+        "application/json",
+        "-d",
+        body,
+        url,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    number_after(&run_tool(&program, &args)?, "Requests/sec:")
+}
+
+fn wrk(url: &str, body: &str, seconds: u64) -> Result<f64, String> {
+    let script = std::env::temp_dir().join(format!("model-bench-wrk-{}.lua", std::process::id()));
+    let lua = format!(
+        "wrk.method = \"POST\"\nwrk.body = {body:?}\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+    );
+    std::fs::write(&script, lua).map_err(|e| e.to_string())?;
+    let args: Vec<String> = vec![
+        "-t2".into(),
+        format!("-c{CONNECTIONS}"),
+        format!("-d{seconds}s"),
+        "-s".into(),
+        script.display().to_string(),
+        url.into(),
+    ];
+    let result = run_tool("wrk", &args);
+    let _ = std::fs::remove_file(&script);
+    number_after(&result?, "Requests/sec:")
+}
+
+fn h2load(grpc_url: &str, endpoint: &Endpoint, seconds: u64) -> Result<f64, String> {
+    // The same ModelInferRequest bytes model-bench sends, in one gRPC length-prefixed frame.
+    let request = model_bench::remote::client::encode_grpc_request(endpoint).encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(request.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&request);
+    let data = std::env::temp_dir().join(format!("model-bench-h2load-{}.bin", std::process::id()));
+    std::fs::write(&data, frame).map_err(|e| e.to_string())?;
+    let args: Vec<String> = vec![
+        "-c1".into(),
+        format!("-m{CONNECTIONS}"),
+        format!("-D{seconds}"),
+        "--warm-up-time=1s".into(),
+        format!("--data={}", data.display()),
+        "-H".into(),
+        "content-type: application/grpc".into(),
+        "-H".into(),
+        "te: trailers".into(),
+        format!("{grpc_url}/inference.GRPCInferenceService/ModelInfer"),
+    ];
+    let result = run_tool("h2load", &args);
+    let _ = std::fs::remove_file(&data);
+    let text = result?;
+    // "finished in 3.00s, 12345.67 req/s, ..."
+    number_after(&text, "s, ").or_else(|_| number_after(&text, "finished in"))
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
