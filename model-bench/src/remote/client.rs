@@ -256,6 +256,11 @@ impl Client {
     /// Sends one inference request and checks its response. Never waits longer than the
     /// endpoint's timeout.
     pub async fn send(&self) -> Result<(), RequestError> {
+        // reqwest bounds a REST request (connect to end of body) by the client's timeout already;
+        // a second timer per request would cost throughput for nothing.
+        if let Transport::Rest { .. } = self.transport {
+            return self.send_unbounded().await;
+        }
         match tokio::time::timeout(self.timeout, self.send_unbounded()).await {
             Ok(result) => result,
             Err(_) => Err(RequestError::new(
