@@ -470,3 +470,17 @@ fn dynamic_batching_answers_every_request_with_its_own_rows() {
         }
     }
 }
+
+#[test]
+fn a_slow_server_is_a_timeout_for_every_protocol() {
+    let _serial = serial();
+    let slow = ReferenceConfig::default().latency(InjectedLatency::fixed(Duration::from_secs(2)));
+    let server = ReferenceServer::start(&slow).unwrap();
+    let runtime = runtime();
+    for protocol in [Protocol::RestJson, Protocol::RestBinary, Protocol::Grpc] {
+        let endpoint = identity_endpoint(protocol).timeout(Duration::from_millis(200));
+        let client = client(&runtime, &endpoint, &server.url_for(protocol));
+        let error = runtime.block_on(client.send()).unwrap_err();
+        assert_eq!(error.class, ErrorClass::Timeout, "{protocol}: {error}");
+    }
+}

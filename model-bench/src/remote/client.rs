@@ -55,7 +55,6 @@ pub struct Client {
     model: String,
     version: Option<String>,
     base_url: String,
-    timeout: Duration,
     expected: Arc<[ExpectedOutput]>,
     next: AtomicUsize,
     transport: Transport,
@@ -234,7 +233,6 @@ impl Client {
             model: endpoint.model.clone(),
             version: endpoint.model_version.clone(),
             base_url,
-            timeout: endpoint.timeout,
             expected: endpoint.expected_outputs.clone().into(),
             next: AtomicUsize::new(0),
             transport,
@@ -256,21 +254,13 @@ impl Client {
     /// Sends one inference request and checks its response. Never waits longer than the
     /// endpoint's timeout.
     pub async fn send(&self) -> Result<(), RequestError> {
-        // reqwest bounds a REST request (connect to end of body) by the client's timeout already;
-        // a second timer per request would cost throughput for nothing.
-        if let Transport::Rest { .. } = self.transport {
-            return self.send_unbounded().await;
-        }
-        match tokio::time::timeout(self.timeout, self.send_unbounded()).await {
-            Ok(result) => result,
-            Err(_) => Err(RequestError::new(
-                ErrorClass::Timeout,
-                format!("no response within {:?}", self.timeout),
-            )),
-        }
+        // reqwest (connect to end of body) and tonic's channel (`Endpoint::timeout`) each bound a
+        // request by the endpoint's timeout already; a second timer per request would cost
+        // throughput for nothing.
+        self.send_once().await
     }
 
-    async fn send_unbounded(&self) -> Result<(), RequestError> {
+    async fn send_once(&self) -> Result<(), RequestError> {
         match &self.transport {
             Transport::Rest {
                 clients,
@@ -685,6 +675,8 @@ fn classify_status(status: &tonic::Status, base_url: &str) -> RequestError {
     );
     let class = match status.code() {
         Code::DeadlineExceeded => ErrorClass::Timeout,
+        // tonic's channel timeout ends a call as CANCELLED "Timeout expired".
+        Code::Cancelled if mentions(status, "timeout expired") => ErrorClass::Timeout,
         Code::Unavailable if is_connect_failure(status) => ErrorClass::Connect,
         Code::Internal if status.message().contains("decode") => ErrorClass::Decode,
         code => ErrorClass::GrpcCode(code_name(code).to_string()),
@@ -699,12 +691,16 @@ fn classify_status(status: &tonic::Status, base_url: &str) -> RequestError {
 }
 
 fn is_connect_failure(status: &tonic::Status) -> bool {
-    let text = match std::error::Error::source(status) {
-        Some(source) => chain(source),
-        None => status.message().to_string(),
-    };
-    let text = text.to_ascii_lowercase();
-    text.contains("connect") || text.contains("refused")
+    mentions(status, "connect") || mentions(status, "refused")
+}
+
+/// Whether the status's message or any of its sources mentions `needle` (lowercase).
+fn mentions(status: &tonic::Status, needle: &str) -> bool {
+    let mut text = status.message().to_string();
+    if let Some(source) = std::error::Error::source(status) {
+        text.push_str(&chain(source));
+    }
+    text.to_ascii_lowercase().contains(needle)
 }
 
 fn code_name(code: tonic::Code) -> &'static str {
