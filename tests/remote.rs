@@ -484,3 +484,64 @@ fn a_slow_server_is_a_timeout_for_every_protocol() {
         assert_eq!(error.class, ErrorClass::Timeout, "{protocol}: {error}");
     }
 }
+
+#[test]
+fn plain_posts_http2_and_several_connections_work_against_the_reference_server() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let runtime = runtime();
+    // A server that does not speak V2 gets a fixed body POSTed; any 2xx is a success.
+    let body =
+        br#"{"inputs":[{"name":"INPUT0","shape":[1],"datatype":"FP32","data":[1.0]}]}"#.to_vec();
+    let post = Endpoint::post(
+        "/v2/models/identity/infer",
+        "application/json",
+        body.clone(),
+    );
+    let stats = run(
+        &runtime,
+        &client(&runtime, &post, &server.rest_url()),
+        &LoadPlan::closed(2, Duration::from_secs(5)).max_requests(50),
+    );
+    assert_eq!(
+        (stats.ok, stats.errors),
+        (50, 0),
+        "{:?}",
+        stats.first_errors
+    );
+    let missing = Endpoint::post("/predictions/nope", "application/json", body);
+    let error = runtime
+        .block_on(client(&runtime, &missing, &server.rest_url()).send())
+        .unwrap_err();
+    assert_eq!(error.class, ErrorClass::HttpStatus(404), "{error}");
+
+    // REST over HTTP/2 (prior knowledge) and requests spread over several connections.
+    let cases = [
+        (
+            identity_endpoint(Protocol::RestJson).http2(true),
+            server.rest_url(),
+        ),
+        (
+            identity_endpoint(Protocol::RestJson).connections(3),
+            server.rest_url(),
+        ),
+        (
+            identity_endpoint(Protocol::Grpc).connections(3),
+            server.grpc_url(),
+        ),
+    ];
+    for (endpoint, url) in cases {
+        let client = client(&runtime, &endpoint, &url);
+        let stats = run(
+            &runtime,
+            &client,
+            &LoadPlan::closed(6, Duration::from_secs(5)).max_requests(120),
+        );
+        assert_eq!(
+            (stats.ok, stats.errors),
+            (120, 0),
+            "{endpoint:?}: {:?}",
+            stats.first_errors
+        );
+    }
+}
