@@ -15,7 +15,6 @@ use tonic::transport::{Channel, ClientTlsConfig};
 use super::endpoint::{Endpoint, EndpointError, ExpectedOutput, Protocol};
 use super::error::{chain, snippet, ErrorClass, RequestError};
 use super::proto;
-use super::tensor::Datatype;
 use super::v2;
 
 /// Why a client could not be built (before any request).
@@ -592,16 +591,8 @@ pub(crate) fn check_grpc_response(
         ));
     }
     for (index, output) in response.outputs.iter().enumerate() {
-        if output.shape.iter().any(|&d| d < 0) {
-            return Err(format!("output `{}` has a negative dimension", output.name));
-        }
-        let elements: u64 = output.shape.iter().map(|&d| d as u64).product();
-        let datatype = Datatype::parse(&output.datatype).ok_or_else(|| {
-            format!(
-                "output `{}` has unknown datatype `{}`",
-                output.name, output.datatype
-            )
-        })?;
+        let (elements, datatype) =
+            v2::output_header(&output.name, &output.shape, &output.datatype)?;
         if let Some(bytes) = raw.get(index) {
             if let Some(size) = datatype.element_size() {
                 if bytes.len() as u64 != elements * size as u64 {

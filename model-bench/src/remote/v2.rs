@@ -226,16 +226,7 @@ pub fn check_response(
         .map_err(|e| format!("not an Open Inference Protocol response: {e}"))?;
     let mut binary_total = 0u64;
     for output in &response.outputs {
-        if output.shape.iter().any(|&d| d < 0) {
-            return Err(format!("output `{}` has a negative dimension", output.name));
-        }
-        let elements: u64 = output.shape.iter().map(|&d| d as u64).product();
-        let datatype = Datatype::parse(&output.datatype).ok_or_else(|| {
-            format!(
-                "output `{}` has unknown datatype `{}`",
-                output.name, output.datatype
-            )
-        })?;
+        let (elements, datatype) = output_header(&output.name, &output.shape, &output.datatype)?;
         match (
             output.parameters.as_ref().and_then(|p| p.binary_data_size),
             output.data,
@@ -275,6 +266,22 @@ pub fn check_response(
             .iter()
             .map(|o| (o.name.as_str(), o.shape.as_slice())),
     )
+}
+
+/// An output's element count and datatype, checked the same way for REST and gRPC responses:
+/// no negative dimension, a known datatype.
+pub(crate) fn output_header(
+    name: &str,
+    shape: &[i64],
+    datatype: &str,
+) -> Result<(u64, Datatype), String> {
+    if shape.iter().any(|&d| d < 0) {
+        return Err(format!("output `{name}` has a negative dimension"));
+    }
+    let elements = shape.iter().map(|&d| d as u64).product();
+    let datatype = Datatype::parse(datatype)
+        .ok_or_else(|| format!("output `{name}` has unknown datatype `{datatype}`"))?;
+    Ok((elements, datatype))
 }
 
 /// Checks that every expected output is present, with its shape when one is given.
