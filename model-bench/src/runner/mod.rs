@@ -199,26 +199,40 @@ pub fn run_main() -> i32 {
     }
 }
 
-#[cfg(not(feature = "remote"))]
-fn remote_unavailable(bench: &BenchDescriptor) -> BenchResult {
-    let message = "this is a remote endpoint bench, but model-bench was built without its \
-                   `remote` feature; enable it in Cargo.toml"
-        .to_string();
-    eprintln!("\nmodel-bench: {} failed: {message}", bench.key());
+/// A bench's result before anything is measured: its identity, status `ok`, no points.
+pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
     BenchResult {
         id: bench.key(),
         name: bench.name.to_string(),
         pipeline: bench.pipeline.map(str::to_string),
-        stage: "remote".into(),
+        stage: stage.to_string(),
         device: bench.device.to_string(),
         source: format!("{}:{}", bench.file, bench.line),
-        status: BenchStatus::Failed,
-        error: Some(message),
+        status: BenchStatus::Ok,
+        error: None,
         points: Vec::new(),
         sweep: None,
         cold: None,
         remote: None,
     }
+}
+
+/// Marks `result` failed with `message`, and says so on stderr.
+pub(crate) fn failed(mut result: BenchResult, message: String) -> BenchResult {
+    eprintln!("\nmodel-bench: {} failed: {message}", result.id);
+    result.status = BenchStatus::Failed;
+    result.error = Some(message);
+    result
+}
+
+#[cfg(not(feature = "remote"))]
+fn remote_unavailable(bench: &BenchDescriptor) -> BenchResult {
+    failed(
+        unmeasured(bench, "remote"),
+        "this is a remote endpoint bench, but model-bench was built without its \
+         `remote` feature; enable it in Cargo.toml"
+            .to_string(),
+    )
 }
 
 /// The results so far: finished benches and the one being measured.

@@ -27,20 +27,7 @@ pub fn run(
     criterion_dir: &Path,
     on_point: &mut dyn FnMut(&BenchResult),
 ) -> BenchResult {
-    let mut result = BenchResult {
-        id: bench.key(),
-        name: bench.name.to_string(),
-        pipeline: bench.pipeline.map(str::to_string),
-        stage: bench.stage.to_string(),
-        device: bench.device.to_string(),
-        source: format!("{}:{}", bench.file, bench.line),
-        status: BenchStatus::Ok,
-        error: None,
-        points: Vec::new(),
-        sweep: None,
-        cold: None,
-        remote: None,
-    };
+    let mut result = super::unmeasured(bench, bench.stage.as_str());
     let mut group = criterion.benchmark_group(bench.group_name());
     configure(&mut group, bench, config);
     let mut ceiling = None;
