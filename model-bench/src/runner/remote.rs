@@ -12,7 +12,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode};
 
 use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
-use super::{criterion_files, panic};
+use super::{criterion_files, failed, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
 use crate::remote::load::{self, Arrival, LoadMode, LoadPlan};
 use crate::remote::{Client, Endpoint, ReferenceConfig};
@@ -92,42 +92,23 @@ pub fn run(
     criterion_dir: &Path,
     on_point: &mut dyn FnMut(&BenchResult),
 ) -> BenchResult {
-    let mut result = BenchResult {
-        id: bench.key(),
-        name: bench.name.to_string(),
-        pipeline: bench.pipeline.map(str::to_string),
-        stage: "remote".to_string(),
-        device: bench.device.to_string(),
-        source: format!("{}:{}", bench.file, bench.line),
-        status: BenchStatus::Ok,
-        error: None,
-        points: Vec::new(),
-        sweep: None,
-        cold: None,
-        remote: None,
-    };
-    let fail = |mut result: BenchResult, message: String| {
-        eprintln!("\nmodel-bench: {} failed: {message}", result.id);
-        result.status = BenchStatus::Failed;
-        result.error = Some(message);
-        result
-    };
+    let mut result = super::unmeasured(bench, "remote");
 
     let endpoint = match panic::catch(remote.endpoint) {
         Ok(Ok(endpoint)) => endpoint,
-        Ok(Err(message)) | Err(message) => return fail(result, message),
+        Ok(Err(message)) | Err(message) => return failed(result, message),
     };
     let (client, info) = match connect(context, &endpoint) {
         Ok(connected) => connected,
-        Err(message) => return fail(result, message),
+        Err(message) => return failed(result, message),
     };
     result.remote = Some(info.clone());
     let runtime = match context.runtime() {
         Ok(runtime) => runtime,
-        Err(message) => return fail(result, message),
+        Err(message) => return failed(result, message),
     };
     if let Err(error) = runtime.block_on(client.health()) {
-        return fail(
+        return failed(
             result,
             format!("endpoint {} is not usable: {error}", info.url),
         );
@@ -139,7 +120,7 @@ pub fn run(
                 println!("Testing {} ... Success", bench.key());
                 result
             }
-            Err(error) => fail(result, format!("a request to {} failed: {error}", info.url)),
+            Err(error) => failed(result, format!("a request to {} failed: {error}", info.url)),
         };
     }
 
@@ -198,13 +179,7 @@ pub fn run(
         let started = SystemTime::now();
         // Slices without a successful request (the server was down then) have no mean; criterion
         // gets the others when at least its minimum of ten remain.
-        let means: Vec<f64> = run
-            .recorder
-            .slices
-            .iter()
-            .filter(|slice| slice.ok > 0)
-            .map(|slice| slice.latency_sum_ns as f64 / slice.ok as f64)
-            .collect();
+        let means = run.recorder.slice_means();
         let measured = if means.len() >= 10 {
             group.sample_size(means.len());
             group.measurement_time(REPLAY_MEASUREMENT);
