@@ -13,12 +13,14 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use model_bench::remote::error::ErrorClass;
-use model_bench::remote::{Arrival, Client, Endpoint, LoadPlan, Protocol, Tensor};
-use model_bench::results::LoadStats;
+use model_bench::remote::{Arrival, Endpoint, LoadPlan, Protocol, Tensor};
+
+mod common;
+
+use common::{connect, run, runtime};
 
 const MODEL: &str = "identity";
 /// How long MLServer may take to load the model (2.5–4 s was measured on two busy cores).
@@ -226,36 +228,8 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
-fn no_env(_: &str) -> Option<String> {
-    None
-}
-
 fn identity_endpoint(protocol: Protocol) -> Endpoint {
-    let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
-    Endpoint::rest(MODEL)
-        .with_protocol(protocol)
-        .input(Tensor::fp32("INPUT0", [2, 4], &data).unwrap())
-        .expect_output_shape("OUTPUT0", [2, 4])
-        .timeout(REQUEST_TIMEOUT)
-}
-
-fn connect(rt: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {
-    let client = rt.block_on(Client::connect(endpoint, url, no_env));
-    Arc::new(client.unwrap_or_else(|e| panic!("{} client for {url}: {e}", endpoint.protocol)))
-}
-
-fn load(rt: &tokio::runtime::Runtime, client: &Arc<Client>, plan: &LoadPlan) -> LoadStats {
-    rt.block_on(model_bench::remote::load::run(Arc::clone(client), plan))
-        .point
-        .stats
+    common::identity_endpoint(protocol, REQUEST_TIMEOUT)
 }
 
 fn step(start: Instant, what: &str) {
@@ -339,7 +313,7 @@ fn clients_and_load_generator_against_a_real_mlserver() {
             &format!("{protocol}: closed loop, 4 in flight, 200 requests"),
         );
         let plan = LoadPlan::closed(4, Duration::from_secs(30)).max_requests(200);
-        let stats = load(&rt, &client, &plan);
+        let stats = run(&rt, &client, &plan);
         assert_eq!(stats.errors, 0, "{protocol}: {:?}", stats.first_errors);
         assert_eq!(stats.requests, 200, "{protocol}: {stats:?}");
         assert_eq!(stats.ok, stats.requests, "{protocol}: {stats:?}");
@@ -353,7 +327,7 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         &server.rest_url(),
     );
     let plan = LoadPlan::open(50.0, Arrival::Poisson, Duration::from_secs(2));
-    let stats = load(&rt, &client, &plan);
+    let stats = run(&rt, &client, &plan);
     assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
     assert!(stats.requests > 0, "{stats:?}");
     assert_eq!(stats.ok, stats.requests, "{stats:?}");
@@ -374,7 +348,7 @@ fn clients_and_load_generator_against_a_real_mlserver() {
             .expect_err("an unknown model is not ready");
         assert!(error.message.contains("nope"), "{protocol}: {error}");
         let plan = LoadPlan::closed(1, Duration::from_secs(10)).max_requests(20);
-        let stats = load(&rt, &client, &plan);
+        let stats = run(&rt, &client, &plan);
         assert_eq!(stats.requests, 20, "{protocol}: {stats:?}");
         assert_eq!(stats.ok, 0, "{protocol}: {stats:?}");
         assert_eq!(
@@ -407,7 +381,7 @@ fn clients_and_load_generator_against_a_real_mlserver() {
     // handler) uvicorn resets the keep-alive connection without `Connection: close`, so a request
     // that the client sends on that pooled connection meanwhile fails as `io`, not with a status.
     let plan = LoadPlan::closed(2, Duration::from_secs(10)).max_requests(10);
-    let stats = load(&rt, &client, &plan);
+    let stats = run(&rt, &client, &plan);
     step(start, &format!("rest-binary: {:?}", stats.errors_by_class));
     assert_eq!(stats.requests, 10, "{stats:?}");
     assert_eq!(stats.errors, 10, "{stats:?}");

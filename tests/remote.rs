@@ -11,47 +11,24 @@ use model_bench::remote::error::ErrorClass;
 use model_bench::remote::{
     Arrival, Client, Endpoint, InjectedLatency, LoadPlan, Protocol, ReferenceConfig, Tensor,
 };
-use model_bench::results::LoadStats;
 use model_bench::server::ReferenceServer;
 
+mod common;
+
+use common::{connect, no_env, run, runtime};
+
 const MS: f64 = 1e6;
+/// Per-request timeout of the identity endpoint.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn identity_endpoint(protocol: Protocol) -> Endpoint {
+    common::identity_endpoint(protocol, TIMEOUT)
+}
 
 /// Timing-sensitive runs share two cores; one at a time keeps them from skewing each other.
 fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
-fn no_env(_: &str) -> Option<String> {
-    None
-}
-
-fn identity_endpoint(protocol: Protocol) -> Endpoint {
-    Endpoint::rest("identity")
-        .with_protocol(protocol)
-        .input(Tensor::fp32("INPUT0", [2, 4], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]).unwrap())
-        .expect_output_shape("OUTPUT0", [2, 4])
-        .timeout(Duration::from_secs(5))
-}
-
-fn client(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {
-    let client = runtime.block_on(Client::connect(endpoint, url, no_env));
-    Arc::new(client.expect("the client builds"))
-}
-
-fn run(runtime: &tokio::runtime::Runtime, client: &Arc<Client>, plan: &LoadPlan) -> LoadStats {
-    runtime
-        .block_on(model_bench::remote::load::run(Arc::clone(client), plan))
-        .point
-        .stats
 }
 
 #[test]
@@ -61,7 +38,7 @@ fn every_protocol_round_trips_against_the_reference_server() {
     let runtime = runtime();
     for protocol in [Protocol::RestJson, Protocol::RestBinary, Protocol::Grpc] {
         let endpoint = identity_endpoint(protocol);
-        let client = client(&runtime, &endpoint, &server.url_for(protocol));
+        let client = connect(&runtime, &endpoint, &server.url_for(protocol));
         runtime
             .block_on(client.health())
             .unwrap_or_else(|e| panic!("{protocol}: {e}"));
@@ -92,7 +69,7 @@ fn a_wrong_output_shape_is_a_decode_error() {
     let runtime = runtime();
     for protocol in [Protocol::RestJson, Protocol::Grpc] {
         let endpoint = identity_endpoint(protocol).expect_output_shape("OUTPUT0", [8]);
-        let client = client(&runtime, &endpoint, &server.url_for(protocol));
+        let client = connect(&runtime, &endpoint, &server.url_for(protocol));
         let error = runtime.block_on(client.send()).unwrap_err();
         assert_eq!(error.class, ErrorClass::Decode, "{protocol}: {error}");
         assert!(error.message.contains("expected [8]"), "{error}");
@@ -123,7 +100,7 @@ fn open_loop_percentiles_follow_the_injected_stall() {
     let schedule = stall_schedule();
     let server = ReferenceServer::start(&ReferenceConfig::default().latency(schedule)).unwrap();
     let runtime = runtime();
-    let client = client(
+    let client = connect(
         &runtime,
         &identity_endpoint(Protocol::RestJson),
         &server.rest_url(),
@@ -162,7 +139,7 @@ fn service_time_hides_the_stall_that_latency_from_the_intended_send_shows() {
     let schedule = stall_schedule();
     let server = ReferenceServer::start(&ReferenceConfig::default().latency(schedule)).unwrap();
     let runtime = runtime();
-    let client = client(
+    let client = connect(
         &runtime,
         &identity_endpoint(Protocol::Grpc),
         &server.grpc_url(),
@@ -191,7 +168,7 @@ fn a_closed_loop_does_not_report_the_stall_away() {
     let schedule = stall_schedule();
     let server = ReferenceServer::start(&ReferenceConfig::default().latency(schedule)).unwrap();
     let runtime = runtime();
-    let client = client(
+    let client = connect(
         &runtime,
         &identity_endpoint(Protocol::RestJson),
         &server.rest_url(),
@@ -225,7 +202,7 @@ fn an_endpoint_that_is_down_is_a_connect_error_naming_the_url() {
     let runtime = runtime();
     let url = format!("http://127.0.0.1:{}", free_port());
     for protocol in [Protocol::RestJson, Protocol::Grpc] {
-        let client = client(&runtime, &identity_endpoint(protocol), &url);
+        let client = connect(&runtime, &identity_endpoint(protocol), &url);
         let error = runtime.block_on(client.health()).unwrap_err();
         assert_eq!(error.class, ErrorClass::Connect, "{protocol}: {error}");
         assert!(
@@ -252,7 +229,7 @@ fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
-    let client = client(
+    let client = connect(
         &runtime,
         &identity_endpoint(Protocol::RestJson),
         &server.rest_url(),
@@ -295,7 +272,7 @@ fn unknown_models_are_counted_by_status_code() {
         (grpc, server.grpc_url(), "grpc_not_found"),
     ];
     for (endpoint, url, key) in cases {
-        let client = client(&runtime, &endpoint, &url);
+        let client = connect(&runtime, &endpoint, &url);
         let error = runtime.block_on(client.health()).unwrap_err();
         assert!(error.message.contains("nope"), "{error}");
         let stats = run(
@@ -370,7 +347,7 @@ fn responses_that_are_not_v2_are_decode_errors_with_the_first_message_kept() {
     let _serial = serial();
     let runtime = runtime();
     let html = canned_server(b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 18\r\n\r\n<html>hello</html>");
-    let client = client(&runtime, &identity_endpoint(Protocol::RestJson), &html);
+    let client = connect(&runtime, &identity_endpoint(Protocol::RestJson), &html);
     let stats = run(
         &runtime,
         &client,
@@ -387,12 +364,12 @@ fn truncated_responses_and_server_errors_are_counted_by_class() {
     let truncated = canned_server(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{\"outputs\":[",
     );
-    let client_truncated = client(&runtime, &identity_endpoint(Protocol::RestJson), &truncated);
+    let client_truncated = connect(&runtime, &identity_endpoint(Protocol::RestJson), &truncated);
     let error = runtime.block_on(client_truncated.send()).unwrap_err();
     assert_eq!(error.class, ErrorClass::Io, "{error}");
 
     let busy = canned_server(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy");
-    let client_busy = client(&runtime, &identity_endpoint(Protocol::RestBinary), &busy);
+    let client_busy = connect(&runtime, &identity_endpoint(Protocol::RestBinary), &busy);
     let stats = run(
         &runtime,
         &client_busy,
@@ -449,7 +426,7 @@ fn dynamic_batching_answers_every_request_with_its_own_rows() {
                     .with_protocol(protocol)
                     .input(Tensor::fp32("INPUT0", [rows, 4], &values).unwrap())
                     .expect_output_shape("OUTPUT0", [rows, 4]);
-                client(&runtime, &endpoint, &server.url_for(protocol))
+                connect(&runtime, &endpoint, &server.url_for(protocol))
             })
             .collect();
         let plan = LoadPlan::closed(4, Duration::from_secs(5)).max_requests(200);
@@ -479,7 +456,7 @@ fn a_slow_server_is_a_timeout_for_every_protocol() {
     let runtime = runtime();
     for protocol in [Protocol::RestJson, Protocol::RestBinary, Protocol::Grpc] {
         let endpoint = identity_endpoint(protocol).timeout(Duration::from_millis(200));
-        let client = client(&runtime, &endpoint, &server.url_for(protocol));
+        let client = connect(&runtime, &endpoint, &server.url_for(protocol));
         let error = runtime.block_on(client.send()).unwrap_err();
         assert_eq!(error.class, ErrorClass::Timeout, "{protocol}: {error}");
     }
@@ -500,7 +477,7 @@ fn plain_posts_http2_and_several_connections_work_against_the_reference_server()
     );
     let stats = run(
         &runtime,
-        &client(&runtime, &post, &server.rest_url()),
+        &connect(&runtime, &post, &server.rest_url()),
         &LoadPlan::closed(2, Duration::from_secs(5)).max_requests(50),
     );
     assert_eq!(
@@ -511,7 +488,7 @@ fn plain_posts_http2_and_several_connections_work_against_the_reference_server()
     );
     let missing = Endpoint::post("/predictions/nope", "application/json", body);
     let error = runtime
-        .block_on(client(&runtime, &missing, &server.rest_url()).send())
+        .block_on(connect(&runtime, &missing, &server.rest_url()).send())
         .unwrap_err();
     assert_eq!(error.class, ErrorClass::HttpStatus(404), "{error}");
 
@@ -531,7 +508,7 @@ fn plain_posts_http2_and_several_connections_work_against_the_reference_server()
         ),
     ];
     for (endpoint, url) in cases {
-        let client = client(&runtime, &endpoint, &url);
+        let client = connect(&runtime, &endpoint, &url);
         let stats = run(
             &runtime,
             &client,
