@@ -493,45 +493,32 @@ fn batch(expr: &Expr) -> syn::Result<Vec<usize>> {
 
 /// A strictly increasing list of positive integers (batch sizes, concurrencies).
 fn int_list(expr: &Expr, option: &str, example: &str) -> syn::Result<Vec<usize>> {
-    let what = if option == "batch" {
-        "batch sizes"
-    } else {
-        "values"
+    let batch = option == "batch";
+    let what = if batch { "batch sizes" } else { "values" };
+    let list = ListSpec {
+        what,
+        not_a_list: if batch {
+            format!("expected a list of batch sizes, like `{example}`")
+        } else {
+            format!("expected a list, like `{example}`")
+        },
+        empty: if batch {
+            "`batch` needs at least one batch size; \
+             leave the option out to run the bench once, at batch size 1"
+                .to_string()
+        } else {
+            format!("`{option}` needs at least one value, like `{example}`")
+        },
     };
-    let Expr::Array(array) = ungroup(expr) else {
-        return Err(syn::Error::new_spanned(
-            expr,
-            if option == "batch" {
-                format!("expected a list of batch sizes, like `{example}`")
-            } else {
-                format!("expected a list, like `{example}`")
-            },
-        ));
-    };
-    if array.elems.is_empty() {
-        return Err(syn::Error::new_spanned(
-            array,
-            if option == "batch" {
-                "`batch` needs at least one batch size; \
-                 leave the option out to run the bench once, at batch size 1"
-                    .to_string()
-            } else {
-                format!("`{option}` needs at least one value, like `{example}`")
-            },
-        ));
-    }
-    let mut sizes: Vec<usize> = Vec::with_capacity(array.elems.len());
-    for elem in &array.elems {
-        let lit: &LitInt = match ungroup(elem) {
-            Expr::Lit(ExprLit {
-                lit: Lit::Int(lit), ..
-            }) => lit,
-            other => {
-                return Err(syn::Error::new_spanned(
-                    other,
-                    format!("expected an integer literal in `{option}`"),
-                ))
-            }
+    increasing_list(expr, &list, |elem| {
+        let Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) = elem
+        else {
+            return Err(syn::Error::new_spanned(
+                elem,
+                format!("expected an integer literal in `{option}`"),
+            ));
         };
         let size: usize = lit.base10_parse()?;
         if size == 0 {
@@ -540,37 +527,19 @@ fn int_list(expr: &Expr, option: &str, example: &str) -> syn::Result<Vec<usize>>
                 format!("{what} must be at least 1"),
             ));
         }
-        // A sorted, duplicate-free sweep keeps bench ids unique and reports in order.
-        if let Some(&previous) = sizes.last() {
-            if size <= previous {
-                return Err(syn::Error::new_spanned(
-                    lit,
-                    format!("{what} must be strictly increasing, but {size} follows {previous}"),
-                ));
-            }
-        }
-        sizes.push(size);
-    }
-    Ok(sizes)
+        Ok(size)
+    })
 }
 
 /// Target rates in requests per second: positive, strictly increasing, integer or float literals.
 fn rates(expr: &Expr) -> syn::Result<Vec<f64>> {
-    let Expr::Array(array) = ungroup(expr) else {
-        return Err(syn::Error::new_spanned(
-            expr,
-            "expected a list of request rates per second, like `rate = [100, 500]`",
-        ));
+    let list = ListSpec {
+        what: "rates",
+        not_a_list: "expected a list of request rates per second, like `rate = [100, 500]`".into(),
+        empty: "`rate` needs at least one rate, like `rate = [100, 500]`".into(),
     };
-    if array.elems.is_empty() {
-        return Err(syn::Error::new_spanned(
-            array,
-            "`rate` needs at least one rate, like `rate = [100, 500]`",
-        ));
-    }
-    let mut values: Vec<f64> = Vec::with_capacity(array.elems.len());
-    for elem in &array.elems {
-        let value = match ungroup(elem) {
+    increasing_list(expr, &list, |elem| {
+        let value = match elem {
             Expr::Lit(ExprLit {
                 lit: Lit::Int(lit), ..
             }) => lit.base10_parse::<f64>()?,
@@ -591,11 +560,43 @@ fn rates(expr: &Expr) -> syn::Result<Vec<f64>> {
                 "a rate must be greater than zero",
             ));
         }
+        Ok(value)
+    })
+}
+
+/// How a list option reports its mistakes.
+struct ListSpec {
+    /// The elements, plural, for "… must be strictly increasing".
+    what: &'static str,
+    not_a_list: String,
+    empty: String,
+}
+
+/// A non-empty `[a, b, …]` whose elements `parse` accepts, strictly increasing: a sorted,
+/// duplicate-free sweep keeps bench ids unique and reports in order.
+fn increasing_list<T: PartialOrd + Copy + fmt::Display>(
+    expr: &Expr,
+    list: &ListSpec,
+    parse: impl Fn(&Expr) -> syn::Result<T>,
+) -> syn::Result<Vec<T>> {
+    let Expr::Array(array) = ungroup(expr) else {
+        return Err(syn::Error::new_spanned(expr, &list.not_a_list));
+    };
+    if array.elems.is_empty() {
+        return Err(syn::Error::new_spanned(array, &list.empty));
+    }
+    let mut values: Vec<T> = Vec::with_capacity(array.elems.len());
+    for elem in &array.elems {
+        let elem = ungroup(elem);
+        let value = parse(elem)?;
         if let Some(&previous) = values.last() {
             if value <= previous {
                 return Err(syn::Error::new_spanned(
                     elem,
-                    format!("rates must be strictly increasing, but {value} follows {previous}"),
+                    format!(
+                        "{} must be strictly increasing, but {value} follows {previous}",
+                        list.what
+                    ),
                 ));
             }
         }
