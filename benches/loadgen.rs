@@ -18,6 +18,49 @@ use prost::Message;
 
 const CONNECTIONS: usize = 16;
 
+/// One tool's run: its throughput and the client CPU time (user + system) it spent per request,
+/// which the other process on these two cores (the server) does not blur as much.
+#[derive(Clone, Copy)]
+struct Measured {
+    rate: f64,
+    cpu_us_per_request: f64,
+}
+
+impl Measured {
+    fn show(&self) -> String {
+        format!(
+            "{:.0} req/s, {:.1} µs client CPU per request",
+            self.rate, self.cpu_us_per_request
+        )
+    }
+}
+
+/// CPU seconds of this process (`RUSAGE_SELF`) or of its finished children (`RUSAGE_CHILDREN`).
+fn cpu_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: getrusage writes one plain struct that we own.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+        return f64::NAN;
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Runs `work` (which returns a rate) and charges it the CPU that `who` used meanwhile.
+fn measure(
+    who: libc::c_int,
+    work: impl FnOnce() -> Result<f64, String>,
+) -> Result<Measured, String> {
+    let cpu = cpu_seconds(who);
+    let wall = std::time::Instant::now();
+    let rate = work()?;
+    let requests = rate * wall.elapsed().as_secs_f64();
+    Ok(Measured {
+        rate,
+        cpu_us_per_request: (cpu_seconds(who) - cpu) / requests * 1e6,
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--serve") {
@@ -39,76 +82,82 @@ fn main() {
     let input = Tensor::fp32("INPUT0", [1, 16], &[0.5; 16]).expect("a valid tensor");
     let rest = Endpoint::rest("identity").input(input.clone());
     let grpc = Endpoint::grpc("identity").input(input);
-
-    // First, while the process is fresh: memory over a long run.
-    let memory_client = connect(&runtime, &rest, &rest_url);
-    let requests: u64 = std::env::var("LOADGEN_MEMORY_REQUESTS")
+    // LOADGEN_ONLY=rest,grpc,open,memory runs some sections; LOADGEN_ROUNDS how many times each
+    // tool runs, interleaved, so slow drift on a shared machine hits every tool alike.
+    let only = std::env::var("LOADGEN_ONLY").unwrap_or_default();
+    let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
+    let rounds: usize = std::env::var("LOADGEN_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if full { 200_000 } else { 5_000 });
-    println!("== client memory over {requests} requests (closed loop, {CONNECTIONS} in flight)");
-    let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = {
-        let sampling = Arc::clone(&sampling);
-        std::thread::spawn(move || {
-            let mut samples = Vec::new();
-            while sampling.load(Ordering::Relaxed) {
-                samples.push(rss_mib());
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            samples
-        })
-    };
-    let plan = LoadPlan::closed(CONNECTIONS, Duration::from_secs(3600)).max_requests(requests);
-    let run = runtime.block_on(model_bench::remote::load::run(
-        Arc::clone(&memory_client),
-        &plan,
-    ));
-    sampling.store(false, Ordering::Relaxed);
-    let samples = sampler.join().unwrap_or_default();
-    let s = run.stats();
-    let first = samples.first().copied().unwrap_or(0.0);
-    let last = samples.last().copied().unwrap_or(0.0);
-    let peak = samples.iter().copied().fold(0.0, f64::max);
-    println!(
-        "{} requests ({} ok) in {:.1} s: client RSS first {first:.1} MiB, last {last:.1} MiB, peak {peak:.1} MiB",
-        s.requests, s.ok, s.elapsed_s
-    );
+        .unwrap_or(if full { 3 } else { 1 });
 
-    println!("== REST closed loop, {CONNECTIONS} connections, {seconds} s each");
-    let ours = closed_loop_rate(&runtime, &rest, &rest_url, duration);
-    println!("model-bench: {ours:.0} req/s");
-    let body =
-        String::from_utf8(model_bench::remote::v2::encode_json_request(&rest).expect("encodable"))
-            .expect("JSON is UTF-8");
-    let infer_url = format!("{rest_url}/v2/models/identity/infer");
-    report_peer("oha", ours, oha(&infer_url, &body, seconds));
-    report_peer("wrk", ours, wrk(&infer_url, &body, seconds));
+    // First, while the process is fresh: memory over a long run.
+    if wanted("memory") {
+        let requests: u64 = std::env::var("LOADGEN_MEMORY_REQUESTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if full { 200_000 } else { 5_000 });
+        memory_run(&runtime, &rest, &rest_url, requests);
+    }
 
-    println!("== gRPC ModelInfer, 1 connection, {CONNECTIONS} streams, {seconds} s each");
-    let ours_grpc = closed_loop_rate(&runtime, &grpc, &grpc_url, duration);
-    println!("model-bench: {ours_grpc:.0} req/s");
-    report_peer("h2load", ours_grpc, h2load(&grpc_url, &grpc, seconds));
-
-    println!("== open loop: target rate vs achieved, send lateness ({seconds} s each)");
-    let client = connect(&runtime, &rest, &rest_url);
-    for rate in [1_000.0, 5_000.0, 10_000.0, 20_000.0] {
-        let plan =
-            LoadPlan::open(rate, Arrival::Constant, duration).warm_up(Duration::from_millis(200));
-        let run = runtime.block_on(model_bench::remote::load::run(Arc::clone(&client), &plan));
-        let s = run.stats();
-        let lateness = s.lateness.expect("open loops record lateness");
+    if wanted("rest") {
         println!(
-            "target {rate:>6.0}/s: sent {:.0}/s ({:+.2} %), ok {:.0}/s, lateness p50 {:.1} µs p99 {:.1} µs, late >1 ms {:.2} %, errors {}, dropped {}",
-            s.sent_rps,
-            100.0 * (s.sent_rps / rate - 1.0),
-            s.throughput_rps,
-            lateness.p50 / 1e3,
-            lateness.p99 / 1e3,
-            s.late_pct.unwrap_or(0.0),
-            s.errors,
-            s.dropped
+            "== REST closed loop, {CONNECTIONS} connections, {seconds} s each, {rounds} rounds"
         );
+        let body = String::from_utf8(
+            model_bench::remote::v2::encode_json_request(&rest).expect("encodable"),
+        )
+        .expect("JSON is UTF-8");
+        let infer_url = format!("{rest_url}/v2/models/identity/infer");
+        let mut oha_ratios = Vec::new();
+        let mut wrk_ratios = Vec::new();
+        for round in 1..=rounds {
+            let ours = ours(&runtime, &rest, &rest_url, duration);
+            println!("round {round}: model-bench {}", ours.show());
+            let peer = measure(libc::RUSAGE_CHILDREN, || oha(&infer_url, &body, seconds));
+            oha_ratios.extend(report_peer("oha", ours, peer));
+            let peer = measure(libc::RUSAGE_CHILDREN, || wrk(&infer_url, &body, seconds));
+            wrk_ratios.extend(report_peer("wrk", ours, peer));
+        }
+        report_median("oha", &mut oha_ratios);
+        report_median("wrk", &mut wrk_ratios);
+    }
+
+    if wanted("grpc") {
+        println!(
+            "== gRPC ModelInfer, 1 connection, {CONNECTIONS} streams, {seconds} s each, {rounds} rounds"
+        );
+        let mut ratios = Vec::new();
+        for round in 1..=rounds {
+            let ours = ours(&runtime, &grpc, &grpc_url, duration);
+            println!("round {round}: model-bench {}", ours.show());
+            let peer = measure(libc::RUSAGE_CHILDREN, || h2load(&grpc_url, &grpc, seconds));
+            ratios.extend(report_peer("h2load", ours, peer));
+        }
+        report_median("h2load", &mut ratios);
+    }
+
+    if wanted("open") {
+        println!("== open loop: target rate vs achieved, send lateness ({seconds} s each)");
+        let client = connect(&runtime, &rest, &rest_url);
+        for rate in [1_000.0, 5_000.0, 10_000.0, 20_000.0] {
+            let plan = LoadPlan::open(rate, Arrival::Constant, duration)
+                .warm_up(Duration::from_millis(200));
+            let run = runtime.block_on(model_bench::remote::load::run(Arc::clone(&client), &plan));
+            let s = run.stats();
+            let lateness = s.lateness.expect("open loops record lateness");
+            println!(
+                "target {rate:>6.0}/s: sent {:.0}/s ({:+.2} %), ok {:.0}/s, lateness p50 {:.1} µs p99 {:.1} µs, late >1 ms {:.2} %, errors {}, dropped {}",
+                s.sent_rps,
+                100.0 * (s.sent_rps / rate - 1.0),
+                s.throughput_rps,
+                lateness.p50 / 1e3,
+                lateness.p99 / 1e3,
+                s.late_pct.unwrap_or(0.0),
+                s.errors,
+                s.dropped
+            );
+        }
     }
 
     let _ = server.kill();
@@ -154,38 +203,95 @@ fn spawn_server() -> Result<(String, String, std::process::Child), String> {
     }
 }
 
+fn memory_run(runtime: &tokio::runtime::Runtime, rest: &Endpoint, rest_url: &str, requests: u64) {
+    let memory_client = connect(runtime, rest, rest_url);
+    println!("== client memory over {requests} requests (closed loop, {CONNECTIONS} in flight)");
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = Arc::clone(&sampling);
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while sampling.load(Ordering::Relaxed) {
+                samples.push(rss_mib());
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            samples
+        })
+    };
+    let plan = LoadPlan::closed(CONNECTIONS, Duration::from_secs(3600)).max_requests(requests);
+    let run = runtime.block_on(model_bench::remote::load::run(memory_client, &plan));
+    sampling.store(false, Ordering::Relaxed);
+    let samples = sampler.join().unwrap_or_default();
+    let s = run.stats();
+    let first = samples.first().copied().unwrap_or(0.0);
+    let last = samples.last().copied().unwrap_or(0.0);
+    let peak = samples.iter().copied().fold(0.0, f64::max);
+    println!(
+        "{} requests ({} ok) in {:.1} s: client RSS first {first:.1} MiB, last {last:.1} MiB, peak {peak:.1} MiB",
+        s.requests, s.ok, s.elapsed_s
+    );
+}
+
 fn connect(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {
     let client = runtime.block_on(Client::connect(endpoint, url, |_| None));
     Arc::new(client.expect("the client builds"))
 }
 
-fn closed_loop_rate(
+/// model-bench's closed loop at `CONNECTIONS` against `url`.
+fn ours(
     runtime: &tokio::runtime::Runtime,
     endpoint: &Endpoint,
     url: &str,
     duration: Duration,
-) -> f64 {
+) -> Measured {
     let client = connect(runtime, endpoint, url);
     let plan = LoadPlan::closed(CONNECTIONS, duration).warm_up(Duration::from_millis(500));
-    let run = runtime.block_on(model_bench::remote::load::run(client, &plan));
-    let stats = run.stats();
-    if stats.errors > 0 {
-        println!(
-            "model-bench: {} errors: {:?}",
-            stats.errors, stats.first_errors
-        );
-    }
-    stats.throughput_rps
+    let measured = measure(libc::RUSAGE_SELF, || {
+        let run = runtime.block_on(model_bench::remote::load::run(client, &plan));
+        let stats = run.stats();
+        if stats.errors > 0 {
+            println!(
+                "model-bench: {} errors: {:?}",
+                stats.errors, stats.first_errors
+            );
+        }
+        Ok(stats.throughput_rps)
+    });
+    measured.expect("model-bench's own run always has a rate")
 }
 
-fn report_peer(name: &str, ours: f64, peer: Result<f64, String>) {
+/// Prints the peer's figures and model-bench's throughput ratio to it; the ratio, when the peer
+/// ran.
+fn report_peer(name: &str, ours: Measured, peer: Result<Measured, String>) -> Option<f64> {
     match peer {
-        Ok(rate) => println!(
-            "{name}: {rate:.0} req/s; model-bench / {name} = {:.3}",
-            ours / rate
-        ),
-        Err(message) => println!("{name}: skipped ({message})"),
+        Ok(peer) => {
+            let ratio = ours.rate / peer.rate;
+            println!(
+                "round: {name} {}; throughput ratio model-bench / {name} = {ratio:.3}, CPU per request {:.2}×",
+                peer.show(),
+                ours.cpu_us_per_request / peer.cpu_us_per_request
+            );
+            Some(ratio)
+        }
+        Err(message) => {
+            println!("{name}: skipped ({message})");
+            None
+        }
     }
+}
+
+fn report_median(name: &str, ratios: &mut [f64]) {
+    if ratios.is_empty() {
+        return;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
+    println!(
+        "model-bench / {name}: median {:.3} over {} rounds ({})",
+        ratios[ratios.len() / 2],
+        ratios.len(),
+        shown.join(", ")
+    );
 }
 
 fn run_tool(program: &str, args: &[String]) -> Result<String, String> {

@@ -383,6 +383,105 @@ fn truncated_responses_and_server_errors_are_counted_by_class() {
     assert!(stats.first_errors["http_503"].contains("busy"));
 }
 
+/// A valid V2 answer for `identity_endpoint`'s request.
+const IDENTITY_JSON: &str = r#"{"model_name":"identity","outputs":[{"name":"OUTPUT0","shape":[2,4],"datatype":"FP32","data":[1,2,3,4,5,6,7,8]}]}"#;
+
+/// `IDENTITY_JSON` as an HTTP/1.1 response after `head` (status line and framing headers).
+fn identity_response(head: &str, chunked: bool) -> &'static [u8] {
+    let body = if chunked {
+        // Two chunks and a trailer, as servers that stream their output send it.
+        let (a, b) = IDENTITY_JSON.split_at(40);
+        format!(
+            "{:x}\r\n{a}\r\n{:x};note=1\r\n{b}\r\n0\r\nx-trailer: done\r\n\r\n",
+            a.len(),
+            b.len()
+        )
+    } else {
+        IDENTITY_JSON.to_string()
+    };
+    let response =
+        format!("{head}\r\n\r\n{body}").replace("{len}", &IDENTITY_JSON.len().to_string());
+    Box::leak(response.into_bytes().into_boxed_slice())
+}
+
+#[test]
+fn closed_loop_connections_read_every_http1_framing() {
+    let _serial = serial();
+    let runtime = runtime();
+    let cases = [
+        (
+            "chunked body with a trailer",
+            identity_response("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked", true),
+        ),
+        (
+            "a new connection per response",
+            identity_response(
+                "HTTP/1.1 200 OK\r\ncontent-length: {len}\r\nconnection: close",
+                false,
+            ),
+        ),
+        (
+            "an interim 100 Continue first",
+            identity_response(
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: {len}",
+                false,
+            ),
+        ),
+    ];
+    for (case, response) in cases {
+        let url = canned_server(response);
+        let client = connect(&runtime, &identity_endpoint(Protocol::RestJson), &url);
+        let stats = run(
+            &runtime,
+            &client,
+            &LoadPlan::closed(2, Duration::from_secs(5)).max_requests(30),
+        );
+        assert_eq!(stats.ok, 30, "{case}: {:?}", stats.first_errors);
+        assert_eq!(stats.errors, 0, "{case}: {:?}", stats.first_errors);
+    }
+}
+
+#[test]
+fn a_server_killed_under_a_closed_loop_gives_counted_errors_and_ends_on_time() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let runtime = runtime();
+    let client = connect(
+        &runtime,
+        &identity_endpoint(Protocol::RestJson),
+        &server.rest_url(),
+    );
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        server.shutdown();
+    });
+    let started = std::time::Instant::now();
+    let stats = run(
+        &runtime,
+        &client,
+        &LoadPlan::closed(4, Duration::from_millis(1000)),
+    );
+    killer.join().unwrap();
+    assert!(
+        stats.ok > 0,
+        "requests before the kill succeeded: {stats:?}"
+    );
+    assert!(
+        stats.errors > 0,
+        "requests after the kill failed: {stats:?}"
+    );
+    assert!(
+        stats
+            .errors_by_class
+            .keys()
+            .all(|k| k == "connect" || k == "io"),
+        "{:?}",
+        stats.errors_by_class
+    );
+    // Bounded by the window plus one request timeout, not by the server coming back.
+    assert!(started.elapsed() < Duration::from_millis(1000) + TIMEOUT);
+}
+
 #[test]
 fn invalid_urls_fail_before_any_request() {
     let runtime = runtime();

@@ -14,6 +14,7 @@ use tonic::transport::{Channel, ClientTlsConfig};
 
 use super::endpoint::{Endpoint, EndpointError, ExpectedOutput, Protocol};
 use super::error::{chain, snippet, ErrorClass, RequestError};
+use super::http1::{Http1Conn, Http1Request};
 use super::proto;
 use super::v2;
 
@@ -55,8 +56,16 @@ pub struct Client {
     version: Option<String>,
     base_url: String,
     expected: Arc<[ExpectedOutput]>,
+    timeout: Duration,
     next: AtomicUsize,
     transport: Transport,
+}
+
+/// One load worker's own state: for REST over plain HTTP/1.1, its own connection, so a closed
+/// loop's requests skip the shared pool (see [`Client::send_in`]).
+#[derive(Default)]
+pub struct Session {
+    http1: Http1Conn,
 }
 
 type Metadata = Vec<(MetadataKey<Ascii>, MetadataValue<Ascii>)>;
@@ -77,6 +86,8 @@ enum Transport {
         body: Bytes,
         /// `Inference-Header-Content-Length` for the binary extension.
         binary_header: Option<reqwest::header::HeaderValue>,
+        /// The same request for a worker's own HTTP/1.1 connection (plain `http://` only).
+        bare: Option<Http1Request>,
     },
     Grpc {
         channels: Vec<Channel>,
@@ -151,9 +162,9 @@ impl Client {
                         (post.bytes.clone(), post.content_type.clone(), None)
                     }
                 };
-                let content_type = reqwest::header::HeaderValue::from_str(&content_type)
+                let content_type_value = reqwest::header::HeaderValue::from_str(&content_type)
                     .map_err(|_| setup(format!("invalid content type `{content_type}`")))?;
-                header_map.insert(reqwest::header::CONTENT_TYPE, content_type);
+                header_map.insert(reqwest::header::CONTENT_TYPE, content_type_value);
                 let infer_url = match endpoint.protocol {
                     Protocol::HttpPost => format!(
                         "{base_url}/{}",
@@ -191,11 +202,23 @@ impl Client {
                         builder.build().map_err(|e| setup(chain(&e)))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
+                let bare = if endpoint.http2 {
+                    None
+                } else {
+                    let mut bare_headers = headers.clone();
+                    bare_headers.push(("Content-Type".into(), content_type));
+                    if let Some(value) = &binary_header {
+                        let value = value.to_str().unwrap_or_default().to_string();
+                        bare_headers.push(("Inference-Header-Content-Length".into(), value));
+                    }
+                    Http1Request::post(&infer_url, &bare_headers, &body)
+                };
                 Transport::Rest {
                     clients,
                     infer_url,
                     body: Bytes::from(body),
                     binary_header,
+                    bare,
                 }
             }
             Protocol::Grpc => {
@@ -233,6 +256,7 @@ impl Client {
             version: endpoint.model_version.clone(),
             base_url,
             expected: endpoint.expected_outputs.clone().into(),
+            timeout: endpoint.timeout,
             next: AtomicUsize::new(0),
             transport,
         })
@@ -266,6 +290,7 @@ impl Client {
                 infer_url,
                 body,
                 binary_header,
+                ..
             } => {
                 let client = &clients[self.pick(clients)];
                 let mut request = client.post(infer_url.clone()).body(body.clone());
@@ -273,34 +298,15 @@ impl Client {
                     request = request.header(v2::HEADER_LENGTH, value.clone());
                 }
                 let response = request.send().await.map_err(|e| classify_reqwest(&e))?;
-                let status = response.status();
-                let header_len = response
-                    .headers()
-                    .get(v2::HEADER_LENGTH)
-                    .map(|v| {
-                        v.to_str()
-                            .ok()
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .ok_or_else(|| {
-                                RequestError::new(
-                                    ErrorClass::Decode,
-                                    "Inference-Header-Content-Length is not a number",
-                                )
-                            })
-                    })
-                    .transpose()?;
+                let status = response.status().as_u16();
+                let header_len = response.headers().get(v2::HEADER_LENGTH).cloned();
                 let body = response.bytes().await.map_err(|e| classify_body(&e))?;
-                if !status.is_success() {
-                    return Err(RequestError::new(
-                        ErrorClass::HttpStatus(status.as_u16()),
-                        format!("HTTP {status} from {infer_url}: {}", snippet(&body, 200)),
-                    ));
-                }
-                if self.protocol == Protocol::HttpPost {
-                    return Ok(());
-                }
-                v2::check_response(&body, header_len, &self.expected)
-                    .map_err(|message| RequestError::new(ErrorClass::Decode, message))
+                self.check_rest(
+                    status,
+                    header_len.as_ref().map(|v| v.as_bytes()),
+                    &body,
+                    infer_url,
+                )
             }
             Transport::Grpc {
                 channels,
@@ -324,6 +330,69 @@ impl Client {
                     .map_err(|message| RequestError::new(ErrorClass::Decode, message))
             }
         }
+    }
+
+    /// A new worker's state; its connection opens on its first request.
+    pub fn session(&self) -> Session {
+        Session::default()
+    }
+
+    /// Like [`send`](Client::send), on the worker's own connection where the protocol has one
+    /// (REST over plain HTTP/1.1); otherwise the same as `send`.
+    pub async fn send_in(&self, session: &mut Session) -> Result<(), RequestError> {
+        match &self.transport {
+            Transport::Rest {
+                bare: Some(request),
+                infer_url,
+                ..
+            } => {
+                let response = session.http1.round_trip(request, self.timeout).await?;
+                self.check_rest(
+                    response.status,
+                    response.inference_header_len,
+                    response.body,
+                    infer_url,
+                )
+            }
+            _ => self.send().await,
+        }
+    }
+
+    /// Checks a REST response: a 2xx status, then (for V2 endpoints) the V2 body.
+    fn check_rest(
+        &self,
+        status: u16,
+        header_len: Option<&[u8]>,
+        body: &[u8],
+        infer_url: &reqwest::Url,
+    ) -> Result<(), RequestError> {
+        if !(200..300).contains(&status) {
+            let shown = http::StatusCode::from_u16(status)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| status.to_string());
+            return Err(RequestError::new(
+                ErrorClass::HttpStatus(status),
+                format!("HTTP {shown} from {infer_url}: {}", snippet(body, 200)),
+            ));
+        }
+        if self.protocol == Protocol::HttpPost {
+            return Ok(());
+        }
+        let header_len = header_len
+            .map(|v| {
+                std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .ok_or_else(|| {
+                        RequestError::new(
+                            ErrorClass::Decode,
+                            "Inference-Header-Content-Length is not a number",
+                        )
+                    })
+            })
+            .transpose()?;
+        v2::check_response(body, header_len, &self.expected)
+            .map_err(|message| RequestError::new(ErrorClass::Decode, message))
     }
 
     /// Server live, server ready and model ready; the first that fails is the error.

@@ -206,12 +206,13 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
         let budget = budget.clone();
         let recorder = Arc::clone(&recorder);
         workers.spawn(async move {
+            let mut session = client.session();
             loop {
                 let sent = Instant::now();
                 if sent >= end || (sent >= window.start && !take(&budget)) {
                     break;
                 }
-                let outcome = client.send().await;
+                let outcome = client.send_in(&mut session).await;
                 let done = Instant::now();
                 lock(&recorder).record(sent, sent, done, outcome);
             }

@@ -10,6 +10,8 @@ pub mod client;
 #[cfg(feature = "remote")]
 pub mod error;
 #[cfg(feature = "remote")]
+mod http1;
+#[cfg(feature = "remote")]
 pub mod load;
 #[cfg(feature = "remote")]
 pub mod metrics;
@@ -23,6 +25,6 @@ pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig};
 pub use tensor::{Datatype, Tensor, TensorError};
 
 #[cfg(feature = "remote")]
-pub use client::{Client, ClientError};
+pub use client::{Client, ClientError, Session};
 #[cfg(feature = "remote")]
 pub use load::{Arrival, LoadMode, LoadPlan, LoadRun};
