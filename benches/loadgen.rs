@@ -4,7 +4,9 @@
 //! rate accuracy and send lateness, and client memory over a long run. The server is the
 //! reference server's identity model in a separate process (this binary re-run with `--serve`),
 //! so the client's memory is its own. A peer that is not installed is skipped with a note.
-//! Ratios go to `docs/PERFORMANCE.md`.
+//! Each tool's client CPU time per request is printed beside its throughput: on a machine the
+//! server shares, it is the steadier measure of what the client itself costs. Ratios go to
+//! `docs/PERFORMANCE.md`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -78,7 +80,15 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    // One worker per core, as the runner's load runtime has, unless LOADGEN_CLIENT_THREADS says.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = std::env::var("LOADGEN_CLIENT_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        builder.worker_threads(threads);
+    }
+    let runtime = builder.enable_all().build().expect("a tokio runtime");
     let input = Tensor::fp32("INPUT0", [1, 16], &[0.5; 16]).expect("a valid tensor");
     let rest = Endpoint::rest("identity").input(input.clone());
     let grpc = Endpoint::grpc("identity").input(input);

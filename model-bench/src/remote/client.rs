@@ -14,6 +14,7 @@ use tonic::transport::{Channel, ClientTlsConfig};
 
 use super::endpoint::{Endpoint, EndpointError, ExpectedOutput, Protocol};
 use super::error::{chain, snippet, ErrorClass, RequestError};
+use super::grpc_h2::GrpcH2;
 use super::http1::{Http1Conn, Http1Request};
 use super::proto;
 use super::v2;
@@ -90,13 +91,16 @@ enum Transport {
         bare: Option<Http1Request>,
     },
     Grpc {
+        /// For health, metadata, and `ModelInfer` over TLS.
         channels: Vec<Channel>,
         request: Bytes,
         metadata: Metadata,
+        /// `ModelInfer` straight over HTTP/2 (plain `http://` only).
+        direct: Option<GrpcH2>,
     },
 }
 
-const MODEL_INFER: &str = "/inference.GRPCInferenceService/ModelInfer";
+pub(crate) const MODEL_INFER: &str = "/inference.GRPCInferenceService/ModelInfer";
 
 impl Client {
     /// Builds the client for `endpoint` at `base_url` and encodes its payload. Sends nothing:
@@ -243,10 +247,13 @@ impl Client {
                 let channels = (0..connections)
                     .map(|_| grpc_channel(&base_url, endpoint.timeout).map_err(setup))
                     .collect::<Result<Vec<_>, _>>()?;
+                let direct =
+                    GrpcH2::new(&base_url, &request, &headers, endpoint.timeout, connections);
                 Transport::Grpc {
                     channels,
                     request: Bytes::from(request),
                     metadata,
+                    direct,
                 }
             }
         };
@@ -309,9 +316,18 @@ impl Client {
                 )
             }
             Transport::Grpc {
+                direct: Some(direct),
+                ..
+            } => {
+                let response = direct.infer(self.timeout).await?;
+                check_grpc_response(&response, &self.expected)
+                    .map_err(|message| RequestError::new(ErrorClass::Decode, message))
+            }
+            Transport::Grpc {
                 channels,
                 request,
                 metadata,
+                ..
             } => {
                 let channel = channels[self.pick(channels)].clone();
                 let mut grpc = tonic::client::Grpc::new(channel);
@@ -763,7 +779,7 @@ fn mentions(status: &tonic::Status, needle: &str) -> bool {
     text.to_ascii_lowercase().contains(needle)
 }
 
-fn code_name(code: tonic::Code) -> &'static str {
+pub(crate) fn code_name(code: tonic::Code) -> &'static str {
     use tonic::Code;
     match code {
         Code::Ok => "ok",

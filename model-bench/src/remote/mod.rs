@@ -10,6 +10,8 @@ pub mod client;
 #[cfg(feature = "remote")]
 pub mod error;
 #[cfg(feature = "remote")]
+mod grpc_h2;
+#[cfg(feature = "remote")]
 mod http1;
 #[cfg(feature = "remote")]
 pub mod load;
