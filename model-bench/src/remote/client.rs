@@ -62,8 +62,9 @@ pub struct Client {
     transport: Transport,
 }
 
-/// One load worker's own state: for REST over plain HTTP/1.1, its own connection, so a closed
-/// loop's requests skip the shared pool (see [`Client::send_in`]).
+/// One load worker's own state: for REST over plain HTTP/1.1, its own connection, so requests
+/// skip the shared pool (see [`Client::send_in`]). Closed-loop workers keep one each; an open
+/// loop lends idle ones to its requests.
 #[derive(Default)]
 pub struct Session {
     http1: Http1Conn,

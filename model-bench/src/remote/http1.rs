@@ -1,8 +1,9 @@
-//! A bare HTTP/1.1 connection for one closed-loop worker. The whole request (head and body) is
-//! encoded once; each call writes it and parses the response in place with `httparse`. There is
-//! no pool checkout, no connection task and no allocation per request, which is how the peers
-//! model-bench is measured against (wrk, oha) drive their connections too. Plain `http://` only;
-//! https, HTTP/2 and open loops go through the pooled client.
+//! A bare HTTP/1.1 connection for one load worker (a closed-loop worker's own, or one an open
+//! loop lends to a request). The whole request (head and body) is encoded once; each call
+//! writes it and parses the response in place with `httparse`. There is no pool checkout, no
+//! connection task and no allocation per request, which is how the peers model-bench is
+//! measured against (wrk, oha) drive their connections too. Plain `http://` only; https and
+//! HTTP/2 go through the pooled client.
 
 use std::time::Duration;
 

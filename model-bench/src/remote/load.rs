@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore};
 
-use super::client::Client;
+use super::client::{Client, Session};
 use super::metrics::{self, LatencyBasis, Recorder, Window};
 use crate::results::{LoadPoint, LoadStats};
 
@@ -337,6 +337,9 @@ async fn open_loop(
     let backlog = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(AtomicU64::new(0));
     let outstanding = Arc::new(Outstanding::default());
+    // Idle worker states (REST: open HTTP/1.1 connections); a request takes one or starts one,
+    // so there are as many as requests were ever in flight at once.
+    let sessions: Arc<Mutex<Vec<Session>>> = Arc::default();
     let handle = tokio::runtime::Handle::current();
     let max_requests = plan.max_requests;
     let drop_deadline = tokio::time::Instant::from_std(end + DRAIN);
@@ -377,15 +380,19 @@ async fn open_loop(
                     let recorder = Arc::clone(&recorder);
                     let dropped = Arc::clone(&dropped);
                     let outstanding = Arc::clone(&outstanding);
+                    let sessions = Arc::clone(&sessions);
                     handle.spawn(async move {
                         let slot =
                             tokio::time::timeout_at(drop_deadline, slots.acquire_owned()).await;
                         backlog.fetch_sub(1, Ordering::AcqRel);
                         match slot {
                             Ok(Ok(_slot)) => {
+                                let idle = lock(&sessions).pop();
+                                let mut session = idle.unwrap_or_else(|| client.session());
                                 let sent = Instant::now();
-                                let outcome = client.send().await;
+                                let outcome = client.send_in(&mut session).await;
                                 let done = Instant::now();
+                                lock(&sessions).push(session);
                                 lock(&recorder).record(intended, sent, done, outcome);
                             }
                             _ if in_window => {
