@@ -483,6 +483,59 @@ fn a_server_killed_under_a_closed_loop_gives_counted_errors_and_ends_on_time() {
 }
 
 #[test]
+fn tls_endpoints_work_with_a_trusted_ca_and_fail_clearly_without_one() {
+    let _serial = serial();
+    // A fresh self-signed certificate for this run: nothing secret is checked in.
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert_pem = certified.cert.pem();
+    let config =
+        ReferenceConfig::default().tls(cert_pem.clone(), certified.signing_key.serialize_pem());
+    assert!(!format!("{config:?}").contains("PRIVATE KEY"), "{config:?}");
+    let server = ReferenceServer::start(&config).unwrap();
+    assert!(server.rest_url().starts_with("https://127.0.0.1:"));
+    let runtime = runtime();
+    for (protocol, http2) in [
+        (Protocol::RestJson, false),
+        (Protocol::RestBinary, false),
+        (Protocol::RestJson, true),
+        (Protocol::Grpc, false),
+    ] {
+        let case = format!("{protocol} (http2: {http2})");
+        let url = server.url_for(protocol);
+        let trusting = identity_endpoint(protocol)
+            .http2(http2)
+            .tls_ca_pem(cert_pem.clone());
+        let client = connect(&runtime, &trusting, &url);
+        runtime
+            .block_on(client.health())
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        let stats = run(
+            &runtime,
+            &client,
+            &LoadPlan::closed(2, Duration::from_secs(5)).max_requests(40),
+        );
+        assert_eq!(stats.ok, 40, "{case}: {:?}", stats.first_errors);
+
+        let untrusting = identity_endpoint(protocol).http2(http2);
+        let client = connect(&runtime, &untrusting, &url);
+        let error = runtime.block_on(client.health()).unwrap_err();
+        assert_eq!(error.class, ErrorClass::Connect, "{case}: {error}");
+        assert!(
+            error.message.to_ascii_lowercase().contains("certificate"),
+            "{case}: {error}"
+        );
+    }
+    let missing = identity_endpoint(Protocol::RestJson).tls_ca_file("/nonexistent/ca.pem");
+    let error = runtime
+        .block_on(Client::connect(&missing, &server.rest_url(), no_env))
+        .err()
+        .expect("an unreadable CA file is refused");
+    assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
+}
+
+#[test]
 fn invalid_urls_fail_before_any_request() {
     let runtime = runtime();
     let endpoint = identity_endpoint(Protocol::RestJson);

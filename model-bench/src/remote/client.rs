@@ -126,6 +126,7 @@ impl Client {
         };
         let base_url = base_url.trim_end_matches('/').to_string();
         let connections = endpoint.connections.unwrap_or(1);
+        let tls_ca = endpoint.tls_ca.as_ref().map(|ca| ca.pem()).transpose()?;
         let transport = match endpoint.protocol {
             Protocol::RestJson | Protocol::RestBinary | Protocol::HttpPost => {
                 let mut header_map = reqwest::header::HeaderMap::new();
@@ -190,15 +191,23 @@ impl Client {
                 };
                 let infer_url = reqwest::Url::parse(&infer_url)
                     .map_err(|e| setup(format!("invalid URL {infer_url}: {e}")))?;
+                let root = tls_ca
+                    .as_deref()
+                    .map(reqwest::Certificate::from_pem)
+                    .transpose()
+                    .map_err(|e| setup(format!("the TLS CA certificate: {}", chain(&e))))?;
                 let clients = (0..connections)
                     .map(|_| {
-                        let builder = reqwest::Client::builder()
+                        let mut builder = reqwest::Client::builder()
                             .default_headers(header_map.clone())
                             .timeout(endpoint.timeout)
                             .connect_timeout(endpoint.timeout)
                             .pool_max_idle_per_host(usize::MAX)
                             .tcp_nodelay(true)
                             .no_proxy();
+                        if let Some(root) = &root {
+                            builder = builder.add_root_certificate(root.clone());
+                        }
                         let builder = if endpoint.http2 {
                             builder.http2_prior_knowledge()
                         } else {
@@ -246,7 +255,9 @@ impl Client {
                     metadata.push((key, value));
                 }
                 let channels = (0..connections)
-                    .map(|_| grpc_channel(&base_url, endpoint.timeout).map_err(setup))
+                    .map(|_| {
+                        grpc_channel(&base_url, endpoint.timeout, tls_ca.as_deref()).map_err(setup)
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 let direct =
                     GrpcH2::new(&base_url, &request, &headers, endpoint.timeout, connections);
@@ -649,16 +660,22 @@ pub fn encode_grpc_request(endpoint: &Endpoint) -> proto::ModelInferRequest {
     }
 }
 
-fn grpc_channel(base_url: &str, timeout: Duration) -> Result<Channel, String> {
+fn grpc_channel(
+    base_url: &str,
+    timeout: Duration,
+    tls_ca: Option<&[u8]>,
+) -> Result<Channel, String> {
     let mut builder = tonic::transport::Endpoint::from_shared(base_url.to_string())
         .map_err(|e| chain(&e))?
         .connect_timeout(timeout)
         .timeout(timeout)
         .tcp_nodelay(true);
     if base_url.starts_with("https://") {
-        builder = builder
-            .tls_config(ClientTlsConfig::new().with_native_roots())
-            .map_err(|e| chain(&e))?;
+        let mut tls = ClientTlsConfig::new().with_native_roots();
+        if let Some(pem) = tls_ca {
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        builder = builder.tls_config(tls).map_err(|e| chain(&e))?;
     }
     Ok(builder.connect_lazy())
 }
@@ -767,8 +784,12 @@ fn classify_status(status: &tonic::Status, base_url: &str) -> RequestError {
     }
 }
 
+/// Refused, unreachable, or a TLS handshake the client would not complete (an untrusted or
+/// mismatched certificate).
 fn is_connect_failure(status: &tonic::Status) -> bool {
-    mentions(status, "connect") || mentions(status, "refused")
+    ["connect", "refused", "certificate", "handshake"]
+        .iter()
+        .any(|needle| mentions(status, needle))
 }
 
 /// Whether the status's message or any of its sources mentions `needle` (lowercase).

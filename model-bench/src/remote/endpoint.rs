@@ -3,6 +3,7 @@
 //! and never written out), timeout and connection count. Plain data, checked before any load.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::reference::ReferenceConfig;
@@ -149,6 +150,30 @@ pub struct Endpoint {
     /// Path for [`Protocol::HttpPost`], e.g. `/predictions/resnet`.
     pub path: Option<String>,
     pub body: Option<PostBody>,
+    /// A certificate authority trusted for https, besides the system's roots.
+    pub tls_ca: Option<TlsCa>,
+}
+
+/// A PEM certificate authority to trust, given inline or as a file read when the client is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsCa {
+    Pem(String),
+    File(PathBuf),
+}
+
+impl TlsCa {
+    /// The PEM text; a file that cannot be read is an error naming it.
+    pub fn pem(&self) -> Result<Vec<u8>, EndpointError> {
+        match self {
+            TlsCa::Pem(text) => Ok(text.clone().into_bytes()),
+            TlsCa::File(path) => std::fs::read(path).map_err(|e| {
+                EndpointError::Invalid(format!(
+                    "cannot read the TLS CA certificate {}: {e}",
+                    path.display()
+                ))
+            }),
+        }
+    }
 }
 
 /// Default per-request timeout.
@@ -172,6 +197,7 @@ impl Endpoint {
             http2: false,
             path: None,
             body: None,
+            tls_ca: None,
         }
     }
 
@@ -304,6 +330,19 @@ impl Endpoint {
 
     pub fn http2(mut self, http2: bool) -> Self {
         self.http2 = http2;
+        self
+    }
+
+    /// Trusts the PEM certificate authority in `path` for https (a private CA or a self-signed
+    /// server certificate), besides the system's roots.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_ca = Some(TlsCa::File(path.into()));
+        self
+    }
+
+    /// Like [`tls_ca_file`](Endpoint::tls_ca_file), with the PEM text itself.
+    pub fn tls_ca_pem(mut self, pem: impl Into<String>) -> Self {
+        self.tls_ca = Some(TlsCa::Pem(pem.into()));
         self
     }
 

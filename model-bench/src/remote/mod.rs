@@ -22,8 +22,8 @@ pub mod proto;
 #[cfg(feature = "remote")]
 pub mod v2;
 
-pub use endpoint::{Endpoint, EndpointError, Protocol};
-pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig};
+pub use endpoint::{Endpoint, EndpointError, Protocol, TlsCa};
+pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig, ServerTls};
 pub use tensor::{Datatype, Tensor, TensorError};
 
 #[cfg(feature = "remote")]

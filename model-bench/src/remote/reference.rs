@@ -11,6 +11,25 @@ pub struct ReferenceConfig {
     pub models: Vec<ModelSpec>,
     pub latency: Option<InjectedLatency>,
     pub batching: Option<Batching>,
+    /// Serve https (REST) and gRPC over TLS with this certificate instead of plain text.
+    pub tls: Option<ServerTls>,
+}
+
+/// A server certificate chain and its private key, both PEM.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerTls {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for ServerTls {
+    /// The key never reaches a log or a report.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("cert_pem", &format!("{} bytes", self.cert_pem.len()))
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A model the reference server serves under `name`.
@@ -94,6 +113,7 @@ impl ReferenceConfig {
             models: Vec::new(),
             latency: None,
             batching: None,
+            tls: None,
         }
     }
 
@@ -119,6 +139,15 @@ impl ReferenceConfig {
         self.batching = Some(Batching {
             max_batch: max_batch.max(1),
             max_queue_delay,
+        });
+        self
+    }
+
+    /// Serves over TLS with `cert_pem` (the chain) and `key_pem`; its URLs become `https://`.
+    pub fn tls(mut self, cert_pem: impl Into<String>, key_pem: impl Into<String>) -> Self {
+        self.tls = Some(ServerTls {
+            cert_pem: cert_pem.into(),
+            key_pem: key_pem.into(),
         });
         self
     }

@@ -27,12 +27,15 @@ pub enum ServerError {
     Bind(std::io::Error),
     #[error("reference server: {0}")]
     Model(String),
+    #[error("reference server: invalid TLS certificate or key: {0}")]
+    Tls(String),
 }
 
 /// A running reference server.
 pub struct ReferenceServer {
     rest: SocketAddr,
     grpc: SocketAddr,
+    scheme: &'static str,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -56,34 +59,43 @@ impl ReferenceServer {
                 .map_err(ServerError::Bind)?;
             let rest = rest_listener.local_addr().map_err(ServerError::Bind)?;
             let grpc = grpc_listener.local_addr().map_err(ServerError::Bind)?;
-            tokio::spawn(serve_rest(rest_listener, Arc::clone(&models)));
+            let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
+            tokio::spawn(serve_rest(rest_listener, Arc::clone(&models), acceptor));
             let service = GrpcInferenceServiceServer::new(grpc::Service { models })
                 .max_decoding_message_size(usize::MAX)
                 .max_encoding_message_size(usize::MAX);
             let incoming =
                 tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
-            tokio::spawn(
-                tonic::transport::Server::builder()
-                    .add_service(service)
-                    .serve_with_incoming(incoming),
-            );
+            let mut builder = tonic::transport::Server::builder();
+            if let Some(tls) = &config.tls {
+                let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
+                builder = builder
+                    .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                    .map_err(|e| ServerError::Tls(crate::remote::error::chain(&e)))?;
+            }
+            tokio::spawn(builder.add_service(service).serve_with_incoming(incoming));
             Ok::<_, ServerError>((rest, grpc))
         })?;
         Ok(ReferenceServer {
             rest,
             grpc,
+            scheme: if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             runtime: Some(runtime),
         })
     }
 
-    /// `http://127.0.0.1:PORT` of the REST API.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS) of the REST API.
     pub fn rest_url(&self) -> String {
-        format!("http://{}", self.rest)
+        format!("{}://{}", self.scheme, self.rest)
     }
 
-    /// `http://127.0.0.1:PORT` of the gRPC service.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS) of the gRPC service.
     pub fn grpc_url(&self) -> String {
-        format!("http://{}", self.grpc)
+        format!("{}://{}", self.scheme, self.grpc)
     }
 
     /// The URL for a protocol: gRPC's port for gRPC, the REST port otherwise.
@@ -112,20 +124,60 @@ impl Drop for ReferenceServer {
     }
 }
 
-async fn serve_rest(listener: TcpListener, models: Arc<Models>) {
+async fn serve_rest(
+    listener: TcpListener,
+    models: Arc<Models>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
         let models = Arc::clone(&models);
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 rest::handle(Arc::clone(&models), request)
             });
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let _ = match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
+                    // A client that does not trust the certificate hangs up in the handshake.
+                    Err(_) => return,
+                },
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+            };
         });
     }
+}
+
+/// The REST listener's TLS: the configured certificate, HTTP/2 and HTTP/1.1 offered by ALPN.
+fn tls_acceptor(tls: &crate::remote::ServerTls) -> Result<tokio_rustls::TlsAcceptor, ServerError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |what: &str, e: &dyn std::fmt::Display| ServerError::Tls(format!("{what}: {e}"));
+    let certs = CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("certificate", &e))?;
+    let key = PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes())
+        .map_err(|e| invalid("private key", &e))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid("protocol versions", &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid("certificate and key", &e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
