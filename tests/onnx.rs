@@ -43,6 +43,9 @@ fn logits_match_onnxruntime_in_python() {
     let mut model = OnnxModel::load(model_path()).unwrap();
     assert_eq!(model.input_name(), "input");
     assert_eq!(model.output_name(), "logits");
+    // MobileNetV2's declared shapes, the batch dimension dynamic.
+    assert_eq!(model.input_shape(), [-1, 3, 224, 224]);
+    assert_eq!(model.output_shape(), [-1, 1000]);
     for (path, encoded) in image_paths().iter().zip(read_images().unwrap()) {
         let name = path.file_name().unwrap().to_str().unwrap();
         let input = batch_of(&[preprocess(&encoded).unwrap()], 1)

@@ -19,6 +19,7 @@ pub mod runtimes;
 #[cfg(feature = "remote")]
 pub mod server;
 pub mod stats;
+mod sync;
 
 pub use bencher::Bencher;
 pub use criterion::BatchSize;

@@ -461,10 +461,7 @@ impl Client {
             Transport::Grpc {
                 channels, metadata, ..
             } => {
-                let mut client =
-                    proto::grpc_inference_service_client::GrpcInferenceServiceClient::new(
-                        channels[0].clone(),
-                    );
+                let mut client = service_client(channels);
                 let fail = |what: &str, status: tonic::Status| {
                     let mut error = classify_status(&status, &self.base_url);
                     error.message = format!("{what}: {}", error.message);
@@ -582,10 +579,7 @@ impl Client {
             Transport::Grpc {
                 channels, metadata, ..
             } => {
-                let mut client =
-                    proto::grpc_inference_service_client::GrpcInferenceServiceClient::new(
-                        channels[0].clone(),
-                    );
+                let mut client = service_client(channels);
                 let request = with_metadata(
                     proto::ModelMetadataRequest {
                         name: self.model.clone(),
@@ -617,6 +611,13 @@ impl Client {
             }
         }
     }
+}
+
+/// The generated client for the calls outside the hot path (health, metadata).
+fn service_client(
+    channels: &[Channel],
+) -> proto::grpc_inference_service_client::GrpcInferenceServiceClient<Channel> {
+    proto::grpc_inference_service_client::GrpcInferenceServiceClient::new(channels[0].clone())
 }
 
 fn model_path(base_url: &str, model: &str, version: Option<&str>) -> String {

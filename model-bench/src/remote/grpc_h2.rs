@@ -4,6 +4,7 @@
 //! codec pipeline in front of every call; this path is what `h2load` measures against. Plain
 //! `http://` only; TLS endpoints keep the tonic channel.
 
+use crate::sync::lock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -273,12 +274,6 @@ impl GrpcH2 {
         };
         RequestError::new(class, format!("{}: ModelInfer: {error}", self.what))
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The `grpc-timeout` header for `timeout`: at most 8 digits and a unit.

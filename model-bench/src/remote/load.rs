@@ -5,6 +5,7 @@
 //! Every run is bounded by its duration (and optionally a request count) plus one request
 //! timeout to drain.
 
+use crate::sync::lock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -419,12 +420,6 @@ async fn open_loop(
     outstanding.wait_idle().await;
     let recorder = lock(&recorder).clone();
     (recorder, dropped.load(Ordering::Relaxed))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Sleeping to a microsecond-accurate instant: the kernel's timer slack (50 µs by default) is

@@ -11,6 +11,7 @@ pub mod remote;
 pub mod report;
 pub mod stage;
 
+use crate::sync::lock;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -246,12 +247,6 @@ impl Progress {
     fn snapshot(&self) -> Vec<BenchResult> {
         self.done.iter().chain(&self.current).cloned().collect()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// criterion configured with model-bench's defaults (quick mode included), before its own flags

@@ -163,6 +163,8 @@ pub struct OnnxModel {
     path: PathBuf,
     input: String,
     output: String,
+    input_shape: Vec<i64>,
+    output_shape: Vec<i64>,
 }
 
 impl OnnxModel {
@@ -184,21 +186,25 @@ impl OnnxModel {
             .map_err(|e| load_error(e.to_string()))?
             .commit_from_file(&path)
             .map_err(|e| load_error(e.to_string()))?;
-        let input = session
-            .inputs()
-            .first()
-            .map(|i| i.name().to_string())
-            .ok_or_else(|| load_error("the model has no inputs".into()))?;
-        let output = session
-            .outputs()
-            .first()
-            .map(|o| o.name().to_string())
-            .ok_or_else(|| load_error("the model has no outputs".into()))?;
+        // The first input and output, with their declared shapes (-1 for a dynamic dimension).
+        let outlet = |outlets: &[ort::value::Outlet], what: &str| {
+            outlets
+                .first()
+                .map(|o| {
+                    let shape = o.dtype().tensor_shape().map(|s| s.to_vec());
+                    (o.name().to_string(), shape.unwrap_or_default())
+                })
+                .ok_or_else(|| load_error(format!("the model has no {what}")))
+        };
+        let (input, input_shape) = outlet(session.inputs(), "inputs")?;
+        let (output, output_shape) = outlet(session.outputs(), "outputs")?;
         Ok(OnnxModel {
             session,
             path,
             input,
             output,
+            input_shape,
+            output_shape,
         })
     }
 
@@ -212,6 +218,16 @@ impl OnnxModel {
 
     pub fn output_name(&self) -> &str {
         &self.output
+    }
+
+    /// The first input's declared shape; -1 marks a dynamic dimension (such as the batch).
+    pub fn input_shape(&self) -> &[i64] {
+        &self.input_shape
+    }
+
+    /// The first output's declared shape; -1 marks a dynamic dimension.
+    pub fn output_shape(&self) -> &[i64] {
+        &self.output_shape
     }
 
     /// Runs the model on one float tensor and returns its first output.

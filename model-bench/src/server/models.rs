@@ -213,18 +213,20 @@ fn load_one(spec: &ModelSpec) -> Result<ServedModel, String> {
                 .map_err(|e| format!("model `{name}`: {e}"))?;
             let input = model.input_name().to_string();
             let output = model.output_name().to_string();
+            let input_shape = model.input_shape().to_vec();
+            let output_shape = model.output_shape().to_vec();
             Ok(ServedModel {
                 name: name.clone(),
                 platform: "onnxruntime_onnx",
                 inputs: vec![TensorSpec {
                     name: input,
                     datatype: Datatype::Fp32,
-                    shape: vec![-1, 3, 224, 224],
+                    shape: input_shape,
                 }],
                 outputs: vec![TensorSpec {
                     name: output.clone(),
                     datatype: Datatype::Fp32,
-                    shape: vec![-1, -1],
+                    shape: output_shape,
                 }],
                 compute: Arc::new(Onnx {
                     model: std::sync::Mutex::new(model),
