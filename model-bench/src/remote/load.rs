@@ -6,6 +6,7 @@
 //! timeout to drain.
 
 use crate::sync::lock;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -353,6 +354,9 @@ async fn open_loop(
             .name("model-bench-dispatch".into())
             .spawn(move || {
                 precise_sleep::prepare_thread();
+                // Requests are started on this thread (see below), so its sockets and timers
+                // belong to the load runtime.
+                let _runtime = handle.enter();
                 let mut measured = 0u64;
                 for offset in Arrivals::new(rate, arrival, seed) {
                     let intended = start + offset;
@@ -382,7 +386,7 @@ async fn open_loop(
                     let dropped = Arc::clone(&dropped);
                     let outstanding = Arc::clone(&outstanding);
                     let sessions = Arc::clone(&sessions);
-                    handle.spawn(async move {
+                    let mut request = Box::pin(async move {
                         let slot =
                             tokio::time::timeout_at(drop_deadline, slots.acquire_owned()).await;
                         backlog.fetch_sub(1, Ordering::AcqRel);
@@ -403,6 +407,15 @@ async fn open_loop(
                         }
                         outstanding.finish();
                     });
+                    // The first poll runs here, at the intended time: with a free slot it
+                    // writes the request (HTTP/1.1) or queues its stream (HTTP/2) at once,
+                    // instead of after a runtime worker wakes up for a spawned task, which on a
+                    // busy machine is what made sends late. What is left runs on the runtime;
+                    // its first poll there registers the real waker.
+                    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+                    if request.as_mut().poll(&mut context).is_pending() {
+                        handle.spawn(request);
+                    }
                 }
             })
     };
@@ -427,7 +440,7 @@ async fn open_loop(
 mod precise_sleep {
     use std::time::{Duration, Instant};
 
-    const SPIN: Duration = Duration::from_micros(20);
+    const SPIN: Duration = Duration::from_micros(50);
 
     pub fn prepare_thread() {
         #[cfg(target_os = "linux")]
