@@ -354,6 +354,7 @@ async fn open_loop(
             .name("model-bench-dispatch".into())
             .spawn(move || {
                 precise_sleep::prepare_thread();
+                let spin = precise_sleep::spin_for(rate);
                 // Requests are started on this thread (see below), so its sockets and timers
                 // belong to the load runtime.
                 let _runtime = handle.enter();
@@ -370,7 +371,7 @@ async fn open_loop(
                         }
                         measured += 1;
                     }
-                    precise_sleep::until(intended);
+                    precise_sleep::until(intended, spin);
                     if backlog.load(Ordering::Acquire) >= MAX_BACKLOG {
                         if in_window {
                             dropped.fetch_add(1, Ordering::Relaxed);
@@ -436,11 +437,20 @@ async fn open_loop(
 }
 
 /// Sleeping to a microsecond-accurate instant: the kernel's timer slack (50 µs by default) is
-/// set to 1 ns for the dispatcher thread, and the last stretch is spun.
+/// set to 1 ns for the dispatcher thread, and the last stretch is spun, because a sleeping thread
+/// on a busy machine wakes tens to hundreds of µs late.
 mod precise_sleep {
     use std::time::{Duration, Instant};
 
-    const SPIN: Duration = Duration::from_micros(50);
+    const MIN_SPIN: Duration = Duration::from_micros(50);
+    const MAX_SPIN: Duration = Duration::from_micros(250);
+
+    /// How long to spin before each send: a quarter of the mean gap between arrivals, within
+    /// 50–250 µs, so the thread spins at most about a quarter of the time at low rates.
+    pub fn spin_for(rate: f64) -> Duration {
+        let quarter_gap = Duration::from_secs_f64((0.25 / rate.max(1e-3)).min(1.0));
+        quarter_gap.clamp(MIN_SPIN, MAX_SPIN)
+    }
 
     pub fn prepare_thread() {
         #[cfg(target_os = "linux")]
@@ -450,7 +460,7 @@ mod precise_sleep {
         }
     }
 
-    pub fn until(deadline: Instant) {
+    pub fn until(deadline: Instant, spin: Duration) {
         loop {
             let now = Instant::now();
             let Some(left) = deadline.checked_duration_since(now) else {
@@ -459,8 +469,8 @@ mod precise_sleep {
             if left.is_zero() {
                 return;
             }
-            if left > SPIN {
-                std::thread::sleep(left - SPIN);
+            if left > spin {
+                std::thread::sleep(left - spin);
             } else {
                 std::hint::spin_loop();
             }
@@ -471,6 +481,15 @@ mod precise_sleep {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_spin_before_a_send_follows_the_rate_within_bounds() {
+        let us = Duration::from_micros;
+        assert_eq!(precise_sleep::spin_for(1.0), us(250));
+        assert_eq!(precise_sleep::spin_for(1000.0), us(250));
+        assert_eq!(precise_sleep::spin_for(2000.0), us(125));
+        assert_eq!(precise_sleep::spin_for(20_000.0), us(50));
+    }
 
     #[test]
     fn constant_arrivals_are_evenly_spaced() {
