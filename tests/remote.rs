@@ -112,11 +112,19 @@ fn open_loop_percentiles_follow_the_injected_stall() {
     assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
     assert_eq!(stats.requests, 600);
     let latency = stats.latency.unwrap();
-    // Timer granularity (1 ms) and loopback overhead only ever add.
+    // Timer granularity (1 ms) and loopback overhead only ever add. Arrivals every 5 ms meet a
+    // stall at discrete phases, so within the stall a quantile lands up to one gap either side
+    // of the continuous value (by where the first arrival falls in the stall).
+    let gap_ms = 1000.0 / 200.0;
     let close = |measured: f64, q: f64, slack_ms: f64| {
         let expected = expected_quantile(&schedule, q);
+        let below_ms = if expected > schedule.fixed.as_nanos() as f64 {
+            gap_ms + 0.5
+        } else {
+            1.5
+        };
         assert!(
-            measured >= expected - 1.5 * MS && measured <= expected + slack_ms * MS,
+            measured >= expected - below_ms * MS && measured <= expected + slack_ms * MS,
             "p{}: measured {:.1} ms, expected {:.1} ms from the schedule; {latency:?}",
             q * 100.0,
             measured / MS,
