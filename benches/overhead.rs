@@ -42,7 +42,7 @@ fn main() {
     plain_criterion("criterion_after");
     let median = |function: &str| {
         let dir = criterion_files::benchmark_dir(&dirs.criterion, "overhead", function, None);
-        criterion_files::read(&dir, started)
+        criterion_files::read(&dir, started, None, Default::default())
             .ok()
             .map(|m| m.estimates.median.point)
     };

@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 21, "{listed:?}");
+    assert_eq!(listed.len(), 22, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -407,6 +407,81 @@ fn a_saved_baseline_is_compared_against_on_the_next_run() {
     let change = &second.bench("toy/toy_request")["points"][0]["change"];
     let mean = &change["mean"];
     assert!(mean["lower"].as_f64().unwrap() <= mean["upper"].as_f64().unwrap());
+}
+
+#[test]
+fn the_gate_fails_a_run_that_really_regressed_and_passes_one_that_did_not() {
+    let gated = "^model_bench_fixture/gated$";
+    let gate_on = ("MODEL_BENCH_GATE", "1");
+    let dir = tempfile::tempdir().unwrap();
+    // A wide noise band: an unchanged bench on a shared machine must never fail the gate here,
+    // and three times the work is still far outside it.
+    std::fs::write(
+        dir.path().join("model-bench.toml"),
+        "[gate]\nnoise_threshold = 0.5\n",
+    )
+    .unwrap();
+    let first = run_in(dir, &["--save-baseline", "main", gated], &[gate_on]);
+    assert_eq!(first.code(), Some(0), "{}", first.stderr());
+    assert!(
+        first.stderr().contains("no bench had baseline `main`"),
+        "{}",
+        first.stderr()
+    );
+
+    // The same work again: not a regression (whatever noise says, never 3 times slower).
+    let same = run_in(first.dir, &["--baseline", "main", gated], &[gate_on]);
+    assert_ne!(same.code(), Some(3), "{}", same.stderr());
+
+    // Three times the work: a regression, with the bench, the change and the p-value named.
+    let slower = run_in(
+        same.dir,
+        &["--baseline", "main", gated],
+        &[gate_on, ("FIXTURE_SLOWDOWN", "3")],
+    );
+    assert_eq!(slower.code(), Some(3), "{}", slower.stderr());
+    let stderr = slower.stderr();
+    assert!(
+        stderr.contains("1 regression(s) against baseline `main`"),
+        "{stderr}"
+    );
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("model_bench_fixture/gated: mean time +"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let p_value: f64 = line
+        .split("p = ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no p-value in {line}"));
+    assert!(p_value < 0.05, "{line}");
+    assert!(line.contains("noise threshold ±50.0 %"), "{line}");
+    let change = &slower.bench("model_bench_fixture/gated")["points"][0]["change"];
+    assert_eq!(change["verdict"], "regressed");
+    assert!(change["mean"]["lower"].as_f64().unwrap() > 1.0, "{change}");
+
+    // Faster than the baseline (back to the original work) is an improvement: never a failure.
+    let faster = run_in(
+        slower.dir,
+        &["--save-baseline", "slow", gated],
+        &[("FIXTURE_SLOWDOWN", "3")],
+    );
+    assert_eq!(faster.code(), Some(0), "{}", faster.stderr());
+    let improved = run_in(faster.dir, &["--baseline", "slow", gated], &[gate_on]);
+    assert_eq!(improved.code(), Some(0), "{}", improved.stderr());
+    let change = &improved.bench("model_bench_fixture/gated")["points"][0]["change"];
+    assert_eq!(change["verdict"], "improved");
+
+    // Without the gate, the same regression is reported but does not fail the run.
+    let ungated = run_in(
+        improved.dir,
+        &["--baseline", "main", gated],
+        &[("FIXTURE_SLOWDOWN", "3")],
+    );
+    assert_eq!(ungated.code(), Some(0), "{}", ungated.stderr());
+    let change = &ungated.bench("model_bench_fixture/gated")["points"][0]["change"];
+    assert_eq!(change["verdict"], "regressed");
 }
 
 #[test]

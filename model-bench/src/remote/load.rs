@@ -16,6 +16,7 @@ use tokio::sync::{Notify, Semaphore};
 use super::client::{Client, Session};
 use super::metrics::{self, LatencyBasis, Recorder, Window};
 use crate::results::{LoadPoint, LoadStats};
+use crate::stats::rng::SplitMix64;
 
 /// How arrivals are spaced in an open loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,24 +269,6 @@ impl Iterator for Arrivals {
         };
         self.index += 1;
         Some(Duration::from_secs_f64(offset))
-    }
-}
-
-/// A small, seedable generator (SplitMix64): schedules are reproducible from the seed alone.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1], so its logarithm is finite.
-    fn next_open01(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -199,6 +199,14 @@ pub struct SampleInfo {
 pub struct Change {
     pub mean: Estimate,
     pub median: Estimate,
+    /// Two-tailed p-value of criterion's t-test of this run's samples against the baseline's;
+    /// absent when the baseline's samples could not be read before the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// criterion's rule applied with model-bench's gate settings (significance level, noise
+    /// threshold for this bench); absent without a p-value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::stats::compare::Verdict>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -46,6 +46,19 @@ pub struct CriterionArgs {
     pub no_fresh_estimates: bool,
 }
 
+impl CriterionArgs {
+    /// The baseline criterion compares against: the one named with `--baseline`,
+    /// `--baseline-lenient` or `--save-baseline`, else criterion's default `base`.
+    pub fn baseline_name(&self) -> &str {
+        match &self.baseline {
+            Some(BaselineUse::Save(name))
+            | Some(BaselineUse::Compare(name))
+            | Some(BaselineUse::CompareLenient(name)) => name,
+            None => "base",
+        }
+    }
+}
+
 /// criterion's options that take a value (see `Criterion::configure_from_args`).
 const VALUE_OPTIONS: &[&str] = &[
     "--color",

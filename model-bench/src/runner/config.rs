@@ -16,6 +16,7 @@ pub const ENV_OUTPUT_DIR: &str = "MODEL_BENCH_OUTPUT_DIR";
 pub const ENV_SAMPLE_SIZE: &str = "MODEL_BENCH_SAMPLE_SIZE";
 pub const ENV_WARM_UP_TIME: &str = "MODEL_BENCH_WARM_UP_TIME";
 pub const ENV_MEASUREMENT_TIME: &str = "MODEL_BENCH_MEASUREMENT_TIME";
+pub const ENV_GATE: &str = "MODEL_BENCH_GATE";
 pub const CONFIG_FILE: &str = "model-bench.toml";
 
 /// Quick mode: enough to see every bench work and get rough numbers, in a fraction of the time.
@@ -33,8 +34,56 @@ pub struct Config {
     pub sample_size: Option<usize>,
     pub warm_up_time: Option<Duration>,
     pub measurement_time: Option<Duration>,
+    /// The regression gate: fail the run when a bench is significantly slower than its baseline.
+    pub gate: Gate,
     /// The file the settings came from, if any.
     pub file: Option<PathBuf>,
+}
+
+/// When a change against the baseline counts, and whether a regression fails the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    pub enabled: bool,
+    pub significance_level: f64,
+    /// Relative change of the mean inside which a change is noise, e.g. 0.02 for ±2 %.
+    pub noise_threshold: f64,
+    /// Per-bench noise thresholds: the first entry whose key is the point id, or a prefix of it
+    /// ending at a `/`, wins.
+    pub noise_by_bench: Vec<(String, f64)>,
+}
+
+impl Default for Gate {
+    /// criterion's own defaults, gate off.
+    fn default() -> Self {
+        let rule = crate::stats::compare::Rule::default();
+        Gate {
+            enabled: false,
+            significance_level: rule.significance_level,
+            noise_threshold: rule.noise_threshold,
+            noise_by_bench: Vec::new(),
+        }
+    }
+}
+
+impl Gate {
+    /// The rule for the point `id` (`pipeline/name[/batch or level]`).
+    pub fn rule_for(&self, id: &str) -> crate::stats::compare::Rule {
+        let noise = self
+            .noise_by_bench
+            .iter()
+            .find(|(key, _)| {
+                id == key
+                    || id
+                        .strip_prefix(key.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .map(|(_, noise)| *noise)
+            .unwrap_or(self.noise_threshold);
+        crate::stats::compare::Rule {
+            significance_level: self.significance_level,
+            noise_threshold: noise,
+        }
+    }
 }
 
 impl Default for Config {
@@ -47,6 +96,7 @@ impl Default for Config {
             sample_size: None,
             warm_up_time: None,
             measurement_time: None,
+            gate: Gate::default(),
             file: None,
         }
     }
@@ -62,6 +112,18 @@ struct FileConfig {
     sample_size: Option<usize>,
     warm_up_time: Option<String>,
     measurement_time: Option<String>,
+    gate: Option<FileGate>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGate {
+    enabled: Option<bool>,
+    significance_level: Option<f64>,
+    noise_threshold: Option<f64>,
+    /// Bench id (or id prefix) to its own noise threshold.
+    #[serde(default)]
+    noise: std::collections::BTreeMap<String, f64>,
 }
 
 impl Config {
@@ -113,6 +175,29 @@ impl Config {
         if let Some(time) = &file.measurement_time {
             config.measurement_time = Some(parse_duration(time, &key("measurement_time"))?);
         }
+        if let Some(gate) = file.gate {
+            if let Some(enabled) = gate.enabled {
+                config.gate.enabled = enabled;
+            }
+            if let Some(level) = gate.significance_level {
+                config.gate.significance_level =
+                    validate_fraction(level, false, &key("gate.significance_level"))?;
+            }
+            if let Some(noise) = gate.noise_threshold {
+                config.gate.noise_threshold =
+                    validate_fraction(noise, true, &key("gate.noise_threshold"))?;
+            }
+            for (bench, noise) in gate.noise {
+                let origin = key(&format!("gate.noise.\"{bench}\""));
+                let noise = validate_fraction(noise, true, &origin)?;
+                config.gate.noise_by_bench.push((bench, noise));
+            }
+            // Longest key first, so `a/b/4` wins over `a/b`.
+            config
+                .gate
+                .noise_by_bench
+                .sort_by_key(|(bench, _)| std::cmp::Reverse(bench.len()));
+        }
         Ok(config)
     }
 
@@ -120,16 +205,10 @@ impl Config {
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<()> {
         let origin = |name: &str| format!("environment variable {name}");
         if let Some(value) = var(ENV_QUICK) {
-            self.quick = match value.trim().to_ascii_lowercase().as_str() {
-                "" | "0" | "false" | "no" | "off" => false,
-                "1" | "true" | "yes" | "on" => true,
-                _ => {
-                    return Err(Error::Config {
-                        origin: origin(ENV_QUICK),
-                        message: format!("expected 1/0 or true/false, got `{value}`"),
-                    })
-                }
-            };
+            self.quick = parse_flag(&value, &origin(ENV_QUICK))?;
+        }
+        if let Some(value) = var(ENV_GATE) {
+            self.gate.enabled = parse_flag(&value, &origin(ENV_GATE))?;
         }
         if let Some(value) = var(ENV_COLD_RUNS) {
             let runs = parse_number(&value, &origin(ENV_COLD_RUNS))?;
@@ -170,6 +249,36 @@ fn validate_cold_runs(runs: u32, origin: &str) -> Result<u32> {
         });
     }
     Ok(runs)
+}
+
+fn parse_flag(value: &str, origin: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "yes" | "on" => Ok(true),
+        _ => Err(Error::Config {
+            origin: origin.to_string(),
+            message: format!("expected 1/0 or true/false, got `{value}`"),
+        }),
+    }
+}
+
+/// A probability or relative threshold: in (0, 1), or [0, 1) when zero is allowed.
+fn validate_fraction(value: f64, zero_allowed: bool, origin: &str) -> Result<f64> {
+    let low_ok = if zero_allowed {
+        value >= 0.0
+    } else {
+        value > 0.0
+    };
+    if !(low_ok && value < 1.0) {
+        return Err(Error::Config {
+            origin: origin.to_string(),
+            message: format!(
+                "expected a fraction {} 0 and below 1 (e.g. 0.05), got {value}",
+                if zero_allowed { "from" } else { "above" }
+            ),
+        });
+    }
+    Ok(value)
 }
 
 fn validate_sample_size(size: usize, origin: &str) -> Result<usize> {
@@ -234,6 +343,35 @@ mod tests {
                 "{bad}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn gate_settings_with_per_bench_noise() {
+        let config = Config::from_toml(
+            "[gate]\nenabled = true\nnoise_threshold = 0.02\n[gate.noise]\n\"serving/rest\" = 0.1\n\"serving/rest/c4\" = 0.2\n",
+            "mb.toml",
+        )
+        .unwrap();
+        assert!(config.gate.enabled);
+        assert_eq!(config.gate.rule_for("serving/rest/c1").noise_threshold, 0.1);
+        assert_eq!(config.gate.rule_for("serving/rest/c4").noise_threshold, 0.2);
+        assert_eq!(
+            config
+                .gate
+                .rule_for("serving/rest_binary/c1")
+                .noise_threshold,
+            0.02
+        );
+        assert_eq!(config.gate.rule_for("other").significance_level, 0.05);
+        let error = Config::from_toml("[gate]\nsignificance_level = 5\n", "mb.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("gate.significance_level"), "{error}");
+        let mut config = Config::default();
+        config
+            .apply_env(|name| (name == ENV_GATE).then(|| "1".to_string()))
+            .unwrap();
+        assert!(config.gate.enabled);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::results::{Change, Estimate, Estimates, SampleInfo};
+use crate::stats::compare::{self, Rule};
 use crate::stats::sample::quantile;
 
 /// The directory criterion keeps a benchmark's files in, named as criterion names it.
@@ -92,16 +93,33 @@ pub struct Measured {
     pub change: Option<Change>,
 }
 
+/// The per-iteration times of the baseline `name`, read before a run (criterion overwrites a
+/// baseline it saves); `None` when there is none or it cannot be read.
+pub fn baseline_sample(dir: &Path, name: &str) -> Option<Vec<f64>> {
+    let sample: RawSample = read_json(&dir.join(name).join("sample.json")).ok()?;
+    Some(per_iteration(&sample))
+}
+
+/// Resamples for the p-value; criterion's default is 100 000, this many keep it within ±0.005
+/// of that at the significance levels that matter, in milliseconds.
+const P_VALUE_RESAMPLES: usize = 20_000;
+
 /// Reads a benchmark's files; `since` is when its measurement started, so that files left by an
-/// earlier run are not mistaken for this one's.
-pub fn read(dir: &Path, since: SystemTime) -> Result<Measured> {
+/// earlier run are not mistaken for this one's. With the baseline's samples (`base`), a change
+/// gets its p-value and its verdict under `rule`.
+pub fn read(dir: &Path, since: SystemTime, base: Option<&[f64]>, rule: Rule) -> Result<Measured> {
     let estimates: RawEstimates = read_fresh(&dir.join("new").join("estimates.json"), since)?;
     let sample: RawSample = read_fresh(&dir.join("new").join("sample.json"), since)?;
     let change_path = dir.join("change").join("estimates.json");
     let change = if is_fresh(&change_path, since) {
         let raw: RawChange = read_json(&change_path)?;
+        let mean: Estimate = raw.mean.into();
+        let p_value = base
+            .map(|base| compare::p_value(&per_iteration(&sample), base, P_VALUE_RESAMPLES, 0x5eed));
         Some(Change {
-            mean: raw.mean.into(),
+            verdict: p_value.map(|p| compare::verdict(p, mean.lower, mean.upper, rule)),
+            p_value,
+            mean,
             median: raw.median.into(),
         })
     } else {
@@ -120,14 +138,18 @@ pub fn read(dir: &Path, since: SystemTime) -> Result<Measured> {
     })
 }
 
-fn sample_info(path: &Path, sample: &RawSample) -> Result<SampleInfo> {
-    let per_iteration: Vec<f64> = sample
+fn per_iteration(sample: &RawSample) -> Vec<f64> {
+    sample
         .iters
         .iter()
         .zip(&sample.times)
         .filter(|(iters, _)| **iters > 0.0)
         .map(|(iters, time)| time / iters)
-        .collect();
+        .collect()
+}
+
+fn sample_info(path: &Path, sample: &RawSample) -> Result<SampleInfo> {
+    let per_iteration = per_iteration(sample);
     let invalid = || Error::CriterionOutput {
         path: path.to_path_buf(),
         message: "no samples".into(),
@@ -211,7 +233,7 @@ mod tests {
             r#"{"sampling_mode":"Linear","iters":[1.0,2.0,3.0],"times":[10.0,40.0,30.0]}"#,
         )
         .unwrap();
-        let measured = read(dir.path(), SystemTime::UNIX_EPOCH).unwrap();
+        let measured = read(dir.path(), SystemTime::UNIX_EPOCH, None, Rule::default()).unwrap();
         assert_eq!(measured.estimates.median.point, 90.0);
         assert_eq!(measured.estimates.mean.lower, 99.0);
         assert_eq!(measured.sample.samples, 3);
@@ -221,7 +243,10 @@ mod tests {
         assert!(measured.change.is_none());
 
         let later = SystemTime::now() + std::time::Duration::from_secs(3600);
-        let error = read(dir.path(), later).err().unwrap().to_string();
+        let error = read(dir.path(), later, None, Rule::default())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             error.contains("did not write it during this run"),
             "{error}"

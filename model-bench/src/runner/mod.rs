@@ -5,6 +5,7 @@ pub mod cli;
 pub mod cold;
 pub mod config;
 pub mod criterion_files;
+pub mod gate;
 pub mod panic;
 #[cfg(feature = "remote")]
 pub mod remote;
@@ -28,6 +29,9 @@ use config::Config;
 pub const EXIT_BENCH_FAILED: i32 = 1;
 /// Exit code for invalid settings or arguments: nothing was run.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code when the regression gate is on and a bench regressed against its baseline (and
+/// none failed, which takes precedence).
+pub const EXIT_REGRESSION: i32 = 3;
 /// Exit code after Ctrl-C, as shells report SIGINT.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -184,20 +188,58 @@ pub fn run_main() -> i32 {
             )
         })
         .collect();
+    let gate = (measuring && config.gate.enabled).then(|| gate::evaluate(&results, &config.gate));
     if measuring {
         let report = report::build(results, &config, &args, &cwd, false);
         print!("{}", export::terminal::render(&report));
         write_files(&report, &dirs);
     }
-    if failures.is_empty() {
-        0
-    } else {
+    let regressed = gate.is_some_and(|outcome| report_gate(&outcome, args.baseline_name()));
+    if !failures.is_empty() {
         eprintln!("\nmodel-bench: {} bench(es) failed:", failures.len());
         for line in failures {
             eprintln!("{line}");
         }
         EXIT_BENCH_FAILED
+    } else if regressed {
+        EXIT_REGRESSION
+    } else {
+        0
     }
+}
+
+/// Prints what the gate found; whether anything regressed.
+fn report_gate(outcome: &gate::Outcome, baseline: &str) -> bool {
+    if outcome.compared == 0 {
+        eprintln!(
+            "\nmodel-bench: regression gate: no bench had baseline `{baseline}` to compare with \
+             (save one with `--save-baseline {baseline}`, compare with `--baseline {baseline}`)"
+        );
+        return false;
+    }
+    if !outcome.within_noise.is_empty() {
+        eprintln!(
+            "\nmodel-bench: regression gate: changed, but within the noise threshold (not failed):"
+        );
+        for line in &outcome.within_noise {
+            eprintln!("  {line}");
+        }
+    }
+    if outcome.regressions.is_empty() {
+        eprintln!(
+            "\nmodel-bench: regression gate: no regression against baseline `{baseline}` ({} points compared)",
+            outcome.compared
+        );
+        return false;
+    }
+    eprintln!(
+        "\nmodel-bench: regression gate: {} regression(s) against baseline `{baseline}`:",
+        outcome.regressions.len()
+    );
+    for line in &outcome.regressions {
+        eprintln!("  {line}");
+    }
+    true
 }
 
 /// A bench's result before anything is measured: its identity, status `ok`, no points.

@@ -176,6 +176,13 @@ pub fn run(
             );
         }
         ran_any = true;
+        let dir = criterion_files::benchmark_dir(
+            criterion_dir,
+            bench.group_name(),
+            bench.name,
+            Some(&level.label()),
+        );
+        let base = criterion_files::baseline_sample(&dir, args.baseline_name());
         let started = SystemTime::now();
         // Slices without a successful request (the server was down then) have no mean; criterion
         // gets the others when at least its minimum of ten remain.
@@ -191,13 +198,8 @@ pub fn run(
                     Duration::from_nanos((mean * iters as f64) as u64)
                 })
             });
-            let dir = criterion_files::benchmark_dir(
-                criterion_dir,
-                bench.group_name(),
-                bench.name,
-                Some(&level.label()),
-            );
-            match criterion_files::read(&dir, started) {
+            let rule = config.gate.rule_for(&point_id);
+            match criterion_files::read(&dir, started, base.as_deref(), rule) {
                 Ok(measured) => Some(measured),
                 Err(error) => {
                     eprintln!("model-bench: {point_id}: measured, but {error}");

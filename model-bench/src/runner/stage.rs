@@ -41,19 +41,21 @@ pub fn run(
         if bench.stage != Stage::Load {
             group.throughput(Throughput::Elements(batch as u64));
         }
+        let dir = criterion_files::benchmark_dir(
+            criterion_dir,
+            bench.group_name(),
+            bench.name,
+            bench.is_swept().then(|| batch.to_string()).as_deref(),
+        );
+        let base = criterion_files::baseline_sample(&dir, args.baseline_name());
         let started = SystemTime::now();
         let outcome = run_point(&mut group, bench, batch);
         match outcome {
             Ok(()) => {
                 ran_any = true;
                 if args.mode == Mode::Benchmark && !args.no_fresh_estimates {
-                    let dir = criterion_files::benchmark_dir(
-                        criterion_dir,
-                        bench.group_name(),
-                        bench.name,
-                        bench.is_swept().then(|| batch.to_string()).as_deref(),
-                    );
-                    match criterion_files::read(&dir, started) {
+                    let rule = config.gate.rule_for(&point_id);
+                    match criterion_files::read(&dir, started, base.as_deref(), rule) {
                         Ok(measured) => result.points.push(PointResult {
                             id: point_id,
                             batch,

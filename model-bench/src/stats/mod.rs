@@ -2,5 +2,7 @@
 
 pub mod breakdown;
 pub mod cold;
+pub mod compare;
+pub mod rng;
 pub mod sample;
 pub mod sweep;

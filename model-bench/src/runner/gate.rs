@@ -1,0 +1,56 @@
+//! The regression gate: after a run compared against a baseline, every point whose change is
+//! significant and wholly above its noise threshold is listed, and the run exits with its own
+//! code. Improvements never fail; a significant change inside the noise band is shown only.
+
+use crate::results::{BenchResult, PointResult};
+use crate::stats::compare::Verdict;
+
+use super::config::Gate;
+
+/// What the gate found in one run.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// One line per regressed point.
+    pub regressions: Vec<String>,
+    /// One line per point significant but within its noise threshold.
+    pub within_noise: Vec<String>,
+    /// Points that had a baseline to compare with.
+    pub compared: usize,
+}
+
+pub fn evaluate(results: &[BenchResult], gate: &Gate) -> Outcome {
+    let mut outcome = Outcome::default();
+    for point in results.iter().flat_map(|bench| &bench.points) {
+        let Some(change) = &point.change else {
+            continue;
+        };
+        let (Some(verdict), Some(p_value)) = (change.verdict, change.p_value) else {
+            continue;
+        };
+        outcome.compared += 1;
+        let line = || describe(point, p_value, gate.rule_for(&point.id).noise_threshold);
+        match verdict {
+            Verdict::Regressed => outcome.regressions.push(line()),
+            Verdict::WithinNoise => outcome.within_noise.push(line()),
+            Verdict::Improved | Verdict::NoChange => {}
+        }
+    }
+    outcome
+}
+
+fn describe(point: &PointResult, p_value: f64, noise: f64) -> String {
+    let Some(change) = &point.change else {
+        return point.id.clone();
+    };
+    let pct = |x: f64| format!("{:+.2} %", 100.0 * x);
+    format!(
+        "{}: mean time {} [{}, {}] ({:.0} % CI), p = {:.4}, noise threshold ±{:.1} %",
+        point.id,
+        pct(change.mean.point),
+        pct(change.mean.lower),
+        pct(change.mean.upper),
+        100.0 * change.mean.confidence_level,
+        p_value,
+        100.0 * noise
+    )
+}
