@@ -94,10 +94,24 @@ pub struct Measured {
 }
 
 /// The per-iteration times of the baseline `name`, read before a run (criterion overwrites a
-/// baseline it saves); `None` when there is none or it cannot be read.
-pub fn baseline_sample(dir: &Path, name: &str) -> Option<Vec<f64>> {
-    let sample: RawSample = read_json(&dir.join(name).join("sample.json")).ok()?;
-    Some(per_iteration(&sample))
+/// baseline it saves): `Ok(None)` when there is none, an error naming the file when it cannot be
+/// read or parsed.
+pub fn baseline_sample(dir: &Path, name: &str) -> Result<Option<Vec<f64>>> {
+    let path = dir.join(name).join("sample.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let sample: RawSample = read_json(&path)?;
+    Ok(Some(per_iteration(&sample)))
+}
+
+/// [`baseline_sample`], with a failure said on stderr: the point is still measured, without a
+/// verdict.
+pub fn baseline_sample_or_warn(dir: &Path, name: &str, point_id: &str) -> Option<Vec<f64>> {
+    baseline_sample(dir, name).unwrap_or_else(|error| {
+        eprintln!("model-bench: {point_id}: baseline `{name}` is unusable, no verdict: {error}");
+        None
+    })
 }
 
 /// Resamples for the p-value; criterion's default is 100 000, this many keep it within ±0.005
@@ -192,6 +206,25 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_corrupt_baseline_sample_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(baseline_sample(dir.path(), "main").unwrap().is_none());
+        std::fs::create_dir_all(dir.path().join("main")).unwrap();
+        std::fs::write(dir.path().join("main/sample.json"), "{\"iters\": [1.0,").unwrap();
+        let error = baseline_sample(dir.path(), "main").unwrap_err().to_string();
+        assert!(error.contains("main/sample.json"), "{error}");
+        std::fs::write(
+            dir.path().join("main/sample.json"),
+            r#"{"sampling_mode":"Flat","iters":[1.0,2.0],"times":[10.0,40.0]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            baseline_sample(dir.path(), "main").unwrap(),
+            Some(vec![10.0, 20.0])
+        );
+    }
 
     #[test]
     fn directory_names_follow_criterion() {

@@ -182,7 +182,7 @@ pub fn run(
             bench.name,
             Some(&level.label()),
         );
-        let base = criterion_files::baseline_sample(&dir, args.baseline_name());
+        let base = criterion_files::baseline_sample_or_warn(&dir, args.baseline_name(), &point_id);
         let started = SystemTime::now();
         // Slices without a successful request (the server was down then) have no mean; criterion
         // gets the others when at least its minimum of ten remain.

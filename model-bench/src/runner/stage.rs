@@ -47,7 +47,7 @@ pub fn run(
             bench.name,
             bench.is_swept().then(|| batch.to_string()).as_deref(),
         );
-        let base = criterion_files::baseline_sample(&dir, args.baseline_name());
+        let base = criterion_files::baseline_sample_or_warn(&dir, args.baseline_name(), &point_id);
         let started = SystemTime::now();
         let outcome = run_point(&mut group, bench, batch);
         match outcome {
