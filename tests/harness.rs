@@ -484,6 +484,58 @@ fn the_gate_fails_a_run_that_really_regressed_and_passes_one_that_did_not() {
     assert_eq!(change["verdict"], "regressed");
 }
 
+/// Runs the fixture on `filter` with `toml` as its `model-bench.toml`.
+fn run_with_config(toml: &str, filter: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("model-bench.toml"), toml).unwrap();
+    run_in(dir, &[filter], &[("FIXTURE_TOKEN", "t")])
+}
+
+#[test]
+fn thresholds_on_absolute_figures_fail_the_run_with_their_own_code() {
+    let held = run_with_config(
+        "[thresholds]\n\"model_bench_fixture/gated\" = [\"median < 10s\", \"throughput > 1/s\"]\n\
+         \"serving/rest_identity\" = [\"p99 < 60s\", \"error_rate < 1%\", \"throughput > 1/s\"]\n",
+        "^(model_bench_fixture/gated|serving/rest_identity/c1)$",
+    );
+    assert_eq!(held.code(), Some(0), "{}", held.stderr());
+    assert!(
+        held.stderr().contains("thresholds: all 5 checks held"),
+        "{}",
+        held.stderr()
+    );
+
+    let broken = run_with_config(
+        "[thresholds]\n\"model_bench_fixture/gated\" = [\"median < 1ns\"]\n\
+         \"model_bench_fixture/cold_start\" = [\"cold_mean < 1ns\"]\n\
+         \"nope/typo\" = [\"p99 < 1ms\"]\n",
+        "^model_bench_fixture/(gated|cold_start)$",
+    );
+    assert_eq!(broken.code(), Some(4), "{}", broken.stderr());
+    let stderr = broken.stderr();
+    assert!(stderr.contains("thresholds: 2 broken"), "{stderr}");
+    assert!(
+        stderr.contains("model_bench_fixture/gated: `median < 1ns` broken: measured"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("model_bench_fixture/cold_start: `cold_mean < 1ns` broken"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("nope/typo: `p99 < 1ms` matched no measured figure"),
+        "{stderr}"
+    );
+
+    let invalid = run_with_config("[thresholds]\n\"x\" = [\"p99 fast\"]\n", "^x$");
+    assert_eq!(invalid.code(), Some(2), "{}", invalid.stderr());
+    assert!(
+        invalid.stderr().contains("p99 fast"),
+        "{}",
+        invalid.stderr()
+    );
+}
+
 #[test]
 fn test_mode_runs_each_bench_once_and_writes_nothing() {
     // `cargo test --benches` runs bench binaries without `--bench`.

@@ -36,6 +36,8 @@ pub struct Config {
     pub measurement_time: Option<Duration>,
     /// The regression gate: fail the run when a bench is significantly slower than its baseline.
     pub gate: Gate,
+    /// Limits on absolute figures, checked after the run.
+    pub thresholds: Vec<super::thresholds::Threshold>,
     /// The file the settings came from, if any.
     pub file: Option<PathBuf>,
 }
@@ -97,6 +99,7 @@ impl Default for Config {
             warm_up_time: None,
             measurement_time: None,
             gate: Gate::default(),
+            thresholds: Vec::new(),
             file: None,
         }
     }
@@ -113,6 +116,9 @@ struct FileConfig {
     warm_up_time: Option<String>,
     measurement_time: Option<String>,
     gate: Option<FileGate>,
+    /// Bench id (or id prefix) to its limits, e.g. `["p99 < 50ms", "error_rate < 1%"]`.
+    #[serde(default)]
+    thresholds: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,6 +203,18 @@ impl Config {
                 .gate
                 .noise_by_bench
                 .sort_by_key(|(bench, _)| std::cmp::Reverse(bench.len()));
+        }
+        for (bench, limits) in &file.thresholds {
+            for text in limits {
+                let threshold =
+                    super::thresholds::Threshold::parse(bench, text).map_err(|message| {
+                        Error::Config {
+                            origin: key(&format!("thresholds.\"{bench}\"")),
+                            message,
+                        }
+                    })?;
+                config.thresholds.push(threshold);
+            }
         }
         Ok(config)
     }
@@ -343,6 +361,24 @@ mod tests {
                 "{bad}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn thresholds_are_read_per_bench_and_a_bad_one_names_its_key() {
+        let config = Config::from_toml(
+            "[thresholds]\n\"serving/rest\" = [\"p99 < 50ms\", \"error_rate < 1%\"]\n",
+            "mb.toml",
+        )
+        .unwrap();
+        assert_eq!(config.thresholds.len(), 2);
+        assert_eq!(config.thresholds[0].bench, "serving/rest");
+        let error = Config::from_toml("[thresholds]\n\"x\" = [\"p98 < 1ms\"]\n", "mb.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("thresholds.\"x\"") && error.contains("p98"),
+            "{error}"
+        );
     }
 
     #[test]

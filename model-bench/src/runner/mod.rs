@@ -11,6 +11,7 @@ pub mod panic;
 pub mod remote;
 pub mod report;
 pub mod stage;
+pub mod thresholds;
 
 use crate::sync::lock;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub const EXIT_USAGE: i32 = 2;
 /// Exit code when the regression gate is on and a bench regressed against its baseline (and
 /// none failed, which takes precedence).
 pub const EXIT_REGRESSION: i32 = 3;
+/// Exit code when a threshold of `model-bench.toml` is broken (and no bench failed or regressed).
+pub const EXIT_THRESHOLD: i32 = 4;
 /// Exit code after Ctrl-C, as shells report SIGINT.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -189,12 +192,15 @@ pub fn run_main() -> i32 {
         })
         .collect();
     let gate = (measuring && config.gate.enabled).then(|| gate::evaluate(&results, &config.gate));
+    let limits = (measuring && !config.thresholds.is_empty())
+        .then(|| thresholds::check(&results, &config.thresholds));
     if measuring {
         let report = report::build(results, &config, &args, &cwd, false);
         print!("{}", export::terminal::render(&report));
         write_files(&report, &dirs);
     }
     let regressed = gate.is_some_and(|outcome| report_gate(&outcome, args.baseline_name()));
+    let broken = limits.is_some_and(|outcome| report_thresholds(&outcome));
     if !failures.is_empty() {
         eprintln!("\nmodel-bench: {} bench(es) failed:", failures.len());
         for line in failures {
@@ -203,9 +209,35 @@ pub fn run_main() -> i32 {
         EXIT_BENCH_FAILED
     } else if regressed {
         EXIT_REGRESSION
+    } else if broken {
+        EXIT_THRESHOLD
     } else {
         0
     }
+}
+
+/// Prints what the thresholds found; whether any was broken.
+fn report_thresholds(outcome: &thresholds::Outcome) -> bool {
+    for line in &outcome.unmatched {
+        eprintln!("model-bench: threshold not checked: {line}");
+    }
+    if outcome.broken.is_empty() {
+        if outcome.checked > 0 {
+            eprintln!(
+                "\nmodel-bench: thresholds: all {} checks held",
+                outcome.checked
+            );
+        }
+        return false;
+    }
+    eprintln!(
+        "\nmodel-bench: thresholds: {} broken:",
+        outcome.broken.len()
+    );
+    for line in &outcome.broken {
+        eprintln!("  {line}");
+    }
+    true
 }
 
 /// Prints what the gate found; whether anything regressed.
