@@ -537,6 +537,51 @@ fn thresholds_on_absolute_figures_fail_the_run_with_their_own_code() {
 }
 
 #[test]
+fn bencher_and_github_benchmark_files_carry_every_point() {
+    let run = run(
+        &["^(model_bench_fixture/steady|serving/rest_identity/c1)$"],
+        &[("FIXTURE_TOKEN", "t")],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let read = |name: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(run.out_dir().join(name)).unwrap()).unwrap()
+    };
+    let bmf = read("bencher.json");
+    let steady = &bmf["model_bench_fixture/steady"];
+    let latency = &steady["latency"];
+    assert!(latency["lower_value"].as_f64().unwrap() <= latency["value"].as_f64().unwrap());
+    assert!(latency["value"].as_f64().unwrap() <= latency["upper_value"].as_f64().unwrap());
+    assert!(steady["throughput"]["value"].as_f64().unwrap() > 0.0);
+    let remote = &bmf["serving/rest_identity/c1"];
+    assert!(
+        remote["latency-p99"]["value"].as_f64().unwrap() > 0.0,
+        "{remote}"
+    );
+    assert!(
+        remote["throughput"]["value"].as_f64().unwrap() > 0.0,
+        "{remote}"
+    );
+
+    let entries = read("github-action-benchmark.json");
+    let names: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "model_bench_fixture/steady",
+            "serving/rest_identity/c1",
+            "serving/rest_identity/c1 (p99)"
+        ]
+    );
+    assert_eq!(entries[0]["unit"], "ns");
+    assert!(entries[0]["value"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
 fn test_mode_runs_each_bench_once_and_writes_nothing() {
     // `cargo test --benches` runs bench binaries without `--bench`.
     let dir = tempfile::tempdir().unwrap();

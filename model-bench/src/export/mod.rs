@@ -1,8 +1,10 @@
 //! Result files and the terminal summary: one module per format behind one [`Exporter`] trait, each
 //! file written atomically.
 
+pub mod bencher;
 pub mod csv;
 pub mod format;
+pub mod github_benchmark;
 pub mod json;
 pub mod markdown;
 pub mod tables;
@@ -28,6 +30,8 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
         Box::new(json::Json),
         Box::new(csv::Csv),
         Box::new(markdown::Markdown),
+        Box::new(bencher::Bencher),
+        Box::new(github_benchmark::GithubBenchmark),
     ]
 }
 
