@@ -459,6 +459,13 @@ fn the_gate_fails_a_run_that_really_regressed_and_passes_one_that_did_not() {
     assert!(line.contains("noise threshold ±50.0 %"), "{line}");
     let change = &slower.bench("model_bench_fixture/gated")["points"][0]["change"];
     assert_eq!(change["verdict"], "regressed");
+    let summary = std::fs::read_to_string(slower.out_dir().join("summary.md")).unwrap();
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.contains("gated") && l.contains("% regressed")),
+        "{summary}"
+    );
     assert!(change["mean"]["lower"].as_f64().unwrap() > 1.0, "{change}");
 
     // Faster than the baseline (back to the original work) is an improvement: never a failure.

@@ -139,14 +139,27 @@ fn stages(report: &Report) -> Vec<Table> {
                 duration_ns(e.mean.point),
                 duration_ns(e.std_dev.point),
                 point.items_per_sec.map(rate).unwrap_or_else(|| "-".into()),
-                point
-                    .change
-                    .map(|c| signed_percent(100.0 * c.mean.point))
-                    .unwrap_or_else(|| "-".into()),
+                change_cell(point.change.as_ref()),
             ]);
         }
     }
     vec![table]
+}
+
+/// The mean's change against the baseline, with the verdict when there is one that matters:
+/// "+48.2 % regressed".
+fn change_cell(change: Option<&crate::results::Change>) -> String {
+    use crate::stats::compare::Verdict;
+    let Some(change) = change else {
+        return "-".into();
+    };
+    let value = signed_percent(100.0 * change.mean.point);
+    match change.verdict {
+        Some(verdict @ (Verdict::Regressed | Verdict::Improved | Verdict::WithinNoise)) => {
+            format!("{value} {}", verdict.as_str())
+        }
+        _ => value,
+    }
 }
 
 /// `c8` as "8 in flight", an open loop as "500/s poisson".
@@ -209,10 +222,7 @@ fn remote_points(report: &Report) -> Vec<Table> {
                     .map(|l| duration_ns(l.p99))
                     .unwrap_or_else(|| "-".into()),
                 s.late_pct.map(percent).unwrap_or_else(|| "-".into()),
-                point
-                    .change
-                    .map(|c| signed_percent(100.0 * c.mean.point))
-                    .unwrap_or_else(|| "-".into()),
+                change_cell(point.change.as_ref()),
             ]);
             if s.errors > 0 {
                 let classes: Vec<String> = s
