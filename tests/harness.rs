@@ -589,6 +589,49 @@ fn bencher_and_github_benchmark_files_carry_every_point() {
 }
 
 #[test]
+fn recommendations_come_with_the_numbers_behind_them() {
+    let run = run_with_config(
+        "[recommend]\nslo_p99 = \"60s\"\ncold_overhead = \"1ns\"\nnoise = 0.000001\n",
+        "^(toy/toy_forward|serving/rest_identity|model_bench_fixture/cold_start)",
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let results = run.results();
+    let recommendations = results["recommendations"].as_array().unwrap();
+    let find = |bench: &str, kind: &str| {
+        recommendations
+            .iter()
+            .find(|r| r["bench"] == bench && r["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} advice for {bench}: {recommendations:?}"))
+    };
+    let batch = find("toy/toy_forward", "batch");
+    assert!(batch["advice"]
+        .as_str()
+        .unwrap()
+        .starts_with("serve with batch "));
+    assert!(batch["evidence"].as_str().unwrap().contains("items/s"));
+    let load = find("serving/rest_identity", "load");
+    assert!(load["advice"]
+        .as_str()
+        .unwrap()
+        .starts_with("run at concurrency "));
+    assert!(
+        load["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("under the 60.00 s SLO"),
+        "{load}"
+    );
+    let cold = find("model_bench_fixture/cold_start", "cold");
+    assert!(
+        cold["evidence"].as_str().unwrap().contains("warm"),
+        "{cold}"
+    );
+    find("toy/toy_forward/1", "noise");
+    let summary = std::fs::read_to_string(run.out_dir().join("summary.md")).unwrap();
+    assert!(summary.contains("### Recommendations"), "{summary}");
+}
+
+#[test]
 fn test_mode_runs_each_bench_once_and_writes_nothing() {
     // `cargo test --benches` runs bench binaries without `--bench`.
     let dir = tempfile::tempdir().unwrap();

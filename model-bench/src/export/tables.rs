@@ -106,6 +106,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         sweeps(report),
         cold_vs_warm(report),
         breakdowns(report),
+        recommendations(report),
         failures(report),
     ]
     .into_iter()
@@ -142,6 +143,16 @@ fn stages(report: &Report) -> Vec<Table> {
                 change_cell(point.change.as_ref()),
             ]);
         }
+    }
+    vec![table]
+}
+
+fn recommendations(report: &Report) -> Vec<Table> {
+    let mut table = Table::new("Recommendations", &["bench", "advice", "because"]);
+    for r in &report.recommendations {
+        table
+            .rows
+            .push(vec![r.bench.clone(), r.advice.clone(), r.evidence.clone()]);
     }
     vec![table]
 }

@@ -25,6 +25,9 @@ pub struct Report {
     pub environment: Environment,
     pub benches: Vec<BenchResult>,
     pub pipelines: Vec<Breakdown>,
+    /// Advice read off the results, each with the numbers behind it.
+    #[serde(default)]
+    pub recommendations: Vec<crate::runner::recommend::Recommendation>,
 }
 
 /// How the run was configured.
@@ -192,6 +195,9 @@ pub struct SampleInfo {
     pub min: f64,
     pub p95: f64,
     pub max: f64,
+    /// Interquartile range of the per-iteration times (p75 − p25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iqr: Option<f64>,
 }
 
 /// criterion's relative change against a baseline (0.05 = +5 %).

@@ -38,6 +38,8 @@ pub struct Config {
     pub gate: Gate,
     /// Limits on absolute figures, checked after the run.
     pub thresholds: Vec<super::thresholds::Threshold>,
+    /// What the recommendations count as too slow or too noisy.
+    pub recommend: super::recommend::Settings,
     /// The file the settings came from, if any.
     pub file: Option<PathBuf>,
 }
@@ -100,6 +102,7 @@ impl Default for Config {
             measurement_time: None,
             gate: Gate::default(),
             thresholds: Vec::new(),
+            recommend: super::recommend::Settings::default(),
             file: None,
         }
     }
@@ -119,6 +122,15 @@ struct FileConfig {
     /// Bench id (or id prefix) to its limits, e.g. `["p99 < 50ms", "error_rate < 1%"]`.
     #[serde(default)]
     thresholds: std::collections::BTreeMap<String, Vec<String>>,
+    recommend: Option<FileRecommend>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRecommend {
+    slo_p99: Option<String>,
+    cold_overhead: Option<String>,
+    noise: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,6 +215,19 @@ impl Config {
                 .gate
                 .noise_by_bench
                 .sort_by_key(|(bench, _)| std::cmp::Reverse(bench.len()));
+        }
+        if let Some(recommend) = &file.recommend {
+            if let Some(slo) = &recommend.slo_p99 {
+                config.recommend.slo_p99 = Some(parse_duration(slo, &key("recommend.slo_p99"))?);
+            }
+            if let Some(overhead) = &recommend.cold_overhead {
+                config.recommend.cold_overhead =
+                    parse_duration(overhead, &key("recommend.cold_overhead"))?;
+            }
+            if let Some(noise) = recommend.noise {
+                config.recommend.noise_ratio =
+                    validate_fraction(noise, false, &key("recommend.noise"))?;
+            }
         }
         for (bench, limits) in &file.thresholds {
             for text in limits {
@@ -379,6 +404,22 @@ mod tests {
             error.contains("thresholds.\"x\"") && error.contains("p98"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn recommendation_settings() {
+        let config = Config::from_toml(
+            "[recommend]\nslo_p99 = \"50ms\"\ncold_overhead = \"2s\"\nnoise = 0.2\n",
+            "mb.toml",
+        )
+        .unwrap();
+        assert_eq!(config.recommend.slo_p99, Some(Duration::from_millis(50)));
+        assert_eq!(config.recommend.cold_overhead, Duration::from_secs(2));
+        assert_eq!(config.recommend.noise_ratio, 0.2);
+        let error = Config::from_toml("[recommend]\nslo_p99 = \"fast\"\n", "mb.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("recommend.slo_p99"), "{error}");
     }
 
     #[test]

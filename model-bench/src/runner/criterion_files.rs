@@ -174,6 +174,9 @@ fn sample_info(path: &Path, sample: &RawSample) -> Result<SampleInfo> {
         min: quantile(&per_iteration, 0.0).ok_or_else(invalid)?,
         p95: quantile(&per_iteration, 0.95).ok_or_else(invalid)?,
         max: quantile(&per_iteration, 1.0).ok_or_else(invalid)?,
+        iqr: quantile(&per_iteration, 0.75)
+            .zip(quantile(&per_iteration, 0.25))
+            .map(|(q3, q1)| q3 - q1),
     })
 }
 

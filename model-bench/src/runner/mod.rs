@@ -7,6 +7,7 @@ pub mod config;
 pub mod criterion_files;
 pub mod gate;
 pub mod panic;
+pub mod recommend;
 #[cfg(feature = "remote")]
 pub mod remote;
 pub mod report;

@@ -361,5 +361,6 @@ fn no_samples() -> crate::results::SampleInfo {
         min: 0.0,
         p95: 0.0,
         max: 0.0,
+        iqr: None,
     }
 }

@@ -16,6 +16,7 @@ pub fn build(
     interrupted: bool,
 ) -> Report {
     let pipelines = breakdowns(&benches);
+    let recommendations = super::recommend::recommend(&benches, &config.recommend);
     Report {
         schema_version: SCHEMA_VERSION,
         model_bench_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -33,6 +34,7 @@ pub fn build(
         environment: Environment::collect(repo_dir),
         benches,
         pipelines,
+        recommendations,
     }
 }
 

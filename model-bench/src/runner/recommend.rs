@@ -1,0 +1,200 @@
+//! Recommendations read off a run's results, each with the numbers behind it: the batch size to
+//! serve with, the load level to run at (under a p99 SLO when one is set), cold-start advice when
+//! the first call costs too much, and results too noisy to trust.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::export::format::{duration_ns, rate};
+use crate::results::{BenchResult, LoadPoint};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Batch,
+    Load,
+    Cold,
+    Noise,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// A bench id, or a point id for advice about one point.
+    pub bench: String,
+    pub kind: Kind,
+    pub advice: String,
+    /// The measured figures the advice rests on.
+    pub evidence: String,
+}
+
+/// What counts as too slow or too noisy (`[recommend]` in `model-bench.toml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The latency SLO a load level's p99 must stay under.
+    pub slo_p99: Option<Duration>,
+    /// Cold-start overhead (cold mean − warm median) above which preloading is advised.
+    pub cold_overhead: Duration,
+    /// IQR / median above which a point is flagged as noisy.
+    pub noise_ratio: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            slo_p99: None,
+            cold_overhead: Duration::from_secs(1),
+            noise_ratio: 0.10,
+        }
+    }
+}
+
+pub fn recommend(benches: &[BenchResult], settings: &Settings) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    for bench in benches {
+        out.extend(best_batch(bench));
+        out.extend(best_load(bench, settings));
+        out.extend(cold_start(bench, settings));
+        for point in &bench.points {
+            let (Some(iqr), median) = (point.sample.iqr, point.estimates.median.point) else {
+                continue;
+            };
+            if median > 0.0 && iqr / median > settings.noise_ratio {
+                out.push(Recommendation {
+                    bench: point.id.clone(),
+                    kind: Kind::Noise,
+                    advice: "noisy: re-run on a quieter machine or with a longer measurement_time"
+                        .into(),
+                    evidence: format!(
+                        "IQR {} is {:.0} % of the median {}",
+                        duration_ns(iqr),
+                        100.0 * iqr / median,
+                        duration_ns(median)
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn best_batch(bench: &BenchResult) -> Option<Recommendation> {
+    let sweep = bench.sweep.as_ref()?;
+    let best = sweep.best_batch?;
+    let first = sweep.points.first()?;
+    let at_best = sweep.points.iter().find(|p| p.batch == best)?;
+    if sweep.points.len() < 2 {
+        return None;
+    }
+    let mut evidence = format!(
+        "{} items/s at batch {best}, {:.2}× batch {}",
+        rate(at_best.items_per_sec),
+        at_best.items_per_sec / first.items_per_sec,
+        first.batch
+    );
+    if let Some(knee) = &sweep.knee {
+        evidence.push_str(&format!(
+            "; latency grows faster than throughput from batch {} to {}",
+            knee.from_batch, knee.batch
+        ));
+    }
+    Some(Recommendation {
+        bench: bench.id.clone(),
+        kind: Kind::Batch,
+        advice: format!("serve with batch {best}"),
+        evidence,
+    })
+}
+
+fn level(load: &LoadPoint) -> String {
+    match (load.concurrency, load.target_rate) {
+        (Some(concurrency), _) => format!("concurrency {concurrency}"),
+        (None, Some(rate_per_s)) => format!("{rate_per_s}/s"),
+        _ => load.mode.clone(),
+    }
+}
+
+fn best_load(bench: &BenchResult, settings: &Settings) -> Option<Recommendation> {
+    let levels: Vec<(&LoadPoint, f64)> = bench
+        .points
+        .iter()
+        .filter_map(|p| {
+            let load = p.load.as_ref()?;
+            Some((load, load.stats.latency.as_ref()?.p99))
+        })
+        .collect();
+    if levels.len() < 2 {
+        return None;
+    }
+    let slo_ns = settings.slo_p99.map(|slo| slo.as_nanos() as f64);
+    let best = levels
+        .iter()
+        .filter(|(load, p99)| load.stats.errors == 0 && slo_ns.is_none_or(|slo| *p99 <= slo))
+        .max_by(|a, b| {
+            a.0.stats
+                .throughput_rps
+                .total_cmp(&b.0.stats.throughput_rps)
+        });
+    let (advice, evidence) = match (best, slo_ns) {
+        (Some((load, p99)), slo) => (
+            format!("run at {}", level(load)),
+            format!(
+                "{} ok/s with p99 {}{}, the most of the levels{}",
+                rate(load.stats.throughput_rps),
+                duration_ns(*p99),
+                slo.map(|s| format!(" under the {} SLO", duration_ns(s)))
+                    .unwrap_or_default(),
+                if slo.is_some() {
+                    " that kept it"
+                } else {
+                    " without errors"
+                }
+            ),
+        ),
+        (None, Some(slo)) => {
+            let (load, p99) = levels.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+            (
+                format!("no load level kept p99 under {}", duration_ns(slo)),
+                format!(
+                    "the lowest p99 was {} at {}",
+                    duration_ns(*p99),
+                    level(load)
+                ),
+            )
+        }
+        (None, None) => (
+            "every load level had errors".into(),
+            format!("{} levels measured", levels.len()),
+        ),
+    };
+    Some(Recommendation {
+        bench: bench.id.clone(),
+        kind: Kind::Load,
+        advice,
+        evidence,
+    })
+}
+
+fn cold_start(bench: &BenchResult, settings: &Settings) -> Option<Recommendation> {
+    let summary = bench.cold.as_ref()?.summary.as_ref()?;
+    let overhead = summary.overhead_ns?;
+    if overhead <= settings.cold_overhead.as_nanos() as f64 {
+        return None;
+    }
+    Some(Recommendation {
+        bench: bench.id.clone(),
+        kind: Kind::Cold,
+        advice: "preload at startup or keep an instance warm".into(),
+        evidence: format!(
+            "a fresh process takes {} (mean of {}) against {} warm: {} more{}",
+            duration_ns(summary.mean_ns),
+            summary.runs,
+            summary.warm_median_ns.map(duration_ns).unwrap_or_default(),
+            duration_ns(overhead),
+            summary
+                .overhead_pct
+                .map(|pct| format!(" (+{pct:.0} %)"))
+                .unwrap_or_default()
+        ),
+    })
+}
