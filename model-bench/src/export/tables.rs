@@ -10,6 +10,8 @@ pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
     pub notes: Vec<String>,
+    /// Every column left-aligned (prose rather than figures).
+    pub prose: bool,
 }
 
 impl Table {
@@ -19,6 +21,7 @@ impl Table {
             headers: headers.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
             notes: Vec::new(),
+            prose: false,
         }
     }
 
@@ -39,7 +42,7 @@ impl Table {
                 .zip(&widths)
                 .enumerate()
                 .map(|(i, (cell, width))| {
-                    if i == 0 {
+                    if i == 0 || self.prose {
                         format!("{cell:<width$}")
                     } else {
                         format!("{cell:>width$}")
@@ -76,7 +79,11 @@ impl Table {
             self.headers
                 .iter()
                 .enumerate()
-                .map(|(i, _)| if i == 0 { " --- " } else { " ---: " })
+                .map(|(i, _)| if i == 0 || self.prose {
+                    " --- "
+                } else {
+                    " ---: "
+                })
                 .collect::<Vec<_>>()
                 .join("|")
         ));
@@ -149,6 +156,7 @@ fn stages(report: &Report) -> Vec<Table> {
 
 fn recommendations(report: &Report) -> Vec<Table> {
     let mut table = Table::new("Recommendations", &["bench", "advice", "because"]);
+    table.prose = true;
     for r in &report.recommendations {
         table
             .rows

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::export::format::{duration_ns, rate};
+use crate::export::format::{duration_ns, rate_of};
 use crate::results::{BenchResult, LoadPoint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,8 +87,8 @@ fn best_batch(bench: &BenchResult) -> Option<Recommendation> {
         return None;
     }
     let mut evidence = format!(
-        "{} items/s at batch {best}, {:.2}× batch {}",
-        rate(at_best.items_per_sec),
+        "{} at batch {best}, {:.2}× batch {}",
+        rate_of(at_best.items_per_sec, "items"),
         at_best.items_per_sec / first.items_per_sec,
         first.batch
     );
@@ -139,8 +139,8 @@ fn best_load(bench: &BenchResult, settings: &Settings) -> Option<Recommendation>
         (Some((load, p99)), slo) => (
             format!("run at {}", level(load)),
             format!(
-                "{} ok/s with p99 {}{}, the most of the levels{}",
-                rate(load.stats.throughput_rps),
+                "{} with p99 {}{}, the most of the levels{}",
+                rate_of(load.stats.throughput_rps, "ok"),
                 duration_ns(*p99),
                 slo.map(|s| format!(" under the {} SLO", duration_ns(s)))
                     .unwrap_or_default(),
