@@ -86,12 +86,27 @@ fn best_batch(bench: &BenchResult) -> Option<Recommendation> {
     if sweep.points.len() < 2 {
         return None;
     }
-    let mut evidence = format!(
-        "{} at batch {best}, {:.2}× batch {}",
-        rate_of(at_best.items_per_sec, "items"),
-        at_best.items_per_sec / first.items_per_sec,
-        first.batch
-    );
+    let mut evidence = if best == first.batch {
+        // Batching does not pay: compare with the best of the larger sizes.
+        let runner_up = sweep
+            .points
+            .iter()
+            .filter(|p| p.batch != best)
+            .max_by(|a, b| a.items_per_sec.total_cmp(&b.items_per_sec))?;
+        format!(
+            "{} at batch {best}; the best larger size, batch {}, gives {:.2}× that",
+            rate_of(at_best.items_per_sec, "items"),
+            runner_up.batch,
+            runner_up.items_per_sec / at_best.items_per_sec
+        )
+    } else {
+        format!(
+            "{} at batch {best}, {:.2}× batch {}",
+            rate_of(at_best.items_per_sec, "items"),
+            at_best.items_per_sec / first.items_per_sec,
+            first.batch
+        )
+    };
     if let Some(knee) = &sweep.knee {
         evidence.push_str(&format!(
             "; latency grows faster than throughput from batch {} to {}",
