@@ -20,6 +20,7 @@ pub mod runtimes;
 pub mod server;
 pub mod stats;
 mod sync;
+pub mod tool;
 
 pub use bencher::Bencher;
 pub use criterion::BatchSize;

@@ -1,0 +1,126 @@
+//! The `model-bench` command: compare result files, and export or import a criterion baseline as
+//! one portable file. Benches themselves run with `cargo bench`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use model_bench::tool::{self, baseline_file, compare};
+
+#[derive(Parser)]
+#[command(name = "model-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compare two results.json files point by point (median, 95 % CI, change, verdict).
+    Compare {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Relative change inside which a difference is noise.
+        #[arg(long, default_value_t = 0.01)]
+        noise: f64,
+        /// Exit with 3 when a point regressed.
+        #[arg(long)]
+        gate: bool,
+    },
+    /// Pack criterion baseline NAME into one file (for a CI artifact).
+    Export {
+        name: String,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, default_value = "target/criterion")]
+        criterion_dir: PathBuf,
+    },
+    /// Unpack a baseline file into criterion's directory, optionally under another name.
+    Import {
+        file: PathBuf,
+        #[arg(long = "as")]
+        rename: Option<String>,
+        #[arg(long, default_value = "target/criterion")]
+        criterion_dir: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Md,
+    Json,
+}
+
+const EXIT_ERROR: u8 = 2;
+const EXIT_REGRESSION: u8 = 3;
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("model-bench: {error}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, tool::ToolError> {
+    match cli.command {
+        Command::Compare {
+            old,
+            new,
+            format,
+            noise,
+            gate,
+        } => {
+            let rows = compare::compare(
+                &tool::read_results(&old)?,
+                &tool::read_results(&new)?,
+                noise,
+            );
+            match format {
+                Format::Table => print!("{}", compare::table(&rows).to_text()),
+                Format::Md => print!("{}", compare::table(&rows).to_markdown()),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
+                ),
+            }
+            let regressed = rows
+                .iter()
+                .any(|r| r.verdict == compare::FileVerdict::Regressed);
+            Ok(if gate && regressed {
+                EXIT_REGRESSION
+            } else {
+                0
+            })
+        }
+        Command::Export {
+            name,
+            output,
+            criterion_dir,
+        } => {
+            let benchmarks = baseline_file::export(&criterion_dir, &name, &output)?;
+            eprintln!(
+                "model-bench: baseline `{name}` ({benchmarks} benchmarks) written to {}",
+                output.display()
+            );
+            Ok(0)
+        }
+        Command::Import {
+            file,
+            rename,
+            criterion_dir,
+        } => {
+            let (name, files) = baseline_file::import(&file, &criterion_dir, rename.as_deref())?;
+            eprintln!(
+                "model-bench: baseline `{name}` ({files} files) written under {}",
+                criterion_dir.display()
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! One portable file for a named criterion baseline (every `<group>/<bench>/<name>/*.json` under
+//! criterion's directory), so CI can keep main's baseline as an artifact and restore it on a
+//! pull request; importing can rename it.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ToolError;
+
+pub const FORMAT: &str = "model-bench-baseline";
+pub const VERSION: u64 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct BaselineFile {
+    format: String,
+    version: u64,
+    name: String,
+    /// Path relative to criterion's directory, with the baseline's directory written as `{name}`
+    /// → the file's JSON.
+    files: BTreeMap<String, serde_json::Value>,
+}
+
+/// Packs baseline `name` from `criterion_dir` into `output`; how many benchmarks it held.
+pub fn export(criterion_dir: &Path, name: &str, output: &Path) -> Result<usize, ToolError> {
+    let mut files = BTreeMap::new();
+    let mut benchmarks = 0;
+    collect(
+        criterion_dir,
+        criterion_dir,
+        name,
+        &mut files,
+        &mut benchmarks,
+    )?;
+    if benchmarks == 0 {
+        return Err(ToolError::Read {
+            path: criterion_dir.display().to_string(),
+            message: format!("no baseline `{name}` in any benchmark directory"),
+        });
+    }
+    let file = BaselineFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        name: name.into(),
+        files,
+    };
+    let bytes = serde_json::to_vec_pretty(&file).map_err(|e| ToolError::Write {
+        path: output.display().to_string(),
+        message: e.to_string(),
+    })?;
+    crate::export::write_atomic(output, &bytes).map_err(|e| ToolError::Write {
+        path: output.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(benchmarks)
+}
+
+fn collect(
+    root: &Path,
+    dir: &Path,
+    name: &str,
+    files: &mut BTreeMap<String, serde_json::Value>,
+    benchmarks: &mut usize,
+) -> Result<(), ToolError> {
+    let read_error = |path: &Path, e: std::io::Error| ToolError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| read_error(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| read_error(dir, e))?;
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if entry.file_name() == name && path.join("estimates.json").is_file() {
+            *benchmarks += 1;
+            let bench_dir = dir.strip_prefix(root).unwrap_or(dir);
+            for file in std::fs::read_dir(&path).map_err(|e| read_error(&path, e))? {
+                let file = file.map_err(|e| read_error(&path, e))?.path();
+                if file.extension().is_some_and(|e| e == "json") {
+                    let text = super::read_text(&file)?;
+                    let value = serde_json::from_str(&text).map_err(|e| ToolError::Invalid {
+                        path: file.display().to_string(),
+                        what: "criterion baseline file",
+                        message: e.to_string(),
+                    })?;
+                    let file_name = file.file_name().unwrap_or_default().to_string_lossy();
+                    let key = format!("{}/{{name}}/{file_name}", bench_dir.display());
+                    files.insert(key, value);
+                }
+            }
+        } else {
+            collect(root, &path, name, files, benchmarks)?;
+        }
+    }
+    Ok(())
+}
+
+/// Unpacks `input` into `criterion_dir`, as baseline `rename` or under its own name; returns the
+/// name written and how many files.
+pub fn import(
+    input: &Path,
+    criterion_dir: &Path,
+    rename: Option<&str>,
+) -> Result<(String, usize), ToolError> {
+    let text = super::read_text(input)?;
+    let invalid = |message: String| ToolError::Invalid {
+        path: input.display().to_string(),
+        what: "baseline file",
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(invalid(format!("its `format` is not `{FORMAT}`")));
+    }
+    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if version != VERSION {
+        return Err(ToolError::Version {
+            path: input.display().to_string(),
+            what: "baseline file",
+            found: version,
+            supported: VERSION,
+        });
+    }
+    let file: BaselineFile = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+    let name = rename.unwrap_or(&file.name).to_string();
+    if !is_plain_name(&name) {
+        return Err(invalid(format!("`{name}` is not a usable baseline name")));
+    }
+    // Every path is checked before anything is written, so a bad file writes nothing.
+    let mut targets = Vec::new();
+    for (key, content) in &file.files {
+        let relative = PathBuf::from(key.replace("{name}", &name));
+        let safe = relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+        if !safe || !key.contains("/{name}/") {
+            return Err(invalid(format!(
+                "entry `{key}` is not a path inside criterion's directory"
+            )));
+        }
+        targets.push((criterion_dir.join(relative), content));
+    }
+    for (path, content) in &targets {
+        let write_error = |message: String| ToolError::Write {
+            path: path.display().to_string(),
+            message,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| write_error(e.to_string()))?;
+        }
+        let bytes = serde_json::to_vec(content).map_err(|e| write_error(e.to_string()))?;
+        crate::export::write_atomic(path, &bytes).map_err(|e| write_error(e.to_string()))?;
+    }
+    Ok((name, targets.len()))
+}
+
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name != "."
+        && name != ".."
+}

@@ -1,0 +1,63 @@
+//! What the `model-bench` command does without running benches: compare two result files
+//! (critcmp-like), and move a criterion baseline in and out of one portable file for CI artifacts.
+
+pub mod baseline_file;
+pub mod compare;
+
+use std::path::Path;
+
+use crate::results::{Report, SCHEMA_VERSION};
+
+/// Why a file the command was given cannot be used; each says which file and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path} is not a model-bench {what}: {message}")]
+    Invalid {
+        path: String,
+        what: &'static str,
+        message: String,
+    },
+    #[error("{path} has {what} version {found}; this model-bench reads version {supported}")]
+    Version {
+        path: String,
+        what: &'static str,
+        found: u64,
+        supported: u64,
+    },
+    #[error("cannot write {path}: {message}")]
+    Write { path: String, message: String },
+}
+
+pub(crate) fn read_text(path: &Path) -> Result<String, ToolError> {
+    std::fs::read_to_string(path).map_err(|e| ToolError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads a `results.json`, checking its schema version before anything else.
+pub fn read_results(path: &Path) -> Result<Report, ToolError> {
+    let text = read_text(path)?;
+    let invalid = |message: String| ToolError::Invalid {
+        path: path.display().to_string(),
+        what: "results file",
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let version = value
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| invalid("no `schema_version`".into()))?;
+    if version != u64::from(SCHEMA_VERSION) {
+        return Err(ToolError::Version {
+            path: path.display().to_string(),
+            what: "results schema",
+            found: version,
+            supported: u64::from(SCHEMA_VERSION),
+        });
+    }
+    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+}

@@ -1,0 +1,239 @@
+//! The `model-bench` command as a user runs it: comparing result files, exporting and importing a
+//! baseline, and each kind of bad file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+fn model_bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_model-bench"))
+        .args(args)
+        .output()
+        .expect("the command runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn estimate(point: f64, half: f64) -> Value {
+    json!({"point": point, "lower": point - half, "upper": point + half,
+           "confidence_level": 0.95, "standard_error": half / 2.0})
+}
+
+/// A results.json (schema version 1) with one point per `(id, median ns)`.
+fn results(points: &[(&str, f64)]) -> Value {
+    let benches: Vec<Value> = points
+        .iter()
+        .map(|(id, median)| {
+            json!({
+                "id": id, "name": id, "pipeline": null, "stage": "forward", "device": "cpu",
+                "source": "benches/x.rs:1", "status": "ok", "error": null, "sweep": null,
+                "cold": null,
+                "points": [{
+                    "id": id, "batch": 1, "unit": "ns", "items_per_sec": null, "change": null,
+                    "estimates": {"mean": estimate(*median, 1.0), "median": estimate(*median, 1.0),
+                                  "std_dev": estimate(1.0, 0.1), "median_abs_dev": estimate(1.0, 0.1),
+                                  "slope": null},
+                    "sample": {"samples": 10, "iterations": 100, "min": median - 2.0,
+                               "p95": median + 2.0, "max": median + 3.0}
+                }]
+            })
+        })
+        .collect();
+    json!({
+        "schema_version": 1, "model_bench_version": "0.1.0", "created_unix_s": 0,
+        "interrupted": false,
+        "run": {"quick": false, "filter": null, "baseline": null, "config_file": null},
+        "environment": {"arch": "x86_64", "logical_cores": 2, "rustc": "rustc", "model_bench_version": "0.1.0"},
+        "benches": benches, "pipelines": []
+    })
+}
+
+fn write(dir: &Path, name: &str, value: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(value).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn compare_gives_change_and_verdict_per_point_and_gates_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(
+        dir.path(),
+        "old.json",
+        &results(&[("p/a", 100.0), ("p/b", 100.0), ("p/gone", 5.0)]),
+    );
+    let new = write(
+        dir.path(),
+        "new.json",
+        &results(&[("p/a", 150.0), ("p/b", 100.5), ("p/new", 7.0)]),
+    );
+    let output = model_bench(&["compare", &old, &new]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(id))
+            .unwrap_or_else(|| panic!("no {id} in {text}"))
+            .to_string()
+    };
+    assert!(
+        line("p/a").contains("+50.0") && line("p/a").ends_with("regressed"),
+        "{text}"
+    );
+    assert!(line("p/b").ends_with("no change"), "{text}");
+    assert!(line("p/new").ends_with("added"), "{text}");
+    assert!(line("p/gone").ends_with("removed"), "{text}");
+
+    let gated = model_bench(&["compare", &old, &new, "--gate", "--format", "json"]);
+    assert_eq!(gated.status.code(), Some(3), "{}", stderr(&gated));
+    let rows: Value = serde_json::from_slice(&gated.stdout).unwrap();
+    assert_eq!(rows[0]["verdict"], "regressed");
+    assert!((rows[0]["change"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+
+    let markdown = model_bench(&["compare", &old, &old, "--format", "md", "--gate"]);
+    assert_eq!(markdown.status.code(), Some(0));
+    assert!(stdout(&markdown).contains("| point | old | new | change | verdict |"));
+}
+
+#[test]
+fn bad_result_files_are_errors_naming_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.json", &results(&[("p/a", 1.0)]));
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, br#"{"schema_version": 1, "benches": ["#).unwrap();
+    let mut future = results(&[("p/a", 1.0)]);
+    future["schema_version"] = json!(7);
+    let future = write(dir.path(), "future.json", &future);
+    let missing = dir.path().join("missing.json");
+    for (file, says) in [
+        (
+            truncated.display().to_string(),
+            "is not a model-bench results file",
+        ),
+        (
+            future,
+            "results schema version 7; this model-bench reads version 1",
+        ),
+        (missing.display().to_string(), "cannot read"),
+    ] {
+        let output = model_bench(&["compare", &good, &file]);
+        assert_eq!(output.status.code(), Some(2));
+        let message = stderr(&output);
+        assert!(
+            message.contains(&file) && message.contains(says),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_baseline_travels_through_one_file_and_can_be_renamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let criterion = dir.path().join("criterion");
+    for bench in ["g/b", "g/c/4"] {
+        for baseline in ["main", "new"] {
+            let at = criterion.join(bench).join(baseline);
+            std::fs::create_dir_all(&at).unwrap();
+            std::fs::write(at.join("estimates.json"), format!(r#"{{"of":"{bench}"}}"#)).unwrap();
+            std::fs::write(at.join("sample.json"), r#"{"iters":[1.0],"times":[2.0]}"#).unwrap();
+        }
+    }
+    let file = dir.path().join("main.baseline.json");
+    let criterion_arg = criterion.display().to_string();
+    let file_arg = file.display().to_string();
+    let export = model_bench(&[
+        "export",
+        "main",
+        "-o",
+        &file_arg,
+        "--criterion-dir",
+        &criterion_arg,
+    ]);
+    assert_eq!(export.status.code(), Some(0), "{}", stderr(&export));
+    assert!(
+        stderr(&export).contains("2 benchmarks"),
+        "{}",
+        stderr(&export)
+    );
+    let packed: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(packed["format"], "model-bench-baseline");
+    assert_eq!(
+        packed["files"].as_object().unwrap().len(),
+        4,
+        "only `main`, not `new`"
+    );
+
+    let elsewhere = dir.path().join("restored");
+    let elsewhere_arg = elsewhere.display().to_string();
+    let import = model_bench(&[
+        "import",
+        &file_arg,
+        "--as",
+        "pr",
+        "--criterion-dir",
+        &elsewhere_arg,
+    ]);
+    assert_eq!(import.status.code(), Some(0), "{}", stderr(&import));
+    let restored: Value =
+        serde_json::from_slice(&std::fs::read(elsewhere.join("g/c/4/pr/estimates.json")).unwrap())
+            .unwrap();
+    assert_eq!(restored["of"], "g/c/4");
+    assert!(elsewhere.join("g/b/pr/sample.json").is_file());
+
+    let missing = model_bench(&[
+        "export",
+        "nope",
+        "-o",
+        &file_arg,
+        "--criterion-dir",
+        &criterion_arg,
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no baseline `nope`"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn bad_baseline_files_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("criterion");
+    let target_arg = target.display().to_string();
+    let escape = json!({"format": "model-bench-baseline", "version": 1, "name": "main",
+        "files": {"g/b/{name}/estimates.json": {}, "../../outside/{name}/x.json": {}}});
+    let mut newer = escape.clone();
+    newer["version"] = json!(2);
+    let cases = [
+        (
+            write(dir.path(), "escape.json", &escape),
+            "is not a path inside",
+        ),
+        (
+            write(dir.path(), "newer.json", &newer),
+            "baseline file version 2; this model-bench reads version 1",
+        ),
+        (
+            write(dir.path(), "other.json", &json!({"format": "x"})),
+            "is not `model-bench-baseline`",
+        ),
+    ];
+    for (file, says) in cases {
+        let output = model_bench(&["import", &file, "--criterion-dir", &target_arg]);
+        assert_eq!(output.status.code(), Some(2));
+        let message = stderr(&output);
+        assert!(
+            message.contains(&file) && message.contains(says),
+            "{message}"
+        );
+        assert!(!target.exists(), "nothing written for {file}");
+    }
+}
