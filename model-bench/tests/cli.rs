@@ -212,10 +212,14 @@ fn bad_baseline_files_write_nothing() {
         "files": {"g/b/{name}/estimates.json": {}, "../../outside/{name}/x.json": {}}});
     let mut newer = escape.clone();
     newer["version"] = json!(2);
+    let nested = json!({"format": "model-bench-baseline", "version": 1, "name": "main",
+        "files": {"g/{name}/x.json": {}, "g/{name}/x.json/y.json": {}}});
+    let own_dir = json!({"format": "model-bench-baseline", "version": 1, "name": "new",
+        "files": {"g/{name}/x.json": {}}});
     let cases = [
         (
             write(dir.path(), "escape.json", &escape),
-            "is not a path inside",
+            "is not `<benchmark dirs>/{name}/<file>.json`",
         ),
         (
             write(dir.path(), "newer.json", &newer),
@@ -224,6 +228,14 @@ fn bad_baseline_files_write_nothing() {
         (
             write(dir.path(), "other.json", &json!({"format": "x"})),
             "is not `model-bench-baseline`",
+        ),
+        (
+            write(dir.path(), "nested.json", &nested),
+            "is not `<benchmark dirs>/{name}/<file>.json`",
+        ),
+        (
+            write(dir.path(), "own-dir.json", &own_dir),
+            "`new` is not a usable baseline name",
         ),
     ];
     for (file, says) in cases {

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use h2::client::SendRequest;
+use h2::client::{ResponseFuture, SendRequest};
+use h2::SendStream;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use prost::Message;
 use tokio::net::TcpStream;
@@ -124,15 +125,15 @@ impl GrpcH2 {
         } else {
             &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()]
         };
-        let sender = self.sender(slot).await?;
-        let mut sender = sender.ready().await.map_err(|e| self.h2_error(&e))?;
-        let mut request = Request::new(());
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        let (response, mut stream) = sender
-            .send_request(request, false)
-            .map_err(|e| self.h2_error(&e))?;
+        // A connection the server is retiring (GOAWAY) refuses new streams before its task ends:
+        // forget it and open the stream once more on a fresh one.
+        let (response, mut stream) = match self.open_stream(slot).await {
+            Ok(opened) => opened,
+            Err((generation, _)) => {
+                forget(slot, generation);
+                self.open_stream(slot).await.map_err(|(_, error)| error)?
+            }
+        };
         stream
             .send_data(self.frame.clone(), true)
             .map_err(|e| self.h2_error(&e))?;
@@ -171,14 +172,31 @@ impl GrpcH2 {
         self.decode_message(message.freeze())
     }
 
-    /// The connection's sender, connecting first when there is none (or it died).
-    async fn sender(&self, slot: &Arc<Slot>) -> Result<SendRequest<Bytes>, RequestError> {
-        if let Some((_, sender)) = lock(&slot.sender).as_ref() {
-            return Ok(sender.clone());
+    /// A new stream with the request's head on the slot's connection; on failure, the error and
+    /// the generation of the connection that refused it.
+    async fn open_stream(
+        &self,
+        slot: &Arc<Slot>,
+    ) -> Result<(ResponseFuture, SendStream<Bytes>), (Option<u64>, RequestError)> {
+        let (generation, sender) = self.sender(slot).await.map_err(|e| (None, e))?;
+        let refused = |e: h2::Error| (Some(generation), self.h2_error(&e));
+        let mut sender = sender.ready().await.map_err(refused)?;
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        sender.send_request(request, false).map_err(refused)
+    }
+
+    /// The connection's sender and its generation, connecting first when there is none (or it
+    /// died).
+    async fn sender(&self, slot: &Arc<Slot>) -> Result<(u64, SendRequest<Bytes>), RequestError> {
+        if let Some((generation, sender)) = lock(&slot.sender).as_ref() {
+            return Ok((*generation, sender.clone()));
         }
         let _connecting = slot.connecting.lock().await;
-        if let Some((_, sender)) = lock(&slot.sender).as_ref() {
-            return Ok(sender.clone());
+        if let Some((generation, sender)) = lock(&slot.sender).as_ref() {
+            return Ok((*generation, sender.clone()));
         }
         let connect_error = |message: String| {
             RequestError::new(ErrorClass::Connect, format!("{}: {message}", self.what))
@@ -196,15 +214,16 @@ impl GrpcH2 {
             .map_err(|e| connect_error(format!("HTTP/2 handshake: {e}")))?;
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         *lock(&slot.sender) = Some((generation, sender.clone()));
-        let owner = Arc::clone(slot);
+        // Weak: the task must not keep the slot (and with it a sender, which keeps the
+        // connection open) alive after the client is dropped.
+        let owner = Arc::downgrade(slot);
         tokio::spawn(async move {
             let _ = connection.await;
-            let mut current = lock(&owner.sender);
-            if current.as_ref().is_some_and(|(g, _)| *g == generation) {
-                *current = None;
+            if let Some(owner) = owner.upgrade() {
+                forget(&owner, Some(generation));
             }
         });
-        Ok(sender)
+        Ok((generation, sender))
     }
 
     fn status_error(&self, headers: &HeaderMap) -> Option<RequestError> {
@@ -281,6 +300,15 @@ impl GrpcH2 {
     }
 }
 
+/// Drops the slot's connection if it is still the one of `generation`, so the next call opens a
+/// new one.
+fn forget(slot: &Slot, generation: Option<u64>) {
+    let mut current = lock(&slot.sender);
+    if generation.is_some_and(|g| current.as_ref().is_some_and(|(c, _)| *c == g)) {
+        *current = None;
+    }
+}
+
 /// The `grpc-timeout` header for `timeout`: at most 8 digits and a unit.
 fn grpc_timeout(timeout: Duration) -> String {
     let millis = timeout.as_millis();
@@ -306,7 +334,8 @@ fn code_of_http_status(status: u16) -> &'static str {
 /// The gRPC code an HTTP/2 reset or GOAWAY stands for (gRPC's HTTP/2 error code mapping).
 fn code_of_reset(reason: h2::Reason) -> &'static str {
     match reason {
-        h2::Reason::REFUSED_STREAM => "unavailable",
+        // NO_ERROR: a graceful GOAWAY that the stream could not outlive.
+        h2::Reason::REFUSED_STREAM | h2::Reason::NO_ERROR => "unavailable",
         h2::Reason::CANCEL => "cancelled",
         h2::Reason::ENHANCE_YOUR_CALM => "resource_exhausted",
         h2::Reason::INADEQUATE_SECURITY => "permission_denied",

@@ -193,12 +193,14 @@ impl Http1Conn {
                 if self.filled >= MAX_HEAD {
                     return Err(decode(request, "the response head exceeds 64 KiB").into());
                 }
-                if self.read_more(request).await? == 0 {
-                    return Err(if self.filled == 0 {
-                        Failure::Stale
-                    } else {
-                        closed_early(request).into()
-                    });
+                let nothing_yet = self.filled == 0;
+                match self.read_more(request).await {
+                    Ok(0) if nothing_yet => return Err(Failure::Stale),
+                    Ok(0) => return Err(closed_early(request).into()),
+                    Ok(_) => {}
+                    // A server that resets an idle keep-alive connection instead of closing it.
+                    Err((kind, _)) if nothing_yet && is_reset(kind) => return Err(Failure::Stale),
+                    Err((_, error)) => return Err(error.into()),
                 }
             };
             if (100..200).contains(&head.status) && head.status != 101 {
@@ -213,30 +215,39 @@ impl Http1Conn {
                         return Err(decode(request, "the response body exceeds 1 GiB").into());
                     }
                     while self.filled < head.len + length {
-                        if self.read_more(request).await? == 0 {
+                        if self.read_some(request).await? == 0 {
                             return Err(closed_early(request).into());
                         }
                     }
                     (head.len, head.len + length)
                 }
-                Framing::Chunked => loop {
-                    match dechunk(&self.buf[head.len..self.filled], &mut self.dechunked) {
-                        Ok(Some(_)) => break (head.len, head.len),
-                        Ok(None) => {
-                            if self.filled - head.len > MAX_BODY {
-                                return Err(
-                                    decode(request, "the response body exceeds 1 GiB").into()
-                                );
+                Framing::Chunked => {
+                    // Complete chunks are decoded once; each read continues from `at`.
+                    let mut at = 0;
+                    self.dechunked.clear();
+                    loop {
+                        match dechunk(
+                            &self.buf[head.len..self.filled],
+                            &mut at,
+                            &mut self.dechunked,
+                        ) {
+                            Ok(Some(_)) => break (head.len, head.len),
+                            Ok(None) => {
+                                if self.filled - head.len > MAX_BODY {
+                                    return Err(
+                                        decode(request, "the response body exceeds 1 GiB").into()
+                                    );
+                                }
+                                if self.read_some(request).await? == 0 {
+                                    return Err(closed_early(request).into());
+                                }
                             }
-                            if self.read_more(request).await? == 0 {
-                                return Err(closed_early(request).into());
-                            }
+                            Err(message) => return Err(decode(request, message).into()),
                         }
-                        Err(message) => return Err(decode(request, message).into()),
                     }
-                },
+                }
                 Framing::UntilClose => {
-                    while self.read_more(request).await? > 0 {
+                    while self.read_some(request).await? > 0 {
                         if self.filled - head.len > MAX_BODY {
                             return Err(decode(request, "the response body exceeds 1 GiB").into());
                         }
@@ -252,8 +263,12 @@ impl Http1Conn {
         }
     }
 
-    /// Reads what the socket has into the buffer; 0 at end of stream.
-    async fn read_more(&mut self, request: &Http1Request) -> Result<usize, RequestError> {
+    /// Reads what the socket has into the buffer; 0 at end of stream. A failure comes with its
+    /// kind, so a reset before any response byte can be told apart.
+    async fn read_more(
+        &mut self,
+        request: &Http1Request,
+    ) -> Result<usize, (std::io::ErrorKind, RequestError)> {
         if self.buf.len() - self.filled < READ_CHUNK {
             let grown = (self.buf.len() * 2).max(self.filled + READ_CHUNK);
             self.buf.resize(grown, 0);
@@ -264,10 +279,25 @@ impl Http1Conn {
         let n = stream
             .read(&mut self.buf[self.filled..])
             .await
-            .map_err(|e| RequestError::new(ErrorClass::Io, format!("{}: {e}", request.what)))?;
+            .map_err(|e| {
+                let error = RequestError::new(ErrorClass::Io, format!("{}: {e}", request.what));
+                (e.kind(), error)
+            })?;
         self.filled += n;
         Ok(n)
     }
+
+    async fn read_some(&mut self, request: &Http1Request) -> Result<usize, RequestError> {
+        self.read_more(request).await.map_err(|(_, error)| error)
+    }
+}
+
+fn is_reset(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        kind,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+    )
 }
 
 fn decode(request: &Http1Request, message: impl std::fmt::Display) -> RequestError {
@@ -352,32 +382,33 @@ fn parse_head(data: &[u8], what: &str) -> Result<Option<Head>, RequestError> {
     }))
 }
 
-/// Decodes a whole chunked body from `data` into `out`: `Some(consumed)` when complete
-/// (trailers included), `None` when more bytes are needed.
-fn dechunk(data: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, String> {
-    out.clear();
-    let mut at = 0;
+/// Decodes a chunked body from `data` into `out`, continuing from `at` (the end of the chunks
+/// decoded by earlier calls, which it advances): `Some(consumed)` when the body is complete
+/// (trailers included), `None` when more bytes are needed. Each byte is decoded once, however
+/// many reads the body takes.
+fn dechunk(data: &[u8], at: &mut usize, out: &mut Vec<u8>) -> Result<Option<usize>, String> {
     loop {
-        let (line, size) = match httparse::parse_chunk_size(&data[at..]) {
+        let (line, size) = match httparse::parse_chunk_size(&data[*at..]) {
             Ok(httparse::Status::Complete(found)) => found,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(_) => return Err("invalid chunk size in a chunked response".into()),
         };
-        at += line;
+        let start = *at + line;
         if size == 0 {
             // Trailer lines, then an empty line.
+            let mut end = start;
             loop {
-                let Some(eol) = data[at..].windows(2).position(|w| w == b"\r\n") else {
+                let Some(eol) = data[end..].windows(2).position(|w| w == b"\r\n") else {
                     return Ok(None);
                 };
-                at += eol + 2;
+                end += eol + 2;
                 if eol == 0 {
-                    return Ok(Some(at));
+                    return Ok(Some(end));
                 }
             }
         }
         let size = usize::try_from(size).map_err(|_| "a chunk larger than memory".to_string())?;
-        let Some(end) = at.checked_add(size).filter(|&end| end <= MAX_BODY) else {
+        let Some(end) = start.checked_add(size).filter(|_| size <= MAX_BODY) else {
             return Err("a chunk larger than 1 GiB".into());
         };
         if data.len() < end + 2 {
@@ -386,8 +417,8 @@ fn dechunk(data: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, String> {
         if &data[end..end + 2] != b"\r\n" {
             return Err("a chunk not followed by CRLF".into());
         }
-        out.extend_from_slice(&data[at..end]);
-        at = end + 2;
+        out.extend_from_slice(&data[start..end]);
+        *at = end + 2;
     }
 }
 
@@ -397,14 +428,23 @@ mod tests {
 
     #[test]
     fn chunked_bodies_are_joined_and_trailers_skipped() {
-        let mut out = Vec::new();
         let data = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-trailer: 1\r\n\r\n";
-        assert_eq!(dechunk(data, &mut out), Ok(Some(data.len())));
+        let whole = |data: &[u8]| {
+            let (mut at, mut out) = (0, Vec::new());
+            dechunk(data, &mut at, &mut out).map(|done| (done, out))
+        };
+        assert_eq!(whole(data), Ok((Some(data.len()), b"hello world".to_vec())));
+        assert_eq!(whole(&data[..data.len() - 1]).unwrap().0, None);
+        assert_eq!(whole(b"5\r\nhel").unwrap().0, None);
+        assert!(whole(b"zz\r\n").is_err());
+        assert!(whole(b"2\r\nabXY").is_err());
+        // Fed a byte at a time, as a slow server sends it: the same body, each chunk once.
+        let (mut at, mut out) = (0, Vec::new());
+        for end in 1..data.len() {
+            assert_eq!(dechunk(&data[..end], &mut at, &mut out), Ok(None), "{end}");
+        }
+        assert_eq!(dechunk(data, &mut at, &mut out), Ok(Some(data.len())));
         assert_eq!(out, b"hello world");
-        assert_eq!(dechunk(&data[..data.len() - 1], &mut out), Ok(None));
-        assert_eq!(dechunk(b"5\r\nhel", &mut out), Ok(None));
-        assert!(dechunk(b"zz\r\n", &mut out).is_err());
-        assert!(dechunk(b"2\r\nabXY", &mut out).is_err());
     }
 
     #[test]

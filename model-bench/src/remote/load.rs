@@ -302,6 +302,15 @@ impl Outstanding {
     }
 }
 
+/// Marks one request of [`Outstanding`] finished when dropped.
+struct FinishOnDrop(Arc<Outstanding>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
 async fn open_loop(
     client: Arc<Client>,
     plan: &LoadPlan,
@@ -371,6 +380,9 @@ async fn open_loop(
                     let outstanding = Arc::clone(&outstanding);
                     let sessions = Arc::clone(&sessions);
                     let mut request = Box::pin(async move {
+                        // Finished even if the request panics, so the run's end never waits
+                        // for it.
+                        let _finish = FinishOnDrop(outstanding);
                         let slot =
                             tokio::time::timeout_at(drop_deadline, slots.acquire_owned()).await;
                         backlog.fetch_sub(1, Ordering::AcqRel);
@@ -389,7 +401,6 @@ async fn open_loop(
                             }
                             _ => {}
                         }
-                        outstanding.finish();
                     });
                     // The first poll runs here, at the intended time: with a free slot it
                     // writes the request (HTTP/1.1) or queues its stream (HTTP/2) at once,
@@ -407,7 +418,13 @@ async fn open_loop(
         Ok(thread) => {
             // The dispatcher only sleeps and spawns; joining it on a blocking thread keeps the
             // runtime's workers free for the requests.
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                lock(&recorder).record_error(super::error::RequestError::new(
+                    super::error::ErrorClass::Io,
+                    "the dispatcher thread panicked; arrivals after that were not sent",
+                ));
+            }
         }
         Err(error) => lock(&recorder).record_error(super::error::RequestError::new(
             super::error::ErrorClass::Io,

@@ -88,8 +88,12 @@ pub fn p_value(new: &[f64], base: &[f64], resamples: usize, seed: u64) -> f64 {
         return 1.0;
     }
     let observed = welch_t(new, base);
-    if !observed.is_finite() {
+    if observed.is_nan() {
         return 1.0;
+    }
+    if observed.is_infinite() {
+        // Two samples without spread and with different means: as different as can be.
+        return 0.0;
     }
     let pool: Vec<f64> = new.iter().chain(base).copied().collect();
     let mut rng = SplitMix64(seed);
@@ -145,9 +149,11 @@ mod tests {
     }
 
     #[test]
-    fn degenerate_samples_are_never_significant() {
+    fn samples_too_small_or_without_spread_follow_criterion() {
         assert_eq!(p_value(&[1.0], &[2.0, 3.0], 100, 1), 1.0);
         assert_eq!(p_value(&[5.0, 5.0], &[5.0, 5.0], 100, 1), 1.0);
+        // No spread but different means: a change, as criterion says.
+        assert_eq!(p_value(&[6.0, 6.0], &[5.0, 5.0], 100, 1), 0.0);
     }
 
     #[test]

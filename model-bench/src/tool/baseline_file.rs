@@ -71,7 +71,8 @@ fn collect(
     for entry in entries {
         let entry = entry.map_err(|e| read_error(dir, e))?;
         let path = entry.path();
-        if !path.is_dir() {
+        // The entry's own type, not its target's: a symlink (perhaps a loop) is not followed.
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         if entry.file_name() == name && path.join("estimates.json").is_file() {
@@ -87,7 +88,12 @@ fn collect(
                         message: e.to_string(),
                     })?;
                     let file_name = file.file_name().unwrap_or_default().to_string_lossy();
-                    let key = format!("{}/{{name}}/{file_name}", bench_dir.display());
+                    // `/` whatever the platform, so the file imports anywhere.
+                    let bench_dir: Vec<String> = bench_dir
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect();
+                    let key = format!("{}/{{name}}/{file_name}", bench_dir.join("/"));
                     files.insert(key, value);
                 }
             }
@@ -133,16 +139,19 @@ pub fn import(
     // Every path is checked before anything is written, so a bad file writes nothing.
     let mut targets = Vec::new();
     for (key, content) in &file.files {
-        let relative = PathBuf::from(key.replace("{name}", &name));
-        let safe = relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
-        if !safe || !key.contains("/{name}/") {
+        let relative = entry_path(key, &name).ok_or_else(|| {
+            invalid(format!(
+                "entry `{key}` is not `<benchmark dirs>/{{name}}/<file>.json` inside criterion's directory"
+            ))
+        })?;
+        let target = criterion_dir.join(relative);
+        if target.is_dir() {
             return Err(invalid(format!(
-                "entry `{key}` is not a path inside criterion's directory"
+                "entry `{key}` would replace the directory {}",
+                target.display()
             )));
         }
-        targets.push((criterion_dir.join(relative), content));
+        targets.push((target, content));
     }
     for (path, content) in &targets {
         let write_error = |message: String| ToolError::Write {
@@ -158,6 +167,34 @@ pub fn import(
     Ok((name, targets.len()))
 }
 
+/// `a/b/{name}/estimates.json` → `a/b/<name>/estimates.json`; `None` unless the key is exactly
+/// benchmark directories, `{name}`, and a `.json` file, all plain components.
+fn entry_path(key: &str, name: &str) -> Option<PathBuf> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let (file, rest) = parts.split_last()?;
+    let (placeholder, dirs) = rest.split_last()?;
+    let plain = |part: &str| {
+        !part.is_empty()
+            && !part.contains("{name}")
+            && Path::new(part).components().count() == 1
+            && Path::new(part)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)))
+    };
+    if *placeholder != "{name}"
+        || dirs.is_empty()
+        || !file.ends_with(".json")
+        || !plain(file)
+        || !dirs.iter().all(|d| plain(d))
+    {
+        return None;
+    }
+    let mut path: PathBuf = dirs.iter().collect();
+    path.push(name);
+    path.push(file);
+    Some(path)
+}
+
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -165,4 +202,6 @@ fn is_plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && name != "."
         && name != ".."
+        // criterion's own directories beside the baselines.
+        && !matches!(name, "new" | "change" | "report")
 }
