@@ -769,12 +769,9 @@ fn classify_status(status: &tonic::Status, base_url: &str) -> RequestError {
         status.message()
     );
     let class = match status.code() {
-        Code::DeadlineExceeded => ErrorClass::Timeout,
-        // tonic's channel timeout ends a call as CANCELLED "Timeout expired".
-        Code::Cancelled if mentions(status, "timeout expired") => ErrorClass::Timeout,
         Code::Unavailable if is_connect_failure(status) => ErrorClass::Connect,
         Code::Internal if status.message().contains("decode") => ErrorClass::Decode,
-        code => ErrorClass::GrpcCode(code_name(code).to_string()),
+        code => code_class(code, &status_text(status)),
     };
     let source = std::error::Error::source(status).map(chain);
     match source {
@@ -795,11 +792,29 @@ fn is_connect_failure(status: &tonic::Status) -> bool {
 
 /// Whether the status's message or any of its sources mentions `needle` (lowercase).
 fn mentions(status: &tonic::Status, needle: &str) -> bool {
+    status_text(status).to_ascii_lowercase().contains(needle)
+}
+
+/// The status's message and its sources, on one line.
+fn status_text(status: &tonic::Status) -> String {
     let mut text = status.message().to_string();
     if let Some(source) = std::error::Error::source(status) {
         text.push_str(&chain(source));
     }
-    text.to_ascii_lowercase().contains(needle)
+    text
+}
+
+/// The class of a gRPC status `code` whose message (and sources) read `text`: the end of a
+/// deadline is a timeout, whether as DEADLINE_EXCEEDED (the spec) or as CANCELLED "Timeout
+/// expired" (tonic, client and server); any other code counts by its name.
+pub(crate) fn code_class(code: tonic::Code, text: &str) -> ErrorClass {
+    match code {
+        tonic::Code::DeadlineExceeded => ErrorClass::Timeout,
+        tonic::Code::Cancelled if text.to_ascii_lowercase().contains("timeout expired") => {
+            ErrorClass::Timeout
+        }
+        code => ErrorClass::GrpcCode(code_name(code).to_string()),
+    }
 }
 
 pub(crate) fn code_name(code: tonic::Code) -> &'static str {

@@ -243,15 +243,8 @@ impl GrpcH2 {
             .get("grpc-message")
             .map(|m| percent_decode(m.as_bytes()))
             .unwrap_or_default();
-        // The request carries `grpc-timeout`, so the server may end it first: DEADLINE_EXCEEDED
-        // as the spec says, or CANCELLED "Timeout expired" as tonic's server does.
-        let class = match tonic_code {
-            tonic::Code::DeadlineExceeded => ErrorClass::Timeout,
-            tonic::Code::Cancelled if message.to_ascii_lowercase().contains("timeout expired") => {
-                ErrorClass::Timeout
-            }
-            other => ErrorClass::GrpcCode(super::client::code_name(other).into()),
-        };
+        // The request carries `grpc-timeout`, so the server may end it first.
+        let class = super::client::code_class(tonic_code, &message);
         Some(RequestError::new(
             class,
             format!(

@@ -75,12 +75,7 @@ impl Gate {
         let noise = self
             .noise_by_bench
             .iter()
-            .find(|(key, _)| {
-                id == key
-                    || id
-                        .strip_prefix(key.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-            })
+            .find(|(key, _)| covers(key, id))
             .map(|(_, noise)| *noise)
             .unwrap_or(self.noise_threshold);
         crate::stats::compare::Rule {
@@ -292,6 +287,15 @@ fn validate_cold_runs(runs: u32, origin: &str) -> Result<u32> {
         });
     }
     Ok(runs)
+}
+
+/// Whether a setting keyed `key` applies to the point `id`: the id itself, or an id under it
+/// (`serving/rest` covers `serving/rest/c4`, not `serving/rest_binary/c4`).
+pub fn covers(key: &str, id: &str) -> bool {
+    id == key
+        || id
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn parse_flag(value: &str, origin: &str) -> Result<bool> {

@@ -184,10 +184,7 @@ impl Threshold {
     }
 
     fn applies_to(&self, id: &str) -> bool {
-        id == self.bench
-            || id
-                .strip_prefix(self.bench.as_str())
-                .is_some_and(|rest| rest.starts_with('/'))
+        super::config::covers(&self.bench, id)
     }
 
     fn show(&self, value: f64) -> String {

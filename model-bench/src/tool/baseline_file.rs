@@ -81,12 +81,7 @@ fn collect(
             for file in std::fs::read_dir(&path).map_err(|e| read_error(&path, e))? {
                 let file = file.map_err(|e| read_error(&path, e))?.path();
                 if file.extension().is_some_and(|e| e == "json") {
-                    let text = super::read_text(&file)?;
-                    let value = serde_json::from_str(&text).map_err(|e| ToolError::Invalid {
-                        path: file.display().to_string(),
-                        what: "criterion baseline file",
-                        message: e.to_string(),
-                    })?;
+                    let value = super::read_json(&file, "criterion baseline file")?;
                     let file_name = file.file_name().unwrap_or_default().to_string_lossy();
                     // `/` whatever the platform, so the file imports anywhere.
                     let bench_dir: Vec<String> = bench_dir
@@ -111,26 +106,13 @@ pub fn import(
     criterion_dir: &Path,
     rename: Option<&str>,
 ) -> Result<(String, usize), ToolError> {
-    let text = super::read_text(input)?;
-    let invalid = |message: String| ToolError::Invalid {
-        path: input.display().to_string(),
-        what: "baseline file",
-        message,
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let invalid = |message: String| super::invalid(input, "baseline file", message);
+    let value = super::read_json(input, "baseline file")?;
     if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err(invalid(format!("its `format` is not `{FORMAT}`")));
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-    if version != VERSION {
-        return Err(ToolError::Version {
-            path: input.display().to_string(),
-            what: "baseline file",
-            found: version,
-            supported: VERSION,
-        });
-    }
+    super::check_version(input, "baseline file", version, VERSION)?;
     let file: BaselineFile = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
     let name = rename.unwrap_or(&file.name).to_string();
     if !is_plain_name(&name) {

@@ -37,27 +37,45 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ToolError> {
     })
 }
 
+/// The error for `path` not being a valid `what`.
+pub(crate) fn invalid(path: &Path, what: &'static str, message: impl Into<String>) -> ToolError {
+    ToolError::Invalid {
+        path: path.display().to_string(),
+        what,
+        message: message.into(),
+    }
+}
+
+/// Reads `path` as JSON; a file that does not parse is not a valid `what`.
+pub(crate) fn read_json(path: &Path, what: &'static str) -> Result<serde_json::Value, ToolError> {
+    serde_json::from_str(&read_text(path)?).map_err(|e| invalid(path, what, e.to_string()))
+}
+
+/// A `found` version other than `supported` is an error saying both.
+pub(crate) fn check_version(
+    path: &Path,
+    what: &'static str,
+    found: u64,
+    supported: u64,
+) -> Result<(), ToolError> {
+    if found == supported {
+        return Ok(());
+    }
+    Err(ToolError::Version {
+        path: path.display().to_string(),
+        what,
+        found,
+        supported,
+    })
+}
+
 /// Reads a `results.json`, checking its schema version before anything else.
 pub fn read_results(path: &Path) -> Result<Report, ToolError> {
-    let text = read_text(path)?;
-    let invalid = |message: String| ToolError::Invalid {
-        path: path.display().to_string(),
-        what: "results file",
-        message,
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let value = read_json(path, "results file")?;
     let version = value
         .get("schema_version")
         .and_then(|v| v.as_u64())
-        .ok_or_else(|| invalid("no `schema_version`".into()))?;
-    if version != u64::from(SCHEMA_VERSION) {
-        return Err(ToolError::Version {
-            path: path.display().to_string(),
-            what: "results schema",
-            found: version,
-            supported: u64::from(SCHEMA_VERSION),
-        });
-    }
-    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+        .ok_or_else(|| invalid(path, "results file", "no `schema_version`"))?;
+    check_version(path, "results schema", version, u64::from(SCHEMA_VERSION))?;
+    serde_json::from_value(value).map_err(|e| invalid(path, "results file", e.to_string()))
 }
