@@ -232,9 +232,12 @@ fn an_endpoint_that_is_down_is_a_connect_error_naming_the_url() {
     }
 }
 
-#[test]
-fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
-    let _serial = serial();
+/// Runs `plan` against a reference server that is shut down `kill_after` into the run; the
+/// statistics and how long the run took.
+fn run_killing_the_server(
+    kill_after: Duration,
+    plan: &LoadPlan,
+) -> (model_bench::results::LoadStats, Duration) {
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
     let client = connect(
@@ -243,12 +246,21 @@ fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
         &server.rest_url(),
     );
     let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(600));
+        std::thread::sleep(kill_after);
         server.shutdown();
     });
-    let plan = LoadPlan::open(300.0, Arrival::Poisson, Duration::from_millis(1500));
-    let stats = run(&runtime, &client, &plan);
+    let started = std::time::Instant::now();
+    let stats = run(&runtime, &client, plan);
+    let took = started.elapsed();
     killer.join().unwrap();
+    (stats, took)
+}
+
+#[test]
+fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
+    let _serial = serial();
+    let plan = LoadPlan::open(300.0, Arrival::Poisson, Duration::from_millis(1500));
+    let (stats, _) = run_killing_the_server(Duration::from_millis(600), &plan);
     assert!(
         stats.ok > 50,
         "requests before the kill succeeded: {stats:?}"
@@ -452,24 +464,8 @@ fn closed_loop_connections_read_every_http1_framing() {
 #[test]
 fn a_server_killed_under_a_closed_loop_gives_counted_errors_and_ends_on_time() {
     let _serial = serial();
-    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
-    let runtime = runtime();
-    let client = connect(
-        &runtime,
-        &identity_endpoint(Protocol::RestJson),
-        &server.rest_url(),
-    );
-    let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(400));
-        server.shutdown();
-    });
-    let started = std::time::Instant::now();
-    let stats = run(
-        &runtime,
-        &client,
-        &LoadPlan::closed(4, Duration::from_millis(1000)),
-    );
-    killer.join().unwrap();
+    let plan = LoadPlan::closed(4, Duration::from_millis(1000));
+    let (stats, took) = run_killing_the_server(Duration::from_millis(400), &plan);
     assert!(
         stats.ok > 0,
         "requests before the kill succeeded: {stats:?}"
@@ -487,7 +483,7 @@ fn a_server_killed_under_a_closed_loop_gives_counted_errors_and_ends_on_time() {
         stats.errors_by_class
     );
     // Bounded by the window plus one request timeout, not by the server coming back.
-    assert!(started.elapsed() < Duration::from_millis(1000) + TIMEOUT);
+    assert!(took < Duration::from_millis(1000) + TIMEOUT);
 }
 
 #[test]
