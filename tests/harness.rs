@@ -317,6 +317,160 @@ fn the_pipeline_breakdown_names_the_bottleneck() {
     assert!(summary.contains("bottleneck: toy_forward"), "{summary}");
 }
 
+/// A chart's named series of `(x, y)` points.
+type PlottedSeries = Vec<(String, Vec<(f64, f64)>)>;
+
+/// A chart's SVG, checked to parse, and the series it embeds (`<metadata id="model-bench-series">`).
+fn chart(dir: &std::path::Path, name: &str) -> (String, PlottedSeries) {
+    let path = dir.join(format!("{name}.svg"));
+    let svg = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let document = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let metadata = document
+        .descendants()
+        .find(|n| n.has_tag_name("metadata") && n.attribute("id") == Some("model-bench-series"))
+        .and_then(|n| n.text())
+        .unwrap_or_else(|| panic!("{name} embeds no series"));
+    let series: Vec<Value> = serde_json::from_str(metadata).unwrap();
+    let series = series
+        .iter()
+        .map(|s| {
+            let points = s["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+                .collect();
+            (s["name"].as_str().unwrap().to_string(), points)
+        })
+        .collect();
+    // Its PNG twin is a real image of the chart's size.
+    let png = std::fs::read(dir.join(format!("{name}.png"))).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((width, height), (900, 500), "{name}.png");
+    (svg, series)
+}
+
+/// The vertex lists of the SVG's polylines in `stroke` colour (plotters draws each line series as
+/// one).
+fn polylines(svg: &str, stroke: &str) -> Vec<Vec<(f64, f64)>> {
+    let document = roxmltree::Document::parse(svg).unwrap();
+    document
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some(stroke))
+        .filter_map(|n| n.attribute("points"))
+        .map(|points| {
+            points
+                .split_whitespace()
+                .map(|xy| {
+                    let (x, y) = xy.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_report_draws_the_measured_figures_as_charts_beside_the_tables() {
+    let run = run(&["^toy/|oom_sweep"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let results = run.results();
+    let report = run.out_dir().join("report");
+
+    // The batch sweep plots exactly the measured batches and their items/s.
+    let sweep = &run.bench("model_bench_fixture/oom_sweep")["sweep"];
+    let measured: Vec<(f64, f64)> = sweep["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["batch"].as_f64().unwrap(),
+                p["items_per_sec"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(measured.len(), 2, "{sweep}");
+    let (svg, series) = chart(&report, "sweep-model_bench_fixture_oom_sweep");
+    assert_eq!(series[0].0, "items/s");
+    assert_eq!(series[0].1, measured);
+    assert!(svg.contains("best batch"), "the best batch is marked");
+    // The items/s line (the first colour) has a vertex per batch, the higher throughput drawn
+    // higher (smaller y).
+    let line = polylines(&svg, "#1F77B4")
+        .into_iter()
+        .find(|l| l.len() == 2)
+        .expect("a two-point line");
+    assert_eq!(
+        line[0].1 < line[1].1,
+        measured[0].1 > measured[1].1,
+        "{line:?}"
+    );
+
+    // The breakdown stacks the stages in their measured shares.
+    let toy = &results["pipelines"][0];
+    let (svg, series) = chart(&report, "breakdown-toy");
+    let stages = toy["stages"].as_array().unwrap();
+    let total: f64 = series[..stages.len()]
+        .iter()
+        .map(|s| s.1[0].1 - s.1[0].0)
+        .sum();
+    for (stage, (name, points)) in stages.iter().zip(&series) {
+        assert!(name.starts_with(stage["bench"].as_str().unwrap()), "{name}");
+        let share = 100.0 * (points[0].1 - points[0].0) / total;
+        assert!(
+            (share - stage["share_pct"].as_f64().unwrap()).abs() < 1e-6,
+            "{name}"
+        );
+        assert!(
+            svg.contains(stage["bench"].as_str().unwrap()),
+            "legend names {name}"
+        );
+    }
+    assert_eq!(series.last().unwrap().0, "end-to-end");
+
+    // Box plots hold each stage's quartiles from results.json.
+    let (_, boxes) = chart(&report, "stages-toy");
+    let names: Vec<&str> = boxes.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(names, ["min", "p25", "median", "p75", "max"]);
+    for (i, (_, values)) in boxes.iter().enumerate() {
+        assert_eq!(values.len(), 4, "three stages and end-to-end at batch 1");
+        if i > 0 {
+            assert!(values
+                .iter()
+                .zip(&boxes[i - 1].1)
+                .all(|(v, lower)| v.1 >= lower.1));
+        }
+    }
+    let forward = &run.bench("toy/toy_forward")["points"][0]["sample"];
+    assert!(forward["p25"].as_f64().unwrap() <= forward["p75"].as_f64().unwrap());
+
+    // index.html ties it together: every chart, the tables, the environment.
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    for name in [
+        "sweep-model_bench_fixture_oom_sweep",
+        "breakdown-toy",
+        "stages-toy",
+    ] {
+        assert!(html.contains(&format!("<img src=\"{name}.svg\"")), "{name}");
+        assert!(html.contains(&format!("href=\"{name}.png\"")), "{name}");
+    }
+    assert!(
+        html.contains("<h3>Pipeline breakdown: toy (batch 1)</h3>"),
+        "{html}"
+    );
+    assert!(html.contains("<th>rustc</th>"));
+    let commit = results["environment"]["git"]["commit"].as_str();
+    if let Some(commit) = commit {
+        assert!(html.contains(commit));
+    }
+    // The settings the run used are recorded with the results.
+    assert_eq!(results["run"]["settings"]["gate_enabled"], false);
+    assert_eq!(results["run"]["settings"]["significance_level"], 0.05);
+}
+
 #[test]
 fn results_json_carries_the_schema_environment_and_real_estimates() {
     let run = run(&["^toy/toy_forward"], &[]);
@@ -843,7 +997,44 @@ fn remote_benches_report_percentiles_through_criterion_and_never_write_secrets()
         "{csv}"
     );
 
-    for name in ["results.json", "results.csv", "summary.md"] {
+    // The HDR spectrum and histogram travel with each point and are drawn.
+    let c4 = &run.bench("serving/rest_identity")["points"][1]["load"]["stats"];
+    let spectrum = c4["spectrum"].as_array().unwrap();
+    assert_eq!(spectrum.last().unwrap()["percentile"], 100.0);
+    let bucketed: u64 = c4["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(bucketed, c4["latency"]["count"].as_u64().unwrap());
+    let report = run.out_dir().join("report");
+    let (_, load) = chart(&report, "load-closed-serving_rest_identity");
+    let throughput: Vec<(f64, f64)> = ["c1", "c4"]
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            let stats = &run.bench("serving/rest_identity")["points"][i]["load"]["stats"];
+            ([1.0, 4.0][i], stats["throughput_rps"].as_f64().unwrap())
+        })
+        .collect();
+    assert_eq!(load[0], ("ok/s".to_string(), throughput));
+    let (_, spectrum_series) = chart(&report, "spectrum-serving_rest_identity");
+    assert_eq!(spectrum_series.len(), 2, "one line per load level");
+    chart(&report, "histogram-serving_rest_identity");
+    let (_, protocols) = chart(&report, "protocols-serving_identity");
+    assert!(
+        protocols.iter().any(|s| s.0.contains("(grpc)")),
+        "{protocols:?}"
+    );
+
+    for name in [
+        "results.json",
+        "results.csv",
+        "summary.md",
+        "report/index.html",
+        "report/load-closed-serving_rest_identity.svg",
+    ] {
         let text = std::fs::read_to_string(run.out_dir().join(name)).unwrap();
         assert!(!text.contains(secret), "{name} leaks the token");
     }

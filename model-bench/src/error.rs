@@ -21,6 +21,9 @@ pub enum Error {
     #[error("cold run of `{bench}` failed: {message}")]
     ColdRun { bench: String, message: String },
 
+    #[error("cannot draw chart `{chart}`: {message}")]
+    Plot { chart: String, message: String },
+
     #[error("cannot encode {what}: {message}")]
     Encode { what: &'static str, message: String },
 }

@@ -10,6 +10,7 @@ pub mod bencher;
 pub mod error;
 pub mod export;
 pub mod measure;
+pub mod plot;
 pub mod registry;
 pub mod remote;
 pub mod results;

@@ -249,3 +249,115 @@ fn bad_baseline_files_write_nothing() {
         assert!(!target.exists(), "nothing written for {file}");
     }
 }
+
+#[test]
+fn report_draws_a_results_file_without_rerunning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut value = results(&[("p/a", 100.0), ("p/b", 200.0)]);
+    value["benches"][0]["sweep"] = json!({
+        "points": [
+            {"batch": 1, "latency_ns": 100.0, "latency_per_item_ns": 100.0, "items_per_sec": 1e7},
+            {"batch": 4, "latency_ns": 200.0, "latency_per_item_ns": 50.0, "items_per_sec": 2e7}
+        ],
+        "best_batch": 4, "knee": null, "ceiling": null
+    });
+    let file = write(dir.path(), "results.json", &value);
+    let out = dir.path().join("out");
+    let output = model_bench(&["report", &file, "-o", &out.display().to_string()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("index.html"),
+        "{}",
+        stderr(&output)
+    );
+
+    let svg = std::fs::read_to_string(out.join("sweep-p_a.svg")).unwrap();
+    let document = roxmltree::Document::parse(&svg).expect("the SVG parses");
+    let series: Value = serde_json::from_str(
+        document
+            .descendants()
+            .find(|n| n.attribute("id") == Some("model-bench-series"))
+            .and_then(|n| n.text())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(series[0]["name"], "items/s");
+    assert_eq!(series[0]["points"], json!([[1.0, 1e7], [4.0, 2e7]]));
+    assert!(svg.contains("best batch 4"), "{svg}");
+    assert!(out.join("sweep-p_a.png").is_file());
+
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<img src=\"sweep-p_a.svg\""), "{html}");
+    assert!(
+        html.contains("<td>p/b</td>"),
+        "the stage table lists every point: {html}"
+    );
+    assert!(html.contains("criterion's HTML report was not generated"));
+
+    // Without -o the report goes beside the results file.
+    let output = model_bench(&["report", &file]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(dir.path().join("report/index.html").is_file());
+}
+
+#[test]
+fn a_failed_write_is_an_error_naming_the_path_and_keeps_what_was_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "results.json", &results(&[("p/a", 100.0)]));
+    // A regular file where the report's directory should be.
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "keep me").unwrap();
+    let into_file = blocker.join("report");
+    let output = model_bench(&["report", &file, "-o", &into_file.display().to_string()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&into_file.display().to_string()),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "keep me");
+
+    // index.html cannot replace a directory: that file fails, is named, and the directory stays.
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(out.join("index.html")).unwrap();
+    std::fs::write(out.join("index.html/mine.txt"), "mine").unwrap();
+    let output = model_bench(&["report", &file, "-o", &out.display().to_string()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&out.join("index.html").display().to_string()),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("index.html/mine.txt")).unwrap(),
+        "mine"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // The same for a baseline export whose output directory is a file.
+    let criterion = dir.path().join("criterion");
+    let at = criterion.join("g/b/main");
+    std::fs::create_dir_all(&at).unwrap();
+    std::fs::write(at.join("estimates.json"), "{}").unwrap();
+    let target = blocker.join("main.json");
+    let output = model_bench(&[
+        "export",
+        "main",
+        "-o",
+        &target.display().to_string(),
+        "--criterion-dir",
+        &criterion.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&target.display().to_string()),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "keep me");
+}

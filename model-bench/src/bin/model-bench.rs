@@ -1,5 +1,5 @@
-//! The `model-bench` command: compare result files, and export or import a criterion baseline as
-//! one portable file. Benches themselves run with `cargo bench`.
+//! The `model-bench` command: compare result files, draw a results file's HTML report, and export or
+//! import a criterion baseline as one portable file. Benches themselves run with `cargo bench`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +28,15 @@ enum Command {
         /// Exit with 3 when a point regressed.
         #[arg(long)]
         gate: bool,
+    },
+    /// Draw the charts and index.html of a results.json (into DIR, default: report/ beside it).
+    Report {
+        results: PathBuf,
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Where criterion's own HTML report is looked for, to link it.
+        #[arg(long, default_value = "target/criterion")]
+        criterion_dir: PathBuf,
     },
     /// Pack criterion baseline NAME into one file (for a CI artifact).
     Export {
@@ -97,6 +106,38 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
             } else {
                 0
             })
+        }
+        Command::Report {
+            results,
+            output,
+            criterion_dir,
+        } => {
+            let report = tool::read_results(&results)?;
+            let dir = output.unwrap_or_else(|| {
+                results
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .join("report")
+            });
+            let criterion_report = criterion_dir.join("report").join("index.html");
+            let written =
+                model_bench::export::html::write_report(&report, &dir, Some(&criterion_report));
+            for note in &written.notes {
+                eprintln!("model-bench: note: {note}");
+            }
+            let failed = !written.errors.is_empty();
+            for error in written.errors {
+                eprintln!("model-bench: {error}");
+            }
+            let index = dir.join("index.html");
+            if written.files.contains(&index) {
+                eprintln!(
+                    "model-bench: report with {} chart file(s): {}",
+                    written.files.len() - 1,
+                    index.display()
+                );
+            }
+            Ok(if failed { EXIT_ERROR } else { 0 })
         }
         Command::Export {
             name,

@@ -5,6 +5,7 @@ pub mod bencher;
 pub mod csv;
 pub mod format;
 pub mod github_benchmark;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod tables;

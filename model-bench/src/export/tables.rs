@@ -104,6 +104,39 @@ impl Table {
     }
 }
 
+impl Table {
+    /// An HTML table under a level-3 heading, notes as a list below it.
+    pub fn to_html(&self) -> String {
+        use crate::plot::xml_escape;
+        let mut out = format!("<h3>{}</h3>\n<table>\n<tr>", xml_escape(&self.title));
+        for header in &self.headers {
+            out.push_str(&format!("<th>{}</th>", xml_escape(header)));
+        }
+        out.push_str("</tr>\n");
+        for row in &self.rows {
+            out.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                let class = if i == 0 || self.prose {
+                    ""
+                } else {
+                    " class=\"num\""
+                };
+                out.push_str(&format!("<td{class}>{}</td>", xml_escape(cell)));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</table>\n");
+        if !self.notes.is_empty() {
+            out.push_str("<ul class=\"notes\">\n");
+            for note in &self.notes {
+                out.push_str(&format!("<li>{}</li>\n", xml_escape(note)));
+            }
+            out.push_str("</ul>\n");
+        }
+        out
+    }
+}
+
 /// All summary tables of a report, in reading order; tables with nothing to show are left out.
 pub fn build(report: &Report) -> Vec<Table> {
     [
@@ -282,87 +315,42 @@ fn remote_points(report: &Report) -> Vec<Table> {
 
 /// REST and gRPC benches of the same model in one group, side by side per load level.
 fn rest_vs_grpc(report: &Report) -> Vec<Table> {
-    let mut tables = Vec::new();
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for bench in &report.benches {
-        let Some(remote) = &bench.remote else {
-            continue;
-        };
-        let group = bench
-            .id
-            .rsplit_once('/')
-            .map(|(g, _)| g.to_string())
-            .unwrap_or_default();
-        let key = (group.clone(), remote.model.clone());
-        if seen.contains(&key) {
-            continue;
-        }
-        seen.push(key);
-        let peers: Vec<&crate::results::BenchResult> = report
-            .benches
-            .iter()
-            .filter(|b| {
-                b.remote.as_ref().is_some_and(|r| r.model == remote.model)
-                    && b.id.rsplit_once('/').map(|(g, _)| g) == Some(group.as_str())
-            })
-            .collect();
-        let family = |b: &crate::results::BenchResult| {
-            b.remote
-                .as_ref()
-                .and_then(|r| crate::remote::Protocol::parse(&r.protocol))
-                .map(|p| p.family())
-        };
-        let has = |f: &str| peers.iter().any(|b| family(b) == Some(f));
-        if !(has("REST") && has("gRPC")) {
-            continue;
-        }
-        let mut table = Table::new(
-            format!("REST vs gRPC: {} ({group})", remote.model),
-            &["load", "bench", "protocol", "ok/s", "p50", "p99", "errors"],
-        );
-        let mut levels: Vec<String> = Vec::new();
-        for peer in &peers {
-            for point in &peer.points {
-                let level = point.id.rsplit('/').next().unwrap_or("").to_string();
-                if !levels.contains(&level) {
-                    levels.push(level);
+    crate::results::groups::rest_vs_grpc(report)
+        .into_iter()
+        .map(|group| {
+            let mut table = Table::new(
+                format!("REST vs gRPC: {} ({})", group.model, group.group),
+                &["load", "bench", "protocol", "ok/s", "p50", "p99", "errors"],
+            );
+            for level in &group.levels {
+                for peer in &group.peers {
+                    let Some(load) = group.point(peer, level).and_then(|p| p.load.as_ref()) else {
+                        continue;
+                    };
+                    let s = &load.stats;
+                    let latency = |pick: fn(&crate::results::Percentiles) -> f64| {
+                        s.latency
+                            .as_ref()
+                            .map(|l| duration_ns(pick(l)))
+                            .unwrap_or_else(|| "-".into())
+                    };
+                    table.rows.push(vec![
+                        load_label(load),
+                        peer.name.clone(),
+                        peer.remote
+                            .as_ref()
+                            .map(|r| r.protocol.clone())
+                            .unwrap_or_default(),
+                        rate(s.throughput_rps),
+                        latency(|l| l.p50),
+                        latency(|l| l.p99),
+                        s.errors.to_string(),
+                    ]);
                 }
             }
-        }
-        for level in levels {
-            for peer in &peers {
-                let Some(point) = peer
-                    .points
-                    .iter()
-                    .find(|p| p.id.ends_with(&format!("/{level}")))
-                else {
-                    continue;
-                };
-                let Some(load) = &point.load else { continue };
-                let s = &load.stats;
-                table.rows.push(vec![
-                    load_label(load),
-                    peer.name.clone(),
-                    peer.remote
-                        .as_ref()
-                        .map(|r| r.protocol.clone())
-                        .unwrap_or_default(),
-                    rate(s.throughput_rps),
-                    s.latency
-                        .as_ref()
-                        .map(|l| duration_ns(l.p50))
-                        .unwrap_or_else(|| "-".into()),
-                    s.latency
-                        .as_ref()
-                        .map(|l| duration_ns(l.p99))
-                        .unwrap_or_else(|| "-".into()),
-                    s.errors.to_string(),
-                ]);
-            }
-        }
-        tables.push(table);
-    }
-    tables
+            table
+        })
+        .collect()
 }
 
 fn sweeps(report: &Report) -> Vec<Table> {

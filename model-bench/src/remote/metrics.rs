@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::error::RequestError;
-use crate::results::{LoadStats, Percentiles};
+use crate::results::{HistogramBucket, LoadStats, Percentiles, SpectrumPoint};
 
 /// Largest latency a histogram holds (longer values are clamped): ten minutes, in nanoseconds.
 const HIGHEST_NS: u64 = 600_000_000_000;
@@ -221,14 +221,16 @@ pub(crate) fn summarize(
         .and_then(|done| done.checked_duration_since(recorder.window.start))
         .unwrap_or(recorder.window.len)
         .max(Duration::from_nanos(1));
-    let latency = match basis {
-        LatencyBasis::IntendedSend => percentiles(&recorder.latency),
+    let corrected;
+    let latency_histogram = match basis {
+        LatencyBasis::IntendedSend => &recorder.latency,
         LatencyBasis::CorrectedClosedLoop => {
             let expected_interval = recorder.service.value_at_quantile(0.5);
             if expected_interval == 0 {
-                percentiles(&recorder.service)
+                &recorder.service
             } else {
-                percentiles(&recorder.service.clone_correct(expected_interval))
+                corrected = recorder.service.clone_correct(expected_interval);
+                &corrected
             }
         }
     };
@@ -243,7 +245,7 @@ pub(crate) fn summarize(
         elapsed_s: elapsed.as_secs_f64(),
         throughput_rps: recorder.ok as f64 / elapsed.as_secs_f64(),
         sent_rps: recorder.sent as f64 / recorder.window.len.as_secs_f64().max(1e-9),
-        latency,
+        latency: percentiles(latency_histogram),
         service: percentiles(&recorder.service),
         errors_by_class: recorder.errors.clone(),
         first_errors: recorder.first_errors.clone(),
@@ -254,7 +256,48 @@ pub(crate) fn summarize(
             None
         },
         dropped,
+        spectrum: spectrum(latency_histogram),
+        histogram: log_buckets(latency_histogram),
     }
+}
+
+/// HdrHistogram's percentile distribution (5 ticks per half distance to 100 %), one step per
+/// distinct value.
+pub(crate) fn spectrum(histogram: &Histogram<u64>) -> Vec<SpectrumPoint> {
+    let mut points: Vec<SpectrumPoint> = Vec::new();
+    for step in histogram.iter_quantiles(5) {
+        let point = SpectrumPoint {
+            percentile: step.quantile_iterated_to() * 100.0,
+            value_ns: histogram.highest_equivalent(step.value_iterated_to()) as f64,
+        };
+        match points.last_mut() {
+            Some(last) if last.value_ns == point.value_ns => *last = point,
+            _ => points.push(point),
+        }
+    }
+    points
+}
+
+/// Ten buckets per decade from the power of ten at or below the minimum; empty buckets are left out.
+pub(crate) fn log_buckets(histogram: &Histogram<u64>) -> Vec<HistogramBucket> {
+    if histogram.is_empty() {
+        return Vec::new();
+    }
+    let first = 10f64.powf((histogram.min().max(1) as f64).log10().floor()) as u64;
+    let mut low = 0.0;
+    let mut buckets = Vec::new();
+    for step in histogram.iter_log(first.max(1), 10f64.powf(0.1)) {
+        let high = step.value_iterated_to() as f64;
+        if step.count_since_last_iteration() > 0 {
+            buckets.push(HistogramBucket {
+                low_ns: low,
+                high_ns: high,
+                count: step.count_since_last_iteration(),
+            });
+        }
+        low = high;
+    }
+    buckets
 }
 
 #[cfg(test)]
@@ -334,5 +377,33 @@ mod tests {
         // About 99 back-filled values (the histogram's bucketing may drop the last step).
         let count = corrected.latency.as_ref().unwrap().count;
         assert!((197..=199).contains(&count), "{count}");
+    }
+
+    #[test]
+    fn spectrum_and_buckets_describe_the_histogram() {
+        let mut histogram = histogram();
+        for value_us in 1..=1000u64 {
+            histogram.record(value_us * 1_000).unwrap();
+        }
+        let spectrum = spectrum(&histogram);
+        assert!(spectrum.len() > 20, "{}", spectrum.len());
+        assert!(spectrum
+            .windows(2)
+            .all(|w| w[0].percentile < w[1].percentile && w[0].value_ns < w[1].value_ns));
+        let last = spectrum.last().unwrap();
+        assert_eq!(last.percentile, 100.0);
+        assert!((last.value_ns - 1e6).abs() < 1e3, "{last:?}");
+        let median = spectrum.iter().find(|p| p.percentile >= 50.0).unwrap();
+        assert!((median.value_ns - 500e3).abs() < 1e3, "{median:?}");
+
+        let buckets = log_buckets(&histogram);
+        assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 1000);
+        // 1 µs .. 1 ms: three decades of ten buckets each.
+        assert!((28..=31).contains(&buckets.len()), "{}", buckets.len());
+        let bucket_of_100us = buckets
+            .iter()
+            .find(|b| b.low_ns < 100e3 && 100e3 <= b.high_ns)
+            .unwrap();
+        assert!(bucket_of_100us.high_ns / bucket_of_100us.low_ns < 1.3);
     }
 }

@@ -39,6 +39,31 @@ pub struct RunInfo {
     /// The criterion baseline this run saved to or compared against.
     pub baseline: Option<BaselineUse>,
     pub config_file: Option<String>,
+    /// The settings the run used (environment and `model-bench.toml` applied; they hold no
+    /// secrets: endpoints and their headers live in bench code, not here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<RunSettings>,
+}
+
+/// The effective run settings, as written into every result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    pub cold_runs: u32,
+    pub cold_timeout_s: f64,
+    pub sample_size: Option<usize>,
+    pub warm_up_time_s: Option<f64>,
+    pub measurement_time_s: Option<f64>,
+    pub gate_enabled: bool,
+    pub significance_level: f64,
+    pub noise_threshold: f64,
+    /// Per-bench noise thresholds, by bench key.
+    pub noise_by_bench: BTreeMap<String, f64>,
+    /// Each threshold as `bench: text`.
+    pub thresholds: Vec<String>,
+    /// The latency SLO load levels are judged against (`[recommend] slo_p99`), in ns.
+    pub slo_p99_ns: Option<f64>,
+    pub cold_overhead_ns: f64,
+    pub noise_ratio: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,6 +177,29 @@ pub struct LoadStats {
     pub lateness: Option<Percentiles>,
     /// Open loop: arrivals never sent (the generator fell too far behind, or the run ended).
     pub dropped: u64,
+    /// The percentile spectrum of `latency` (HdrHistogram's percentile distribution: finer steps
+    /// towards the tail), ascending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spectrum: Vec<SpectrumPoint>,
+    /// `latency` in logarithmic buckets, ascending, empty buckets left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub histogram: Vec<HistogramBucket>,
+}
+
+/// One step of a percentile spectrum: `percentile` % of the successful requests took at most
+/// `value_ns`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpectrumPoint {
+    pub percentile: f64,
+    pub value_ns: f64,
+}
+
+/// Requests whose latency fell in `(low_ns, high_ns]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HistogramBucket {
+    pub low_ns: f64,
+    pub high_ns: f64,
+    pub count: u64,
 }
 
 /// Percentiles of an HDR histogram (3 significant figures), in nanoseconds.
@@ -198,6 +246,11 @@ pub struct SampleInfo {
     /// Interquartile range of the per-iteration times (p75 − p25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iqr: Option<f64>,
+    /// First and third quartiles of the per-iteration times (the box of a box plot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p25: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p75: Option<f64>,
 }
 
 /// criterion's relative change against a baseline (0.05 = +5 %).

@@ -177,6 +177,8 @@ fn sample_info(path: &Path, sample: &RawSample) -> Result<SampleInfo> {
         iqr: quantile(&per_iteration, 0.75)
             .zip(quantile(&per_iteration, 0.25))
             .map(|(q3, q1)| q3 - q1),
+        p25: quantile(&per_iteration, 0.25),
+        p75: quantile(&per_iteration, 0.75),
     })
 }
 

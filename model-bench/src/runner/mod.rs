@@ -393,6 +393,22 @@ fn write_files(report: &crate::results::Report, dirs: &OutputDirs) {
     for error in errors {
         eprintln!("model-bench: {error}");
     }
+    let report_dir = dirs.model_bench.join("report");
+    let criterion_report = dirs.criterion.join("report").join("index.html");
+    let html = export::html::write_report(report, &report_dir, Some(&criterion_report));
+    if html.files.iter().any(|f| f.ends_with("index.html")) {
+        eprintln!(
+            "model-bench: report with {} chart file(s): {}",
+            html.files.len() - 1,
+            report_dir.join("index.html").display()
+        );
+    }
+    for note in html.notes {
+        eprintln!("model-bench: note: {note}");
+    }
+    for error in html.errors {
+        eprintln!("model-bench: {error}");
+    }
 }
 
 /// On Ctrl-C, writes what was measured so far (marked interrupted) before exiting.

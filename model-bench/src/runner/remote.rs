@@ -362,5 +362,7 @@ fn no_samples() -> crate::results::SampleInfo {
         p95: 0.0,
         max: 0.0,
         iqr: None,
+        p25: None,
+        p75: None,
     }
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 use super::cli::CriterionArgs;
 use super::config::Config;
 use crate::registry::Stage;
-use crate::results::{BenchResult, BenchStatus, Environment, Report, RunInfo, SCHEMA_VERSION};
+use crate::results::{
+    BenchResult, BenchStatus, Environment, Report, RunInfo, RunSettings, SCHEMA_VERSION,
+};
 use crate::stats::breakdown::{self, Breakdown, StageTime};
 
 pub fn build(
@@ -30,11 +32,34 @@ pub fn build(
             filter: args.filter_text.clone(),
             baseline: args.baseline.clone(),
             config_file: config.file.as_ref().map(|p| p.display().to_string()),
+            settings: Some(settings(config)),
         },
         environment: Environment::collect(repo_dir),
         benches,
         pipelines,
         recommendations,
+    }
+}
+
+fn settings(config: &Config) -> RunSettings {
+    RunSettings {
+        cold_runs: config.cold_runs,
+        cold_timeout_s: config.cold_timeout.as_secs_f64(),
+        sample_size: config.sample_size,
+        warm_up_time_s: config.warm_up_time.map(|d| d.as_secs_f64()),
+        measurement_time_s: config.measurement_time.map(|d| d.as_secs_f64()),
+        gate_enabled: config.gate.enabled,
+        significance_level: config.gate.significance_level,
+        noise_threshold: config.gate.noise_threshold,
+        noise_by_bench: config.gate.noise_by_bench.iter().cloned().collect(),
+        thresholds: config
+            .thresholds
+            .iter()
+            .map(|t| format!("{}: {}", t.bench, t.text))
+            .collect(),
+        slo_p99_ns: config.recommend.slo_p99.map(|d| d.as_nanos() as f64),
+        cold_overhead_ns: config.recommend.cold_overhead.as_nanos() as f64,
+        noise_ratio: config.recommend.noise_ratio,
     }
 }
 

@@ -1,0 +1,175 @@
+//! Load curves: throughput and p50/p99 latency against concurrency or offered rate, SLO line drawn.
+
+use plotters::prelude::*;
+
+use super::{color, draw, max_of, short_number, time_unit, Chart, Series, Spec};
+use crate::error::Result;
+use crate::results::{BenchResult, LoadPoint, Report};
+
+pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
+    let slo_ns = report.run.settings.as_ref().and_then(|s| s.slo_p99_ns);
+    let mut charts = Vec::new();
+    for bench in report.benches.iter().filter(|b| b.remote.is_some()) {
+        for mode in ["closed", "open"] {
+            let points: Vec<&LoadPoint> = bench
+                .points
+                .iter()
+                .filter_map(|p| p.load.as_ref())
+                .filter(|l| l.mode == mode)
+                .collect();
+            if points.len() >= 2 {
+                charts.push(curve(bench, mode, &points, slo_ns));
+            }
+        }
+    }
+    charts
+}
+
+fn load_level(load: &LoadPoint) -> Option<f64> {
+    match load.mode.as_str() {
+        "closed" => load.concurrency.map(|c| c as f64),
+        _ => load.target_rate,
+    }
+}
+
+fn curve(
+    bench: &BenchResult,
+    mode: &str,
+    points: &[&LoadPoint],
+    slo_ns: Option<f64>,
+) -> Result<Chart> {
+    let x_desc = if mode == "closed" {
+        "concurrency (requests in flight)"
+    } else {
+        "offered rate (requests/s)"
+    };
+    let latency_max_ns = max_of(
+        points
+            .iter()
+            .filter_map(|l| l.stats.latency.map(|p| p.p99))
+            .chain(slo_ns),
+        1.0,
+    );
+    let (divisor, unit) = time_unit(latency_max_ns);
+    let series_of = |name: String, value: &dyn Fn(&LoadPoint) -> Option<f64>| Series {
+        name,
+        points: points
+            .iter()
+            .filter_map(|l| Some((load_level(l)?, value(l)?)))
+            .collect(),
+    };
+    let mut spec = Spec::new(
+        &format!("load-{mode}"),
+        &bench.id,
+        format!("{}: {} loop", bench.id, mode),
+        format!(
+            "Successful responses per second (left axis) and p50 / p99 latency in {unit} (right \
+             axis) at each {}{}.",
+            if mode == "closed" {
+                "concurrency"
+            } else {
+                "offered rate"
+            },
+            slo_ns
+                .map(|slo| format!(
+                    "; the dashed line is the p99 SLO ({} {unit})",
+                    short_number(slo / divisor)
+                ))
+                .unwrap_or_default()
+        ),
+    );
+    spec.series = vec![
+        series_of("ok/s".into(), &|l| Some(l.stats.throughput_rps)),
+        series_of(format!("p50 ({unit})"), &|l| {
+            l.stats.latency.map(|p| p.p50 / divisor)
+        }),
+        series_of(format!("p99 ({unit})"), &|l| {
+            l.stats.latency.map(|p| p.p99 / divisor)
+        }),
+    ];
+    let slo = slo_ns.map(|ns| ns / divisor);
+    let title = bench.id.clone();
+    draw(spec, |root, series| {
+        let levels: Vec<f64> = series[0].points.iter().map(|p| p.0).collect();
+        let x_min = levels.iter().copied().fold(f64::INFINITY, f64::min);
+        let x_max = max_of(levels.iter().copied(), 1.0);
+        let y_max = max_of(series[0].points.iter().map(|p| p.1), 1.0) * 1.15;
+        let latency_max = max_of(
+            series[1..]
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1))
+                .chain(slo),
+            1.0,
+        ) * 1.15;
+        let x_range = (x_min.max(1e-3) / 1.25..x_max * 1.25).log_scale().base(2.0);
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("{title} ({mode} loop)"), ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .right_y_label_area_size(70)
+            .build_cartesian_2d(x_range.clone(), 0.0..y_max)?
+            .set_secondary_coord(x_range, 0.0..latency_max);
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc("ok/s")
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(format!("latency ({unit})"))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        let blue = color(0);
+        chart
+            .draw_series(LineSeries::new(
+                series[0].points.clone(),
+                blue.stroke_width(2),
+            ))?
+            .label(series[0].name.as_str())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], blue));
+        chart.draw_series(
+            series[0]
+                .points
+                .iter()
+                .map(|p| Circle::new(*p, 4, blue.filled())),
+        )?;
+        for (offset, latency) in series[1..].iter().enumerate() {
+            let style = color(offset + 1);
+            chart
+                .draw_secondary_series(LineSeries::new(
+                    latency.points.clone(),
+                    style.stroke_width(2),
+                ))?
+                .label(latency.name.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
+            chart.draw_secondary_series(
+                latency
+                    .points
+                    .iter()
+                    .map(|p| TriangleMarker::new(*p, 5, style.filled())),
+            )?;
+        }
+        if let Some(slo) = slo {
+            let red = color(3);
+            chart
+                .draw_secondary_series(DashedLineSeries::new(
+                    [(x_min.max(1e-3) / 1.25, slo), (x_max * 1.25, slo)],
+                    8,
+                    5,
+                    red.stroke_width(2),
+                ))?
+                .label("p99 SLO")
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], red));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })
+}
