@@ -561,6 +561,35 @@ fn a_saved_baseline_is_compared_against_on_the_next_run() {
     let change = &second.bench("toy/toy_request")["points"][0]["change"];
     let mean = &change["mean"];
     assert!(mean["lower"].as_f64().unwrap() <= mean["upper"].as_f64().unwrap());
+
+    // A baseline that was never saved: strict comparison fails each bench without it, naming the
+    // file and the way out, before measuring it (criterion would measure, then panic).
+    let third = run_in(
+        second.dir,
+        &["--baseline", "nope", "^toy/toy_(request|preprocess)"],
+        &[],
+    );
+    assert_eq!(third.code(), Some(1), "{}", third.stderr());
+    let failed = third.bench("toy/toy_request");
+    assert_eq!(failed["status"], "failed");
+    let message = failed["error"].as_str().unwrap();
+    assert!(
+        message.contains("no baseline `nope`")
+            && message.contains("toy_request/nope/estimates.json")
+            && message.contains("--baseline-lenient nope"),
+        "{message}"
+    );
+    assert_eq!(third.bench("toy/toy_preprocess")["status"], "failed");
+    assert!(!third.stderr().contains("panicked"), "{}", third.stderr());
+    // criterion's lenient comparison measures without a change where the baseline is missing.
+    let fourth = run_in(
+        third.dir,
+        &["--baseline-lenient", "nope", "^toy/toy_request"],
+        &[],
+    );
+    assert_eq!(fourth.code(), Some(0), "{}", fourth.stderr());
+    let point = &fourth.bench("toy/toy_request")["points"][0];
+    assert!(point["change"].is_null() && point["estimates"].is_object());
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::results::{Change, Estimate, Estimates, SampleInfo};
+use crate::results::{BaselineUse, Change, Estimate, Estimates, SampleInfo};
 use crate::stats::compare::{self, Rule};
 use crate::stats::sample::quantile;
 
@@ -103,6 +103,23 @@ pub fn baseline_sample(dir: &Path, name: &str) -> Result<Option<Vec<f64>>> {
     }
     let sample: RawSample = read_json(&path)?;
     Ok(Some(per_iteration(&sample)))
+}
+
+/// With `--baseline NAME` (strict, as criterion's), a benchmark without that baseline cannot be
+/// compared: criterion would measure it and then panic. Says so up front, with the way out.
+pub fn missing_baseline(dir: &Path, baseline: Option<&BaselineUse>) -> Option<String> {
+    let Some(BaselineUse::Compare(name)) = baseline else {
+        return None;
+    };
+    let path = dir.join(name).join("estimates.json");
+    (!path.is_file()).then(|| {
+        format!(
+            "no baseline `{name}` to compare with ({} is missing): save one with \
+             `--save-baseline {name}`, or measure without comparing where it is missing with \
+             `--baseline-lenient {name}`",
+            path.display()
+        )
+    })
 }
 
 /// [`baseline_sample`], with a failure said on stderr: the point is still measured, without a

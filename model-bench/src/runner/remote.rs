@@ -139,6 +139,18 @@ pub fn run(
         if !args.filter.matches(&point_id) {
             continue;
         }
+        let dir = criterion_files::benchmark_dir(
+            criterion_dir,
+            bench.group_name(),
+            bench.name,
+            Some(&level.label()),
+        );
+        if let Some(message) = criterion_files::missing_baseline(&dir, args.baseline.as_ref()) {
+            eprintln!("\nmodel-bench: {point_id} failed: {message}");
+            result.status = BenchStatus::Failed;
+            result.error = Some(message);
+            continue;
+        }
         let plan = plan(bench, remote, config, &level, slices);
         eprintln!(
             "model-bench: {point_id}: {} against {} for {:?} (after {:?} warm-up)",
@@ -176,12 +188,6 @@ pub fn run(
             );
         }
         ran_any = true;
-        let dir = criterion_files::benchmark_dir(
-            criterion_dir,
-            bench.group_name(),
-            bench.name,
-            Some(&level.label()),
-        );
         let base = criterion_files::baseline_sample_or_warn(&dir, args.baseline_name(), &point_id);
         let started = SystemTime::now();
         // Slices without a successful request (the server was down then) have no mean; criterion

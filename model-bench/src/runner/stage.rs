@@ -47,6 +47,15 @@ pub fn run(
             bench.name,
             bench.is_swept().then(|| batch.to_string()).as_deref(),
         );
+        if args.mode == Mode::Benchmark {
+            if let Some(message) = criterion_files::missing_baseline(&dir, args.baseline.as_ref()) {
+                // The other batch sizes may have their baseline; they are still measured.
+                eprintln!("\nmodel-bench: {point_id} failed: {message}");
+                result.status = BenchStatus::Failed;
+                result.error = Some(message);
+                continue;
+            }
+        }
         let base = criterion_files::baseline_sample_or_warn(&dir, args.baseline_name(), &point_id);
         let started = SystemTime::now();
         let outcome = run_point(&mut group, bench, batch);
