@@ -650,6 +650,12 @@ fn the_gate_fails_a_run_that_really_regressed_and_passes_one_that_did_not() {
         "{summary}"
     );
     assert!(change["mean"]["lower"].as_f64().unwrap() > 1.0, "{change}");
+    let html = std::fs::read_to_string(slower.out_dir().join("report/index.html")).unwrap();
+    assert!(
+        html.contains("<b>1 regressed</b>")
+            && html.contains("Regressed: model_bench_fixture/gated (+"),
+        "{html}"
+    );
 
     // Faster than the baseline (back to the original work) is an improvement: never a failure.
     let faster = run_in(

@@ -106,6 +106,9 @@ pub fn render(
     for note in notes {
         page.push_str(&format!("<p class=\"warn\">{}</p>\n", xml_escape(note)));
     }
+    if let Some(verdicts) = verdict_line(report) {
+        page.push_str(&verdicts);
+    }
     page.push_str("<nav>");
     page.push_str("<a href=\"#charts\">Charts</a> · <a href=\"#tables\">Tables</a> · <a href=\"#environment\">Environment</a>");
     match criterion_link {
@@ -156,6 +159,47 @@ pub fn render(
     }
     page.push_str("</table>\n</body>\n</html>\n");
     page
+}
+
+/// Against a baseline: how many points regressed, improved or stayed, the changed ones named.
+fn verdict_line(report: &Report) -> Option<String> {
+    use crate::stats::compare::Verdict;
+    let verdicts: Vec<(&str, Verdict, f64)> = report
+        .benches
+        .iter()
+        .flat_map(|b| &b.points)
+        .filter_map(|p| {
+            let change = p.change.as_ref()?;
+            Some((p.id.as_str(), change.verdict?, change.mean.point))
+        })
+        .collect();
+    if verdicts.is_empty() {
+        return None;
+    }
+    let named = |wanted: Verdict| -> Vec<String> {
+        verdicts
+            .iter()
+            .filter(|(_, v, _)| *v == wanted)
+            .map(|(id, _, change)| format!("{id} ({:+.1} %)", change * 100.0))
+            .collect()
+    };
+    let (regressed, improved) = (named(Verdict::Regressed), named(Verdict::Improved));
+    let unchanged = verdicts.len() - regressed.len() - improved.len();
+    let mut line = format!(
+        "<p class=\"{}\">Against the baseline: <b>{} regressed</b>, {} improved, {} within noise \
+         or unchanged.",
+        if regressed.is_empty() { "meta" } else { "warn" },
+        regressed.len(),
+        improved.len(),
+        unchanged
+    );
+    for (label, ids) in [("Regressed", regressed), ("Improved", improved)] {
+        if !ids.is_empty() {
+            line.push_str(&format!(" {label}: {}.", xml_escape(&ids.join(", "))));
+        }
+    }
+    line.push_str("</p>\n");
+    Some(line)
 }
 
 fn run_line(report: &Report) -> String {
@@ -279,7 +323,7 @@ h1{margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin
 nav{margin:1em 0}figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{color:#444;font-size:.92em;margin-top:.3em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.25em .6em}
-th{background:#f5f5f5;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f5f5f5;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 ul.notes{color:#555;font-size:.9em}
 ";
 
