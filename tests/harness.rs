@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 22, "{listed:?}");
+    assert_eq!(listed.len(), 23, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -818,6 +818,35 @@ fn recommendations_come_with_the_numbers_behind_them() {
     find("toy/toy_forward/1", "noise");
     let summary = std::fs::read_to_string(run.out_dir().join("summary.md")).unwrap();
     assert!(summary.contains("### Recommendations"), "{summary}");
+}
+
+#[test]
+fn memory_a_bench_keeps_is_measured_and_flagged() {
+    let run = run_with_config(
+        "[recommend]\nmemory_growth_mib = 48\n",
+        "^(model_bench_fixture/holds_memory|toy/toy_forward)",
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let memory = &run.bench("model_bench_fixture/holds_memory")["memory"];
+    let before = memory["rss_before_bytes"].as_u64().unwrap();
+    let after = memory["rss_after_bytes"].as_u64().unwrap();
+    assert!(after >= before + (90 << 20), "{memory}");
+    let results = run.results();
+    let flagged: Vec<&Value> = results["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "memory")
+        .collect();
+    // Only the bench that kept memory is flagged, with its before and after.
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert_eq!(flagged[0]["bench"], "model_bench_fixture/holds_memory");
+    let evidence = flagged[0]["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains("MiB before the bench") && evidence.contains("over the 48 MiB limit"),
+        "{evidence}"
+    );
+    assert!(run.bench("toy/toy_forward")["memory"]["rss_after_bytes"].is_u64());
 }
 
 #[test]

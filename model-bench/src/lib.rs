@@ -13,6 +13,7 @@ pub mod measure;
 pub mod plot;
 pub mod registry;
 pub mod remote;
+pub mod resources;
 pub mod results;
 pub mod runner;
 #[cfg(feature = "ort")]

@@ -64,6 +64,9 @@ pub struct RunSettings {
     pub slo_p99_ns: Option<f64>,
     pub cold_overhead_ns: f64,
     pub noise_ratio: f64,
+    /// Resident-memory growth over one bench that is flagged, in bytes.
+    #[serde(default)]
+    pub memory_growth_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +106,24 @@ pub struct BenchResult {
     /// For a remote endpoint bench: what it drove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<RemoteInfo>,
+    /// The bench process's resident memory around the bench's warm runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryUse>,
+}
+
+/// Resident memory (RSS) of the bench process before and after one bench (setup, warm-up and
+/// measurement; an in-process reference server counts too).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MemoryUse {
+    pub rss_before_bytes: u64,
+    pub rss_after_bytes: u64,
+}
+
+impl MemoryUse {
+    /// After minus before (negative when memory went back to the OS).
+    pub fn growth_bytes(&self) -> i64 {
+        self.rss_after_bytes as i64 - self.rss_before_bytes as i64
+    }
 }
 
 /// The endpoint a remote bench drove. The URL carries no credentials or query string.

@@ -126,6 +126,8 @@ struct FileRecommend {
     slo_p99: Option<String>,
     cold_overhead: Option<String>,
     noise: Option<f64>,
+    /// MiB of resident-memory growth over one bench that is flagged.
+    memory_growth_mib: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -218,6 +220,15 @@ impl Config {
             if let Some(overhead) = &recommend.cold_overhead {
                 config.recommend.cold_overhead =
                     parse_duration(overhead, &key("recommend.cold_overhead"))?;
+            }
+            if let Some(mib) = recommend.memory_growth_mib {
+                if !(mib.is_finite() && mib >= 0.0) {
+                    return Err(Error::Config {
+                        origin: key("recommend.memory_growth_mib"),
+                        message: format!("{mib} is not a size in MiB (a number ≥ 0)"),
+                    });
+                }
+                config.recommend.memory_growth_bytes = (mib * (1u64 << 20) as f64) as u64;
             }
             if let Some(noise) = recommend.noise {
                 config.recommend.noise_ratio =

@@ -146,6 +146,7 @@ pub fn run_main() -> i32 {
             continue;
         }
         let mut publish = |partial: &BenchResult| lock(&measured).current = Some(partial.clone());
+        let rss_before = measuring.then(crate::resources::process_rss).flatten();
         let mut result = match &bench.kind {
             BenchKind::Stage(_) => stage::run(
                 &mut criterion,
@@ -169,6 +170,14 @@ pub fn run_main() -> i32 {
             #[cfg(not(feature = "remote"))]
             BenchKind::Remote(_) => remote_unavailable(bench),
         };
+        if let (Some(rss_before_bytes), Some(rss_after_bytes)) =
+            (rss_before, rss_before.and(crate::resources::process_rss()))
+        {
+            result.memory = Some(crate::results::MemoryUse {
+                rss_before_bytes,
+                rss_after_bytes,
+            });
+        }
         if bench.cold && measuring && result.status != BenchStatus::Failed {
             result.cold = Some(measure_cold(bench, &result, &config));
         }
@@ -290,6 +299,7 @@ pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
         sweep: None,
         cold: None,
         remote: None,
+        memory: None,
     }
 }
 

@@ -16,6 +16,7 @@ pub enum Kind {
     Load,
     Cold,
     Noise,
+    Memory,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,8 @@ pub struct Settings {
     pub cold_overhead: Duration,
     /// IQR / median above which a point is flagged as noisy.
     pub noise_ratio: f64,
+    /// Growth of the process's resident memory over one bench above which it is flagged.
+    pub memory_growth_bytes: u64,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             slo_p99: None,
             cold_overhead: Duration::from_secs(1),
             noise_ratio: 0.10,
+            memory_growth_bytes: 64 << 20,
         }
     }
 }
@@ -55,6 +59,7 @@ pub fn recommend(benches: &[BenchResult], settings: &Settings) -> Vec<Recommenda
         out.extend(best_batch(bench));
         out.extend(best_load(bench, settings));
         out.extend(cold_start(bench, settings));
+        out.extend(memory_growth(bench, settings));
         for point in &bench.points {
             let (Some(iqr), median) = (point.sample.iqr, point.estimates.median.point) else {
                 continue;
@@ -76,6 +81,29 @@ pub fn recommend(benches: &[BenchResult], settings: &Settings) -> Vec<Recommenda
         }
     }
     out
+}
+
+fn memory_growth(bench: &BenchResult, settings: &Settings) -> Option<Recommendation> {
+    let memory = bench.memory?;
+    let growth = memory.growth_bytes();
+    (growth > settings.memory_growth_bytes as i64).then(|| {
+        let mib = |bytes: u64| bytes as f64 / (1u64 << 20) as f64;
+        Recommendation {
+            bench: bench.id.clone(),
+            kind: Kind::Memory,
+            advice: "memory grew: if it keeps growing with a longer measurement_time, look for a \
+                     leak or a cache without a bound"
+                .into(),
+            evidence: format!(
+                "resident memory {:.1} MiB before the bench, {:.1} MiB after (+{:.1} MiB, over \
+                 the {:.0} MiB limit)",
+                mib(memory.rss_before_bytes),
+                mib(memory.rss_after_bytes),
+                mib(growth as u64),
+                mib(settings.memory_growth_bytes)
+            ),
+        }
+    })
 }
 
 fn best_batch(bench: &BenchResult) -> Option<Recommendation> {

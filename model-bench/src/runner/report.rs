@@ -60,6 +60,7 @@ fn settings(config: &Config) -> RunSettings {
         slo_p99_ns: config.recommend.slo_p99.map(|d| d.as_nanos() as f64),
         cold_overhead_ns: config.recommend.cold_overhead.as_nanos() as f64,
         noise_ratio: config.recommend.noise_ratio,
+        memory_growth_bytes: config.recommend.memory_growth_bytes,
     }
 }
 

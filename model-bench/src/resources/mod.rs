@@ -1,0 +1,32 @@
+//! What the measuring process itself uses: its resident memory, read before and after each bench.
+
+/// The resident set size of this process in bytes, when the OS tells it.
+pub fn process_rss() -> Option<u64> {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+    let pid = sysinfo::get_current_pid().ok()?;
+    let mut system = System::new().ok()?;
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        false,
+        ProcessRefreshKind::nothing().with_memory(),
+    );
+    system
+        .process(pid)
+        .map(|p| p.memory())
+        .filter(|bytes| *bytes > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn resident_memory_grows_with_touched_pages() {
+        let before = super::process_rss().expect("RSS is readable on this OS");
+        let held = vec![1u8; 64 << 20];
+        let after = super::process_rss().unwrap();
+        assert!(
+            after >= before + (48 << 20),
+            "{before} → {after} with 64 MiB held"
+        );
+        drop(std::hint::black_box(held));
+    }
+}
