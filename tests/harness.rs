@@ -472,6 +472,21 @@ fn the_report_draws_the_measured_figures_as_charts_beside_the_tables() {
 }
 
 #[test]
+fn noplot_leaves_the_charts_out_of_the_report() {
+    let run = run(&["--noplot", "^toy/toy_request"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let report = run.out_dir().join("report");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(html.contains("charts were not drawn (--noplot)"), "{html}");
+    assert!(html.contains("toy/toy_request"), "the tables are still there");
+    let files: Vec<String> = std::fs::read_dir(&report)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files, ["index.html"]);
+}
+
+#[test]
 fn results_json_carries_the_schema_environment_and_real_estimates() {
     let run = run(&["^toy/toy_forward"], &[]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());

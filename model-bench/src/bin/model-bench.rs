@@ -120,8 +120,12 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
                     .join("report")
             });
             let criterion_report = criterion_dir.join("report").join("index.html");
-            let written =
-                model_bench::export::html::write_report(&report, &dir, Some(&criterion_report));
+            let written = model_bench::export::html::write_report(
+                &report,
+                &dir,
+                Some(&criterion_report),
+                true,
+            );
             for note in &written.notes {
                 eprintln!("model-bench: note: {note}");
             }

@@ -17,10 +17,15 @@ pub struct Written {
     pub notes: Vec<String>,
 }
 
-/// Writes every chart as SVG and PNG into `dir`, then `dir/index.html`. `criterion_report` is
-/// criterion's `report/index.html`, linked when it exists. A chart that fails is reported and left
-/// out; the rest is still written.
-pub fn write_report(report: &Report, dir: &Path, criterion_report: Option<&Path>) -> Written {
+/// Writes every chart as SVG and PNG into `dir` (none when `draw_charts` is false, as with
+/// `--noplot`), then `dir/index.html`. `criterion_report` is criterion's `report/index.html`,
+/// linked when it exists. A chart that fails is reported and left out; the rest is still written.
+pub fn write_report(
+    report: &Report,
+    dir: &Path,
+    criterion_report: Option<&Path>,
+    draw_charts: bool,
+) -> Written {
     let mut written = Written::default();
     if let Err(source) = std::fs::create_dir_all(dir) {
         written
@@ -28,8 +33,13 @@ pub fn write_report(report: &Report, dir: &Path, criterion_report: Option<&Path>
             .push(Error::io("create directory", dir, source));
         return written;
     }
+    if !draw_charts {
+        written
+            .notes
+            .push("charts were not drawn (--noplot); the tables are below".into());
+    }
     let fonts = PngFonts::system();
-    if fonts.sans_serif.is_none() {
+    if draw_charts && fonts.sans_serif.is_none() {
         written.notes.push(
             "no system font found: the PNG charts have no text (the SVGs do); install one (e.g. \
              fonts-dejavu-core) or set MODEL_BENCH_FONT to a .ttf file"
@@ -37,7 +47,12 @@ pub fn write_report(report: &Report, dir: &Path, criterion_report: Option<&Path>
         );
     }
     let mut charts: Vec<(Chart, bool)> = Vec::new();
-    for chart in plot::charts(report) {
+    let drawn = if draw_charts {
+        plot::charts(report)
+    } else {
+        Vec::new()
+    };
+    for chart in drawn {
         let chart = match chart {
             Ok(chart) => chart,
             Err(error) => {
@@ -259,6 +274,14 @@ fn environment_rows(report: &Report) -> Vec<(String, String)> {
                 .as_ref()
                 .map(|g| format!("{}{}", g.commit, if g.dirty { " (dirty)" } else { "" }))
                 .unwrap_or_else(|| "not a git checkout".into()),
+        ),
+        (
+            "crates".into(),
+            env.crates
+                .iter()
+                .map(|(name, version)| format!("{name} {version}"))
+                .collect::<Vec<_>>()
+                .join(", "),
         ),
         (
             "config file".into(),

@@ -1,5 +1,6 @@
 //! Environment metadata: where and with what the numbers were measured.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -18,7 +19,28 @@ pub struct Environment {
     pub rustc: String,
     pub model_bench_version: String,
     pub git: Option<GitInfo>,
+    /// Versions of the crates that shape the numbers (criterion, the runtimes, the HTTP/gRPC
+    /// stack), from the `Cargo.lock` of the workspace being benched; several versions are joined.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crates: BTreeMap<String, String>,
 }
+
+/// The crates whose versions go into the environment, when the lock file has them.
+const REPORTED_CRATES: [&str; 13] = [
+    "model-bench",
+    "criterion",
+    "ort",
+    "tract-onnx",
+    "tch",
+    "cudarc",
+    "nvml-wrapper",
+    "tokio",
+    "hyper",
+    "h2",
+    "reqwest",
+    "tonic",
+    "prost",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GitInfo {
@@ -55,6 +77,7 @@ impl Environment {
             rustc: env!("MODEL_BENCH_RUSTC_VERSION").to_string(),
             model_bench_version: env!("CARGO_PKG_VERSION").to_string(),
             git: git_info(repo_dir),
+            crates: locked_versions(repo_dir),
         }
     }
 }
@@ -74,4 +97,62 @@ fn git_info(dir: &Path) -> Option<GitInfo> {
         .map(|status| !status.trim().is_empty())
         .unwrap_or(false);
     Some(GitInfo { commit, dirty })
+}
+
+/// The reported crates' versions from the first `Cargo.lock` at or above `dir`, else above this
+/// executable (a bench binary in `<workspace>/target/release/deps`).
+fn locked_versions(dir: &Path) -> BTreeMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Lock {
+        #[serde(default)]
+        package: Vec<Package>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Package {
+        name: String,
+        version: String,
+    }
+    let exe = std::env::current_exe().ok();
+    let lock = dir
+        .ancestors()
+        .chain(exe.iter().flat_map(|exe| exe.ancestors()))
+        .map(|d| d.join("Cargo.lock"))
+        .find(|path| path.is_file())
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| toml::from_str::<Lock>(&text).ok());
+    let mut versions: BTreeMap<String, String> = BTreeMap::new();
+    for package in lock.map(|l| l.package).unwrap_or_default() {
+        if REPORTED_CRATES.contains(&package.name.as_str()) {
+            versions
+                .entry(package.name)
+                .and_modify(|v| {
+                    v.push_str(", ");
+                    v.push_str(&package.version);
+                })
+                .or_insert(package.version);
+        }
+    }
+    versions
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn crate_versions_come_from_the_lock_file_above() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.lock"),
+            "version = 4\n[[package]]\nname = \"criterion\"\nversion = \"0.8.2\"\n\
+             [[package]]\nname = \"h2\"\nversion = \"0.3.26\"\n\
+             [[package]]\nname = \"h2\"\nversion = \"0.4.12\"\n\
+             [[package]]\nname = \"serde\"\nversion = \"1.0.0\"\n",
+        )
+        .unwrap();
+        let nested = dir.path().join("benches");
+        std::fs::create_dir(&nested).unwrap();
+        let versions = super::locked_versions(&nested);
+        assert_eq!(versions["criterion"], "0.8.2");
+        assert_eq!(versions["h2"], "0.3.26, 0.4.12");
+        assert!(!versions.contains_key("serde"));
+    }
 }

@@ -44,6 +44,8 @@ pub struct CriterionArgs {
     pub baseline: Option<BaselineUse>,
     /// `--discard-baseline` or `--load-baseline`: criterion will not write fresh estimates.
     pub no_fresh_estimates: bool,
+    /// `--noplot`: no charts (the report page still has the tables).
+    pub no_plot: bool,
 }
 
 impl CriterionArgs {
@@ -182,6 +184,7 @@ impl CriterionArgs {
             filter_text,
             baseline,
             no_fresh_estimates: has("--discard-baseline") || value("--load-baseline").is_some(),
+            no_plot: has("--noplot"),
         })
     }
 }

@@ -207,7 +207,7 @@ pub fn run_main() -> i32 {
     if measuring {
         let report = report::build(results, &config, &args, &cwd, false);
         print!("{}", export::terminal::render(&report));
-        write_files(&report, &dirs);
+        write_files(&report, &dirs, !args.no_plot);
     }
     let regressed = gate.is_some_and(|outcome| report_gate(&outcome, args.baseline_name()));
     let broken = limits.is_some_and(|outcome| report_thresholds(&outcome));
@@ -388,7 +388,8 @@ fn measure_cold(bench: &BenchDescriptor, warm: &BenchResult, config: &Config) ->
     }
 }
 
-fn write_files(report: &crate::results::Report, dirs: &OutputDirs) {
+/// Writes the result files, and the report page with charts unless `plots` is false (`--noplot`).
+fn write_files(report: &crate::results::Report, dirs: &OutputDirs, plots: bool) {
     let (written, errors) = export::write_all(report, &dirs.model_bench);
     if !written.is_empty() {
         eprintln!(
@@ -405,7 +406,7 @@ fn write_files(report: &crate::results::Report, dirs: &OutputDirs) {
     }
     let report_dir = dirs.model_bench.join("report");
     let criterion_report = dirs.criterion.join("report").join("index.html");
-    let html = export::html::write_report(report, &report_dir, Some(&criterion_report));
+    let html = export::html::write_report(report, &report_dir, Some(&criterion_report), plots);
     if html.files.iter().any(|f| f.ends_with("index.html")) {
         eprintln!(
             "model-bench: report with {} chart file(s): {}",
@@ -443,7 +444,7 @@ fn install_interrupt_handler(
             results.len()
         );
         let report = report::build(results, &config, &args, &cwd, true);
-        write_files(&report, &dirs);
+        write_files(&report, &dirs, !args.no_plot);
         std::process::exit(EXIT_INTERRUPTED);
     });
     if let Err(error) = installed {
