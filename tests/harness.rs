@@ -478,7 +478,10 @@ fn noplot_leaves_the_charts_out_of_the_report() {
     let report = run.out_dir().join("report");
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
     assert!(html.contains("charts were not drawn (--noplot)"), "{html}");
-    assert!(html.contains("toy/toy_request"), "the tables are still there");
+    assert!(
+        html.contains("toy/toy_request"),
+        "the tables are still there"
+    );
     let files: Vec<String> = std::fs::read_dir(&report)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -292,7 +292,7 @@ fn report_draws_a_results_file_without_rerunning() {
         html.contains("<td>p/b</td>"),
         "the stage table lists every point: {html}"
     );
-    assert!(html.contains("criterion's HTML report was not generated"));
+    assert!(html.contains("criterion's HTML report was not found"));
 
     // Without -o the report goes beside the results file.
     let output = model_bench(&["report", &file]);
@@ -360,4 +360,46 @@ fn a_failed_write_is_an_error_naming_the_path_and_keeps_what_was_there() {
         stderr(&output)
     );
     assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "keep me");
+}
+
+#[test]
+fn report_copes_with_hand_edited_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut value = results(&[("g/a.b", 100.0), ("g/a_b", 200.0), ("g/remote", 300.0)]);
+    let sweep = json!({
+        "points": [
+            {"batch": 1, "latency_ns": 100.0, "latency_per_item_ns": 100.0, "items_per_sec": 1e7},
+            {"batch": 2, "latency_ns": 150.0, "latency_per_item_ns": 75.0, "items_per_sec": 1.3e7}
+        ],
+        "best_batch": 2, "knee": null, "ceiling": null
+    });
+    value["benches"][0]["sweep"] = sweep.clone();
+    value["benches"][1]["sweep"] = sweep;
+    // Two closed-loop points that lost their concurrency: nothing to place them at.
+    let point = value["benches"][2]["points"][0].clone();
+    let stats = json!({
+        "latency_basis": "corrected_closed_loop", "requests": 10, "ok": 10, "errors": 0,
+        "success_rate": 1.0, "elapsed_s": 1.0, "throughput_rps": 10.0, "sent_rps": 10.0,
+        "latency": null, "service": null, "errors_by_class": {}, "first_errors": {},
+        "late_pct": null, "lateness": null, "dropped": 0
+    });
+    let mut points = Vec::new();
+    for level in ["c1", "c4"] {
+        let mut p = point.clone();
+        p["id"] = json!(format!("g/remote/{level}"));
+        p["load"] = json!({"mode": "closed", "concurrency": null, "target_rate": null,
+                           "arrival": null, "stats": stats});
+        points.push(p);
+    }
+    value["benches"][2]["points"] = json!(points);
+    value["benches"][2]["remote"] =
+        json!({"protocol": "rest", "url": "http://127.0.0.1:1", "model": "m", "server": "x"});
+    let file = write(dir.path(), "results.json", &value);
+    let out = dir.path().join("out");
+    let output = model_bench(&["report", &file, "-o", &out.display().to_string()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // `g/a.b` and `g/a_b` would share a file name: both charts are kept.
+    assert!(out.join("sweep-g_a_b.svg").is_file());
+    assert!(out.join("sweep-g_a_b-2.svg").is_file());
+    assert!(!out.join("load-closed-g_remote.svg").exists());
 }

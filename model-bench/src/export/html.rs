@@ -132,8 +132,8 @@ pub fn render(
             xml_escape(link)
         )),
         None => page.push_str(
-            " · <span class=\"dim\">criterion's HTML report was not generated (criterion's \
-             <code>html_reports</code> feature is off)</span>",
+            " · <span class=\"dim\">criterion's HTML report was not found (criterion writes it \
+             when its <code>html_reports</code> feature is on)</span>",
         ),
     }
     page.push_str("</nav>\n");
@@ -276,6 +276,23 @@ fn environment_rows(report: &Report) -> Vec<(String, String)> {
                 .unwrap_or_else(|| "not a git checkout".into()),
         ),
         (
+            "GPU".into(),
+            match (&env.gpu, &env.gpu_note) {
+                (Some(gpu), _) if !gpu.gpus.is_empty() => format!(
+                    "{} · driver {} · CUDA {}",
+                    gpu.gpus
+                        .iter()
+                        .map(|g| format!("{}: {}", g.index, g.name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    gpu.driver_version.as_deref().unwrap_or("?"),
+                    gpu.cuda_driver_version.as_deref().unwrap_or("?")
+                ),
+                (_, Some(note)) => format!("none ({note})"),
+                _ => "none".into(),
+            },
+        ),
+        (
             "crates".into(),
             env.crates
                 .iter()
@@ -336,8 +353,22 @@ fn relative_link(dir: &Path, target: &Path) -> String {
     let to = normal(absolute(target));
     let shared = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
     let mut link: Vec<String> = vec!["..".to_string(); from.len() - shared];
-    link.extend(to[shared..].iter().cloned());
+    link.extend(to[shared..].iter().map(|segment| url_segment(segment)));
     link.join("/")
+}
+
+/// `segment` with the characters that would end or change a relative URL's path percent-encoded.
+fn url_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
@@ -362,6 +393,10 @@ mod tests {
                 Path::new("/t/criterion/report/index.html")
             ),
             "../../../criterion/report/index.html"
+        );
+        assert_eq!(
+            relative_link(Path::new("/t/r"), Path::new("/t/my dir/#1/index.html")),
+            "../my%20dir/%231/index.html"
         );
     }
 }

@@ -15,10 +15,23 @@ impl Exporter for Markdown {
         let env = &report.environment;
         let mut out = String::from("## model-bench summary\n\n");
         out.push_str(&format!(
-            "{} · {} · {} cores · {} · model-bench {}{}{}\n\n",
+            "{} · {} · {} cores{} · {} · model-bench {}{}{}\n\n",
             env.os.as_deref().unwrap_or("unknown OS"),
             env.cpu_model.as_deref().unwrap_or("unknown CPU"),
             env.logical_cores,
+            env.gpu
+                .as_ref()
+                .filter(|g| !g.gpus.is_empty())
+                .map(|g| format!(
+                    " · {} (driver {})",
+                    g.gpus
+                        .iter()
+                        .map(|d| d.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    g.driver_version.as_deref().unwrap_or("?")
+                ))
+                .unwrap_or_default(),
             env.rustc,
             report.model_bench_version,
             env.git

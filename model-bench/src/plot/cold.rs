@@ -37,14 +37,16 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
         .iter()
         .map(|(id, s)| format!("{id} @{}", s.batch))
         .collect();
+    let log_y = super::bars_use_log(&values);
     let mut spec = Spec::new(
         "cold",
         "vs_warm",
         "Cold vs warm",
         format!(
-            "Mean time in {unit} (logarithmic axis) of entering the bench in a fresh process \
-             through its first call, of the first call alone, and criterion's warm median, per \
-             bench at its cold batch size."
+            "Mean time in {unit}{} of entering the bench in a fresh process through its first \
+             call, of the first call alone, and criterion's warm median, per bench at its cold \
+             batch size.",
+            if log_y { " (logarithmic axis)" } else { "" }
         ),
     );
     spec.series = names
@@ -67,7 +69,7 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
             &names,
             &values,
             &format!("time ({unit})"),
-            true,
+            log_y,
         )
     })]
 }

@@ -13,18 +13,31 @@ const MAX_LINES: usize = 8;
 pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
     let mut charts = Vec::new();
     for bench in report.benches.iter().filter(|b| b.remote.is_some()) {
-        let points: Vec<(String, &LoadPoint)> = bench
+        let all: Vec<(String, &LoadPoint)> = bench
             .points
             .iter()
             .filter_map(|p| Some((level_label(p.load.as_ref()?), p.load.as_ref()?)))
             .filter(|(_, l)| !l.stats.spectrum.is_empty())
-            .take(MAX_LINES)
             .collect();
-        if points.is_empty() {
+        if all.is_empty() {
             continue;
         }
-        charts.push(spectrum(bench, &points));
-        charts.push(histogram(bench, &points));
+        let points = &all[..all.len().min(MAX_LINES)];
+        let mut bases: Vec<String> = points
+            .iter()
+            .map(|(_, l)| l.stats.latency_basis.replace('_', " "))
+            .collect();
+        bases.dedup();
+        let mut about = format!("latency basis: {}", bases.join(", "));
+        if all.len() > points.len() {
+            about.push_str(&format!(
+                "; the first {} of {} load levels",
+                points.len(),
+                all.len()
+            ));
+        }
+        charts.push(spectrum(bench, points, &about));
+        charts.push(histogram(bench, points, &about));
     }
     charts
 }
@@ -55,7 +68,7 @@ fn spectrum_x(percentile: f64, cap: f64) -> f64 {
     }
 }
 
-fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)]) -> Result<Chart> {
+fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)], about: &str) -> Result<Chart> {
     let max_ns = max_of(
         points
             .iter()
@@ -69,8 +82,8 @@ fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)]) -> Result<Char
         format!("{}: latency percentile spectrum", bench.id),
         format!(
             "Latency in {unit} at each percentile (x axis spaced as 1/(1−percentile), so each \
-             decade is one more nine), one line per load level; {}.",
-            points[0].1.stats.latency_basis.replace('_', " ")
+             decade is one more nine; the last step, at `max`, is the slowest request), one line \
+             per load level; {about}."
         ),
     );
     spec.series = points
@@ -112,6 +125,9 @@ fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)]) -> Result<Char
             .x_desc("percentile")
             .y_desc(format!("latency ({unit})"))
             .x_label_formatter(&|x| {
+                if *x >= cap * 0.999 {
+                    return "max".into();
+                }
                 let percentile = 100.0 * (1.0 - 1.0 / x);
                 let text = format!("{percentile:.4}");
                 let text = text.trim_end_matches('0').trim_end_matches('.');
@@ -139,7 +155,7 @@ fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)]) -> Result<Char
     })
 }
 
-fn histogram(bench: &BenchResult, points: &[(String, &LoadPoint)]) -> Result<Chart> {
+fn histogram(bench: &BenchResult, points: &[(String, &LoadPoint)], about: &str) -> Result<Chart> {
     let max_ns = max_of(
         points
             .iter()
@@ -152,8 +168,9 @@ fn histogram(bench: &BenchResult, points: &[(String, &LoadPoint)]) -> Result<Cha
         &bench.id,
         format!("{}: latency histogram", bench.id),
         format!(
-            "Share of successful requests (%) in each latency bucket (ten per decade, {unit}, \
-             logarithmic axis), one line per load level."
+            "Share of the latency histogram's values (%) in each bucket (ten per decade, {unit}, \
+             logarithmic axis), one line per load level; {about} (a closed loop's corrected \
+             histogram includes the values its coordinated-omission correction back-filled)."
         ),
     );
     spec.series = points

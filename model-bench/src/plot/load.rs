@@ -11,11 +11,13 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
     let mut charts = Vec::new();
     for bench in report.benches.iter().filter(|b| b.remote.is_some()) {
         for mode in ["closed", "open"] {
+            // A point without a usable load level (a hand-edited file) cannot be placed.
             let points: Vec<&LoadPoint> = bench
                 .points
                 .iter()
                 .filter_map(|p| p.load.as_ref())
                 .filter(|l| l.mode == mode)
+                .filter(|l| load_level(l).is_some_and(|x| x.is_finite() && x > 0.0))
                 .collect();
             if points.len() >= 2 {
                 charts.push(curve(bench, mode, &points, slo_ns));

@@ -47,7 +47,7 @@ pub struct Series {
 /// Every chart the report's results allow, in reading order. A chart that cannot be drawn is an
 /// error of its own; the others are still returned.
 pub fn charts(report: &Report) -> Vec<Result<Chart>> {
-    [
+    let mut charts: Vec<Result<Chart>> = [
         sweep::charts(report),
         load::charts(report),
         latency::charts(report),
@@ -58,7 +58,21 @@ pub fn charts(report: &Report) -> Vec<Result<Chart>> {
     ]
     .into_iter()
     .flatten()
-    .collect()
+    .collect();
+    // Ids that differ only in characters a file name cannot keep (`a/b`, `a.b`) must not share
+    // a file: later ones get a numbered suffix.
+    let mut taken: Vec<String> = Vec::new();
+    for chart in charts.iter_mut().flatten() {
+        let mut name = chart.name.clone();
+        let mut n = 2;
+        while taken.contains(&name) {
+            name = format!("{}-{n}", chart.name);
+            n += 1;
+        }
+        chart.name = name.clone();
+        taken.push(name);
+    }
+    charts
 }
 
 /// What a chart module hands to [`draw`]: everything but the picture.
@@ -198,8 +212,12 @@ fn short_number(value: f64) -> String {
         format!("{scaled:.0}")
     } else if scaled.abs() >= 10.0 {
         format!("{scaled:.1}")
-    } else {
+    } else if scaled.abs() >= 1.0 {
         format!("{scaled:.2}")
+    } else {
+        // Two significant digits below 1: 0.25, 0.0021.
+        let decimals = (1.0 - scaled.abs().log10().floor()).clamp(2.0, 12.0) as usize;
+        format!("{scaled:.decimals$}")
     };
     let text = if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -217,6 +235,22 @@ fn category_label(labels: &[String], x: f64) -> String {
         return String::new();
     }
     labels.get(index as usize).cloned().unwrap_or_default()
+}
+
+/// Whether bars of `values` go on a log axis: only where they span more than a factor of 20, as
+/// a log axis hides small differences.
+fn bars_use_log(values: &[Vec<Option<f64>>]) -> bool {
+    let finite = || {
+        values
+            .iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    let min = finite().fold(f64::INFINITY, f64::min);
+    let max = finite().fold(0.0, f64::max);
+    min.is_finite() && max / min > 20.0
 }
 
 /// Draws vertical bars: `groups[i][j]` is series `j`'s value in category `i` (`None`: no bar).
@@ -292,8 +326,7 @@ where
             }
         }};
     }
-    // A log axis only where the values span more than a factor of 20: it hides small differences.
-    if log_y && min_positive.is_finite() && max / min_positive > 20.0 {
+    if log_y && bars_use_log(values) {
         let floor = min_positive / 2.0;
         finish!(
             builder.build_cartesian_2d(x_range, (floor..max * 2.0).log_scale())?,
@@ -314,6 +347,8 @@ mod tests {
         assert_eq!(short_number(1500.0), "1.5k");
         assert_eq!(short_number(250.0), "250");
         assert_eq!(short_number(0.25), "0.25");
+        assert_eq!(short_number(0.002), "0.002");
+        assert_eq!(short_number(0.00021), "0.00021");
         assert_eq!(short_number(2_000_000.0), "2M");
         assert_eq!(time_unit(2.5e6), (1e6, "ms"));
         assert_eq!(time_unit(900.0), (1.0, "ns"));

@@ -1,4 +1,7 @@
-//! What the measuring process itself uses: its resident memory, read before and after each bench.
+//! What the measuring machine has and the measuring process uses: its GPUs (NVML), and the
+//! process's resident memory, read before and after each bench.
+
+pub mod gpu;
 
 /// The resident set size of this process in bytes, when the OS tells it.
 pub fn process_rss() -> Option<u64> {

@@ -23,6 +23,12 @@ pub struct Environment {
     /// stack), from the `Cargo.lock` of the workspace being benched; several versions are joined.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crates: BTreeMap<String, String>,
+    /// NVIDIA GPUs, driver and CUDA version, when NVML answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<crate::resources::gpu::GpuEnvironment>,
+    /// Why there is no `gpu` (e.g. no NVIDIA driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_note: Option<String>,
 }
 
 /// The crates whose versions go into the environment, when the lock file has them.
@@ -60,6 +66,7 @@ impl Environment {
         )
         .ok();
         let cpus = system.as_ref().map(|s| s.cpus());
+        let gpu = crate::resources::gpu::describe();
         Environment {
             os: System::long_os_version().ok(),
             kernel: System::kernel_version().ok(),
@@ -78,6 +85,8 @@ impl Environment {
             model_bench_version: env!("CARGO_PKG_VERSION").to_string(),
             git: git_info(repo_dir),
             crates: locked_versions(repo_dir),
+            gpu: gpu.as_ref().ok().cloned(),
+            gpu_note: gpu.err(),
         }
     }
 }

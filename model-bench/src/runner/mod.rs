@@ -388,8 +388,22 @@ fn measure_cold(bench: &BenchDescriptor, warm: &BenchResult, config: &Config) ->
     }
 }
 
-/// Writes the result files, and the report page with charts unless `plots` is false (`--noplot`).
+/// One writer of the result files at a time: Ctrl-C during the final write waits for it, then
+/// leaves the complete files alone.
+static WRITING: Mutex<bool> = Mutex::new(false);
+
+/// Writes the result files, and the report page with charts unless `plots` is false (`--noplot`),
+/// unless a complete run's files were already written.
 fn write_files(report: &crate::results::Report, dirs: &OutputDirs, plots: bool) {
+    let mut complete_written = lock(&WRITING);
+    if *complete_written {
+        return;
+    }
+    write_files_unlocked(report, dirs, plots);
+    *complete_written = !report.interrupted;
+}
+
+fn write_files_unlocked(report: &crate::results::Report, dirs: &OutputDirs, plots: bool) {
     let (written, errors) = export::write_all(report, &dirs.model_bench);
     if !written.is_empty() {
         eprintln!(

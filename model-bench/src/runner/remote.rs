@@ -145,7 +145,10 @@ pub fn run(
             bench.name,
             Some(&level.label()),
         );
-        if let Some(message) = criterion_files::missing_baseline(&dir, args.baseline.as_ref()) {
+        let missing = (args.mode == Mode::Benchmark)
+            .then(|| criterion_files::missing_baseline(&dir, args.baseline.as_ref()))
+            .flatten();
+        if let Some(message) = missing {
             eprintln!("\nmodel-bench: {point_id} failed: {message}");
             result.status = BenchStatus::Failed;
             result.error = Some(message);
@@ -173,12 +176,14 @@ pub fn run(
                 stats.errors
             );
             eprintln!("\nmodel-bench: {message}");
-            result.status = if ran_any {
-                BenchStatus::Ceiling
-            } else {
-                BenchStatus::Failed
-            };
-            result.error = Some(message);
+            if result.status != BenchStatus::Failed {
+                result.status = if ran_any {
+                    BenchStatus::Ceiling
+                } else {
+                    BenchStatus::Failed
+                };
+            }
+            result.error.get_or_insert(message);
             break;
         }
         if stats.errors > 0 {

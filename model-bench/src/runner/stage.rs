@@ -91,7 +91,10 @@ pub fn run(
                         "model-bench: {}: batch {batch} is the sweep's ceiling; larger sizes are skipped",
                         result.id
                     );
-                    result.status = BenchStatus::Ceiling;
+                    // A batch size that already failed (no baseline) keeps the bench failed.
+                    if result.status != BenchStatus::Failed {
+                        result.status = BenchStatus::Ceiling;
+                    }
                     ceiling = Some(Ceiling {
                         batch,
                         message: message.clone(),
@@ -99,7 +102,7 @@ pub fn run(
                 } else {
                     result.status = BenchStatus::Failed;
                 }
-                result.error = Some(message);
+                result.error.get_or_insert(message);
                 break;
             }
         }
