@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 23, "{listed:?}");
+    assert_eq!(listed.len(), 25, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -487,6 +487,64 @@ fn noplot_leaves_the_charts_out_of_the_report() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(files, ["index.html"]);
+}
+
+#[test]
+fn a_device_clock_times_the_device_not_the_host() {
+    let run = run(&["model_bench_fixture/device_clock"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let point = &run.bench("model_bench_fixture/device_clock")["points"][0];
+    // Every launch queues exactly 2 ms of (counted) device time and returns at once: criterion's
+    // statistics are over the device clock, so each estimate is 2 ms to the nanosecond.
+    for estimate in ["mean", "median"] {
+        let value = point["estimates"][estimate]["point"].as_f64().unwrap();
+        assert!((value - 2e6).abs() < 1.0, "{estimate}: {value}");
+    }
+    let timing = &point["device_timing"];
+    assert_eq!(timing["clock"], "device_events");
+    // The host only incremented a counter.
+    assert!(timing["host_median_ns"].as_f64().unwrap() < 1e6, "{timing}");
+
+    // A device clock that fails is the bench's failure, with the clock's message.
+    let lost = run_in(
+        tempfile::tempdir().unwrap(),
+        &["model_bench_fixture/device_clock"],
+        &[("FIXTURE_CLOCK_FAILS", "1")],
+    );
+    assert_eq!(lost.code(), Some(1), "{}", lost.stderr());
+    let error = lost.bench("model_bench_fixture/device_clock")["error"].clone();
+    assert!(
+        error
+            .as_str()
+            .unwrap()
+            .contains("device clock: the device was lost (simulated)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn cuda_benches_without_a_driver_are_skipped_with_the_reason() {
+    let run = run(&["model_bench_fixture/(cuda_gemm|steady)"], &[]);
+    // Skipped is not failed: the run passes and the other bench ran.
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let gemm = run.bench("model_bench_fixture/cuda_gemm");
+    assert_eq!(gemm["status"], "skipped");
+    assert_eq!(gemm["device"], "cuda");
+    let reason = gemm["error"].as_str().unwrap();
+    // Built without the feature, or with it on a machine without a driver (this one, CI).
+    assert!(
+        reason.contains("without its `cuda` feature") || reason.contains("no CUDA driver"),
+        "{reason}"
+    );
+    assert!(gemm["points"].as_array().unwrap().is_empty());
+    assert_eq!(run.bench("model_bench_fixture/steady")["status"], "ok");
+    assert!(run.stdout().contains("Skipped"), "{}", run.stdout());
+    assert!(
+        run.stderr()
+            .contains("model_bench_fixture/cuda_gemm skipped"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]

@@ -18,6 +18,9 @@ pub struct Bencher<'a, 'g> {
     device: Device,
     engine: Engine<'a, 'g>,
     iterated: bool,
+    /// For [`Bencher::iter_events`]: the host wall time per iteration of each sample, in the
+    /// order criterion took them (warm-up first).
+    host_per_iter_ns: Vec<f64>,
 }
 
 pub(crate) enum Engine<'a, 'g> {
@@ -69,6 +72,7 @@ impl<'a, 'g> Bencher<'a, 'g> {
             device,
             engine,
             iterated: false,
+            host_per_iter_ns: Vec::new(),
         }
     }
 
@@ -84,6 +88,11 @@ impl<'a, 'g> Bencher<'a, 'g> {
 
     pub(crate) fn iterated(&self) -> bool {
         self.iterated
+    }
+
+    /// Host wall time per iteration of each event-timed sample (empty for host-timed benches).
+    pub(crate) fn host_per_iter_ns(&self) -> &[f64] {
+        &self.host_per_iter_ns
     }
 
     fn start_iterating(&mut self) {
@@ -174,6 +183,46 @@ impl<'a, 'g> Bencher<'a, 'g> {
                 **record = Some(FirstCall {
                     setup_and_first_call: setup + first_call,
                     first_call,
+                });
+            }
+        }
+    }
+}
+
+impl Bencher<'_, '_> {
+    /// Times `routine` on a device clock: each sample's calls sit between two events recorded on
+    /// `clock`'s stream (the stream the routine's work runs on), and the host waits once per
+    /// sample. criterion's statistics are over the device time; the host wall time of the same
+    /// samples is reported beside it. A clock error fails the bench with its message.
+    pub fn iter_events<C, O, R>(&mut self, clock: &C, mut routine: R)
+    where
+        C: crate::measure::events::EventClock,
+        R: FnMut() -> O,
+    {
+        use crate::measure::events::time_iters;
+        self.start_iterating();
+        let host = &mut self.host_per_iter_ns;
+        match &mut self.engine {
+            Engine::Criterion { group, id } => {
+                id.bench(group, |b| {
+                    b.iter_custom(|iters| match time_iters(clock, iters, &mut routine) {
+                        Ok(sample) => {
+                            host.push(sample.host.as_nanos() as f64 / iters.max(1) as f64);
+                            sample.device
+                        }
+                        Err(error) => panic!("device clock: {error}"),
+                    })
+                });
+            }
+            Engine::FirstCall { entered, record } => {
+                // The first call, waited for: host time including the device work.
+                let sample = match time_iters(clock, 1, &mut routine) {
+                    Ok(sample) => sample,
+                    Err(error) => panic!("device clock: {error}"),
+                };
+                **record = Some(FirstCall {
+                    setup_and_first_call: entered.elapsed(),
+                    first_call: sample.host,
                 });
             }
         }

@@ -147,6 +147,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         cold_vs_warm(report),
         breakdowns(report),
         recommendations(report),
+        skipped(report),
         failures(report),
     ]
     .into_iter()
@@ -521,6 +522,23 @@ fn breakdowns(report: &Report) -> Vec<Table> {
             table
         })
         .collect()
+}
+
+fn skipped(report: &Report) -> Vec<Table> {
+    let mut table = Table::new("Skipped", &["bench", "device", "why"]);
+    table.prose = true;
+    for bench in report
+        .benches
+        .iter()
+        .filter(|b| b.status == crate::results::BenchStatus::Skipped)
+    {
+        table.rows.push(vec![
+            bench.id.clone(),
+            bench.device.clone(),
+            first_line(bench.error.as_deref().unwrap_or("")).into(),
+        ]);
+    }
+    vec![table]
 }
 
 fn failures(report: &Report) -> Vec<Table> {

@@ -86,6 +86,9 @@ pub enum BenchStatus {
     Ceiling,
     /// The bench failed before anything was measured; counts as a failed bench.
     Failed,
+    /// The bench cannot run here (e.g. `device = cuda` without a CUDA driver); `error` says why.
+    /// Not a failure.
+    Skipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +157,21 @@ pub struct PointResult {
     /// latencies of its equal time slices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadPoint>,
+    /// For a point timed on a device clock (`device_events`: events on the work's stream), the
+    /// host wall time per iteration of the same samples; `estimates` are device time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_timing: Option<DeviceTiming>,
+}
+
+/// The host side of a device-timed point (nvbench reports both clocks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceTiming {
+    /// `device_events`.
+    pub clock: String,
+    /// Median and mean host wall time per iteration over the measured samples (launch, queueing
+    /// and the wait for the device), ns.
+    pub host_median_ns: f64,
+    pub host_mean_ns: f64,
 }
 
 /// One point of a remote bench's load sweep.

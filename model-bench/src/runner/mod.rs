@@ -147,7 +147,13 @@ pub fn run_main() -> i32 {
         }
         let mut publish = |partial: &BenchResult| lock(&measured).current = Some(partial.clone());
         let rss_before = measuring.then(crate::resources::process_rss).flatten();
+        // A remote bench measures a server; only a stage runs on this process's device.
+        let cuda_missing = (bench.device == registry::Device::Cuda
+            && matches!(bench.kind, BenchKind::Stage(_)))
+        .then(crate::measure::cuda_unavailable)
+        .flatten();
         let mut result = match &bench.kind {
+            _ if cuda_missing.is_some() => skipped(bench, cuda_missing.unwrap_or_default()),
             BenchKind::Stage(_) => stage::run(
                 &mut criterion,
                 bench,
@@ -301,6 +307,15 @@ pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
         remote: None,
         memory: None,
     }
+}
+
+/// A bench that cannot run here, with the reason; not a failure.
+fn skipped(bench: &BenchDescriptor, reason: String) -> BenchResult {
+    eprintln!("model-bench: {} skipped: {reason}", bench.key());
+    let mut result = unmeasured(bench, bench.stage.as_str());
+    result.status = BenchStatus::Skipped;
+    result.error = Some(reason);
+    result
 }
 
 /// Marks `result` failed with `message`, and says so on stderr.

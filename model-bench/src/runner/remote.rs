@@ -242,6 +242,7 @@ pub fn run(
             items_per_sec: Some(point.stats.throughput_rps),
             change,
             load: Some(point),
+            device_timing: None,
         });
         on_point(&result);
     }

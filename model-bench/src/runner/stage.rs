@@ -13,7 +13,8 @@ use super::{criterion_files, panic};
 use crate::bencher::{Bencher, Engine, PointName};
 use crate::measure::wall;
 use crate::registry::{BenchDescriptor, BenchKind, Stage};
-use crate::results::{BenchResult, BenchStatus, PointResult};
+use crate::results::{BenchResult, BenchStatus, DeviceTiming, PointResult};
+use crate::stats::sample::{mean, quantile};
 use crate::stats::sweep::{self, Ceiling, MeasuredBatch};
 
 /// Runs every batch size of `bench` that the filter selects. Never panics on a bench's failure.
@@ -60,7 +61,7 @@ pub fn run(
         let started = SystemTime::now();
         let outcome = run_point(&mut group, bench, batch);
         match outcome {
-            Ok(()) => {
+            Ok(host_per_iter_ns) => {
                 ran_any = true;
                 if args.mode == Mode::Benchmark && !args.no_fresh_estimates {
                     let rule = config.gate.rule_for(&point_id);
@@ -73,6 +74,10 @@ pub fn run(
                                 sweep::items_per_sec(batch, measured.estimates.median.point)
                             }),
                             estimates: measured.estimates,
+                            device_timing: device_timing(
+                                &host_per_iter_ns,
+                                measured.sample.samples,
+                            ),
                             sample: measured.sample,
                             change: measured.change,
                             load: None,
@@ -147,11 +152,23 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bench: &BenchDescriptor, 
 }
 
 /// Calls the bench function once for one batch size; criterion samples inside its `iter*` call.
+/// The host side of an event-timed point: its last `samples` host times are the measured ones
+/// (criterion's warm-up calls come first).
+fn device_timing(host_per_iter_ns: &[f64], samples: usize) -> Option<DeviceTiming> {
+    let measured = &host_per_iter_ns[host_per_iter_ns.len().saturating_sub(samples)..];
+    Some(DeviceTiming {
+        clock: "device_events".into(),
+        host_median_ns: quantile(measured, 0.5)?,
+        host_mean_ns: mean(measured)?,
+    })
+}
+
+/// Runs one point; for an event-timed bench, returns the host time per iteration of each sample.
 fn run_point(
     group: &mut BenchmarkGroup<'_, WallTime>,
     bench: &BenchDescriptor,
     batch: usize,
-) -> Result<(), String> {
+) -> Result<Vec<f64>, String> {
     let id = if bench.is_swept() {
         PointName::Batch(BenchmarkId::new(bench.name, batch))
     } else {
@@ -168,5 +185,5 @@ fn run_point(
             bench.name
         ));
     }
-    Ok(())
+    Ok(bencher.host_per_iter_ns().to_vec())
 }

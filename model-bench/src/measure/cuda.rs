@@ -1,0 +1,85 @@
+//! CUDA events (feature `cuda`, cudarc with the driver loaded at run time): a start and a stop
+//! event recorded on the stream that runs the work. Without a driver this is an error that says
+//! so; cudarc itself would panic, so the library is looked for first.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use cudarc::driver::{sys, CudaContext, CudaEvent, CudaStream, DriverError};
+
+use super::events::EventClock;
+
+/// Why CUDA work cannot run here, once per process; `None` when a device 0 context was created.
+pub fn unavailable_reason() -> Option<String> {
+    static REASON: OnceLock<Option<String>> = OnceLock::new();
+    REASON
+        .get_or_init(|| context(0).err().map(|e| e.to_string()))
+        .clone()
+}
+
+/// A CUDA device is missing or unusable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CudaError {
+    #[error("no CUDA driver: libcuda could not be loaded (is an NVIDIA driver installed?)")]
+    NoDriver,
+    #[error("CUDA device {ordinal}: {message}")]
+    Device { ordinal: usize, message: String },
+    #[error("CUDA event: {0}")]
+    Event(String),
+}
+
+/// A context on device `ordinal`, checking for the driver library first.
+pub fn context(ordinal: usize) -> Result<Arc<CudaContext>, CudaError> {
+    // SAFETY: only tries to load the library; no CUDA call is made.
+    if !unsafe { sys::is_culib_present() } {
+        return Err(CudaError::NoDriver);
+    }
+    CudaContext::new(ordinal).map_err(|e| CudaError::Device {
+        ordinal,
+        message: e.to_string(),
+    })
+}
+
+/// Times work queued on `stream` (it must be the stream the work runs on: for work launched on
+/// another stream the events would time nothing).
+pub struct CudaEvents {
+    stream: Arc<CudaStream>,
+}
+
+impl CudaEvents {
+    pub fn on_stream(stream: Arc<CudaStream>) -> Self {
+        CudaEvents { stream }
+    }
+
+    /// Events on device `ordinal`'s default stream.
+    pub fn default_stream(ordinal: usize) -> Result<Self, CudaError> {
+        Ok(CudaEvents {
+            stream: context(ordinal)?.default_stream(),
+        })
+    }
+
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+}
+
+fn event_error(error: DriverError) -> CudaError {
+    CudaError::Event(error.to_string())
+}
+
+impl EventClock for CudaEvents {
+    type Event = CudaEvent;
+    type Error = CudaError;
+
+    fn record(&self) -> Result<CudaEvent, CudaError> {
+        // Timing events: created without CU_EVENT_DISABLE_TIMING (cudarc's default).
+        self.stream
+            .record_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT))
+            .map_err(event_error)
+    }
+
+    fn elapsed(&self, start: &CudaEvent, stop: &CudaEvent) -> Result<Duration, CudaError> {
+        let ms = start.elapsed_ms(stop).map_err(event_error)?;
+        Ok(Duration::from_secs_f64(f64::from(ms.max(0.0)) / 1e3))
+    }
+}

@@ -1,0 +1,105 @@
+//! Device clocks: time work by events recorded on the queue that runs it (CUDA events on a
+//! stream), as nvbench and triton's `do_bench` do, instead of a host clock racing asynchronous
+//! launches. The host waits once per sample, after the stop event; the same sample's host wall time
+//! is kept beside the device time.
+
+use std::fmt::Display;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// A clock that timestamps the work queued on one device stream.
+pub trait EventClock {
+    type Event;
+    type Error: Display;
+    /// Records an event behind the work queued so far; does not wait.
+    fn record(&self) -> Result<Self::Event, Self::Error>;
+    /// Waits for `stop` and returns the device time between the two events.
+    fn elapsed(&self, start: &Self::Event, stop: &Self::Event) -> Result<Duration, Self::Error>;
+}
+
+/// One sample: `iters` calls between a start and a stop event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventSample {
+    /// Device time between the events.
+    pub device: Duration,
+    /// Host wall time from before the start event until the stop event completed.
+    pub host: Duration,
+}
+
+/// Runs `routine` `iters` times between two events on `clock`'s stream and waits for the stop
+/// event only at the end.
+pub fn time_iters<C: EventClock, O>(
+    clock: &C,
+    iters: u64,
+    mut routine: impl FnMut() -> O,
+) -> Result<EventSample, C::Error> {
+    let host_started = Instant::now();
+    let start = clock.record()?;
+    for _ in 0..iters {
+        black_box(routine());
+    }
+    let stop = clock.record()?;
+    let device = clock.elapsed(&start, &stop)?;
+    Ok(EventSample {
+        device,
+        host: host_started.elapsed(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod fake {
+    //! A device that exists only as a counter: each routine call adds a fixed device time.
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    use super::EventClock;
+
+    pub struct FakeDevice {
+        /// Device nanoseconds queued so far.
+        pub queued_ns: Cell<u64>,
+        pub waits: Cell<u32>,
+    }
+
+    impl FakeDevice {
+        pub fn new() -> Self {
+            FakeDevice {
+                queued_ns: Cell::new(0),
+                waits: Cell::new(0),
+            }
+        }
+
+        pub fn launch(&self, ns: u64) {
+            self.queued_ns.set(self.queued_ns.get() + ns);
+        }
+    }
+
+    impl EventClock for FakeDevice {
+        type Event = u64;
+        type Error = String;
+        fn record(&self) -> Result<u64, String> {
+            Ok(self.queued_ns.get())
+        }
+        fn elapsed(&self, start: &u64, stop: &u64) -> Result<Duration, String> {
+            self.waits.set(self.waits.get() + 1);
+            stop.checked_sub(*start)
+                .map(Duration::from_nanos)
+                .ok_or_else(|| "stop before start".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakeDevice;
+    use super::*;
+
+    #[test]
+    fn a_sample_is_the_device_time_between_its_events_and_waits_once() {
+        let device = FakeDevice::new();
+        let sample = time_iters(&device, 7, || device.launch(1_500)).unwrap();
+        assert_eq!(sample.device, Duration::from_nanos(7 * 1_500));
+        assert_eq!(device.waits.get(), 1);
+        // Launching is instant on the host; the device time is not the host's.
+        assert!(sample.host < sample.device * 1000);
+    }
+}
