@@ -261,6 +261,13 @@ fn report_draws_a_results_file_without_rerunning() {
         ],
         "best_batch": 4, "knee": null, "ceiling": null
     });
+    value["benches"][1]["device"] = json!("cuda");
+    value["benches"][1]["gpu_usage"] = json!([{
+        "index": 0, "samples": 10, "utilization_mean_pct": 97.5, "utilization_max_pct": 100,
+        "memory_used_max_bytes": 1073741824u64, "sm_clock_mean_mhz": 1850.0,
+        "sm_clock_min_mhz": 1410, "temperature_max_c": 71, "power_mean_w": 610.0,
+        "power_max_w": 700.0, "throttled_samples": 2, "throttle_reasons": ["sw_power_cap"]
+    }]);
     let file = write(dir.path(), "results.json", &value);
     let out = dir.path().join("out");
     let output = model_bench(&["report", &file, "-o", &out.display().to_string()]);
@@ -291,6 +298,13 @@ fn report_draws_a_results_file_without_rerunning() {
     assert!(
         html.contains("<td>p/b</td>"),
         "the stage table lists every point: {html}"
+    );
+    // NVML's figures for a GPU bench, throttling called out.
+    assert!(html.contains("GPU during the bench"), "{html}");
+    assert!(html.contains("<td class=\"num\">1410</td>"), "{html}");
+    assert!(
+        html.contains("p/b GPU 0: the clock was throttled in 2 of 10 samples (sw_power_cap)"),
+        "{html}"
     );
     assert!(html.contains("criterion's HTML report was not found"));
 

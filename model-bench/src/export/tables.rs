@@ -146,6 +146,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         sweeps(report),
         cold_vs_warm(report),
         breakdowns(report),
+        gpu_usage(report),
         recommendations(report),
         skipped(report),
         failures(report),
@@ -522,6 +523,60 @@ fn breakdowns(report: &Report) -> Vec<Table> {
             table
         })
         .collect()
+}
+
+fn gpu_usage(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "GPU during the bench (NVML, every 100 ms)",
+        &[
+            "bench",
+            "gpu",
+            "samples",
+            "util mean",
+            "util max",
+            "SM MHz mean",
+            "SM MHz min",
+            "temp max",
+            "power mean",
+            "power max",
+            "throttled",
+        ],
+    );
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    for bench in &report.benches {
+        for usage in &bench.gpu_usage {
+            table.rows.push(vec![
+                bench.id.clone(),
+                usage.index.to_string(),
+                usage.samples.to_string(),
+                or_dash(usage.utilization_mean_pct.map(percent)),
+                or_dash(usage.utilization_max_pct.map(|u| format!("{u} %"))),
+                or_dash(usage.sm_clock_mean_mhz.map(|c| format!("{c:.0}"))),
+                or_dash(usage.sm_clock_min_mhz.map(|c| c.to_string())),
+                or_dash(usage.temperature_max_c.map(|t| format!("{t} °C"))),
+                or_dash(usage.power_mean_w.map(|w| format!("{w:.0} W"))),
+                or_dash(usage.power_max_w.map(|w| format!("{w:.0} W"))),
+                format!("{}/{}", usage.throttled_samples, usage.samples),
+            ]);
+            if usage.throttled_samples > 0 {
+                table.notes.push(format!(
+                    "{} GPU {}: the clock was throttled in {} of {} samples ({}): its figures may \
+                     be lower than the GPU can do",
+                    bench.id,
+                    usage.index,
+                    usage.throttled_samples,
+                    usage.samples,
+                    usage.throttle_reasons.join(", ")
+                ));
+            }
+        }
+        if let Some(note) = &bench.gpu_usage_note {
+            table
+                .notes
+                .push(format!("{}: no GPU figures: {note}", bench.id));
+        }
+    }
+    vec![table]
 }
 
 fn skipped(report: &Report) -> Vec<Table> {

@@ -1,7 +1,9 @@
-//! What the measuring machine has and the measuring process uses: its GPUs (NVML), and the
-//! process's resident memory, read before and after each bench.
+//! What the measuring machine has and the measuring process uses: its GPUs (NVML: what they are,
+//! and how busy, hot and throttled they were during a GPU bench), and the process's resident
+//! memory, read before and after each bench.
 
 pub mod gpu;
+pub mod nvml;
 
 /// The resident set size of this process in bytes, when the OS tells it.
 pub fn process_rss() -> Option<u64> {

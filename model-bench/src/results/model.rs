@@ -112,6 +112,12 @@ pub struct BenchResult {
     /// The bench process's resident memory around the bench's warm runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryUse>,
+    /// For a `device = cuda` bench: each GPU as NVML sampled it while the bench ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpu_usage: Vec<crate::resources::nvml::GpuUsage>,
+    /// Why a `device = cuda` bench has no `gpu_usage` (e.g. NVML unavailable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_usage_note: Option<String>,
 }
 
 /// Resident memory (RSS) of the bench process before and after one bench (setup, warm-up and

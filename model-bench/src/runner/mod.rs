@@ -152,6 +152,12 @@ pub fn run_main() -> i32 {
             && matches!(bench.kind, BenchKind::Stage(_)))
         .then(crate::measure::cuda_unavailable)
         .flatten();
+        // A GPU stage that runs is watched by NVML (utilization, clocks, throttling).
+        let gpu_sampler = (bench.device == registry::Device::Cuda
+            && matches!(bench.kind, BenchKind::Stage(_))
+            && cuda_missing.is_none()
+            && measuring)
+            .then(crate::resources::nvml::GpuSampler::start);
         let mut result = match &bench.kind {
             _ if cuda_missing.is_some() => skipped(bench, cuda_missing.unwrap_or_default()),
             BenchKind::Stage(_) => stage::run(
@@ -176,6 +182,11 @@ pub fn run_main() -> i32 {
             #[cfg(not(feature = "remote"))]
             BenchKind::Remote(_) => remote_unavailable(bench),
         };
+        match gpu_sampler {
+            Some(Ok(sampler)) => result.gpu_usage = sampler.finish(),
+            Some(Err(reason)) => result.gpu_usage_note = Some(reason),
+            None => {}
+        }
         if let (Some(rss_before_bytes), Some(rss_after_bytes)) =
             (rss_before, rss_before.and(crate::resources::process_rss()))
         {
@@ -306,6 +317,8 @@ pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
         cold: None,
         remote: None,
         memory: None,
+        gpu_usage: Vec::new(),
+        gpu_usage_note: None,
     }
 }
 

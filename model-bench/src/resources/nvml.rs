@@ -1,0 +1,221 @@
+//! A background NVML sampler: GPU utilization, memory used, SM clock, temperature, power and
+//! clock-throttle reasons every ~100 ms while a GPU bench runs, summarized per GPU. Samples taken
+//! while the clock was held down (power cap, thermal or hardware slowdown) are counted, so a
+//! throttled measurement can be told from a clean one.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How often the sampler reads the GPUs.
+pub const INTERVAL: Duration = Duration::from_millis(100);
+
+/// One reading of one GPU; a figure NVML does not offer on this GPU is `None`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GpuSample {
+    pub index: u32,
+    pub utilization_pct: Option<u32>,
+    pub memory_used_bytes: Option<u64>,
+    pub sm_clock_mhz: Option<u32>,
+    pub temperature_c: Option<u32>,
+    pub power_w: Option<f64>,
+    /// Reasons the clock was held down at this reading (empty: it was not).
+    pub throttled_by: Vec<String>,
+}
+
+/// One GPU over one bench.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuUsage {
+    pub index: u32,
+    pub samples: usize,
+    pub utilization_mean_pct: Option<f64>,
+    pub utilization_max_pct: Option<u32>,
+    pub memory_used_max_bytes: Option<u64>,
+    pub sm_clock_mean_mhz: Option<f64>,
+    pub sm_clock_min_mhz: Option<u32>,
+    pub temperature_max_c: Option<u32>,
+    pub power_mean_w: Option<f64>,
+    pub power_max_w: Option<f64>,
+    /// Readings taken while the clock was throttled.
+    pub throttled_samples: usize,
+    /// Every throttle reason seen.
+    pub throttle_reasons: Vec<String>,
+}
+
+/// Summarizes readings per GPU, in GPU order.
+pub fn summarize(samples: &[GpuSample]) -> Vec<GpuUsage> {
+    let mut indices: Vec<u32> = samples.iter().map(|s| s.index).collect();
+    indices.sort_unstable();
+    indices.dedup();
+    indices
+        .into_iter()
+        .map(|index| {
+            let of: Vec<&GpuSample> = samples.iter().filter(|s| s.index == index).collect();
+            let mean = |values: Vec<f64>| {
+                (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+            };
+            let utilization: Vec<u32> = of.iter().filter_map(|s| s.utilization_pct).collect();
+            let clocks: Vec<u32> = of.iter().filter_map(|s| s.sm_clock_mhz).collect();
+            let power: Vec<f64> = of.iter().filter_map(|s| s.power_w).collect();
+            let mut reasons: Vec<String> = of.iter().flat_map(|s| s.throttled_by.clone()).collect();
+            reasons.sort();
+            reasons.dedup();
+            GpuUsage {
+                index,
+                samples: of.len(),
+                utilization_mean_pct: mean(utilization.iter().map(|&u| f64::from(u)).collect()),
+                utilization_max_pct: utilization.iter().copied().max(),
+                memory_used_max_bytes: of.iter().filter_map(|s| s.memory_used_bytes).max(),
+                sm_clock_mean_mhz: mean(clocks.iter().map(|&c| f64::from(c)).collect()),
+                sm_clock_min_mhz: clocks.iter().copied().min(),
+                temperature_max_c: of.iter().filter_map(|s| s.temperature_c).max(),
+                power_mean_w: mean(power.clone()),
+                power_max_w: power.iter().copied().reduce(f64::max),
+                throttled_samples: of.iter().filter(|s| !s.throttled_by.is_empty()).count(),
+                throttle_reasons: reasons,
+            }
+        })
+        .collect()
+}
+
+/// Samples every GPU on a thread of its own until [`GpuSampler::finish`].
+pub struct GpuSampler {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Vec<GpuSample>>,
+}
+
+impl GpuSampler {
+    /// Starts sampling; an error (no NVML, no GPU) says why, and nothing runs.
+    pub fn start() -> Result<GpuSampler, String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), String>>(1);
+        let stop_flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("model-bench-nvml".into())
+            .spawn(move || {
+                let nvml = match nvml_wrapper::Nvml::init() {
+                    Ok(nvml) => nvml,
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(format!("NVML unavailable: {error}")));
+                        return Vec::new();
+                    }
+                };
+                let count = nvml.device_count().unwrap_or(0);
+                if count == 0 {
+                    let _ = ready_tx.send(Err("NVML sees no GPU".into()));
+                    return Vec::new();
+                }
+                let _ = ready_tx.send(Ok(()));
+                let mut samples = Vec::new();
+                loop {
+                    for index in 0..count {
+                        if let Ok(device) = nvml.device_by_index(index) {
+                            samples.push(read(index, &device));
+                        }
+                    }
+                    if stop_flag.load(Ordering::Relaxed) {
+                        return samples;
+                    }
+                    std::thread::sleep(INTERVAL);
+                }
+            })
+            .map_err(|e| format!("cannot start the NVML sampler thread: {e}"))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(GpuSampler { stop, thread }),
+            Ok(Err(reason)) => {
+                let _ = thread.join();
+                Err(reason)
+            }
+            Err(_) => Err("the NVML sampler stopped before it started".into()),
+        }
+    }
+
+    /// Takes a last reading, stops, and summarizes.
+    pub fn finish(self) -> Vec<GpuUsage> {
+        self.stop.store(true, Ordering::Relaxed);
+        summarize(&self.thread.join().unwrap_or_default())
+    }
+}
+
+fn read(index: u32, device: &nvml_wrapper::Device<'_>) -> GpuSample {
+    use nvml_wrapper::bitmasks::device::ThrottleReasons;
+    use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
+    // The reasons that mean the clock is held below what the work asks for; idle and
+    // application-clock settings are not a slowdown of a running bench.
+    let slowdowns = [
+        (ThrottleReasons::SW_POWER_CAP, "sw_power_cap"),
+        (ThrottleReasons::HW_SLOWDOWN, "hw_slowdown"),
+        (ThrottleReasons::SW_THERMAL_SLOWDOWN, "sw_thermal_slowdown"),
+        (ThrottleReasons::HW_THERMAL_SLOWDOWN, "hw_thermal_slowdown"),
+        (
+            ThrottleReasons::HW_POWER_BRAKE_SLOWDOWN,
+            "hw_power_brake_slowdown",
+        ),
+    ];
+    let reasons = device.current_throttle_reasons().ok();
+    GpuSample {
+        index,
+        utilization_pct: device.utilization_rates().ok().map(|u| u.gpu),
+        memory_used_bytes: device.memory_info().ok().map(|m| m.used),
+        sm_clock_mhz: device.clock_info(Clock::SM).ok(),
+        temperature_c: device.temperature(TemperatureSensor::Gpu).ok(),
+        power_w: device.power_usage().ok().map(|mw| f64::from(mw) / 1e3),
+        throttled_by: slowdowns
+            .iter()
+            .filter(|(flag, _)| reasons.is_some_and(|r| r.contains(*flag)))
+            .map(|(_, name)| name.to_string())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_are_summarized_per_gpu_with_throttled_ones_counted() {
+        let sample = |index, utilization, clock, power, throttled: &[&str]| GpuSample {
+            index,
+            utilization_pct: Some(utilization),
+            memory_used_bytes: Some(u64::from(utilization) << 20),
+            sm_clock_mhz: Some(clock),
+            temperature_c: Some(60 + utilization / 10),
+            power_w: Some(power),
+            throttled_by: throttled.iter().map(|r| r.to_string()).collect(),
+        };
+        let usage = summarize(&[
+            sample(1, 10, 1000, 50.0, &[]),
+            sample(0, 90, 1980, 300.0, &[]),
+            sample(0, 100, 1500, 350.0, &["sw_power_cap"]),
+            sample(0, 80, 1410, 340.0, &["sw_power_cap", "hw_slowdown"]),
+        ]);
+        assert_eq!(usage.len(), 2);
+        let gpu0 = &usage[0];
+        assert_eq!((gpu0.index, gpu0.samples), (0, 3));
+        assert_eq!(gpu0.utilization_mean_pct, Some(90.0));
+        assert_eq!(gpu0.utilization_max_pct, Some(100));
+        assert_eq!(gpu0.sm_clock_min_mhz, Some(1410));
+        assert_eq!(gpu0.memory_used_max_bytes, Some(100 << 20));
+        assert_eq!(gpu0.temperature_max_c, Some(70));
+        assert_eq!(gpu0.power_max_w, Some(350.0));
+        assert_eq!(gpu0.throttled_samples, 2);
+        assert_eq!(gpu0.throttle_reasons, ["hw_slowdown", "sw_power_cap"]);
+        assert_eq!(usage[1].throttled_samples, 0);
+        assert!(summarize(&[]).is_empty());
+    }
+
+    /// Without a driver (this machine, CI) starting is an error that says why, never a panic.
+    #[test]
+    fn the_sampler_starts_or_says_why_not() {
+        match GpuSampler::start() {
+            Ok(sampler) => {
+                let usage = sampler.finish();
+                assert!(usage.iter().all(|u| u.samples >= 1), "{usage:?}");
+            }
+            Err(reason) => assert!(reason.starts_with("NVML"), "{reason}"),
+        }
+    }
+}
