@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need (a Python venv with the
-# PyPI onnxruntime wheel, for the real-ONNX-Runtime path, and one with MLServer, a real V2 server),
-# then runs every test, on tract and on ONNX Runtime. `.ci/run` calls exactly this.
+# PyPI onnxruntime wheel, for the real-ONNX-Runtime path, one with MLServer, a real V2 server, and
+# one with PyPI's torch wheel, for libtorch), then runs every test, on tract, on ONNX Runtime and
+# on libtorch. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,21 @@ if [ "$("$MLSERVER_VENV/bin/mlserver" --version 2>/dev/null || true)" != "mlserv
 fi
 export MODEL_BENCH_MLSERVER="$PWD/$MLSERVER_VENV/bin/mlserver"
 
+# libtorch for the tch integration (tests/tch.rs): PyTorch's own wheel without its CUDA
+# dependencies, plus the two CUDA runtime libraries libtorch_cpu.so itself links (see
+# ../shared/docs/environment.md); the CPU path needs nothing else.
+TORCH_VERSION=2.13.0
+TORCH_VENV=.venv-torch
+if [ ! -x "$TORCH_VENV/bin/python" ]; then
+    python3 -m venv "$TORCH_VENV"
+fi
+LIBTORCH_DIR="$("$TORCH_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torch"
+if [ ! -f "$LIBTORCH_DIR/lib/libtorch_cpu.so" ]; then
+    "$TORCH_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+        "torch==$TORCH_VERSION" nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85
+fi
+[ -f "$LIBTORCH_DIR/lib/libtorch_cpu.so" ] || { echo "test.sh: libtorch is missing under $LIBTORCH_DIR" >&2; exit 1; }
+
 # `--features cuda` builds the CUDA-event timing (cudarc loads the driver at run time, so it builds
 # without CUDA); on a machine without a driver its benches are skipped, which the tests check.
 echo "== formatting and lints"
@@ -39,3 +55,9 @@ cargo test --workspace --release --features cuda
 echo "== the example benches once each, then the ONNX tests, on ONNX Runtime ($ORT_LIB)"
 ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --bench pipeline --bench serving
 ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --test onnx
+
+echo "== the tch integration on libtorch $TORCH_VERSION (CPU), and its example bench once"
+export LIBTORCH="$LIBTORCH_DIR"
+export LD_LIBRARY_PATH="$LIBTORCH_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+cargo clippy --release --features tch --test tch --bench torch -- -D warnings
+cargo test --release --features tch --test tch --bench torch

@@ -16,7 +16,7 @@ pub mod remote;
 pub mod resources;
 pub mod results;
 pub mod runner;
-#[cfg(feature = "ort")]
+#[cfg(any(feature = "ort", feature = "tch"))]
 pub mod runtimes;
 #[cfg(feature = "remote")]
 pub mod server;

@@ -1,0 +1,122 @@
+//! TorchScript models through tch (feature `tch`: libtorch from a PyTorch 2.13 install, found at
+//! build time through `LIBTORCH` or `LIBTORCH_USE_PYTORCH=1`). Loading, inputs for a batch size
+//! and forward on CPU or CUDA; every failure is an error naming the file or device, never a panic.
+
+use std::path::{Path, PathBuf};
+
+pub use tch::{Device, Kind, Tensor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TorchError {
+    #[error("cannot load TorchScript model {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("forward of TorchScript model {path} on {device} failed: {message}")]
+    Forward {
+        path: PathBuf,
+        device: String,
+        message: String,
+    },
+    #[error("device {device} is not available to libtorch: {message}")]
+    Device { device: String, message: String },
+}
+
+/// A TorchScript module (`torch.jit.script` / `torch.jit.trace`, saved with `.save()`), in eval
+/// mode on one device.
+pub struct TorchModel {
+    module: tch::CModule,
+    path: PathBuf,
+    device: Device,
+}
+
+/// `cpu` or `cuda:N`.
+fn device_name(device: Device) -> String {
+    match device {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(index) => format!("cuda:{index}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// Checks that libtorch can place tensors on `device` (a CUDA device needs a CUDA-enabled
+/// libtorch linked in and a driver).
+pub fn check_device(device: Device) -> Result<(), TorchError> {
+    match device {
+        Device::Cuda(index) => {
+            let count = tch::Cuda::device_count();
+            if !tch::Cuda::is_available() || index >= count as usize {
+                return Err(TorchError::Device {
+                    device: device_name(device),
+                    message: format!(
+                        "libtorch sees {count} CUDA device(s){}",
+                        if tch::Cuda::is_available() {
+                            ""
+                        } else {
+                            " (no driver, or a CPU-only libtorch)"
+                        }
+                    ),
+                });
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+impl TorchModel {
+    /// Loads the TorchScript file at `path` onto `device`, in eval mode.
+    pub fn load(path: impl AsRef<Path>, device: Device) -> Result<TorchModel, TorchError> {
+        let path = path.as_ref().to_path_buf();
+        let load_error = |message: String| TorchError::Load {
+            path: path.clone(),
+            message,
+        };
+        if !path.is_file() {
+            return Err(load_error("no such file".into()));
+        }
+        check_device(device)?;
+        let mut module = tch::CModule::load_on_device(&path, device).map_err(|e| {
+            load_error(format!(
+                "not a TorchScript file libtorch can read ({})",
+                first_line(&e.to_string())
+            ))
+        })?;
+        module.set_eval();
+        Ok(TorchModel {
+            module,
+            path,
+            device,
+        })
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// One forward pass without autograd.
+    pub fn forward(&self, input: &Tensor) -> Result<Tensor, TorchError> {
+        tch::no_grad(|| self.module.forward_ts(&[input])).map_err(|e| TorchError::Forward {
+            path: self.path.clone(),
+            device: device_name(self.device),
+            message: first_line(&e.to_string()).to_string(),
+        })
+    }
+
+    /// A float input of `shape` with its first dimension set to `batch`, seeded, on the model's
+    /// device (made outside any timed region).
+    pub fn random_input(&self, shape: &[i64], batch: usize, seed: i64) -> Tensor {
+        let mut shape = shape.to_vec();
+        if let Some(first) = shape.first_mut() {
+            *first = batch as i64;
+        }
+        tch::manual_seed(seed);
+        Tensor::randn(shape.as_slice(), (Kind::Float, self.device))
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
