@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 25, "{listed:?}");
+    assert_eq!(listed.len(), 26, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -493,6 +493,11 @@ fn noplot_leaves_the_charts_out_of_the_report() {
 fn a_device_clock_times_the_device_not_the_host() {
     let run = run(&["model_bench_fixture/device_clock"], &[]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    // The cold-cache regime times each call alone: the flushes' second never counts.
+    let cold = &run.bench("model_bench_fixture/device_clock_cold")["points"][0];
+    let median = cold["estimates"]["median"]["point"].as_f64().unwrap();
+    assert!((median - 2e6).abs() < 1.0, "cold median {median}");
+    assert_eq!(cold["device_timing"]["regime"], "cold_cache");
     let point = &run.bench("model_bench_fixture/device_clock")["points"][0];
     // Every launch queues exactly 2 ms of (counted) device time and returns at once: criterion's
     // statistics are over the device clock, so each estimate is 2 ms to the nanosecond.
@@ -502,13 +507,14 @@ fn a_device_clock_times_the_device_not_the_host() {
     }
     let timing = &point["device_timing"];
     assert_eq!(timing["clock"], "device_events");
+    assert_eq!(timing["regime"], "warm");
     // The host only incremented a counter.
     assert!(timing["host_median_ns"].as_f64().unwrap() < 1e6, "{timing}");
 
     // A device clock that fails is the bench's failure, with the clock's message.
     let lost = run_in(
         tempfile::tempdir().unwrap(),
-        &["model_bench_fixture/device_clock"],
+        &["model_bench_fixture/device_clock$"],
         &[("FIXTURE_CLOCK_FAILS", "1")],
     );
     assert_eq!(lost.code(), Some(1), "{}", lost.stderr());

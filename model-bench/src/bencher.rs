@@ -18,9 +18,17 @@ pub struct Bencher<'a, 'g> {
     device: Device,
     engine: Engine<'a, 'g>,
     iterated: bool,
-    /// For [`Bencher::iter_events`]: the host wall time per iteration of each sample, in the
-    /// order criterion took them (warm-up first).
-    host_per_iter_ns: Vec<f64>,
+    /// Set by the device-clock `iter_events*` methods: which regime ran, and (warm regime) the host
+    /// wall time per iteration of each sample, in the order criterion took them (warm-up first).
+    device_clock: Option<DeviceClockRun>,
+}
+
+/// How a bench used a device clock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeviceClockRun {
+    /// `warm` or `cold_cache`.
+    pub regime: &'static str,
+    pub host_per_iter_ns: Vec<f64>,
 }
 
 pub(crate) enum Engine<'a, 'g> {
@@ -72,7 +80,7 @@ impl<'a, 'g> Bencher<'a, 'g> {
             device,
             engine,
             iterated: false,
-            host_per_iter_ns: Vec::new(),
+            device_clock: None,
         }
     }
 
@@ -90,9 +98,9 @@ impl<'a, 'g> Bencher<'a, 'g> {
         self.iterated
     }
 
-    /// Host wall time per iteration of each event-timed sample (empty for host-timed benches).
-    pub(crate) fn host_per_iter_ns(&self) -> &[f64] {
-        &self.host_per_iter_ns
+    /// How the bench used a device clock, if it did.
+    pub(crate) fn device_clock(&self) -> Option<&DeviceClockRun> {
+        self.device_clock.as_ref()
     }
 
     fn start_iterating(&mut self) {
@@ -201,7 +209,11 @@ impl Bencher<'_, '_> {
     {
         use crate::measure::events::time_iters;
         self.start_iterating();
-        let host = &mut self.host_per_iter_ns;
+        let run = self.device_clock.insert(DeviceClockRun {
+            regime: "warm",
+            host_per_iter_ns: Vec::new(),
+        });
+        let host = &mut run.host_per_iter_ns;
         match &mut self.engine {
             Engine::Criterion { group, id } => {
                 id.bench(group, |b| {
@@ -223,6 +235,49 @@ impl Bencher<'_, '_> {
                 **record = Some(FirstCall {
                     setup_and_first_call: entered.elapsed(),
                     first_call: sample.host,
+                });
+            }
+        }
+    }
+}
+
+impl Bencher<'_, '_> {
+    /// The cold-cache regime of [`Bencher::iter_events`]: `flush` queues cache-evicting work on
+    /// the same stream before every call (e.g. `L2Flush::flush` from `measure::cuda`), and each
+    /// call is timed between its own events, so no flush is counted. Report it as a bench of its
+    /// own, beside the warm one: the two regimes are never mixed.
+    pub fn iter_events_cold<C, O, F, R>(&mut self, clock: &C, mut flush: F, mut routine: R)
+    where
+        C: crate::measure::events::EventClock,
+        F: FnMut(),
+        R: FnMut() -> O,
+    {
+        use crate::measure::events::time_iters_flushed;
+        self.start_iterating();
+        self.device_clock = Some(DeviceClockRun {
+            regime: "cold_cache",
+            host_per_iter_ns: Vec::new(),
+        });
+        match &mut self.engine {
+            Engine::Criterion { group, id } => {
+                id.bench(group, |b| {
+                    b.iter_custom(|iters| {
+                        match time_iters_flushed(clock, iters, &mut flush, &mut routine) {
+                            Ok(device) => device,
+                            Err(error) => panic!("device clock: {error}"),
+                        }
+                    })
+                });
+            }
+            Engine::FirstCall { entered, record } => {
+                flush();
+                let started = std::time::Instant::now();
+                if let Err(error) = time_iters_flushed(clock, 1, || {}, &mut routine) {
+                    panic!("device clock: {error}");
+                }
+                **record = Some(FirstCall {
+                    setup_and_first_call: entered.elapsed(),
+                    first_call: started.elapsed(),
                 });
             }
         }

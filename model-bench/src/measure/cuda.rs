@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use cudarc::driver::{sys, CudaContext, CudaEvent, CudaStream, DriverError};
+use cudarc::driver::{sys, CudaContext, CudaEvent, CudaSlice, CudaStream, DriverError};
 
 use super::events::EventClock;
 
@@ -60,6 +60,50 @@ impl CudaEvents {
 
     pub fn stream(&self) -> &Arc<CudaStream> {
         &self.stream
+    }
+}
+
+/// A device buffer twice the size of the GPU's L2 cache: zeroing it on the work's stream evicts
+/// whatever the previous call left in L2 (the cold-cache regime of nvbench and triton's
+/// `do_bench`).
+pub struct L2Flush {
+    stream: Arc<CudaStream>,
+    buffer: CudaSlice<u8>,
+}
+
+impl L2Flush {
+    /// Sized from the device's L2 (`CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE`), at least 1 MiB.
+    pub fn new(stream: &Arc<CudaStream>) -> Result<Self, CudaError> {
+        let ctx = stream.context();
+        let l2 = ctx
+            .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)
+            .map_err(|e| CudaError::Device {
+                ordinal: ctx.ordinal(),
+                message: format!("L2 cache size: {e}"),
+            })?;
+        let bytes = (usize::try_from(l2).unwrap_or(0) * 2).max(1 << 20);
+        let buffer = stream
+            .alloc_zeros::<u8>(bytes)
+            .map_err(|e| CudaError::Device {
+                ordinal: ctx.ordinal(),
+                message: format!("allocating the {bytes}-byte L2 flush buffer: {e}"),
+            })?;
+        Ok(L2Flush {
+            stream: Arc::clone(stream),
+            buffer,
+        })
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Queues the flush on the stream; does not wait. A failure panics with the driver's message
+    /// (inside a bench, that fails the bench with it).
+    pub fn flush(&mut self) {
+        if let Err(error) = self.stream.memset_zeros(&mut self.buffer) {
+            panic!("L2 flush: {error}");
+        }
     }
 }
 

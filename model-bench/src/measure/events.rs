@@ -46,6 +46,29 @@ pub fn time_iters<C: EventClock, O>(
     })
 }
 
+/// The cold-cache regime: before each call `flush` queues work that evicts the device's cache
+/// (e.g. writing a buffer larger than L2) on the same stream, and each call is timed between its
+/// own pair of events, so the flushes are never counted. The host waits once, at the end.
+pub fn time_iters_flushed<C: EventClock, O>(
+    clock: &C,
+    iters: u64,
+    mut flush: impl FnMut(),
+    mut routine: impl FnMut() -> O,
+) -> Result<Duration, C::Error> {
+    let mut pairs = Vec::with_capacity(iters as usize);
+    for _ in 0..iters {
+        flush();
+        let start = clock.record()?;
+        black_box(routine());
+        pairs.push((start, clock.record()?));
+    }
+    let mut device = Duration::ZERO;
+    for (start, stop) in &pairs {
+        device += clock.elapsed(start, stop)?;
+    }
+    Ok(device)
+}
+
 #[cfg(test)]
 pub(crate) mod fake {
     //! A device that exists only as a counter: each routine call adds a fixed device time.
@@ -101,5 +124,23 @@ mod tests {
         assert_eq!(device.waits.get(), 1);
         // Launching is instant on the host; the device time is not the host's.
         assert!(sample.host < sample.device * 1000);
+    }
+
+    #[test]
+    fn the_cold_regime_counts_each_call_and_never_the_flush() {
+        let device = FakeDevice::new();
+        let flushes = std::cell::Cell::new(0);
+        let device_time = time_iters_flushed(
+            &device,
+            5,
+            || {
+                flushes.set(flushes.get() + 1);
+                device.launch(1_000_000);
+            },
+            || device.launch(3_000),
+        )
+        .unwrap();
+        assert_eq!(device_time, Duration::from_nanos(5 * 3_000));
+        assert_eq!(flushes.get(), 5, "one flush before every call");
     }
 }

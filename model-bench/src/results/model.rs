@@ -174,10 +174,13 @@ pub struct PointResult {
 pub struct DeviceTiming {
     /// `device_events`.
     pub clock: String,
-    /// Median and mean host wall time per iteration over the measured samples (launch, queueing
-    /// and the wait for the device), ns.
-    pub host_median_ns: f64,
-    pub host_mean_ns: f64,
+    /// `warm` (calls back to back) or `cold_cache` (the cache flushed before every call, each call
+    /// timed alone).
+    pub regime: String,
+    /// Warm regime: median and mean host wall time per iteration over the measured samples
+    /// (launch, queueing and the wait for the device), ns.
+    pub host_median_ns: Option<f64>,
+    pub host_mean_ns: Option<f64>,
 }
 
 /// One point of a remote bench's load sweep.

@@ -10,7 +10,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use super::cli::{CriterionArgs, Mode};
 use super::config::{Config, QUICK_MEASUREMENT_TIME, QUICK_SAMPLE_SIZE, QUICK_WARM_UP_TIME};
 use super::{criterion_files, panic};
-use crate::bencher::{Bencher, Engine, PointName};
+use crate::bencher::{Bencher, DeviceClockRun, Engine, PointName};
 use crate::measure::wall;
 use crate::registry::{BenchDescriptor, BenchKind, Stage};
 use crate::results::{BenchResult, BenchStatus, DeviceTiming, PointResult};
@@ -61,7 +61,7 @@ pub fn run(
         let started = SystemTime::now();
         let outcome = run_point(&mut group, bench, batch);
         match outcome {
-            Ok(host_per_iter_ns) => {
+            Ok(device_clock) => {
                 ran_any = true;
                 if args.mode == Mode::Benchmark && !args.no_fresh_estimates {
                     let rule = config.gate.rule_for(&point_id);
@@ -75,7 +75,7 @@ pub fn run(
                             }),
                             estimates: measured.estimates,
                             device_timing: device_timing(
-                                &host_per_iter_ns,
+                                device_clock.as_ref(),
                                 measured.sample.samples,
                             ),
                             sample: measured.sample,
@@ -152,23 +152,26 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bench: &BenchDescriptor, 
 }
 
 /// Calls the bench function once for one batch size; criterion samples inside its `iter*` call.
-/// The host side of an event-timed point: its last `samples` host times are the measured ones
-/// (criterion's warm-up calls come first).
-fn device_timing(host_per_iter_ns: &[f64], samples: usize) -> Option<DeviceTiming> {
-    let measured = &host_per_iter_ns[host_per_iter_ns.len().saturating_sub(samples)..];
+/// How an event-timed point was measured; of its host times, the last `samples` are the measured
+/// ones (criterion's warm-up calls come first).
+fn device_timing(run: Option<&DeviceClockRun>, samples: usize) -> Option<DeviceTiming> {
+    let run = run?;
+    let host = &run.host_per_iter_ns;
+    let measured = &host[host.len().saturating_sub(samples)..];
     Some(DeviceTiming {
         clock: "device_events".into(),
-        host_median_ns: quantile(measured, 0.5)?,
-        host_mean_ns: mean(measured)?,
+        regime: run.regime.into(),
+        host_median_ns: quantile(measured, 0.5),
+        host_mean_ns: mean(measured),
     })
 }
 
-/// Runs one point; for an event-timed bench, returns the host time per iteration of each sample.
+/// Runs one point; for an event-timed bench, returns how it used the device clock.
 fn run_point(
     group: &mut BenchmarkGroup<'_, WallTime>,
     bench: &BenchDescriptor,
     batch: usize,
-) -> Result<Vec<f64>, String> {
+) -> Result<Option<DeviceClockRun>, String> {
     let id = if bench.is_swept() {
         PointName::Batch(BenchmarkId::new(bench.name, batch))
     } else {
@@ -185,5 +188,5 @@ fn run_point(
             bench.name
         ));
     }
-    Ok(bencher.host_per_iter_ns().to_vec())
+    Ok(bencher.device_clock().cloned())
 }
