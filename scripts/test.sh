@@ -45,6 +45,8 @@ fi
 
 # `--features cuda` builds the CUDA-event timing (cudarc loads the driver at run time, so it builds
 # without CUDA); on a machine without a driver its benches are skipped, which the tests check.
+# Every step keeps it on, so the dependencies are built once (the README's `cargo bench` builds
+# the default features).
 echo "== formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release --features cuda -- -D warnings
@@ -53,11 +55,11 @@ echo "== every test (ONNX models on tract)"
 cargo test --workspace --release --features cuda
 
 echo "== the example benches once each, then the ONNX tests, on ONNX Runtime ($ORT_LIB)"
-ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --bench pipeline --bench serving
-ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --test onnx
+ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --features cuda --bench pipeline --bench serving
+ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --features cuda --test onnx
 
 echo "== the tch integration on libtorch $TORCH_VERSION (CPU), and its example bench once"
 export LIBTORCH="$LIBTORCH_DIR"
 export LD_LIBRARY_PATH="$LIBTORCH_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-cargo clippy --release --features tch --test tch --bench torch -- -D warnings
-cargo test --release --features tch --test tch --bench torch
+cargo clippy --release --features tch,cuda --test tch --bench torch -- -D warnings
+cargo test --release --features tch,cuda --test tch --bench torch
