@@ -1,7 +1,7 @@
 //! The summary's tables, built once from a report and rendered as text or Markdown.
 
 use super::format::{duration_ns, percent, rate, rate_of, signed_percent};
-use crate::results::{LoadPoint, Report};
+use crate::results::{LoadPoint, LoadStats, Percentiles, Report};
 
 /// A titled table with optional notes under it.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +231,15 @@ fn load_label(load: &LoadPoint) -> String {
     }
 }
 
+/// One percentile of a load point's latency as a table cell; `-` when nothing succeeded.
+fn latency_cell(stats: &LoadStats, pick: fn(&Percentiles) -> f64) -> String {
+    stats
+        .latency
+        .as_ref()
+        .map(|l| duration_ns(pick(l)))
+        .unwrap_or_else(|| "-".into())
+}
+
 fn trim_number(value: f64) -> String {
     if value.fract() == 0.0 {
         format!("{value:.0}")
@@ -254,12 +263,7 @@ fn remote_points(report: &Report) -> Vec<Table> {
         for point in &bench.points {
             let Some(load) = &point.load else { continue };
             let s = &load.stats;
-            let latency = |pick: fn(&crate::results::Percentiles) -> f64| {
-                s.latency
-                    .as_ref()
-                    .map(|l| duration_ns(pick(l)))
-                    .unwrap_or_else(|| "-".into())
-            };
+            let latency = |pick| latency_cell(s, pick);
             table.rows.push(vec![
                 point.id.clone(),
                 remote.protocol.clone(),
@@ -330,12 +334,7 @@ fn rest_vs_grpc(report: &Report) -> Vec<Table> {
                         continue;
                     };
                     let s = &load.stats;
-                    let latency = |pick: fn(&crate::results::Percentiles) -> f64| {
-                        s.latency
-                            .as_ref()
-                            .map(|l| duration_ns(pick(l)))
-                            .unwrap_or_else(|| "-".into())
-                    };
+                    let latency = |pick| latency_cell(s, pick);
                     table.rows.push(vec![
                         load_label(load),
                         peer.name.clone(),

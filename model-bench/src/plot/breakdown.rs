@@ -2,7 +2,9 @@
 
 use plotters::prelude::*;
 
-use super::{category_label, color, draw, short_number, time_unit, Chart, Series, Spec};
+use super::{
+    box_key, category_label, color, draw, draw_legend, short_number, time_unit, Chart, Series, Spec,
+};
 use crate::error::Result;
 use crate::results::Report;
 
@@ -83,16 +85,9 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
                             style.filled(),
                         )])?
                         .label(stage.name.as_str())
-                        .legend(move |(x, y)| {
-                            Rectangle::new([(x, y - 5), (x + 12, y + 5)], style.filled())
-                        });
+                        .legend(box_key(style.filled()));
                 }
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .draw()?;
+                draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
                 Ok(())
             })
         })

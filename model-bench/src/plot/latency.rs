@@ -3,7 +3,9 @@
 
 use plotters::prelude::*;
 
-use super::{color, draw, max_of, short_number, time_unit, Chart, Series, Spec};
+use super::{
+    color, draw, draw_legend, line_key, max_of, short_number, time_unit, Chart, Series, Spec,
+};
 use crate::error::Result;
 use crate::results::{BenchResult, LoadPoint, Report};
 
@@ -143,14 +145,9 @@ fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)], about: &str) -
                     style.stroke_width(2),
                 ))?
                 .label(line.name.as_str())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
+                .legend(line_key(style));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }
@@ -236,19 +233,14 @@ fn histogram(bench: &BenchResult, points: &[(String, &LoadPoint)], about: &str) 
             chart
                 .draw_series(LineSeries::new(line.points.clone(), style.stroke_width(2)))?
                 .label(line.name.as_str())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
+                .legend(line_key(style));
             chart.draw_series(
                 line.points
                     .iter()
                     .map(|p| Circle::new(*p, 3, style.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }

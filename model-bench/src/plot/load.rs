@@ -2,7 +2,9 @@
 
 use plotters::prelude::*;
 
-use super::{color, draw, max_of, short_number, time_unit, Chart, Series, Spec};
+use super::{
+    color, draw, draw_legend, line_key, max_of, short_number, time_unit, Chart, Series, Spec,
+};
 use crate::error::Result;
 use crate::results::{BenchResult, LoadPoint, Report};
 
@@ -131,7 +133,7 @@ fn curve(
                 blue.stroke_width(2),
             ))?
             .label(series[0].name.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], blue));
+            .legend(line_key(blue));
         chart.draw_series(
             series[0]
                 .points
@@ -146,7 +148,7 @@ fn curve(
                     style.stroke_width(2),
                 ))?
                 .label(latency.name.as_str())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
+                .legend(line_key(style));
             chart.draw_secondary_series(
                 latency
                     .points
@@ -164,14 +166,9 @@ fn curve(
                     red.stroke_width(2),
                 ))?
                 .label("p99 SLO")
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], red));
+                .legend(line_key(red));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }

@@ -155,6 +155,35 @@ pub(crate) fn xml_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A legend key for a line series: a short stroke in its colour.
+fn line_key(style: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style)
+}
+
+/// A legend key for a bar series: a small filled box in its colour.
+fn box_key(style: ShapeStyle) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
+    move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], style)
+}
+
+/// Draws the series' legend at `position` on a white, framed box (every chart's legend).
+fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
 /// Distinct colours, cycled.
 fn color(index: usize) -> RGBColor {
     const PALETTE: [RGBColor; 8] = [
@@ -314,15 +343,10 @@ where
                 chart
                     .draw_series(bars)?
                     .label(name.as_str())
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], style));
+                    .legend(box_key(style));
             }
             if series_names.len() > 1 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .draw()?;
+                draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
             }
         }};
     }

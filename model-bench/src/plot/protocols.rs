@@ -3,7 +3,7 @@
 
 use super::{draw, grouped_bars, max_of, time_unit, Chart, Series, Spec, WIDTH};
 use crate::error::Result;
-use crate::results::{groups, Report};
+use crate::results::{groups, LoadStats, Report};
 
 pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
     groups::rest_vs_grpc(report)
@@ -27,28 +27,22 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
                     .and_then(|p| p.load.as_ref())
                     .map(|l| &l.stats)
             };
-            let throughput: Vec<Vec<Option<f64>>> = group
-                .levels
-                .iter()
-                .map(|level| {
-                    group
-                        .peers
-                        .iter()
-                        .map(|peer| stat(peer, level).map(|s| s.throughput_rps))
-                        .collect()
-                })
-                .collect();
-            let p99_ns: Vec<Vec<Option<f64>>> = group
-                .levels
-                .iter()
-                .map(|level| {
-                    group
-                        .peers
-                        .iter()
-                        .map(|peer| stat(peer, level).and_then(|s| s.latency.map(|l| l.p99)))
-                        .collect()
-                })
-                .collect();
+            // One row per load level, one value per bench.
+            let matrix = |figure: fn(&LoadStats) -> Option<f64>| -> Vec<Vec<Option<f64>>> {
+                group
+                    .levels
+                    .iter()
+                    .map(|level| {
+                        group
+                            .peers
+                            .iter()
+                            .map(|peer| stat(peer, level).and_then(figure))
+                            .collect()
+                    })
+                    .collect()
+            };
+            let throughput = matrix(|s| Some(s.throughput_rps));
+            let p99_ns = matrix(|s| s.latency.map(|l| l.p99));
             let (divisor, unit) =
                 time_unit(max_of(p99_ns.iter().flatten().flatten().copied(), 1.0));
             let p99: Vec<Vec<Option<f64>>> = p99_ns

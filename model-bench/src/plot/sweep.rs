@@ -2,7 +2,9 @@
 
 use plotters::prelude::*;
 
-use super::{color, draw, max_of, short_number, time_unit, Chart, Series, Spec};
+use super::{
+    color, draw, draw_legend, line_key, max_of, short_number, time_unit, Chart, Series, Spec,
+};
 use crate::error::Result;
 use crate::results::Report;
 
@@ -92,7 +94,7 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
                         blue.stroke_width(2),
                     ))?
                     .label(throughput.name.as_str())
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], blue));
+                    .legend(line_key(blue));
                 chart.draw_series(
                     throughput
                         .points
@@ -106,19 +108,14 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
                         orange.stroke_width(2),
                     ))?
                     .label(latency.name.as_str())
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], orange));
+                    .legend(line_key(orange));
                 chart.draw_secondary_series(
                     latency
                         .points
                         .iter()
                         .map(|p| TriangleMarker::new(*p, 5, orange.filled())),
                 )?;
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .draw()?;
+                draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
                 Ok(())
             }))
         })
