@@ -27,7 +27,8 @@ mod gpu {
     }
 }
 
-#[model_bench(pipeline = "gpu", stage = forward, device = cuda, batch = [512, 1024, 2048, 4096])]
+/// Warm; `cold` also times the first call in fresh processes (context, cuBLAS handle, first launch).
+#[model_bench(pipeline = "gpu", stage = forward, device = cuda, batch = [512, 1024, 2048, 4096], cold)]
 fn sgemm(b: &mut Bencher) {
     #[cfg(feature = "cuda")]
     {

@@ -19,17 +19,20 @@ impl Sgemm {
     /// Allocates the three matrices on `stream`'s device; cuBLAS runs on `stream`.
     pub fn new(stream: &Arc<CudaStream>, n: usize) -> Result<Self, String> {
         let blas = CudaBlas::new(stream.clone()).map_err(|e| format!("cuBLAS: {e}"))?;
-        let alloc = |what: &str| {
+        let upload = |what: &str, seed: u64| {
             stream
-                .alloc_zeros::<f32>(n * n)
-                .map_err(|e| format!("allocating {what} ({n}×{n} f32): {e}"))
+                .clone_htod(&uniform(n * n, seed))
+                .map_err(|e| format!("copying {what} ({n}×{n} f32) to the GPU: {e}"))
         };
         Ok(Sgemm {
             blas,
             n,
-            a: alloc("a")?,
-            b: alloc("b")?,
-            c: alloc("c")?,
+            // Random operands: a GPU multiplying zeros draws less power and can run faster.
+            a: upload("a", 1)?,
+            b: upload("b", 2)?,
+            c: stream
+                .alloc_zeros::<f32>(n * n)
+                .map_err(|e| format!("allocating c ({n}×{n} f32): {e}"))?,
         })
     }
 
@@ -57,4 +60,18 @@ impl Sgemm {
     pub fn flops(&self) -> f64 {
         2.0 * (self.n as f64).powi(3)
     }
+}
+
+/// `len` values uniform in [-1, 1) from a seeded xorshift generator.
+fn uniform(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // The top 24 bits, as a float in [0, 1), then shifted to [-1, 1).
+            (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        })
+        .collect()
 }

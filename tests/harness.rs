@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 26, "{listed:?}");
+    assert_eq!(listed.len(), 31, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -510,6 +510,26 @@ fn a_device_clock_times_the_device_not_the_host() {
     assert_eq!(timing["regime"], "warm");
     // The host only incremented a counter.
     assert!(timing["host_median_ns"].as_f64().unwrap() < 1e6, "{timing}");
+    assert_eq!(timing["launch_bound_samples"], 0);
+
+    // A host slower than the device: every sample is launch-bound, and the run says so.
+    let slow = &run.bench("model_bench_fixture/device_clock_launch_bound")["points"][0];
+    assert_eq!(
+        slow["device_timing"]["launch_bound_samples"], slow["sample"]["samples"],
+        "{slow}"
+    );
+    let results = run.results();
+    let advice: Vec<&Value> = results["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "launch_bound")
+        .collect();
+    assert_eq!(advice.len(), 1, "{advice:?}");
+    assert_eq!(
+        advice[0]["bench"],
+        "model_bench_fixture/device_clock_launch_bound"
+    );
 
     // A device clock that fails is the bench's failure, with the clock's message.
     let lost = run_in(

@@ -29,6 +29,8 @@ pub(crate) struct DeviceClockRun {
     /// `warm` or `cold_cache`.
     pub regime: &'static str,
     pub host_per_iter_ns: Vec<f64>,
+    /// Per sample, in order: whether the host could not queue the calls ahead of the device.
+    pub launch_bound: Vec<bool>,
 }
 
 pub(crate) enum Engine<'a, 'g> {
@@ -211,15 +213,16 @@ impl Bencher<'_, '_> {
         self.start_iterating();
         let run = self.device_clock.insert(DeviceClockRun {
             regime: "warm",
-            host_per_iter_ns: Vec::new(),
+            ..DeviceClockRun::default()
         });
-        let host = &mut run.host_per_iter_ns;
         match &mut self.engine {
             Engine::Criterion { group, id } => {
                 id.bench(group, |b| {
                     b.iter_custom(|iters| match time_iters(clock, iters, &mut routine) {
                         Ok(sample) => {
-                            host.push(sample.host.as_nanos() as f64 / iters.max(1) as f64);
+                            run.host_per_iter_ns
+                                .push(sample.host.as_nanos() as f64 / iters.max(1) as f64);
+                            run.launch_bound.push(sample.launch_bound());
                             sample.device
                         }
                         Err(error) => panic!("device clock: {error}"),
@@ -256,7 +259,7 @@ impl Bencher<'_, '_> {
         self.start_iterating();
         self.device_clock = Some(DeviceClockRun {
             regime: "cold_cache",
-            host_per_iter_ns: Vec::new(),
+            ..DeviceClockRun::default()
         });
         match &mut self.engine {
             Engine::Criterion { group, id } => {

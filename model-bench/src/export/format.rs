@@ -50,6 +50,10 @@ pub fn signed_percent(pct: f64) -> String {
     format!("{pct:+.1} %")
 }
 
+pub fn mebibytes(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / f64::from(1u32 << 20))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The summary's tables, built once from a report and rendered as text or Markdown.
 
-use super::format::{duration_ns, percent, rate, rate_of, signed_percent};
-use crate::results::{LoadPoint, LoadStats, Percentiles, Report};
+use super::format::{duration_ns, mebibytes, percent, rate, rate_of, signed_percent};
+use crate::results::{GpuMemoryUse, LoadPoint, LoadStats, Percentiles, Report};
 
 /// A titled table with optional notes under it.
 #[derive(Debug, Clone, PartialEq)]
@@ -360,10 +360,20 @@ fn sweeps(report: &Report) -> Vec<Table> {
         .iter()
         .filter_map(|bench| {
             let sweep = bench.sweep.as_ref()?;
-            let mut table = Table::new(
-                format!("Batch sweep: {}", bench.id),
-                &["batch", "latency", "per item", "items/s", ""],
-            );
+            let gpu_memory = |batch: usize| {
+                bench
+                    .points
+                    .iter()
+                    .find(|p| p.batch == batch)
+                    .and_then(|p| p.gpu_memory.as_ref())
+            };
+            let with_memory = sweep.points.iter().any(|p| gpu_memory(p.batch).is_some());
+            let mut columns = vec!["batch", "latency", "per item", "items/s"];
+            if with_memory {
+                columns.extend(["GPU mem before", "peak", "after"]);
+            }
+            columns.push("");
+            let mut table = Table::new(format!("Batch sweep: {}", bench.id), &columns);
             for point in &sweep.points {
                 let mut marks = Vec::new();
                 if sweep.best_batch == Some(point.batch) {
@@ -372,22 +382,38 @@ fn sweeps(report: &Report) -> Vec<Table> {
                 if sweep.knee.as_ref().map(|k| k.batch) == Some(point.batch) {
                     marks.push("knee");
                 }
-                table.rows.push(vec![
+                let mut row = vec![
                     point.batch.to_string(),
                     duration_ns(point.latency_ns),
                     duration_ns(point.latency_per_item_ns),
                     rate(point.items_per_sec),
-                    marks.join(", "),
-                ]);
+                ];
+                if with_memory {
+                    let memory = gpu_memory(point.batch);
+                    let cell = |bytes: fn(&GpuMemoryUse) -> u64| {
+                        memory.map_or_else(|| "-".into(), |m| mebibytes(bytes(m)))
+                    };
+                    row.extend([
+                        cell(|m| m.before_bytes),
+                        cell(|m| m.peak_bytes),
+                        cell(|m| m.after_bytes),
+                    ]);
+                }
+                row.push(marks.join(", "));
+                table.rows.push(row);
             }
             if let Some(ceiling) = &sweep.ceiling {
-                table.rows.push(vec![
-                    ceiling.batch.to_string(),
-                    "failed".into(),
-                    "-".into(),
-                    "-".into(),
-                    "ceiling".into(),
-                ]);
+                let mut row = vec![ceiling.batch.to_string(), "failed".into()];
+                row.resize(columns.len() - 1, "-".into());
+                row.push(
+                    if ceiling.out_of_memory {
+                        "ceiling: out of memory"
+                    } else {
+                        "ceiling"
+                    }
+                    .into(),
+                );
+                table.rows.push(row);
             }
             if let Some(best) = sweep.best_batch {
                 let best_rate = sweep
@@ -417,6 +443,22 @@ fn sweeps(report: &Report) -> Vec<Table> {
                     "ceiling: batch {} failed: {}",
                     ceiling.batch,
                     first_line(&ceiling.message)
+                ));
+            }
+            if let Some(scope) = sweep
+                .points
+                .iter()
+                .find_map(|p| gpu_memory(p.batch))
+                .map(|m| &m.scope)
+            {
+                table.notes.push(format!(
+                    "GPU memory ({}): NVML readings at each point's start, every 10 ms during it, \
+                     and at its end; a shorter peak can be missed",
+                    if scope == "process" {
+                        "this process"
+                    } else {
+                        "whole device"
+                    }
                 ));
             }
             Some(table)

@@ -24,6 +24,18 @@ pub struct EventSample {
     pub device: Duration,
     /// Host wall time from before the start event until the stop event completed.
     pub host: Duration,
+    /// Host wall time from before the start event until the stop event was queued: how long the
+    /// host took to queue the calls.
+    pub enqueue: Duration,
+}
+
+impl EventSample {
+    /// The host queued the calls no faster than the device ran them: the device must have waited
+    /// for launches, so its time includes idle gaps and measures the launch rate, not the work.
+    /// (A tenth of slack: a host that is barely ahead still starves the device at moments.)
+    pub fn launch_bound(&self) -> bool {
+        self.enqueue.as_secs_f64() >= 0.9 * self.device.as_secs_f64()
+    }
 }
 
 /// Runs `routine` `iters` times between two events on `clock`'s stream and waits for the stop
@@ -39,10 +51,12 @@ pub fn time_iters<C: EventClock, O>(
         black_box(routine());
     }
     let stop = clock.record()?;
+    let enqueue = host_started.elapsed();
     let device = clock.elapsed(&start, &stop)?;
     Ok(EventSample {
         device,
         host: host_started.elapsed(),
+        enqueue,
     })
 }
 
@@ -124,6 +138,21 @@ mod tests {
         assert_eq!(device.waits.get(), 1);
         // Launching is instant on the host; the device time is not the host's.
         assert!(sample.host < sample.device * 1000);
+        assert!(sample.enqueue <= sample.host);
+        assert!(!sample.launch_bound());
+    }
+
+    /// Each call takes the host longer to launch than the device to run: the device idles
+    /// between calls, and the sample says so.
+    #[test]
+    fn a_host_slower_than_the_device_makes_a_launch_bound_sample() {
+        let device = FakeDevice::new();
+        let sample = time_iters(&device, 5, || {
+            std::thread::sleep(Duration::from_millis(2));
+            device.launch(1_000);
+        })
+        .unwrap();
+        assert!(sample.launch_bound(), "{sample:?}");
     }
 
     #[test]

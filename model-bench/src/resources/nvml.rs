@@ -1,17 +1,30 @@
 //! A background NVML sampler: GPU utilization, memory used, SM clock, temperature, power and
 //! clock-throttle reasons every ~100 ms while a GPU bench runs, summarized per GPU. Samples taken
 //! while the clock was held down (power cap, thermal or hardware slowdown) are counted, so a
-//! throttled measurement can be told from a clean one.
+//! throttled measurement can be told from a clean one. And a per-point watch of one GPU's memory
+//! (before, peak, after), for batch sweeps on the GPU.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::results::GpuMemoryUse;
+
 /// How often the sampler reads the GPUs.
 pub const INTERVAL: Duration = Duration::from_millis(100);
+/// How often [`GpuMemoryWatch`] reads one GPU's memory during a point.
+pub const MEMORY_INTERVAL: Duration = Duration::from_millis(10);
+
+/// NVML, loaded once per process; the error says why it cannot be used.
+fn nvml() -> Result<&'static nvml_wrapper::Nvml, String> {
+    static NVML: OnceLock<Result<nvml_wrapper::Nvml, String>> = OnceLock::new();
+    NVML.get_or_init(|| nvml_wrapper::Nvml::init().map_err(|e| format!("NVML unavailable: {e}")))
+        .as_ref()
+        .map_err(Clone::clone)
+}
 
 /// One reading of one GPU; a figure NVML does not offer on this GPU is `None`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -96,10 +109,10 @@ impl GpuSampler {
         let thread = std::thread::Builder::new()
             .name("model-bench-nvml".into())
             .spawn(move || {
-                let nvml = match nvml_wrapper::Nvml::init() {
+                let nvml = match nvml() {
                     Ok(nvml) => nvml,
-                    Err(error) => {
-                        let _ = ready_tx.send(Err(format!("NVML unavailable: {error}")));
+                    Err(reason) => {
+                        let _ = ready_tx.send(Err(reason));
                         return Vec::new();
                     }
                 };
@@ -138,6 +151,97 @@ impl GpuSampler {
         self.stop.store(true, Ordering::Relaxed);
         summarize(&self.thread.join().unwrap_or_default())
     }
+}
+
+/// One reading of a GPU's memory: this process's share (when NVML lists the process) and the
+/// whole device's.
+#[derive(Debug, Clone, Copy, Default)]
+struct MemoryReading {
+    process: Option<u64>,
+    device: Option<u64>,
+}
+
+fn read_memory(device: &nvml_wrapper::Device<'_>, pid: u32) -> MemoryReading {
+    use nvml_wrapper::enums::device::UsedGpuMemory;
+    let process = device.running_compute_processes().ok().and_then(|list| {
+        list.iter().find_map(|p| match p.used_gpu_memory {
+            UsedGpuMemory::Used(bytes) if p.pid == pid => Some(bytes),
+            _ => None,
+        })
+    });
+    MemoryReading {
+        process,
+        device: device.memory_info().ok().map(|m| m.used),
+    }
+}
+
+/// Watches one GPU's memory over one point: a reading when it starts, one every
+/// [`MEMORY_INTERVAL`], and one when it ends.
+pub struct GpuMemoryWatch {
+    gpu: u32,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Vec<MemoryReading>>,
+}
+
+impl GpuMemoryWatch {
+    /// Takes the first reading of GPU `gpu` (NVML's index) and starts watching; an error says why
+    /// it cannot.
+    pub fn start(gpu: u32) -> Result<GpuMemoryWatch, String> {
+        let nvml = nvml()?;
+        let device = nvml
+            .device_by_index(gpu)
+            .map_err(|e| format!("NVML: GPU {gpu}: {e}"))?;
+        let pid = std::process::id();
+        let first = read_memory(&device, pid);
+        if first.device.is_none() {
+            return Err(format!("NVML: GPU {gpu}: memory use is not readable"));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("model-bench-gpu-memory".into())
+            .spawn(move || {
+                let mut readings = vec![first];
+                let Ok(device) = nvml.device_by_index(gpu) else {
+                    return readings;
+                };
+                while !stop_flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(MEMORY_INTERVAL);
+                    readings.push(read_memory(&device, pid));
+                }
+                readings
+            })
+            .map_err(|e| format!("cannot start the GPU memory watch thread: {e}"))?;
+        Ok(GpuMemoryWatch { gpu, stop, thread })
+    }
+
+    /// Takes the last reading and stops.
+    pub fn finish(self) -> Option<GpuMemoryUse> {
+        self.stop.store(true, Ordering::Relaxed);
+        let readings = self.thread.join().ok()?;
+        memory_use(self.gpu, &readings)
+    }
+}
+
+/// Before (first reading), peak and after (last reading): of this process when NVML listed it at
+/// any reading (it is absent before its first allocation: 0 bytes), else of the whole device.
+fn memory_use(gpu: u32, readings: &[MemoryReading]) -> Option<GpuMemoryUse> {
+    let process_listed = readings.iter().any(|r| r.process.is_some());
+    let (scope, values): (&str, Vec<u64>) = if process_listed {
+        (
+            "process",
+            readings.iter().map(|r| r.process.unwrap_or(0)).collect(),
+        )
+    } else {
+        ("device", readings.iter().filter_map(|r| r.device).collect())
+    };
+    Some(GpuMemoryUse {
+        gpu,
+        scope: scope.into(),
+        before_bytes: *values.first()?,
+        peak_bytes: values.iter().copied().max()?,
+        after_bytes: *values.last()?,
+    })
 }
 
 fn read(index: u32, device: &nvml_wrapper::Device<'_>) -> GpuSample {
@@ -205,6 +309,57 @@ mod tests {
         assert_eq!(gpu0.throttle_reasons, ["hw_slowdown", "sw_power_cap"]);
         assert_eq!(usage[1].throttled_samples, 0);
         assert!(summarize(&[]).is_empty());
+    }
+
+    #[test]
+    fn memory_use_prefers_this_process_and_keeps_the_peak_between_readings() {
+        let reading = |process, device| MemoryReading {
+            process,
+            device: Some(device),
+        };
+        // The process appears once its context exists; before that it holds nothing.
+        let readings = [
+            reading(None, 1000),
+            reading(Some(500), 1500),
+            reading(Some(4500), 5500),
+            reading(Some(600), 1600),
+        ];
+        let process = memory_use(0, &readings).unwrap();
+        assert_eq!(process.scope, "process");
+        assert_eq!(
+            (
+                process.before_bytes,
+                process.peak_bytes,
+                process.after_bytes
+            ),
+            (0, 4500, 600)
+        );
+        // NVML lists no process (a container's PID namespace, say): the whole device's figures.
+        let unlisted: Vec<MemoryReading> = readings
+            .iter()
+            .map(|r| MemoryReading {
+                process: None,
+                ..*r
+            })
+            .collect();
+        let device = memory_use(3, &unlisted).unwrap();
+        assert_eq!((device.gpu, device.scope.as_str()), (3, "device"));
+        assert_eq!(
+            (device.before_bytes, device.peak_bytes, device.after_bytes),
+            (1000, 5500, 1600)
+        );
+        assert_eq!(memory_use(0, &[]), None);
+    }
+
+    #[test]
+    fn the_memory_watch_starts_or_says_why_not() {
+        match GpuMemoryWatch::start(0) {
+            Ok(watch) => {
+                let memory = watch.finish().expect("readings");
+                assert!(memory.peak_bytes >= memory.before_bytes.max(memory.after_bytes));
+            }
+            Err(reason) => assert!(reason.starts_with("NVML"), "{reason}"),
+        }
     }
 
     /// Without a driver (this machine, CI) starting is an error that says why, never a panic.

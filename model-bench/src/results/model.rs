@@ -167,6 +167,25 @@ pub struct PointResult {
     /// host wall time per iteration of the same samples; `estimates` are device time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_timing: Option<DeviceTiming>,
+    /// For a GPU stage: the GPU's memory before, at its peak during, and after this point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_memory: Option<GpuMemoryUse>,
+}
+
+/// GPU memory around one point (NVML): read when the point starts, every
+/// [`MEMORY_INTERVAL`](crate::resources::nvml::MEMORY_INTERVAL) while it runs, and when it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuMemoryUse {
+    /// The NVML index of the GPU read.
+    pub gpu: u32,
+    /// `process` (this process's memory on the GPU) or `device` (all memory in use on it, when
+    /// NVML does not list this process: then other processes' memory is included).
+    pub scope: String,
+    pub before_bytes: u64,
+    /// The largest reading; a peak shorter than the reading interval can be missed.
+    pub peak_bytes: u64,
+    /// After the bench function returned (memory a runtime caches is still counted).
+    pub after_bytes: u64,
 }
 
 /// The host side of a device-timed point (nvbench reports both clocks).
@@ -181,6 +200,10 @@ pub struct DeviceTiming {
     /// (launch, queueing and the wait for the device), ns.
     pub host_median_ns: Option<f64>,
     pub host_mean_ns: Option<f64>,
+    /// Warm regime: measured samples in which the host queued the calls no faster than the device
+    /// ran them (the device idled between launches: its time is the launch rate, not the work).
+    #[serde(default)]
+    pub launch_bound_samples: usize,
 }
 
 /// One point of a remote bench's load sweep.

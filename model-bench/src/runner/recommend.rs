@@ -1,13 +1,14 @@
 //! Recommendations read off a run's results, each with the numbers behind it: the batch size to
 //! serve with, the load level to run at (under a p99 SLO when one is set), cold-start advice when
-//! the first call costs too much, and results too noisy to trust.
+//! the first call costs too much, results too noisy to trust, and device timings that measured the
+//! host's launch rate.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::export::format::{duration_ns, rate_of};
-use crate::results::{BenchResult, LoadPoint};
+use crate::results::{BenchResult, LoadPoint, PointResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -17,6 +18,7 @@ pub enum Kind {
     Cold,
     Noise,
     Memory,
+    LaunchBound,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +63,7 @@ pub fn recommend(benches: &[BenchResult], settings: &Settings) -> Vec<Recommenda
         out.extend(cold_start(bench, settings));
         out.extend(memory_growth(bench, settings));
         for point in &bench.points {
+            out.extend(launch_bound(point));
             let (Some(iqr), median) = (point.sample.iqr, point.estimates.median.point) else {
                 continue;
             };
@@ -81,6 +84,25 @@ pub fn recommend(benches: &[BenchResult], settings: &Settings) -> Vec<Recommenda
         }
     }
     out
+}
+
+/// A device-timed point whose host could not queue calls ahead of the device in most samples.
+fn launch_bound(point: &PointResult) -> Option<Recommendation> {
+    let timing = point.device_timing.as_ref()?;
+    let samples = point.sample.samples;
+    (samples > 0 && timing.launch_bound_samples * 2 > samples).then(|| Recommendation {
+        bench: point.id.clone(),
+        kind: Kind::LaunchBound,
+        advice: "launch-bound: the device waited for the host, so its time includes idle gaps; \
+                 give each call more work, launch with less host overhead, or replay a CUDA graph"
+            .into(),
+        evidence: format!(
+            "in {} of {samples} samples the host took as long to queue the calls as the device \
+             took to run them ({} per call on the device)",
+            timing.launch_bound_samples,
+            duration_ns(point.estimates.median.point)
+        ),
+    })
 }
 
 fn memory_growth(bench: &BenchResult, settings: &Settings) -> Option<Recommendation> {

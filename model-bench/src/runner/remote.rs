@@ -243,6 +243,7 @@ pub fn run(
             change,
             load: Some(point),
             device_timing: None,
+            gpu_memory: None,
         });
         on_point(&result);
     }

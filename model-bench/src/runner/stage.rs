@@ -12,7 +12,8 @@ use super::config::{Config, QUICK_MEASUREMENT_TIME, QUICK_SAMPLE_SIZE, QUICK_WAR
 use super::{criterion_files, panic};
 use crate::bencher::{Bencher, DeviceClockRun, Engine, PointName};
 use crate::measure::wall;
-use crate::registry::{BenchDescriptor, BenchKind, Stage};
+use crate::registry::{BenchDescriptor, BenchKind, Device, Stage};
+use crate::resources::nvml::GpuMemoryWatch;
 use crate::results::{BenchResult, BenchStatus, DeviceTiming, PointResult};
 use crate::stats::sample::{mean, quantile};
 use crate::stats::sweep::{self, Ceiling, MeasuredBatch};
@@ -59,7 +60,12 @@ pub fn run(
         }
         let base = criterion_files::baseline_sample_or_warn(&dir, args.baseline_name(), &point_id);
         let started = SystemTime::now();
+        // GPU memory around the point; NVML missing is already noted by the bench's GPU sampler.
+        let memory_watch = (bench.device == Device::Cuda && args.mode == Mode::Benchmark)
+            .then(|| GpuMemoryWatch::start(0).ok())
+            .flatten();
         let outcome = run_point(&mut group, bench, batch);
+        let gpu_memory = memory_watch.and_then(GpuMemoryWatch::finish);
         match outcome {
             Ok(device_clock) => {
                 ran_any = true;
@@ -81,6 +87,7 @@ pub fn run(
                             sample: measured.sample,
                             change: measured.change,
                             load: None,
+                            gpu_memory,
                         }),
                         Err(error) => {
                             eprintln!("model-bench: {point_id}: measured, but {error}")
@@ -100,10 +107,7 @@ pub fn run(
                     if result.status != BenchStatus::Failed {
                         result.status = BenchStatus::Ceiling;
                     }
-                    ceiling = Some(Ceiling {
-                        batch,
-                        message: message.clone(),
-                    });
+                    ceiling = Some(Ceiling::new(batch, message.clone()));
                 } else {
                     result.status = BenchStatus::Failed;
                 }
@@ -156,13 +160,15 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bench: &BenchDescriptor, 
 /// ones (criterion's warm-up calls come first).
 fn device_timing(run: Option<&DeviceClockRun>, samples: usize) -> Option<DeviceTiming> {
     let run = run?;
-    let host = &run.host_per_iter_ns;
-    let measured = &host[host.len().saturating_sub(samples)..];
+    let last = |all_samples: usize| all_samples.saturating_sub(samples);
+    let host = &run.host_per_iter_ns[last(run.host_per_iter_ns.len())..];
+    let launch_bound = &run.launch_bound[last(run.launch_bound.len())..];
     Some(DeviceTiming {
         clock: "device_events".into(),
         regime: run.regime.into(),
-        host_median_ns: quantile(measured, 0.5),
-        host_mean_ns: mean(measured),
+        host_median_ns: quantile(host, 0.5),
+        host_mean_ns: mean(host),
+        launch_bound_samples: launch_bound.iter().filter(|&&bound| bound).count(),
     })
 }
 

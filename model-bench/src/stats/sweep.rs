@@ -34,6 +34,33 @@ pub struct Knee {
 pub struct Ceiling {
     pub batch: usize,
     pub message: String,
+    /// The failure was the device running out of memory (the batch does not fit).
+    #[serde(default)]
+    pub out_of_memory: bool,
+}
+
+impl Ceiling {
+    pub fn new(batch: usize, message: String) -> Self {
+        Ceiling {
+            batch,
+            out_of_memory: is_out_of_memory(&message),
+            message,
+        }
+    }
+}
+
+/// Whether a failure message is an out-of-memory error, as CUDA
+/// (`CUDA_ERROR_OUT_OF_MEMORY`), PyTorch (`CUDA out of memory`) and ONNX Runtime (`Failed to
+/// allocate memory`) word it.
+pub fn is_out_of_memory(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        "out_of_memory",
+        "out of memory",
+        "failed to allocate memory",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,13 +166,22 @@ mod tests {
 
     #[test]
     fn ceiling_is_kept_with_the_points_before_it() {
-        let ceiling = Ceiling {
-            batch: 16,
-            message: "out of memory".into(),
-        };
+        let ceiling = Ceiling::new(16, "out of memory".into());
         let summary = summarize(&[batch(1, 10.0), batch(8, 40.0)], Some(ceiling.clone()));
         assert_eq!(summary.ceiling, Some(ceiling));
         assert_eq!(summary.points.len(), 2);
         assert_eq!(summary.best_batch, Some(8));
+    }
+
+    #[test]
+    fn out_of_memory_is_told_from_other_failures() {
+        for message in [
+            "allocating a: DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")",
+            "CUDA out of memory. Tried to allocate 20.00 GiB",
+            "BFCArena::AllocateRawInternal Failed to allocate memory for requested buffer",
+        ] {
+            assert!(Ceiling::new(64, message.into()).out_of_memory, "{message}");
+        }
+        assert!(!Ceiling::new(64, "shape mismatch at input 0".into()).out_of_memory);
     }
 }
