@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use model_bench::runtimes::ort::{backend, Backend, OnnxModel};
+use model_bench::runtimes::ort::{backend, Backend, ExecutionProvider, OnnxModel};
 use model_bench_suite::classify::{
     as_rows, batch_of, image_paths, model_path, postprocess, preprocess, read_images,
 };
@@ -35,6 +35,42 @@ fn the_backend_is_the_one_the_environment_asks_for() {
         return;
     }
     assert_eq!(backend().unwrap(), &expected);
+}
+
+/// The CUDA execution provider either runs the model (an ONNX Runtime with CUDA, on a GPU) and
+/// agrees with the CPU, or fails to load with an error naming the file, the device and what is
+/// missing; it never falls back to the CPU unnoticed.
+#[test]
+fn the_cuda_provider_runs_the_model_or_says_why_not() {
+    let cuda = ExecutionProvider::Cuda { device_id: 0 };
+    match OnnxModel::load_on(model_path(), cuda) {
+        Ok(mut on_gpu) => {
+            let input = batch_of(&[preprocess(&read_images().unwrap()[0]).unwrap()], 1)
+                .unwrap()
+                .into_dyn();
+            let mut on_cpu = OnnxModel::load(model_path()).unwrap();
+            let (gpu, cpu) = (
+                on_gpu.run(input.view()).unwrap(),
+                on_cpu.run(input.view()).unwrap(),
+            );
+            for (g, c) in gpu.iter().zip(cpu.iter()) {
+                assert!((g - c).abs() < 1e-2, "{g} on CUDA vs {c} on the CPU");
+            }
+        }
+        Err(error) => {
+            let error = error.to_string();
+            eprintln!("as expected without CUDA: {error}");
+            assert!(error.contains("mobilenet"), "names the file: {error}");
+            assert!(error.contains("on CUDA device 0"), "{error}");
+            match backend().unwrap() {
+                Backend::Tract => assert!(error.contains("needs ONNX Runtime"), "{error}"),
+                Backend::OnnxRuntime { library } => {
+                    assert!(error.contains("CUDA execution provider"), "{error}");
+                    assert!(error.contains(&*library.to_string_lossy()), "{error}");
+                }
+            }
+        }
+    }
 }
 
 #[test]

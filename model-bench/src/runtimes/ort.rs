@@ -157,6 +157,74 @@ fn load_onnxruntime(path: &Path) -> Result<(), String> {
     ))
 }
 
+/// Where ONNX Runtime runs a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutionProvider {
+    /// The CPU (tract, or ONNX Runtime's CPU provider).
+    #[default]
+    Cpu,
+    /// ONNX Runtime's CUDA execution provider on this device. It needs an ONNX Runtime built with
+    /// it (the `onnxruntime-gpu` wheel's library) and the CUDA and cuDNN libraries it loads. It
+    /// runs on a stream of its own: `run` copies the output back to the host, which waits for
+    /// that stream, so a wall-clock `b.iter` times the whole forward pass, transfers included.
+    Cuda { device_id: i32 },
+}
+
+impl std::fmt::Display for ExecutionProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExecutionProvider::Cpu => write!(f, "CPU"),
+            ExecutionProvider::Cuda { device_id } => write!(f, "CUDA device {device_id}"),
+        }
+    }
+}
+
+#[cfg(feature = "onnxruntime")]
+fn with_provider(
+    builder: ort::session::builder::SessionBuilder,
+    provider: ExecutionProvider,
+    backend: &Backend,
+) -> Result<ort::session::builder::SessionBuilder, String> {
+    match provider {
+        ExecutionProvider::Cpu => Ok(builder),
+        ExecutionProvider::Cuda { device_id } => {
+            let Backend::OnnxRuntime { library } = backend else {
+                return Err(format!(
+                    "the CUDA execution provider needs ONNX Runtime, and this process runs tract: \
+                     set {ENV_ORT_DYLIB_PATH} to an ONNX Runtime library built with CUDA \
+                     (onnxruntime-gpu)"
+                ));
+            };
+            let cuda = ort::ep::CUDA::default()
+                .with_device_id(device_id)
+                .build()
+                .error_on_failure();
+            builder.with_execution_providers([cuda]).map_err(|e| {
+                format!(
+                    "the CUDA execution provider (device {device_id}) is not usable with {}: {e}",
+                    library.display()
+                )
+            })
+        }
+    }
+}
+
+#[cfg(not(feature = "onnxruntime"))]
+fn with_provider(
+    builder: ort::session::builder::SessionBuilder,
+    provider: ExecutionProvider,
+    _backend: &Backend,
+) -> Result<ort::session::builder::SessionBuilder, String> {
+    match provider {
+        ExecutionProvider::Cpu => Ok(builder),
+        ExecutionProvider::Cuda { .. } => Err(
+            "the CUDA execution provider needs ONNX Runtime: model-bench was built without its \
+             `onnxruntime` feature"
+                .into(),
+        ),
+    }
+}
+
 /// An ONNX model with one float input and one float output, ready to run.
 pub struct OnnxModel {
     session: Session,
@@ -168,8 +236,18 @@ pub struct OnnxModel {
 }
 
 impl OnnxModel {
-    /// Loads and optimises the model at `path` on the process's backend.
+    /// Loads and optimises the model at `path` on the process's backend, on the CPU.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, RuntimeError> {
+        Self::load_on(path, ExecutionProvider::Cpu)
+    }
+
+    /// Loads and optimises the model at `path` to run on `provider`; a provider this ONNX
+    /// Runtime cannot use is an error naming it, the device and the library (never a silent
+    /// fallback to the CPU).
+    pub fn load_on(
+        path: impl AsRef<Path>,
+        provider: ExecutionProvider,
+    ) -> Result<Self, RuntimeError> {
         let path = path.as_ref().to_path_buf();
         let runtime = runtime()?;
         let load_error = |message: String| RuntimeError::Load {
@@ -180,10 +258,12 @@ impl OnnxModel {
             return Err(load_error("no such file".into()));
         }
         // tract runs the unoptimised graph unless asked; level 3 makes it ~25 % faster here.
-        let session = Session::builder(&runtime.environment)
+        let builder = Session::builder(&runtime.environment)
             .map_err(|e| load_error(e.to_string()))?
             .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| load_error(e.to_string()))?
+            .map_err(|e| load_error(e.to_string()))?;
+        let session = with_provider(builder, provider, &runtime.backend)
+            .map_err(|message| load_error(format!("on {provider}: {message}")))?
             .commit_from_file(&path)
             .map_err(|e| load_error(e.to_string()))?;
         // The first input and output, with their declared shapes (-1 for a dynamic dimension).
