@@ -61,6 +61,18 @@ pub struct LoadPlan {
     pub max_in_flight: usize,
     /// Equal time slices of the window; each becomes one criterion sample.
     pub slices: usize,
+    /// The step of the run's time series.
+    pub series_step: Duration,
+    /// Open loop: later rates, each from an offset into the measurement window until the next
+    /// (a ramp in steps, a spike); before the first, the plan's own rate (warm-up included).
+    pub rate_steps: Vec<RateStep>,
+}
+
+/// From `from` into the measurement window, arrivals come at `rate` per second (0: none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateStep {
+    pub from: Duration,
+    pub rate: f64,
 }
 
 /// Default cap on requests in flight in an open loop.
@@ -82,6 +94,8 @@ impl LoadPlan {
             max_requests: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             slices: 10,
+            series_step: metrics::SERIES_STEP,
+            rate_steps: Vec::new(),
         }
     }
 
@@ -97,6 +111,8 @@ impl LoadPlan {
             max_requests: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             slices: 10,
+            series_step: metrics::SERIES_STEP,
+            rate_steps: Vec::new(),
         }
     }
 
@@ -117,6 +133,21 @@ impl LoadPlan {
 
     pub fn slices(mut self, slices: usize) -> Self {
         self.slices = slices.max(1);
+        self
+    }
+
+    pub fn series_step(mut self, step: Duration) -> Self {
+        self.series_step = step.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Open loop: from `from` into the measurement window, send at `rate` per second.
+    pub fn then_rate(mut self, from: Duration, rate: f64) -> Self {
+        self.rate_steps.push(RateStep {
+            from,
+            rate: rate.max(0.0),
+        });
+        self.rate_steps.sort_by_key(|step| step.from);
         self
     }
 
@@ -197,6 +228,7 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
         start: start + plan.warm_up,
         len: plan.duration,
         slices: plan.slices,
+        series_step: plan.series_step,
     };
     let end = window.start + window.len;
     let budget = plan.max_requests.map(|n| Arc::new(AtomicU64::new(n)));
@@ -233,11 +265,14 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
     recorder
 }
 
-/// Intended send offsets from the start of a run.
+/// Intended send offsets from the start of a run, at a rate that may change in steps.
 struct Arrivals {
-    rate: f64,
+    /// `(from, rate)` in seconds from the start of the run, ascending; the first from 0.
+    phases: Vec<(f64, f64)>,
+    phase: usize,
     arrival: Arrival,
     rng: SplitMix64,
+    /// Arrivals so far in the current phase.
     index: u64,
     elapsed_s: f64,
 }
@@ -245,12 +280,38 @@ struct Arrivals {
 impl Arrivals {
     fn new(rate: f64, arrival: Arrival, seed: u64) -> Self {
         Arrivals {
-            rate,
+            phases: vec![(0.0, rate)],
+            phase: 0,
             arrival,
             rng: SplitMix64(seed),
             index: 0,
             elapsed_s: 0.0,
         }
+    }
+
+    /// Adds the plan's later rates; `offset` is where its measurement window starts.
+    fn with_steps(mut self, steps: &[RateStep], offset: Duration) -> Self {
+        self.phases.extend(
+            steps
+                .iter()
+                .map(|step| ((offset + step.from).as_secs_f64(), step.rate)),
+        );
+        self
+    }
+
+    fn next_phase_from(&self) -> Option<f64> {
+        self.phases.get(self.phase + 1).map(|&(from, _)| from)
+    }
+
+    /// Moves to the next phase, starting its arrivals at its beginning.
+    fn advance(&mut self) -> bool {
+        let Some(from) = self.next_phase_from() else {
+            return false;
+        };
+        self.phase += 1;
+        self.index = 0;
+        self.elapsed_s = from;
+        true
     }
 }
 
@@ -258,17 +319,30 @@ impl Iterator for Arrivals {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        let offset = match self.arrival {
-            // From the index, not a running sum, so rounding never drifts.
-            Arrival::Constant => self.index as f64 / self.rate,
-            Arrival::Poisson => {
-                let offset = self.elapsed_s;
-                self.elapsed_s += -self.rng.next_open01().ln() / self.rate;
-                offset
+        loop {
+            let (from, rate) = self.phases[self.phase];
+            if rate <= 0.0 {
+                // A pause: nothing until the next phase, and nothing ever after the last.
+                if !self.advance() {
+                    return None;
+                }
+                continue;
             }
-        };
-        self.index += 1;
-        Some(Duration::from_secs_f64(offset))
+            let offset = match self.arrival {
+                // From the index, not a running sum, so rounding never drifts.
+                Arrival::Constant => from + self.index as f64 / rate,
+                Arrival::Poisson => self.elapsed_s,
+            };
+            if self.next_phase_from().is_some_and(|next| offset >= next) {
+                self.advance();
+                continue;
+            }
+            if self.arrival == Arrival::Poisson {
+                self.elapsed_s += -self.rng.next_open01().ln() / rate;
+            }
+            self.index += 1;
+            return Some(Duration::from_secs_f64(offset));
+        }
     }
 }
 
@@ -324,6 +398,7 @@ async fn open_loop(
         start: start + plan.warm_up,
         len: plan.duration,
         slices: plan.slices,
+        series_step: plan.series_step,
     };
     let end = window.start + window.len;
     let recorder = Arc::new(Mutex::new(Recorder::new(window)));
@@ -336,6 +411,7 @@ async fn open_loop(
     let sessions: Arc<Mutex<Vec<Session>>> = Arc::default();
     let handle = tokio::runtime::Handle::current();
     let max_requests = plan.max_requests;
+    let (plan_steps, warm_up) = (plan.rate_steps.clone(), plan.warm_up);
     let drop_deadline = tokio::time::Instant::from_std(end + DRAIN);
 
     let dispatcher = {
@@ -346,12 +422,14 @@ async fn open_loop(
             .name("model-bench-dispatch".into())
             .spawn(move || {
                 precise_sleep::prepare_thread();
-                let spin = precise_sleep::spin_for(rate);
+                let peak_rate = plan_steps.iter().map(|s| s.rate).fold(rate, f64::max);
+                let spin = precise_sleep::spin_for(peak_rate);
                 // Requests are started on this thread (see below), so its sockets and timers
                 // belong to the load runtime.
                 let _runtime = handle.enter();
                 let mut measured = 0u64;
-                for offset in Arrivals::new(rate, arrival, seed) {
+                let arrivals = Arrivals::new(rate, arrival, seed).with_steps(&plan_steps, warm_up);
+                for offset in arrivals {
                     let intended = start + offset;
                     if intended >= end {
                         break;
@@ -496,6 +574,48 @@ mod tests {
         let offsets: Vec<Duration> = Arrivals::new(4.0, Arrival::Constant, 0).take(5).collect();
         let ms = Duration::from_millis;
         assert_eq!(offsets, vec![ms(0), ms(250), ms(500), ms(750), ms(1000)]);
+    }
+
+    #[test]
+    fn arrivals_follow_rate_steps_and_pauses() {
+        let ms = Duration::from_millis;
+        let steps = [
+            RateStep {
+                from: ms(1000),
+                rate: 10.0,
+            },
+            RateStep {
+                from: ms(1500),
+                rate: 0.0,
+            },
+            RateStep {
+                from: ms(2000),
+                rate: 2.0,
+            },
+        ];
+        // 4/s for the 500 ms warm-up and the window's first second, then 10/s for half a
+        // second, a pause, then 2/s.
+        let offsets: Vec<Duration> = Arrivals::new(4.0, Arrival::Constant, 0)
+            .with_steps(&steps, ms(500))
+            .take(14)
+            .collect();
+        let want: Vec<Duration> = [0, 250, 500, 750, 1000, 1250]
+            .into_iter()
+            .chain((0..5).map(|i| 1500 + 100 * i))
+            .chain([2500, 3000, 3500])
+            .map(ms)
+            .collect();
+        assert_eq!(offsets, want);
+        // A run that ends in a pause ends its arrivals.
+        let ending = [RateStep {
+            from: ms(1000),
+            rate: 0.0,
+        }];
+        let count = Arrivals::new(10.0, Arrival::Poisson, 3)
+            .with_steps(&ending, Duration::ZERO)
+            .take(1000)
+            .count();
+        assert!((count as i64 - 10).abs() <= 8, "{count}");
     }
 
     #[test]

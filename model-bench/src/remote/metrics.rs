@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::error::RequestError;
-use crate::results::{HistogramBucket, LoadStats, Percentiles, SpectrumPoint};
+use crate::results::{HistogramBucket, LoadStats, Percentiles, SeriesPoint, SpectrumPoint};
 
 /// Largest latency a histogram holds (longer values are clamped): ten minutes, in nanoseconds.
 const HIGHEST_NS: u64 = 600_000_000_000;
@@ -31,15 +31,37 @@ fn nanos(duration: Duration) -> u64 {
         .clamp(1, HIGHEST_NS)
 }
 
-/// The measurement window and how it is cut into slices.
+/// The measurement window, how it is cut into slices (criterion's samples), and the length of
+/// each step of its time series.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     pub start: Instant,
     pub len: Duration,
     pub slices: usize,
+    pub series_step: Duration,
 }
 
+/// The default step of a load run's time series.
+pub const SERIES_STEP: Duration = Duration::from_secs(1);
+/// Responses arriving this many steps after the window still count in the time series (a
+/// backlog draining); later ones only in the totals.
+const SERIES_DRAIN_STEPS: usize = 60;
+
 impl Window {
+    /// The time-series step a moment falls in (before the window: none).
+    fn step_of(&self, at: Instant) -> Option<usize> {
+        let offset = at.checked_duration_since(self.start)?;
+        Some((offset.as_nanos() / self.series_step.as_nanos().max(1)) as usize)
+    }
+
+    fn series_steps(&self) -> usize {
+        (self
+            .len
+            .as_nanos()
+            .div_ceil(self.series_step.as_nanos().max(1)) as usize)
+            .max(1)
+    }
+
     /// The slice a request started at `at` belongs to, or `None` outside the window.
     fn slice_of(&self, at: Instant) -> Option<usize> {
         let offset = at.checked_duration_since(self.start)?;
@@ -57,6 +79,30 @@ pub struct Slice {
     pub latency_sum_ns: u128,
 }
 
+/// One step of the time series: the requests intended in it, and the responses that arrived in
+/// it.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: u64,
+    /// Successful responses that arrived during this step (whenever they were sent).
+    pub arrived_ok: u64,
+    /// Latency of this step's successful requests; two significant figures keep a long soak's
+    /// series small (about 12 KB a step).
+    pub latency: Option<Histogram<u32>>,
+}
+
+impl Step {
+    fn record_latency(&mut self, latency_ns: u64) {
+        let histogram = self.latency.get_or_insert_with(|| {
+            Histogram::new_with_bounds(LOWEST_DISCERNIBLE_NS, HIGHEST_NS, 2)
+                .expect("constant histogram bounds are valid")
+        });
+        let _ = histogram.record(latency_ns);
+    }
+}
+
 /// Everything recorded about the requests that started inside the window.
 #[derive(Debug, Clone)]
 pub struct Recorder {
@@ -65,6 +111,8 @@ pub struct Recorder {
     pub service: Histogram<u64>,
     pub lateness: Histogram<u64>,
     pub slices: Vec<Slice>,
+    /// The time series, one entry per `window.series_step` (plus the drain after the window).
+    pub series: Vec<Step>,
     pub sent: u64,
     pub ok: u64,
     pub late: u64,
@@ -82,6 +130,7 @@ impl Recorder {
             service: histogram(),
             lateness: histogram(),
             slices: vec![Slice::default(); window.slices.max(1)],
+            series: vec![Step::default(); window.series_steps()],
             sent: 0,
             ok: 0,
             late: 0,
@@ -105,6 +154,17 @@ impl Recorder {
             return false;
         };
         self.sent += 1;
+        let step = self.window.step_of(intended).unwrap_or(0);
+        let arrived_step = self
+            .window
+            .step_of(done)
+            .filter(|&step| step < self.window.series_steps() + SERIES_DRAIN_STEPS);
+        if let Some(arrived) = arrived_step {
+            if self.series.len() <= arrived {
+                self.series.resize(arrived + 1, Step::default());
+            }
+        }
+        self.series[step].sent += 1;
         let lateness = sent.saturating_duration_since(intended);
         // Recording into a histogram sized for an hour cannot fail once values are clamped.
         let _ = self.lateness.record(nanos(lateness).max(1));
@@ -123,8 +183,16 @@ impl Recorder {
                 let slice = &mut self.slices[slice];
                 slice.ok += 1;
                 slice.latency_sum_ns += latency.as_nanos();
+                self.series[step].ok += 1;
+                self.series[step].record_latency(nanos(latency));
+                if let Some(arrived) = arrived_step {
+                    self.series[arrived].arrived_ok += 1;
+                }
             }
-            Err(error) => self.record_error(error),
+            Err(error) => {
+                self.series[step].errors += 1;
+                self.record_error(error)
+            }
         }
         true
     }
@@ -142,6 +210,22 @@ impl Recorder {
         for (mine, theirs) in self.slices.iter_mut().zip(&other.slices) {
             mine.ok += theirs.ok;
             mine.latency_sum_ns += theirs.latency_sum_ns;
+        }
+        if self.series.len() < other.series.len() {
+            self.series.resize(other.series.len(), Step::default());
+        }
+        for (mine, theirs) in self.series.iter_mut().zip(&other.series) {
+            mine.sent += theirs.sent;
+            mine.ok += theirs.ok;
+            mine.errors += theirs.errors;
+            mine.arrived_ok += theirs.arrived_ok;
+            match (&mut mine.latency, &theirs.latency) {
+                (Some(mine), Some(theirs)) => {
+                    let _ = mine.add(theirs);
+                }
+                (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
+                _ => {}
+            }
         }
         self.sent += other.sent;
         self.ok += other.ok;
@@ -258,6 +342,7 @@ pub(crate) fn summarize(
         dropped,
         spectrum: spectrum(latency_histogram),
         histogram: log_buckets(latency_histogram),
+        time_series: time_series(recorder),
     }
 }
 
@@ -300,6 +385,41 @@ pub(crate) fn log_buckets(histogram: &Histogram<u64>) -> Vec<HistogramBucket> {
     buckets
 }
 
+/// The time series of a run: one point per step of the window, then the drain steps in which
+/// responses still arrived.
+pub(crate) fn time_series(recorder: &Recorder) -> Vec<SeriesPoint> {
+    let step_s = recorder.window.series_step.as_secs_f64();
+    let in_window = recorder.window.series_steps();
+    let last_arrival = recorder
+        .series
+        .iter()
+        .rposition(|step| step.arrived_ok > 0)
+        .map_or(0, |i| i + 1);
+    recorder
+        .series
+        .iter()
+        .take(in_window.max(last_arrival))
+        .enumerate()
+        .map(|(index, step)| {
+            let q = |quantile: f64| {
+                step.latency
+                    .as_ref()
+                    .map(|h| h.value_at_quantile(quantile) as f64)
+            };
+            SeriesPoint {
+                start_s: index as f64 * step_s,
+                sent: step.sent,
+                ok: step.ok,
+                errors: step.errors,
+                throughput_rps: step.arrived_ok as f64 / step_s.max(1e-9),
+                p50_ns: q(0.5),
+                p99_ns: q(0.99),
+                max_ns: step.latency.as_ref().map(|h| h.max() as f64),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +432,7 @@ mod tests {
             start: start + Duration::from_secs(1),
             len: Duration::from_secs(2),
             slices: 4,
+            series_step: Duration::from_secs(1),
         };
         let mut recorder = Recorder::new(window);
         let ms = Duration::from_millis;
@@ -356,6 +477,7 @@ mod tests {
             start,
             len: Duration::from_secs(10),
             slices: 10,
+            series_step: SERIES_STEP,
         };
         let mut recorder = Recorder::new(window);
         let ms = Duration::from_millis;

@@ -20,6 +20,8 @@ pub mod metrics;
 #[cfg(feature = "remote")]
 pub mod proto;
 #[cfg(feature = "remote")]
+pub mod scenario;
+#[cfg(feature = "remote")]
 pub mod v2;
 
 pub use endpoint::{Endpoint, EndpointError, Protocol, TlsCa};
@@ -29,4 +31,4 @@ pub use tensor::{Datatype, Tensor, TensorError};
 #[cfg(feature = "remote")]
 pub use client::{Client, ClientError, Session};
 #[cfg(feature = "remote")]
-pub use load::{Arrival, LoadMode, LoadPlan, LoadRun};
+pub use load::{Arrival, LoadMode, LoadPlan, LoadRun, RateStep};

@@ -11,6 +11,10 @@ pub struct ReferenceConfig {
     pub models: Vec<ModelSpec>,
     pub latency: Option<InjectedLatency>,
     pub batching: Option<Batching>,
+    /// Requests per second the server can serve: one request at a time, first come first
+    /// served, each taking `1 / capacity` (a single-server queue, so its capacity is known
+    /// exactly and a load above it builds a backlog).
+    pub capacity: Option<f64>,
     /// Serve https (REST) and gRPC over TLS with this certificate instead of plain text.
     pub tls: Option<ServerTls>,
 }
@@ -113,8 +117,15 @@ impl ReferenceConfig {
             models: Vec::new(),
             latency: None,
             batching: None,
+            capacity: None,
             tls: None,
         }
+    }
+
+    /// Serves `requests_per_second` at most: one request at a time, in arrival order.
+    pub fn capacity(mut self, requests_per_second: f64) -> Self {
+        self.capacity = (requests_per_second > 0.0).then_some(requests_per_second);
+        self
     }
 
     pub fn identity(mut self, name: impl Into<String>) -> Self {

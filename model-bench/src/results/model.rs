@@ -255,6 +255,28 @@ pub struct LoadStats {
     /// `latency` in logarithmic buckets, ascending, empty buckets left out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub histogram: Vec<HistogramBucket>,
+    /// The run step by step (1 s unless configured): what was sent, what succeeded and how long
+    /// it took, and the responses that arrived in each step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub time_series: Vec<SeriesPoint>,
+}
+
+/// One step of a load run's time series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// When the step starts, seconds from the start of the measurement window.
+    pub start_s: f64,
+    /// Requests intended to be sent during the step, and how they ended.
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: u64,
+    /// Successful responses that arrived during the step, per second.
+    pub throughput_rps: f64,
+    /// Latency of the step's successful requests (from the intended send in an open loop; the
+    /// plain service time in a closed loop), ns; two significant figures.
+    pub p50_ns: Option<f64>,
+    pub p99_ns: Option<f64>,
+    pub max_ns: Option<f64>,
 }
 
 /// One step of a percentile spectrum: `percentile` % of the successful requests took at most

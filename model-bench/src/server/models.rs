@@ -2,7 +2,7 @@
 //! latency schedule and optional dynamic batching applied in front of them.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -122,6 +122,8 @@ pub struct Models {
     models: Vec<ServedModel>,
     latency: Option<InjectedLatency>,
     started: Instant,
+    /// With a capacity: each request's service time and when the server is next free.
+    single_server: Option<(Duration, std::sync::Mutex<Instant>)>,
 }
 
 impl Models {
@@ -140,6 +142,12 @@ impl Models {
             models,
             latency: config.latency,
             started: Instant::now(),
+            single_server: config.capacity.map(|rate| {
+                (
+                    Duration::from_secs_f64(1.0 / rate),
+                    std::sync::Mutex::new(Instant::now()),
+                )
+            }),
         })
     }
 
@@ -154,6 +162,17 @@ impl Models {
         model: &ServedModel,
         inputs: Vec<Tensor>,
     ) -> Result<Vec<Tensor>, InferError> {
+        if let Some((service, next_free)) = &self.single_server {
+            // Served in arrival order: this request's turn ends one service time after the
+            // previous one's (or after now, when the server is idle).
+            let done = {
+                let mut next_free = crate::sync::lock(next_free);
+                let done = (*next_free).max(Instant::now()) + *service;
+                *next_free = done;
+                done
+            };
+            tokio::time::sleep_until(tokio::time::Instant::from_std(done)).await;
+        }
         if let Some(latency) = self.latency {
             let delay = latency.delay_at(self.started.elapsed());
             if !delay.is_zero() {

@@ -1,0 +1,324 @@
+//! Scenarios beyond one steady load level, on the open-loop generator: a ramp of rates in steps,
+//! a soak (one long level, read through its time series), a spike with its recovery time, and a
+//! stress run that raises the rate until the p99 SLO or the error limit breaks. The analysis
+//! (recovery, where a stress run broke) is plain functions over measured figures.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::client::Client;
+use super::load::{self, Arrival, LoadPlan, LoadRun};
+use crate::results::{LoadStats, SeriesPoint};
+
+/// Open-loop rates from `from` to `to` in `steps` equal steps of `step` each, one continuous run
+/// (so the time series shows every step and the transitions between them).
+pub fn ramp_plan(from: f64, to: f64, steps: usize, step: Duration) -> LoadPlan {
+    let steps = steps.max(1);
+    let rate_at = |i: usize| {
+        if steps == 1 {
+            from
+        } else {
+            from + (to - from) * i as f64 / (steps - 1) as f64
+        }
+    };
+    (1..steps).fold(
+        LoadPlan::open(rate_at(0), Arrival::Constant, step * steps as u32),
+        |plan, i| plan.then_rate(step * i as u32, rate_at(i)),
+    )
+}
+
+/// A spike: `baseline` per second for `before`, `baseline × factor` for `spike`, then `baseline`
+/// again for `after`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spike {
+    pub baseline: f64,
+    pub factor: f64,
+    pub before: Duration,
+    pub spike: Duration,
+    pub after: Duration,
+    /// Recovered once a step's p99 is within this many percent of the level before the spike
+    /// (and stays so).
+    pub recovered_within_pct: f64,
+}
+
+impl Spike {
+    pub fn plan(&self) -> LoadPlan {
+        LoadPlan::open(
+            self.baseline,
+            Arrival::Constant,
+            self.before + self.spike + self.after,
+        )
+        .then_rate(self.before, self.baseline * self.factor)
+        .then_rate(self.before + self.spike, self.baseline)
+    }
+}
+
+/// What a spike did to latency and how long the server took to recover.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// The median of the steps' p99 before the spike (the first step left out as settling), ns.
+    pub before_p99_ns: f64,
+    /// The highest step p99 from the spike's start on, ns.
+    pub peak_p99_ns: f64,
+    /// From the spike's end to the start of the first step after which every step's p99 is back
+    /// within `recovered_within_pct` of `before_p99_ns`; `None`: not within the run.
+    pub recovery_s: Option<f64>,
+    /// The resolution of `recovery_s`: the time series' step.
+    pub step_s: f64,
+}
+
+/// Reads a spike's recovery off the time series of its run.
+pub fn recovery(series: &[SeriesPoint], spike: &Spike, step: Duration) -> Option<Recovery> {
+    let step_s = step.as_secs_f64();
+    let spike_start = spike.before.as_secs_f64();
+    let spike_end = spike_start + spike.spike.as_secs_f64();
+    let run_end = spike_end + spike.after.as_secs_f64();
+    let mut before: Vec<f64> = series
+        .iter()
+        .skip(1)
+        .filter(|p| p.start_s + step_s <= spike_start + 1e-9)
+        .filter_map(|p| p.p99_ns)
+        .collect();
+    before.sort_by(f64::total_cmp);
+    let before_p99_ns = *before.get(before.len() / 2)?;
+    let peak_p99_ns = series
+        .iter()
+        .filter(|p| p.start_s >= spike_start - 1e-9 && p.start_s < run_end)
+        .filter_map(|p| p.p99_ns)
+        .fold(before_p99_ns, f64::max);
+    let limit = before_p99_ns * (1.0 + spike.recovered_within_pct / 100.0);
+    let after: Vec<&SeriesPoint> = series
+        .iter()
+        .filter(|p| p.start_s >= spike_end - 1e-9 && p.start_s < run_end - 1e-9)
+        .collect();
+    // The first step from which every later step of the run is within the limit (a step without
+    // a successful request is not recovered).
+    let within = |p: &&SeriesPoint| p.p99_ns.is_some_and(|p99| p99 <= limit);
+    let first_recovered = (0..after.len()).find(|&i| after[i..].iter().all(within));
+    Some(Recovery {
+        before_p99_ns,
+        peak_p99_ns,
+        recovery_s: first_recovered.map(|i| (after[i].start_s - spike_end).max(0.0)),
+        step_s,
+    })
+}
+
+/// A stress run: open-loop rates from `start_rate`, each step `increment` higher, each held for
+/// `step`, until a step breaks the SLO or the error limit (or `max_steps` pass).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stress {
+    pub start_rate: f64,
+    pub increment: f64,
+    pub step: Duration,
+    pub max_steps: usize,
+    pub slo_p99: Duration,
+    /// The share of failed requests (0–1) above which a step breaks.
+    pub max_error_rate: f64,
+}
+
+/// One level of a stress run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StressStep {
+    pub rate: f64,
+    pub throughput_rps: f64,
+    pub p99_ns: Option<f64>,
+    pub error_rate: f64,
+    /// Why this level broke; `None`: it held.
+    pub broke: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StressResult {
+    pub steps: Vec<StressStep>,
+    /// The highest rate that held (`None`: the first already broke).
+    pub highest_held: Option<f64>,
+}
+
+impl Stress {
+    /// Why a level with these figures breaks the run's limits, or `None` if it held.
+    pub fn verdict(&self, stats: &LoadStats) -> Option<String> {
+        let error_rate = 1.0 - stats.success_rate;
+        if stats.requests > 0 && error_rate > self.max_error_rate {
+            let worst = stats
+                .errors_by_class
+                .iter()
+                .max_by_key(|(_, count)| **count)
+                .map(|(class, count)| format!(" (most: {count} × {class})"))
+                .unwrap_or_default();
+            return Some(format!(
+                "error rate {:.1} % over the {:.1} % limit{worst}",
+                100.0 * error_rate,
+                100.0 * self.max_error_rate
+            ));
+        }
+        let slo_ns = self.slo_p99.as_nanos() as f64;
+        match stats.latency.as_ref().map(|l| l.p99) {
+            Some(p99) if p99 > slo_ns => Some(format!(
+                "p99 {:.1} ms over the {:.1} ms SLO",
+                p99 / 1e6,
+                slo_ns / 1e6
+            )),
+            None => Some("no request succeeded".into()),
+            _ => None,
+        }
+    }
+
+    /// Runs the levels one after another against `client` until one breaks.
+    pub async fn run(&self, client: Arc<Client>) -> StressResult {
+        let mut steps = Vec::new();
+        let mut highest_held = None;
+        for i in 0..self.max_steps.max(1) {
+            let rate = self.start_rate + self.increment * i as f64;
+            let plan = LoadPlan::open(rate, Arrival::Constant, self.step);
+            let run: LoadRun = load::run(Arc::clone(&client), &plan).await;
+            let stats = run.stats();
+            let broke = self.verdict(stats);
+            steps.push(StressStep {
+                rate,
+                throughput_rps: stats.throughput_rps,
+                p99_ns: stats.latency.as_ref().map(|l| l.p99),
+                error_rate: 1.0 - stats.success_rate,
+                broke: broke.clone(),
+            });
+            if broke.is_some() {
+                break;
+            }
+            highest_held = Some(rate);
+        }
+        StressResult {
+            steps,
+            highest_held,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(start_s: f64, p99_ms: Option<f64>) -> SeriesPoint {
+        SeriesPoint {
+            start_s,
+            sent: 10,
+            ok: 10,
+            errors: 0,
+            throughput_rps: 10.0,
+            p50_ns: p99_ms.map(|ms| ms * 1e6),
+            p99_ns: p99_ms.map(|ms| ms * 1e6),
+            max_ns: p99_ms.map(|ms| ms * 1e6),
+        }
+    }
+
+    #[test]
+    fn a_ramp_is_one_run_with_a_rate_per_step() {
+        let plan = ramp_plan(100.0, 400.0, 4, Duration::from_secs(2));
+        assert_eq!(plan.duration, Duration::from_secs(8));
+        let rates: Vec<(u64, f64)> = plan
+            .rate_steps
+            .iter()
+            .map(|s| (s.from.as_secs(), s.rate))
+            .collect();
+        assert_eq!(rates, [(2, 200.0), (4, 300.0), (6, 400.0)]);
+    }
+
+    #[test]
+    fn recovery_is_the_first_step_after_which_p99_stays_near_the_level_before() {
+        let spike = Spike {
+            baseline: 100.0,
+            factor: 3.0,
+            before: Duration::from_secs(2),
+            spike: Duration::from_secs(1),
+            after: Duration::from_secs(3),
+            recovered_within_pct: 50.0,
+        };
+        // Steps of 0.5 s: settling, a 5 ms level, the spike, a drain, and one relapse at 4.5 s.
+        let p99s = [
+            Some(40.0),
+            Some(5.0),
+            Some(6.0),
+            Some(5.0),
+            Some(80.0),
+            Some(200.0),
+            Some(150.0),
+            Some(7.0),
+            Some(6.0),
+            Some(30.0),
+            Some(5.0),
+            Some(5.0),
+        ];
+        let series: Vec<SeriesPoint> = p99s
+            .iter()
+            .enumerate()
+            .map(|(i, p99)| point(i as f64 * 0.5, *p99))
+            .collect();
+        let recovery = recovery(&series, &spike, Duration::from_millis(500)).unwrap();
+        assert_eq!(recovery.before_p99_ns, 5e6);
+        assert_eq!(recovery.peak_p99_ns, 200e6);
+        // Within 7.5 ms from 3.5 s, but the relapse at 4.5 s moves it to 5.0 s: 2 s after.
+        assert_eq!(recovery.recovery_s, Some(2.0));
+
+        // Never back within the run.
+        let mut worse = series.clone();
+        worse.last_mut().unwrap().p99_ns = Some(50e6);
+        let recovery = super::recovery(&worse, &spike, Duration::from_millis(500)).unwrap();
+        assert_eq!(recovery.recovery_s, None);
+        // Nothing before the spike: no level to recover to.
+        assert_eq!(
+            super::recovery(&series[4..], &spike, Duration::from_millis(500)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_stress_level_breaks_on_its_p99_or_its_errors() {
+        let stress = Stress {
+            start_rate: 100.0,
+            increment: 100.0,
+            step: Duration::from_secs(1),
+            max_steps: 5,
+            slo_p99: Duration::from_millis(50),
+            max_error_rate: 0.01,
+        };
+        let stats = |p99_ms: f64, ok: u64, errors: u64| LoadStats {
+            latency_basis: "intended_send".into(),
+            requests: ok + errors,
+            ok,
+            errors,
+            success_rate: ok as f64 / (ok + errors) as f64,
+            elapsed_s: 1.0,
+            throughput_rps: ok as f64,
+            sent_rps: (ok + errors) as f64,
+            latency: Some(crate::results::Percentiles {
+                count: ok,
+                min: 1e6,
+                mean: p99_ms * 1e6,
+                p50: 1e6,
+                p90: 1e6,
+                p95: 1e6,
+                p99: p99_ms * 1e6,
+                p999: p99_ms * 1e6,
+                max: p99_ms * 1e6,
+            }),
+            service: None,
+            errors_by_class: [("http_503".to_string(), errors)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            first_errors: Default::default(),
+            late_pct: None,
+            lateness: None,
+            dropped: 0,
+            spectrum: Vec::new(),
+            histogram: Vec::new(),
+            time_series: Vec::new(),
+        };
+        assert_eq!(stress.verdict(&stats(20.0, 100, 1)), None);
+        let slow = stress.verdict(&stats(80.0, 100, 0)).unwrap();
+        assert!(slow.contains("p99 80.0 ms over the 50.0 ms SLO"), "{slow}");
+        let failing = stress.verdict(&stats(20.0, 90, 10)).unwrap();
+        assert!(failing.contains("error rate 10.0 %"), "{failing}");
+        assert!(failing.contains("10 × http_503"), "{failing}");
+    }
+}

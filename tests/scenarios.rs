@@ -1,0 +1,128 @@
+//! Scenarios against the reference server on loopback, each short and bounded, with what they
+//! must find derived from how the server was configured: a ramp seen step by step in the time
+//! series, a spike's recovery time on a server of known capacity, and a stress run that finds
+//! that capacity.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use model_bench::remote::scenario::{self, Spike, Stress};
+use model_bench::remote::{Protocol, ReferenceConfig};
+use model_bench::server::ReferenceServer;
+
+mod common;
+
+use common::{connect, run, runtime};
+
+/// Timing-sensitive runs share two cores; one at a time keeps them from skewing each other.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn endpoint() -> model_bench::remote::Endpoint {
+    common::identity_endpoint(Protocol::RestJson, Duration::from_secs(5))
+}
+
+#[test]
+fn a_ramp_shows_each_step_in_the_time_series() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let runtime = runtime();
+    let client = connect(&runtime, &endpoint(), &server.rest_url());
+    // 50, 100, 150, 200 per second, one second each; the series in half-second steps.
+    let plan = scenario::ramp_plan(50.0, 200.0, 4, Duration::from_secs(1))
+        .series_step(Duration::from_millis(500));
+    let stats = run(&runtime, &client, &plan);
+    assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+    // Constant arrivals: exactly the scheduled count per step.
+    assert_eq!(stats.requests, 50 + 100 + 150 + 200);
+    let series = &stats.time_series;
+    assert!(series.len() >= 8, "{series:?}");
+    let sent: Vec<u64> = series.iter().take(8).map(|p| p.sent).collect();
+    assert_eq!(sent, [25, 25, 50, 50, 75, 75, 100, 100]);
+    // Responses arrive at the rate they were sent (the server is far from its limits), within
+    // a request or two of each step's edges.
+    for (point, rate) in series
+        .iter()
+        .zip([50.0, 50.0, 100.0, 100.0, 150.0, 150.0, 200.0])
+    {
+        assert!(
+            (point.throughput_rps - rate).abs() <= 2.0 / 0.5 + rate * 0.02,
+            "step at {} s: {} responses/s, sent at {rate}/s",
+            point.start_s,
+            point.throughput_rps
+        );
+        assert!(point.p99_ns.is_some());
+    }
+}
+
+#[test]
+fn a_spike_on_a_server_of_known_capacity_recovers_when_its_backlog_has_drained() {
+    let _serial = serial();
+    // One request at a time, 5 ms each: 200 per second. Baseline 100/s; the spike sends 300/s
+    // for 1 s, so 100 requests queue up, which drain at 200 − 100 = 100/s: 1 s after the spike.
+    let capacity = 200.0;
+    let server = ReferenceServer::start(&ReferenceConfig::default().capacity(capacity)).unwrap();
+    let runtime = runtime();
+    let client = connect(&runtime, &endpoint(), &server.rest_url());
+    let spike = Spike {
+        baseline: 100.0,
+        factor: 3.0,
+        before: Duration::from_secs(2),
+        spike: Duration::from_secs(1),
+        after: Duration::from_secs(3),
+        recovered_within_pct: 100.0,
+    };
+    let step = Duration::from_millis(250);
+    let stats = run(&runtime, &client, &spike.plan().series_step(step));
+    assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+    let recovery = scenario::recovery(&stats.time_series, &spike, step).expect("a level before");
+    let backlog = (spike.baseline * spike.factor - capacity) * spike.spike.as_secs_f64();
+    let drain_s = backlog / (capacity - spike.baseline);
+    // The queue peaks at the spike's end: its last requests wait for the whole backlog.
+    let peak_wait_ns = backlog / capacity * 1e9;
+    assert!(
+        recovery.peak_p99_ns >= 0.8 * peak_wait_ns,
+        "{recovery:?}, expected a peak near {} ms",
+        peak_wait_ns / 1e6
+    );
+    // Back within 2× the level before once the backlog is gone: the derived drain time, to the
+    // series' resolution (a step either side).
+    eprintln!("spike: {recovery:?}; derived drain {drain_s} s");
+    let measured = recovery.recovery_s.expect("recovered within the run");
+    assert!(
+        (measured - drain_s).abs() <= 2.0 * step.as_secs_f64() + 1e-9,
+        "recovered after {measured} s; the backlog drains in {drain_s} s; {recovery:?}"
+    );
+}
+
+#[test]
+fn stress_finds_the_capacity_of_a_single_server_queue() {
+    let _serial = serial();
+    let capacity = 200.0;
+    let server = ReferenceServer::start(&ReferenceConfig::default().capacity(capacity)).unwrap();
+    let runtime = runtime();
+    let client = connect(&runtime, &endpoint(), &server.rest_url());
+    let stress = Stress {
+        start_rate: 80.0,
+        increment: 40.0,
+        step: Duration::from_secs(1),
+        max_steps: 8,
+        slo_p99: Duration::from_millis(50),
+        max_error_rate: 0.01,
+    };
+    let result = runtime.block_on(stress.run(std::sync::Arc::clone(&client)));
+    // 80, 120, 160, 200 are within capacity; at 240 the queue grows by 40 a second, so its
+    // last requests wait 200 ms, over the 50 ms SLO.
+    eprintln!("stress: {result:?}");
+    let held = result.highest_held.expect("the lowest level held");
+    assert!(
+        held <= capacity && held > capacity - stress.increment,
+        "highest held {held}/s for a capacity of {capacity}/s: {result:?}"
+    );
+    let last = result.steps.last().unwrap();
+    assert_eq!(last.rate, held + stress.increment, "{result:?}");
+    let why = last.broke.as_deref().unwrap();
+    assert!(why.contains("over the 50.0 ms SLO"), "{why}");
+}
