@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 31, "{listed:?}");
+    assert_eq!(listed.len(), 34, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -1223,4 +1223,71 @@ fn a_remote_url_from_the_environment_replaces_the_reference_server() {
     assert_eq!(bench["remote"]["server"], "external");
     assert_eq!(bench["remote"]["url"], url.as_str());
     assert_eq!(bench["points"].as_array().unwrap().len(), 1);
+}
+
+/// The three scenarios run from `#[model_bench]` options against a reference server of known
+/// capacity (200/s, one request at a time), in quick mode (phases a tenth as long): each lands in
+/// results.json and the summary with figures that follow from the configured rates.
+#[test]
+fn scenarios_run_from_their_options_and_report_each_phase() {
+    let run = run(&["^scenarios/"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+
+    let ramp = &run.bench("scenarios/ramp_up")["scenario"];
+    assert_eq!(ramp["kind"], "ramp");
+    // Constant arrivals: 500 ms at 50, 100 and 150 per second.
+    let sent: Vec<u64> = ramp["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sent"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sent, [25, 50, 75]);
+    assert!(
+        ramp["load"]["stats"]["time_series"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 10,
+        "{ramp}"
+    );
+
+    let spike = &run.bench("scenarios/spike_3x")["scenario"];
+    let names: Vec<&str> = spike["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["before", "spike", "after"]);
+    assert_eq!(spike["phases"][1]["sent"], 60, "300/s for 200 ms");
+    // 20 requests queue during the spike and drain at 100/s: recovered 0.2 s after it.
+    let recovery = &spike["recovery"];
+    let seconds = recovery["recovery_s"].as_f64().expect("recovered");
+    assert!((0.0..=0.5).contains(&seconds), "{recovery}");
+    assert!(
+        recovery["peak_p99_ns"].as_f64().unwrap()
+            > 5.0 * recovery["before_p99_ns"].as_f64().unwrap(),
+        "{recovery}"
+    );
+
+    let stress = &run.bench("scenarios/stress_to_capacity")["scenario"];
+    assert_eq!(stress["highest_held"], 200.0, "{stress}");
+    let levels = stress["phases"].as_array().unwrap();
+    assert_eq!(levels.len(), 4);
+    assert!(
+        levels[3]["broke"].as_str().unwrap().contains("SLO"),
+        "{stress}"
+    );
+
+    let stdout = run.stdout();
+    for title in [
+        "Scenario: scenarios/ramp_up (ramp)",
+        "Scenario: scenarios/spike_3x (spike)",
+        "Scenario: scenarios/stress_to_capacity (stress)",
+        "highest load that held: 200.00/s",
+        "after the spike",
+    ] {
+        assert!(stdout.contains(title), "{title} missing from\n{stdout}");
+    }
 }

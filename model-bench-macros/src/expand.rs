@@ -240,6 +240,12 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
         let max_in_flight = optional(options.max_in_flight.map(Literal::usize_unsuffixed));
         let requests = optional(options.requests.map(Literal::u64_unsuffixed));
         let seed = optional(options.seed.map(Literal::u64_unsuffixed));
+        let scenario = optional(
+            options
+                .scenario
+                .as_ref()
+                .map(|s| scenario_tokens(&krate, s)),
+        );
         (
             quote! {
                 fn __model_bench_endpoint() -> ::core::result::Result<
@@ -258,6 +264,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
                     max_in_flight: #max_in_flight,
                     requests: #requests,
                     seed: #seed,
+                    scenario: #scenario,
                 })
             },
         )
@@ -306,5 +313,70 @@ fn optional(value: Option<impl ToTokens>) -> TokenStream {
     match value {
         Some(value) => quote!(::core::option::Option::Some(#value)),
         None => quote!(::core::option::Option::None),
+    }
+}
+
+/// A scenario as a `ScenarioSpec` constant.
+fn scenario_tokens(
+    krate: &proc_macro2::TokenStream,
+    scenario: &crate::scenario::Scenario,
+) -> proc_macro2::TokenStream {
+    use crate::scenario::Scenario;
+    let f = Literal::f64_suffixed;
+    let ns = |value: u64| quote!(::core::time::Duration::from_nanos(#value));
+    match *scenario {
+        Scenario::Ramp {
+            from,
+            to,
+            steps,
+            step_ns,
+        } => {
+            let (from, to, steps, step) = (
+                f(from),
+                f(to),
+                Literal::usize_unsuffixed(steps),
+                ns(step_ns),
+            );
+            quote!(#krate::ScenarioSpec::Ramp { from: #from, to: #to, steps: #steps, step: #step })
+        }
+        Scenario::Spike {
+            baseline,
+            factor,
+            before_ns,
+            spike_ns,
+            after_ns,
+            recovered_within_pct,
+        } => {
+            let (baseline, factor, within) = (f(baseline), f(factor), f(recovered_within_pct));
+            let (before, spike, after) = (ns(before_ns), ns(spike_ns), ns(after_ns));
+            quote!(#krate::ScenarioSpec::Spike {
+                baseline: #baseline,
+                factor: #factor,
+                before: #before,
+                spike: #spike,
+                after: #after,
+                recovered_within_pct: #within,
+            })
+        }
+        Scenario::Stress {
+            start,
+            increment,
+            step_ns,
+            max_steps,
+            slo_p99_ns,
+            max_error_rate,
+        } => {
+            let (start, increment, max_error_rate) = (f(start), f(increment), f(max_error_rate));
+            let (step, slo) = (ns(step_ns), ns(slo_p99_ns));
+            let max_steps = Literal::usize_unsuffixed(max_steps);
+            quote!(#krate::ScenarioSpec::Stress {
+                start: #start,
+                increment: #increment,
+                step: #step,
+                max_steps: #max_steps,
+                slo_p99: #slo,
+                max_error_rate: #max_error_rate,
+            })
+        }
     }
 }

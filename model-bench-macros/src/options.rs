@@ -11,7 +11,7 @@ use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
 
 const OPTION_NAMES: &str = "pipeline, name, stage, batch, device, cold, cold_runs, sample_size, \
                             warm_up_time, measurement_time, remote, concurrency, rate, arrival, \
-                            max_in_flight, requests, seed";
+                            max_in_flight, requests, seed, ramp, spike, stress";
 
 const STAGE_NAMES: &str = "load, preprocess, forward, postprocess, end_to_end (or e2e)";
 
@@ -58,6 +58,7 @@ pub(crate) struct Options {
     pub max_in_flight: Option<usize>,
     pub requests: Option<u64>,
     pub seed: Option<u64>,
+    pub scenario: Option<crate::scenario::Scenario>,
     /// Where each option was written, to point at when options conflict.
     pub spans: Vec<(&'static str, proc_macro2::Span)>,
 }
@@ -102,6 +103,28 @@ impl Options {
                     );
                 }
             }
+            if let Some(kind) = crate::scenario::NAMES
+                .iter()
+                .find(|name| self.spans.iter().any(|(option, _)| option == *name))
+            {
+                for option in [
+                    "concurrency",
+                    "rate",
+                    "arrival",
+                    "requests",
+                    "measurement_time",
+                ] {
+                    if self.spans.iter().any(|(name, _)| *name == option) {
+                        return conflict(
+                            option,
+                            format!(
+                                "`{option}` does not apply to a `{kind}` scenario: the scenario \
+                                 sets its own rates and durations (constant arrivals)"
+                            ),
+                        );
+                    }
+                }
+            }
             if self.concurrency.is_some() && self.rate.is_some() {
                 return conflict(
                     "rate",
@@ -110,7 +133,7 @@ impl Options {
                         .into(),
                 );
             }
-            if self.rate.is_none() {
+            if self.rate.is_none() && self.scenario.is_none() {
                 for option in ["arrival", "max_in_flight", "seed"] {
                     if self.spans.iter().any(|(name, _)| *name == option) {
                         return conflict(
@@ -128,6 +151,9 @@ impl Options {
                 "max_in_flight",
                 "requests",
                 "seed",
+                "ramp",
+                "spike",
+                "stress",
             ] {
                 if self.spans.iter().any(|(name, _)| *name == option) {
                     return conflict(
@@ -272,13 +298,31 @@ impl Options {
                 unset(meta, &self.seed)?;
                 self.seed = Some(integer(&value(meta, "seed = 42")?, "seed")?.0);
             }
+            kind @ ("ramp" | "spike" | "stress") => {
+                if let Some(first) = self
+                    .spans
+                    .iter()
+                    .find(|(name, _)| crate::scenario::NAMES.contains(name) && *name != kind)
+                {
+                    return Err(syn::Error::new_spanned(
+                        &meta.path,
+                        format!(
+                            "a bench runs one scenario: `{kind}` and `{}` cannot both be given; \
+                             write two bench functions",
+                            first.0
+                        ),
+                    ));
+                }
+                unset(meta, &self.scenario)?;
+                self.scenario = Some(crate::scenario::parse(kind, meta)?);
+            }
             _ => return Err(unknown_option(meta)),
         }
         Ok(())
     }
 }
 
-const OPTIONS: [&str; 17] = [
+const OPTIONS: [&str; 20] = [
     "pipeline",
     "name",
     "stage",
@@ -296,6 +340,9 @@ const OPTIONS: [&str; 17] = [
     "max_in_flight",
     "requests",
     "seed",
+    "ramp",
+    "spike",
+    "stress",
 ];
 
 /// The option as written, for messages: `warm_up_time`, or `a::b` for a stray path.
@@ -342,7 +389,7 @@ fn unset<T>(meta: &ParseNestedMeta, slot: &Option<T>) -> syn::Result<()> {
 }
 
 /// The expression after `option =`; `example` shows the expected form when the `=` is missing.
-fn value(meta: &ParseNestedMeta, example: &str) -> syn::Result<Expr> {
+pub(crate) fn value(meta: &ParseNestedMeta, example: &str) -> syn::Result<Expr> {
     if !meta.input.peek(Token![=]) {
         let option = option_name(meta);
         return Err(meta.error(format!("`{option}` needs a value, like `{example}`")));
@@ -627,7 +674,7 @@ fn arrival(expr: &Expr) -> syn::Result<bool> {
     }
 }
 
-fn duration(expr: &Expr, option: &str) -> syn::Result<u64> {
+pub(crate) fn duration(expr: &Expr, option: &str) -> syn::Result<u64> {
     match ungroup(expr) {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..

@@ -61,7 +61,7 @@ macro_rules! main {
 pub mod __private {
     pub use crate::registry::{
         BenchDescriptor, BenchKind, BenchOutcome, Device, IntoBenchOutcome, IntoEndpoint,
-        RemoteBench, Stage, BENCHES,
+        RemoteBench, ScenarioSpec, Stage, BENCHES,
     };
     pub use core::time::Duration;
     pub use linkme;

@@ -108,6 +108,49 @@ pub struct RemoteBench {
     /// Measured requests per point, at most.
     pub requests: Option<u64>,
     pub seed: Option<u64>,
+    /// Run this scenario instead of a sweep of steady levels.
+    pub scenario: Option<ScenarioSpec>,
+}
+
+/// A remote bench's scenario (`ramp(..)`, `spike(..)` or `stress(..)` in `#[model_bench]`),
+/// always open loop with constant arrivals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScenarioSpec {
+    /// Rates from `from` to `to` in `steps` equal steps of `step` each, in one run.
+    Ramp {
+        from: f64,
+        to: f64,
+        steps: usize,
+        step: Duration,
+    },
+    /// `baseline` for `before`, `baseline × factor` for `spike`, `baseline` for `after`.
+    Spike {
+        baseline: f64,
+        factor: f64,
+        before: Duration,
+        spike: Duration,
+        after: Duration,
+        recovered_within_pct: f64,
+    },
+    /// From `start`, `increment` more per `step`, until the p99 SLO or the error limit breaks.
+    Stress {
+        start: f64,
+        increment: f64,
+        step: Duration,
+        max_steps: usize,
+        slo_p99: Duration,
+        max_error_rate: f64,
+    },
+}
+
+impl ScenarioSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ScenarioSpec::Ramp { .. } => "ramp",
+            ScenarioSpec::Spike { .. } => "spike",
+            ScenarioSpec::Stress { .. } => "stress",
+        }
+    }
 }
 
 /// One point of a remote bench's sweep.
@@ -181,6 +224,11 @@ impl BenchDescriptor {
     /// Every criterion benchmark id this bench can produce, in run order.
     pub fn point_ids(&self) -> Vec<String> {
         match self.remote() {
+            // A scenario is one run, named after its kind.
+            Some(RemoteBench {
+                scenario: Some(scenario),
+                ..
+            }) => vec![format!("{}/{}", self.key(), scenario.kind())],
             Some(remote) => remote
                 .levels()
                 .iter()

@@ -147,6 +147,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         cold_vs_warm(report),
         breakdowns(report),
         gpu_usage(report),
+        scenarios(report),
         recommendations(report),
         skipped(report),
         failures(report),
@@ -618,6 +619,78 @@ fn gpu_usage(report: &Report) -> Vec<Table> {
         }
     }
     vec![table]
+}
+
+/// One table per scenario: its phases with their figures, then what the scenario found.
+fn scenarios(report: &Report) -> Vec<Table> {
+    report
+        .benches
+        .iter()
+        .filter_map(|bench| {
+            let scenario = bench.scenario.as_ref()?;
+            let mut table = Table::new(
+                format!("Scenario: {} ({})", bench.id, scenario.kind),
+                &[
+                    "phase", "from", "to", "target", "sent", "ok/s", "p50", "p99", "errors", "",
+                ],
+            );
+            let time = |ns: Option<f64>| ns.map(duration_ns).unwrap_or_else(|| "-".into());
+            for phase in &scenario.phases {
+                table.rows.push(vec![
+                    phase.name.clone(),
+                    format!("{:.1} s", phase.start_s),
+                    format!("{:.1} s", phase.end_s),
+                    rate(phase.rate),
+                    phase.sent.to_string(),
+                    rate(phase.throughput_rps),
+                    time(phase.p50_ns),
+                    time(phase.p99_ns),
+                    phase.errors.to_string(),
+                    phase
+                        .broke
+                        .as_deref()
+                        .map(|why| format!("broke: {why}"))
+                        .unwrap_or_default(),
+                ]);
+            }
+            if let Some(recovery) = &scenario.recovery {
+                let before = duration_ns(recovery.before_p99_ns);
+                table.notes.push(format!(
+                    "p99 {before} before the spike, {} at its worst",
+                    duration_ns(recovery.peak_p99_ns)
+                ));
+                table.notes.push(match recovery.recovery_s {
+                    Some(seconds) => format!(
+                        "recovered {seconds:.2} s after the spike (p99 back within {:.0} % of \
+                         {before}, to {:.2} s)",
+                        recovery.within_pct, recovery.step_s
+                    ),
+                    None => format!(
+                        "not recovered within the run: p99 never stayed within {:.0} % of {before}",
+                        recovery.within_pct
+                    ),
+                });
+            }
+            if scenario.kind == "stress" {
+                let broke = scenario.phases.iter().find(|p| p.broke.is_some());
+                table.notes.push(match (scenario.highest_held, broke) {
+                    (Some(held), Some(broke)) => format!(
+                        "highest load that held: {}; {} broke it ({})",
+                        rate(held),
+                        rate(broke.rate),
+                        broke.broke.as_deref().unwrap_or_default()
+                    ),
+                    (Some(held), None) => format!(
+                        "every level held, up to {}: raise `max_steps` or `increment` to find \
+                         the breaking point",
+                        rate(held)
+                    ),
+                    (None, _) => "the first level already broke the limits".into(),
+                });
+            }
+            Some(table)
+        })
+        .collect()
 }
 
 fn skipped(report: &Report) -> Vec<Table> {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client::Client;
 use super::load::{self, Arrival, LoadPlan, LoadRun};
-use crate::results::{LoadStats, SeriesPoint};
+use super::metrics::Recorder;
+use crate::results::{LoadStats, Recovery, ScenarioPhase, SeriesPoint};
 
 /// Open-loop rates from `from` to `to` in `steps` equal steps of `step` each, one continuous run
 /// (so the time series shows every step and the transitions between them).
@@ -55,20 +56,6 @@ impl Spike {
     }
 }
 
-/// What a spike did to latency and how long the server took to recover.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recovery {
-    /// The median of the steps' p99 before the spike (the first step left out as settling), ns.
-    pub before_p99_ns: f64,
-    /// The highest step p99 from the spike's start on, ns.
-    pub peak_p99_ns: f64,
-    /// From the spike's end to the start of the first step after which every step's p99 is back
-    /// within `recovered_within_pct` of `before_p99_ns`; `None`: not within the run.
-    pub recovery_s: Option<f64>,
-    /// The resolution of `recovery_s`: the time series' step.
-    pub step_s: f64,
-}
-
 /// Reads a spike's recovery off the time series of its run.
 pub fn recovery(series: &[SeriesPoint], spike: &Spike, step: Duration) -> Option<Recovery> {
     let step_s = step.as_secs_f64();
@@ -101,8 +88,110 @@ pub fn recovery(series: &[SeriesPoint], spike: &Spike, step: Duration) -> Option
         before_p99_ns,
         peak_p99_ns,
         recovery_s: first_recovered.map(|i| (after[i].start_s - spike_end).max(0.0)),
+        within_pct: spike.recovered_within_pct,
         step_s,
     })
+}
+
+/// The phases of a one-run scenario (`(name, start, end, rate)` in seconds from the window's
+/// start) with their figures, from the run's time-series steps that start inside each.
+pub fn phases_of(recorder: &Recorder, phases: &[(String, f64, f64, f64)]) -> Vec<ScenarioPhase> {
+    let step_s = recorder.window.series_step.as_secs_f64();
+    phases
+        .iter()
+        .map(|(name, start, end, rate)| {
+            let in_phase = |index: usize| {
+                let at = index as f64 * step_s;
+                at >= start - 1e-9 && at < end - 1e-9
+            };
+            let mut phase = ScenarioPhase {
+                name: name.clone(),
+                start_s: *start,
+                end_s: *end,
+                rate: *rate,
+                sent: 0,
+                ok: 0,
+                errors: 0,
+                throughput_rps: 0.0,
+                p50_ns: None,
+                p99_ns: None,
+                broke: None,
+            };
+            let mut latency: Option<hdrhistogram::Histogram<u32>> = None;
+            let mut arrived = 0;
+            for (_, step) in recorder
+                .series
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| in_phase(*i))
+            {
+                phase.sent += step.sent;
+                phase.ok += step.ok;
+                phase.errors += step.errors;
+                arrived += step.arrived_ok;
+                if let Some(steps) = &step.latency {
+                    match &mut latency {
+                        Some(total) => {
+                            let _ = total.add(steps);
+                        }
+                        None => latency = Some(steps.clone()),
+                    }
+                }
+            }
+            phase.throughput_rps = arrived as f64 / (end - start).max(1e-9);
+            if let Some(latency) = latency.filter(|h| !h.is_empty()) {
+                phase.p50_ns = Some(latency.value_at_quantile(0.5) as f64);
+                phase.p99_ns = Some(latency.value_at_quantile(0.99) as f64);
+            }
+            phase
+        })
+        .collect()
+}
+
+/// The phases of `ramp_plan(from, to, steps, step)`.
+pub fn ramp_phases(
+    from: f64,
+    to: f64,
+    steps: usize,
+    step: Duration,
+) -> Vec<(String, f64, f64, f64)> {
+    let plan = ramp_plan(from, to, steps, step);
+    let step_s = step.as_secs_f64();
+    std::iter::once(from)
+        .chain(plan.rate_steps.iter().map(|s| s.rate))
+        .enumerate()
+        .map(|(i, rate)| {
+            (
+                format!("step {}", i + 1),
+                i as f64 * step_s,
+                (i + 1) as f64 * step_s,
+                rate,
+            )
+        })
+        .collect()
+}
+
+impl Spike {
+    /// Before, spike and after, in seconds from the window's start.
+    pub fn phases(&self) -> Vec<(String, f64, f64, f64)> {
+        let before = self.before.as_secs_f64();
+        let spike_end = before + self.spike.as_secs_f64();
+        vec![
+            ("before".into(), 0.0, before, self.baseline),
+            (
+                "spike".into(),
+                before,
+                spike_end,
+                self.baseline * self.factor,
+            ),
+            (
+                "after".into(),
+                spike_end,
+                spike_end + self.after.as_secs_f64(),
+                self.baseline,
+            ),
+        ]
+    }
 }
 
 /// A stress run: open-loop rates from `start_rate`, each step `increment` higher, each held for
@@ -122,7 +211,10 @@ pub struct Stress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StressStep {
     pub rate: f64,
+    pub sent: u64,
+    pub ok: u64,
     pub throughput_rps: f64,
+    pub p50_ns: Option<f64>,
     pub p99_ns: Option<f64>,
     pub error_rate: f64,
     /// Why this level broke; `None`: it held.
@@ -177,7 +269,10 @@ impl Stress {
             let broke = self.verdict(stats);
             steps.push(StressStep {
                 rate,
+                sent: stats.requests,
+                ok: stats.ok,
                 throughput_rps: stats.throughput_rps,
+                p50_ns: stats.latency.as_ref().map(|l| l.p50),
                 p99_ns: stats.latency.as_ref().map(|l| l.p99),
                 error_rate: 1.0 - stats.success_rate,
                 broke: broke.clone(),

@@ -118,6 +118,9 @@ pub struct BenchResult {
     /// Why a `device = cuda` bench has no `gpu_usage` (e.g. NVML unavailable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_usage_note: Option<String>,
+    /// A remote bench that ran a scenario (ramp, spike, stress) instead of steady levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<ScenarioResult>,
 }
 
 /// Resident memory (RSS) of the bench process before and after one bench (setup, warm-up and
@@ -259,6 +262,61 @@ pub struct LoadStats {
     /// it took, and the responses that arrived in each step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_series: Vec<SeriesPoint>,
+}
+
+/// What a scenario did: its phases with their figures, the run behind a ramp or spike (with its
+/// time series), a spike's recovery and where a stress run broke.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// `ramp`, `spike` or `stress`.
+    pub kind: String,
+    pub phases: Vec<ScenarioPhase>,
+    /// Ramp and spike: the one continuous run (its `stats.time_series` step by step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadPoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
+    /// Stress: the highest rate that held (`None`: the first level already broke).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highest_held: Option<f64>,
+}
+
+/// One phase of a scenario: a ramp's step, a spike's before / spike / after, a stress level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioPhase {
+    pub name: String,
+    /// Seconds from the start of the scenario's measured run (a stress level counts from the
+    /// first level's start, levels back to back).
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Target requests per second.
+    pub rate: f64,
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: u64,
+    /// Successful responses per second that arrived during the phase.
+    pub throughput_rps: f64,
+    /// Latency of the phase's successful requests, ns (ramp and spike: two significant figures).
+    pub p50_ns: Option<f64>,
+    pub p99_ns: Option<f64>,
+    /// Stress: why this level broke the limits; absent when it held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broke: Option<String>,
+}
+
+/// What a spike did to latency and how long the server took to recover.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// The median of the steps' p99 before the spike (the first step left out as settling), ns.
+    pub before_p99_ns: f64,
+    /// The highest step p99 from the spike's start on, ns.
+    pub peak_p99_ns: f64,
+    /// From the spike's end to the start of the first step after which every step's p99 is back
+    /// within `within_pct` of `before_p99_ns`; `None`: not within the run.
+    pub recovery_s: Option<f64>,
+    pub within_pct: f64,
+    /// The resolution of `recovery_s`: the time series' step.
+    pub step_s: f64,
 }
 
 /// One step of a load run's time series.

@@ -11,6 +11,8 @@ pub mod recommend;
 #[cfg(feature = "remote")]
 pub mod remote;
 pub mod report;
+#[cfg(feature = "remote")]
+mod scenario;
 pub mod stage;
 pub mod thresholds;
 
@@ -319,6 +321,7 @@ pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
         memory: None,
         gpu_usage: Vec::new(),
         gpu_usage_note: None,
+        scenario: None,
     }
 }
 

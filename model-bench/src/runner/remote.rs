@@ -124,6 +124,22 @@ pub fn run(
         };
     }
 
+    if let Some(spec) = remote.scenario {
+        let point_id = bench.point_ids().concat();
+        if !args.filter.matches(&point_id) {
+            return result;
+        }
+        return super::scenario::run(
+            runtime,
+            &client,
+            &info.url,
+            &point_id,
+            spec,
+            config.quick,
+            result,
+        );
+    }
+
     let mut group = criterion.benchmark_group(bench.group_name());
     let slices = bench.sample_size.unwrap_or(DEFAULT_SLICES).max(10);
     group.sample_size(slices);

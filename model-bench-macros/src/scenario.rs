@@ -1,0 +1,236 @@
+//! The scenario options of a remote bench: `ramp(..)`, `spike(..)` and `stress(..)`, each with
+//! its own named values, checked at compile time like every other option.
+
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, ExprLit, Lit};
+
+use crate::options::{duration, value};
+
+/// A scenario as written, durations in nanoseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Scenario {
+    Ramp {
+        from: f64,
+        to: f64,
+        steps: usize,
+        step_ns: u64,
+    },
+    Spike {
+        baseline: f64,
+        factor: f64,
+        before_ns: u64,
+        spike_ns: u64,
+        after_ns: u64,
+        recovered_within_pct: f64,
+    },
+    Stress {
+        start: f64,
+        increment: f64,
+        step_ns: u64,
+        max_steps: usize,
+        slo_p99_ns: u64,
+        max_error_rate: f64,
+    },
+}
+
+pub(crate) const NAMES: [&str; 3] = ["ramp", "spike", "stress"];
+
+/// The values one scenario takes, with the example shown when one is missing.
+fn keys(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        "ramp" => &[
+            ("from", "from = 100"),
+            ("to", "to = 1000"),
+            ("steps", "steps = 5"),
+            ("step", "step = \"5s\""),
+        ],
+        "spike" => &[
+            ("baseline", "baseline = 100"),
+            ("factor", "factor = 3"),
+            ("before", "before = \"5s\""),
+            ("spike", "spike = \"5s\""),
+            ("after", "after = \"10s\""),
+            ("recovered_within", "recovered_within = 20"),
+        ],
+        _ => &[
+            ("start", "start = 100"),
+            ("increment", "increment = 100"),
+            ("step", "step = \"5s\""),
+            ("max_steps", "max_steps = 20"),
+            ("slo_p99", "slo_p99 = \"50ms\""),
+            ("max_error_rate", "max_error_rate = 0.01"),
+        ],
+    }
+}
+
+/// Parses `kind(key = value, ..)`; `meta` is the option itself.
+pub(crate) fn parse(kind: &str, meta: &ParseNestedMeta) -> syn::Result<Scenario> {
+    let allowed = keys(kind);
+    let list = allowed
+        .iter()
+        .map(|(key, _)| *key)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!(
+            "`{kind}` takes its settings in parentheses: `{kind}({})`",
+            allowed
+                .iter()
+                .map(|(_, example)| *example)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let mut values: Vec<(&'static str, Expr)> = Vec::new();
+    meta.parse_nested_meta(|inner| {
+        let name = inner
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let Some((key, example)) = allowed.iter().find(|(key, _)| *key == name) else {
+            return Err(syn::Error::new_spanned(
+                &inner.path,
+                format!("`{kind}` has no setting `{name}`; expected one of: {list}"),
+            ));
+        };
+        if values.iter().any(|(seen, _)| seen == key) {
+            return Err(syn::Error::new_spanned(
+                &inner.path,
+                format!("duplicate setting `{name}`"),
+            ));
+        }
+        values.push((key, value(&inner, example)?));
+        Ok(())
+    })?;
+    let get = |key: &str| values.iter().find(|(k, _)| *k == key).map(|(_, e)| e);
+    let required = |key: &str| {
+        get(key).ok_or_else(|| {
+            let example = allowed.iter().find(|(k, _)| *k == key).map(|(_, e)| *e);
+            meta.error(format!(
+                "`{kind}` needs `{key}`, like `{}`",
+                example.unwrap_or(key)
+            ))
+        })
+    };
+    let time = |key: &str, default_ns: u64| match get(key) {
+        Some(expr) => {
+            let ns = duration(expr, key)?;
+            if ns == 0 {
+                return Err(syn::Error::new_spanned(
+                    expr,
+                    format!("`{key}` must be longer than zero"),
+                ));
+            }
+            Ok(ns)
+        }
+        None => Ok(default_ns),
+    };
+    let count = |key: &str, default: usize| match get(key) {
+        Some(expr) => {
+            let n = number(expr, key)?;
+            if n.fract() != 0.0 || n < 1.0 {
+                return Err(syn::Error::new_spanned(
+                    expr,
+                    format!("`{key}` must be a whole number, at least 1"),
+                ));
+            }
+            Ok(n as usize)
+        }
+        None => Ok(default),
+    };
+    let positive = |key: &str| {
+        let expr = required(key)?;
+        let n = number(expr, key)?;
+        if n <= 0.0 {
+            return Err(syn::Error::new_spanned(
+                expr,
+                format!("`{key}` must be greater than zero"),
+            ));
+        }
+        Ok(n)
+    };
+    const S: u64 = 1_000_000_000;
+    match kind {
+        "ramp" => Ok(Scenario::Ramp {
+            from: positive("from")?,
+            to: positive("to")?,
+            steps: count("steps", 5)?,
+            step_ns: time("step", 5 * S)?,
+        }),
+        "spike" => {
+            let factor = positive("factor")?;
+            if factor <= 1.0 {
+                return Err(syn::Error::new_spanned(
+                    required("factor")?,
+                    "a spike's `factor` must be above 1 (the load during the spike, as a \
+                     multiple of the baseline)",
+                ));
+            }
+            let recovered_within_pct = match get("recovered_within") {
+                Some(expr) => number(expr, "recovered_within")?,
+                None => 20.0,
+            };
+            Ok(Scenario::Spike {
+                baseline: positive("baseline")?,
+                factor,
+                before_ns: time("before", 5 * S)?,
+                spike_ns: time("spike", 5 * S)?,
+                after_ns: time("after", 10 * S)?,
+                recovered_within_pct,
+            })
+        }
+        _ => {
+            let max_error_rate = match get("max_error_rate") {
+                Some(expr) => {
+                    let rate = number(expr, "max_error_rate")?;
+                    if !(0.0..1.0).contains(&rate) {
+                        return Err(syn::Error::new_spanned(
+                            expr,
+                            "`max_error_rate` is a share of requests, from 0 up to (not \
+                             including) 1, like `0.01` for 1 %",
+                        ));
+                    }
+                    rate
+                }
+                None => 0.01,
+            };
+            let slo = required("slo_p99")?;
+            Ok(Scenario::Stress {
+                start: positive("start")?,
+                increment: positive("increment")?,
+                step_ns: time("step", 5 * S)?,
+                max_steps: count("max_steps", 20)?,
+                slo_p99_ns: duration(slo, "slo_p99")?,
+                max_error_rate,
+            })
+        }
+    }
+}
+
+/// An integer or float literal.
+fn number(expr: &Expr, key: &str) -> syn::Result<f64> {
+    let value = match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit.base10_parse::<f64>()?,
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(lit),
+            ..
+        }) => lit.base10_parse::<f64>()?,
+        Expr::Group(group) => return number(&group.expr, key),
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                format!("expected a number for `{key}`"),
+            ))
+        }
+    };
+    if !value.is_finite() || value < 0.0 {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` must be a finite number, not negative"),
+        ));
+    }
+    Ok(value)
+}

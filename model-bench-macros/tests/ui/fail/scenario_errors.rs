@@ -1,0 +1,38 @@
+use model_bench::prelude::*;
+
+#[model_bench(remote, spike(baseline = 100, factor = 3, duration = "1s"))]
+fn unknown_setting() -> Endpoint {
+    Endpoint::rest("m")
+}
+
+#[model_bench(remote, stress(start = 100, increment = 10))]
+fn missing_slo() -> Endpoint {
+    Endpoint::rest("m")
+}
+
+#[model_bench(remote, spike(baseline = 100, factor = 0.5))]
+fn factor_below_one() -> Endpoint {
+    Endpoint::rest("m")
+}
+
+#[model_bench(remote, rate = [10], ramp(from = 1, to = 10))]
+fn scenario_with_rates() -> Endpoint {
+    Endpoint::rest("m")
+}
+
+#[model_bench(remote, ramp(from = 1, to = 10), stress(start = 1, increment = 1, slo_p99 = "1s"))]
+fn two_scenarios() -> Endpoint {
+    Endpoint::rest("m")
+}
+
+#[model_bench(ramp(from = 1, to = 10))]
+fn not_remote(b: &mut Bencher) {
+    b.iter(|| ());
+}
+
+#[model_bench(remote, ramp = 5)]
+fn no_parentheses() -> Endpoint {
+    Endpoint::rest("m")
+}
+
+fn main() {}

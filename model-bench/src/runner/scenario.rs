@@ -1,0 +1,158 @@
+//! A remote bench's scenario in a run: the ramp or spike as one open-loop run read phase by
+//! phase (and, for a spike, its recovery), or the stress levels one after another until one
+//! breaks. Scenarios report their own figures; they are not criterion benchmarks (no baseline
+//! comparison), since a scenario is one trajectory, not repeated samples of one level.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::registry::ScenarioSpec;
+use crate::remote::load::{self, LoadPlan};
+use crate::remote::scenario::{self, Spike, Stress};
+use crate::remote::Client;
+use crate::results::{BenchResult, ScenarioPhase, ScenarioResult};
+
+/// The time-series step of a scenario run: a second, or a tenth of its shortest phase when
+/// that is shorter, so every phase spans several steps.
+fn series_step(shortest_phase: Duration) -> Duration {
+    (shortest_phase / 10).clamp(Duration::from_millis(50), Duration::from_secs(1))
+}
+
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    client: &Arc<Client>,
+    url: &str,
+    point_id: &str,
+    spec: ScenarioSpec,
+    quick: bool,
+    mut result: BenchResult,
+) -> BenchResult {
+    // Quick mode (`MODEL_BENCH_QUICK`) shortens every phase to a tenth, at least 200 ms.
+    let scale = |d: Duration| {
+        if quick {
+            (d / 10).max(Duration::from_millis(200))
+        } else {
+            d
+        }
+    };
+    let scenario = match spec {
+        ScenarioSpec::Ramp {
+            from,
+            to,
+            steps,
+            step,
+        } => {
+            let step = scale(step);
+            let plan = scenario::ramp_plan(from, to, steps, step).series_step(series_step(step));
+            eprintln!(
+                "model-bench: {point_id}: ramp {from} → {to} req/s in {steps} steps of {step:?} \
+                 against {url}"
+            );
+            let run = runtime.block_on(load::run(Arc::clone(client), &plan));
+            let phases =
+                scenario::phases_of(&run.recorder, &scenario::ramp_phases(from, to, steps, step));
+            ScenarioResult {
+                kind: "ramp".into(),
+                phases,
+                load: Some(run.point),
+                recovery: None,
+                highest_held: None,
+            }
+        }
+        ScenarioSpec::Spike {
+            baseline,
+            factor,
+            before,
+            spike,
+            after,
+            recovered_within_pct,
+        } => {
+            let spike = Spike {
+                baseline,
+                factor,
+                before: scale(before),
+                spike: scale(spike),
+                after: scale(after),
+                recovered_within_pct,
+            };
+            let step = series_step(spike.before.min(spike.spike).min(spike.after));
+            eprintln!(
+                "model-bench: {point_id}: {baseline} req/s, {factor}× for {:?} after {:?}, then \
+                 {:?} to recover, against {url}",
+                spike.spike, spike.before, spike.after
+            );
+            let plan: LoadPlan = spike.plan().series_step(step);
+            let run = runtime.block_on(load::run(Arc::clone(client), &plan));
+            let recovery = scenario::recovery(&run.point.stats.time_series, &spike, step);
+            ScenarioResult {
+                kind: "spike".into(),
+                phases: scenario::phases_of(&run.recorder, &spike.phases()),
+                load: Some(run.point),
+                recovery,
+                highest_held: None,
+            }
+        }
+        ScenarioSpec::Stress {
+            start,
+            increment,
+            step,
+            max_steps,
+            slo_p99,
+            max_error_rate,
+        } => {
+            let stress = Stress {
+                start_rate: start,
+                increment,
+                step: scale(step),
+                max_steps,
+                slo_p99,
+                max_error_rate,
+            };
+            eprintln!(
+                "model-bench: {point_id}: from {start} req/s, +{increment} every {:?}, until p99 \
+                 passes {slo_p99:?} or errors pass {:.1} %, against {url}",
+                stress.step,
+                100.0 * max_error_rate
+            );
+            let outcome = runtime.block_on(stress.run(Arc::clone(client)));
+            let level_s = stress.step.as_secs_f64();
+            let phases = outcome
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, level)| ScenarioPhase {
+                    name: format!("level {}", i + 1),
+                    start_s: i as f64 * level_s,
+                    end_s: (i + 1) as f64 * level_s,
+                    rate: level.rate,
+                    sent: level.sent,
+                    ok: level.ok,
+                    errors: level.sent - level.ok,
+                    throughput_rps: level.throughput_rps,
+                    p50_ns: level.p50_ns,
+                    p99_ns: level.p99_ns,
+                    broke: level.broke.clone(),
+                })
+                .collect();
+            ScenarioResult {
+                kind: "stress".into(),
+                phases,
+                load: None,
+                recovery: None,
+                highest_held: outcome.highest_held,
+            }
+        }
+    };
+    let ok: u64 = scenario.phases.iter().map(|p| p.ok).sum();
+    if ok == 0 {
+        let first = scenario
+            .load
+            .as_ref()
+            .and_then(|l| l.stats.first_errors.iter().next())
+            .map(|(class, message)| format!("; first error: {class}: {message}"))
+            .unwrap_or_default();
+        result = super::failed(result, format!("{point_id}: no request succeeded{first}"));
+    }
+    result.scenario = Some(scenario);
+    result
+}
