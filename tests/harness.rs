@@ -1280,6 +1280,27 @@ fn scenarios_run_from_their_options_and_report_each_phase() {
         "{stress}"
     );
 
+    // The charts plot what results.json holds: the spike's responses per second step by step,
+    // the stress levels' against their rates.
+    let report = run.out_dir().join("report");
+    let (_, over_time) = chart(&report, "scenario-scenarios_spike_3x");
+    let steps = spike["load"]["stats"]["time_series"].as_array().unwrap();
+    let ok_per_s: Vec<f64> = steps
+        .iter()
+        .map(|s| s["throughput_rps"].as_f64().unwrap())
+        .collect();
+    assert_eq!(over_time[0].0, "ok/s");
+    assert_eq!(
+        over_time[0].1.iter().map(|p| p.1).collect::<Vec<_>>(),
+        ok_per_s
+    );
+    assert!(over_time[0].1.windows(2).all(|w| w[0].0 < w[1].0));
+    let (_, by_level) = chart(&report, "scenario-scenarios_stress_to_capacity");
+    let rates: Vec<f64> = by_level[0].1.iter().map(|p| p.0).collect();
+    assert_eq!(rates, [120.0, 160.0, 200.0, 240.0]);
+    let (_, ramp_chart) = chart(&report, "scenario-scenarios_ramp_up");
+    assert_eq!(ramp_chart.len(), 3, "ok/s, p50, p99");
+
     let stdout = run.stdout();
     for title in [
         "Scenario: scenarios/ramp_up (ramp)",

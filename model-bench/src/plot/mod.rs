@@ -1,6 +1,6 @@
 //! Charts of a report, one module per kind: batch sweeps, load curves, latency spectra and
-//! histograms, stage box plots, pipeline breakdowns, REST vs gRPC, cold vs warm. Each is drawn
-//! with plotters as SVG and rasterised to PNG from that same SVG.
+//! histograms, stage box plots, pipeline breakdowns, REST vs gRPC, cold vs warm, scenarios. Each
+//! is drawn with plotters as SVG and rasterised to PNG from that same SVG.
 
 mod breakdown;
 mod cold;
@@ -8,6 +8,7 @@ mod latency;
 mod load;
 mod png;
 mod protocols;
+mod scenario;
 mod stages;
 mod sweep;
 
@@ -55,6 +56,7 @@ pub fn charts(report: &Report) -> Vec<Result<Chart>> {
         stages::charts(report),
         breakdown::charts(report),
         cold::charts(report),
+        scenario::charts(report),
     ]
     .into_iter()
     .flatten()

@@ -279,6 +279,9 @@ pub struct ScenarioResult {
     /// Stress: the highest rate that held (`None`: the first level already broke).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub highest_held: Option<f64>,
+    /// Stress: the p99 limit a level must stay under, ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_p99_ns: Option<f64>,
 }
 
 /// One phase of a scenario: a ramp's step, a spike's before / spike / after, a stress level.

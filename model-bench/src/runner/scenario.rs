@@ -57,6 +57,7 @@ pub fn run(
                 load: Some(run.point),
                 recovery: None,
                 highest_held: None,
+                slo_p99_ns: None,
             }
         }
         ScenarioSpec::Spike {
@@ -90,6 +91,7 @@ pub fn run(
                 load: Some(run.point),
                 recovery,
                 highest_held: None,
+                slo_p99_ns: None,
             }
         }
         ScenarioSpec::Stress {
@@ -140,6 +142,7 @@ pub fn run(
                 load: None,
                 recovery: None,
                 highest_held: outcome.highest_held,
+                slo_p99_ns: Some(slo_p99.as_nanos() as f64),
             }
         }
     };

@@ -1,0 +1,273 @@
+//! Scenario charts: a ramp's or spike's run over time (responses per second and p50 / p99 per
+//! time-series step, the phase boundaries drawn and named), and a stress run's levels (responses
+//! per second and p99 against the offered rate, with the SLO the run broke).
+
+use plotters::prelude::*;
+
+use super::{
+    color, draw, draw_legend, line_key, max_of, short_number, time_unit, Chart, Series, Spec,
+};
+use crate::error::Result;
+use crate::results::{BenchResult, Report, ScenarioResult};
+
+pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
+    report
+        .benches
+        .iter()
+        .filter_map(|bench| {
+            let scenario = bench.scenario.as_ref()?;
+            match scenario.kind.as_str() {
+                "stress" => (scenario.phases.len() >= 2).then(|| levels(bench, scenario)),
+                _ => {
+                    let series = &scenario.load.as_ref()?.stats.time_series;
+                    (series.len() >= 2).then(|| over_time(bench, scenario))
+                }
+            }
+        })
+        .collect()
+}
+
+fn over_time(bench: &BenchResult, scenario: &ScenarioResult) -> Result<Chart> {
+    let steps = scenario
+        .load
+        .as_ref()
+        .map(|l| l.stats.time_series.as_slice())
+        .unwrap_or_default();
+    let (divisor, unit) = time_unit(max_of(steps.iter().filter_map(|s| s.p99_ns), 1.0));
+    let step_s = steps.get(1).map_or(1.0, |s| s.start_s).max(1e-3);
+    // Each step's figures are drawn at its middle.
+    let at = |start_s: f64| start_s + step_s / 2.0;
+    let mut spec = Spec::new(
+        "scenario",
+        &bench.id,
+        format!("{}: {} over time", bench.id, scenario.kind),
+        format!(
+            "Responses per second (left axis) and the p50 / p99 latency in {unit} of the requests \
+             sent in each step (right axis), drawn at the middle of each step from the start of \
+             the run; dashed lines mark where each phase ({}) begins.",
+            scenario
+                .phases
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    spec.series = vec![
+        Series {
+            name: "ok/s".into(),
+            points: steps
+                .iter()
+                .map(|s| (at(s.start_s), s.throughput_rps))
+                .collect(),
+        },
+        Series {
+            name: format!("p50 ({unit})"),
+            points: steps
+                .iter()
+                .filter_map(|s| Some((at(s.start_s), s.p50_ns? / divisor)))
+                .collect(),
+        },
+        Series {
+            name: format!("p99 ({unit})"),
+            points: steps
+                .iter()
+                .filter_map(|s| Some((at(s.start_s), s.p99_ns? / divisor)))
+                .collect(),
+        },
+    ];
+    let phases: Vec<(String, f64)> = scenario
+        .phases
+        .iter()
+        .map(|p| (p.name.clone(), p.start_s))
+        .collect();
+    let x_max = steps.last().map_or(1.0, |s| s.start_s) + step_s;
+    let title = format!("{} ({})", bench.id, scenario.kind);
+    draw(spec, |root, series| {
+        let y_max = max_of(series[0].points.iter().map(|p| p.1), 1.0) * 1.2;
+        let latency_max = max_of(
+            series[1..]
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1)),
+            1.0,
+        ) * 1.2;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .right_y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?
+            .set_secondary_coord(0.0..x_max, 0.0..latency_max);
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("ok/s")
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(format!("latency ({unit})"))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        let grey = RGBColor(120, 120, 120);
+        for (name, start) in &phases {
+            chart.draw_series(DashedLineSeries::new(
+                [(*start, 0.0), (*start, y_max)],
+                6,
+                4,
+                grey.stroke_width(1),
+            ))?;
+            chart.draw_series(std::iter::once(Text::new(
+                name.clone(),
+                (*start + step_s * 0.2, y_max * 0.97),
+                ("sans-serif", 13).into_font().color(&grey),
+            )))?;
+        }
+        let blue = color(0);
+        chart
+            .draw_series(LineSeries::new(
+                series[0].points.clone(),
+                blue.stroke_width(2),
+            ))?
+            .label(series[0].name.as_str())
+            .legend(line_key(blue));
+        for (offset, latency) in series[1..].iter().enumerate() {
+            let style = color(offset + 1);
+            chart
+                .draw_secondary_series(LineSeries::new(
+                    latency.points.clone(),
+                    style.stroke_width(2),
+                ))?
+                .label(latency.name.as_str())
+                .legend(line_key(style));
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    })
+}
+
+fn levels(bench: &BenchResult, scenario: &ScenarioResult) -> Result<Chart> {
+    let (divisor, unit) = time_unit(max_of(
+        scenario
+            .phases
+            .iter()
+            .filter_map(|p| p.p99_ns)
+            .chain(scenario.slo_p99_ns),
+        1.0,
+    ));
+    let slo = scenario.slo_p99_ns.map(|ns| ns / divisor);
+    let broke = scenario.phases.iter().find(|p| p.broke.is_some());
+    let mut spec = Spec::new(
+        "scenario",
+        &bench.id,
+        format!("{}: stress", bench.id),
+        format!(
+            "Responses per second (left axis) and p99 latency in {unit} (right axis) at each \
+             level of offered load; the dashed red line is the p99 SLO.{}",
+            match (scenario.highest_held, broke) {
+                (Some(held), Some(broke)) => format!(
+                    " The highest level that held: {} req/s; {} req/s broke the limits ({}).",
+                    short_number(held),
+                    short_number(broke.rate),
+                    broke.broke.as_deref().unwrap_or_default()
+                ),
+                _ => String::new(),
+            }
+        ),
+    );
+    spec.series = vec![
+        Series {
+            name: "ok/s".into(),
+            points: scenario
+                .phases
+                .iter()
+                .map(|p| (p.rate, p.throughput_rps))
+                .collect(),
+        },
+        Series {
+            name: format!("p99 ({unit})"),
+            points: scenario
+                .phases
+                .iter()
+                .filter_map(|p| Some((p.rate, p.p99_ns? / divisor)))
+                .collect(),
+        },
+    ];
+    let held = scenario.highest_held;
+    let title = format!("{} (stress)", bench.id);
+    draw(spec, |root, series| {
+        let x_max = max_of(series[0].points.iter().map(|p| p.0), 1.0) * 1.1;
+        let y_max = max_of(series[0].points.iter().map(|p| p.1).chain([x_max]), 1.0) * 1.1;
+        let latency_max = max_of(series[1].points.iter().map(|p| p.1).chain(slo), 1.0) * 1.2;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .right_y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?
+            .set_secondary_coord(0.0..x_max, 0.0..latency_max);
+        chart
+            .configure_mesh()
+            .x_desc("offered rate (requests/s)")
+            .y_desc("ok/s")
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(format!("p99 ({unit})"))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        let blue = color(0);
+        chart
+            .draw_series(LineSeries::new(
+                series[0].points.clone(),
+                blue.stroke_width(2),
+            ))?
+            .label("ok/s")
+            .legend(line_key(blue));
+        chart.draw_series(
+            series[0]
+                .points
+                .iter()
+                .map(|p| Circle::new(*p, 4, blue.filled())),
+        )?;
+        let orange = color(2);
+        chart
+            .draw_secondary_series(LineSeries::new(
+                series[1].points.clone(),
+                orange.stroke_width(2),
+            ))?
+            .label(series[1].name.as_str())
+            .legend(line_key(orange));
+        if let Some(slo) = slo {
+            let red = color(3);
+            chart
+                .draw_secondary_series(DashedLineSeries::new(
+                    [(0.0, slo), (x_max, slo)],
+                    8,
+                    5,
+                    red.stroke_width(2),
+                ))?
+                .label("p99 SLO")
+                .legend(line_key(red));
+        }
+        if let Some(held) = held {
+            let grey = RGBColor(120, 120, 120);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(held, 0.0), (held, y_max)],
+                    6,
+                    4,
+                    grey.stroke_width(1),
+                ))?
+                .label("highest level that held")
+                .legend(line_key(grey));
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    })
+}
