@@ -254,7 +254,7 @@ fn remote_points(report: &Report) -> Vec<Table> {
         "Remote endpoints (latency from the intended send time; closed loops corrected for coordinated omission)",
         &[
             "bench", "protocol", "load", "ok/s", "ok %", "p50", "p90", "p99", "p99.9", "max",
-            "service p99", "late %", "change",
+            "service p99", "late %", "change", "stable",
         ],
     );
     for bench in &report.benches {
@@ -282,7 +282,23 @@ fn remote_points(report: &Report) -> Vec<Table> {
                     .unwrap_or_else(|| "-".into()),
                 s.late_pct.map(percent).unwrap_or_else(|| "-".into()),
                 change_cell(point.change.as_ref()),
+                load.validity
+                    .as_ref()
+                    .map(|v| v.label.clone())
+                    .unwrap_or_else(|| "-".into()),
             ]);
+            if let Some(validity) = load.validity.as_ref().filter(|v| !v.is_valid()) {
+                table.notes.push(format!(
+                    "{} is UNSTABLE: {}{}",
+                    point.id,
+                    validity.reasons.join("; "),
+                    if validity.trials > 1 {
+                        format!(" (after {} trials)", validity.trials)
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
             if s.errors > 0 {
                 let classes: Vec<String> = s
                     .errors_by_class

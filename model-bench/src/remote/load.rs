@@ -200,6 +200,7 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             target_rate: None,
             arrival: None,
             stats,
+            validity: None,
         },
         LoadMode::Open { rate, arrival, .. } => LoadPoint {
             mode: "open".into(),
@@ -207,6 +208,7 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             target_rate: Some(rate),
             arrival: Some(arrival.as_str().into()),
             stats,
+            validity: None,
         },
     };
     LoadRun { recorder, point }

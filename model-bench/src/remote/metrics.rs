@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 
 use super::error::RequestError;
 use crate::results::{HistogramBucket, LoadStats, Percentiles, SeriesPoint, SpectrumPoint};
+use crate::stats::stability::WindowFigures;
 
 /// Largest latency a histogram holds (longer values are clamped): ten minutes, in nanoseconds.
 const HIGHEST_NS: u64 = 600_000_000_000;
@@ -73,10 +74,12 @@ impl Window {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Slice {
     pub ok: u64,
     pub latency_sum_ns: u128,
+    /// Two significant figures: enough to compare windows for stability.
+    pub latency: Option<Histogram<u32>>,
 }
 
 /// One step of the time series: the requests intended in it, and the responses that arrived in
@@ -93,13 +96,22 @@ pub struct Step {
     pub latency: Option<Histogram<u32>>,
 }
 
-impl Step {
-    fn record_latency(&mut self, latency_ns: u64) {
-        let histogram = self.latency.get_or_insert_with(|| {
-            Histogram::new_with_bounds(LOWEST_DISCERNIBLE_NS, HIGHEST_NS, 2)
-                .expect("constant histogram bounds are valid")
-        });
-        let _ = histogram.record(latency_ns);
+/// Records into a window's small histogram, creating it on first use.
+fn record_small(histogram: &mut Option<Histogram<u32>>, latency_ns: u64) {
+    let histogram = histogram.get_or_insert_with(|| {
+        Histogram::new_with_bounds(LOWEST_DISCERNIBLE_NS, HIGHEST_NS, 2)
+            .expect("constant histogram bounds are valid")
+    });
+    let _ = histogram.record(latency_ns);
+}
+
+fn add_small(mine: &mut Option<Histogram<u32>>, theirs: &Option<Histogram<u32>>) {
+    match (mine, theirs) {
+        (Some(mine), Some(theirs)) => {
+            let _ = mine.add(theirs);
+        }
+        (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
+        _ => {}
     }
 }
 
@@ -183,8 +195,9 @@ impl Recorder {
                 let slice = &mut self.slices[slice];
                 slice.ok += 1;
                 slice.latency_sum_ns += latency.as_nanos();
+                record_small(&mut slice.latency, nanos(latency));
                 self.series[step].ok += 1;
-                self.series[step].record_latency(nanos(latency));
+                record_small(&mut self.series[step].latency, nanos(latency));
                 if let Some(arrived) = arrived_step {
                     self.series[arrived].arrived_ok += 1;
                 }
@@ -210,6 +223,7 @@ impl Recorder {
         for (mine, theirs) in self.slices.iter_mut().zip(&other.slices) {
             mine.ok += theirs.ok;
             mine.latency_sum_ns += theirs.latency_sum_ns;
+            add_small(&mut mine.latency, &theirs.latency);
         }
         if self.series.len() < other.series.len() {
             self.series.resize(other.series.len(), Step::default());
@@ -219,13 +233,7 @@ impl Recorder {
             mine.ok += theirs.ok;
             mine.errors += theirs.errors;
             mine.arrived_ok += theirs.arrived_ok;
-            match (&mut mine.latency, &theirs.latency) {
-                (Some(mine), Some(theirs)) => {
-                    let _ = mine.add(theirs);
-                }
-                (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
-                _ => {}
-            }
+            add_small(&mut mine.latency, &theirs.latency);
         }
         self.sent += other.sent;
         self.ok += other.ok;
@@ -242,6 +250,29 @@ impl Recorder {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
+    }
+
+    /// Each slice's figures as a stability window: successful requests per second of slice
+    /// (by intended send time) and its latency.
+    pub fn slice_figures(&self) -> Vec<WindowFigures> {
+        let slice_s = self.window.len.as_secs_f64() / self.slices.len().max(1) as f64;
+        self.slices
+            .iter()
+            .map(|slice| {
+                let q = |quantile: f64| {
+                    slice
+                        .latency
+                        .as_ref()
+                        .map(|h| h.value_at_quantile(quantile) as f64)
+                };
+                WindowFigures {
+                    throughput_rps: slice.ok as f64 / slice_s.max(1e-9),
+                    mean_ns: (slice.ok > 0).then(|| slice.latency_sum_ns as f64 / slice.ok as f64),
+                    p50_ns: q(0.5),
+                    p99_ns: q(0.99),
+                }
+            })
+            .collect()
     }
 
     /// Mean latency (ns) of each slice that had a successful request, in slice order; a slice

@@ -219,6 +219,10 @@ pub struct LoadPoint {
     /// `constant` or `poisson`, for open loops.
     pub arrival: Option<String>,
     pub stats: LoadStats,
+    /// Whether the point's measurement windows agreed (and met the minimums): VALID or
+    /// UNSTABLE, with the reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity: Option<crate::stats::stability::Validity>,
 }
 
 /// What a load run measured, over requests started inside its measurement window.

@@ -40,6 +40,8 @@ pub struct Config {
     pub thresholds: Vec<super::thresholds::Threshold>,
     /// What the recommendations count as too slow or too noisy.
     pub recommend: super::recommend::Settings,
+    /// When a load point counts as stable (VALID) and how often it is retried until it is.
+    pub stability: crate::stats::stability::Rule,
     /// The file the settings came from, if any.
     pub file: Option<PathBuf>,
 }
@@ -98,6 +100,7 @@ impl Default for Config {
             gate: Gate::default(),
             thresholds: Vec::new(),
             recommend: super::recommend::Settings::default(),
+            stability: crate::stats::stability::Rule::default(),
             file: None,
         }
     }
@@ -118,6 +121,19 @@ struct FileConfig {
     #[serde(default)]
     thresholds: std::collections::BTreeMap<String, Vec<String>>,
     recommend: Option<FileRecommend>,
+    stability: Option<FileStability>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStability {
+    windows: Option<usize>,
+    within_pct: Option<f64>,
+    /// `mean`, `p50` or `p99`.
+    latency: Option<String>,
+    min_duration: Option<String>,
+    min_requests: Option<u64>,
+    max_trials: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -233,6 +249,52 @@ impl Config {
             if let Some(noise) = recommend.noise {
                 config.recommend.noise_ratio =
                     validate_fraction(noise, false, &key("recommend.noise"))?;
+            }
+        }
+        if let Some(stability) = &file.stability {
+            let rule = &mut config.stability;
+            if let Some(windows) = stability.windows {
+                if windows < 2 {
+                    return Err(Error::Config {
+                        origin: key("stability.windows"),
+                        message: format!("at least 2 windows are compared, got {windows}"),
+                    });
+                }
+                rule.windows = windows;
+            }
+            if let Some(pct) = stability.within_pct {
+                if !(pct.is_finite() && pct > 0.0) {
+                    return Err(Error::Config {
+                        origin: key("stability.within_pct"),
+                        message: format!("expected a percentage above 0 (e.g. 10), got {pct}"),
+                    });
+                }
+                rule.within_pct = pct;
+            }
+            if let Some(latency) = &stability.latency {
+                rule.latency =
+                    crate::stats::stability::LatencyFigure::parse(latency).ok_or_else(|| {
+                        Error::Config {
+                            origin: key("stability.latency"),
+                            message: format!("expected `mean`, `p50` or `p99`, got `{latency}`"),
+                        }
+                    })?;
+            }
+            if let Some(text) = &stability.min_duration {
+                rule.min_duration_s =
+                    parse_duration(text, &key("stability.min_duration"))?.as_secs_f64();
+            }
+            if let Some(requests) = stability.min_requests {
+                rule.min_requests = requests;
+            }
+            if let Some(trials) = stability.max_trials {
+                if trials == 0 {
+                    return Err(Error::Config {
+                        origin: key("stability.max_trials"),
+                        message: "at least 1 trial (the run itself)".into(),
+                    });
+                }
+                rule.max_trials = trials;
             }
         }
         for (bench, limits) in &file.thresholds {
@@ -419,6 +481,32 @@ mod tests {
             error.contains("thresholds.\"x\"") && error.contains("p98"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn stability_settings() {
+        use crate::stats::stability::LatencyFigure;
+        let config = Config::from_toml(
+            "[stability]\nwindows = 4\nwithin_pct = 5\nlatency = \"p99\"\nmin_duration = \"10s\"\nmin_requests = 1000\nmax_trials = 3\n",
+            "mb.toml",
+        )
+        .unwrap();
+        let rule = &config.stability;
+        assert_eq!((rule.windows, rule.within_pct), (4, 5.0));
+        assert_eq!(rule.latency, LatencyFigure::P99);
+        assert_eq!((rule.min_duration_s, rule.min_requests), (10.0, 1000));
+        assert_eq!(rule.max_trials, 3);
+        for (bad, key) in [
+            ("windows = 1", "stability.windows"),
+            ("latency = \"p90\"", "stability.latency"),
+            ("max_trials = 0", "stability.max_trials"),
+            ("within_pct = -1", "stability.within_pct"),
+        ] {
+            let error = Config::from_toml(&format!("[stability]\n{bad}\n"), "mb.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(key), "{bad}: {error}");
+        }
     }
 
     #[test]

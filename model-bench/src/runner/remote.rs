@@ -14,10 +14,11 @@ use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
 use super::{criterion_files, failed, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
-use crate::remote::load::{self, Arrival, LoadMode, LoadPlan};
+use crate::remote::load::{self, Arrival, LoadMode, LoadPlan, LoadRun};
 use crate::remote::{Client, Endpoint, ReferenceConfig};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
 use crate::server::ReferenceServer;
+use crate::stats::stability::{self, Rule, Validity};
 
 /// Warm-up and measurement window of a load level when neither the bench nor the settings say.
 pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(1);
@@ -178,7 +179,28 @@ pub fn run(
             plan.duration,
             plan.warm_up
         );
-        let run = runtime.block_on(load::run(Arc::clone(&client), &plan));
+        let rule = &config.stability;
+        let mut trials = 1;
+        let mut run = runtime.block_on(load::run(Arc::clone(&client), &plan));
+        let mut validity = assess(rule, &run, trials);
+        while !validity.is_valid() && trials < rule.max_trials && run.stats().ok > 0 {
+            eprintln!(
+                "model-bench: {point_id}: unstable ({}); trial {} of {}",
+                validity.reasons.join("; "),
+                trials + 1,
+                rule.max_trials
+            );
+            trials += 1;
+            run = runtime.block_on(load::run(Arc::clone(&client), &plan));
+            validity = assess(rule, &run, trials);
+        }
+        if !validity.is_valid() {
+            eprintln!(
+                "model-bench: {point_id}: UNSTABLE: {}",
+                validity.reasons.join("; ")
+            );
+        }
+        run.point.validity = Some(validity);
         let stats = run.stats();
         if stats.ok == 0 {
             let first = stats
@@ -352,6 +374,18 @@ fn plan(
         plan = plan.max_requests(requests);
     }
     plan
+}
+
+/// The stability verdict on one run of a point.
+fn assess(rule: &Rule, run: &LoadRun, trials: u32) -> Validity {
+    let stats = run.stats();
+    stability::assess(
+        rule,
+        &run.recorder.slice_figures(),
+        stats.elapsed_s,
+        stats.requests,
+        trials,
+    )
 }
 
 fn describe(plan: &LoadPlan) -> String {

@@ -5,4 +5,5 @@ pub mod cold;
 pub mod compare;
 pub mod rng;
 pub mod sample;
+pub mod stability;
 pub mod sweep;
