@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 36, "{listed:?}");
+    assert_eq!(listed.len(), 37, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -1352,4 +1352,96 @@ fn load_points_are_labelled_valid_or_unstable_with_the_reason() {
         stdout.contains("stability/stalling/c1 is UNSTABLE:"),
         "{stdout}"
     );
+}
+
+/// The server's process, named by PID, is watched during each load point: a real process that
+/// keeps allocating shows its memory rising (and the advice to look for a leak); a PID that does
+/// not exist fails the bench before any load, naming it.
+#[test]
+fn a_watched_server_process_shows_its_memory_growing() {
+    // Grows by 6 MB every 100 ms for 6 s, well past the bench's 1.2 s.
+    let mut server = Command::new("python3")
+        .args([
+            "-c",
+            "import time\n\
+             held = []\n\
+             print('ready', flush=True)\n\
+             for _ in range(60):\n    held.append(b'x' * (6 * 1024 * 1024))\n    time.sleep(0.1)\n",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    let pid = server.id().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("model-bench.toml"),
+        "[recommend]\nmemory_growth_mib = 16\n",
+    )
+    .unwrap();
+    let watching = run_in(dir, &["^watched/"], &[("FIXTURE_SERVER_PID", pid.as_str())]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(watching.code(), Some(0), "{}", watching.stderr());
+    let processes = watching.bench("watched/server_pid")["points"][0]["load"]["processes"].clone();
+    let role = |name: &str| {
+        processes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["role"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {processes}"))
+            .clone()
+    };
+    let watched = role("server");
+    assert_eq!(watched["pid"].as_u64(), Some(u64::from(server.id())));
+    let grew =
+        watched["rss_max_bytes"].as_u64().unwrap() - watched["rss_first_bytes"].as_u64().unwrap();
+    assert!(grew >= 30 << 20, "{watched}");
+    assert!(
+        watched["rss_slope_bytes_per_s"].as_f64().unwrap() > 10e6,
+        "{watched}"
+    );
+    // The client is the bench process itself, not the watched one.
+    let client = role("client")["pid"].as_u64().unwrap();
+    assert!(client > 0 && client != u64::from(server.id()));
+    let results = watching.results();
+    assert!(
+        results["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["bench"] == "watched/server_pid/c1"
+                && r["advice"]
+                    .as_str()
+                    .unwrap()
+                    .contains("server's memory grew")),
+        "{}",
+        results["recommendations"]
+    );
+    assert!(
+        watching.stdout().contains("Processes during the load"),
+        "{}",
+        watching.stdout()
+    );
+
+    let missing = run(&["^watched/"], &[("FIXTURE_SERVER_PID", "4000000000")]);
+    assert_eq!(missing.code(), Some(1), "{}", missing.stderr());
+    let error = missing.bench("watched/server_pid")["error"].clone();
+    assert!(
+        error
+            .as_str()
+            .unwrap()
+            .contains("no process with PID 4000000000"),
+        "{error}"
+    );
+    assert!(missing.bench("watched/server_pid")["points"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

@@ -147,6 +147,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         cold_vs_warm(report),
         breakdowns(report),
         gpu_usage(report),
+        processes(report),
         scenarios(report),
         recommendations(report),
         skipped(report),
@@ -632,6 +633,54 @@ fn gpu_usage(report: &Report) -> Vec<Table> {
             table
                 .notes
                 .push(format!("{}: no GPU figures: {note}", bench.id));
+        }
+    }
+    vec![table]
+}
+
+/// The client's and the server's process during each load point.
+fn processes(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "Processes during the load (every 100 ms)",
+        &[
+            "point",
+            "process",
+            "pid",
+            "CPU mean",
+            "CPU max",
+            "RSS first",
+            "RSS max",
+            "RSS last",
+            "RSS slope",
+            "threads",
+        ],
+    );
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    for bench in &report.benches {
+        for point in &bench.points {
+            let Some(load) = &point.load else { continue };
+            for usage in &load.processes {
+                table.rows.push(vec![
+                    point.id.clone(),
+                    if usage.exited {
+                        format!("{} (exited)", usage.role)
+                    } else {
+                        usage.role.clone()
+                    },
+                    usage.pid.to_string(),
+                    or_dash(usage.cpu_mean_pct.map(percent)),
+                    or_dash(usage.cpu_max_pct.map(percent)),
+                    mebibytes(usage.rss_first_bytes),
+                    mebibytes(usage.rss_max_bytes),
+                    mebibytes(usage.rss_last_bytes),
+                    or_dash(
+                        usage
+                            .rss_slope_bytes_per_s
+                            .map(|slope| format!("{:+.1} MiB/s", slope / f64::from(1u32 << 20))),
+                    ),
+                    or_dash(usage.threads_max.map(|t| t.to_string())),
+                ]);
+            }
         }
     }
     vec![table]

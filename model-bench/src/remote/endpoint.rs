@@ -152,6 +152,18 @@ pub struct Endpoint {
     pub body: Option<PostBody>,
     /// A certificate authority trusted for https, besides the system's roots.
     pub tls_ca: Option<TlsCa>,
+    /// The server's process, watched (CPU, memory, threads) during each load point.
+    pub server_process: Option<ServerProcess>,
+}
+
+/// How a bench names the server's process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerProcess {
+    Pid(u32),
+    /// A PID read from this environment variable when the bench runs (unset: not watched).
+    PidFromEnv(String),
+    /// The one running process with this exact name.
+    Name(String),
 }
 
 /// A PEM certificate authority to trust, given inline or as a file read when the client is built.
@@ -198,6 +210,7 @@ impl Endpoint {
             path: None,
             body: None,
             tls_ca: None,
+            server_process: None,
         }
     }
 
@@ -315,6 +328,24 @@ impl Endpoint {
             value: HeaderValue::Env(var.into()),
             prefix: "Bearer ".into(),
         });
+        self
+    }
+
+    /// Watch the server process with this PID during each load point (CPU, memory, threads).
+    pub fn server_pid(mut self, pid: u32) -> Self {
+        self.server_process = Some(ServerProcess::Pid(pid));
+        self
+    }
+
+    /// Watch the server process whose PID is in `var` when the bench runs (unset: not watched).
+    pub fn server_pid_from_env(mut self, var: impl Into<String>) -> Self {
+        self.server_process = Some(ServerProcess::PidFromEnv(var.into()));
+        self
+    }
+
+    /// Watch the one running process named `name` (e.g. `tritonserver`).
+    pub fn server_process(mut self, name: impl Into<String>) -> Self {
+        self.server_process = Some(ServerProcess::Name(name.into()));
         self
     }
 

@@ -201,6 +201,7 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             arrival: None,
             stats,
             validity: None,
+            processes: Vec::new(),
         },
         LoadMode::Open { rate, arrival, .. } => LoadPoint {
             mode: "open".into(),
@@ -209,6 +210,7 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             arrival: Some(arrival.as_str().into()),
             stats,
             validity: None,
+            processes: Vec::new(),
         },
     };
     LoadRun { recorder, point }

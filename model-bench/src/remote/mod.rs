@@ -24,7 +24,7 @@ pub mod scenario;
 #[cfg(feature = "remote")]
 pub mod v2;
 
-pub use endpoint::{Endpoint, EndpointError, Protocol, TlsCa};
+pub use endpoint::{Endpoint, EndpointError, Protocol, ServerProcess, TlsCa};
 pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig, ServerTls};
 pub use tensor::{Datatype, Tensor, TensorError};
 

@@ -1,9 +1,11 @@
 //! What the measuring machine has and the measuring process uses: its GPUs (NVML: what they are,
-//! and how busy, hot and throttled they were during a GPU bench), and the process's resident
-//! memory, read before and after each bench.
+//! and how busy, hot and throttled they were during a GPU bench), the process's resident memory
+//! before and after each bench, and the CPU, memory and threads of the client and server processes
+//! during each load point.
 
 pub mod gpu;
 pub mod nvml;
+pub mod process;
 
 /// The resident set size of this process in bytes, when the OS tells it.
 pub fn process_rss() -> Option<u64> {

@@ -223,6 +223,10 @@ pub struct LoadPoint {
     /// UNSTABLE, with the reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validity: Option<crate::stats::stability::Validity>,
+    /// CPU, memory and threads of the client process and, when the bench names it, the
+    /// server's, during the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<crate::resources::process::ProcessUsage>,
 }
 
 /// What a load run measured, over requests started inside its measurement window.

@@ -62,6 +62,7 @@ pub fn recommend(benches: &[BenchResult], settings: &Settings) -> Vec<Recommenda
         out.extend(best_load(bench, settings));
         out.extend(cold_start(bench, settings));
         out.extend(memory_growth(bench, settings));
+        out.extend(server_memory_growth(bench, settings));
         for point in &bench.points {
             out.extend(launch_bound(point));
             let (Some(iqr), median) = (point.sample.iqr, point.estimates.median.point) else {
@@ -126,6 +127,40 @@ fn memory_growth(bench: &BenchResult, settings: &Settings) -> Option<Recommendat
             ),
         }
     })
+}
+
+/// A watched server process whose memory grew steadily over a load point by more than the
+/// memory limit: a leak shows as a slope.
+fn server_memory_growth(bench: &BenchResult, settings: &Settings) -> Vec<Recommendation> {
+    let mib = |bytes: f64| bytes / f64::from(1u32 << 20);
+    bench
+        .points
+        .iter()
+        .filter_map(|point| {
+            let load = point.load.as_ref()?;
+            let server = load.processes.iter().find(|p| p.role == "server")?;
+            let slope = server.rss_slope_bytes_per_s?;
+            let growth = slope * load.stats.elapsed_s;
+            (growth > settings.memory_growth_bytes as f64).then(|| Recommendation {
+                bench: point.id.clone(),
+                kind: Kind::Memory,
+                advice: "the server's memory grew steadily under load: run a soak (a long \
+                         `rate` level) to see whether it levels off or leaks"
+                    .into(),
+                evidence: format!(
+                    "server PID {} resident memory {:.1} → {:.1} MiB, a slope of {:+.1} MiB/s \
+                     ({:+.1} MiB over {:.1} s, over the {:.0} MiB limit)",
+                    server.pid,
+                    mib(server.rss_first_bytes as f64),
+                    mib(server.rss_last_bytes as f64),
+                    mib(slope),
+                    mib(growth),
+                    load.stats.elapsed_s,
+                    mib(settings.memory_growth_bytes as f64)
+                ),
+            })
+        })
+        .collect()
 }
 
 fn best_batch(bench: &BenchResult) -> Option<Recommendation> {

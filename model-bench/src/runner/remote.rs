@@ -15,7 +15,8 @@ use super::config::Config;
 use super::{criterion_files, failed, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
 use crate::remote::load::{self, Arrival, LoadMode, LoadPlan, LoadRun};
-use crate::remote::{Client, Endpoint, ReferenceConfig};
+use crate::remote::{Client, Endpoint, ReferenceConfig, ServerProcess};
+use crate::resources::process::{self, ProcessSampler, Watched};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
 use crate::server::ReferenceServer;
 use crate::stats::stability::{self, Rule, Validity};
@@ -114,6 +115,15 @@ pub fn run(
             format!("endpoint {} is not usable: {error}", info.url),
         );
     }
+    let watched = match watched_processes(&endpoint) {
+        Ok(watched) => watched,
+        Err(message) => {
+            return failed(
+                result,
+                format!("{}: the server process to watch: {message}", bench.key()),
+            )
+        }
+    };
     if args.mode == Mode::Test {
         // `cargo test --benches`: one checked request proves the bench works.
         return match runtime.block_on(client.send()) {
@@ -181,7 +191,7 @@ pub fn run(
         );
         let rule = &config.stability;
         let mut trials = 1;
-        let mut run = runtime.block_on(load::run(Arc::clone(&client), &plan));
+        let mut run = run_watched(runtime, &client, &plan, &watched);
         let mut validity = assess(rule, &run, trials);
         while !validity.is_valid() && trials < rule.max_trials && run.stats().ok > 0 {
             eprintln!(
@@ -191,7 +201,7 @@ pub fn run(
                 rule.max_trials
             );
             trials += 1;
-            run = runtime.block_on(load::run(Arc::clone(&client), &plan));
+            run = run_watched(runtime, &client, &plan, &watched);
             validity = assess(rule, &run, trials);
         }
         if !validity.is_valid() {
@@ -374,6 +384,55 @@ fn plan(
         plan = plan.max_requests(requests);
     }
     plan
+}
+
+/// This process (the load generator) and the server's, when the endpoint names it and it is
+/// another process; a named process that does not exist is an error, before any load.
+fn watched_processes(endpoint: &Endpoint) -> Result<Vec<Watched>, String> {
+    let client = Watched {
+        role: "client".into(),
+        pid: std::process::id(),
+    };
+    let server = match &endpoint.server_process {
+        None => None,
+        Some(ServerProcess::Pid(pid)) => Some(process::resolve(Some(*pid), None)?),
+        Some(ServerProcess::PidFromEnv(var)) => match std::env::var(var) {
+            Err(_) => None,
+            Ok(text) => {
+                let pid = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{var}={text} is not a process id"))?;
+                Some(process::resolve(Some(pid), None).map_err(|e| format!("{var}: {e}"))?)
+            }
+        },
+        Some(ServerProcess::Name(name)) => Some(process::resolve(None, Some(name))?),
+    };
+    Ok(std::iter::once(client)
+        .chain(
+            server
+                .filter(|&pid| pid != std::process::id())
+                .map(|pid| Watched {
+                    role: "server".into(),
+                    pid,
+                }),
+        )
+        .collect())
+}
+
+/// One load run with the watched processes sampled while it runs.
+fn run_watched(
+    runtime: &tokio::runtime::Runtime,
+    client: &Arc<Client>,
+    plan: &LoadPlan,
+    watched: &[Watched],
+) -> LoadRun {
+    let sampler = ProcessSampler::start(watched.to_vec()).ok();
+    let mut run = runtime.block_on(load::run(Arc::clone(client), plan));
+    if let Some(sampler) = sampler {
+        run.point.processes = sampler.finish();
+    }
+    run
 }
 
 /// The stability verdict on one run of a point.
