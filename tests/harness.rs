@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 37, "{listed:?}");
+    assert_eq!(listed.len(), 39, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -1384,7 +1384,11 @@ fn a_watched_server_process_shows_its_memory_growing() {
         "[recommend]\nmemory_growth_mib = 16\n",
     )
     .unwrap();
-    let watching = run_in(dir, &["^watched/"], &[("FIXTURE_SERVER_PID", pid.as_str())]);
+    let watching = run_in(
+        dir,
+        &["^watched/server_pid"],
+        &[("FIXTURE_SERVER_PID", pid.as_str())],
+    );
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(watching.code(), Some(0), "{}", watching.stderr());
@@ -1430,7 +1434,10 @@ fn a_watched_server_process_shows_its_memory_growing() {
         watching.stdout()
     );
 
-    let missing = run(&["^watched/"], &[("FIXTURE_SERVER_PID", "4000000000")]);
+    let missing = run(
+        &["^watched/server_pid"],
+        &[("FIXTURE_SERVER_PID", "4000000000")],
+    );
     assert_eq!(missing.code(), Some(1), "{}", missing.stderr());
     let error = missing.bench("watched/server_pid")["error"].clone();
     assert!(
@@ -1444,4 +1451,45 @@ fn a_watched_server_process_shows_its_memory_growing() {
         .as_array()
         .unwrap()
         .is_empty());
+}
+
+/// Triton's statistics from the reference server, diffed around each point: a single-server
+/// queue of 10 ms per request with 4 requests in flight keeps each request queued behind the
+/// other three (30 ms) and inferring for 10 ms, over REST and gRPC alike.
+#[test]
+fn the_server_side_breakdown_shows_queue_and_compute_time() {
+    let run = run(&["^watched/breakdown"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    for bench in ["watched/breakdown_rest", "watched/breakdown_grpc"] {
+        let load = &run.bench(bench)["points"][0]["load"];
+        let server = &load["server"];
+        assert!(server.is_object(), "{bench}: {load}");
+        let ms = |field: &str| server[field].as_f64().unwrap() / 1e6;
+        let queue = ms("queue_ns");
+        assert!(
+            (24.0..=34.0).contains(&queue),
+            "{bench}: queued {queue} ms: {server}"
+        );
+        let infer = ms("compute_infer_ns");
+        assert!(
+            (9.5..=14.0).contains(&infer),
+            "{bench}: inferred {infer} ms: {server}"
+        );
+        // The server's own total holds both; the client sees at least that.
+        assert!(ms("server_total_ns") >= queue + infer - 0.5, "{server}");
+        assert!(
+            ms("client_service_mean_ns") >= ms("server_total_ns"),
+            "{server}"
+        );
+        assert!(server["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("/v2/models/identity/stats"));
+        assert_eq!(server["failed"], 0);
+    }
+    assert!(
+        run.stdout().contains("Server-side time per request"),
+        "{}",
+        run.stdout()
+    );
 }

@@ -320,6 +320,14 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         assert!(stats.latency.is_some(), "{protocol}: {stats:?}");
     }
 
+    // MLServer has no Triton statistics extension: reading it is an error naming the URL,
+    // which the runner turns into a note beside an unaffected load point.
+    let stats_url = model_bench::remote::server_stats::url(&server.rest_url(), MODEL);
+    let error = rt
+        .block_on(model_bench::remote::server_stats::fetch(&stats_url, MODEL))
+        .expect_err("MLServer does not offer Triton's statistics");
+    assert!(error.contains(&stats_url), "{error}");
+
     step(start, "rest: open loop, Poisson 50 req/s for 2 s");
     let client = connect(
         &rt,

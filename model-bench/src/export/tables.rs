@@ -147,6 +147,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         cold_vs_warm(report),
         breakdowns(report),
         gpu_usage(report),
+        server_breakdowns(report),
         processes(report),
         scenarios(report),
         recommendations(report),
@@ -634,6 +635,59 @@ fn gpu_usage(report: &Report) -> Vec<Table> {
                 .notes
                 .push(format!("{}: no GPU figures: {note}", bench.id));
         }
+    }
+    vec![table]
+}
+
+/// Where the server spent each request's time (Triton's statistics), beside the client's view.
+fn server_breakdowns(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "Server-side time per request (Triton statistics, warm-up included)",
+        &[
+            "point",
+            "requests",
+            "queue",
+            "input",
+            "infer",
+            "output",
+            "server total",
+            "client service",
+            "outside server",
+        ],
+    );
+    let time = |ns: Option<f64>| ns.map(duration_ns).unwrap_or_else(|| "-".into());
+    for bench in &report.benches {
+        for point in &bench.points {
+            let Some(load) = &point.load else { continue };
+            if let Some(server) = &load.server {
+                table.rows.push(vec![
+                    point.id.clone(),
+                    server.requests.to_string(),
+                    time(server.queue_ns),
+                    time(server.compute_input_ns),
+                    time(server.compute_infer_ns),
+                    time(server.compute_output_ns),
+                    duration_ns(server.server_total_ns),
+                    time(server.client_service_mean_ns),
+                    time(server.outside_server_ns),
+                ]);
+            }
+        }
+        // One note per bench: every point of it reads the same server.
+        if let Some(note) = bench
+            .points
+            .iter()
+            .filter_map(|p| p.load.as_ref()?.server_note.as_ref())
+            .next()
+        {
+            table
+                .notes
+                .push(format!("{}: no server-side breakdown: {note}", bench.id));
+        }
+    }
+    // Notes alone (no server offers the extension) are not worth a table.
+    if table.rows.is_empty() {
+        table.notes.clear();
     }
     vec![table]
 }

@@ -154,6 +154,9 @@ pub struct Endpoint {
     pub tls_ca: Option<TlsCa>,
     /// The server's process, watched (CPU, memory, threads) during each load point.
     pub server_process: Option<ServerProcess>,
+    /// The REST base URL to read Triton's statistics extension from (default: a REST
+    /// endpoint's own URL).
+    pub stats_url: Option<String>,
 }
 
 /// How a bench names the server's process.
@@ -211,6 +214,7 @@ impl Endpoint {
             body: None,
             tls_ca: None,
             server_process: None,
+            stats_url: None,
         }
     }
 
@@ -328,6 +332,13 @@ impl Endpoint {
             value: HeaderValue::Env(var.into()),
             prefix: "Bearer ".into(),
         });
+        self
+    }
+
+    /// Read the server's statistics (Triton's extension) from this REST base URL, e.g. a gRPC
+    /// endpoint's server at `http://host:8000`.
+    pub fn stats_url(mut self, url: impl Into<String>) -> Self {
+        self.stats_url = Some(url.into());
         self
     }
 

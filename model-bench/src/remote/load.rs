@@ -202,6 +202,8 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             stats,
             validity: None,
             processes: Vec::new(),
+            server: None,
+            server_note: None,
         },
         LoadMode::Open { rate, arrival, .. } => LoadPoint {
             mode: "open".into(),
@@ -211,6 +213,8 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             stats,
             validity: None,
             processes: Vec::new(),
+            server: None,
+            server_note: None,
         },
     };
     LoadRun { recorder, point }

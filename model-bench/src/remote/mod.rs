@@ -22,6 +22,8 @@ pub mod proto;
 #[cfg(feature = "remote")]
 pub mod scenario;
 #[cfg(feature = "remote")]
+pub mod server_stats;
+#[cfg(feature = "remote")]
 pub mod v2;
 
 pub use endpoint::{Endpoint, EndpointError, Protocol, ServerProcess, TlsCa};

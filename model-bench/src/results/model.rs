@@ -227,6 +227,36 @@ pub struct LoadPoint {
     /// server's, during the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<crate::resources::process::ProcessUsage>,
+    /// Where the server spent its time (Triton's statistics extension), when it offers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerBreakdown>,
+    /// Why there is no server breakdown (no statistics extension, an answer that did not parse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_note: Option<String>,
+}
+
+/// Server-side time per request over a load point (warm-up included), from the difference of
+/// the server's cumulative statistics before and after it, beside the client's own view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerBreakdown {
+    /// The statistics URL read.
+    pub source: String,
+    /// Successful and failed requests the server counted between the readings.
+    pub requests: u64,
+    pub failed: u64,
+    /// Mean ns per request: queued before the model's turn, taking the inputs in, inferring,
+    /// producing the outputs.
+    pub queue_ns: Option<f64>,
+    pub compute_input_ns: Option<f64>,
+    pub compute_infer_ns: Option<f64>,
+    pub compute_output_ns: Option<f64>,
+    /// Mean ns per successful request inside the server, end to end.
+    pub server_total_ns: f64,
+    /// The client's mean from send to response, ns.
+    pub client_service_mean_ns: Option<f64>,
+    /// The client's mean minus the server's: network, protocol framing and the client's own
+    /// encoding and decoding.
+    pub outside_server_ns: Option<f64>,
 }
 
 /// What a load run measured, over requests started inside its measurement window.

@@ -15,7 +15,7 @@ use super::config::Config;
 use super::{criterion_files, failed, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
 use crate::remote::load::{self, Arrival, LoadMode, LoadPlan, LoadRun};
-use crate::remote::{Client, Endpoint, ReferenceConfig, ServerProcess};
+use crate::remote::{server_stats, Client, Endpoint, Protocol, ReferenceConfig, ServerProcess};
 use crate::resources::process::{self, ProcessSampler, Watched};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
 use crate::server::ReferenceServer;
@@ -100,10 +100,11 @@ pub fn run(
         Ok(Ok(endpoint)) => endpoint,
         Ok(Err(message)) | Err(message) => return failed(result, message),
     };
-    let (client, info) = match connect(context, &endpoint) {
+    let (client, info, stats_base) = match connect(context, &endpoint) {
         Ok(connected) => connected,
         Err(message) => return failed(result, message),
     };
+    let stats = ServerStats::new(&endpoint, stats_base);
     result.remote = Some(info.clone());
     let runtime = match context.runtime() {
         Ok(runtime) => runtime,
@@ -191,7 +192,7 @@ pub fn run(
         );
         let rule = &config.stability;
         let mut trials = 1;
-        let mut run = run_watched(runtime, &client, &plan, &watched);
+        let mut run = run_watched(runtime, &client, &plan, &watched, &stats);
         let mut validity = assess(rule, &run, trials);
         while !validity.is_valid() && trials < rule.max_trials && run.stats().ok > 0 {
             eprintln!(
@@ -201,7 +202,7 @@ pub fn run(
                 rule.max_trials
             );
             trials += 1;
-            run = run_watched(runtime, &client, &plan, &watched);
+            run = run_watched(runtime, &client, &plan, &watched, &stats);
             validity = assess(rule, &run, trials);
         }
         if !validity.is_valid() {
@@ -302,20 +303,25 @@ pub fn run(
 fn connect(
     context: &mut RemoteContext,
     endpoint: &Endpoint,
-) -> Result<(Arc<Client>, RemoteInfo), String> {
+) -> Result<(Arc<Client>, RemoteInfo, Option<String>), String> {
     endpoint.validate(env).map_err(|e| e.to_string())?;
-    let (url, display, server) = match endpoint.resolve_url(env).map_err(|e| e.to_string())? {
-        Some(resolved) => (resolved.url, resolved.display, "external"),
-        None => {
-            let config = endpoint
-                .reference
-                .as_ref()
-                .ok_or("no URL and no reference server")?;
-            let server = context.server(config)?;
-            let url = server.url_for(endpoint.protocol);
-            (url.clone(), url, "reference")
-        }
-    };
+    let rest = matches!(endpoint.protocol, Protocol::RestJson | Protocol::RestBinary);
+    let (url, display, server, stats_base) =
+        match endpoint.resolve_url(env).map_err(|e| e.to_string())? {
+            Some(resolved) => {
+                let stats_base = rest.then(|| resolved.url.clone());
+                (resolved.url, resolved.display, "external", stats_base)
+            }
+            None => {
+                let config = endpoint
+                    .reference
+                    .as_ref()
+                    .ok_or("no URL and no reference server")?;
+                let server = context.server(config)?;
+                let url = server.url_for(endpoint.protocol);
+                (url.clone(), url, "reference", Some(server.rest_url()))
+            }
+        };
     let runtime = context.runtime()?;
     let client = runtime
         .block_on(Client::connect(endpoint, &url, env))
@@ -328,6 +334,7 @@ fn connect(
             model: endpoint.model.clone(),
             server: server.into(),
         },
+        stats_base,
     ))
 }
 
@@ -420,17 +427,61 @@ fn watched_processes(endpoint: &Endpoint) -> Result<Vec<Watched>, String> {
         .collect())
 }
 
-/// One load run with the watched processes sampled while it runs.
+/// Where a bench reads the server's statistics: the endpoint's `stats_url`, else a REST
+/// endpoint's own URL or the reference server's REST URL.
+struct ServerStats {
+    model: String,
+    url: Result<String, String>,
+}
+
+impl ServerStats {
+    fn new(endpoint: &Endpoint, base: Option<String>) -> Self {
+        let url = endpoint
+            .stats_url
+            .clone()
+            .or(base)
+            .map(|base| server_stats::url(&base, &endpoint.model))
+            .ok_or_else(|| {
+                "no REST URL to read Triton's statistics from (a gRPC endpoint: set \
+                 `.stats_url(\"http://host:8000\")`)"
+                    .to_string()
+            });
+        ServerStats {
+            model: endpoint.model.clone(),
+            url,
+        }
+    }
+
+    async fn read(&self) -> Result<server_stats::Snapshot, String> {
+        let url = self.url.as_ref().map_err(Clone::clone)?;
+        server_stats::fetch(url, &self.model).await
+    }
+}
+
+/// One load run with the watched processes sampled while it runs and the server's statistics
+/// read before and after it.
 fn run_watched(
     runtime: &tokio::runtime::Runtime,
     client: &Arc<Client>,
     plan: &LoadPlan,
     watched: &[Watched],
+    stats: &ServerStats,
 ) -> LoadRun {
+    let before = runtime.block_on(stats.read());
     let sampler = ProcessSampler::start(watched.to_vec()).ok();
     let mut run = runtime.block_on(load::run(Arc::clone(client), plan));
     if let Some(sampler) = sampler {
         run.point.processes = sampler.finish();
+    }
+    let breakdown = before.and_then(|before| {
+        let after = runtime.block_on(stats.read())?;
+        let client_mean = run.point.stats.service.as_ref().map(|s| s.mean);
+        let source = stats.url.as_deref().unwrap_or_default();
+        server_stats::breakdown(&before, &after, source, client_mean)
+    });
+    match breakdown {
+        Ok(breakdown) => run.point.server = Some(breakdown),
+        Err(note) => run.point.server_note = Some(note),
     }
     run
 }

@@ -82,7 +82,25 @@ impl GrpcInferenceService for Service {
     ) -> Result<Response<proto::ModelInferResponse>, Status> {
         let request = request.into_inner();
         let model = self.model(&request.model_name)?;
+        let started = std::time::Instant::now();
+        let response = self.infer(model, request).await;
+        match &response {
+            Ok(_) => model.stats.success.add(started.elapsed()),
+            Err(_) => model.stats.fail.add(started.elapsed()),
+        }
+        response
+    }
+}
+
+impl Service {
+    async fn infer(
+        &self,
+        model: &super::models::ServedModel,
+        request: proto::ModelInferRequest,
+    ) -> Result<Response<proto::ModelInferResponse>, Status> {
+        let taking_inputs = std::time::Instant::now();
         let inputs = decode_inputs(&request).map_err(Status::invalid_argument)?;
+        model.stats.compute_input.add(taking_inputs.elapsed());
         let outputs = self
             .models
             .infer(model, inputs)
@@ -91,11 +109,12 @@ impl GrpcInferenceService for Service {
                 InferError::BadInput(m) => Status::invalid_argument(m),
                 InferError::Model(m) => Status::internal(m),
             })?;
+        let producing_outputs = std::time::Instant::now();
         let wanted = |t: &Tensor| {
             request.outputs.is_empty() || request.outputs.iter().any(|o| o.name == t.name())
         };
         let outputs: Vec<Tensor> = outputs.into_iter().filter(wanted).collect();
-        Ok(Response::new(proto::ModelInferResponse {
+        let response = Response::new(proto::ModelInferResponse {
             model_name: model.name.clone(),
             model_version: request.model_version,
             id: request.id,
@@ -113,7 +132,9 @@ impl GrpcInferenceService for Service {
                 .map(|t| Bytes::copy_from_slice(t.raw()))
                 .collect(),
             ..Default::default()
-        }))
+        });
+        model.stats.compute_output.add(producing_outputs.elapsed());
+        Ok(response)
     }
 }
 

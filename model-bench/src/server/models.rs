@@ -1,6 +1,7 @@
 //! The reference server's models (identity, ONNX) behind one interface, with the injected
 //! latency schedule and optional dynamic batching applied in front of them.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -101,7 +102,8 @@ impl Compute for Onnx {
     }
 }
 
-/// One served model: metadata, compute, and the queue in front of it when batching.
+/// One served model: metadata, compute, the queue in front of it when batching, and its
+/// cumulative statistics.
 pub struct ServedModel {
     pub name: String,
     pub platform: &'static str,
@@ -109,6 +111,43 @@ pub struct ServedModel {
     pub outputs: Vec<TensorSpec>,
     compute: Arc<dyn Compute>,
     batcher: Option<mpsc::Sender<Job>>,
+    pub stats: ModelCounters,
+}
+
+/// A count and the total time of one kind of event.
+#[derive(Debug, Default)]
+pub struct Counter {
+    count: AtomicU64,
+    ns: AtomicU64,
+}
+
+impl Counter {
+    pub fn add(&self, duration: Duration) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.ns
+            .fetch_add(duration.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// `(count, ns)`.
+    pub fn read(&self) -> (u64, u64) {
+        (
+            self.count.load(Ordering::Relaxed),
+            self.ns.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Cumulative per-model counters in the shape of Triton's statistics extension: requests that
+/// succeeded or failed (whole server-side time), time queued before the model's turn, and the
+/// time spent taking the inputs in (decoding), inferring, and producing the outputs (encoding).
+#[derive(Debug, Default)]
+pub struct ModelCounters {
+    pub success: Counter,
+    pub fail: Counter,
+    pub queue: Counter,
+    pub compute_input: Counter,
+    pub compute_infer: Counter,
+    pub compute_output: Counter,
 }
 
 struct Job {
@@ -151,6 +190,10 @@ impl Models {
         })
     }
 
+    pub fn all(&self) -> impl Iterator<Item = &ServedModel> {
+        self.models.iter()
+    }
+
     pub fn get(&self, name: &str) -> Option<&ServedModel> {
         self.models.iter().find(|m| m.name == name)
     }
@@ -162,17 +205,33 @@ impl Models {
         model: &ServedModel,
         inputs: Vec<Tensor>,
     ) -> Result<Vec<Tensor>, InferError> {
+        let arrived = Instant::now();
+        let mut started = arrived;
         if let Some((service, next_free)) = &self.single_server {
-            // Served in arrival order: this request's turn ends one service time after the
-            // previous one's (or after now, when the server is idle).
-            let done = {
+            // Served in arrival order: this request's turn starts when the previous one's ends
+            // (or now, when the server is idle) and lasts one service time.
+            let turn = {
                 let mut next_free = crate::sync::lock(next_free);
-                let done = (*next_free).max(Instant::now()) + *service;
-                *next_free = done;
-                done
+                let turn = (*next_free).max(arrived);
+                *next_free = turn + *service;
+                turn
             };
-            tokio::time::sleep_until(tokio::time::Instant::from_std(done)).await;
+            model.stats.queue.add(turn - arrived);
+            started = turn;
+            tokio::time::sleep_until(tokio::time::Instant::from_std(turn + *service)).await;
+        } else {
+            model.stats.queue.add(Duration::ZERO);
         }
+        let outputs = self.infer_after_queue(model, inputs).await;
+        model.stats.compute_infer.add(started.elapsed());
+        outputs
+    }
+
+    async fn infer_after_queue(
+        &self,
+        model: &ServedModel,
+        inputs: Vec<Tensor>,
+    ) -> Result<Vec<Tensor>, InferError> {
         if let Some(latency) = self.latency {
             let delay = latency.delay_at(self.started.elapsed());
             if !delay.is_zero() {
@@ -225,6 +284,7 @@ fn load_one(spec: &ModelSpec) -> Result<ServedModel, String> {
             }],
             compute: Arc::new(Identity),
             batcher: None,
+            stats: ModelCounters::default(),
         }),
         #[cfg(feature = "ort")]
         ModelSpec::Onnx { name, path } => {
@@ -252,6 +312,7 @@ fn load_one(spec: &ModelSpec) -> Result<ServedModel, String> {
                     output_name: output,
                 }),
                 batcher: None,
+                stats: ModelCounters::default(),
             })
         }
         #[cfg(not(feature = "ort"))]

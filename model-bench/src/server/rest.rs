@@ -34,6 +34,11 @@ async fn route(models: &Models, request: Request<Incoming>) -> Routed {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let method = request.method().clone();
     match (method, parts.as_slice()) {
+        // Before the model routes: `stats` here is not a model's name.
+        (Method::GET, ["v2", "models", "stats"]) => Ok(json_response(
+            StatusCode::OK,
+            json!({"model_stats": models.all().map(model_stats).collect::<Vec<_>>()}),
+        )),
         (Method::GET, ["v2", "health", "live"]) => {
             Ok(json_response(StatusCode::OK, json!({"live": true})))
         }
@@ -75,7 +80,22 @@ async fn route(models: &Models, request: Request<Incoming>) -> Routed {
         (Method::POST, ["v2", "models", name, "infer"])
         | (Method::POST, ["v2", "models", name, "versions", _, "infer"]) => {
             let name = name.to_string();
-            infer(models, &name, request).await
+            let model = find(models, &name)?;
+            let started = std::time::Instant::now();
+            let response = infer(models, model, request).await;
+            match &response {
+                Ok(_) => model.stats.success.add(started.elapsed()),
+                Err(_) => model.stats.fail.add(started.elapsed()),
+            }
+            response
+        }
+        (Method::GET, ["v2", "models", name, "stats"])
+        | (Method::GET, ["v2", "models", name, "versions", _, "stats"]) => {
+            let model = find(models, name)?;
+            Ok(json_response(
+                StatusCode::OK,
+                json!({"model_stats": [model_stats(model)]}),
+            ))
         }
         (_, ["v2", ..]) => Err((StatusCode::NOT_FOUND, format!("no route for {path}"))),
         _ => Err((
@@ -97,8 +117,36 @@ fn find<'a>(
     })
 }
 
-async fn infer(models: &Models, name: &str, request: Request<Incoming>) -> Routed {
-    let model = find(models, name)?;
+/// A model's counters in the form of Triton's statistics extension.
+fn model_stats(model: &super::models::ServedModel) -> serde_json::Value {
+    let counter = |c: &super::models::Counter| {
+        let (count, ns) = c.read();
+        json!({"count": count, "ns": ns})
+    };
+    let stats = &model.stats;
+    let (successes, _) = stats.success.read();
+    json!({
+        "name": model.name,
+        "version": "1",
+        "inference_count": successes,
+        "execution_count": successes,
+        "inference_stats": {
+            "success": counter(&stats.success),
+            "fail": counter(&stats.fail),
+            "queue": counter(&stats.queue),
+            "compute_input": counter(&stats.compute_input),
+            "compute_infer": counter(&stats.compute_infer),
+            "compute_output": counter(&stats.compute_output),
+        },
+    })
+}
+
+async fn infer(
+    models: &Models,
+    model: &super::models::ServedModel,
+    request: Request<Incoming>,
+) -> Routed {
+    let taking_inputs = std::time::Instant::now();
     let header_len = match request.headers().get(v2::HEADER_LENGTH) {
         Some(value) => Some(
             value
@@ -124,6 +172,7 @@ async fn infer(models: &Models, name: &str, request: Request<Incoming>) -> Route
         .to_bytes();
     let decoded =
         v2::decode_request(&body, header_len).map_err(|m| (StatusCode::BAD_REQUEST, m))?;
+    model.stats.compute_input.add(taking_inputs.elapsed());
     let outputs = models
         .infer(model, decoded.inputs)
         .await
@@ -139,6 +188,7 @@ async fn infer(models: &Models, name: &str, request: Request<Incoming>) -> Route
             .filter(|t| decoded.outputs.iter().any(|n| n == t.name()))
             .collect()
     };
+    let producing_outputs = std::time::Instant::now();
     let (body, header_len) = v2::encode_response(
         &model.name,
         decoded.id.as_deref(),
@@ -146,6 +196,7 @@ async fn infer(models: &Models, name: &str, request: Request<Incoming>) -> Route
         decoded.binary_outputs,
     )
     .map_err(|m| (StatusCode::INTERNAL_SERVER_ERROR, m))?;
+    model.stats.compute_output.add(producing_outputs.elapsed());
     let mut response = Response::builder().status(StatusCode::OK);
     response = match header_len {
         Some(len) => response
