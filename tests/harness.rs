@@ -1487,9 +1487,21 @@ fn the_server_side_breakdown_shows_queue_and_compute_time() {
             .ends_with("/v2/models/identity/stats"));
         assert_eq!(server["failed"], 0);
     }
-    assert!(
-        run.stdout().contains("Server-side time per request"),
-        "{}",
-        run.stdout()
+    let stdout = run.stdout();
+    assert!(stdout.contains("Server-side time per request"), "{stdout}");
+    // `compare = "capacity"` puts the two side by side, relative to the first.
+    assert_eq!(
+        run.bench("watched/breakdown_grpc")["remote"]["compare"],
+        "capacity"
     );
+    let table = stdout
+        .split("Comparison: capacity (relative to watched/breakdown_rest)")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no comparison table in {stdout}"));
+    let rows: Vec<&str> = table.lines().skip(2).take(2).collect();
+    assert!(
+        rows[0].contains("watched/breakdown_rest") && rows[0].contains("1.00×"),
+        "{table}"
+    );
+    assert!(rows[1].contains("watched/breakdown_grpc"), "{table}");
 }

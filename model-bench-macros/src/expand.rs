@@ -240,6 +240,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
         let max_in_flight = optional(options.max_in_flight.map(Literal::usize_unsuffixed));
         let requests = optional(options.requests.map(Literal::u64_unsuffixed));
         let seed = optional(options.seed.map(Literal::u64_unsuffixed));
+        let compare = optional(options.compare.as_deref());
         let scenario = optional(
             options
                 .scenario
@@ -265,6 +266,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
                     requests: #requests,
                     seed: #seed,
                     scenario: #scenario,
+                    compare: #compare,
                 })
             },
         )

@@ -11,7 +11,7 @@ use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
 
 const OPTION_NAMES: &str = "pipeline, name, stage, batch, device, cold, cold_runs, sample_size, \
                             warm_up_time, measurement_time, remote, concurrency, rate, arrival, \
-                            max_in_flight, requests, seed, ramp, spike, stress";
+                            max_in_flight, requests, seed, ramp, spike, stress, compare";
 
 const STAGE_NAMES: &str = "load, preprocess, forward, postprocess, end_to_end (or e2e)";
 
@@ -59,6 +59,7 @@ pub(crate) struct Options {
     pub requests: Option<u64>,
     pub seed: Option<u64>,
     pub scenario: Option<crate::scenario::Scenario>,
+    pub compare: Option<String>,
     /// Where each option was written, to point at when options conflict.
     pub spans: Vec<(&'static str, proc_macro2::Span)>,
 }
@@ -154,6 +155,7 @@ impl Options {
                 "ramp",
                 "spike",
                 "stress",
+                "compare",
             ] {
                 if self.spans.iter().any(|(name, _)| *name == option) {
                     return conflict(
@@ -298,6 +300,11 @@ impl Options {
                 unset(meta, &self.seed)?;
                 self.seed = Some(integer(&value(meta, "seed = 42")?, "seed")?.0);
             }
+            "compare" => {
+                unset(meta, &self.compare)?;
+                let lit = string(&value(meta, "compare = \"servers\"")?, "compare")?;
+                self.compare = Some(bench_id_part(&lit, "compare")?);
+            }
             kind @ ("ramp" | "spike" | "stress") => {
                 if let Some(first) = self
                     .spans
@@ -322,7 +329,7 @@ impl Options {
     }
 }
 
-const OPTIONS: [&str; 20] = [
+const OPTIONS: [&str; 21] = [
     "pipeline",
     "name",
     "stage",
@@ -343,6 +350,7 @@ const OPTIONS: [&str; 20] = [
     "ramp",
     "spike",
     "stress",
+    "compare",
 ];
 
 /// The option as written, for messages: `warm_up_time`, or `a::b` for a stray path.

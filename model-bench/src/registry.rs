@@ -110,6 +110,9 @@ pub struct RemoteBench {
     pub seed: Option<u64>,
     /// Run this scenario instead of a sweep of steady levels.
     pub scenario: Option<ScenarioSpec>,
+    /// The comparison this bench belongs to: benches with the same name are reported side by
+    /// side, relative to the first.
+    pub compare: Option<&'static str>,
 }
 
 /// A remote bench's scenario (`ramp(..)`, `spike(..)` or `stress(..)` in `#[model_bench]`),

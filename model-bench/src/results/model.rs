@@ -146,6 +146,9 @@ pub struct RemoteInfo {
     pub model: String,
     /// `reference` when model-bench started its in-process reference server.
     pub server: String,
+    /// The comparison (`compare = "…"`) this bench is reported in, side by side with the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<String>,
 }
 
 /// One criterion benchmark: a bench at one batch size.

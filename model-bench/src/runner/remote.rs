@@ -105,6 +105,10 @@ pub fn run(
         Err(message) => return failed(result, message),
     };
     let stats = ServerStats::new(&endpoint, stats_base);
+    let info = RemoteInfo {
+        compare: remote.compare.map(str::to_string),
+        ..info
+    };
     result.remote = Some(info.clone());
     let runtime = match context.runtime() {
         Ok(runtime) => runtime,
@@ -333,6 +337,7 @@ fn connect(
             url: display,
             model: endpoint.model.clone(),
             server: server.into(),
+            compare: None,
         },
         stats_base,
     ))

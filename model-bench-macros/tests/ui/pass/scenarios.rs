@@ -11,7 +11,7 @@ fn spike() -> Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
 
-#[model_bench(remote, pipeline = "serving", max_in_flight = 64, stress(start = 100, increment = 50, slo_p99 = "20ms"))]
+#[model_bench(remote, pipeline = "serving", compare = "servers", max_in_flight = 64, stress(start = 100, increment = 50, slo_p99 = "20ms"))]
 fn stress() -> Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
@@ -57,4 +57,6 @@ fn main() {
         }
     );
     assert_eq!(benches[2].remote().unwrap().max_in_flight, Some(64));
+    assert_eq!(benches[2].remote().unwrap().compare, Some("servers"));
+    assert_eq!(benches[0].remote().unwrap().compare, None);
 }
