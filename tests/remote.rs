@@ -280,6 +280,35 @@ fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
     );
 }
 
+/// A server that dies in a long run: the run stops once its error limit is reached, says when,
+/// and keeps what it measured before.
+#[test]
+fn a_server_that_dies_stops_the_run_at_its_error_limit() {
+    let _serial = serial();
+    let plan = LoadPlan::closed(2, Duration::from_secs(20))
+        .error_limit(25)
+        .series_step(Duration::from_millis(250));
+    let (stats, _) = run_killing_the_server(Duration::from_millis(700), &plan);
+    let stopped = stats
+        .stopped
+        .as_deref()
+        .expect("the run stopped at its error limit");
+    assert!(
+        stopped.contains("failed requests (the error limit)"),
+        "{stopped}"
+    );
+    // Failed connections come back at once: without the limit, 20 s of them would be many
+    // thousands. With it, the two workers stop after the 25th (one more may be in flight).
+    assert!((25..=27).contains(&stats.errors), "{stats:?}");
+    assert_eq!(stats.ok + stats.errors, stats.requests);
+    assert!(
+        stats.ok > 20,
+        "the requests before the kill are kept: {stats:?}"
+    );
+    let served: u64 = stats.time_series.iter().take(2).map(|s| s.ok).sum();
+    assert!(served > 0, "{:?}", stats.time_series);
+}
+
 #[test]
 fn unknown_models_are_counted_by_status_code() {
     let _serial = serial();

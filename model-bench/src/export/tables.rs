@@ -322,6 +322,9 @@ fn remote_points(report: &Report) -> Vec<Table> {
                     classes.join(", ")
                 ));
             }
+            if let Some(stopped) = &s.stopped {
+                table.notes.push(format!("{}: {stopped}", point.id));
+            }
             if s.dropped > 0 {
                 table.notes.push(format!(
                     "{}: {} arrivals were never sent (the generator fell behind or the run ended)",
@@ -866,6 +869,13 @@ fn scenarios(report: &Report) -> Vec<Table> {
                         .map(|why| format!("broke: {why}"))
                         .unwrap_or_default(),
                 ]);
+            }
+            if let Some(stopped) = scenario
+                .load
+                .as_ref()
+                .and_then(|l| l.stats.stopped.as_ref())
+            {
+                table.notes.push(stopped.clone());
             }
             if let Some(recovery) = &scenario.recovery {
                 let before = duration_ns(recovery.before_p99_ns);

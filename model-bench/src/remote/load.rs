@@ -66,6 +66,9 @@ pub struct LoadPlan {
     /// Open loop: later rates, each from an offset into the measurement window until the next
     /// (a ramp in steps, a spike); before the first, the plan's own rate (warm-up included).
     pub rate_steps: Vec<RateStep>,
+    /// Stop sending once this many measured requests have failed (a server that died in a soak):
+    /// what was measured until then is kept, and the run says when it stopped.
+    pub error_limit: Option<u64>,
 }
 
 /// From `from` into the measurement window, arrivals come at `rate` per second (0: none).
@@ -96,6 +99,7 @@ impl LoadPlan {
             slices: 10,
             series_step: metrics::SERIES_STEP,
             rate_steps: Vec::new(),
+            error_limit: None,
         }
     }
 
@@ -113,6 +117,7 @@ impl LoadPlan {
             slices: 10,
             series_step: metrics::SERIES_STEP,
             rate_steps: Vec::new(),
+            error_limit: None,
         }
     }
 
@@ -133,6 +138,12 @@ impl LoadPlan {
 
     pub fn slices(mut self, slices: usize) -> Self {
         self.slices = slices.max(1);
+        self
+    }
+
+    /// Stop once `errors` measured requests have failed.
+    pub fn error_limit(mut self, errors: u64) -> Self {
+        self.error_limit = Some(errors.max(1));
         self
     }
 
@@ -242,17 +253,24 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
     let budget = plan.max_requests.map(|n| Arc::new(AtomicU64::new(n)));
     // One recorder for every worker: memory stays the same at any concurrency, and the lock is
     // held for a few histogram increments per request.
-    let recorder = Arc::new(Mutex::new(Recorder::new(window)));
+    let mut recorder = Recorder::new(window);
+    recorder.error_limit = plan.error_limit;
+    let stop = Arc::clone(&recorder.stop_signal);
+    let recorder = Arc::new(Mutex::new(recorder));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
         let client = Arc::clone(&client);
         let budget = budget.clone();
         let recorder = Arc::clone(&recorder);
+        let stop = Arc::clone(&stop);
         workers.spawn(async move {
             let mut session = client.session();
             loop {
                 let sent = Instant::now();
                 if sent >= end || (sent >= window.start && !take(&budget)) {
+                    break;
+                }
+                if stop.load(Ordering::Acquire) {
                     break;
                 }
                 let outcome = client.send_in(&mut session).await;
@@ -409,7 +427,10 @@ async fn open_loop(
         series_step: plan.series_step,
     };
     let end = window.start + window.len;
-    let recorder = Arc::new(Mutex::new(Recorder::new(window)));
+    let mut recorder = Recorder::new(window);
+    recorder.error_limit = plan.error_limit;
+    let stop = Arc::clone(&recorder.stop_signal);
+    let recorder = Arc::new(Mutex::new(recorder));
     let slots = Arc::new(Semaphore::new(plan.max_in_flight));
     let backlog = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(AtomicU64::new(0));
@@ -439,7 +460,7 @@ async fn open_loop(
                 let arrivals = Arrivals::new(rate, arrival, seed).with_steps(&plan_steps, warm_up);
                 for offset in arrivals {
                     let intended = start + offset;
-                    if intended >= end {
+                    if intended >= end || stop.load(Ordering::Acquire) {
                         break;
                     }
                     let in_window = intended >= window.start;

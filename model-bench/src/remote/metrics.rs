@@ -3,6 +3,8 @@
 //! per-slice latency sums that become criterion's samples.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -132,6 +134,12 @@ pub struct Recorder {
     pub first_errors: BTreeMap<String, String>,
     /// When the last recorded request finished.
     pub last_done: Option<Instant>,
+    /// Stop the run once this many measured requests have failed.
+    pub error_limit: Option<u64>,
+    /// When the error limit was reached (the run stopped sending then).
+    pub stopped_at: Option<Instant>,
+    /// Raised with `stopped_at`, for the senders to see without taking the recorder's lock.
+    pub stop_signal: Arc<AtomicBool>,
 }
 
 impl Recorder {
@@ -149,6 +157,9 @@ impl Recorder {
             errors: BTreeMap::new(),
             first_errors: BTreeMap::new(),
             last_done: None,
+            error_limit: None,
+            stopped_at: None,
+            stop_signal: Arc::default(),
         }
     }
 
@@ -204,7 +215,12 @@ impl Recorder {
             }
             Err(error) => {
                 self.series[step].errors += 1;
-                self.record_error(error)
+                self.record_error(error);
+                let failed: u64 = self.errors.values().sum();
+                if self.stopped_at.is_none() && self.error_limit.is_some_and(|l| failed >= l) {
+                    self.stopped_at = Some(done);
+                    self.stop_signal.store(true, Ordering::Release);
+                }
             }
         }
         true
@@ -374,6 +390,20 @@ pub(crate) fn summarize(
         spectrum: spectrum(latency_histogram),
         histogram: log_buckets(latency_histogram),
         time_series: time_series(recorder),
+        stopped: recorder.stopped_at.map(|at| {
+            let first = recorder
+                .first_errors
+                .iter()
+                .next()
+                .map(|(class, message)| format!("; first: {class}: {message}"))
+                .unwrap_or_default();
+            format!(
+                "stopped {:.2} s into the window after {} failed requests (the error limit){first}",
+                at.saturating_duration_since(recorder.window.start)
+                    .as_secs_f64(),
+                errors
+            )
+        }),
     }
 }
 

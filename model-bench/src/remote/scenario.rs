@@ -408,6 +408,7 @@ mod tests {
             spectrum: Vec::new(),
             histogram: Vec::new(),
             time_series: Vec::new(),
+            stopped: None,
         };
         assert_eq!(stress.verdict(&stats(20.0, 100, 1)), None);
         let slow = stress.verdict(&stats(80.0, 100, 0)).unwrap();

@@ -303,6 +303,10 @@ pub struct LoadStats {
     /// it took, and the responses that arrived in each step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_series: Vec<SeriesPoint>,
+    /// Why and when the run stopped before its end (its error limit was reached); the figures
+    /// cover what was measured until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// What a scenario did: its phases with their figures, the run behind a ramp or spike (with its

@@ -42,6 +42,8 @@ pub struct Config {
     pub recommend: super::recommend::Settings,
     /// When a load point counts as stable (VALID) and how often it is retried until it is.
     pub stability: crate::stats::stability::Rule,
+    /// Stop a load run (a point or a scenario) once this many of its requests have failed.
+    pub error_limit: Option<u64>,
     /// The file the settings came from, if any.
     pub file: Option<PathBuf>,
 }
@@ -101,6 +103,7 @@ impl Default for Config {
             thresholds: Vec::new(),
             recommend: super::recommend::Settings::default(),
             stability: crate::stats::stability::Rule::default(),
+            error_limit: None,
             file: None,
         }
     }
@@ -122,6 +125,7 @@ struct FileConfig {
     thresholds: std::collections::BTreeMap<String, Vec<String>>,
     recommend: Option<FileRecommend>,
     stability: Option<FileStability>,
+    error_limit: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -250,6 +254,15 @@ impl Config {
                 config.recommend.noise_ratio =
                     validate_fraction(noise, false, &key("recommend.noise"))?;
             }
+        }
+        if let Some(limit) = file.error_limit {
+            if limit == 0 {
+                return Err(Error::Config {
+                    origin: key("error_limit"),
+                    message: "at least 1 failed request".into(),
+                });
+            }
+            config.error_limit = Some(limit);
         }
         if let Some(stability) = &file.stability {
             let rule = &mut config.stability;
@@ -507,6 +520,16 @@ mod tests {
                 .to_string();
             assert!(error.contains(key), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn the_error_limit_is_at_least_one() {
+        let config = Config::from_toml("error_limit = 100\n", "mb.toml").unwrap();
+        assert_eq!(config.error_limit, Some(100));
+        let error = Config::from_toml("error_limit = 0\n", "mb.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("error_limit"), "{error}");
     }
 
     #[test]

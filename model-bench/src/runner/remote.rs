@@ -145,15 +145,7 @@ pub fn run(
         if !args.filter.matches(&point_id) {
             return result;
         }
-        return super::scenario::run(
-            runtime,
-            &client,
-            &info.url,
-            &point_id,
-            spec,
-            config.quick,
-            result,
-        );
+        return super::scenario::run(runtime, &client, &info.url, &point_id, spec, config, result);
     }
 
     let mut group = criterion.benchmark_group(bench.group_name());
@@ -392,6 +384,9 @@ fn plan(
         }
     };
     plan = plan.warm_up(warm_up).slices(slices);
+    if let Some(limit) = config.error_limit {
+        plan = plan.error_limit(limit);
+    }
     if let Some(requests) = remote.requests {
         plan = plan.max_requests(requests);
     }

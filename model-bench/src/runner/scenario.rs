@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::config::Config;
 use crate::registry::ScenarioSpec;
 use crate::remote::load::{self, LoadPlan};
 use crate::remote::scenario::{self, Spike, Stress};
@@ -24,9 +25,14 @@ pub fn run(
     url: &str,
     point_id: &str,
     spec: ScenarioSpec,
-    quick: bool,
+    config: &Config,
     mut result: BenchResult,
 ) -> BenchResult {
+    let quick = config.quick;
+    let limited = |plan: LoadPlan| match config.error_limit {
+        Some(limit) => plan.error_limit(limit),
+        None => plan,
+    };
     // Quick mode (`MODEL_BENCH_QUICK`) shortens every phase to a tenth, at least 200 ms.
     let scale = |d: Duration| {
         if quick {
@@ -43,7 +49,8 @@ pub fn run(
             step,
         } => {
             let step = scale(step);
-            let plan = scenario::ramp_plan(from, to, steps, step).series_step(series_step(step));
+            let plan =
+                limited(scenario::ramp_plan(from, to, steps, step).series_step(series_step(step)));
             eprintln!(
                 "model-bench: {point_id}: ramp {from} → {to} req/s in {steps} steps of {step:?} \
                  against {url}"
@@ -82,7 +89,7 @@ pub fn run(
                  {:?} to recover, against {url}",
                 spike.spike, spike.before, spike.after
             );
-            let plan: LoadPlan = spike.plan().series_step(step);
+            let plan: LoadPlan = limited(spike.plan().series_step(step));
             let run = runtime.block_on(load::run(Arc::clone(client), &plan));
             let recovery = scenario::recovery(&run.point.stats.time_series, &spike, step);
             ScenarioResult {
