@@ -1261,10 +1261,12 @@ fn scenarios_run_from_their_options_and_report_each_phase() {
         .collect();
     assert_eq!(names, ["before", "spike", "after"]);
     assert_eq!(spike["phases"][1]["sent"], 60, "300/s for 200 ms");
-    // 20 requests queue during the spike and drain at 100/s: recovered 0.2 s after it.
+    // 20 requests queue during the spike and drain at 100/s: recovered 0.2 s after it (within
+    // 4× the p99 before: other tests share the cores with this one; tests/scenarios.rs holds
+    // the recovery time to its derived value, alone).
     let recovery = &spike["recovery"];
     let seconds = recovery["recovery_s"].as_f64().expect("recovered");
-    assert!((0.0..=0.5).contains(&seconds), "{recovery}");
+    assert!((0.0..=0.6).contains(&seconds), "{recovery}");
     assert!(
         recovery["peak_p99_ns"].as_f64().unwrap()
             > 5.0 * recovery["before_p99_ns"].as_f64().unwrap(),
