@@ -587,6 +587,20 @@ fn int_list(expr: &Expr, option: &str, example: &str) -> syn::Result<Vec<usize>>
 }
 
 /// Target rates in requests per second: positive, strictly increasing, integer or float literals.
+/// The value of an integer or float literal; `None` for anything else.
+pub(crate) fn number_literal(expr: &Expr) -> Option<syn::Result<f64>> {
+    match ungroup(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => Some(lit.base10_parse::<f64>()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(lit),
+            ..
+        }) => Some(lit.base10_parse::<f64>()),
+        _ => None,
+    }
+}
+
 fn rates(expr: &Expr) -> syn::Result<Vec<f64>> {
     let list = ListSpec {
         what: "rates",
@@ -594,17 +608,11 @@ fn rates(expr: &Expr) -> syn::Result<Vec<f64>> {
         empty: "`rate` needs at least one rate, like `rate = [100, 500]`".into(),
     };
     increasing_list(expr, &list, |elem| {
-        let value = match elem {
-            Expr::Lit(ExprLit {
-                lit: Lit::Int(lit), ..
-            }) => lit.base10_parse::<f64>()?,
-            Expr::Lit(ExprLit {
-                lit: Lit::Float(lit),
-                ..
-            }) => lit.base10_parse::<f64>()?,
-            other => {
+        let value = match number_literal(elem) {
+            Some(value) => value?,
+            None => {
                 return Err(syn::Error::new_spanned(
-                    other,
+                    elem,
                     "expected a number of requests per second, like `250` or `12.5`",
                 ))
             }

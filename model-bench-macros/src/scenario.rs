@@ -2,9 +2,9 @@
 //! its own named values, checked at compile time like every other option.
 
 use syn::meta::ParseNestedMeta;
-use syn::{Expr, ExprLit, Lit};
+use syn::Expr;
 
-use crate::options::{duration, value};
+use crate::options::{duration, number_literal, value};
 
 /// A scenario as written, durations in nanoseconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,18 +210,11 @@ pub(crate) fn parse(kind: &str, meta: &ParseNestedMeta) -> syn::Result<Scenario>
 
 /// An integer or float literal.
 fn number(expr: &Expr, key: &str) -> syn::Result<f64> {
-    let value = match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(lit), ..
-        }) => lit.base10_parse::<f64>()?,
-        Expr::Lit(ExprLit {
-            lit: Lit::Float(lit),
-            ..
-        }) => lit.base10_parse::<f64>()?,
-        Expr::Group(group) => return number(&group.expr, key),
-        other => {
+    let value = match number_literal(expr) {
+        Some(value) => value?,
+        None => {
             return Err(syn::Error::new_spanned(
-                other,
+                expr,
                 format!("expected a number for `{key}`"),
             ))
         }

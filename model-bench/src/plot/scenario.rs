@@ -2,6 +2,8 @@
 //! time-series step, the phase boundaries drawn and named), and a stress run's levels (responses
 //! per second and p99 against the offered rate, with the SLO the run broke).
 
+use plotters::chart::DualCoordChartContext;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{
@@ -91,26 +93,15 @@ fn over_time(bench: &BenchResult, scenario: &ScenarioResult) -> Result<Chart> {
                 .flat_map(|s| s.points.iter().map(|p| p.1)),
             1.0,
         ) * 1.2;
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .right_y_label_area_size(70)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?
-            .set_secondary_coord(0.0..x_max, 0.0..latency_max);
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("ok/s")
-            .x_label_formatter(&|x| short_number(*x))
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()?;
-        chart
-            .configure_secondary_axes()
-            .y_desc(format!("latency ({unit})"))
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()?;
+        let axes = Axes {
+            title,
+            x_desc: "time (s)",
+            x_max,
+            y_max,
+            latency_desc: format!("latency ({unit})"),
+            latency_max,
+        };
+        let mut chart = axes.build(root)?;
         let grey = RGBColor(120, 120, 120);
         for (name, start) in &phases {
             chart.draw_series(DashedLineSeries::new(
@@ -201,26 +192,15 @@ fn levels(bench: &BenchResult, scenario: &ScenarioResult) -> Result<Chart> {
         let x_max = max_of(series[0].points.iter().map(|p| p.0), 1.0) * 1.1;
         let y_max = max_of(series[0].points.iter().map(|p| p.1).chain([x_max]), 1.0) * 1.1;
         let latency_max = max_of(series[1].points.iter().map(|p| p.1).chain(slo), 1.0) * 1.2;
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .right_y_label_area_size(70)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?
-            .set_secondary_coord(0.0..x_max, 0.0..latency_max);
-        chart
-            .configure_mesh()
-            .x_desc("offered rate (requests/s)")
-            .y_desc("ok/s")
-            .x_label_formatter(&|x| short_number(*x))
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()?;
-        chart
-            .configure_secondary_axes()
-            .y_desc(format!("p99 ({unit})"))
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()?;
+        let axes = Axes {
+            title,
+            x_desc: "offered rate (requests/s)",
+            x_max,
+            y_max,
+            latency_desc: format!("p99 ({unit})"),
+            latency_max,
+        };
+        let mut chart = axes.build(root)?;
         let blue = color(0);
         chart
             .draw_series(LineSeries::new(
@@ -270,4 +250,51 @@ fn levels(bench: &BenchResult, scenario: &ScenarioResult) -> Result<Chart> {
         draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
+}
+
+/// Both scenario charts: responses per second on the left axis, latency on the right, a linear
+/// x axis from 0.
+struct Axes {
+    title: String,
+    x_desc: &'static str,
+    x_max: f64,
+    y_max: f64,
+    latency_desc: String,
+    latency_max: f64,
+}
+
+type TwoAxes<'a, 'b> = DualCoordChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+>;
+
+impl Axes {
+    fn build<'a, 'b>(
+        self,
+        root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    ) -> Result<TwoAxes<'a, 'b>, Box<dyn std::error::Error>> {
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .right_y_label_area_size(70)
+            .build_cartesian_2d(0.0..self.x_max, 0.0..self.y_max)?
+            .set_secondary_coord(0.0..self.x_max, 0.0..self.latency_max);
+        chart
+            .configure_mesh()
+            .x_desc(self.x_desc)
+            .y_desc("ok/s")
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(self.latency_desc)
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        Ok(chart)
+    }
 }

@@ -14,6 +14,7 @@ use crate::remote::tensor::{Datatype, Tensor};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InferError {
     /// The request does not fit the model (HTTP 400 / INVALID_ARGUMENT).
+    #[cfg_attr(not(feature = "ort"), allow(dead_code))]
     BadInput(String),
     /// The model failed (HTTP 500 / INTERNAL).
     Model(String),
