@@ -571,6 +571,9 @@ fn cuda_benches_without_a_driver_are_skipped_with_the_reason() {
         "{}",
         run.stderr()
     );
+    // `cold` on a skipped bench starts no fresh process either.
+    assert!(!run.stderr().contains("cold run"), "{}", run.stderr());
+    assert!(gemm["cold"].is_null(), "{gemm}");
 }
 
 #[test]

@@ -197,7 +197,11 @@ pub fn run_main() -> i32 {
                 rss_after_bytes,
             });
         }
-        if bench.cold && measuring && result.status != BenchStatus::Failed {
+        // A skipped bench (no CUDA here) has nothing to start cold either.
+        if bench.cold
+            && measuring
+            && !matches!(result.status, BenchStatus::Failed | BenchStatus::Skipped)
+        {
             result.cold = Some(measure_cold(bench, &result, &config));
         }
         let mut progress = lock(&measured);
