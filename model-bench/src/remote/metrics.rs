@@ -107,7 +107,8 @@ fn record_small(histogram: &mut Option<Histogram<u32>>, latency_ns: u64) {
     let _ = histogram.record(latency_ns);
 }
 
-fn add_small(mine: &mut Option<Histogram<u32>>, theirs: &Option<Histogram<u32>>) {
+/// Adds one small window histogram into another (either may not exist yet).
+pub(crate) fn add_small(mine: &mut Option<Histogram<u32>>, theirs: &Option<Histogram<u32>>) {
     match (mine, theirs) {
         (Some(mine), Some(theirs)) => {
             let _ = mine.add(theirs);

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::client::Client;
-use super::load::{self, Arrival, LoadPlan, LoadRun};
-use super::metrics::Recorder;
+use super::load::{self, Arrival, LoadMode, LoadPlan, LoadRun};
+use super::metrics::{add_small, Recorder};
 use crate::results::{LoadStats, Recovery, ScenarioPhase, SeriesPoint};
 
 /// Open-loop rates from `from` to `to` in `steps` equal steps of `step` each, one continuous run
@@ -129,14 +129,7 @@ pub fn phases_of(recorder: &Recorder, phases: &[(String, f64, f64, f64)]) -> Vec
                 phase.ok += step.ok;
                 phase.errors += step.errors;
                 arrived += step.arrived_ok;
-                if let Some(steps) = &step.latency {
-                    match &mut latency {
-                        Some(total) => {
-                            let _ = total.add(steps);
-                        }
-                        None => latency = Some(steps.clone()),
-                    }
-                }
+                add_small(&mut latency, &step.latency);
             }
             phase.throughput_rps = arrived as f64 / (end - start).max(1e-9);
             if let Some(latency) = latency.filter(|h| !h.is_empty()) {
@@ -148,49 +141,45 @@ pub fn phases_of(recorder: &Recorder, phases: &[(String, f64, f64, f64)]) -> Vec
         .collect()
 }
 
-/// The phases of `ramp_plan(from, to, steps, step)`.
-pub fn ramp_phases(
-    from: f64,
-    to: f64,
-    steps: usize,
-    step: Duration,
+/// The phases of a one-run open-loop plan, in seconds from its window's start: the plan's own
+/// rate until its first rate step, each step until the next, the last until the plan's end;
+/// `name(i)` names the `i`th.
+pub fn plan_phases(
+    plan: &LoadPlan,
+    name: impl Fn(usize) -> String,
 ) -> Vec<(String, f64, f64, f64)> {
-    let plan = ramp_plan(from, to, steps, step);
-    let step_s = step.as_secs_f64();
-    std::iter::once(from)
-        .chain(plan.rate_steps.iter().map(|s| s.rate))
+    let first_rate = match plan.mode {
+        LoadMode::Open { rate, .. } => rate,
+        LoadMode::Closed { .. } => 0.0,
+    };
+    let starts: Vec<(f64, f64)> = std::iter::once((0.0, first_rate))
+        .chain(
+            plan.rate_steps
+                .iter()
+                .map(|s| (s.from.as_secs_f64(), s.rate)),
+        )
+        .collect();
+    let end = plan.duration.as_secs_f64();
+    starts
+        .iter()
         .enumerate()
-        .map(|(i, rate)| {
-            (
-                format!("step {}", i + 1),
-                i as f64 * step_s,
-                (i + 1) as f64 * step_s,
-                rate,
-            )
+        .map(|(i, &(start, rate))| {
+            let until = starts.get(i + 1).map_or(end, |&(next, _)| next);
+            (name(i), start, until, rate)
         })
         .collect()
+}
+
+/// The phases of a ramp: `step 1`, `step 2`, …
+pub fn ramp_phases(plan: &LoadPlan) -> Vec<(String, f64, f64, f64)> {
+    plan_phases(plan, |i| format!("step {}", i + 1))
 }
 
 impl Spike {
     /// Before, spike and after, in seconds from the window's start.
     pub fn phases(&self) -> Vec<(String, f64, f64, f64)> {
-        let before = self.before.as_secs_f64();
-        let spike_end = before + self.spike.as_secs_f64();
-        vec![
-            ("before".into(), 0.0, before, self.baseline),
-            (
-                "spike".into(),
-                before,
-                spike_end,
-                self.baseline * self.factor,
-            ),
-            (
-                "after".into(),
-                spike_end,
-                spike_end + self.after.as_secs_f64(),
-                self.baseline,
-            ),
-        ]
+        const NAMES: [&str; 3] = ["before", "spike", "after"];
+        plan_phases(&self.plan(), |i| NAMES[i.min(2)].to_string())
     }
 }
 
@@ -207,24 +196,11 @@ pub struct Stress {
     pub max_error_rate: f64,
 }
 
-/// One level of a stress run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StressStep {
-    pub rate: f64,
-    pub sent: u64,
-    pub ok: u64,
-    pub throughput_rps: f64,
-    pub p50_ns: Option<f64>,
-    pub p99_ns: Option<f64>,
-    pub error_rate: f64,
-    /// Why this level broke; `None`: it held.
-    pub broke: Option<String>,
-}
-
+/// A stress run's levels, back to back from 0 s (`broke` says why the last one broke the
+/// limits, when one did), and the highest rate that held (`None`: the first already broke).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StressResult {
-    pub steps: Vec<StressStep>,
-    /// The highest rate that held (`None`: the first already broke).
+    pub steps: Vec<ScenarioPhase>,
     pub highest_held: Option<f64>,
 }
 
@@ -261,20 +237,24 @@ impl Stress {
     pub async fn run(&self, client: Arc<Client>) -> StressResult {
         let mut steps = Vec::new();
         let mut highest_held = None;
+        let level_s = self.step.as_secs_f64();
         for i in 0..self.max_steps.max(1) {
             let rate = self.start_rate + self.increment * i as f64;
             let plan = LoadPlan::open(rate, Arrival::Constant, self.step);
             let run: LoadRun = load::run(Arc::clone(&client), &plan).await;
             let stats = run.stats();
             let broke = self.verdict(stats);
-            steps.push(StressStep {
+            steps.push(ScenarioPhase {
+                name: format!("level {}", i + 1),
+                start_s: i as f64 * level_s,
+                end_s: (i + 1) as f64 * level_s,
                 rate,
                 sent: stats.requests,
                 ok: stats.ok,
+                errors: stats.errors,
                 throughput_rps: stats.throughput_rps,
                 p50_ns: stats.latency.as_ref().map(|l| l.p50),
                 p99_ns: stats.latency.as_ref().map(|l| l.p99),
-                error_rate: 1.0 - stats.success_rate,
                 broke: broke.clone(),
             });
             if broke.is_some() {
@@ -316,6 +296,35 @@ mod tests {
             .map(|s| (s.from.as_secs(), s.rate))
             .collect();
         assert_eq!(rates, [(2, 200.0), (4, 300.0), (6, 400.0)]);
+    }
+
+    #[test]
+    fn phases_follow_the_plan_rate_steps() {
+        let ramp = ramp_phases(&ramp_plan(100.0, 300.0, 3, Duration::from_secs(2)));
+        assert_eq!(
+            ramp,
+            [
+                ("step 1".to_string(), 0.0, 2.0, 100.0),
+                ("step 2".to_string(), 2.0, 4.0, 200.0),
+                ("step 3".to_string(), 4.0, 6.0, 300.0),
+            ]
+        );
+        let spike = Spike {
+            baseline: 50.0,
+            factor: 4.0,
+            before: Duration::from_secs(3),
+            spike: Duration::from_secs(1),
+            after: Duration::from_secs(5),
+            recovered_within_pct: 20.0,
+        };
+        assert_eq!(
+            spike.phases(),
+            [
+                ("before".to_string(), 0.0, 3.0, 50.0),
+                ("spike".to_string(), 3.0, 4.0, 200.0),
+                ("after".to_string(), 4.0, 9.0, 50.0),
+            ]
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::registry::ScenarioSpec;
 use crate::remote::load::{self, LoadPlan};
 use crate::remote::scenario::{self, Spike, Stress};
 use crate::remote::Client;
-use crate::results::{BenchResult, ScenarioPhase, ScenarioResult};
+use crate::results::{BenchResult, ScenarioResult};
 
 /// The time-series step of a scenario run: a second, or a tenth of its shortest phase when
 /// that is shorter, so every phase spans several steps.
@@ -49,15 +49,15 @@ pub fn run(
             step,
         } => {
             let step = scale(step);
-            let plan =
-                limited(scenario::ramp_plan(from, to, steps, step).series_step(series_step(step)));
+            let plan = scenario::ramp_plan(from, to, steps, step).series_step(series_step(step));
+            let phases = scenario::ramp_phases(&plan);
+            let plan = limited(plan);
             eprintln!(
                 "model-bench: {point_id}: ramp {from} → {to} req/s in {steps} steps of {step:?} \
                  against {url}"
             );
             let run = runtime.block_on(load::run(Arc::clone(client), &plan));
-            let phases =
-                scenario::phases_of(&run.recorder, &scenario::ramp_phases(from, to, steps, step));
+            let phases = scenario::phases_of(&run.recorder, &phases);
             ScenarioResult {
                 kind: "ramp".into(),
                 phases,
@@ -124,25 +124,7 @@ pub fn run(
                 100.0 * max_error_rate
             );
             let outcome = runtime.block_on(stress.run(Arc::clone(client)));
-            let level_s = stress.step.as_secs_f64();
-            let phases = outcome
-                .steps
-                .iter()
-                .enumerate()
-                .map(|(i, level)| ScenarioPhase {
-                    name: format!("level {}", i + 1),
-                    start_s: i as f64 * level_s,
-                    end_s: (i + 1) as f64 * level_s,
-                    rate: level.rate,
-                    sent: level.sent,
-                    ok: level.ok,
-                    errors: level.sent - level.ok,
-                    throughput_rps: level.throughput_rps,
-                    p50_ns: level.p50_ns,
-                    p99_ns: level.p99_ns,
-                    broke: level.broke.clone(),
-                })
-                .collect();
+            let phases = outcome.steps;
             ScenarioResult {
                 kind: "stress".into(),
                 phases,
