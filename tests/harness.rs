@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 39, "{listed:?}");
+    assert_eq!(listed.len(), 40, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -1460,10 +1460,11 @@ fn a_watched_server_process_shows_its_memory_growing() {
 
 /// Triton's statistics from the reference server, diffed around each point: a single-server
 /// queue of 10 ms per request with 4 requests in flight keeps each request queued behind the
-/// other three (30 ms) and inferring for 10 ms, over REST and gRPC alike.
+/// other three (30 ms) and inferring for 10 ms, over REST and gRPC alike. Its Prometheus
+/// metrics, scraped during the window, see the four requests inside it.
 #[test]
 fn the_server_side_breakdown_shows_queue_and_compute_time() {
-    let run = run(&["^watched/breakdown"], &[]);
+    let run = run(&["^watched/(breakdown|metrics)"], &[]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     for bench in ["watched/breakdown_rest", "watched/breakdown_grpc"] {
         let load = &run.bench(bench)["points"][0]["load"];
@@ -1491,9 +1492,44 @@ fn the_server_side_breakdown_shows_queue_and_compute_time() {
             .unwrap()
             .ends_with("/v2/models/identity/stats"));
         assert_eq!(server["failed"], 0);
+
+        let metrics = &load["metrics"];
+        assert!(
+            metrics["source"].as_str().unwrap().ends_with("/metrics"),
+            "{metrics}"
+        );
+        let inside = metrics["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["name"] == "nv_inference_pending_request_count"
+                    && s["labels"]["model"] == "identity"
+            })
+            .unwrap_or_else(|| panic!("{bench}: no requests-inside gauge in {metrics}"));
+        assert_eq!(inside["kind"], "gauge");
+        // Two or three readings in a 1 s window: at least one request inside, never more
+        // than the loop's four (tests/scenarios.rs reads it often enough to see all four).
+        let most = inside["max"].as_f64().unwrap();
+        assert!((1.0..=4.0).contains(&most), "{bench}: {inside}");
+        assert!(load.get("metrics_note").is_none(), "{load}");
     }
     let stdout = run.stdout();
     assert!(stdout.contains("Server-side time per request"), "{stdout}");
+    assert!(
+        stdout.contains("Server metrics during the load (Prometheus)"),
+        "{stdout}"
+    );
+    // A metrics URL where nothing answers: a note naming it, and a measured point.
+    let missing = &run.bench("watched/metrics_missing")["points"][0]["load"];
+    assert!(missing["stats"]["ok"].as_u64().unwrap() > 0, "{missing}");
+    let note = missing["metrics_note"].as_str().unwrap();
+    assert!(note.contains("http://127.0.0.1:9/metrics"), "{note}");
+    assert!(
+        stdout
+            .contains("watched/metrics_missing: no server metrics: GET http://127.0.0.1:9/metrics"),
+        "{stdout}"
+    );
     // `compare = "capacity"` puts the two side by side, relative to the first.
     assert_eq!(
         run.bench("watched/breakdown_grpc")["remote"]["compare"],

@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use model_bench::remote::error::ErrorClass;
+use model_bench::remote::prometheus::Scraper;
 use model_bench::remote::{Arrival, Endpoint, LoadPlan, Protocol, Tensor};
 
 mod common;
@@ -53,6 +54,7 @@ struct MlServer {
     child: Child,
     http_port: u16,
     grpc_port: u16,
+    metrics_port: u16,
     log: PathBuf,
     // Last: removed after the process is gone.
     _dir: tempfile::TempDir,
@@ -81,12 +83,13 @@ impl MlServer {
             .prefix("model-bench-mlserver-")
             .tempdir()
             .expect("a temp dir for MLServer");
-        let (http_port, grpc_port) = two_free_ports();
+        let [http_port, grpc_port, metrics_port] = free_ports();
         let settings = serde_json::json!({
             "host": "127.0.0.1",
             "http_port": http_port,
             "grpc_port": grpc_port,
-            "metrics_endpoint": null,
+            "metrics_port": metrics_port,
+            "metrics_endpoint": "/metrics",
             "parallel_workers": 0,
             "debug": false,
         });
@@ -118,6 +121,7 @@ impl MlServer {
             child,
             http_port,
             grpc_port,
+            metrics_port,
             log,
             _dir: dir,
         };
@@ -157,6 +161,11 @@ impl MlServer {
         format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
+    /// Its Prometheus metrics (Python's prometheus_client, on a port of their own).
+    fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.metrics_port)
+    }
+
     fn url_for(&self, protocol: Protocol) -> String {
         match protocol {
             Protocol::Grpc => self.grpc_url(),
@@ -190,12 +199,11 @@ impl Drop for MlServer {
     }
 }
 
-/// Two distinct ports that were free a moment ago.
-fn two_free_ports() -> (u16, u16) {
-    let a = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    let b = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    let port = |l: &TcpListener| l.local_addr().expect("a local address").port();
-    (port(&a), port(&b))
+/// Distinct ports that were free a moment ago (all bound at once, so none repeats).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [TcpListener; N] =
+        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"));
+    listeners.map(|l| l.local_addr().expect("a local address").port())
 }
 
 /// The fixture model, copied so that nothing MLServer might write lands in the repository.
@@ -312,12 +320,59 @@ fn clients_and_load_generator_against_a_real_mlserver() {
             start,
             &format!("{protocol}: closed loop, 4 in flight, 200 requests"),
         );
+        // MLServer's own Prometheus counter, scraped around and during the loop (no warm-up, so
+        // every request is measured), counts exactly the requests that succeeded.
         let plan = LoadPlan::closed(4, Duration::from_secs(30)).max_requests(200);
+        let scraper = rt.block_on(Scraper::start(
+            &server.metrics_url(),
+            Duration::ZERO,
+            Duration::from_millis(200),
+        ));
         let stats = run(&rt, &client, &plan);
+        let metrics = rt
+            .block_on(scraper.finish())
+            .unwrap_or_else(|e| panic!("{protocol}: MLServer's metrics: {e}"));
         assert_eq!(stats.errors, 0, "{protocol}: {:?}", stats.first_errors);
         assert_eq!(stats.requests, 200, "{protocol}: {stats:?}");
         assert_eq!(stats.ok, stats.requests, "{protocol}: {stats:?}");
         assert!(stats.latency.is_some(), "{protocol}: {stats:?}");
+        assert_eq!(metrics.failed_scrapes, 0, "{protocol}: {metrics:?}");
+        // One series per protocol: MLServer labels REST requests `version="None"` and gRPC
+        // requests `version=""`.
+        let counted: f64 = metrics
+            .series
+            .iter()
+            .filter(|s| {
+                s.name == "model_infer_request_success_total"
+                    && s.labels.get("model").map(String::as_str) == Some(MODEL)
+            })
+            .map(|s| {
+                assert_eq!(s.kind, "counter", "{s:?}");
+                s.last - s.first
+            })
+            .sum();
+        assert_eq!(counted, 200.0, "{protocol}: {metrics:?}");
+        let memory = metrics
+            .series
+            .iter()
+            .find(|s| s.name == "process_resident_memory_bytes")
+            .unwrap_or_else(|| panic!("{protocol}: no process memory in {metrics:?}"));
+        assert!(memory.min > 0.0 && memory.max >= memory.min, "{memory:?}");
+    }
+
+    // A metrics URL that answers something else is an error that names it: JSON (its REST
+    // health route), and a path it does not serve.
+    for (url, expected) in [
+        (
+            format!("{}/v2/health/ready", server.rest_url()),
+            "Prometheus",
+        ),
+        (format!("{}/nope", server.rest_url()), "HTTP 404"),
+    ] {
+        let error = rt
+            .block_on(model_bench::remote::prometheus::scrape_once(&url))
+            .expect_err("not a metrics URL");
+        assert!(error.contains(&url) && error.contains(expected), "{error}");
     }
 
     // MLServer has no Triton statistics extension: reading it is an error naming the URL,

@@ -6,8 +6,9 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use model_bench::remote::prometheus::Scraper;
 use model_bench::remote::scenario::{self, Spike, Stress};
-use model_bench::remote::{Protocol, ReferenceConfig};
+use model_bench::remote::{LoadPlan, Protocol, ReferenceConfig};
 use model_bench::server::ReferenceServer;
 
 mod common;
@@ -125,4 +126,49 @@ fn stress_finds_the_capacity_of_a_single_server_queue() {
     assert_eq!(last.rate, held + stress.increment, "{result:?}");
     let why = last.broke.as_deref().unwrap();
     assert!(why.contains("over the 50.0 ms SLO"), "{why}");
+}
+
+/// The reference server's Prometheus metrics (Triton's names), scraped during a closed loop
+/// against a single-server queue: the success counter moves by exactly the requests that
+/// succeeded, and the requests inside the server never exceed the loop's concurrency — which
+/// they reach, since every request waits its turn in the queue.
+#[test]
+fn prometheus_metrics_count_the_requests_and_see_them_inside_the_server() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default().capacity(100.0)).unwrap();
+    let runtime = runtime();
+    let client = connect(&runtime, &endpoint(), &server.rest_url());
+    let url = format!("{}/metrics", server.rest_url());
+    let scraper = runtime.block_on(Scraper::start(
+        &url,
+        Duration::ZERO,
+        Duration::from_millis(100),
+    ));
+    let plan = LoadPlan::closed(4, Duration::from_secs(10)).max_requests(150);
+    let stats = run(&runtime, &client, &plan);
+    let metrics = runtime.block_on(scraper.finish()).unwrap();
+    assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+    assert_eq!(stats.ok, 150);
+    assert_eq!(metrics.failed_scrapes, 0, "{metrics:?}");
+    // 150 requests at 100/s take 1.5 s; a scrape every 100 ms.
+    assert!(metrics.scrapes >= 5, "{metrics:?}");
+    let series = |name: &str| {
+        metrics
+            .series
+            .iter()
+            .find(|s| {
+                s.name == name && s.labels.get("model").map(String::as_str) == Some("identity")
+            })
+            .unwrap_or_else(|| panic!("no {name} for identity in {metrics:?}"))
+    };
+    let success = series("nv_inference_request_success");
+    assert_eq!(success.kind, "counter");
+    assert_eq!(success.last - success.first, 150.0, "{success:?}");
+    let inside = series("nv_inference_pending_request_count");
+    assert_eq!(inside.kind, "gauge");
+    assert_eq!(inside.max, 4.0, "{inside:?}");
+    assert_eq!(inside.last, 0.0, "{inside:?}");
+    // Queued time per request moves with the queue: each waits for up to three ahead of it.
+    let queued = series("nv_inference_queue_duration_us");
+    assert!(queued.last > queued.first, "{queued:?}");
 }

@@ -149,6 +149,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         breakdowns(report),
         gpu_usage(report),
         server_breakdowns(report),
+        server_metrics(report),
         processes(report),
         scenarios(report),
         recommendations(report),
@@ -786,6 +787,89 @@ fn server_breakdowns(report: &Report) -> Vec<Table> {
     // Notes alone (no server offers the extension) are not worth a table.
     if table.rows.is_empty() {
         table.notes.clear();
+    }
+    vec![table]
+}
+
+/// Series of a server's Prometheus metrics the table shows (results.json keeps every series):
+/// GPU utilisation, memory and power under Triton's and DCGM's names, the server process's CPU
+/// and memory, and requests inside the server.
+const HEADLINE_METRICS: &[&str] = &[
+    "nv_gpu_utilization",
+    "nv_gpu_memory_used_bytes",
+    "nv_gpu_power_usage",
+    "DCGM_FI_DEV_GPU_UTIL",
+    "DCGM_FI_DEV_FB_USED",
+    "DCGM_FI_DEV_POWER_USAGE",
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "nv_inference_pending_request_count",
+    "nv_inference_request_success",
+];
+
+/// The server's Prometheus metrics during each load point: levels of its gauges and rates of
+/// its counters.
+fn server_metrics(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "Server metrics during the load (Prometheus)",
+        &["point", "metric", "labels", "min", "mean", "max", "rate"],
+    );
+    let value = |name: &str, v: f64| {
+        if name.ends_with("_bytes") {
+            mebibytes(v.max(0.0) as u64)
+        } else if v.abs() >= 1000.0 || v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.3}")
+        }
+    };
+    for bench in &report.benches {
+        for point in &bench.points {
+            let Some(load) = &point.load else { continue };
+            let Some(metrics) = &load.metrics else {
+                continue;
+            };
+            for series in metrics
+                .series
+                .iter()
+                .filter(|s| HEADLINE_METRICS.contains(&s.name.as_str()))
+            {
+                let labels: Vec<String> = series
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                table.rows.push(vec![
+                    point.id.clone(),
+                    series.name.clone(),
+                    labels.join(","),
+                    value(&series.name, series.min),
+                    value(&series.name, series.mean),
+                    value(&series.name, series.max),
+                    series.per_sec.map(rate).unwrap_or_else(|| "-".into()),
+                ]);
+            }
+            if metrics.failed_scrapes > 0 {
+                table.notes.push(format!(
+                    "{}: {} of {} scrapes of {} failed; first: {}",
+                    point.id,
+                    metrics.failed_scrapes,
+                    metrics.failed_scrapes + metrics.scrapes,
+                    metrics.source,
+                    metrics.first_error.as_deref().unwrap_or("-")
+                ));
+            }
+        }
+        if let Some(note) = bench
+            .points
+            .iter()
+            .filter_map(|p| p.load.as_ref()?.metrics_note.as_ref())
+            .next()
+        {
+            table
+                .notes
+                .push(format!("{}: no server metrics: {note}", bench.id));
+        }
     }
     vec![table]
 }

@@ -157,6 +157,9 @@ pub struct Endpoint {
     /// The REST base URL to read Triton's statistics extension from (default: a REST
     /// endpoint's own URL).
     pub stats_url: Option<String>,
+    /// The server's Prometheus metrics URL, scraped during each load point (default: the
+    /// reference server's own `/metrics`; an external server's only when given).
+    pub metrics_url: Option<String>,
 }
 
 /// How a bench names the server's process.
@@ -215,6 +218,7 @@ impl Endpoint {
             tls_ca: None,
             server_process: None,
             stats_url: None,
+            metrics_url: None,
         }
     }
 
@@ -339,6 +343,13 @@ impl Endpoint {
     /// endpoint's server at `http://host:8000`.
     pub fn stats_url(mut self, url: impl Into<String>) -> Self {
         self.stats_url = Some(url.into());
+        self
+    }
+
+    /// Scrape the server's Prometheus metrics from this URL during each load point, e.g.
+    /// Triton's `http://host:8002/metrics` (GPU utilisation, memory, power).
+    pub fn metrics_url(mut self, url: impl Into<String>) -> Self {
+        self.metrics_url = Some(url.into());
         self
     }
 

@@ -215,6 +215,8 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             processes: Vec::new(),
             server: None,
             server_note: None,
+            metrics: None,
+            metrics_note: None,
         },
         LoadMode::Open { rate, arrival, .. } => LoadPoint {
             mode: "open".into(),
@@ -226,6 +228,8 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             processes: Vec::new(),
             server: None,
             server_note: None,
+            metrics: None,
+            metrics_note: None,
         },
     };
     LoadRun { recorder, point }

@@ -18,6 +18,8 @@ pub mod load;
 #[cfg(feature = "remote")]
 pub mod metrics;
 #[cfg(feature = "remote")]
+pub mod prometheus;
+#[cfg(feature = "remote")]
 pub mod proto;
 #[cfg(feature = "remote")]
 pub mod scenario;

@@ -236,6 +236,54 @@ pub struct LoadPoint {
     /// Why there is no server breakdown (no statistics extension, an answer that did not parse).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_note: Option<String>,
+    /// The server's Prometheus metrics, scraped during the measurement window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<ServerMetrics>,
+    /// Why there are no metrics (the URL did not answer, or not in Prometheus's text format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_note: Option<String>,
+}
+
+/// A server's Prometheus metrics over a load point: each gauge and counter series, read
+/// about every `interval_s` (each wait 0.75–1.25 of it, so the readings do not beat with the
+/// server's own periodic work) from the start of the measurement window to the end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerMetrics {
+    /// The metrics URL scraped.
+    pub source: String,
+    pub interval_s: f64,
+    /// Scrapes that answered with metrics, and those that did not.
+    pub scrapes: usize,
+    pub failed_scrapes: usize,
+    /// The first failed scrape's error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+    /// Seconds from the first to the last successful scrape.
+    pub window_s: f64,
+    pub series: Vec<MetricSeries>,
+    /// Series left out beyond the cap on series kept per point.
+    pub dropped_series: usize,
+}
+
+/// One series (a metric name and its labels) over the scrapes that had it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSeries {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `gauge` or `counter`.
+    pub kind: String,
+    /// Readings of the series; a counter first seen after the first scrape was born during
+    /// the window and counts a reading of 0 before its first.
+    pub samples: usize,
+    pub first: f64,
+    pub last: f64,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    /// Counters: `(last - first) / window_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_sec: Option<f64>,
 }
 
 /// Server-side time per request over a load point (warm-up included), from the difference of

@@ -15,7 +15,9 @@ use super::config::Config;
 use super::{criterion_files, failed, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
 use crate::remote::load::{self, Arrival, LoadMode, LoadPlan, LoadRun};
-use crate::remote::{server_stats, Client, Endpoint, Protocol, ReferenceConfig, ServerProcess};
+use crate::remote::{
+    prometheus, server_stats, Client, Endpoint, Protocol, ReferenceConfig, ServerProcess,
+};
 use crate::resources::process::{self, ProcessSampler, Watched};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
 use crate::server::ReferenceServer;
@@ -100,11 +102,16 @@ pub fn run(
         Ok(Ok(endpoint)) => endpoint,
         Ok(Err(message)) | Err(message) => return failed(result, message),
     };
-    let (client, info, stats_base) = match connect(context, &endpoint) {
+    let Connected {
+        client,
+        info,
+        stats_base,
+        metrics_url,
+    } = match connect(context, &endpoint) {
         Ok(connected) => connected,
         Err(message) => return failed(result, message),
     };
-    let stats = ServerStats::new(&endpoint, stats_base);
+    let stats = ServerStats::new(&endpoint, stats_base, metrics_url);
     let info = RemoteInfo {
         compare: remote.compare.map(str::to_string),
         ..info
@@ -295,18 +302,23 @@ pub fn run(
     result
 }
 
+/// A bench's client and where its server's statistics and metrics are read.
+struct Connected {
+    client: Arc<Client>,
+    info: RemoteInfo,
+    stats_base: Option<String>,
+    metrics_url: Option<String>,
+}
+
 /// Resolves the URL (starting a reference server when that is the source) and builds the client.
-fn connect(
-    context: &mut RemoteContext,
-    endpoint: &Endpoint,
-) -> Result<(Arc<Client>, RemoteInfo, Option<String>), String> {
+fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected, String> {
     endpoint.validate(env).map_err(|e| e.to_string())?;
     let rest = matches!(endpoint.protocol, Protocol::RestJson | Protocol::RestBinary);
-    let (url, display, server, stats_base) =
+    let (url, display, server, stats_base, own_metrics) =
         match endpoint.resolve_url(env).map_err(|e| e.to_string())? {
             Some(resolved) => {
                 let stats_base = rest.then(|| resolved.url.clone());
-                (resolved.url, resolved.display, "external", stats_base)
+                (resolved.url, resolved.display, "external", stats_base, None)
             }
             None => {
                 let config = endpoint
@@ -315,16 +327,23 @@ fn connect(
                     .ok_or("no URL and no reference server")?;
                 let server = context.server(config)?;
                 let url = server.url_for(endpoint.protocol);
-                (url.clone(), url, "reference", Some(server.rest_url()))
+                let metrics = format!("{}/metrics", server.rest_url());
+                (
+                    url.clone(),
+                    url,
+                    "reference",
+                    Some(server.rest_url()),
+                    Some(metrics),
+                )
             }
         };
     let runtime = context.runtime()?;
     let client = runtime
         .block_on(Client::connect(endpoint, &url, env))
         .map_err(|e| e.to_string())?;
-    Ok((
-        Arc::new(client),
-        RemoteInfo {
+    Ok(Connected {
+        client: Arc::new(client),
+        info: RemoteInfo {
             protocol: endpoint.protocol.to_string(),
             url: display,
             model: endpoint.model.clone(),
@@ -332,7 +351,8 @@ fn connect(
             compare: None,
         },
         stats_base,
-    ))
+        metrics_url: endpoint.metrics_url.clone().or(own_metrics),
+    })
 }
 
 fn plan(
@@ -428,14 +448,16 @@ fn watched_processes(endpoint: &Endpoint) -> Result<Vec<Watched>, String> {
 }
 
 /// Where a bench reads the server's statistics: the endpoint's `stats_url`, else a REST
-/// endpoint's own URL or the reference server's REST URL.
+/// endpoint's own URL or the reference server's REST URL; and its Prometheus metrics, when
+/// there is a URL for them.
 struct ServerStats {
     model: String,
     url: Result<String, String>,
+    metrics_url: Option<String>,
 }
 
 impl ServerStats {
-    fn new(endpoint: &Endpoint, base: Option<String>) -> Self {
+    fn new(endpoint: &Endpoint, base: Option<String>, metrics_url: Option<String>) -> Self {
         let url = endpoint
             .stats_url
             .clone()
@@ -449,6 +471,7 @@ impl ServerStats {
         ServerStats {
             model: endpoint.model.clone(),
             url,
+            metrics_url,
         }
     }
 
@@ -469,9 +492,22 @@ fn run_watched(
 ) -> LoadRun {
     let before = runtime.block_on(stats.read());
     let sampler = ProcessSampler::start(watched.to_vec()).ok();
+    let scraper = stats.metrics_url.as_deref().map(|url| {
+        runtime.block_on(prometheus::Scraper::start(
+            url,
+            plan.warm_up,
+            plan.series_step,
+        ))
+    });
     let mut run = runtime.block_on(load::run(Arc::clone(client), plan));
     if let Some(sampler) = sampler {
         run.point.processes = sampler.finish();
+    }
+    if let Some(scraper) = scraper {
+        match runtime.block_on(scraper.finish()) {
+            Ok(metrics) => run.point.metrics = Some(metrics),
+            Err(note) => run.point.metrics_note = Some(note),
+        }
     }
     let breakdown = before.and_then(|before| {
         let after = runtime.block_on(stats.read())?;

@@ -82,6 +82,7 @@ impl GrpcInferenceService for Service {
     ) -> Result<Response<proto::ModelInferResponse>, Status> {
         let request = request.into_inner();
         let model = self.model(&request.model_name)?;
+        let _inside = model.stats.enter();
         let started = std::time::Instant::now();
         let response = self.infer(model, request).await;
         match &response {

@@ -149,6 +149,24 @@ pub struct ModelCounters {
     pub compute_input: Counter,
     pub compute_infer: Counter,
     pub compute_output: Counter,
+    /// Requests inside the server now (received, not yet answered).
+    pub in_flight: AtomicU64,
+}
+
+/// A request inside the server: counted in `in_flight` until dropped, however it ends.
+pub struct InFlight<'a>(&'a AtomicU64);
+
+impl ModelCounters {
+    pub fn enter(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 struct Job {

@@ -39,6 +39,11 @@ async fn route(models: &Models, request: Request<Incoming>) -> Routed {
             StatusCode::OK,
             json!({"model_stats": models.all().map(model_stats).collect::<Vec<_>>()}),
         )),
+        (Method::GET, ["metrics"]) => Ok(Response::builder()
+            .status(StatusCode::OK)
+            .header(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")
+            .body(Full::new(Bytes::from(prometheus_text(models))))
+            .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "response"))),
         (Method::GET, ["v2", "health", "live"]) => {
             Ok(json_response(StatusCode::OK, json!({"live": true})))
         }
@@ -81,6 +86,7 @@ async fn route(models: &Models, request: Request<Incoming>) -> Routed {
         | (Method::POST, ["v2", "models", name, "versions", _, "infer"]) => {
             let name = name.to_string();
             let model = find(models, &name)?;
+            let _inside = model.stats.enter();
             let started = std::time::Instant::now();
             let response = infer(models, model, request).await;
             match &response {
@@ -139,6 +145,86 @@ fn model_stats(model: &super::models::ServedModel) -> serde_json::Value {
             "compute_output": counter(&stats.compute_output),
         },
     })
+}
+
+/// The models' counters in Prometheus's text exposition format, under Triton's metric names
+/// (`nv_inference_*`), so a scraper reads the reference server as it reads Triton.
+fn prometheus_text(models: &Models) -> String {
+    use std::fmt::Write;
+    type Read = fn(&super::models::ModelCounters) -> u64;
+    let families: [(&str, &str, &str, Read); 9] = [
+        (
+            "nv_inference_request_success",
+            "counter",
+            "Number of successful inference requests",
+            |s| s.success.read().0,
+        ),
+        (
+            "nv_inference_request_failure",
+            "counter",
+            "Number of failed inference requests",
+            |s| s.fail.read().0,
+        ),
+        (
+            "nv_inference_count",
+            "counter",
+            "Number of inferences performed",
+            |s| s.success.read().0,
+        ),
+        (
+            "nv_inference_request_duration_us",
+            "counter",
+            "Cumulative inference request duration in microseconds",
+            |s| micros(&s.success),
+        ),
+        (
+            "nv_inference_queue_duration_us",
+            "counter",
+            "Cumulative inference queuing duration in microseconds",
+            |s| micros(&s.queue),
+        ),
+        (
+            "nv_inference_compute_input_duration_us",
+            "counter",
+            "Cumulative compute input duration in microseconds",
+            |s| micros(&s.compute_input),
+        ),
+        (
+            "nv_inference_compute_infer_duration_us",
+            "counter",
+            "Cumulative compute inference duration in microseconds",
+            |s| micros(&s.compute_infer),
+        ),
+        (
+            "nv_inference_compute_output_duration_us",
+            "counter",
+            "Cumulative inference compute output duration in microseconds",
+            |s| micros(&s.compute_output),
+        ),
+        (
+            "nv_inference_pending_request_count",
+            "gauge",
+            "Instantaneous number of requests inside the server",
+            |s| s.in_flight.load(std::sync::atomic::Ordering::Relaxed),
+        ),
+    ];
+    let mut text = String::new();
+    for (name, kind, help, read) in families {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for model in models.all() {
+            let _ = writeln!(
+                text,
+                "{name}{{model=\"{}\",version=\"1\"}} {}",
+                model.name,
+                read(&model.stats)
+            );
+        }
+    }
+    text
+}
+
+fn micros(counter: &super::models::Counter) -> u64 {
+    counter.read().1 / 1_000
 }
 
 async fn infer(
