@@ -1487,10 +1487,14 @@ fn the_server_side_breakdown_shows_queue_and_compute_time() {
             ms("client_service_mean_ns") >= ms("server_total_ns"),
             "{server}"
         );
-        assert!(server["source"]
-            .as_str()
-            .unwrap()
-            .ends_with("/v2/models/identity/stats"));
+        // REST reads the statistics with a GET, gRPC with Triton's ModelStatistics call.
+        let source = server["source"].as_str().unwrap();
+        let expected_source = if bench.ends_with("grpc") {
+            "(gRPC ModelStatistics)"
+        } else {
+            "/v2/models/identity/stats"
+        };
+        assert!(source.ends_with(expected_source), "{bench}: {source}");
         assert_eq!(server["failed"], 0);
 
         let metrics = &load["metrics"];

@@ -375,6 +375,18 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         assert!(error.contains(&url) && error.contains(expected), "{error}");
     }
 
+    // Nor over gRPC: ModelStatistics is Triton's addition to the service.
+    let grpc = connect(&rt, &identity_endpoint(Protocol::Grpc), &server.grpc_url());
+    let error = rt
+        .block_on(grpc.model_statistics())
+        .expect("a gRPC endpoint asks")
+        .expect_err("MLServer does not implement ModelStatistics");
+    assert_eq!(
+        error.class,
+        ErrorClass::GrpcCode("unimplemented".into()),
+        "{error}"
+    );
+
     // MLServer has no Triton statistics extension: reading it is an error naming the URL,
     // which the runner turns into a note beside an unaffected load point.
     let stats_url = model_bench::remote::server_stats::url(&server.rest_url(), MODEL);

@@ -613,6 +613,40 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Triton's statistics for this model over gRPC (`ModelStatistics`, Triton's superset of
+    /// the service); `None` for a REST endpoint, which reads them with a GET instead.
+    pub async fn model_statistics(
+        &self,
+    ) -> Option<Result<proto::ModelStatisticsResponse, RequestError>> {
+        let Transport::Grpc {
+            channels, metadata, ..
+        } = &self.transport
+        else {
+            return None;
+        };
+        let request = with_metadata(
+            proto::ModelStatisticsRequest {
+                name: self.model.clone(),
+                version: self.version.clone().unwrap_or_default(),
+            },
+            metadata,
+        );
+        Some(
+            service_client(channels)
+                .model_statistics(request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|status| classify_status(&status, &self.base_url)),
+        )
+    }
+
+    /// Where the requests go (`http://host:port`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
+
 /// The generated client for the calls outside the hot path (health, metadata).
 fn service_client(
     channels: &[Channel],

@@ -1,5 +1,5 @@
 //! Where the server spends its time: Triton's statistics extension (`GET
-//! /v2/models/{model}/stats`) read before and after a load point, the cumulative counters
+//! /v2/models/{model}/stats`, or gRPC `ModelStatistics`) read before and after a load point, the cumulative counters
 //! diffed into time per request queued, taking inputs, inferring and producing outputs. A
 //! server without the extension, or with an answer that does not parse, is a note, never a
 //! failed point.
@@ -57,6 +57,35 @@ pub fn parse(body: &[u8], model: &str) -> Result<Snapshot, String> {
         .find(|m| m.name == model)
         .map(|m| m.inference_stats)
         .ok_or_else(|| format!("the statistics answer has no model `{model}`"))
+}
+
+/// Picks `model`'s counters from a gRPC `ModelStatistics` answer.
+pub fn from_grpc(
+    response: crate::remote::proto::ModelStatisticsResponse,
+    model: &str,
+) -> Result<Snapshot, String> {
+    let counted = |d: Option<crate::remote::proto::StatisticDuration>| {
+        d.map(|d| Counted {
+            count: d.count,
+            ns: d.ns,
+        })
+        .unwrap_or_default()
+    };
+    let stats = response
+        .model_stats
+        .into_iter()
+        .find(|m| m.name == model)
+        .ok_or_else(|| format!("the ModelStatistics answer has no model `{model}`"))?
+        .inference_stats
+        .unwrap_or_default();
+    Ok(Snapshot {
+        success: counted(stats.success),
+        fail: counted(stats.fail),
+        queue: counted(stats.queue),
+        compute_input: counted(stats.compute_input),
+        compute_infer: counted(stats.compute_infer),
+        compute_output: counted(stats.compute_output),
+    })
 }
 
 /// The statistics URL of `model` under a server's REST base URL.
@@ -167,6 +196,36 @@ mod tests {
         // No earlier reading of the input and output counters: all of theirs are in the diff.
         assert_eq!(b.compute_input_ns, Some(1_000.0));
         assert_eq!(b.outside_server_ns, Some(50_000.0));
+    }
+
+    #[test]
+    fn grpc_model_statistics_give_the_same_counters() {
+        use crate::remote::proto;
+        let duration = |count, ns| Some(proto::StatisticDuration { count, ns });
+        let response = proto::ModelStatisticsResponse {
+            model_stats: vec![proto::ModelStatistics {
+                name: "resnet".into(),
+                version: "1".into(),
+                inference_stats: Some(proto::InferStatistics {
+                    success: duration(30, 3_000_000),
+                    queue: duration(30, 600_000),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+        };
+        let snapshot = from_grpc(response.clone(), "resnet").unwrap();
+        assert_eq!(
+            snapshot.success,
+            Counted {
+                count: 30,
+                ns: 3_000_000
+            }
+        );
+        assert_eq!(snapshot.queue.ns, 600_000);
+        assert_eq!(snapshot.compute_infer, Counted::default());
+        let error = from_grpc(response, "bert").unwrap_err();
+        assert!(error.contains("no model `bert`"), "{error}");
     }
 
     #[test]

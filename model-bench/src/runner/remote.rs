@@ -447,37 +447,60 @@ fn watched_processes(endpoint: &Endpoint) -> Result<Vec<Watched>, String> {
         .collect())
 }
 
-/// Where a bench reads the server's statistics: the endpoint's `stats_url`, else a REST
-/// endpoint's own URL or the reference server's REST URL; and its Prometheus metrics, when
-/// there is a URL for them.
+/// Where a bench reads the server's statistics: the endpoint's `stats_url`, else a gRPC
+/// endpoint's own channel (`ModelStatistics`), else a REST endpoint's own URL or the reference
+/// server's REST URL; and its Prometheus metrics, when there is a URL for them.
 struct ServerStats {
     model: String,
-    url: Result<String, String>,
+    route: Result<StatsRoute, String>,
     metrics_url: Option<String>,
+}
+
+enum StatsRoute {
+    Rest(String),
+    Grpc,
 }
 
 impl ServerStats {
     fn new(endpoint: &Endpoint, base: Option<String>, metrics_url: Option<String>) -> Self {
-        let url = endpoint
-            .stats_url
-            .clone()
-            .or(base)
-            .map(|base| server_stats::url(&base, &endpoint.model))
-            .ok_or_else(|| {
-                "no REST URL to read Triton's statistics from (a gRPC endpoint: set \
+        let rest = |base: &str| StatsRoute::Rest(server_stats::url(base, &endpoint.model));
+        let route = match (&endpoint.stats_url, endpoint.protocol, base) {
+            (Some(url), _, _) => Ok(rest(url)),
+            (None, Protocol::Grpc, _) => Ok(StatsRoute::Grpc),
+            (None, _, Some(base)) => Ok(rest(&base)),
+            (None, _, None) => Err("no REST URL to read Triton's statistics from (set \
                  `.stats_url(\"http://host:8000\")`)"
-                    .to_string()
-            });
+                .to_string()),
+        };
         ServerStats {
             model: endpoint.model.clone(),
-            url,
+            route,
             metrics_url,
         }
     }
 
-    async fn read(&self) -> Result<server_stats::Snapshot, String> {
-        let url = self.url.as_ref().map_err(Clone::clone)?;
-        server_stats::fetch(url, &self.model).await
+    /// What the statistics were read from, for the results.
+    fn source(&self, client: &Client) -> String {
+        match &self.route {
+            Ok(StatsRoute::Rest(url)) => url.clone(),
+            Ok(StatsRoute::Grpc) => format!("{} (gRPC ModelStatistics)", client.base_url()),
+            Err(_) => String::new(),
+        }
+    }
+
+    async fn read(&self, client: &Client) -> Result<server_stats::Snapshot, String> {
+        match self.route.as_ref().map_err(Clone::clone)? {
+            StatsRoute::Rest(url) => server_stats::fetch(url, &self.model).await,
+            StatsRoute::Grpc => match client.model_statistics().await {
+                Some(Ok(response)) => server_stats::from_grpc(response, &self.model),
+                Some(Err(error)) => Err(format!(
+                    "gRPC ModelStatistics at {}: {error} (the server does not offer Triton's \
+                     statistics extension?)",
+                    client.base_url()
+                )),
+                None => Err("not a gRPC endpoint".into()),
+            },
+        }
     }
 }
 
@@ -490,7 +513,7 @@ fn run_watched(
     watched: &[Watched],
     stats: &ServerStats,
 ) -> LoadRun {
-    let before = runtime.block_on(stats.read());
+    let before = runtime.block_on(stats.read(client));
     let sampler = ProcessSampler::start(watched.to_vec()).ok();
     let scraper = stats.metrics_url.as_deref().map(|url| {
         runtime.block_on(prometheus::Scraper::start(
@@ -510,10 +533,9 @@ fn run_watched(
         }
     }
     let breakdown = before.and_then(|before| {
-        let after = runtime.block_on(stats.read())?;
+        let after = runtime.block_on(stats.read(client))?;
         let client_mean = run.point.stats.service.as_ref().map(|s| s.mean);
-        let source = stats.url.as_deref().unwrap_or_default();
-        server_stats::breakdown(&before, &after, source, client_mean)
+        server_stats::breakdown(&before, &after, &stats.source(client), client_mean)
     });
     match breakdown {
         Ok(breakdown) => run.point.server = Some(breakdown),

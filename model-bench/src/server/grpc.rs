@@ -76,6 +76,21 @@ impl GrpcInferenceService for Service {
         }))
     }
 
+    async fn model_statistics(
+        &self,
+        request: Request<proto::ModelStatisticsRequest>,
+    ) -> Result<Response<proto::ModelStatisticsResponse>, Status> {
+        let name = request.into_inner().name;
+        let model_stats = if name.is_empty() {
+            self.models.all().map(Service::statistics).collect()
+        } else {
+            vec![Service::statistics(self.model(&name)?)]
+        };
+        Ok(Response::new(proto::ModelStatisticsResponse {
+            model_stats,
+        }))
+    }
+
     async fn model_infer(
         &self,
         request: Request<proto::ModelInferRequest>,
@@ -94,6 +109,33 @@ impl GrpcInferenceService for Service {
 }
 
 impl Service {
+    /// One model's counters as Triton's `ModelStatistics`.
+    fn statistics(model: &super::models::ServedModel) -> proto::ModelStatistics {
+        let duration = |counter: &super::models::Counter| {
+            let (count, ns) = counter.read();
+            Some(proto::StatisticDuration { count, ns })
+        };
+        let stats = &model.stats;
+        let (successes, _) = stats.success.read();
+        proto::ModelStatistics {
+            name: model.name.clone(),
+            version: "1".into(),
+            last_inference: 0,
+            inference_count: successes,
+            execution_count: successes,
+            inference_stats: Some(proto::InferStatistics {
+                success: duration(&stats.success),
+                fail: duration(&stats.fail),
+                queue: duration(&stats.queue),
+                compute_input: duration(&stats.compute_input),
+                compute_infer: duration(&stats.compute_infer),
+                compute_output: duration(&stats.compute_output),
+                cache_hit: None,
+                cache_miss: None,
+            }),
+        }
+    }
+
     async fn infer(
         &self,
         model: &super::models::ServedModel,
