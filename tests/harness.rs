@@ -1517,6 +1517,15 @@ fn the_server_side_breakdown_shows_queue_and_compute_time() {
         let most = inside["max"].as_f64().unwrap();
         assert!((1.0..=4.0).contains(&most), "{bench}: {inside}");
         assert!(load.get("metrics_note").is_none(), "{load}");
+        // The reference server runs here: this machine's GPUs are read during the point, or
+        // the note says why there are none (no NVML or no GPU, as on CI).
+        match load["gpu"].as_array() {
+            Some(gpus) => assert!(
+                gpus.iter().all(|g| g["samples"].as_u64() > Some(0)),
+                "{load}"
+            ),
+            None => assert!(!load["gpu_note"].as_str().unwrap().is_empty(), "{load}"),
+        }
     }
     let stdout = run.stdout();
     assert!(stdout.contains("Server-side time per request"), "{stdout}");

@@ -686,9 +686,9 @@ fn breakdowns(report: &Report) -> Vec<Table> {
 
 fn gpu_usage(report: &Report) -> Vec<Table> {
     let mut table = Table::new(
-        "GPU during the bench (NVML, every 100 ms)",
+        "GPU during the bench (NVML, every 100 ms; a local server's per load point)",
         &[
-            "bench",
+            "bench / point",
             "gpu",
             "samples",
             "util mean",
@@ -703,9 +703,15 @@ fn gpu_usage(report: &Report) -> Vec<Table> {
     );
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
     for bench in &report.benches {
-        for usage in &bench.gpu_usage {
+        // A stage's GPUs over the bench; a local server's GPUs over each load point.
+        let point_usage = bench.points.iter().flat_map(|point| {
+            let usage = point.load.as_ref().map_or(&[][..], |load| &load.gpu[..]);
+            usage.iter().map(move |usage| (&point.id, usage))
+        });
+        let usages = bench.gpu_usage.iter().map(|usage| (&bench.id, usage));
+        for (id, usage) in usages.chain(point_usage) {
             table.rows.push(vec![
-                bench.id.clone(),
+                id.clone(),
                 usage.index.to_string(),
                 usage.samples.to_string(),
                 or_dash(usage.utilization_mean_pct.map(percent)),
@@ -721,7 +727,7 @@ fn gpu_usage(report: &Report) -> Vec<Table> {
                 table.notes.push(format!(
                     "{} GPU {}: the clock was throttled in {} of {} samples ({}): its figures may \
                      be lower than the GPU can do",
-                    bench.id,
+                    id,
                     usage.index,
                     usage.throttled_samples,
                     usage.samples,

@@ -217,6 +217,8 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             server_note: None,
             metrics: None,
             metrics_note: None,
+            gpu: Vec::new(),
+            gpu_note: None,
         },
         LoadMode::Open { rate, arrival, .. } => LoadPoint {
             mode: "open".into(),
@@ -230,6 +232,8 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             server_note: None,
             metrics: None,
             metrics_note: None,
+            gpu: Vec::new(),
+            gpu_note: None,
         },
     };
     LoadRun { recorder, point }

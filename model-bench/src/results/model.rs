@@ -242,6 +242,13 @@ pub struct LoadPoint {
     /// Why there are no metrics (the URL did not answer, or not in Prometheus's text format).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_note: Option<String>,
+    /// This machine's GPUs during the run (NVML), when the server runs here (the reference
+    /// server, or a URL on loopback).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpu: Vec<crate::resources::nvml::GpuUsage>,
+    /// Why a server on this machine has no `gpu` figures (no NVML, no GPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_note: Option<String>,
 }
 
 /// A server's Prometheus metrics over a load point: each gauge and counter series, read

@@ -18,6 +18,7 @@ use crate::remote::load::{self, Arrival, LoadMode, LoadPlan, LoadRun};
 use crate::remote::{
     prometheus, server_stats, Client, Endpoint, Protocol, ReferenceConfig, ServerProcess,
 };
+use crate::resources::nvml::GpuSampler;
 use crate::resources::process::{self, ProcessSampler, Watched};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
 use crate::server::ReferenceServer;
@@ -107,11 +108,12 @@ pub fn run(
         info,
         stats_base,
         metrics_url,
+        local,
     } = match connect(context, &endpoint) {
         Ok(connected) => connected,
         Err(message) => return failed(result, message),
     };
-    let stats = ServerStats::new(&endpoint, stats_base, metrics_url);
+    let stats = ServerStats::new(&endpoint, stats_base, metrics_url, local);
     let info = RemoteInfo {
         compare: remote.compare.map(str::to_string),
         ..info
@@ -308,6 +310,8 @@ struct Connected {
     info: RemoteInfo,
     stats_base: Option<String>,
     metrics_url: Option<String>,
+    /// The server runs on this machine (so on its GPUs, if any).
+    local: bool,
 }
 
 /// Resolves the URL (starting a reference server when that is the source) and builds the client.
@@ -350,9 +354,22 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
             server: server.into(),
             compare: None,
         },
+        local: server == "reference" || is_loopback(&url),
         stats_base,
         metrics_url: endpoint.metrics_url.clone().or(own_metrics),
     })
+}
+
+/// Whether a URL's host is this machine.
+fn is_loopback(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn plan(
@@ -454,6 +471,8 @@ struct ServerStats {
     model: String,
     route: Result<StatsRoute, String>,
     metrics_url: Option<String>,
+    /// The server runs here: this machine's GPUs are its GPUs.
+    local: bool,
 }
 
 enum StatsRoute {
@@ -462,7 +481,12 @@ enum StatsRoute {
 }
 
 impl ServerStats {
-    fn new(endpoint: &Endpoint, base: Option<String>, metrics_url: Option<String>) -> Self {
+    fn new(
+        endpoint: &Endpoint,
+        base: Option<String>,
+        metrics_url: Option<String>,
+        local: bool,
+    ) -> Self {
         let rest = |base: &str| StatsRoute::Rest(server_stats::url(base, &endpoint.model));
         let route = match (&endpoint.stats_url, endpoint.protocol, base) {
             (Some(url), _, _) => Ok(rest(url)),
@@ -476,6 +500,7 @@ impl ServerStats {
             model: endpoint.model.clone(),
             route,
             metrics_url,
+            local,
         }
     }
 
@@ -522,9 +547,15 @@ fn run_watched(
             plan.series_step,
         ))
     });
+    let gpu_sampler = stats.local.then(GpuSampler::start);
     let mut run = runtime.block_on(load::run(Arc::clone(client), plan));
     if let Some(sampler) = sampler {
         run.point.processes = sampler.finish();
+    }
+    match gpu_sampler {
+        Some(Ok(sampler)) => run.point.gpu = sampler.finish(),
+        Some(Err(reason)) => run.point.gpu_note = Some(reason),
+        None => {}
     }
     if let Some(scraper) = scraper {
         match runtime.block_on(scraper.finish()) {
@@ -595,5 +626,26 @@ fn no_samples() -> crate::results::SampleInfo {
         iqr: None,
         p25: None,
         p75: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_hosts_are_this_machine() {
+        for url in [
+            "http://127.0.0.1:8000",
+            "http://localhost:8001",
+            "https://[::1]:8443",
+        ] {
+            assert!(super::is_loopback(url), "{url}");
+        }
+        for url in [
+            "http://10.0.0.7:8000",
+            "http://triton.internal:8001",
+            "not a url",
+        ] {
+            assert!(!super::is_loopback(url), "{url}");
+        }
     }
 }
