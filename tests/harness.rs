@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 40, "{listed:?}");
+    assert_eq!(listed.len(), 42, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -1308,8 +1308,48 @@ fn scenarios_run_from_their_options_and_report_each_phase() {
     let (_, ramp_chart) = chart(&report, "scenario-scenarios_ramp_up");
     assert_eq!(ramp_chart.len(), 3, "ok/s, p50, p99");
 
+    // Soaks (3 s in windows of 1 s, quick mode) on the bench process itself, which holds the
+    // reference server: a leak of 256 KiB per request grows the memory at the rate requests
+    // are served; 4 MiB held by each of eight requests in flight is 4 MiB per request in
+    // flight, and no growth once they are all in.
+    let leaking = &run.bench("scenarios/soak_leaking")["scenario"];
+    assert_eq!(leaking["kind"], "soak");
+    let windows: Vec<&str> = leaking["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(windows, ["window 1", "window 2", "window 3"]);
+    let memory = &leaking["memory"][0];
+    eprintln!(
+        "SOAK {memory}\nHOLD {}",
+        run.bench("scenarios/soak_holding")["scenario"]["memory"][0]
+    );
+    assert_eq!(memory["leak"], true, "{memory}");
+    let served = leaking["load"]["stats"]["throughput_rps"].as_f64().unwrap();
+    let derived = served * f64::from(256u32 << 10);
+    let growth = memory["growth_bytes_per_s"].as_f64().unwrap();
+    assert!(
+        (growth / derived - 1.0).abs() <= 0.25,
+        "grew {growth} B/s; derived {derived} B/s from {served} requests/s: {memory}"
+    );
+    assert_eq!(memory["window_mean_bytes"].as_array().unwrap().len(), 3);
+
+    let holding = &run.bench("scenarios/soak_holding")["scenario"]["memory"][0];
+    assert_eq!(holding["leak"], false, "{holding}");
+    let in_flight = holding["mean_in_flight"].as_f64().unwrap();
+    assert!((6.0..=8.5).contains(&in_flight), "{holding}");
+    let per_request = holding["per_in_flight_bytes"].as_f64().unwrap() / f64::from(1u32 << 20);
+    assert!(
+        (3.0..=5.5).contains(&per_request),
+        "{per_request} MiB: {holding}"
+    );
+
     let stdout = run.stdout();
     for title in [
+        "Scenario: scenarios/soak_leaking (soak)",
+        "LEAK (threshold 60.0 MiB/min)",
         "Scenario: scenarios/ramp_up (ramp)",
         "Scenario: scenarios/spike_3x (spike)",
         "Scenario: scenarios/stress_to_capacity (stress)",

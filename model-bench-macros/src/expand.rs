@@ -380,5 +380,35 @@ fn scenario_tokens(
                 max_error_rate: #max_error_rate,
             })
         }
+        Scenario::Soak {
+            rate,
+            concurrency,
+            duration_ns,
+            window_ns,
+            leak_mib_per_min,
+        } => {
+            let rate = match rate {
+                Some(rate) => {
+                    let rate = f(rate);
+                    quote!(::core::option::Option::Some(#rate))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let concurrency = match concurrency {
+                Some(n) => {
+                    let n = Literal::usize_unsuffixed(n);
+                    quote!(::core::option::Option::Some(#n))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let (duration, window, leak) = (ns(duration_ns), ns(window_ns), f(leak_mib_per_min));
+            quote!(#krate::ScenarioSpec::Soak {
+                rate: #rate,
+                concurrency: #concurrency,
+                duration: #duration,
+                window: #window,
+                leak_mib_per_min: #leak,
+            })
+        }
     }
 }

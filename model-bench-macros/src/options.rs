@@ -11,12 +11,12 @@ use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
 
 const OPTION_NAMES: &str = "pipeline, name, stage, batch, device, cold, cold_runs, sample_size, \
                             warm_up_time, measurement_time, remote, concurrency, rate, arrival, \
-                            max_in_flight, requests, seed, ramp, spike, stress, compare";
+                            max_in_flight, requests, seed, ramp, spike, stress, soak, compare";
 
 const STAGE_NAMES: &str = "load, preprocess, forward, postprocess, end_to_end (or e2e)";
 
-const DURATION_FORMAT: &str = "a positive number followed by a unit (ns, us, ms or s), \
-                               like \"500ms\" or \"1.5s\"";
+const DURATION_FORMAT: &str = "a positive number followed by a unit (ns, us, ms, s, m or h), \
+                               like \"500ms\", \"1.5s\" or \"10m\"";
 
 /// criterion refuses fewer samples than this, so a smaller `sample_size` could only fail at run
 /// time.
@@ -120,7 +120,7 @@ impl Options {
                             option,
                             format!(
                                 "`{option}` does not apply to a `{kind}` scenario: the scenario \
-                                 sets its own rates and durations (constant arrivals)"
+                                 sets its own load and durations (constant arrivals)"
                             ),
                         );
                     }
@@ -155,6 +155,7 @@ impl Options {
                 "ramp",
                 "spike",
                 "stress",
+                "soak",
                 "compare",
             ] {
                 if self.spans.iter().any(|(name, _)| *name == option) {
@@ -305,7 +306,7 @@ impl Options {
                 let lit = string(&value(meta, "compare = \"servers\"")?, "compare")?;
                 self.compare = Some(bench_id_part(&lit, "compare")?);
             }
-            kind @ ("ramp" | "spike" | "stress") => {
+            kind @ ("ramp" | "spike" | "stress" | "soak") => {
                 if let Some(first) = self
                     .spans
                     .iter()
@@ -329,7 +330,7 @@ impl Options {
     }
 }
 
-const OPTIONS: [&str; 21] = [
+const OPTIONS: [&str; 22] = [
     "pipeline",
     "name",
     "stage",
@@ -350,6 +351,7 @@ const OPTIONS: [&str; 21] = [
     "ramp",
     "spike",
     "stress",
+    "soak",
     "compare",
 ];
 
@@ -754,6 +756,8 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, DurationError> {
         "us" | "µs" => 1_000,
         "ms" => 1_000_000,
         "s" => 1_000_000_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
         _ => return Err(DurationError::UnknownUnit),
     };
     let parse = |digits: &str| digits.parse::<u128>().map_err(|_| DurationError::TooLong);
@@ -793,6 +797,9 @@ mod tests {
         assert_eq!(parse_duration("3µs"), Ok(3_000));
         assert_eq!(parse_duration("250ms"), Ok(250_000_000));
         assert_eq!(parse_duration("2s"), Ok(2_000_000_000));
+        assert_eq!(parse_duration("10m"), Ok(600_000_000_000));
+        assert_eq!(parse_duration("1.5min"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("2h"), Ok(7_200_000_000_000));
     }
 
     #[test]
@@ -817,7 +824,7 @@ mod tests {
         assert_eq!(parse_duration("5"), Err(DurationError::UnknownUnit));
         assert_eq!(parse_duration("5 s"), Err(DurationError::UnknownUnit));
         assert_eq!(parse_duration("5sec"), Err(DurationError::UnknownUnit));
-        assert_eq!(parse_duration("5m"), Err(DurationError::UnknownUnit));
+        assert_eq!(parse_duration("5mn"), Err(DurationError::UnknownUnit));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The scenario options of a remote bench: `ramp(..)`, `spike(..)` and `stress(..)`, each with
+//! The scenario options of a remote bench: `ramp(..)`, `spike(..)`, `stress(..)` and `soak(..)`, each with
 //! its own named values, checked at compile time like every other option.
 
 use syn::meta::ParseNestedMeta;
@@ -31,9 +31,17 @@ pub(crate) enum Scenario {
         slo_p99_ns: u64,
         max_error_rate: f64,
     },
+    /// One fixed load: `rate` per second (open loop) or `concurrency` in flight (closed).
+    Soak {
+        rate: Option<f64>,
+        concurrency: Option<usize>,
+        duration_ns: u64,
+        window_ns: u64,
+        leak_mib_per_min: f64,
+    },
 }
 
-pub(crate) const NAMES: [&str; 3] = ["ramp", "spike", "stress"];
+pub(crate) const NAMES: [&str; 4] = ["ramp", "spike", "stress", "soak"];
 
 /// The values one scenario takes, with the example shown when one is missing.
 fn keys(kind: &str) -> &'static [(&'static str, &'static str)] {
@@ -51,6 +59,13 @@ fn keys(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("spike", "spike = \"5s\""),
             ("after", "after = \"10s\""),
             ("recovered_within", "recovered_within = 20"),
+        ],
+        "soak" => &[
+            ("rate", "rate = 100"),
+            ("concurrency", "concurrency = 8"),
+            ("duration", "duration = \"10m\""),
+            ("window", "window = \"30s\""),
+            ("leak_mib_per_min", "leak_mib_per_min = 10"),
         ],
         _ => &[
             ("start", "start = 100"),
@@ -178,6 +193,44 @@ pub(crate) fn parse(kind: &str, meta: &ParseNestedMeta) -> syn::Result<Scenario>
                 spike_ns: time("spike", 5 * S)?,
                 after_ns: time("after", 10 * S)?,
                 recovered_within_pct,
+            })
+        }
+        "soak" => {
+            let (rate, concurrency) = match (get("rate"), get("concurrency")) {
+                (Some(_), None) => (Some(positive("rate")?), None),
+                (None, Some(_)) => (None, Some(count("concurrency", 1)?)),
+                (Some(_), Some(both)) => {
+                    return Err(syn::Error::new_spanned(
+                        both,
+                        "a soak runs one load: `rate = ..` (open loop) or `concurrency = ..` \
+                         (closed loop), not both",
+                    ))
+                }
+                (None, None) => {
+                    return Err(meta.error(
+                        "`soak` needs its load: `rate = 100` (open loop) or `concurrency = 8` \
+                         (closed loop)",
+                    ))
+                }
+            };
+            let duration_ns = time("duration", 600 * S)?;
+            let window_ns = time("window", 30 * S)?;
+            if window_ns > duration_ns {
+                return Err(syn::Error::new_spanned(
+                    required("window")?,
+                    "a soak's `window` must not be longer than its `duration`",
+                ));
+            }
+            let leak_mib_per_min = match get("leak_mib_per_min") {
+                Some(expr) => number(expr, "leak_mib_per_min")?,
+                None => 10.0,
+            };
+            Ok(Scenario::Soak {
+                rate,
+                concurrency,
+                duration_ns,
+                window_ns,
+                leak_mib_per_min,
             })
         }
         _ => {

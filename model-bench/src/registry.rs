@@ -144,6 +144,15 @@ pub enum ScenarioSpec {
         slo_p99: Duration,
         max_error_rate: f64,
     },
+    /// One fixed load (`rate` per second, or `concurrency` in flight) for `duration`, read
+    /// window by window; the watched processes' memory judged for a leak.
+    Soak {
+        rate: Option<f64>,
+        concurrency: Option<usize>,
+        duration: Duration,
+        window: Duration,
+        leak_mib_per_min: f64,
+    },
 }
 
 impl ScenarioSpec {
@@ -152,6 +161,7 @@ impl ScenarioSpec {
             ScenarioSpec::Ramp { .. } => "ramp",
             ScenarioSpec::Spike { .. } => "spike",
             ScenarioSpec::Stress { .. } => "stress",
+            ScenarioSpec::Soak { .. } => "soak",
         }
     }
 }

@@ -947,7 +947,12 @@ fn scenarios(report: &Report) -> Vec<Table> {
                     phase.name.clone(),
                     format!("{:.1} s", phase.start_s),
                     format!("{:.1} s", phase.end_s),
-                    rate(phase.rate),
+                    // A closed-loop soak has no target rate.
+                    if phase.rate > 0.0 {
+                        rate(phase.rate)
+                    } else {
+                        "-".into()
+                    },
                     phase.sent.to_string(),
                     rate(phase.throughput_rps),
                     time(phase.p50_ns),
@@ -984,6 +989,32 @@ fn scenarios(report: &Report) -> Vec<Table> {
                         recovery.within_pct
                     ),
                 });
+            }
+            let mib = |bytes: f64| format!("{:.1} MiB", bytes / f64::from(1u32 << 20));
+            for memory in &scenario.memory {
+                let per_request = match (memory.per_in_flight_bytes, memory.mean_in_flight) {
+                    (Some(bytes), Some(n)) => {
+                        format!("; {} per request in flight ({n:.1} in flight)", mib(bytes))
+                    }
+                    _ => String::new(),
+                };
+                let verdict = match (memory.growth_bytes_per_s, memory.leak) {
+                    (Some(growth), Some(leak)) => format!(
+                        "; {:+.1} MiB/min after the first window: {} (threshold {:.1} MiB/min)",
+                        growth * 60.0 / f64::from(1u32 << 20),
+                        if leak { "LEAK" } else { "no leak" },
+                        memory.leak_threshold_bytes_per_s * 60.0 / f64::from(1u32 << 20)
+                    ),
+                    _ => "; too short to judge growth after the first window".into(),
+                };
+                table.notes.push(format!(
+                    "{} memory (pid {}): baseline {}, peak {}, last {}{per_request}{verdict}",
+                    memory.role,
+                    memory.pid,
+                    mib(memory.baseline_bytes as f64),
+                    mib(memory.peak_bytes as f64),
+                    mib(memory.last_bytes as f64),
+                ));
             }
             if scenario.kind == "stress" {
                 let broke = scenario.phases.iter().find(|p| p.broke.is_some());

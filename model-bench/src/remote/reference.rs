@@ -15,6 +15,11 @@ pub struct ReferenceConfig {
     /// served, each taking `1 / capacity` (a single-server queue, so its capacity is known
     /// exactly and a load above it builds a backlog).
     pub capacity: Option<f64>,
+    /// Bytes each request holds (written, so resident) while it is inside the server.
+    pub hold_per_request: usize,
+    /// Bytes each request leaves behind for good (written, never freed while the server runs):
+    /// a leak of a known rate.
+    pub leak_per_request: usize,
     /// Serve https (REST) and gRPC over TLS with this certificate instead of plain text.
     pub tls: Option<ServerTls>,
 }
@@ -118,8 +123,24 @@ impl ReferenceConfig {
             latency: None,
             batching: None,
             capacity: None,
+            hold_per_request: 0,
+            leak_per_request: 0,
             tls: None,
         }
+    }
+
+    /// Each request holds `bytes` of written memory while it is inside the server, so the
+    /// server's memory per request in flight is known.
+    pub fn hold_per_request(mut self, bytes: usize) -> Self {
+        self.hold_per_request = bytes;
+        self
+    }
+
+    /// Each request leaks `bytes` of written memory: the server's memory grows by
+    /// `bytes × requests served`, a leak of known rate.
+    pub fn leak_per_request(mut self, bytes: usize) -> Self {
+        self.leak_per_request = bytes;
+        self
     }
 
     /// Serves `requests_per_second` at most: one request at a time, in arrival order.

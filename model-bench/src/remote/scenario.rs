@@ -170,6 +170,27 @@ pub fn plan_phases(
         .collect()
 }
 
+/// A soak's windows: `window 1`, `window 2`, … of `window` each (the last may be shorter).
+pub fn soak_windows(plan: &LoadPlan, window: Duration) -> Vec<(String, f64, f64, f64)> {
+    let rate = match plan.mode {
+        LoadMode::Open { rate, .. } => rate,
+        LoadMode::Closed { .. } => 0.0,
+    };
+    let (window, end) = (window.as_secs_f64().max(1e-3), plan.duration.as_secs_f64());
+    let count = (end / window - 1e-9).ceil().max(1.0) as usize;
+    (0..count)
+        .map(|i| {
+            let start = i as f64 * window;
+            (
+                format!("window {}", i + 1),
+                start,
+                (start + window).min(end),
+                rate,
+            )
+        })
+        .collect()
+}
+
 /// The phases of a ramp: `step 1`, `step 2`, …
 pub fn ramp_phases(plan: &LoadPlan) -> Vec<(String, f64, f64, f64)> {
     plan_phases(plan, |i| format!("step {}", i + 1))

@@ -95,10 +95,13 @@ impl ProcessSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = Arc::clone(&stop);
         let pids: Vec<Pid> = watched.iter().map(|w| Pid::from_u32(w.pid)).collect();
+        let (first_taken, first) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("model-bench-processes".into())
-            .spawn(move || sample(&pids, &stop_flag))
+            .spawn(move || sample(&pids, &stop_flag, first_taken))
             .map_err(|e| format!("cannot start the process sampler thread: {e}"))?;
+        // The first reading is the baseline: taken before this returns and the load begins.
+        let _ = first.recv();
         Ok(ProcessSampler {
             watched,
             stop,
@@ -108,6 +111,11 @@ impl ProcessSampler {
 
     /// Takes a last reading, stops, and summarizes each process.
     pub fn finish(self) -> Vec<ProcessUsage> {
+        self.finish_with_traces().0
+    }
+
+    /// As [`ProcessSampler::finish`], with each process's memory reading by reading.
+    pub fn finish_with_traces(self) -> (Vec<ProcessUsage>, Vec<MemoryTrace>) {
         self.stop.store(true, Ordering::Relaxed);
         let readings = self.thread.join().unwrap_or_default();
         self.watched
@@ -118,14 +126,123 @@ impl ProcessSampler {
                     .iter()
                     .map(|round| round.get(index).copied().flatten())
                     .collect();
-                summarize(watched, &mine)
+                let trace = MemoryTrace {
+                    role: watched.role.clone(),
+                    pid: watched.pid,
+                    rss: mine
+                        .iter()
+                        .flatten()
+                        .map(|r| (r.at_s, r.rss_bytes))
+                        .collect(),
+                };
+                Some((summarize(watched, &mine)?, trace))
             })
-            .collect()
+            .unzip()
     }
 }
 
+/// One process's resident memory over a run: `(seconds since sampling began, bytes)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryTrace {
+    pub role: String,
+    pub pid: u32,
+    pub rss: Vec<(f64, u64)>,
+}
+
+/// A process's memory over a soak: where it started, its peak, each window's mean, what a
+/// request in flight costs, and whether it keeps growing once the load has settled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoakMemory {
+    pub role: String,
+    pub pid: u32,
+    /// The first reading, taken before the first request.
+    pub baseline_bytes: u64,
+    pub peak_bytes: u64,
+    pub last_bytes: u64,
+    /// The mean of each window's readings under load (the baseline reading left out).
+    pub window_mean_bytes: Vec<u64>,
+    /// Requests in flight on average over the soak (Little's law: throughput × mean service
+    /// time).
+    pub mean_in_flight: Option<f64>,
+    /// `(first window's mean − baseline) / mean_in_flight`: memory per request in flight (a
+    /// leak inflates it).
+    pub per_in_flight_bytes: Option<f64>,
+    /// Least-squares slope of the readings after the first window (where the load settles),
+    /// bytes per second; `None` with fewer than three such readings.
+    pub growth_bytes_per_s: Option<f64>,
+    pub leak_threshold_bytes_per_s: f64,
+    /// `growth_bytes_per_s` above the threshold; `None` when there is no growth figure.
+    pub leak: Option<bool>,
+}
+
+/// Judges one process's memory over a soak read in `windows` windows of `window_s` from the
+/// start of its trace (readings after the last window's end, while the run drains, count in
+/// the last).
+pub fn soak_memory(
+    trace: &MemoryTrace,
+    window_s: f64,
+    windows: usize,
+    mean_in_flight: Option<f64>,
+    leak_threshold_bytes_per_s: f64,
+) -> Option<SoakMemory> {
+    let &(_, baseline_bytes) = trace.rss.first()?;
+    let &(_, last_bytes) = trace.rss.last()?;
+    let window_s = window_s.max(1e-3);
+    let windows = windows.max(1);
+    let window_mean_bytes: Vec<u64> = (0..windows)
+        .filter_map(|w| {
+            let from = w as f64 * window_s;
+            let to = if w + 1 == windows {
+                f64::INFINITY
+            } else {
+                (w + 1) as f64 * window_s
+            };
+            // The baseline reading is before the load; the windows are under it.
+            let inside: Vec<u64> = trace.rss[1..]
+                .iter()
+                .filter(|(at, _)| *at >= from && *at < to)
+                .map(|(_, rss)| *rss)
+                .collect();
+            (!inside.is_empty()).then(|| inside.iter().sum::<u64>() / inside.len() as u64)
+        })
+        .collect();
+    let per_in_flight_bytes = mean_in_flight
+        .filter(|n| *n > 0.0)
+        .zip(window_mean_bytes.first())
+        .map(|(n, first)| (*first as f64 - baseline_bytes as f64) / n);
+    let settled: Vec<Reading> = trace
+        .rss
+        .iter()
+        .filter(|(at, _)| *at >= window_s)
+        .map(|&(at_s, rss_bytes)| Reading {
+            at_s,
+            cpu_pct: None,
+            rss_bytes,
+            threads: None,
+        })
+        .collect();
+    let growth_bytes_per_s = slope(&settled);
+    Some(SoakMemory {
+        role: trace.role.clone(),
+        pid: trace.pid,
+        baseline_bytes,
+        peak_bytes: trace.rss.iter().map(|(_, rss)| *rss).max().unwrap_or(0),
+        last_bytes,
+        window_mean_bytes,
+        mean_in_flight,
+        per_in_flight_bytes,
+        growth_bytes_per_s,
+        leak_threshold_bytes_per_s,
+        leak: growth_bytes_per_s.map(|growth| growth > leak_threshold_bytes_per_s),
+    })
+}
+
 /// Reading rounds, one entry per process (`None`: gone), until `stop`.
-fn sample(pids: &[Pid], stop: &AtomicBool) -> Vec<Vec<Option<Reading>>> {
+fn sample(
+    pids: &[Pid],
+    stop: &AtomicBool,
+    first_taken: std::sync::mpsc::SyncSender<()>,
+) -> Vec<Vec<Option<Reading>>> {
     let Ok(mut system) = System::new() else {
         return Vec::new();
     };
@@ -149,6 +266,9 @@ fn sample(pids: &[Pid], stop: &AtomicBool) -> Vec<Vec<Option<Reading>>> {
                 })
                 .collect(),
         );
+        if rounds.len() == 1 {
+            let _ = first_taken.send(());
+        }
         if stop.load(Ordering::Relaxed) {
             return rounds;
         }
@@ -236,6 +356,46 @@ mod tests {
         assert_eq!(usage.cpu_max_pct, Some(52.0));
         assert!(usage.exited);
         assert_eq!(summarize(&watched, &[None, None]), None);
+    }
+
+    #[test]
+    fn a_soak_is_judged_after_its_first_window() {
+        const MIB: u64 = 1 << 20;
+        // 100 MiB before the load, 140 MiB once 8 requests are in flight (5 MiB each), then
+        // 2 MiB more every second: a leak, past a 1 MiB/s threshold.
+        let mut rss = vec![(0.0, 100 * MIB)];
+        rss.extend((1..10).map(|i| (f64::from(i) * 0.1, 140 * MIB)));
+        rss.extend((10..=40).map(|i| {
+            let at = f64::from(i) * 0.1;
+            (at, 140 * MIB + ((at - 1.0) * 2.0 * MIB as f64) as u64)
+        }));
+        let trace = MemoryTrace {
+            role: "server".into(),
+            pid: 7,
+            rss,
+        };
+        let soak = soak_memory(&trace, 1.0, 4, Some(8.0), MIB as f64).unwrap();
+        assert_eq!(soak.baseline_bytes, 100 * MIB);
+        assert_eq!(soak.window_mean_bytes.len(), 4);
+        assert_eq!(soak.window_mean_bytes[0], 140 * MIB);
+        assert_eq!(soak.per_in_flight_bytes, Some(5.0 * MIB as f64));
+        let growth = soak.growth_bytes_per_s.unwrap();
+        assert!((growth - 2.0 * MIB as f64).abs() < 1e3, "{growth}");
+        assert_eq!(soak.leak, Some(true));
+        assert_eq!(soak.peak_bytes, soak.last_bytes);
+
+        // The same start with no growth after it: no leak.
+        let flat = MemoryTrace {
+            rss: trace
+                .rss
+                .iter()
+                .map(|&(at, rss)| (at, rss.min(140 * MIB)))
+                .collect(),
+            ..trace
+        };
+        let soak = soak_memory(&flat, 1.0, 4, None, MIB as f64).unwrap();
+        assert_eq!(soak.leak, Some(false));
+        assert_eq!(soak.per_in_flight_bytes, None);
     }
 
     #[test]

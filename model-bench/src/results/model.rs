@@ -368,7 +368,7 @@ pub struct LoadStats {
 /// time series), a spike's recovery and where a stress run broke.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioResult {
-    /// `ramp`, `spike` or `stress`.
+    /// `ramp`, `spike`, `stress` or `soak`.
     pub kind: String,
     pub phases: Vec<ScenarioPhase>,
     /// Ramp and spike: the one continuous run (its `stats.time_series` step by step).
@@ -382,6 +382,9 @@ pub struct ScenarioResult {
     /// Stress: the p99 limit a level must stay under, ns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo_p99_ns: Option<f64>,
+    /// Soak: each watched process's memory over the windows, and the leak verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<crate::resources::process::SoakMemory>,
 }
 
 /// One phase of a scenario: a ramp's step, a spike's before / spike / after, a stress level.
@@ -392,7 +395,7 @@ pub struct ScenarioPhase {
     /// first level's start, levels back to back).
     pub start_s: f64,
     pub end_s: f64,
-    /// Target requests per second.
+    /// Target requests per second (0 in a closed loop).
     pub rate: f64,
     pub sent: u64,
     pub ok: u64,

@@ -154,7 +154,9 @@ pub fn run(
         if !args.filter.matches(&point_id) {
             return result;
         }
-        return super::scenario::run(runtime, &client, &info.url, &point_id, spec, config, result);
+        return super::scenario::run(
+            runtime, &client, &info.url, &point_id, spec, &watched, config, result,
+        );
     }
 
     let mut group = criterion.benchmark_group(bench.group_name());

@@ -1,6 +1,6 @@
 //! A remote bench's scenario in a run: the ramp or spike as one open-loop run read phase by
-//! phase (and, for a spike, its recovery), or the stress levels one after another until one
-//! breaks. Scenarios report their own figures; they are not criterion benchmarks (no baseline
+//! phase (and, for a spike, its recovery), the stress levels one after another until one
+//! breaks, or a soak read window by window with the watched processes' memory judged. Scenarios report their own figures; they are not criterion benchmarks (no baseline
 //! comparison), since a scenario is one trajectory, not repeated samples of one level.
 
 use std::sync::Arc;
@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use super::config::Config;
 use crate::registry::ScenarioSpec;
-use crate::remote::load::{self, LoadPlan};
+use crate::remote::load::{self, Arrival, LoadPlan};
 use crate::remote::scenario::{self, Spike, Stress};
 use crate::remote::Client;
+use crate::resources::process::{soak_memory, ProcessSampler, SoakMemory, Watched};
 use crate::results::{BenchResult, ScenarioResult};
 
 /// The time-series step of a scenario run: a second, or a tenth of its shortest phase when
@@ -19,12 +20,14 @@ fn series_step(shortest_phase: Duration) -> Duration {
     (shortest_phase / 10).clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     runtime: &tokio::runtime::Runtime,
     client: &Arc<Client>,
     url: &str,
     point_id: &str,
     spec: ScenarioSpec,
+    watched: &[Watched],
     config: &Config,
     mut result: BenchResult,
 ) -> BenchResult {
@@ -65,6 +68,7 @@ pub fn run(
                 recovery: None,
                 highest_held: None,
                 slo_p99_ns: None,
+                memory: Vec::new(),
             }
         }
         ScenarioSpec::Spike {
@@ -99,6 +103,81 @@ pub fn run(
                 recovery,
                 highest_held: None,
                 slo_p99_ns: None,
+                memory: Vec::new(),
+            }
+        }
+        ScenarioSpec::Soak {
+            rate,
+            concurrency,
+            duration,
+            window,
+            leak_mib_per_min,
+        } => {
+            let duration = scale(duration);
+            let window = scale(window).min(duration);
+            let plan = match rate {
+                Some(rate) => LoadPlan::open(rate, Arrival::Constant, duration),
+                None => LoadPlan::closed(concurrency.unwrap_or(1), duration),
+            };
+            // Steps of at most a second that divide the window, so the time series is as
+            // fine as a ramp's and each window is whole steps.
+            let per_window = window.as_secs_f64().ceil().max(1.0);
+            let plan = plan.series_step(window.div_f64(per_window));
+            let windows = scenario::soak_windows(&plan, window);
+            let plan = limited(plan);
+            eprintln!(
+                "model-bench: {point_id}: soak, {} for {duration:?} in windows of {window:?}, \
+                 against {url}",
+                match rate {
+                    Some(rate) => format!("{rate} req/s"),
+                    None => format!("{} in flight", concurrency.unwrap_or(1)),
+                }
+            );
+            let sampler = ProcessSampler::start(watched.to_vec());
+            let mut run = runtime.block_on(load::run(Arc::clone(client), &plan));
+            let (usage, traces) = match sampler {
+                Ok(sampler) => sampler.finish_with_traces(),
+                Err(note) => {
+                    eprintln!("model-bench: {point_id}: no memory figures: {note}");
+                    Default::default()
+                }
+            };
+            run.point.processes = usage;
+            let stats = &run.point.stats;
+            let mean_in_flight = stats
+                .service
+                .as_ref()
+                .map(|service| stats.throughput_rps * service.mean / 1e9);
+            let threshold = leak_mib_per_min * f64::from(1u32 << 20) / 60.0;
+            let memory: Vec<SoakMemory> = traces
+                .iter()
+                .filter_map(|trace| {
+                    let count = windows.len();
+                    soak_memory(
+                        trace,
+                        window.as_secs_f64(),
+                        count,
+                        mean_in_flight,
+                        threshold,
+                    )
+                })
+                .collect();
+            for process in memory.iter().filter(|m| m.leak == Some(true)) {
+                eprintln!(
+                    "model-bench: {point_id}: the {} process's memory grew {:.1} MiB/min after \
+                     the first window, past the leak threshold of {leak_mib_per_min} MiB/min",
+                    process.role,
+                    process.growth_bytes_per_s.unwrap_or_default() * 60.0 / f64::from(1u32 << 20)
+                );
+            }
+            ScenarioResult {
+                kind: "soak".into(),
+                phases: scenario::phases_of(&run.recorder, &windows),
+                load: Some(run.point),
+                recovery: None,
+                highest_held: None,
+                slo_p99_ns: None,
+                memory,
             }
         }
         ScenarioSpec::Stress {
@@ -132,6 +211,7 @@ pub fn run(
                 recovery: None,
                 highest_held: outcome.highest_held,
                 slo_p99_ns: Some(slo_p99.as_nanos() as f64),
+                memory: Vec::new(),
             }
         }
     };

@@ -169,6 +169,69 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// Memory a request holds while inside the server: mapped straight from the kernel and
+/// written page by page, so it is resident exactly while held. (The allocator would keep freed
+/// blocks in its per-thread arenas and blur the memory per request in flight.)
+struct HeldPages {
+    #[cfg(unix)]
+    pages: Option<(std::ptr::NonNull<libc::c_void>, usize)>,
+    #[cfg(not(unix))]
+    _bytes: Vec<u8>,
+}
+
+// The mapping is owned by one request and only unmapped on drop.
+#[cfg(unix)]
+unsafe impl Send for HeldPages {}
+#[cfg(unix)]
+unsafe impl Sync for HeldPages {}
+
+impl HeldPages {
+    #[cfg(unix)]
+    fn new(bytes: usize) -> HeldPages {
+        // SAFETY: an anonymous private mapping of `bytes`, checked for failure; every page
+        // written is inside it.
+        let pages = unsafe {
+            let address = libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if address == libc::MAP_FAILED {
+                None
+            } else {
+                let base = address.cast::<u8>();
+                for offset in (0..bytes).step_by(4096) {
+                    base.add(offset).write_volatile(1);
+                }
+                std::ptr::NonNull::new(address).map(|p| (p, bytes))
+            }
+        };
+        HeldPages { pages }
+    }
+
+    #[cfg(not(unix))]
+    fn new(bytes: usize) -> HeldPages {
+        HeldPages {
+            _bytes: std::hint::black_box(vec![1u8; bytes]),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for HeldPages {
+    fn drop(&mut self) {
+        if let Some((address, bytes)) = self.pages.take() {
+            // SAFETY: the mapping made in `new`, unmapped once.
+            unsafe {
+                libc::munmap(address.as_ptr(), bytes);
+            }
+        }
+    }
+}
+
 struct Job {
     inputs: Vec<Tensor>,
     reply: oneshot::Sender<Result<Vec<Tensor>, InferError>>,
@@ -182,6 +245,10 @@ pub struct Models {
     started: Instant,
     /// With a capacity: each request's service time and when the server is next free.
     single_server: Option<(Duration, std::sync::Mutex<Instant>)>,
+    hold_per_request: usize,
+    leak_per_request: usize,
+    /// What requests left behind (`leak_per_request`), kept until the server stops.
+    leaked: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 impl Models {
@@ -206,6 +273,9 @@ impl Models {
                     std::sync::Mutex::new(Instant::now()),
                 )
             }),
+            hold_per_request: config.hold_per_request,
+            leak_per_request: config.leak_per_request,
+            leaked: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -226,6 +296,10 @@ impl Models {
     ) -> Result<Vec<Tensor>, InferError> {
         let arrived = Instant::now();
         let mut started = arrived;
+        let _held = (self.hold_per_request > 0).then(|| HeldPages::new(self.hold_per_request));
+        if self.leak_per_request > 0 {
+            crate::sync::lock(&self.leaked).push(vec![1u8; self.leak_per_request]);
+        }
         if let Some((service, next_free)) = &self.single_server {
             // Served in arrival order: this request's turn starts when the previous one's ends
             // (or now, when the server is idle) and lasts one service time.

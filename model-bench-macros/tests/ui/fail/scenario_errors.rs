@@ -35,4 +35,19 @@ fn no_parentheses() -> Endpoint {
     Endpoint::rest("m")
 }
 
+#[model_bench(remote, soak(rate = 10, concurrency = 4, duration = "1m"))]
+fn soak_with_both_loads() -> Endpoint {
+    Endpoint::rest("m")
+}
+
+#[model_bench(remote, soak(duration = "1m"))]
+fn soak_without_a_load() -> Endpoint {
+    Endpoint::rest("m")
+}
+
+#[model_bench(remote, soak(rate = 10, duration = "1m", window = "2m"))]
+fn soak_window_longer_than_it() -> Endpoint {
+    Endpoint::rest("m")
+}
+
 fn main() {}

@@ -16,6 +16,11 @@ fn stress() -> Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
 
+#[model_bench(remote, pipeline = "serving", soak(concurrency = 8, duration = "10m", window = "1m"))]
+fn soak() -> Endpoint {
+    Endpoint::rest("identity").url("http://127.0.0.1:8000")
+}
+
 fn main() {
     use model_bench::__private::ScenarioSpec;
     let benches = model_bench::registry::all();
@@ -26,6 +31,7 @@ fn main() {
             vec!["serving/ramp/ramp"],
             vec!["serving/spike/spike"],
             vec!["serving/stress/stress"],
+            vec!["serving/soak/soak"],
         ]
     );
     let scenario = |i: usize| benches[i].remote().unwrap().scenario.unwrap();
@@ -54,6 +60,17 @@ fn main() {
             max_steps: 20,
             slo_p99: Duration::from_millis(20),
             max_error_rate: 0.01,
+        }
+    );
+    // Left out: the leak threshold (10 MiB/min).
+    assert_eq!(
+        scenario(3),
+        ScenarioSpec::Soak {
+            rate: None,
+            concurrency: Some(8),
+            duration: Duration::from_secs(600),
+            window: Duration::from_secs(60),
+            leak_mib_per_min: 10.0,
         }
     );
     assert_eq!(benches[2].remote().unwrap().max_in_flight, Some(64));
