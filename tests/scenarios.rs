@@ -58,6 +58,40 @@ fn a_ramp_shows_each_step_in_the_time_series() {
     }
 }
 
+/// A closed-loop ramp of 1, 2, 3 and 4 requests in flight against a server that answers each
+/// in 10 ms: each step serves its number in flight per 10 ms, so 100, 200, 300 and 400 per
+/// second (a little less: the client's own turn between requests).
+#[test]
+fn a_concurrency_ramp_serves_its_number_in_flight_per_service_time() {
+    let _serial = serial();
+    let latency = model_bench::remote::InjectedLatency::fixed(Duration::from_millis(10));
+    let server = ReferenceServer::start(&ReferenceConfig::default().latency(latency)).unwrap();
+    let runtime = runtime();
+    let client = connect(&runtime, &endpoint(), &server.rest_url());
+    let plan = scenario::concurrency_ramp_plan(1, 4, 4, Duration::from_millis(750))
+        .series_step(Duration::from_millis(250));
+    let phases = scenario::ramp_phases(&plan);
+    let run = runtime.block_on(model_bench::remote::load::run(
+        std::sync::Arc::clone(&client),
+        &plan,
+    ));
+    assert_eq!(
+        run.point.stats.errors, 0,
+        "{:?}",
+        run.point.stats.first_errors
+    );
+    let measured = scenario::phases_of(&run.recorder, &phases);
+    for (n, phase) in (1..=4usize).zip(&measured) {
+        assert_eq!(phase.concurrency, Some(n), "{phase:?}");
+        let derived = n as f64 * 100.0;
+        assert!(
+            (0.8 * derived..=1.02 * derived).contains(&phase.throughput_rps),
+            "{n} in flight: {} responses/s, derived {derived}: {phase:?}",
+            phase.throughput_rps
+        );
+    }
+}
+
 #[test]
 fn a_spike_on_a_server_of_known_capacity_recovers_when_its_backlog_has_drained() {
     let _serial = serial();

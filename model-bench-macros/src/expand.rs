@@ -341,6 +341,20 @@ fn scenario_tokens(
             );
             quote!(#krate::ScenarioSpec::Ramp { from: #from, to: #to, steps: #steps, step: #step })
         }
+        Scenario::ConcurrencyRamp {
+            from,
+            to,
+            steps,
+            step_ns,
+        } => {
+            let (from, to, steps, step) = (
+                Literal::usize_unsuffixed(from),
+                Literal::usize_unsuffixed(to),
+                Literal::usize_unsuffixed(steps),
+                ns(step_ns),
+            );
+            quote!(#krate::ScenarioSpec::ConcurrencyRamp { from: #from, to: #to, steps: #steps, step: #step })
+        }
         Scenario::Spike {
             baseline,
             factor,

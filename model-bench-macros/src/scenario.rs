@@ -15,6 +15,13 @@ pub(crate) enum Scenario {
         steps: usize,
         step_ns: u64,
     },
+    /// A ramp of requests in flight (closed loop).
+    ConcurrencyRamp {
+        from: usize,
+        to: usize,
+        steps: usize,
+        step_ns: u64,
+    },
     Spike {
         baseline: f64,
         factor: f64,
@@ -49,6 +56,8 @@ fn keys(kind: &str) -> &'static [(&'static str, &'static str)] {
         "ramp" => &[
             ("from", "from = 100"),
             ("to", "to = 1000"),
+            ("concurrency_from", "concurrency_from = 1"),
+            ("concurrency_to", "concurrency_to = 32"),
             ("steps", "steps = 5"),
             ("step", "step = \"5s\""),
         ],
@@ -142,16 +151,7 @@ pub(crate) fn parse(kind: &str, meta: &ParseNestedMeta) -> syn::Result<Scenario>
         None => Ok(default_ns),
     };
     let count = |key: &str, default: usize| match get(key) {
-        Some(expr) => {
-            let n = number(expr, key)?;
-            if n.fract() != 0.0 || n < 1.0 {
-                return Err(syn::Error::new_spanned(
-                    expr,
-                    format!("`{key}` must be a whole number, at least 1"),
-                ));
-            }
-            Ok(n as usize)
-        }
+        Some(expr) => whole(expr, key),
         None => Ok(default),
     };
     let positive = |key: &str| {
@@ -167,12 +167,29 @@ pub(crate) fn parse(kind: &str, meta: &ParseNestedMeta) -> syn::Result<Scenario>
     };
     const S: u64 = 1_000_000_000;
     match kind {
-        "ramp" => Ok(Scenario::Ramp {
-            from: positive("from")?,
-            to: positive("to")?,
-            steps: count("steps", 5)?,
-            step_ns: time("step", 5 * S)?,
-        }),
+        "ramp" => {
+            let closed = get("concurrency_from").or(get("concurrency_to"));
+            let open = get("from").or(get("to"));
+            match (open, closed) {
+                (Some(_), Some(closed)) => Err(syn::Error::new_spanned(
+                    closed,
+                    "a ramp is of rates (`from`, `to`: open loop) or of requests in flight \
+                     (`concurrency_from`, `concurrency_to`: closed loop), not both",
+                )),
+                (None, Some(_)) => Ok(Scenario::ConcurrencyRamp {
+                    from: whole(required("concurrency_from")?, "concurrency_from")?,
+                    to: whole(required("concurrency_to")?, "concurrency_to")?,
+                    steps: count("steps", 5)?,
+                    step_ns: time("step", 5 * S)?,
+                }),
+                (_, None) => Ok(Scenario::Ramp {
+                    from: positive("from")?,
+                    to: positive("to")?,
+                    steps: count("steps", 5)?,
+                    step_ns: time("step", 5 * S)?,
+                }),
+            }
+        }
         "spike" => {
             let factor = positive("factor")?;
             if factor <= 1.0 {
@@ -259,6 +276,18 @@ pub(crate) fn parse(kind: &str, meta: &ParseNestedMeta) -> syn::Result<Scenario>
             })
         }
     }
+}
+
+/// A whole number, at least 1.
+fn whole(expr: &Expr, key: &str) -> syn::Result<usize> {
+    let n = number(expr, key)?;
+    if n.fract() != 0.0 || n < 1.0 {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` must be a whole number, at least 1"),
+        ));
+    }
+    Ok(n as usize)
 }
 
 /// An integer or float literal.

@@ -126,6 +126,14 @@ pub enum ScenarioSpec {
         steps: usize,
         step: Duration,
     },
+    /// Requests in flight from `from` to `to` in `steps` equal steps (rounded) of `step` each,
+    /// in one closed-loop run.
+    ConcurrencyRamp {
+        from: usize,
+        to: usize,
+        steps: usize,
+        step: Duration,
+    },
     /// `baseline` for `before`, `baseline × factor` for `spike`, `baseline` for `after`.
     Spike {
         baseline: f64,
@@ -158,7 +166,7 @@ pub enum ScenarioSpec {
 impl ScenarioSpec {
     pub fn kind(&self) -> &'static str {
         match self {
-            ScenarioSpec::Ramp { .. } => "ramp",
+            ScenarioSpec::Ramp { .. } | ScenarioSpec::ConcurrencyRamp { .. } => "ramp",
             ScenarioSpec::Spike { .. } => "spike",
             ScenarioSpec::Stress { .. } => "stress",
             ScenarioSpec::Soak { .. } => "soak",

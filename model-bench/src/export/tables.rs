@@ -947,11 +947,9 @@ fn scenarios(report: &Report) -> Vec<Table> {
                     phase.name.clone(),
                     format!("{:.1} s", phase.start_s),
                     format!("{:.1} s", phase.end_s),
-                    // A closed-loop soak has no target rate.
-                    if phase.rate > 0.0 {
-                        rate(phase.rate)
-                    } else {
-                        "-".into()
+                    match phase.concurrency {
+                        Some(n) => format!("{n} in flight"),
+                        None => rate(phase.rate),
                     },
                     phase.sent.to_string(),
                     rate(phase.throughput_rps),

@@ -66,6 +66,9 @@ pub struct LoadPlan {
     /// Open loop: later rates, each from an offset into the measurement window until the next
     /// (a ramp in steps, a spike); before the first, the plan's own rate (warm-up included).
     pub rate_steps: Vec<RateStep>,
+    /// Closed loop: later numbers of requests in flight, each from an offset into the
+    /// measurement window until the next; before the first, the plan's own concurrency.
+    pub concurrency_steps: Vec<ConcurrencyStep>,
     /// Stop sending once this many measured requests have failed (a server that died in a soak):
     /// what was measured until then is kept, and the run says when it stopped.
     pub error_limit: Option<u64>,
@@ -76,6 +79,13 @@ pub struct LoadPlan {
 pub struct RateStep {
     pub from: Duration,
     pub rate: f64,
+}
+
+/// From `from` into the measurement window, `concurrency` requests are kept in flight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConcurrencyStep {
+    pub from: Duration,
+    pub concurrency: usize,
 }
 
 /// Default cap on requests in flight in an open loop.
@@ -99,6 +109,7 @@ impl LoadPlan {
             slices: 10,
             series_step: metrics::SERIES_STEP,
             rate_steps: Vec::new(),
+            concurrency_steps: Vec::new(),
             error_limit: None,
         }
     }
@@ -117,6 +128,7 @@ impl LoadPlan {
             slices: 10,
             series_step: metrics::SERIES_STEP,
             rate_steps: Vec::new(),
+            concurrency_steps: Vec::new(),
             error_limit: None,
         }
     }
@@ -159,6 +171,14 @@ impl LoadPlan {
             rate: rate.max(0.0),
         });
         self.rate_steps.sort_by_key(|step| step.from);
+        self
+    }
+
+    /// Closed loop: from `from` into the measurement window, keep `concurrency` in flight.
+    pub fn then_concurrency(mut self, from: Duration, concurrency: usize) -> Self {
+        self.concurrency_steps
+            .push(ConcurrencyStep { from, concurrency });
+        self.concurrency_steps.sort_by_key(|step| step.from);
         self
     }
 
@@ -265,20 +285,47 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
     recorder.error_limit = plan.error_limit;
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
+    // The levels over time: the plan's own from the start, then each step from its offset
+    // into the window. Worker `i` sends while more than `i` are wanted, else waits for a level
+    // that wants it.
+    let levels: Arc<Vec<(Instant, usize)>> = Arc::new(
+        std::iter::once((start, concurrency))
+            .chain(
+                plan.concurrency_steps
+                    .iter()
+                    .map(|step| (window.start + step.from, step.concurrency.max(1))),
+            )
+            .collect(),
+    );
+    let most = levels.iter().map(|&(_, n)| n).max().unwrap_or(concurrency);
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
+    for worker in 0..most {
         let client = Arc::clone(&client);
         let budget = budget.clone();
         let recorder = Arc::clone(&recorder);
         let stop = Arc::clone(&stop);
+        let levels = Arc::clone(&levels);
         workers.spawn(async move {
             let mut session = client.session();
             loop {
                 let sent = Instant::now();
-                if sent >= end || (sent >= window.start && !take(&budget)) {
+                if sent >= end || stop.load(Ordering::Acquire) {
                     break;
                 }
-                if stop.load(Ordering::Acquire) {
+                let wanted = levels
+                    .iter()
+                    .rev()
+                    .find(|(from, _)| *from <= sent)
+                    .map_or(concurrency, |&(_, n)| n);
+                if worker >= wanted {
+                    let wake = levels
+                        .iter()
+                        .find(|&&(from, n)| from > sent && n > worker)
+                        .map_or(end, |&(from, _)| from);
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                    continue;
+                }
+                if sent >= window.start && !take(&budget) {
                     break;
                 }
                 let outcome = client.send_in(&mut session).await;

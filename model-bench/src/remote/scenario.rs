@@ -1,5 +1,5 @@
-//! Scenarios beyond one steady load level, on the open-loop generator: a ramp of rates in steps,
-//! a soak (one long level, read through its time series), a spike with its recovery time, and a
+//! Scenarios beyond one steady load level: a ramp of rates (open loop) or of requests in flight
+//! (closed loop) in steps, a soak's windows, a spike with its recovery time, and a
 //! stress run that raises the rate until the p99 SLO or the error limit breaks. The analysis
 //! (recovery, where a stress run broke) is plain functions over measured figures.
 
@@ -27,6 +27,24 @@ pub fn ramp_plan(from: f64, to: f64, steps: usize, step: Duration) -> LoadPlan {
     (1..steps).fold(
         LoadPlan::open(rate_at(0), Arrival::Constant, step * steps as u32),
         |plan, i| plan.then_rate(step * i as u32, rate_at(i)),
+    )
+}
+
+/// Closed-loop requests in flight from `from` to `to` in `steps` equal steps (rounded) of `step`
+/// each, one continuous run.
+pub fn concurrency_ramp_plan(from: usize, to: usize, steps: usize, step: Duration) -> LoadPlan {
+    let steps = steps.max(1);
+    let level_at = |i: usize| {
+        if steps == 1 {
+            from
+        } else {
+            let (from, to) = (from as f64, to as f64);
+            (from + (to - from) * i as f64 / (steps - 1) as f64).round() as usize
+        }
+    };
+    (1..steps).fold(
+        LoadPlan::closed(level_at(0), step * steps as u32),
+        |plan, i| plan.then_concurrency(step * i as u32, level_at(i)),
     )
 }
 
@@ -93,22 +111,44 @@ pub fn recovery(series: &[SeriesPoint], spike: &Spike, step: Duration) -> Option
     })
 }
 
-/// The phases of a one-run scenario (`(name, start, end, rate)` in seconds from the window's
-/// start) with their figures, from the run's time-series steps that start inside each.
-pub fn phases_of(recorder: &Recorder, phases: &[(String, f64, f64, f64)]) -> Vec<ScenarioPhase> {
+/// A phase of a one-run scenario as planned: its name, its start and end in seconds from the
+/// window's start, and its load (a rate per second, or requests in flight).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseSpec {
+    pub name: String,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub load: PhaseLoad,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PhaseLoad {
+    Rate(f64),
+    Concurrency(usize),
+}
+
+/// The phases of a one-run scenario with their figures, from the run's time-series steps that
+/// start inside each.
+pub fn phases_of(recorder: &Recorder, phases: &[PhaseSpec]) -> Vec<ScenarioPhase> {
     let step_s = recorder.window.series_step.as_secs_f64();
     phases
         .iter()
-        .map(|(name, start, end, rate)| {
+        .map(|spec| {
+            let (start, end) = (&spec.start_s, &spec.end_s);
+            let (rate, concurrency) = match spec.load {
+                PhaseLoad::Rate(rate) => (rate, None),
+                PhaseLoad::Concurrency(n) => (0.0, Some(n)),
+            };
             let in_phase = |index: usize| {
                 let at = index as f64 * step_s;
                 at >= start - 1e-9 && at < end - 1e-9
             };
             let mut phase = ScenarioPhase {
-                name: name.clone(),
+                name: spec.name.clone(),
                 start_s: *start,
                 end_s: *end,
-                rate: *rate,
+                rate,
+                concurrency,
                 sent: 0,
                 ok: 0,
                 errors: 0,
@@ -141,64 +181,70 @@ pub fn phases_of(recorder: &Recorder, phases: &[(String, f64, f64, f64)]) -> Vec
         .collect()
 }
 
-/// The phases of a one-run open-loop plan, in seconds from its window's start: the plan's own
-/// rate until its first rate step, each step until the next, the last until the plan's end;
-/// `name(i)` names the `i`th.
-pub fn plan_phases(
-    plan: &LoadPlan,
-    name: impl Fn(usize) -> String,
-) -> Vec<(String, f64, f64, f64)> {
-    let first_rate = match plan.mode {
-        LoadMode::Open { rate, .. } => rate,
-        LoadMode::Closed { .. } => 0.0,
+/// The phases of a one-run plan, in seconds from its window's start: the plan's own load until
+/// its first step (rate steps in an open loop, concurrency steps in a closed one), each step
+/// until the next, the last until the plan's end; `name(i)` names the `i`th.
+pub fn plan_phases(plan: &LoadPlan, name: impl Fn(usize) -> String) -> Vec<PhaseSpec> {
+    let starts: Vec<(f64, PhaseLoad)> = match plan.mode {
+        LoadMode::Open { rate, .. } => std::iter::once((0.0, PhaseLoad::Rate(rate)))
+            .chain(
+                plan.rate_steps
+                    .iter()
+                    .map(|s| (s.from.as_secs_f64(), PhaseLoad::Rate(s.rate))),
+            )
+            .collect(),
+        LoadMode::Closed { concurrency } => {
+            std::iter::once((0.0, PhaseLoad::Concurrency(concurrency)))
+                .chain(
+                    plan.concurrency_steps
+                        .iter()
+                        .map(|s| (s.from.as_secs_f64(), PhaseLoad::Concurrency(s.concurrency))),
+                )
+                .collect()
+        }
     };
-    let starts: Vec<(f64, f64)> = std::iter::once((0.0, first_rate))
-        .chain(
-            plan.rate_steps
-                .iter()
-                .map(|s| (s.from.as_secs_f64(), s.rate)),
-        )
-        .collect();
     let end = plan.duration.as_secs_f64();
     starts
         .iter()
         .enumerate()
-        .map(|(i, &(start, rate))| {
-            let until = starts.get(i + 1).map_or(end, |&(next, _)| next);
-            (name(i), start, until, rate)
+        .map(|(i, &(start_s, load))| PhaseSpec {
+            name: name(i),
+            start_s,
+            end_s: starts.get(i + 1).map_or(end, |&(next, _)| next),
+            load,
         })
         .collect()
 }
 
 /// A soak's windows: `window 1`, `window 2`, … of `window` each (the last may be shorter).
-pub fn soak_windows(plan: &LoadPlan, window: Duration) -> Vec<(String, f64, f64, f64)> {
-    let rate = match plan.mode {
-        LoadMode::Open { rate, .. } => rate,
-        LoadMode::Closed { .. } => 0.0,
+pub fn soak_windows(plan: &LoadPlan, window: Duration) -> Vec<PhaseSpec> {
+    let load = match plan.mode {
+        LoadMode::Open { rate, .. } => PhaseLoad::Rate(rate),
+        LoadMode::Closed { concurrency } => PhaseLoad::Concurrency(concurrency),
     };
     let (window, end) = (window.as_secs_f64().max(1e-3), plan.duration.as_secs_f64());
     let count = (end / window - 1e-9).ceil().max(1.0) as usize;
     (0..count)
         .map(|i| {
-            let start = i as f64 * window;
-            (
-                format!("window {}", i + 1),
-                start,
-                (start + window).min(end),
-                rate,
-            )
+            let start_s = i as f64 * window;
+            PhaseSpec {
+                name: format!("window {}", i + 1),
+                start_s,
+                end_s: (start_s + window).min(end),
+                load,
+            }
         })
         .collect()
 }
 
 /// The phases of a ramp: `step 1`, `step 2`, …
-pub fn ramp_phases(plan: &LoadPlan) -> Vec<(String, f64, f64, f64)> {
+pub fn ramp_phases(plan: &LoadPlan) -> Vec<PhaseSpec> {
     plan_phases(plan, |i| format!("step {}", i + 1))
 }
 
 impl Spike {
     /// Before, spike and after, in seconds from the window's start.
-    pub fn phases(&self) -> Vec<(String, f64, f64, f64)> {
+    pub fn phases(&self) -> Vec<PhaseSpec> {
         const NAMES: [&str; 3] = ["before", "spike", "after"];
         plan_phases(&self.plan(), |i| NAMES[i.min(2)].to_string())
     }
@@ -270,6 +316,7 @@ impl Stress {
                 start_s: i as f64 * level_s,
                 end_s: (i + 1) as f64 * level_s,
                 rate,
+                concurrency: None,
                 sent: stats.requests,
                 ok: stats.ok,
                 errors: stats.errors,
@@ -322,12 +369,30 @@ mod tests {
     #[test]
     fn phases_follow_the_plan_rate_steps() {
         let ramp = ramp_phases(&ramp_plan(100.0, 300.0, 3, Duration::from_secs(2)));
+        let planned = |phases: Vec<PhaseSpec>| -> Vec<(String, f64, f64, PhaseLoad)> {
+            phases
+                .into_iter()
+                .map(|p| (p.name, p.start_s, p.end_s, p.load))
+                .collect()
+        };
+        let rate = PhaseLoad::Rate;
         assert_eq!(
-            ramp,
+            planned(ramp),
             [
-                ("step 1".to_string(), 0.0, 2.0, 100.0),
-                ("step 2".to_string(), 2.0, 4.0, 200.0),
-                ("step 3".to_string(), 4.0, 6.0, 300.0),
+                ("step 1".to_string(), 0.0, 2.0, rate(100.0)),
+                ("step 2".to_string(), 2.0, 4.0, rate(200.0)),
+                ("step 3".to_string(), 4.0, 6.0, rate(300.0)),
+            ]
+        );
+        let closed = ramp_phases(&concurrency_ramp_plan(1, 8, 4, Duration::from_secs(1)));
+        let in_flight = PhaseLoad::Concurrency;
+        assert_eq!(
+            planned(closed),
+            [
+                ("step 1".to_string(), 0.0, 1.0, in_flight(1)),
+                ("step 2".to_string(), 1.0, 2.0, in_flight(3)),
+                ("step 3".to_string(), 2.0, 3.0, in_flight(6)),
+                ("step 4".to_string(), 3.0, 4.0, in_flight(8)),
             ]
         );
         let spike = Spike {
@@ -339,11 +404,11 @@ mod tests {
             recovered_within_pct: 20.0,
         };
         assert_eq!(
-            spike.phases(),
+            planned(spike.phases()),
             [
-                ("before".to_string(), 0.0, 3.0, 50.0),
-                ("spike".to_string(), 3.0, 4.0, 200.0),
-                ("after".to_string(), 4.0, 9.0, 50.0),
+                ("before".to_string(), 0.0, 3.0, rate(50.0)),
+                ("spike".to_string(), 3.0, 4.0, rate(200.0)),
+                ("after".to_string(), 4.0, 9.0, rate(50.0)),
             ]
         );
     }

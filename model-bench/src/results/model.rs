@@ -397,6 +397,9 @@ pub struct ScenarioPhase {
     pub end_s: f64,
     /// Target requests per second (0 in a closed loop).
     pub rate: f64,
+    /// Requests in flight, in a closed loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
     pub sent: u64,
     pub ok: u64,
     pub errors: u64,

@@ -71,6 +71,32 @@ pub fn run(
                 memory: Vec::new(),
             }
         }
+        ScenarioSpec::ConcurrencyRamp {
+            from,
+            to,
+            steps,
+            step,
+        } => {
+            let step = scale(step);
+            let plan = scenario::concurrency_ramp_plan(from, to, steps, step)
+                .series_step(series_step(step));
+            let phases = scenario::ramp_phases(&plan);
+            let plan = limited(plan);
+            eprintln!(
+                "model-bench: {point_id}: ramp {from} → {to} in flight in {steps} steps of \
+                 {step:?} against {url}"
+            );
+            let run = runtime.block_on(load::run(Arc::clone(client), &plan));
+            ScenarioResult {
+                kind: "ramp".into(),
+                phases: scenario::phases_of(&run.recorder, &phases),
+                load: Some(run.point),
+                recovery: None,
+                highest_held: None,
+                slo_p99_ns: None,
+                memory: Vec::new(),
+            }
+        }
         ScenarioSpec::Spike {
             baseline,
             factor,

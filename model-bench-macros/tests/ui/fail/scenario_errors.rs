@@ -50,4 +50,9 @@ fn soak_window_longer_than_it() -> Endpoint {
     Endpoint::rest("m")
 }
 
+#[model_bench(remote, ramp(from = 10, to = 100, concurrency_to = 8))]
+fn ramp_of_rates_and_concurrency() -> Endpoint {
+    Endpoint::rest("m")
+}
+
 fn main() {}

@@ -21,6 +21,11 @@ fn soak() -> Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
 
+#[model_bench(remote, pipeline = "serving", ramp(concurrency_from = 1, concurrency_to = 32, steps = 6, step = "10s"))]
+fn closed_ramp() -> Endpoint {
+    Endpoint::rest("identity").url("http://127.0.0.1:8000")
+}
+
 fn main() {
     use model_bench::__private::ScenarioSpec;
     let benches = model_bench::registry::all();
@@ -32,6 +37,7 @@ fn main() {
             vec!["serving/spike/spike"],
             vec!["serving/stress/stress"],
             vec!["serving/soak/soak"],
+            vec!["serving/closed_ramp/ramp"],
         ]
     );
     let scenario = |i: usize| benches[i].remote().unwrap().scenario.unwrap();
@@ -72,6 +78,10 @@ fn main() {
             window: Duration::from_secs(60),
             leak_mib_per_min: 10.0,
         }
+    );
+    assert_eq!(
+        scenario(4),
+        ScenarioSpec::ConcurrencyRamp { from: 1, to: 32, steps: 6, step: Duration::from_secs(10) }
     );
     assert_eq!(benches[2].remote().unwrap().max_in_flight, Some(64));
     assert_eq!(benches[2].remote().unwrap().compare, Some("servers"));
