@@ -274,6 +274,9 @@ pub struct StressResult {
 impl Stress {
     /// Why a level with these figures breaks the run's limits, or `None` if it held.
     pub fn verdict(&self, stats: &LoadStats) -> Option<String> {
+        if let Some(stopped) = &stats.stopped {
+            return Some(stopped.clone());
+        }
         let error_rate = 1.0 - stats.success_rate;
         if stats.requests > 0 && error_rate > self.max_error_rate {
             let worst = stats
@@ -302,12 +305,21 @@ impl Stress {
 
     /// Runs the levels one after another against `client` until one breaks.
     pub async fn run(&self, client: Arc<Client>) -> StressResult {
+        self.run_limited(client, None).await
+    }
+
+    /// As [`Stress::run`], each level also stopping once `error_limit` requests have failed
+    /// (a server that died): that level broke, with what it measured kept.
+    pub async fn run_limited(&self, client: Arc<Client>, error_limit: Option<u64>) -> StressResult {
         let mut steps = Vec::new();
         let mut highest_held = None;
         let level_s = self.step.as_secs_f64();
         for i in 0..self.max_steps.max(1) {
             let rate = self.start_rate + self.increment * i as f64;
-            let plan = LoadPlan::open(rate, Arrival::Constant, self.step);
+            let mut plan = LoadPlan::open(rate, Arrival::Constant, self.step);
+            if let Some(limit) = error_limit {
+                plan = plan.error_limit(limit);
+            }
             let run: LoadRun = load::run(Arc::clone(&client), &plan).await;
             let stats = run.stats();
             let broke = self.verdict(stats);
@@ -511,5 +523,12 @@ mod tests {
         let failing = stress.verdict(&stats(20.0, 90, 10)).unwrap();
         assert!(failing.contains("error rate 10.0 %"), "{failing}");
         assert!(failing.contains("10 × http_503"), "{failing}");
+        // A level the error limit stopped broke, whatever its other figures.
+        let stopped = LoadStats {
+            stopped: Some("stopped at 0.4 s: 25 failed requests (the error limit)".into()),
+            ..stats(20.0, 1000, 25)
+        };
+        let verdict = stress.verdict(&stopped).unwrap();
+        assert!(verdict.contains("the error limit"), "{verdict}");
     }
 }

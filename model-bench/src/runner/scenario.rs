@@ -228,7 +228,8 @@ pub fn run(
                 stress.step,
                 100.0 * max_error_rate
             );
-            let outcome = runtime.block_on(stress.run(Arc::clone(client)));
+            let outcome =
+                runtime.block_on(stress.run_limited(Arc::clone(client), config.error_limit));
             let phases = outcome.steps;
             ScenarioResult {
                 kind: "stress".into(),
