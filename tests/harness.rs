@@ -1188,6 +1188,22 @@ fn remote_benches_report_percentiles_through_criterion_and_never_write_secrets()
         })
         .collect();
     assert_eq!(load[0], ("ok/s".to_string(), throughput));
+    // Each steady point over time: its responses per second step by step, at each step's
+    // middle.
+    let c4 = &run.bench("serving/rest_identity")["points"][1];
+    let steps = c4["load"]["stats"]["time_series"].as_array().unwrap();
+    let (_, timeline) = chart(
+        &report,
+        &format!("timeline-{}", c4["id"].as_str().unwrap().replace('/', "_")),
+    );
+    assert_eq!(timeline[0].0, "ok/s");
+    let ok_per_s: Vec<f64> = timeline[0].1.iter().map(|p| p.1).collect();
+    let recorded: Vec<f64> = steps
+        .iter()
+        .map(|s| s["throughput_rps"].as_f64().unwrap())
+        .collect();
+    assert_eq!(ok_per_s, recorded);
+    assert!(timeline[0].1.windows(2).all(|w| w[0].0 < w[1].0));
     let (_, spectrum_series) = chart(&report, "spectrum-serving_rest_identity");
     assert_eq!(spectrum_series.len(), 2, "one line per load level");
     chart(&report, "histogram-serving_rest_identity");

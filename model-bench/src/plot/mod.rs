@@ -1,5 +1,6 @@
 //! Charts of a report, one module per kind: batch sweeps, load curves, latency spectra and
-//! histograms, stage box plots, pipeline breakdowns, REST vs gRPC, cold vs warm, scenarios. Each
+//! histograms, stage box plots, pipeline breakdowns, REST vs gRPC, cold vs warm, scenarios and
+//! every load point over time. Each
 //! is drawn with plotters as SVG and rasterised to PNG from that same SVG.
 
 mod breakdown;
@@ -57,6 +58,7 @@ pub fn charts(report: &Report) -> Vec<Result<Chart>> {
         breakdown::charts(report),
         cold::charts(report),
         scenario::charts(report),
+        scenario::steady_charts(report),
     ]
     .into_iter()
     .flatten()

@@ -1,6 +1,7 @@
-//! Scenario charts: a ramp's or spike's run over time (responses per second and p50 / p99 per
-//! time-series step, the phase boundaries drawn and named), and a stress run's levels (responses
-//! per second and p99 against the offered rate, with the SLO the run broke).
+//! Charts over time and by level: a one-run scenario (ramp, spike, soak) and every steady load
+//! point over time (responses per second and p50 / p99 per time-series step, a scenario's phase
+//! boundaries drawn and named), and a stress run's levels (responses per second and p99 against
+//! the offered rate, with the SLO the run broke).
 
 use plotters::chart::DualCoordChartContext;
 use plotters::coord::types::RangedCoordf64;
@@ -10,7 +11,7 @@ use super::{
     color, draw, draw_legend, line_key, max_of, short_number, time_unit, Chart, Series, Spec,
 };
 use crate::error::Result;
-use crate::results::{BenchResult, Report, ScenarioResult};
+use crate::results::{BenchResult, Report, ScenarioResult, SeriesPoint};
 
 pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
     report
@@ -35,24 +36,67 @@ fn over_time(bench: &BenchResult, scenario: &ScenarioResult) -> Result<Chart> {
         .as_ref()
         .map(|l| l.stats.time_series.as_slice())
         .unwrap_or_default();
+    let phases: Vec<(String, f64)> = scenario
+        .phases
+        .iter()
+        .map(|p| (p.name.clone(), p.start_s))
+        .collect();
+    timeline(
+        "scenario",
+        &bench.id,
+        &format!("{} ({})", bench.id, scenario.kind),
+        steps,
+        &phases,
+    )
+}
+
+/// Every steady load point's time series: a point that drifts, stalls or stops shows it here.
+pub(super) fn steady_charts(report: &Report) -> Vec<Result<Chart>> {
+    report
+        .benches
+        .iter()
+        .filter(|bench| bench.scenario.is_none())
+        .flat_map(|bench| &bench.points)
+        .filter_map(|point| {
+            let steps = &point.load.as_ref()?.stats.time_series;
+            (steps.len() >= 2).then(|| timeline("timeline", &point.id, &point.id, steps, &[]))
+        })
+        .collect()
+}
+
+/// Responses per second and the p50 / p99 of each time-series step, with the phases (if any)
+/// marked where they begin.
+fn timeline(
+    kind: &str,
+    id: &str,
+    title: &str,
+    steps: &[SeriesPoint],
+    phases: &[(String, f64)],
+) -> Result<Chart> {
     let (divisor, unit) = time_unit(max_of(steps.iter().filter_map(|s| s.p99_ns), 1.0));
     let step_s = steps.get(1).map_or(1.0, |s| s.start_s).max(1e-3);
     // Each step's figures are drawn at its middle.
     let at = |start_s: f64| start_s + step_s / 2.0;
+    let marks = if phases.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; dashed lines mark where each phase ({}) begins",
+            phases
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let mut spec = Spec::new(
-        "scenario",
-        &bench.id,
-        format!("{}: {} over time", bench.id, scenario.kind),
+        kind,
+        id,
+        format!("{title} over time"),
         format!(
             "Responses per second (left axis) and the p50 / p99 latency in {unit} of the requests \
              sent in each step (right axis), drawn at the middle of each step from the start of \
-             the run; dashed lines mark where each phase ({}) begins.",
-            scenario
-                .phases
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+             the measurement window{marks}."
         ),
     );
     spec.series = vec![
@@ -78,13 +122,9 @@ fn over_time(bench: &BenchResult, scenario: &ScenarioResult) -> Result<Chart> {
                 .collect(),
         },
     ];
-    let phases: Vec<(String, f64)> = scenario
-        .phases
-        .iter()
-        .map(|p| (p.name.clone(), p.start_s))
-        .collect();
+    let phases = phases.to_vec();
     let x_max = steps.last().map_or(1.0, |s| s.start_s) + step_s;
-    let title = format!("{} ({})", bench.id, scenario.kind);
+    let title = title.to_string();
     draw(spec, |root, series| {
         let y_max = max_of(series[0].points.iter().map(|p| p.1), 1.0) * 1.2;
         let latency_max = max_of(

@@ -422,7 +422,10 @@ fn plan(
             plan
         }
     };
-    plan = plan.warm_up(warm_up).slices(slices);
+    plan = plan
+        .warm_up(warm_up)
+        .slices(slices)
+        .series_step(super::scenario::series_step(duration));
     if let Some(limit) = config.error_limit {
         plan = plan.error_limit(limit);
     }

@@ -14,9 +14,9 @@ use crate::remote::Client;
 use crate::resources::process::{soak_memory, ProcessSampler, SoakMemory, Watched};
 use crate::results::{BenchResult, ScenarioResult};
 
-/// The time-series step of a scenario run: a second, or a tenth of its shortest phase when
-/// that is shorter, so every phase spans several steps.
-fn series_step(shortest_phase: Duration) -> Duration {
+/// The time-series step of a run: a second, or a tenth of its shortest phase (a steady
+/// point's whole window) when that is shorter, so every phase spans several steps.
+pub(super) fn series_step(shortest_phase: Duration) -> Duration {
     (shortest_phase / 10).clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
