@@ -116,7 +116,7 @@ fn every_annotated_function_is_registered_and_listed_like_criterion() {
     assert!(listed
         .iter()
         .any(|l| l == "serving/rest_open_loop/r200: benchmark"));
-    assert_eq!(listed.len(), 42, "{listed:?}");
+    assert_eq!(listed.len(), 43, "{listed:?}");
     // Listing measures nothing and writes nothing.
     assert!(!run.out_dir().exists());
 
@@ -1188,6 +1188,25 @@ fn remote_benches_report_percentiles_through_criterion_and_never_write_secrets()
         })
         .collect();
     assert_eq!(load[0], ("ok/s".to_string(), throughput));
+    // A mixed workload: each member's requests add up to the whole, the fast one gets about
+    // three in four (within four binomial standard deviations), and the table shows both.
+    let mixed = &run.bench("serving/mixed")["points"][0]["load"];
+    let members = mixed["mix"].as_array().unwrap();
+    let names: Vec<&str> = members
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["identity", "slow_grpc"]);
+    let sent = |m: &Value| m["stats"]["requests"].as_u64().unwrap();
+    let total = mixed["stats"]["requests"].as_u64().unwrap();
+    assert_eq!(sent(&members[0]) + sent(&members[1]), total);
+    let expected = 0.75 * total as f64;
+    let spread = 4.0 * (total as f64 * 0.75 * 0.25).sqrt();
+    assert!(
+        (sent(&members[0]) as f64 - expected).abs() <= spread,
+        "{mixed}"
+    );
+    assert!(run.stdout().contains("Mixed workload by member"));
     // Each steady point over time: its responses per second step by step, at each step's
     // middle.
     let c4 = &run.bench("serving/rest_identity")["points"][1];

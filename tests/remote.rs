@@ -707,3 +707,69 @@ fn plain_posts_http2_and_several_connections_work_against_the_reference_server()
         );
     }
 }
+
+/// A mixed workload over two real servers: three requests to a fast REST endpoint for every one
+/// to a gRPC endpoint 20 ms slower. Each member gets its share of the requests (within four
+/// binomial standard deviations of 3:1) and its own latency, and the whole adds up.
+#[test]
+fn a_mixed_workload_gives_each_member_its_share_and_its_own_figures() {
+    let _serial = serial();
+    let fast = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let slow_config =
+        ReferenceConfig::default().latency(InjectedLatency::fixed(Duration::from_millis(20)));
+    let slow = ReferenceServer::start(&slow_config).unwrap();
+    let runtime = runtime();
+    let rest = identity_endpoint(Protocol::RestJson);
+    let grpc = identity_endpoint(Protocol::Grpc);
+    let own = runtime
+        .block_on(Client::connect(&rest, &fast.rest_url(), no_env))
+        .unwrap();
+    let other = runtime
+        .block_on(Client::connect(&grpc, &slow.grpc_url(), no_env))
+        .unwrap();
+    let client = Arc::new(own.with_mix(("fast".into(), 3.0), vec![("slow".into(), 1.0, other)]));
+    runtime.block_on(client.health()).unwrap();
+    let plan = LoadPlan::closed(2, Duration::from_secs(30)).max_requests(200);
+    let point = runtime
+        .block_on(model_bench::remote::load::run(Arc::clone(&client), &plan))
+        .point;
+    assert_eq!(point.stats.errors, 0, "{:?}", point.stats.first_errors);
+    assert_eq!(point.stats.requests, 200);
+    let names: Vec<&str> = point.mix.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["fast", "slow"]);
+    let (to_fast, to_slow) = (&point.mix[0].stats, &point.mix[1].stats);
+    assert_eq!(to_fast.requests + to_slow.requests, 200);
+    assert_eq!(to_fast.ok + to_slow.ok, point.stats.ok);
+    // 150 expected; the binomial standard deviation is sqrt(200 × 0.75 × 0.25) ≈ 6.1.
+    assert!(
+        (125..=175).contains(&to_fast.requests),
+        "{}",
+        to_fast.requests
+    );
+    let p50 = |stats: &model_bench::results::LoadStats| stats.latency.unwrap().p50;
+    assert!(p50(to_slow) >= 20.0 * MS, "{}", p50(to_slow));
+    assert!(p50(to_fast) < 10.0 * MS, "{}", p50(to_fast));
+
+    // A member that is not there fails the health check, named.
+    let missing = Endpoint::rest("nope").input(Tensor::fp32("INPUT0", [1], &[1.0]).unwrap());
+    let own = runtime
+        .block_on(Client::connect(&rest, &fast.rest_url(), no_env))
+        .unwrap();
+    let other = runtime
+        .block_on(Client::connect(&missing, &fast.rest_url(), no_env))
+        .unwrap();
+    let client = own.with_mix(("fast".into(), 1.0), vec![("gone".into(), 1.0, other)]);
+    let error = runtime.block_on(client.health()).unwrap_err();
+    assert!(error.message.contains("mix member `gone`"), "{error}");
+
+    // Names must differ and weights be positive, checked before anything is sent.
+    let twice = rest.clone().mix("identity", 1.0, grpc.clone());
+    let error = twice.validate(no_env).unwrap_err().to_string();
+    assert!(
+        error.contains("two mix members are named `identity`"),
+        "{error}"
+    );
+    let weightless = rest.clone().mix("slow", 0.0, grpc);
+    let error = weightless.validate(no_env).unwrap_err().to_string();
+    assert!(error.contains("weight 0"), "{error}");
+}

@@ -142,6 +142,7 @@ pub fn build(report: &Report) -> Vec<Table> {
     [
         stages(report),
         remote_points(report),
+        mixes(report),
         rest_vs_grpc(report),
         comparisons(report),
         sweeps(report),
@@ -739,6 +740,50 @@ fn gpu_usage(report: &Report) -> Vec<Table> {
             table
                 .notes
                 .push(format!("{}: no GPU figures: {note}", bench.id));
+        }
+    }
+    vec![table]
+}
+
+/// A mixed workload's members at each load point: what share of the requests each drew and
+/// how each fared, beside the whole.
+fn mixes(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "Mixed workload by member",
+        &[
+            "point", "member", "weight", "share", "sent", "ok/s", "p50", "p99", "errors",
+        ],
+    );
+    let time = |ns: Option<f64>| ns.map(duration_ns).unwrap_or_else(|| "-".into());
+    for bench in &report.benches {
+        for point in &bench.points {
+            let Some(load) = &point.load else { continue };
+            if load.mix.is_empty() {
+                continue;
+            }
+            let sent = load.stats.requests.max(1) as f64;
+            let rows = load
+                .mix
+                .iter()
+                .map(|m| (m.name.clone(), format!("{}", m.weight), &m.stats))
+                .chain(std::iter::once((
+                    "(all)".to_string(),
+                    String::new(),
+                    &load.stats,
+                )));
+            for (name, weight, stats) in rows {
+                table.rows.push(vec![
+                    point.id.clone(),
+                    name,
+                    weight,
+                    percent(100.0 * stats.requests as f64 / sent),
+                    stats.requests.to_string(),
+                    rate(stats.throughput_rps),
+                    time(stats.latency.map(|l| l.p50)),
+                    time(stats.latency.map(|l| l.p99)),
+                    stats.errors.to_string(),
+                ]);
+            }
         }
     }
     vec![table]

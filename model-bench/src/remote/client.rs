@@ -60,14 +60,62 @@ pub struct Client {
     timeout: Duration,
     next: AtomicUsize,
     transport: Transport,
+    /// A mixed workload: which member each request goes to.
+    mix: Option<Mix>,
+}
+
+/// The members of a mixed workload: this client's own endpoint first, then the others, each
+/// with its weight.
+struct Mix {
+    names: Vec<String>,
+    weights: Vec<f64>,
+    /// Running sums of the weights over their total, the last 1.
+    cumulative: Vec<f64>,
+    /// The other members' clients: `others[i]` is member `i + 1`.
+    others: Vec<Client>,
+}
+
+impl Mix {
+    /// The member a uniform draw in [0, 1) picks.
+    fn pick(&self, draw: f64) -> usize {
+        self.cumulative
+            .iter()
+            .position(|&edge| draw < edge)
+            .unwrap_or(self.cumulative.len() - 1)
+    }
 }
 
 /// One load worker's own state: for REST over plain HTTP/1.1, its own connection, so requests
 /// skip the shared pool (see [`Client::send_in`]). Closed-loop workers keep one each; an open
-/// loop lends idle ones to its requests.
-#[derive(Default)]
+/// loop lends idle ones to its requests. In a mixed workload it also draws each request's
+/// member and keeps one state per member.
 pub struct Session {
     http1: Http1Conn,
+    draws: crate::stats::rng::SplitMix64,
+    member: usize,
+    others: Vec<Session>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        // Every session draws its own reproducible sequence: the n-th session made in a
+        // process always starts from the same seed.
+        static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, Ordering::Relaxed) as u64;
+        Session {
+            http1: Http1Conn::default(),
+            draws: crate::stats::rng::SplitMix64(0x6d69_7865_u64 ^ n.wrapping_mul(0x9E37_79B9)),
+            member: 0,
+            others: Vec::new(),
+        }
+    }
+}
+
+impl Session {
+    /// The mix member the last request went to (0: the client's own endpoint).
+    pub fn member(&self) -> usize {
+        self.member
+    }
 }
 
 type Metadata = Vec<(MetadataKey<Ascii>, MetadataValue<Ascii>)>;
@@ -278,6 +326,7 @@ impl Client {
             timeout: endpoint.timeout,
             next: AtomicUsize::new(0),
             transport,
+            mix: None,
         })
     }
 
@@ -366,8 +415,28 @@ impl Client {
     }
 
     /// Like [`send`](Client::send), on the worker's own connection where the protocol has one
-    /// (REST over plain HTTP/1.1); otherwise the same as `send`.
+    /// (REST over plain HTTP/1.1); otherwise the same as `send`. In a mixed workload the
+    /// session first draws the member by weight ([`Session::member`] says which).
     pub async fn send_in(&self, session: &mut Session) -> Result<(), RequestError> {
+        if let Some(mix) = &self.mix {
+            let member = mix.pick(session.draws.next_open01());
+            session.member = member;
+            if member > 0 {
+                if session.others.len() < mix.others.len() {
+                    session
+                        .others
+                        .resize_with(mix.others.len(), Session::default);
+                }
+                return mix.others[member - 1]
+                    .send_own_in(&mut session.others[member - 1])
+                    .await;
+            }
+        }
+        self.send_own_in(session).await
+    }
+
+    /// Sends this client's own request (never a mix member's).
+    async fn send_own_in(&self, session: &mut Session) -> Result<(), RequestError> {
         match &self.transport {
             Transport::Rest {
                 bare: Some(request),
@@ -423,8 +492,22 @@ impl Client {
             .map_err(|message| RequestError::new(ErrorClass::Decode, message))
     }
 
-    /// Server live, server ready and model ready; the first that fails is the error.
+    /// Server live, server ready and model ready (for every member of a mix); the first that
+    /// fails is the error.
     pub async fn health(&self) -> Result<(), RequestError> {
+        self.own_health().await?;
+        if let Some(mix) = &self.mix {
+            for (name, other) in mix.names[1..].iter().zip(&mix.others) {
+                other.own_health().await.map_err(|mut error| {
+                    error.message = format!("mix member `{name}`: {}", error.message);
+                    error
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn own_health(&self) -> Result<(), RequestError> {
         match &self.transport {
             Transport::Rest { clients, .. } => {
                 let client = &clients[0];
@@ -614,6 +697,49 @@ impl Client {
 }
 
 impl Client {
+    /// Makes this client a mixed workload: its own endpoint named `own` with weight
+    /// `own_weight`, and each `(name, weight, client)` of `others`.
+    pub fn with_mix(mut self, own: (String, f64), others: Vec<(String, f64, Client)>) -> Self {
+        let mut names = vec![own.0];
+        let mut weights = vec![own.1];
+        let mut clients = Vec::with_capacity(others.len());
+        for (name, weight, client) in others {
+            names.push(name);
+            weights.push(weight);
+            clients.push(client);
+        }
+        let total: f64 = weights.iter().sum();
+        let cumulative = weights
+            .iter()
+            .scan(0.0, |sum, weight| {
+                *sum += weight;
+                Some(*sum / total)
+            })
+            .collect();
+        self.mix = Some(Mix {
+            names,
+            weights,
+            cumulative,
+            others: clients,
+        });
+        self
+    }
+
+    /// A mixed workload's members, `(name, weight)`, this client's own first; empty without
+    /// a mix.
+    pub fn mix_members(&self) -> Vec<(String, f64)> {
+        self.mix
+            .as_ref()
+            .map(|mix| {
+                mix.names
+                    .iter()
+                    .cloned()
+                    .zip(mix.weights.iter().copied())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Triton's statistics for this model over gRPC (`ModelStatistics`, Triton's superset of
     /// the service); `None` for a REST endpoint, which reads them with a GET instead.
     pub async fn model_statistics(

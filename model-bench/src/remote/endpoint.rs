@@ -160,6 +160,20 @@ pub struct Endpoint {
     /// The server's Prometheus metrics URL, scraped during each load point (default: the
     /// reference server's own `/metrics`; an external server's only when given).
     pub metrics_url: Option<String>,
+    /// This endpoint's share of the requests in a mixed workload (relative to the members').
+    pub weight: f64,
+    /// Other endpoints each request may go to instead, by weight: a mixed workload (other
+    /// models, payloads or servers), reported per member and in total.
+    pub mix: Vec<MixMember>,
+}
+
+/// One member of a mixed workload besides the endpoint itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixMember {
+    /// Its name in the results (unique in the mix).
+    pub name: String,
+    pub weight: f64,
+    pub endpoint: Endpoint,
 }
 
 /// How a bench names the server's process.
@@ -219,6 +233,8 @@ impl Endpoint {
             server_process: None,
             stats_url: None,
             metrics_url: None,
+            weight: 1.0,
+            mix: Vec::new(),
         }
     }
 
@@ -353,6 +369,30 @@ impl Endpoint {
         self
     }
 
+    /// Also send requests to `endpoint` (named `name` in the results), `weight` of them for
+    /// every [`weight`](Endpoint::weight) this endpoint gets: a mixed workload in one run,
+    /// reported per member and in total. Members have their own URL or reference server,
+    /// model, payload and protocol; the load level and the loop are the bench's.
+    pub fn mix(mut self, name: impl Into<String>, weight: f64, endpoint: Endpoint) -> Self {
+        self.mix.push(MixMember {
+            name: name.into(),
+            weight,
+            endpoint,
+        });
+        self
+    }
+
+    /// This endpoint's weight in a mixed workload (default 1).
+    pub fn weight(mut self, weight: f64) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// The name this endpoint itself has among a mix's members: its model's.
+    pub fn mix_name(&self) -> &str {
+        &self.model
+    }
+
     /// Watch the server process with this PID during each load point (CPU, memory, threads).
     pub fn server_pid(mut self, pid: u32) -> Self {
         self.server_process = Some(ServerProcess::Pid(pid));
@@ -443,7 +483,54 @@ impl Endpoint {
                 "the request timeout must be greater than zero".into(),
             ));
         }
+        if !self.mix.is_empty() {
+            self.validate_mix(&env)?;
+        }
         self.header_values(env).map(|_| ())
+    }
+
+    /// Weights positive and finite, names unique, members without mixes of their own and
+    /// each valid itself.
+    fn validate_mix(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), EndpointError> {
+        let invalid = |message: String| Err(EndpointError::Invalid(message));
+        let mut names = vec![self.mix_name()];
+        if !(self.weight.is_finite() && self.weight > 0.0) {
+            return invalid(format!(
+                "mix member `{}` has weight {}; a weight must be a positive number",
+                self.mix_name(),
+                self.weight
+            ));
+        }
+        for member in &self.mix {
+            if !(member.weight.is_finite() && member.weight > 0.0) {
+                return invalid(format!(
+                    "mix member `{}` has weight {}; a weight must be a positive number",
+                    member.name, member.weight
+                ));
+            }
+            if names.contains(&member.name.as_str()) {
+                return invalid(format!(
+                    "two mix members are named `{}` (the bench's own endpoint is named after \
+                     its model)",
+                    member.name
+                ));
+            }
+            names.push(&member.name);
+            if !member.endpoint.mix.is_empty() {
+                return invalid(format!(
+                    "mix member `{}` has a mix of its own; give every member to the bench's \
+                     endpoint",
+                    member.name
+                ));
+            }
+            member
+                .endpoint
+                .validate(|var: &str| env(var))
+                .map_err(|e| {
+                    EndpointError::Invalid(format!("mix member `{}`: {e}", member.name))
+                })?;
+        }
+        Ok(())
     }
 
     /// The headers with their values, secrets read from the environment.

@@ -15,7 +15,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::client::{Client, Session};
 use super::metrics::{self, LatencyBasis, Recorder, Window};
-use crate::results::{LoadPoint, LoadStats};
+use crate::results::{LoadPoint, LoadStats, MixMemberStats};
 use crate::stats::rng::SplitMix64;
 
 /// How arrivals are spaced in an open loop.
@@ -208,6 +208,7 @@ impl LoadRun {
 
 /// Runs `plan` against `client` on the current tokio runtime.
 pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
+    let members = client.mix_members();
     let (recorder, dropped, basis) = match plan.mode {
         LoadMode::Closed { concurrency } => (
             closed_loop(client, plan, concurrency).await,
@@ -224,6 +225,15 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
         }
     };
     let stats = metrics::summarize(&recorder, basis, dropped, plan.is_open());
+    let mix: Vec<MixMemberStats> = members
+        .into_iter()
+        .zip(&recorder.members)
+        .map(|((name, weight), member)| MixMemberStats {
+            name,
+            weight,
+            stats: metrics::summarize(member, basis, 0, plan.is_open()),
+        })
+        .collect();
     let point = match plan.mode {
         LoadMode::Closed { concurrency } => LoadPoint {
             mode: "closed".into(),
@@ -239,6 +249,7 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             metrics_note: None,
             gpu: Vec::new(),
             gpu_note: None,
+            mix,
         },
         LoadMode::Open { rate, arrival, .. } => LoadPoint {
             mode: "open".into(),
@@ -254,6 +265,7 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             metrics_note: None,
             gpu: Vec::new(),
             gpu_note: None,
+            mix,
         },
     };
     LoadRun { recorder, point }
@@ -282,6 +294,9 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
     // One recorder for every worker: memory stays the same at any concurrency, and the lock is
     // held for a few histogram increments per request.
     let mut recorder = Recorder::new(window);
+    recorder.members = (0..client.mix_members().len())
+        .map(|_| Recorder::new(window))
+        .collect();
     recorder.error_limit = plan.error_limit;
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
@@ -330,7 +345,7 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
                 }
                 let outcome = client.send_in(&mut session).await;
                 let done = Instant::now();
-                lock(&recorder).record(sent, sent, done, outcome);
+                lock(&recorder).record_member(session.member(), sent, sent, done, outcome);
             }
         });
     }
@@ -483,6 +498,9 @@ async fn open_loop(
     };
     let end = window.start + window.len;
     let mut recorder = Recorder::new(window);
+    recorder.members = (0..client.mix_members().len())
+        .map(|_| Recorder::new(window))
+        .collect();
     recorder.error_limit = plan.error_limit;
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
@@ -555,8 +573,10 @@ async fn open_loop(
                                 let sent = Instant::now();
                                 let outcome = client.send_in(&mut session).await;
                                 let done = Instant::now();
+                                let member = session.member();
                                 lock(&sessions).push(session);
-                                lock(&recorder).record(intended, sent, done, outcome);
+                                lock(&recorder)
+                                    .record_member(member, intended, sent, done, outcome);
                             }
                             _ if in_window => {
                                 dropped.fetch_add(1, Ordering::Relaxed);

@@ -141,6 +141,8 @@ pub struct Recorder {
     pub stopped_at: Option<Instant>,
     /// Raised with `stopped_at`, for the senders to see without taking the recorder's lock.
     pub stop_signal: Arc<AtomicBool>,
+    /// A mixed workload's members, each recorded on its own too (empty otherwise).
+    pub members: Vec<Recorder>,
 }
 
 impl Recorder {
@@ -161,6 +163,7 @@ impl Recorder {
             error_limit: None,
             stopped_at: None,
             stop_signal: Arc::default(),
+            members: Vec::new(),
         }
     }
 
@@ -225,6 +228,21 @@ impl Recorder {
             }
         }
         true
+    }
+
+    /// Records a request of mix member `member`: in the whole and in the member's own.
+    pub fn record_member(
+        &mut self,
+        member: usize,
+        intended: Instant,
+        sent: Instant,
+        done: Instant,
+        outcome: Result<(), RequestError>,
+    ) -> bool {
+        if let Some(own) = self.members.get_mut(member) {
+            own.record(intended, sent, done, outcome.clone());
+        }
+        self.record(intended, sent, done, outcome)
     }
 
     pub fn record_error(&mut self, error: RequestError) {

@@ -28,7 +28,7 @@ pub mod server_stats;
 #[cfg(feature = "remote")]
 pub mod v2;
 
-pub use endpoint::{Endpoint, EndpointError, Protocol, ServerProcess, TlsCa};
+pub use endpoint::{Endpoint, EndpointError, MixMember, Protocol, ServerProcess, TlsCa};
 pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig, ServerTls};
 pub use tensor::{Datatype, Tensor, TensorError};
 

@@ -249,6 +249,18 @@ pub struct LoadPoint {
     /// Why a server on this machine has no `gpu` figures (no NVML, no GPU).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_note: Option<String>,
+    /// A mixed workload: each member's own figures (`stats` is the whole mix).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mix: Vec<MixMemberStats>,
+}
+
+/// One member of a mixed workload over a load point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MixMemberStats {
+    pub name: String,
+    /// Its weight as given (its share of requests is `weight` over the sum of the weights).
+    pub weight: f64,
+    pub stats: LoadStats,
 }
 
 /// A server's Prometheus metrics over a load point: each gauge and counter series, read

@@ -343,10 +343,29 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
                 )
             }
         };
+    let mut members = Vec::with_capacity(endpoint.mix.len());
+    for member in &endpoint.mix {
+        let url = match member.endpoint.resolve_url(env) {
+            Ok(Some(resolved)) => resolved.url,
+            Ok(None) => match &member.endpoint.reference {
+                Some(config) => context.server(config)?.url_for(member.endpoint.protocol),
+                None => return Err(format!("mix member `{}`: no URL", member.name)),
+            },
+            Err(error) => return Err(format!("mix member `{}`: {error}", member.name)),
+        };
+        let runtime = context.runtime()?;
+        let client = runtime
+            .block_on(Client::connect(&member.endpoint, &url, env))
+            .map_err(|e| format!("mix member `{}`: {e}", member.name))?;
+        members.push((member.name.clone(), member.weight, client));
+    }
     let runtime = context.runtime()?;
-    let client = runtime
+    let mut client = runtime
         .block_on(Client::connect(endpoint, &url, env))
         .map_err(|e| e.to_string())?;
+    if !members.is_empty() {
+        client = client.with_mix((endpoint.mix_name().to_string(), endpoint.weight), members);
+    }
     Ok(Connected {
         client: Arc::new(client),
         info: RemoteInfo {
