@@ -1290,6 +1290,20 @@ fn scenarios_run_from_their_options_and_report_each_phase() {
         "{ramp}"
     );
 
+    // A scenario's run is watched as a steady point is: the server counted every request
+    // between its statistics readings, and its metrics were scraped during it.
+    let watched = &ramp["load"];
+    assert_eq!(
+        watched["server"]["requests"], watched["stats"]["ok"],
+        "{}",
+        watched["server"]
+    );
+    assert!(
+        watched["metrics"]["scrapes"].as_u64().unwrap() >= 2,
+        "{watched}"
+    );
+    assert_eq!(watched["processes"][0]["role"], "client");
+
     let spike = &run.bench("scenarios/spike_3x")["scenario"];
     let names: Vec<&str> = spike["phases"]
         .as_array()

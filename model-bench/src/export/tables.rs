@@ -1,7 +1,7 @@
 //! The summary's tables, built once from a report and rendered as text or Markdown.
 
 use super::format::{duration_ns, mebibytes, percent, rate, rate_of, signed_percent};
-use crate::results::{GpuMemoryUse, LoadPoint, LoadStats, Percentiles, Report};
+use crate::results::{BenchResult, GpuMemoryUse, LoadPoint, LoadStats, Percentiles, Report};
 
 /// A titled table with optional notes under it.
 #[derive(Debug, Clone, PartialEq)]
@@ -705,10 +705,8 @@ fn gpu_usage(report: &Report) -> Vec<Table> {
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
     for bench in &report.benches {
         // A stage's GPUs over the bench; a local server's GPUs over each load point.
-        let point_usage = bench.points.iter().flat_map(|point| {
-            let usage = point.load.as_ref().map_or(&[][..], |load| &load.gpu[..]);
-            usage.iter().map(move |usage| (&point.id, usage))
-        });
+        let point_usage =
+            loads(bench).flat_map(|(id, load)| load.gpu.iter().map(move |usage| (id, usage)));
         let usages = bench.gpu_usage.iter().map(|usage| (&bench.id, usage));
         for (id, usage) in usages.chain(point_usage) {
             table.rows.push(vec![
@@ -743,6 +741,20 @@ fn gpu_usage(report: &Report) -> Vec<Table> {
         }
     }
     vec![table]
+}
+
+/// Every load run of a bench with the id it is shown under: each steady point's, and a
+/// one-run scenario's (under the bench's id).
+fn loads(bench: &BenchResult) -> impl Iterator<Item = (&String, &LoadPoint)> {
+    let points = bench
+        .points
+        .iter()
+        .filter_map(|point| Some((&point.id, point.load.as_ref()?)));
+    let scenario = bench
+        .scenario
+        .as_ref()
+        .and_then(|scenario| Some((&bench.id, scenario.load.as_ref()?)));
+    points.chain(scenario)
 }
 
 /// A mixed workload's members at each load point: what share of the requests each drew and
@@ -807,11 +819,10 @@ fn server_breakdowns(report: &Report) -> Vec<Table> {
     );
     let time = |ns: Option<f64>| ns.map(duration_ns).unwrap_or_else(|| "-".into());
     for bench in &report.benches {
-        for point in &bench.points {
-            let Some(load) = &point.load else { continue };
+        for (id, load) in loads(bench) {
             if let Some(server) = &load.server {
                 table.rows.push(vec![
-                    point.id.clone(),
+                    id.clone(),
                     server.requests.to_string(),
                     time(server.queue_ns),
                     time(server.compute_input_ns),
@@ -824,10 +835,8 @@ fn server_breakdowns(report: &Report) -> Vec<Table> {
             }
         }
         // One note per bench: every point of it reads the same server.
-        if let Some(note) = bench
-            .points
-            .iter()
-            .filter_map(|p| p.load.as_ref()?.server_note.as_ref())
+        if let Some(note) = loads(bench)
+            .filter_map(|(_, load)| load.server_note.as_ref())
             .next()
         {
             table
@@ -875,8 +884,7 @@ fn server_metrics(report: &Report) -> Vec<Table> {
         }
     };
     for bench in &report.benches {
-        for point in &bench.points {
-            let Some(load) = &point.load else { continue };
+        for (id, load) in loads(bench) {
             let Some(metrics) = &load.metrics else {
                 continue;
             };
@@ -891,7 +899,7 @@ fn server_metrics(report: &Report) -> Vec<Table> {
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect();
                 table.rows.push(vec![
-                    point.id.clone(),
+                    id.clone(),
                     series.name.clone(),
                     labels.join(","),
                     value(&series.name, series.min),
@@ -903,7 +911,7 @@ fn server_metrics(report: &Report) -> Vec<Table> {
             if metrics.failed_scrapes > 0 {
                 table.notes.push(format!(
                     "{}: {} of {} scrapes of {} failed; first: {}",
-                    point.id,
+                    id,
                     metrics.failed_scrapes,
                     metrics.failed_scrapes + metrics.scrapes,
                     metrics.source,
@@ -911,10 +919,8 @@ fn server_metrics(report: &Report) -> Vec<Table> {
                 ));
             }
         }
-        if let Some(note) = bench
-            .points
-            .iter()
-            .filter_map(|p| p.load.as_ref()?.metrics_note.as_ref())
+        if let Some(note) = loads(bench)
+            .filter_map(|(_, load)| load.metrics_note.as_ref())
             .next()
         {
             table
@@ -944,11 +950,10 @@ fn processes(report: &Report) -> Vec<Table> {
     );
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
     for bench in &report.benches {
-        for point in &bench.points {
-            let Some(load) = &point.load else { continue };
+        for (id, load) in loads(bench) {
             for usage in &load.processes {
                 table.rows.push(vec![
-                    point.id.clone(),
+                    id.clone(),
                     if usage.exited {
                         format!("{} (exited)", usage.role)
                     } else {

@@ -19,7 +19,7 @@ use crate::remote::{
     prometheus, server_stats, Client, Endpoint, Protocol, ReferenceConfig, ServerProcess,
 };
 use crate::resources::nvml::GpuSampler;
-use crate::resources::process::{self, ProcessSampler, Watched};
+use crate::resources::process::{self, MemoryTrace, ProcessSampler, Watched};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
 use crate::server::ReferenceServer;
 use crate::stats::stability::{self, Rule, Validity};
@@ -154,8 +154,11 @@ pub fn run(
         if !args.filter.matches(&point_id) {
             return result;
         }
+        // A one-run scenario is watched as a steady point is: processes, the server's
+        // statistics and metrics, and a local server's GPUs.
+        let mut watch = |plan: &LoadPlan| run_watched(runtime, &client, plan, &watched, &stats);
         return super::scenario::run(
-            runtime, &client, &info.url, &point_id, spec, &watched, config, result,
+            runtime, &client, &info.url, &point_id, spec, &mut watch, config, result,
         );
     }
 
@@ -199,7 +202,7 @@ pub fn run(
         );
         let rule = &config.stability;
         let mut trials = 1;
-        let mut run = run_watched(runtime, &client, &plan, &watched, &stats);
+        let mut run = run_watched(runtime, &client, &plan, &watched, &stats).0;
         let mut validity = assess(rule, &run, trials);
         while !validity.is_valid() && trials < rule.max_trials && run.stats().ok > 0 {
             eprintln!(
@@ -209,7 +212,7 @@ pub fn run(
                 rule.max_trials
             );
             trials += 1;
-            run = run_watched(runtime, &client, &plan, &watched, &stats);
+            run = run_watched(runtime, &client, &plan, &watched, &stats).0;
             validity = assess(rule, &run, trials);
         }
         if !validity.is_valid() {
@@ -553,15 +556,16 @@ impl ServerStats {
     }
 }
 
-/// One load run with the watched processes sampled while it runs and the server's statistics
-/// read before and after it.
+/// One load run with the watched processes sampled while it runs (their memory reading by
+/// reading too), the server's metrics scraped and a local server's GPUs read during it, and its
+/// statistics read before and after it.
 fn run_watched(
     runtime: &tokio::runtime::Runtime,
     client: &Arc<Client>,
     plan: &LoadPlan,
     watched: &[Watched],
     stats: &ServerStats,
-) -> LoadRun {
+) -> (LoadRun, Vec<MemoryTrace>) {
     let before = runtime.block_on(stats.read(client));
     let sampler = ProcessSampler::start(watched.to_vec()).ok();
     let scraper = stats.metrics_url.as_deref().map(|url| {
@@ -573,8 +577,9 @@ fn run_watched(
     });
     let gpu_sampler = stats.local.then(GpuSampler::start);
     let mut run = runtime.block_on(load::run(Arc::clone(client), plan));
+    let mut traces = Vec::new();
     if let Some(sampler) = sampler {
-        run.point.processes = sampler.finish();
+        (run.point.processes, traces) = sampler.finish_with_traces();
     }
     match gpu_sampler {
         Some(Ok(sampler)) => run.point.gpu = sampler.finish(),
@@ -596,7 +601,7 @@ fn run_watched(
         Ok(breakdown) => run.point.server = Some(breakdown),
         Err(note) => run.point.server_note = Some(note),
     }
-    run
+    (run, traces)
 }
 
 /// The stability verdict on one run of a point.

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use super::config::Config;
 use crate::registry::ScenarioSpec;
-use crate::remote::load::{self, Arrival, LoadPlan};
+use crate::remote::load::{Arrival, LoadPlan, LoadRun};
 use crate::remote::scenario::{self, Spike, Stress};
 use crate::remote::Client;
-use crate::resources::process::{soak_memory, ProcessSampler, SoakMemory, Watched};
+use crate::resources::process::{soak_memory, MemoryTrace, SoakMemory};
 use crate::results::{BenchResult, ScenarioResult};
 
 /// The time-series step of a run: a second, or a tenth of its shortest phase (a steady
@@ -27,7 +27,7 @@ pub fn run(
     url: &str,
     point_id: &str,
     spec: ScenarioSpec,
-    watched: &[Watched],
+    watch: &mut dyn FnMut(&LoadPlan) -> (LoadRun, Vec<MemoryTrace>),
     config: &Config,
     mut result: BenchResult,
 ) -> BenchResult {
@@ -59,7 +59,7 @@ pub fn run(
                 "model-bench: {point_id}: ramp {from} → {to} req/s in {steps} steps of {step:?} \
                  against {url}"
             );
-            let run = runtime.block_on(load::run(Arc::clone(client), &plan));
+            let (run, _) = watch(&plan);
             let phases = scenario::phases_of(&run.recorder, &phases);
             ScenarioResult {
                 kind: "ramp".into(),
@@ -86,7 +86,7 @@ pub fn run(
                 "model-bench: {point_id}: ramp {from} → {to} in flight in {steps} steps of \
                  {step:?} against {url}"
             );
-            let run = runtime.block_on(load::run(Arc::clone(client), &plan));
+            let (run, _) = watch(&plan);
             ScenarioResult {
                 kind: "ramp".into(),
                 phases: scenario::phases_of(&run.recorder, &phases),
@@ -120,7 +120,7 @@ pub fn run(
                 spike.spike, spike.before, spike.after
             );
             let plan: LoadPlan = limited(spike.plan().series_step(step));
-            let run = runtime.block_on(load::run(Arc::clone(client), &plan));
+            let (run, _) = watch(&plan);
             let recovery = scenario::recovery(&run.point.stats.time_series, &spike, step);
             ScenarioResult {
                 kind: "spike".into(),
@@ -159,16 +159,7 @@ pub fn run(
                     None => format!("{} in flight", concurrency.unwrap_or(1)),
                 }
             );
-            let sampler = ProcessSampler::start(watched.to_vec());
-            let mut run = runtime.block_on(load::run(Arc::clone(client), &plan));
-            let (usage, traces) = match sampler {
-                Ok(sampler) => sampler.finish_with_traces(),
-                Err(note) => {
-                    eprintln!("model-bench: {point_id}: no memory figures: {note}");
-                    Default::default()
-                }
-            };
-            run.point.processes = usage;
+            let (run, traces) = watch(&plan);
             let stats = &run.point.stats;
             let mean_in_flight = stats
                 .service
