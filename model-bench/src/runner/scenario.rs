@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::config::Config;
 use crate::registry::ScenarioSpec;
 use crate::remote::load::{Arrival, LoadPlan, LoadRun};
-use crate::remote::scenario::{self, Spike, Stress};
+use crate::remote::scenario::{self, PhaseSpec, Spike, Stress};
 use crate::remote::Client;
 use crate::resources::process::{soak_memory, MemoryTrace, SoakMemory};
 use crate::results::{BenchResult, ScenarioResult};
@@ -52,24 +52,14 @@ pub fn run(
             step,
         } => {
             let step = scale(step);
-            let plan = scenario::ramp_plan(from, to, steps, step).series_step(series_step(step));
-            let phases = scenario::ramp_phases(&plan);
-            let plan = limited(plan);
             eprintln!(
                 "model-bench: {point_id}: ramp {from} → {to} req/s in {steps} steps of {step:?} \
                  against {url}"
             );
-            let (run, _) = watch(&plan);
-            let phases = scenario::phases_of(&run.recorder, &phases);
-            ScenarioResult {
-                kind: "ramp".into(),
-                phases,
-                load: Some(run.point),
-                recovery: None,
-                highest_held: None,
-                slo_p99_ns: None,
-                memory: Vec::new(),
-            }
+            let plan = scenario::ramp_plan(from, to, steps, step).series_step(series_step(step));
+            let phases = scenario::ramp_phases(&plan);
+            let (run, _) = watch(&limited(plan));
+            one_run("ramp", &phases, run)
         }
         ScenarioSpec::ConcurrencyRamp {
             from,
@@ -78,24 +68,15 @@ pub fn run(
             step,
         } => {
             let step = scale(step);
-            let plan = scenario::concurrency_ramp_plan(from, to, steps, step)
-                .series_step(series_step(step));
-            let phases = scenario::ramp_phases(&plan);
-            let plan = limited(plan);
             eprintln!(
                 "model-bench: {point_id}: ramp {from} → {to} in flight in {steps} steps of \
                  {step:?} against {url}"
             );
-            let (run, _) = watch(&plan);
-            ScenarioResult {
-                kind: "ramp".into(),
-                phases: scenario::phases_of(&run.recorder, &phases),
-                load: Some(run.point),
-                recovery: None,
-                highest_held: None,
-                slo_p99_ns: None,
-                memory: Vec::new(),
-            }
+            let plan = scenario::concurrency_ramp_plan(from, to, steps, step)
+                .series_step(series_step(step));
+            let phases = scenario::ramp_phases(&plan);
+            let (run, _) = watch(&limited(plan));
+            one_run("ramp", &phases, run)
         }
         ScenarioSpec::Spike {
             baseline,
@@ -119,17 +100,11 @@ pub fn run(
                  {:?} to recover, against {url}",
                 spike.spike, spike.before, spike.after
             );
-            let plan: LoadPlan = limited(spike.plan().series_step(step));
-            let (run, _) = watch(&plan);
+            let (run, _) = watch(&limited(spike.plan().series_step(step)));
             let recovery = scenario::recovery(&run.point.stats.time_series, &spike, step);
             ScenarioResult {
-                kind: "spike".into(),
-                phases: scenario::phases_of(&run.recorder, &spike.phases()),
-                load: Some(run.point),
                 recovery,
-                highest_held: None,
-                slo_p99_ns: None,
-                memory: Vec::new(),
+                ..one_run("spike", &spike.phases(), run)
             }
         }
         ScenarioSpec::Soak {
@@ -150,7 +125,6 @@ pub fn run(
             let per_window = window.as_secs_f64().ceil().max(1.0);
             let plan = plan.series_step(window.div_f64(per_window));
             let windows = scenario::soak_windows(&plan, window);
-            let plan = limited(plan);
             eprintln!(
                 "model-bench: {point_id}: soak, {} for {duration:?} in windows of {window:?}, \
                  against {url}",
@@ -159,24 +133,18 @@ pub fn run(
                     None => format!("{} in flight", concurrency.unwrap_or(1)),
                 }
             );
-            let (run, traces) = watch(&plan);
+            let (run, traces) = watch(&limited(plan));
             let stats = &run.point.stats;
             let mean_in_flight = stats
                 .service
                 .as_ref()
                 .map(|service| stats.throughput_rps * service.mean / 1e9);
             let threshold = leak_mib_per_min * f64::from(1u32 << 20) / 60.0;
+            let window_s = window.as_secs_f64();
             let memory: Vec<SoakMemory> = traces
                 .iter()
                 .filter_map(|trace| {
-                    let count = windows.len();
-                    soak_memory(
-                        trace,
-                        window.as_secs_f64(),
-                        count,
-                        mean_in_flight,
-                        threshold,
-                    )
+                    soak_memory(trace, window_s, windows.len(), mean_in_flight, threshold)
                 })
                 .collect();
             for process in memory.iter().filter(|m| m.leak == Some(true)) {
@@ -188,13 +156,8 @@ pub fn run(
                 );
             }
             ScenarioResult {
-                kind: "soak".into(),
-                phases: scenario::phases_of(&run.recorder, &windows),
-                load: Some(run.point),
-                recovery: None,
-                highest_held: None,
-                slo_p99_ns: None,
                 memory,
+                ..one_run("soak", &windows, run)
             }
         }
         ScenarioSpec::Stress {
@@ -221,10 +184,9 @@ pub fn run(
             );
             let outcome =
                 runtime.block_on(stress.run_limited(Arc::clone(client), config.error_limit));
-            let phases = outcome.steps;
             ScenarioResult {
                 kind: "stress".into(),
-                phases,
+                phases: outcome.steps,
                 load: None,
                 recovery: None,
                 highest_held: outcome.highest_held,
@@ -245,4 +207,17 @@ pub fn run(
     }
     result.scenario = Some(scenario);
     result
+}
+
+/// A one-run scenario's result: its phases read off the run, and the run.
+fn one_run(kind: &str, phases: &[PhaseSpec], run: LoadRun) -> ScenarioResult {
+    ScenarioResult {
+        kind: kind.into(),
+        phases: scenario::phases_of(&run.recorder, phases),
+        load: Some(run.point),
+        recovery: None,
+        highest_held: None,
+        slo_p99_ns: None,
+        memory: Vec::new(),
+    }
 }
