@@ -1410,7 +1410,7 @@ fn scenarios_run_from_their_options_and_report_each_phase() {
 }
 
 /// perf_analyzer's stability rule on the last three of a point's ten windows: a server with a
-/// fixed latency is VALID; one that stalls 50 ms every 200 ms is UNSTABLE, retried up to
+/// fixed latency is VALID; one that stalls 100 ms every 300 ms is UNSTABLE, retried up to
 /// `max_trials`, with the reason in results.json and the summary.
 #[test]
 fn load_points_are_labelled_valid_or_unstable_with_the_reason() {
