@@ -1446,6 +1446,18 @@ fn load_points_are_labelled_valid_or_unstable_with_the_reason() {
         stdout.contains("stability/stalling/c1 is UNSTABLE:"),
         "{stdout}"
     );
+
+    // perf_analyzer's count windows: 20 responses each instead of time slices. The steady
+    // server's agree; the stalling one's do not (a window holding a stall takes longer).
+    let by_count = run_with_config(
+        "[stability]\nwithin_pct = 25\nwindow_requests = 20\n",
+        "^stability/",
+    );
+    assert_eq!(by_count.code(), Some(0), "{}", by_count.stderr());
+    let validity = |id: &str| by_count.bench(id)["points"][0]["load"]["validity"].clone();
+    assert_eq!(validity("stability/steady_5ms")["label"], "VALID");
+    let stalling = validity("stability/stalling");
+    assert_eq!(stalling["label"], "UNSTABLE", "{stalling}");
 }
 
 /// The server's process, named by PID, is watched during each load point: a real process that

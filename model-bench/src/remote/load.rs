@@ -69,6 +69,8 @@ pub struct LoadPlan {
     /// Closed loop: later numbers of requests in flight, each from an offset into the
     /// measurement window until the next; before the first, the plan's own concurrency.
     pub concurrency_steps: Vec<ConcurrencyStep>,
+    /// Stability windows by count: also record windows of this many successful responses.
+    pub count_window: Option<u64>,
     /// Stop sending once this many measured requests have failed (a server that died in a soak):
     /// what was measured until then is kept, and the run says when it stopped.
     pub error_limit: Option<u64>,
@@ -110,6 +112,7 @@ impl LoadPlan {
             series_step: metrics::SERIES_STEP,
             rate_steps: Vec::new(),
             concurrency_steps: Vec::new(),
+            count_window: None,
             error_limit: None,
         }
     }
@@ -129,6 +132,7 @@ impl LoadPlan {
             series_step: metrics::SERIES_STEP,
             rate_steps: Vec::new(),
             concurrency_steps: Vec::new(),
+            count_window: None,
             error_limit: None,
         }
     }
@@ -171,6 +175,12 @@ impl LoadPlan {
             rate: rate.max(0.0),
         });
         self.rate_steps.sort_by_key(|step| step.from);
+        self
+    }
+
+    /// Also record windows of `responses` successful responses each (stability by count).
+    pub fn count_windows(mut self, responses: u64) -> Self {
+        self.count_window = Some(responses.max(1));
         self
     }
 
@@ -294,6 +304,7 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
     // One recorder for every worker: memory stays the same at any concurrency, and the lock is
     // held for a few histogram increments per request.
     let mut recorder = Recorder::new(window);
+    recorder.count_window = plan.count_window;
     recorder.members = (0..client.mix_members().len())
         .map(|_| Recorder::new(window))
         .collect();
@@ -498,6 +509,7 @@ async fn open_loop(
     };
     let end = window.start + window.len;
     let mut recorder = Recorder::new(window);
+    recorder.count_window = plan.count_window;
     recorder.members = (0..client.mix_members().len())
         .map(|_| Recorder::new(window))
         .collect();

@@ -143,6 +143,23 @@ pub struct Recorder {
     pub stop_signal: Arc<AtomicBool>,
     /// A mixed workload's members, each recorded on its own too (empty otherwise).
     pub members: Vec<Recorder>,
+    /// Windows by count: each closes after this many measured successful responses.
+    pub count_window: Option<u64>,
+    /// The closed count windows, and the one filling.
+    pub count_windows: Vec<CountWindow>,
+    pub filling: CountWindow,
+}
+
+/// A window of a number of successful responses, in the order they arrived.
+#[derive(Debug, Clone, Default)]
+pub struct CountWindow {
+    pub ok: u64,
+    pub latency_sum_ns: u128,
+    pub latency: Option<Histogram<u32>>,
+    /// From the previous window's last response (the measurement window's start for the
+    /// first) to this one's last.
+    pub from: Option<Instant>,
+    pub to: Option<Instant>,
 }
 
 impl Recorder {
@@ -164,6 +181,9 @@ impl Recorder {
             stopped_at: None,
             stop_signal: Arc::default(),
             members: Vec::new(),
+            count_window: None,
+            count_windows: Vec::new(),
+            filling: CountWindow::default(),
         }
     }
 
@@ -213,6 +233,20 @@ impl Recorder {
                 record_small(&mut slice.latency, nanos(latency));
                 self.series[step].ok += 1;
                 record_small(&mut self.series[step].latency, nanos(latency));
+                if let Some(size) = self.count_window {
+                    let start = self.window.start;
+                    let filling = &mut self.filling;
+                    filling.from.get_or_insert(start);
+                    filling.ok += 1;
+                    filling.latency_sum_ns += latency.as_nanos();
+                    record_small(&mut filling.latency, nanos(latency));
+                    filling.to = Some(filling.to.map_or(done, |to| to.max(done)));
+                    if filling.ok >= size {
+                        let closed = std::mem::take(filling);
+                        self.filling.from = closed.to;
+                        self.count_windows.push(closed);
+                    }
+                }
                 if let Some(arrived) = arrived_step {
                     self.series[arrived].arrived_ok += 1;
                 }
@@ -303,6 +337,31 @@ impl Recorder {
                 WindowFigures {
                     throughput_rps: slice.ok as f64 / slice_s.max(1e-9),
                     mean_ns: (slice.ok > 0).then(|| slice.latency_sum_ns as f64 / slice.ok as f64),
+                    p50_ns: q(0.5),
+                    p99_ns: q(0.99),
+                }
+            })
+            .collect()
+    }
+
+    /// Each closed count window's figures, in order (the partly filled last one left out).
+    pub fn count_figures(&self) -> Vec<WindowFigures> {
+        self.count_windows
+            .iter()
+            .map(|window| {
+                let span = match (window.from, window.to) {
+                    (Some(from), Some(to)) => to.saturating_duration_since(from).as_secs_f64(),
+                    _ => 0.0,
+                };
+                let q = |quantile: f64| {
+                    window
+                        .latency
+                        .as_ref()
+                        .map(|h| h.value_at_quantile(quantile) as f64)
+                };
+                WindowFigures {
+                    throughput_rps: window.ok as f64 / span.max(1e-9),
+                    mean_ns: Some(window.latency_sum_ns as f64 / window.ok.max(1) as f64),
                     p50_ns: q(0.5),
                     p99_ns: q(0.99),
                 }
@@ -504,6 +563,43 @@ pub(crate) fn time_series(recorder: &Recorder) -> Vec<SeriesPoint> {
 mod tests {
     use super::*;
     use crate::remote::error::ErrorClass;
+
+    #[test]
+    fn count_windows_close_every_n_responses_and_span_from_the_previous_one() {
+        let start = Instant::now();
+        let window = Window {
+            start,
+            len: Duration::from_secs(10),
+            slices: 10,
+            series_step: Duration::from_secs(1),
+        };
+        let mut recorder = Recorder::new(window);
+        recorder.count_window = Some(2);
+        let ms = Duration::from_millis;
+        // Responses at 100, 200 (window 1: 2 in 200 ms), 300, 600 (window 2: 2 in 400 ms), and
+        // one more that fills no window; a failure counts in none.
+        for (sent, done) in [(90, 100), (190, 200), (280, 300), (580, 600), (700, 710)] {
+            recorder.record(start + ms(sent), start + ms(sent), start + ms(done), Ok(()));
+        }
+        recorder.record(
+            start + ms(400),
+            start + ms(400),
+            start + ms(410),
+            Err(RequestError::new(ErrorClass::Timeout, "slow")),
+        );
+        let figures = recorder.count_figures();
+        assert_eq!(figures.len(), 2);
+        assert!(
+            (figures[0].throughput_rps - 10.0).abs() < 1e-6,
+            "{figures:?}"
+        );
+        assert!(
+            (figures[1].throughput_rps - 5.0).abs() < 1e-6,
+            "{figures:?}"
+        );
+        assert_eq!(figures[0].mean_ns, Some(10e6));
+        assert_eq!(figures[1].mean_ns, Some(20e6));
+    }
 
     #[test]
     fn only_requests_inside_the_window_count() {

@@ -138,6 +138,7 @@ struct FileStability {
     min_duration: Option<String>,
     min_requests: Option<u64>,
     max_trials: Option<u32>,
+    window_requests: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -308,6 +309,15 @@ impl Config {
                     });
                 }
                 rule.max_trials = trials;
+            }
+            if let Some(count) = stability.window_requests {
+                if count == 0 {
+                    return Err(Error::Config {
+                        origin: key("stability.window_requests"),
+                        message: "a window of at least 1 response".into(),
+                    });
+                }
+                rule.window_requests = Some(count);
             }
         }
         for (bench, limits) in &file.thresholds {
@@ -500,7 +510,7 @@ mod tests {
     fn stability_settings() {
         use crate::stats::stability::LatencyFigure;
         let config = Config::from_toml(
-            "[stability]\nwindows = 4\nwithin_pct = 5\nlatency = \"p99\"\nmin_duration = \"10s\"\nmin_requests = 1000\nmax_trials = 3\n",
+            "[stability]\nwindows = 4\nwithin_pct = 5\nlatency = \"p99\"\nmin_duration = \"10s\"\nmin_requests = 1000\nmax_trials = 3\nwindow_requests = 200\n",
             "mb.toml",
         )
         .unwrap();
@@ -509,7 +519,9 @@ mod tests {
         assert_eq!(rule.latency, LatencyFigure::P99);
         assert_eq!((rule.min_duration_s, rule.min_requests), (10.0, 1000));
         assert_eq!(rule.max_trials, 3);
+        assert_eq!(rule.window_requests, Some(200));
         for (bad, key) in [
+            ("window_requests = 0", "stability.window_requests"),
             ("windows = 1", "stability.windows"),
             ("latency = \"p90\"", "stability.latency"),
             ("max_trials = 0", "stability.max_trials"),

@@ -451,6 +451,9 @@ fn plan(
     if let Some(limit) = config.error_limit {
         plan = plan.error_limit(limit);
     }
+    if let Some(responses) = config.stability.window_requests {
+        plan = plan.count_windows(responses);
+    }
     if let Some(requests) = remote.requests {
         plan = plan.max_requests(requests);
     }
@@ -607,13 +610,11 @@ fn run_watched(
 /// The stability verdict on one run of a point.
 fn assess(rule: &Rule, run: &LoadRun, trials: u32) -> Validity {
     let stats = run.stats();
-    stability::assess(
-        rule,
-        &run.recorder.slice_figures(),
-        stats.elapsed_s,
-        stats.requests,
-        trials,
-    )
+    let windows = match rule.window_requests {
+        Some(_) => run.recorder.count_figures(),
+        None => run.recorder.slice_figures(),
+    };
+    stability::assess(rule, &windows, stats.elapsed_s, stats.requests, trials)
 }
 
 fn describe(plan: &LoadPlan) -> String {

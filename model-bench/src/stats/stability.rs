@@ -1,7 +1,8 @@
 //! Whether a load point's figures can be trusted: perf_analyzer's stability rule (the last few
 //! measurement windows agree on throughput and latency within a percentage) and MLPerf LoadGen's
 //! minimums (duration and request count). A point is VALID or UNSTABLE, with every reason. The
-//! windows are the point's equal time slices (criterion's samples).
+//! windows are the point's equal time slices (criterion's samples), or windows of a number of
+//! responses each.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,9 @@ pub struct Rule {
     pub min_requests: u64,
     /// Runs of a point until it is stable (the last run is kept); 1 runs it once.
     pub max_trials: u32,
+    /// Windows by count (perf_analyzer's `count_windows`): each window is this many successful
+    /// responses in the order they arrived; `None` judges the point's time slices.
+    pub window_requests: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +78,7 @@ impl Default for Rule {
             min_duration_s: 0.0,
             min_requests: 0,
             max_trials: 1,
+            window_requests: None,
         }
     }
 }
