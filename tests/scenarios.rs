@@ -59,8 +59,8 @@ fn a_ramp_shows_each_step_in_the_time_series() {
 }
 
 /// A closed-loop ramp of 1, 2, 3 and 4 requests in flight against a server that answers each
-/// in 10 ms: each step serves its number in flight per 10 ms, so 100, 200, 300 and 400 per
-/// second (a little less: the client's own turn between requests).
+/// in 10 ms: each step serves at most its number in flight per 10 ms (100, 200, 300, 400 per
+/// second), and its throughput times its latency is that number in flight.
 #[test]
 fn a_concurrency_ramp_serves_its_number_in_flight_per_service_time() {
     let _serial = serial();
@@ -83,11 +83,14 @@ fn a_concurrency_ramp_serves_its_number_in_flight_per_service_time() {
     let measured = scenario::phases_of(&run.recorder, &phases);
     for (n, phase) in (1..=4usize).zip(&measured) {
         assert_eq!(phase.concurrency, Some(n), "{phase:?}");
-        let derived = n as f64 * 100.0;
+        // Never more than n per 10 ms; and n in flight by Little's law, whatever the machine
+        // adds to the 10 ms (throughput × the step's median latency, 2 significant figures).
+        let most = n as f64 * 100.0;
+        assert!(phase.throughput_rps <= 1.02 * most, "{phase:?}");
+        let in_flight = phase.throughput_rps * phase.p50_ns.unwrap() / 1e9;
         assert!(
-            (0.8 * derived..=1.02 * derived).contains(&phase.throughput_rps),
-            "{n} in flight: {} responses/s, derived {derived}: {phase:?}",
-            phase.throughput_rps
+            (0.85 * n as f64..=1.1 * n as f64).contains(&in_flight),
+            "{n} in flight: {in_flight:.2} by Little's law: {phase:?}"
         );
     }
 }
