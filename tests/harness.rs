@@ -1447,10 +1447,12 @@ fn load_points_are_labelled_valid_or_unstable_with_the_reason() {
         "{stdout}"
     );
 
-    // perf_analyzer's count windows: 20 responses each instead of time slices. The steady
-    // server's agree; the stalling one's do not (a window holding a stall takes longer).
+    // perf_analyzer's count windows: 40 responses each instead of time slices. The steady
+    // server's agree. The stalling one's do not: 40 responses take at least 80 ms (2 ms each,
+    // one at a time), so three windows outlast the 200 ms between stalls and one of them holds
+    // a whole stall (the one request that waited it out) and takes about twice as long.
     let by_count = run_with_config(
-        "[stability]\nwithin_pct = 25\nwindow_requests = 20\n",
+        "[stability]\nwithin_pct = 25\nwindow_requests = 40\n",
         "^stability/",
     );
     assert_eq!(by_count.code(), Some(0), "{}", by_count.stderr());
