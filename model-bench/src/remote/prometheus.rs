@@ -226,34 +226,31 @@ fn summarise(url: &str, interval: Duration, scrapes: Scrapes) -> Result<ServerMe
     };
     let window_s = last.0 - first.0;
     // Series in the order the server lists them, each with its values over the scrapes.
-    let mut order: Vec<(String, BTreeMap<String, String>, Kind)> = Vec::new();
-    let mut values: BTreeMap<SeriesKey, Vec<f64>> = BTreeMap::new();
+    let mut series: Vec<(SeriesKey, Kind, Vec<f64>)> = Vec::new();
+    let mut index: BTreeMap<SeriesKey, usize> = BTreeMap::new();
     for (reading, (_, sampled)) in scrapes.readings.iter().enumerate() {
         for sample in sampled {
             let key = (sample.name.clone(), sample.labels.clone());
-            let entry = values.entry(key).or_default();
-            if entry.is_empty() {
-                order.push((sample.name.clone(), sample.labels.clone(), sample.kind));
+            let at = *index.entry(key.clone()).or_insert_with(|| {
                 // A counter that appears after the first reading was born during the window
                 // (a label value seen for the first time), so it started from zero.
-                if sample.kind == Kind::Counter && reading > 0 {
-                    entry.push(0.0);
-                }
-            }
-            entry.push(sample.value);
+                let born = (sample.kind == Kind::Counter && reading > 0).then_some(0.0);
+                series.push((key, sample.kind, born.into_iter().collect()));
+                series.len() - 1
+            });
+            series[at].2.push(sample.value);
         }
     }
-    let dropped_series = order.len().saturating_sub(MAX_SERIES);
-    let series = order
+    let dropped_series = series.len().saturating_sub(MAX_SERIES);
+    let series = series
         .into_iter()
         .take(MAX_SERIES)
-        .filter_map(|(name, labels, kind)| {
-            let values = values.get(&(name.clone(), labels.clone()))?;
-            let first = *values.first()?;
-            let last = *values.last()?;
+        .map(|((name, labels), kind, values)| {
+            // Every series has at least the reading that created it.
+            let (first, last) = (values[0], values[values.len() - 1]);
             let per_sec = (kind == Kind::Counter && window_s > 0.0 && values.len() > 1)
                 .then(|| (last - first) / window_s);
-            Some(MetricSeries {
+            MetricSeries {
                 name,
                 labels,
                 kind: kind.as_str().into(),
@@ -264,7 +261,7 @@ fn summarise(url: &str, interval: Duration, scrapes: Scrapes) -> Result<ServerMe
                 max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
                 mean: values.iter().sum::<f64>() / values.len() as f64,
                 per_sec,
-            })
+            }
         })
         .collect();
     Ok(ServerMetrics {
