@@ -99,6 +99,26 @@ pub struct Step {
 }
 
 /// Records into a window's small histogram, creating it on first use.
+/// A stability window's figures from its successful responses over `span_s` seconds.
+fn window_figures(
+    ok: u64,
+    latency_sum_ns: u128,
+    latency: &Option<Histogram<u32>>,
+    span_s: f64,
+) -> WindowFigures {
+    let q = |quantile: f64| {
+        latency
+            .as_ref()
+            .map(|h| h.value_at_quantile(quantile) as f64)
+    };
+    WindowFigures {
+        throughput_rps: ok as f64 / span_s.max(1e-9),
+        mean_ns: (ok > 0).then(|| latency_sum_ns as f64 / ok as f64),
+        p50_ns: q(0.5),
+        p99_ns: q(0.99),
+    }
+}
+
 fn record_small(histogram: &mut Option<Histogram<u32>>, latency_ns: u64) {
     let histogram = histogram.get_or_insert_with(|| {
         Histogram::new_with_bounds(LOWEST_DISCERNIBLE_NS, HIGHEST_NS, 2)
@@ -327,20 +347,7 @@ impl Recorder {
         let slice_s = self.window.len.as_secs_f64() / self.slices.len().max(1) as f64;
         self.slices
             .iter()
-            .map(|slice| {
-                let q = |quantile: f64| {
-                    slice
-                        .latency
-                        .as_ref()
-                        .map(|h| h.value_at_quantile(quantile) as f64)
-                };
-                WindowFigures {
-                    throughput_rps: slice.ok as f64 / slice_s.max(1e-9),
-                    mean_ns: (slice.ok > 0).then(|| slice.latency_sum_ns as f64 / slice.ok as f64),
-                    p50_ns: q(0.5),
-                    p99_ns: q(0.99),
-                }
-            })
+            .map(|slice| window_figures(slice.ok, slice.latency_sum_ns, &slice.latency, slice_s))
             .collect()
     }
 
@@ -353,18 +360,7 @@ impl Recorder {
                     (Some(from), Some(to)) => to.saturating_duration_since(from).as_secs_f64(),
                     _ => 0.0,
                 };
-                let q = |quantile: f64| {
-                    window
-                        .latency
-                        .as_ref()
-                        .map(|h| h.value_at_quantile(quantile) as f64)
-                };
-                WindowFigures {
-                    throughput_rps: window.ok as f64 / span.max(1e-9),
-                    mean_ns: Some(window.latency_sum_ns as f64 / window.ok.max(1) as f64),
-                    p50_ns: q(0.5),
-                    p99_ns: q(0.99),
-                }
+                window_figures(window.ok, window.latency_sum_ns, &window.latency, span)
             })
             .collect()
     }
