@@ -159,7 +159,16 @@ impl Scraper {
     /// Starts scraping `url` after `delay` (the warm-up), then every `interval`. Without a
     /// delay the first scrape is taken before this returns, so it precedes the first request.
     pub async fn start(url: &str, delay: Duration, interval: Duration) -> Scraper {
-        let client = reqwest::Client::new();
+        Scraper::start_with(reqwest::Client::new(), url, delay, interval).await
+    }
+
+    /// [`Scraper::start`] with a client the caller keeps (a bench scrapes during every point).
+    pub async fn start_with(
+        client: reqwest::Client,
+        url: &str,
+        delay: Duration,
+        interval: Duration,
+    ) -> Scraper {
         let interval = interval.max(Duration::from_millis(10));
         let origin = Instant::now();
         let mut scrapes = Scrapes::default();

@@ -98,6 +98,15 @@ pub async fn fetch(url: &str, model: &str) -> Result<Snapshot, String> {
     let client = reqwest::Client::builder()
         .build()
         .map_err(|e| format!("no HTTP client for the statistics: {e}"))?;
+    fetch_with(&client, url, model).await
+}
+
+/// [`fetch`] with a client the caller keeps (a bench reads before and after every point).
+pub async fn fetch_with(
+    client: &reqwest::Client,
+    url: &str,
+    model: &str,
+) -> Result<Snapshot, String> {
     let response = client
         .get(url)
         .timeout(Duration::from_secs(5))

@@ -498,6 +498,9 @@ fn watched_processes(endpoint: &Endpoint) -> Result<Vec<Watched>, String> {
 /// endpoint's own channel (`ModelStatistics`), else a REST endpoint's own URL or the reference
 /// server's REST URL; and its Prometheus metrics, when there is a URL for them.
 struct ServerStats {
+    /// One HTTP client for every statistics read and metrics scrape of the bench (or why
+    /// there is none).
+    http: Result<reqwest::Client, String>,
     model: String,
     route: Result<StatsRoute, String>,
     metrics_url: Option<String>,
@@ -527,6 +530,9 @@ impl ServerStats {
                 .to_string()),
         };
         ServerStats {
+            http: reqwest::Client::builder()
+                .build()
+                .map_err(|e| format!("no HTTP client for the server's statistics: {e}")),
             model: endpoint.model.clone(),
             route,
             metrics_url,
@@ -545,7 +551,10 @@ impl ServerStats {
 
     async fn read(&self, client: &Client) -> Result<server_stats::Snapshot, String> {
         match self.route.as_ref().map_err(Clone::clone)? {
-            StatsRoute::Rest(url) => server_stats::fetch(url, &self.model).await,
+            StatsRoute::Rest(url) => {
+                let http = self.http.as_ref().map_err(Clone::clone)?;
+                server_stats::fetch_with(http, url, &self.model).await
+            }
             StatsRoute::Grpc => match client.model_statistics().await {
                 Some(Ok(response)) => server_stats::from_grpc(response, &self.model),
                 Some(Err(error)) => Err(format!(
@@ -572,11 +581,13 @@ fn run_watched(
     let before = runtime.block_on(stats.read(client));
     let sampler = ProcessSampler::start(watched.to_vec()).ok();
     let scraper = stats.metrics_url.as_deref().map(|url| {
-        runtime.block_on(prometheus::Scraper::start(
+        let http = stats.http.clone()?;
+        Ok(runtime.block_on(prometheus::Scraper::start_with(
+            http,
             url,
             plan.warm_up,
             plan.series_step,
-        ))
+        )))
     });
     let gpu_sampler = stats.local.then(GpuSampler::start);
     let mut run = runtime.block_on(load::run(Arc::clone(client), plan));
@@ -590,7 +601,7 @@ fn run_watched(
         None => {}
     }
     if let Some(scraper) = scraper {
-        match runtime.block_on(scraper.finish()) {
+        match scraper.and_then(|scraper| runtime.block_on(scraper.finish())) {
             Ok(metrics) => run.point.metrics = Some(metrics),
             Err(note) => run.point.metrics_note = Some(note),
         }
