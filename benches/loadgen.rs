@@ -115,7 +115,7 @@ fn main() {
             "== REST closed loop, {CONNECTIONS} connections, {seconds} s each, {rounds} rounds"
         );
         let body = String::from_utf8(
-            model_bench::remote::v2::encode_json_request(&rest).expect("encodable"),
+            model_bench::remote::v2::encode_json_request(&rest.infer_request()).expect("encodable"),
         )
         .expect("JSON is UTF-8");
         let infer_url = format!("{rest_url}/v2/models/identity/infer");
@@ -376,7 +376,8 @@ fn wrk(url: &str, body: &str, seconds: u64) -> Result<f64, String> {
 
 fn h2load(grpc_url: &str, endpoint: &Endpoint, seconds: u64) -> Result<f64, String> {
     // The same ModelInferRequest bytes model-bench sends, in one gRPC length-prefixed frame.
-    let request = model_bench::remote::client::encode_grpc_request(endpoint).encode_to_vec();
+    let request =
+        model_bench::remote::client::encode_grpc_request(&endpoint.infer_request()).encode_to_vec();
     let mut frame = vec![0u8];
     frame.extend_from_slice(&(request.len() as u32).to_be_bytes());
     frame.extend_from_slice(&request);

@@ -622,7 +622,7 @@ fn dynamic_batching_answers_every_request_with_its_own_rows() {
             )
         });
         for (rows, run) in [(1, one), (3, three)] {
-            let stats = run.point.stats;
+            let stats = run.stats;
             assert_eq!(
                 stats.errors, 0,
                 "{protocol}, {rows} rows: {:?}",
@@ -730,9 +730,7 @@ fn a_mixed_workload_gives_each_member_its_share_and_its_own_figures() {
     let client = Arc::new(own.with_mix(("fast".into(), 3.0), vec![("slow".into(), 1.0, other)]));
     runtime.block_on(client.health()).unwrap();
     let plan = LoadPlan::closed(2, Duration::from_secs(30)).max_requests(200);
-    let point = runtime
-        .block_on(model_bench::remote::load::run(Arc::clone(&client), &plan))
-        .point;
+    let point = runtime.block_on(model_bench::remote::load::run(Arc::clone(&client), &plan));
     assert_eq!(point.stats.errors, 0, "{:?}", point.stats.first_errors);
     assert_eq!(point.stats.requests, 200);
     let names: Vec<&str> = point.mix.iter().map(|m| m.name.as_str()).collect();

@@ -75,11 +75,7 @@ fn a_concurrency_ramp_serves_its_number_in_flight_per_service_time() {
         std::sync::Arc::clone(&client),
         &plan,
     ));
-    assert_eq!(
-        run.point.stats.errors, 0,
-        "{:?}",
-        run.point.stats.first_errors
-    );
+    assert_eq!(run.stats.errors, 0, "{:?}", run.stats.first_errors);
     let measured = scenario::phases_of(&run.recorder, &phases);
     for (n, phase) in (1..=4usize).zip(&measured) {
         assert_eq!(phase.concurrency, Some(n), "{phase:?}");

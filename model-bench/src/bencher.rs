@@ -9,7 +9,7 @@ use criterion::{BatchSize, BenchmarkGroup, BenchmarkId};
 
 type CriterionBencher<'b> = criterion::Bencher<'b, WallTime>;
 
-use crate::registry::Device;
+use crate::device::Device;
 
 /// Times one bench function at one batch size. Everything a bench function does before it calls
 /// one of the `iter*` methods is setup and is never timed in warm runs.

@@ -7,6 +7,7 @@
 extern crate self as model_bench;
 
 pub mod bencher;
+mod device;
 pub mod error;
 pub mod export;
 pub mod measure;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::bencher::Bencher;
+pub use crate::device::Device;
 use crate::remote::Endpoint;
 
 /// What a bench function returns once it is turned into a common shape by the macro.
@@ -40,28 +41,6 @@ impl Stage {
 }
 
 impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where the timed work runs. CUDA timing is not implemented yet; the device is carried into results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Device {
-    Cpu,
-    Cuda,
-}
-
-impl Device {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Device::Cpu => "cpu",
-            Device::Cuda => "cuda",
-        }
-    }
-}
-
-impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

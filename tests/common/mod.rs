@@ -37,6 +37,5 @@ pub fn connect(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str
 pub fn run(runtime: &tokio::runtime::Runtime, client: &Arc<Client>, plan: &LoadPlan) -> LoadStats {
     runtime
         .block_on(model_bench::remote::load::run(Arc::clone(client), plan))
-        .point
         .stats
 }

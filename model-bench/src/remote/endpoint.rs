@@ -6,57 +6,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::results::Protocol;
+
+pub use super::oip::ExpectedOutput;
+use super::oip::{InferRequest, Tensor, TensorError};
 use super::reference::ReferenceConfig;
-use super::tensor::{Tensor, TensorError};
-
-/// The wire protocol of an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    /// Open Inference Protocol REST, JSON tensors (`POST /v2/models/{m}/infer`).
-    RestJson,
-    /// Open Inference Protocol REST with the binary tensor data extension.
-    RestBinary,
-    /// Open Inference Protocol gRPC (`inference.GRPCInferenceService/ModelInfer`).
-    Grpc,
-    /// A plain HTTP POST of a fixed body (servers that do not speak V2, e.g. TorchServe's
-    /// `/predictions/{model}`); any 2xx answer counts as success.
-    HttpPost,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::RestJson => "rest",
-            Protocol::RestBinary => "rest-binary",
-            Protocol::Grpc => "grpc",
-            Protocol::HttpPost => "http-post",
-        }
-    }
-
-    /// The family a side-by-side table compares: REST (JSON or binary) against gRPC.
-    pub fn family(self) -> &'static str {
-        match self {
-            Protocol::RestJson | Protocol::RestBinary | Protocol::HttpPost => "REST",
-            Protocol::Grpc => "gRPC",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Protocol> {
-        Some(match text {
-            "rest" | "rest-json" => Protocol::RestJson,
-            "rest-binary" => Protocol::RestBinary,
-            "grpc" => Protocol::Grpc,
-            "http-post" => Protocol::HttpPost,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Where a header's value comes from. Values from the environment are secrets: they are sent,
 /// never written to a report, a baseline or a log line.
@@ -81,13 +35,6 @@ pub struct Header {
     pub value: HeaderValue,
     /// Prefix put before an environment value, e.g. `Bearer `.
     pub prefix: String,
-}
-
-/// An output the response must contain, optionally with an exact shape.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExpectedOutput {
-    pub name: String,
-    pub shape: Option<Vec<i64>>,
 }
 
 /// A fixed body for [`Protocol::HttpPost`].
@@ -462,6 +409,16 @@ impl Endpoint {
                 has_reference: false,
             }),
             None => Err(EndpointError::NoUrlSource),
+        }
+    }
+
+    /// The endpoint's request as the protocol codecs take it.
+    pub fn infer_request(&self) -> InferRequest<'_> {
+        InferRequest {
+            model: &self.model,
+            version: self.model_version.as_deref(),
+            inputs: &self.inputs,
+            outputs: &self.requested_outputs,
         }
     }
 

@@ -1,38 +1,44 @@
-//! Remote endpoint benches: what an endpoint is ([`Endpoint`], [`Tensor`], [`ReferenceConfig`]),
-//! and with feature `remote` the protocol clients, the load generator and its metrics.
+//! Remote endpoint benches, laid out along one request's path:
+//!
+//! - [`Endpoint`], [`ReferenceConfig`] and the error classes: plain data, checked before any load;
+//! - [`oip`]: the Open Inference Protocol both ends speak (tensors, generated gRPC messages, REST
+//!   JSON/binary bodies); the reference server (`server/`) builds on it too;
+//! - [`client`]: one request sent and checked, behind one transport trait (bare HTTP/1.1,
+//!   reqwest, bare h2 gRPC, tonic gRPC);
+//! - [`load`]: the load generator (plan, closed and open loops, recording, scenarios); it returns
+//!   statistics only;
+//! - [`watch`]: what runs beside a load point (processes, GPUs, server statistics, Prometheus),
+//!   and the `LoadPoint` built once from the run and those readings.
+//!
+//! Everything past the plain data needs feature `remote`. The paths users and older code name
+//! (`remote::v2`, `remote::proto`, `remote::metrics`, `remote::scenario`, `remote::prometheus`,
+//! `remote::server_stats`, `remote::tensor`) are kept as re-exports.
 
 pub mod endpoint;
+pub mod oip;
 pub mod reference;
-pub mod tensor;
 
 #[cfg(feature = "remote")]
 pub mod client;
 #[cfg(feature = "remote")]
 pub mod error;
 #[cfg(feature = "remote")]
-mod grpc_h2;
-#[cfg(feature = "remote")]
-mod http1;
-#[cfg(feature = "remote")]
 pub mod load;
 #[cfg(feature = "remote")]
-pub mod metrics;
-#[cfg(feature = "remote")]
-pub mod prometheus;
-#[cfg(feature = "remote")]
-pub mod proto;
-#[cfg(feature = "remote")]
-pub mod scenario;
-#[cfg(feature = "remote")]
-pub mod server_stats;
-#[cfg(feature = "remote")]
-pub mod v2;
+pub mod watch;
 
 pub use endpoint::{Endpoint, EndpointError, MixMember, Protocol, ServerProcess, TlsCa};
+pub use oip::tensor;
+pub use oip::{Datatype, Tensor, TensorError};
 pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig, ServerTls};
-pub use tensor::{Datatype, Tensor, TensorError};
 
 #[cfg(feature = "remote")]
 pub use client::{Client, ClientError, Session};
 #[cfg(feature = "remote")]
+pub use load::{metrics, scenario};
+#[cfg(feature = "remote")]
 pub use load::{Arrival, LoadMode, LoadPlan, LoadRun, RateStep};
+#[cfg(feature = "remote")]
+pub use oip::{proto, v2};
+#[cfg(feature = "remote")]
+pub use watch::{prometheus, server_stats};

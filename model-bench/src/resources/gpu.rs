@@ -1,25 +1,7 @@
 //! The machine's NVIDIA GPUs as NVML describes them, for the environment metadata. NVML is loaded
 //! at run time: without a driver there is simply no GPU to report, and the reason is kept.
 
-use serde::{Deserialize, Serialize};
-
-/// One GPU.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GpuInfo {
-    pub index: u32,
-    pub name: String,
-    pub memory_bytes: Option<u64>,
-    pub uuid: Option<String>,
-}
-
-/// What NVML reports about the machine's GPUs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GpuEnvironment {
-    pub gpus: Vec<GpuInfo>,
-    pub driver_version: Option<String>,
-    /// The CUDA version the driver supports, e.g. `12.8`.
-    pub cuda_driver_version: Option<String>,
-}
+pub use crate::results::{GpuEnvironment, GpuInfo};
 
 /// The GPUs, or why none could be listed (no NVIDIA driver, NVML refused).
 pub fn describe() -> Result<GpuEnvironment, String> {

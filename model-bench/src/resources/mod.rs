@@ -3,6 +3,7 @@
 //! before and after each bench, and the CPU, memory and threads of the client and server processes
 //! during each load point.
 
+pub mod environment;
 pub mod gpu;
 pub mod nvml;
 pub mod process;

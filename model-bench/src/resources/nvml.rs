@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::GpuUsage;
 
 use crate::results::GpuMemoryUse;
 
@@ -37,25 +37,6 @@ pub struct GpuSample {
     pub power_w: Option<f64>,
     /// Reasons the clock was held down at this reading (empty: it was not).
     pub throttled_by: Vec<String>,
-}
-
-/// One GPU over one bench.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GpuUsage {
-    pub index: u32,
-    pub samples: usize,
-    pub utilization_mean_pct: Option<f64>,
-    pub utilization_max_pct: Option<u32>,
-    pub memory_used_max_bytes: Option<u64>,
-    pub sm_clock_mean_mhz: Option<f64>,
-    pub sm_clock_min_mhz: Option<u32>,
-    pub temperature_max_c: Option<u32>,
-    pub power_mean_w: Option<f64>,
-    pub power_max_w: Option<f64>,
-    /// Readings taken while the clock was throttled.
-    pub throttled_samples: usize,
-    /// Every throttle reason seen.
-    pub throttle_reasons: Vec<String>,
 }
 
 /// Summarizes readings per GPU, in GPU order.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::{ProcessUsage, SoakMemory};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// How often the processes are read.
@@ -19,26 +19,6 @@ pub const INTERVAL: Duration = Duration::from_millis(100);
 pub struct Watched {
     pub role: String,
     pub pid: u32,
-}
-
-/// One process over one load point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProcessUsage {
-    pub role: String,
-    pub pid: u32,
-    pub samples: usize,
-    /// CPU use in % of one core (200 % is two cores busy).
-    pub cpu_mean_pct: Option<f64>,
-    pub cpu_max_pct: Option<f64>,
-    pub rss_first_bytes: u64,
-    pub rss_max_bytes: u64,
-    pub rss_last_bytes: u64,
-    /// Least-squares slope of the resident memory over the point, bytes per second.
-    pub rss_slope_bytes_per_s: Option<f64>,
-    pub threads_max: Option<u64>,
-    /// The process ended while it was watched.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub exited: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -147,32 +127,6 @@ pub struct MemoryTrace {
     pub role: String,
     pub pid: u32,
     pub rss: Vec<(f64, u64)>,
-}
-
-/// A process's memory over a soak: where it started, its peak, each window's mean, what a
-/// request in flight costs, and whether it keeps growing once the load has settled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SoakMemory {
-    pub role: String,
-    pub pid: u32,
-    /// The first reading, taken before the first request.
-    pub baseline_bytes: u64,
-    pub peak_bytes: u64,
-    pub last_bytes: u64,
-    /// The mean of each window's readings under load (the baseline reading left out).
-    pub window_mean_bytes: Vec<u64>,
-    /// Requests in flight on average over the soak (Little's law: throughput × mean service
-    /// time).
-    pub mean_in_flight: Option<f64>,
-    /// `(first window's mean − baseline) / mean_in_flight`: memory per request in flight (a
-    /// leak inflates it).
-    pub per_in_flight_bytes: Option<f64>,
-    /// Least-squares slope of the readings after the first window (where the load settles),
-    /// bytes per second; `None` with fewer than three such readings.
-    pub growth_bytes_per_s: Option<f64>,
-    pub leak_threshold_bytes_per_s: f64,
-    /// `growth_bytes_per_s` above the threshold; `None` when there is no growth figure.
-    pub leak: Option<bool>,
 }
 
 /// Judges one process's memory over a soak read in `windows` windows of `window_s` from the

@@ -1,8 +1,7 @@
-//! Environment metadata: where and with what the numbers were measured.
+//! Environment metadata: where and with what the numbers were measured (read by
+//! `resources::environment`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,143 +24,15 @@ pub struct Environment {
     pub crates: BTreeMap<String, String>,
     /// NVIDIA GPUs, driver and CUDA version, when NVML answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gpu: Option<crate::resources::gpu::GpuEnvironment>,
+    pub gpu: Option<super::resources::GpuEnvironment>,
     /// Why there is no `gpu` (e.g. no NVIDIA driver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_note: Option<String>,
 }
-
-/// The crates whose versions go into the environment, when the lock file has them.
-const REPORTED_CRATES: [&str; 13] = [
-    "model-bench",
-    "criterion",
-    "ort",
-    "tract-onnx",
-    "tch",
-    "cudarc",
-    "nvml-wrapper",
-    "tokio",
-    "hyper",
-    "h2",
-    "reqwest",
-    "tonic",
-    "prost",
-];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GitInfo {
     pub commit: String,
     /// Uncommitted changes to tracked files were present.
     pub dirty: bool,
-}
-
-impl Environment {
-    /// Reads the machine's description; `repo_dir` is where to look for a git checkout.
-    pub fn collect(repo_dir: &Path) -> Self {
-        use sysinfo::System;
-        let system = System::new_with_specifics(
-            sysinfo::RefreshKind::nothing()
-                .with_cpu(sysinfo::CpuRefreshKind::nothing())
-                .with_memory(sysinfo::MemoryRefreshKind::nothing().with_ram()),
-        )
-        .ok();
-        let cpus = system.as_ref().map(|s| s.cpus());
-        let gpu = crate::resources::gpu::describe();
-        Environment {
-            os: System::long_os_version().ok(),
-            kernel: System::kernel_version().ok(),
-            arch: std::env::consts::ARCH.to_string(),
-            hostname: System::host_name().ok(),
-            cpu_model: cpus
-                .and_then(|cpus| cpus.first())
-                .map(|cpu| cpu.brand().trim().to_string())
-                .filter(|brand| !brand.is_empty()),
-            physical_cores: System::physical_core_count().ok(),
-            logical_cores: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            memory_bytes: system.as_ref().map(|s| s.total_memory()).filter(|m| *m > 0),
-            rustc: env!("MODEL_BENCH_RUSTC_VERSION").to_string(),
-            model_bench_version: env!("CARGO_PKG_VERSION").to_string(),
-            git: git_info(repo_dir),
-            crates: locked_versions(repo_dir),
-            gpu: gpu.as_ref().ok().cloned(),
-            gpu_note: gpu.err(),
-        }
-    }
-}
-
-fn git_info(dir: &Path) -> Option<GitInfo> {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .ok()
-            .filter(|out| out.status.success())
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-    };
-    let commit = git(&["rev-parse", "HEAD"])?.trim().to_string();
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-        .map(|status| !status.trim().is_empty())
-        .unwrap_or(false);
-    Some(GitInfo { commit, dirty })
-}
-
-/// The reported crates' versions from the first `Cargo.lock` at or above `dir`, else above this
-/// executable (a bench binary in `<workspace>/target/release/deps`).
-fn locked_versions(dir: &Path) -> BTreeMap<String, String> {
-    #[derive(serde::Deserialize)]
-    struct Lock {
-        #[serde(default)]
-        package: Vec<Package>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Package {
-        name: String,
-        version: String,
-    }
-    let exe = std::env::current_exe().ok();
-    let lock = dir
-        .ancestors()
-        .chain(exe.iter().flat_map(|exe| exe.ancestors()))
-        .map(|d| d.join("Cargo.lock"))
-        .find(|path| path.is_file())
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .and_then(|text| toml::from_str::<Lock>(&text).ok());
-    let mut versions: BTreeMap<String, String> = BTreeMap::new();
-    for package in lock.map(|l| l.package).unwrap_or_default() {
-        if REPORTED_CRATES.contains(&package.name.as_str()) {
-            versions
-                .entry(package.name)
-                .and_modify(|v| {
-                    v.push_str(", ");
-                    v.push_str(&package.version);
-                })
-                .or_insert(package.version);
-        }
-    }
-    versions
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn crate_versions_come_from_the_lock_file_above() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.lock"),
-            "version = 4\n[[package]]\nname = \"criterion\"\nversion = \"0.8.2\"\n\
-             [[package]]\nname = \"h2\"\nversion = \"0.3.26\"\n\
-             [[package]]\nname = \"h2\"\nversion = \"0.4.12\"\n\
-             [[package]]\nname = \"serde\"\nversion = \"1.0.0\"\n",
-        )
-        .unwrap();
-        let nested = dir.path().join("benches");
-        std::fs::create_dir(&nested).unwrap();
-        let versions = super::locked_versions(&nested);
-        assert_eq!(versions["criterion"], "0.8.2");
-        assert_eq!(versions["h2"], "0.3.26, 0.4.12");
-        assert!(!versions.contains_key("serde"));
-    }
 }

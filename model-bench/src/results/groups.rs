@@ -33,7 +33,7 @@ fn family(bench: &BenchResult) -> Option<&'static str> {
     bench
         .remote
         .as_ref()
-        .and_then(|r| crate::remote::Protocol::parse(&r.protocol))
+        .and_then(|r| super::protocol::Protocol::parse(&r.protocol))
         .map(|p| p.family())
 }
 

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::env::Environment;
-use crate::stats::breakdown::Breakdown;
-use crate::stats::cold::ColdSummary;
-use crate::stats::sweep::SweepSummary;
+use super::figures::{Breakdown, ColdSummary, Recommendation, SweepSummary, Validity, Verdict};
+use super::resources::{GpuUsage, ProcessUsage, SoakMemory};
 
 /// Bumped on any change a reader of an older file would misread.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -27,7 +26,7 @@ pub struct Report {
     pub pipelines: Vec<Breakdown>,
     /// Advice read off the results, each with the numbers behind it.
     #[serde(default)]
-    pub recommendations: Vec<crate::runner::recommend::Recommendation>,
+    pub recommendations: Vec<Recommendation>,
 }
 
 /// How the run was configured.
@@ -114,7 +113,7 @@ pub struct BenchResult {
     pub memory: Option<MemoryUse>,
     /// For a `device = cuda` bench: each GPU as NVML sampled it while the bench ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub gpu_usage: Vec<crate::resources::nvml::GpuUsage>,
+    pub gpu_usage: Vec<GpuUsage>,
     /// Why a `device = cuda` bench has no `gpu_usage` (e.g. NVML unavailable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_usage_note: Option<String>,
@@ -225,11 +224,11 @@ pub struct LoadPoint {
     /// Whether the point's measurement windows agreed (and met the minimums): VALID or
     /// UNSTABLE, with the reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validity: Option<crate::stats::stability::Validity>,
+    pub validity: Option<Validity>,
     /// CPU, memory and threads of the client process and, when the bench names it, the
     /// server's, during the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub processes: Vec<crate::resources::process::ProcessUsage>,
+    pub processes: Vec<ProcessUsage>,
     /// Where the server spent its time (Triton's statistics extension), when it offers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerBreakdown>,
@@ -245,7 +244,7 @@ pub struct LoadPoint {
     /// This machine's GPUs during the run (NVML), when the server runs here (the reference
     /// server, or a URL on loopback).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub gpu: Vec<crate::resources::nvml::GpuUsage>,
+    pub gpu: Vec<GpuUsage>,
     /// Why a server on this machine has no `gpu` figures (no NVML, no GPU).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_note: Option<String>,
@@ -396,7 +395,7 @@ pub struct ScenarioResult {
     pub slo_p99_ns: Option<f64>,
     /// Soak: each watched process's memory over the windows, and the leak verdict.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub memory: Vec<crate::resources::process::SoakMemory>,
+    pub memory: Vec<SoakMemory>,
 }
 
 /// One phase of a scenario: a ramp's step, a spike's before / spike / after, a stress level.
@@ -537,7 +536,7 @@ pub struct Change {
     /// criterion's rule applied with model-bench's gate settings (significance level, noise
     /// threshold for this bench); absent without a p-value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<crate::stats::compare::Verdict>,
+    pub verdict: Option<Verdict>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

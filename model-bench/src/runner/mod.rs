@@ -1,6 +1,7 @@
 //! One run of a bench binary: settings, criterion, every selected bench (warm, then cold), then
 //! the report, its files and the exit code.
 
+mod bench_result;
 pub mod cli;
 pub mod cold;
 pub mod config;
@@ -26,6 +27,9 @@ use crate::export;
 use crate::registry::{self, BenchDescriptor, BenchKind};
 use crate::results::{BenchResult, BenchStatus, ColdResult};
 use crate::stats;
+#[cfg(not(feature = "remote"))]
+use bench_result::remote_unavailable;
+use bench_result::skipped;
 use cli::{CriterionArgs, Mode};
 use config::Config;
 
@@ -305,55 +309,6 @@ fn report_gate(outcome: &gate::Outcome, baseline: &str) -> bool {
         eprintln!("  {line}");
     }
     true
-}
-
-/// A bench's result before anything is measured: its identity, status `ok`, no points.
-pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
-    BenchResult {
-        id: bench.key(),
-        name: bench.name.to_string(),
-        pipeline: bench.pipeline.map(str::to_string),
-        stage: stage.to_string(),
-        device: bench.device.to_string(),
-        source: format!("{}:{}", bench.file, bench.line),
-        status: BenchStatus::Ok,
-        error: None,
-        points: Vec::new(),
-        sweep: None,
-        cold: None,
-        remote: None,
-        memory: None,
-        gpu_usage: Vec::new(),
-        gpu_usage_note: None,
-        scenario: None,
-    }
-}
-
-/// A bench that cannot run here, with the reason; not a failure.
-fn skipped(bench: &BenchDescriptor, reason: String) -> BenchResult {
-    eprintln!("model-bench: {} skipped: {reason}", bench.key());
-    let mut result = unmeasured(bench, bench.stage.as_str());
-    result.status = BenchStatus::Skipped;
-    result.error = Some(reason);
-    result
-}
-
-/// Marks `result` failed with `message`, and says so on stderr.
-pub(crate) fn failed(mut result: BenchResult, message: String) -> BenchResult {
-    eprintln!("\nmodel-bench: {} failed: {message}", result.id);
-    result.status = BenchStatus::Failed;
-    result.error = Some(message);
-    result
-}
-
-#[cfg(not(feature = "remote"))]
-fn remote_unavailable(bench: &BenchDescriptor) -> BenchResult {
-    failed(
-        unmeasured(bench, "remote"),
-        "this is a remote endpoint bench, but model-bench was built without its \
-         `remote` feature; enable it in Cargo.toml"
-            .to_string(),
-    )
 }
 
 /// The results so far: finished benches and the one being measured.

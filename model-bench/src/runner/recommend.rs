@@ -5,31 +5,10 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::{AdviceKind as Kind, Recommendation};
 
 use crate::export::format::{duration_ns, rate_of};
 use crate::results::{BenchResult, LoadPoint, PointResult};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Batch,
-    Load,
-    Cold,
-    Noise,
-    Memory,
-    LaunchBound,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recommendation {
-    /// A bench id, or a point id for advice about one point.
-    pub bench: String,
-    pub kind: Kind,
-    pub advice: String,
-    /// The measured figures the advice rests on.
-    pub evidence: String,
-}
 
 /// What counts as too slow or too noisy (`[recommend]` in `model-bench.toml`).
 #[derive(Debug, Clone, PartialEq)]

@@ -10,16 +10,14 @@ use std::time::{Duration, SystemTime};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 
+use super::bench_result::{failed, unmeasured};
 use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
-use super::{criterion_files, failed, panic};
+use super::{criterion_files, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
-use crate::remote::load::{self, Arrival, LoadMode, LoadPlan, LoadRun};
-use crate::remote::{
-    prometheus, server_stats, Client, Endpoint, Protocol, ReferenceConfig, ServerProcess,
-};
-use crate::resources::nvml::GpuSampler;
-use crate::resources::process::{self, MemoryTrace, ProcessSampler, Watched};
+use crate::remote::load::{Arrival, LoadMode, LoadPlan};
+use crate::remote::watch::{Watch, WatchedRun};
+use crate::remote::{Client, Endpoint, Protocol, ReferenceConfig};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
 use crate::server::ReferenceServer;
 use crate::stats::stability::{self, Rule, Validity};
@@ -97,7 +95,7 @@ pub fn run(
     criterion_dir: &Path,
     on_point: &mut dyn FnMut(&BenchResult),
 ) -> BenchResult {
-    let mut result = super::unmeasured(bench, "remote");
+    let mut result = unmeasured(bench, "remote");
 
     let endpoint = match panic::catch(remote.endpoint) {
         Ok(Ok(endpoint)) => endpoint,
@@ -113,7 +111,6 @@ pub fn run(
         Ok(connected) => connected,
         Err(message) => return failed(result, message),
     };
-    let stats = ServerStats::new(&endpoint, stats_base, metrics_url, local);
     let info = RemoteInfo {
         compare: remote.compare.map(str::to_string),
         ..info
@@ -129,8 +126,8 @@ pub fn run(
             format!("endpoint {} is not usable: {error}", info.url),
         );
     }
-    let watched = match watched_processes(&endpoint) {
-        Ok(watched) => watched,
+    let watch = match Watch::new(&endpoint, stats_base, metrics_url, local) {
+        Ok(watch) => watch,
         Err(message) => {
             return failed(
                 result,
@@ -156,7 +153,7 @@ pub fn run(
         }
         // A one-run scenario is watched as a steady point is: processes, the server's
         // statistics and metrics, and a local server's GPUs.
-        let mut watch = |plan: &LoadPlan| run_watched(runtime, &client, plan, &watched, &stats);
+        let mut watch = |plan: &LoadPlan| watch.run(runtime, &client, plan);
         return super::scenario::run(
             runtime, &client, &info.url, &point_id, spec, &mut watch, config, result,
         );
@@ -202,7 +199,7 @@ pub fn run(
         );
         let rule = &config.stability;
         let mut trials = 1;
-        let mut run = run_watched(runtime, &client, &plan, &watched, &stats).0;
+        let mut run = watch.run(runtime, &client, &plan);
         let mut validity = assess(rule, &run, trials);
         while !validity.is_valid() && trials < rule.max_trials && run.stats().ok > 0 {
             eprintln!(
@@ -212,7 +209,7 @@ pub fn run(
                 rule.max_trials
             );
             trials += 1;
-            run = run_watched(runtime, &client, &plan, &watched, &stats).0;
+            run = watch.run(runtime, &client, &plan);
             validity = assess(rule, &run, trials);
         }
         if !validity.is_valid() {
@@ -221,7 +218,6 @@ pub fn run(
                 validity.reasons.join("; ")
             );
         }
-        run.point.validity = Some(validity);
         let stats = run.stats();
         if stats.ok == 0 {
             let first = stats
@@ -256,7 +252,7 @@ pub fn run(
         let started = SystemTime::now();
         // Slices without a successful request (the server was down then) have no mean; criterion
         // gets the others when at least its minimum of ten remain.
-        let means = run.recorder.slice_means();
+        let means = run.run.recorder.slice_means();
         let measured = if means.len() >= 10 {
             group.sample_size(means.len());
             group.measurement_time(REPLAY_MEASUREMENT);
@@ -287,7 +283,7 @@ pub fn run(
         if args.no_fresh_estimates {
             continue;
         }
-        let point = run.point;
+        let point = run.point(Some(validity));
         let (estimates, sample, change) = match measured {
             Some(measured) => (measured.estimates, measured.sample, measured.change),
             None => (estimates_from_histogram(&point.stats), no_samples(), None),
@@ -460,170 +456,12 @@ fn plan(
     plan
 }
 
-/// This process (the load generator) and the server's, when the endpoint names it and it is
-/// another process; a named process that does not exist is an error, before any load.
-fn watched_processes(endpoint: &Endpoint) -> Result<Vec<Watched>, String> {
-    let client = Watched {
-        role: "client".into(),
-        pid: std::process::id(),
-    };
-    let server = match &endpoint.server_process {
-        None => None,
-        Some(ServerProcess::Pid(pid)) => Some(process::resolve(Some(*pid), None)?),
-        Some(ServerProcess::PidFromEnv(var)) => match std::env::var(var) {
-            Err(_) => None,
-            Ok(text) => {
-                let pid = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{var}={text} is not a process id"))?;
-                Some(process::resolve(Some(pid), None).map_err(|e| format!("{var}: {e}"))?)
-            }
-        },
-        Some(ServerProcess::Name(name)) => Some(process::resolve(None, Some(name))?),
-    };
-    Ok(std::iter::once(client)
-        .chain(
-            server
-                .filter(|&pid| pid != std::process::id())
-                .map(|pid| Watched {
-                    role: "server".into(),
-                    pid,
-                }),
-        )
-        .collect())
-}
-
-/// Where a bench reads the server's statistics: the endpoint's `stats_url`, else a gRPC
-/// endpoint's own channel (`ModelStatistics`), else a REST endpoint's own URL or the reference
-/// server's REST URL; and its Prometheus metrics, when there is a URL for them.
-struct ServerStats {
-    /// One HTTP client for every statistics read and metrics scrape of the bench (or why
-    /// there is none).
-    http: Result<reqwest::Client, String>,
-    model: String,
-    route: Result<StatsRoute, String>,
-    metrics_url: Option<String>,
-    /// The server runs here: this machine's GPUs are its GPUs.
-    local: bool,
-}
-
-enum StatsRoute {
-    Rest(String),
-    Grpc,
-}
-
-impl ServerStats {
-    fn new(
-        endpoint: &Endpoint,
-        base: Option<String>,
-        metrics_url: Option<String>,
-        local: bool,
-    ) -> Self {
-        let rest = |base: &str| StatsRoute::Rest(server_stats::url(base, &endpoint.model));
-        let route = match (&endpoint.stats_url, endpoint.protocol, base) {
-            (Some(url), _, _) => Ok(rest(url)),
-            (None, Protocol::Grpc, _) => Ok(StatsRoute::Grpc),
-            (None, _, Some(base)) => Ok(rest(&base)),
-            (None, _, None) => Err("no REST URL to read Triton's statistics from (set \
-                 `.stats_url(\"http://host:8000\")`)"
-                .to_string()),
-        };
-        ServerStats {
-            http: reqwest::Client::builder()
-                .build()
-                .map_err(|e| format!("no HTTP client for the server's statistics: {e}")),
-            model: endpoint.model.clone(),
-            route,
-            metrics_url,
-            local,
-        }
-    }
-
-    /// What the statistics were read from, for the results.
-    fn source(&self, client: &Client) -> String {
-        match &self.route {
-            Ok(StatsRoute::Rest(url)) => url.clone(),
-            Ok(StatsRoute::Grpc) => format!("{} (gRPC ModelStatistics)", client.base_url()),
-            Err(_) => String::new(),
-        }
-    }
-
-    async fn read(&self, client: &Client) -> Result<server_stats::Snapshot, String> {
-        match self.route.as_ref().map_err(Clone::clone)? {
-            StatsRoute::Rest(url) => {
-                let http = self.http.as_ref().map_err(Clone::clone)?;
-                server_stats::fetch_with(http, url, &self.model).await
-            }
-            StatsRoute::Grpc => match client.model_statistics().await {
-                Some(Ok(response)) => server_stats::from_grpc(response, &self.model),
-                Some(Err(error)) => Err(format!(
-                    "gRPC ModelStatistics at {}: {error} (the server does not offer Triton's \
-                     statistics extension?)",
-                    client.base_url()
-                )),
-                None => Err("not a gRPC endpoint".into()),
-            },
-        }
-    }
-}
-
-/// One load run with the watched processes sampled while it runs (their memory reading by
-/// reading too), the server's metrics scraped and a local server's GPUs read during it, and its
-/// statistics read before and after it.
-fn run_watched(
-    runtime: &tokio::runtime::Runtime,
-    client: &Arc<Client>,
-    plan: &LoadPlan,
-    watched: &[Watched],
-    stats: &ServerStats,
-) -> (LoadRun, Vec<MemoryTrace>) {
-    let before = runtime.block_on(stats.read(client));
-    let sampler = ProcessSampler::start(watched.to_vec()).ok();
-    let scraper = stats.metrics_url.as_deref().map(|url| {
-        let http = stats.http.clone()?;
-        Ok(runtime.block_on(prometheus::Scraper::start_with(
-            http,
-            url,
-            plan.warm_up,
-            plan.series_step,
-        )))
-    });
-    let gpu_sampler = stats.local.then(GpuSampler::start);
-    let mut run = runtime.block_on(load::run(Arc::clone(client), plan));
-    let mut traces = Vec::new();
-    if let Some(sampler) = sampler {
-        (run.point.processes, traces) = sampler.finish_with_traces();
-    }
-    match gpu_sampler {
-        Some(Ok(sampler)) => run.point.gpu = sampler.finish(),
-        Some(Err(reason)) => run.point.gpu_note = Some(reason),
-        None => {}
-    }
-    if let Some(scraper) = scraper {
-        match scraper.and_then(|scraper| runtime.block_on(scraper.finish())) {
-            Ok(metrics) => run.point.metrics = Some(metrics),
-            Err(note) => run.point.metrics_note = Some(note),
-        }
-    }
-    let breakdown = before.and_then(|before| {
-        let after = runtime.block_on(stats.read(client))?;
-        let client_mean = run.point.stats.service.as_ref().map(|s| s.mean);
-        server_stats::breakdown(&before, &after, &stats.source(client), client_mean)
-    });
-    match breakdown {
-        Ok(breakdown) => run.point.server = Some(breakdown),
-        Err(note) => run.point.server_note = Some(note),
-    }
-    (run, traces)
-}
-
 /// The stability verdict on one run of a point.
-fn assess(rule: &Rule, run: &LoadRun, trials: u32) -> Validity {
-    let stats = run.stats();
+fn assess(rule: &Rule, watched: &WatchedRun, trials: u32) -> Validity {
+    let (stats, recorder) = (watched.stats(), &watched.run.recorder);
     let windows = match rule.window_requests {
-        Some(_) => run.recorder.count_figures(),
-        None => run.recorder.slice_figures(),
+        Some(_) => recorder.count_figures(),
+        None => recorder.slice_figures(),
     };
     stability::assess(rule, &windows, stats.elapsed_s, stats.requests, trials)
 }

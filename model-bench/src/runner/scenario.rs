@@ -6,12 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::bench_result::failed;
 use super::config::Config;
 use crate::registry::ScenarioSpec;
-use crate::remote::load::{Arrival, LoadPlan, LoadRun};
-use crate::remote::scenario::{self, PhaseSpec, Spike, Stress};
+use crate::remote::load::scenario::{self, PhaseSpec, Spike, Stress};
+use crate::remote::load::{Arrival, LoadPlan};
+use crate::remote::watch::WatchedRun;
 use crate::remote::Client;
-use crate::resources::process::{soak_memory, MemoryTrace, SoakMemory};
+use crate::resources::process::{soak_memory, SoakMemory};
 use crate::results::{BenchResult, ScenarioResult};
 
 /// The time-series step of a run: a second, or a tenth of its shortest phase (a steady
@@ -27,7 +29,7 @@ pub fn run(
     url: &str,
     point_id: &str,
     spec: ScenarioSpec,
-    watch: &mut dyn FnMut(&LoadPlan) -> (LoadRun, Vec<MemoryTrace>),
+    watch: &mut dyn FnMut(&LoadPlan) -> WatchedRun,
     config: &Config,
     mut result: BenchResult,
 ) -> BenchResult {
@@ -58,8 +60,7 @@ pub fn run(
             );
             let plan = scenario::ramp_plan(from, to, steps, step).series_step(series_step(step));
             let phases = scenario::ramp_phases(&plan);
-            let (run, _) = watch(&limited(plan));
-            one_run("ramp", &phases, run)
+            one_run("ramp", &phases, watch(&limited(plan)))
         }
         ScenarioSpec::ConcurrencyRamp {
             from,
@@ -75,8 +76,7 @@ pub fn run(
             let plan = scenario::concurrency_ramp_plan(from, to, steps, step)
                 .series_step(series_step(step));
             let phases = scenario::ramp_phases(&plan);
-            let (run, _) = watch(&limited(plan));
-            one_run("ramp", &phases, run)
+            one_run("ramp", &phases, watch(&limited(plan)))
         }
         ScenarioSpec::Spike {
             baseline,
@@ -100,8 +100,8 @@ pub fn run(
                  {:?} to recover, against {url}",
                 spike.spike, spike.before, spike.after
             );
-            let (run, _) = watch(&limited(spike.plan().series_step(step)));
-            let recovery = scenario::recovery(&run.point.stats.time_series, &spike, step);
+            let run = watch(&limited(spike.plan().series_step(step)));
+            let recovery = scenario::recovery(&run.stats().time_series, &spike, step);
             ScenarioResult {
                 recovery,
                 ..one_run("spike", &spike.phases(), run)
@@ -133,15 +133,16 @@ pub fn run(
                     None => format!("{} in flight", concurrency.unwrap_or(1)),
                 }
             );
-            let (run, traces) = watch(&limited(plan));
-            let stats = &run.point.stats;
+            let run = watch(&limited(plan));
+            let stats = run.stats();
             let mean_in_flight = stats
                 .service
                 .as_ref()
                 .map(|service| stats.throughput_rps * service.mean / 1e9);
             let threshold = leak_mib_per_min * f64::from(1u32 << 20) / 60.0;
             let window_s = window.as_secs_f64();
-            let memory: Vec<SoakMemory> = traces
+            let memory: Vec<SoakMemory> = run
+                .traces
                 .iter()
                 .filter_map(|trace| {
                     soak_memory(trace, window_s, windows.len(), mean_in_flight, threshold)
@@ -203,18 +204,18 @@ pub fn run(
             .and_then(|l| l.stats.first_errors.iter().next())
             .map(|(class, message)| format!("; first error: {class}: {message}"))
             .unwrap_or_default();
-        result = super::failed(result, format!("{point_id}: no request succeeded{first}"));
+        result = failed(result, format!("{point_id}: no request succeeded{first}"));
     }
     result.scenario = Some(scenario);
     result
 }
 
 /// A one-run scenario's result: its phases read off the run, and the run.
-fn one_run(kind: &str, phases: &[PhaseSpec], run: LoadRun) -> ScenarioResult {
+fn one_run(kind: &str, phases: &[PhaseSpec], run: WatchedRun) -> ScenarioResult {
     ScenarioResult {
         kind: kind.into(),
-        phases: scenario::phases_of(&run.recorder, phases),
-        load: Some(run.point),
+        phases: scenario::phases_of(&run.run.recorder, phases),
+        load: Some(run.point(None)),
         recovery: None,
         highest_held: None,
         slo_p99_ns: None,

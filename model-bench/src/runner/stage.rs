@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 
+use super::bench_result::unmeasured;
 use super::cli::{CriterionArgs, Mode};
 use super::config::{Config, QUICK_MEASUREMENT_TIME, QUICK_SAMPLE_SIZE, QUICK_WARM_UP_TIME};
 use super::{criterion_files, panic};
@@ -29,7 +30,7 @@ pub fn run(
     criterion_dir: &Path,
     on_point: &mut dyn FnMut(&BenchResult),
 ) -> BenchResult {
-    let mut result = super::unmeasured(bench, bench.stage.as_str());
+    let mut result = unmeasured(bench, bench.stage.as_str());
     let mut group = criterion.benchmark_group(bench.group_name());
     configure(&mut group, bench, config);
     let mut ceiling = None;

@@ -8,8 +8,8 @@ use tonic::{Request, Response, Status};
 
 use super::models::{InferError, Models};
 use super::rest::SERVER_NAME;
-use crate::remote::proto::{self, grpc_inference_service_server::GrpcInferenceService};
-use crate::remote::tensor::{Datatype, Tensor};
+use crate::remote::oip::proto::{self, grpc_inference_service_server::GrpcInferenceService};
+use crate::remote::oip::tensor::{Datatype, Tensor};
 
 pub(crate) struct Service {
     pub models: Arc<Models>,

@@ -14,7 +14,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
-use crate::remote::proto::grpc_inference_service_server::GrpcInferenceServiceServer;
+use crate::remote::oip::proto::grpc_inference_service_server::GrpcInferenceServiceServer;
 pub use crate::remote::reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig};
 use models::Models;
 
@@ -99,9 +99,9 @@ impl ReferenceServer {
     }
 
     /// The URL for a protocol: gRPC's port for gRPC, the REST port otherwise.
-    pub fn url_for(&self, protocol: crate::remote::Protocol) -> String {
+    pub fn url_for(&self, protocol: crate::results::Protocol) -> String {
         match protocol {
-            crate::remote::Protocol::Grpc => self.grpc_url(),
+            crate::results::Protocol::Grpc => self.grpc_url(),
             _ => self.rest_url(),
         }
     }
@@ -162,7 +162,9 @@ async fn serve_rest(
 }
 
 /// The REST listener's TLS: the configured certificate, HTTP/2 and HTTP/1.1 offered by ALPN.
-fn tls_acceptor(tls: &crate::remote::ServerTls) -> Result<tokio_rustls::TlsAcceptor, ServerError> {
+fn tls_acceptor(
+    tls: &crate::remote::reference::ServerTls,
+) -> Result<tokio_rustls::TlsAcceptor, ServerError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let invalid = |what: &str, e: &dyn std::fmt::Display| ServerError::Tls(format!("{what}: {e}"));

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::remote::oip::tensor::{Datatype, Tensor};
 use crate::remote::reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig};
-use crate::remote::tensor::{Datatype, Tensor};
 
 /// Why an inference failed, as the protocols report it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use serde_json::json;
 
 use super::models::{InferError, Models};
-use crate::remote::v2;
+use crate::remote::oip::v2;
 
 pub(crate) const SERVER_NAME: &str = "model-bench-reference";
 

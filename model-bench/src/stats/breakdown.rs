@@ -1,6 +1,6 @@
 //! Pipeline breakdown: where a pipeline's per-request time goes, stage by stage.
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::{Breakdown, StageShare};
 
 /// One stage's median time at the breakdown's batch size.
 #[derive(Debug, Clone, PartialEq)]
@@ -8,29 +8,6 @@ pub struct StageTime {
     pub bench: String,
     pub stage: String,
     pub median_ns: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageShare {
-    pub bench: String,
-    pub stage: String,
-    pub median_ns: f64,
-    /// Share of the sum of stage medians, in percent.
-    pub share_pct: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Breakdown {
-    pub pipeline: String,
-    /// The batch size every stage was compared at.
-    pub batch: usize,
-    pub stages: Vec<StageShare>,
-    pub sum_ns: f64,
-    /// The pipeline's measured end-to-end median, when it has an end-to-end bench.
-    pub end_to_end_ns: Option<f64>,
-    /// End-to-end minus the sum of stages: glue, copies, cache effects (may be negative).
-    pub unaccounted_ns: Option<f64>,
-    pub bottleneck: Option<String>,
 }
 
 /// Breaks a pipeline's per-request time down by stage. `stages` must not be empty for a

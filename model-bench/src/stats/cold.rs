@@ -1,29 +1,8 @@
 //! Cold vs warm: first calls in fresh processes against criterion's warm median, never mixed.
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::ColdSummary;
 
 use super::sample::{mean, quantile, std_dev};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ColdSummary {
-    pub batch: usize,
-    pub runs: usize,
-    /// Each fresh process's time from entering the bench function to the end of its first call.
-    pub samples_ns: Vec<f64>,
-    pub mean_ns: f64,
-    pub p95_ns: f64,
-    pub min_ns: f64,
-    pub max_ns: f64,
-    pub std_dev_ns: f64,
-    /// Mean of the first call alone (without the setup before it).
-    pub first_call_mean_ns: f64,
-    /// Criterion's warm median of the same bench at the same batch size.
-    pub warm_median_ns: Option<f64>,
-    /// Cold mean minus warm median.
-    pub overhead_ns: Option<f64>,
-    /// Overhead relative to the warm median, in percent.
-    pub overhead_pct: Option<f64>,
-}
 
 /// Summarises cold runs; `None` when there is no run. `total_ns[i]` and `first_call_ns[i]` belong to
 /// the same run.

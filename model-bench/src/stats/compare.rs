@@ -4,34 +4,9 @@
 //! hypothesis (both samples drawn from one pool), then the relative change of the mean compared
 //! with a noise threshold.
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::Verdict;
 
 use super::rng::SplitMix64;
-
-/// What a comparison says about one benchmark (timings: higher is slower).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Significant, and the whole confidence interval of the change is above +noise.
-    Regressed,
-    /// Significant, and the whole confidence interval is below −noise.
-    Improved,
-    /// Significant, but the interval reaches into ±noise: shown, never failed.
-    WithinNoise,
-    /// Not significant at the level asked.
-    NoChange,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Regressed => "regressed",
-            Verdict::Improved => "improved",
-            Verdict::WithinNoise => "within noise",
-            Verdict::NoChange => "no change",
-        }
-    }
-}
 
 /// The rule's two settings (criterion's defaults: 0.05 and 0.01).
 #[derive(Debug, Clone, Copy, PartialEq)]

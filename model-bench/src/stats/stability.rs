@@ -4,7 +4,7 @@
 //! windows are the point's equal time slices (criterion's samples), or windows of a number of
 //! responses each.
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::Validity;
 
 /// One measurement window's figures; latency figures are `None` when nothing succeeded in it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,23 +80,6 @@ impl Default for Rule {
             max_trials: 1,
             window_requests: None,
         }
-    }
-}
-
-/// A point's label and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Validity {
-    /// `VALID` or `UNSTABLE`.
-    pub label: String,
-    /// Empty when valid.
-    pub reasons: Vec<String>,
-    /// How many times the point was run (the last run is the one reported).
-    pub trials: u32,
-}
-
-impl Validity {
-    pub fn is_valid(&self) -> bool {
-        self.reasons.is_empty()
     }
 }
 

@@ -1,42 +1,12 @@
 //! Batch-size sweep analysis: per-item latency and throughput per batch, the best batch and the knee.
 
-use serde::{Deserialize, Serialize};
+pub use crate::results::{Ceiling, Knee, SweepPoint, SweepSummary};
 
 /// One measured batch size: the median time of one call that processes `batch` items.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MeasuredBatch {
     pub batch: usize,
     pub median_ns: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepPoint {
-    pub batch: usize,
-    /// Median time of one call (the whole batch).
-    pub latency_ns: f64,
-    pub latency_per_item_ns: f64,
-    pub items_per_sec: f64,
-}
-
-/// Where latency starts growing faster than throughput, going from `from_batch` to `batch`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Knee {
-    pub batch: usize,
-    pub from_batch: usize,
-    /// Relative latency growth from `from_batch` to `batch` (0.5 = +50 %).
-    pub latency_growth: f64,
-    /// Relative throughput growth over the same step (may be negative).
-    pub throughput_growth: f64,
-}
-
-/// The first batch size whose run failed; larger sizes were not tried.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Ceiling {
-    pub batch: usize,
-    pub message: String,
-    /// The failure was the device running out of memory (the batch does not fit).
-    #[serde(default)]
-    pub out_of_memory: bool,
 }
 
 impl Ceiling {
@@ -61,15 +31,6 @@ pub fn is_out_of_memory(message: &str) -> bool {
     ]
     .iter()
     .any(|needle| message.contains(needle))
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepSummary {
-    pub points: Vec<SweepPoint>,
-    /// The batch size with the most items per second.
-    pub best_batch: Option<usize>,
-    pub knee: Option<Knee>,
-    pub ceiling: Option<Ceiling>,
 }
 
 /// Items per second when one call processing `batch` items takes `latency_ns`.

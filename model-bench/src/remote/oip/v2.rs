@@ -9,7 +9,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::endpoint::{Endpoint, ExpectedOutput};
+use super::request::{ExpectedOutput, InferRequest};
 use super::tensor::{split_bytes_elements, Datatype, Tensor};
 
 /// The header that gives the length of the JSON part of a binary-extension body.
@@ -63,12 +63,12 @@ impl Serialize for JsonData<'_> {
     }
 }
 
-fn requested_outputs(endpoint: &Endpoint, binary: bool) -> Option<Value> {
-    if endpoint.requested_outputs.is_empty() {
+fn requested_outputs(request: &InferRequest<'_>, binary: bool) -> Option<Value> {
+    if request.outputs.is_empty() {
         return None;
     }
-    let outputs = endpoint
-        .requested_outputs
+    let outputs = request
+        .outputs
         .iter()
         .map(|name| {
             if binary {
@@ -81,8 +81,8 @@ fn requested_outputs(endpoint: &Endpoint, binary: bool) -> Option<Value> {
     Some(Value::Array(outputs))
 }
 
-/// The V2 JSON request body for the endpoint's inputs.
-pub fn encode_json_request(endpoint: &Endpoint) -> Result<Vec<u8>, String> {
+/// The V2 JSON request body for the request's inputs.
+pub fn encode_json_request(request: &InferRequest<'_>) -> Result<Vec<u8>, String> {
     #[derive(Serialize)]
     struct Input<'a> {
         name: &'a str,
@@ -96,8 +96,8 @@ pub fn encode_json_request(endpoint: &Endpoint) -> Result<Vec<u8>, String> {
         #[serde(skip_serializing_if = "Option::is_none")]
         outputs: Option<Value>,
     }
-    let request = Request {
-        inputs: endpoint
+    let body = Request {
+        inputs: request
             .inputs
             .iter()
             .map(|t| Input {
@@ -107,14 +107,14 @@ pub fn encode_json_request(endpoint: &Endpoint) -> Result<Vec<u8>, String> {
                 data: JsonData(t),
             })
             .collect(),
-        outputs: requested_outputs(endpoint, false),
+        outputs: requested_outputs(request, false),
     };
-    serde_json::to_vec(&request).map_err(|e| e.to_string())
+    serde_json::to_vec(&body).map_err(|e| e.to_string())
 }
 
 /// The binary-extension request body and the length of its JSON header.
-pub fn encode_binary_request(endpoint: &Endpoint) -> Result<(Vec<u8>, usize), String> {
-    let inputs: Vec<Value> = endpoint
+pub fn encode_binary_request(request: &InferRequest<'_>) -> Result<(Vec<u8>, usize), String> {
+    let inputs: Vec<Value> = request
         .inputs
         .iter()
         .map(|t| {
@@ -128,7 +128,7 @@ pub fn encode_binary_request(endpoint: &Endpoint) -> Result<(Vec<u8>, usize), St
         .collect();
     let mut header = Map::new();
     header.insert("inputs".into(), Value::Array(inputs));
-    match requested_outputs(endpoint, true) {
+    match requested_outputs(request, true) {
         Some(outputs) => {
             header.insert("outputs".into(), outputs);
         }
@@ -138,7 +138,7 @@ pub fn encode_binary_request(endpoint: &Endpoint) -> Result<(Vec<u8>, usize), St
     }
     let mut body = serde_json::to_vec(&Value::Object(header)).map_err(|e| e.to_string())?;
     let header_len = body.len();
-    for tensor in &endpoint.inputs {
+    for tensor in request.inputs {
         body.extend_from_slice(tensor.raw());
     }
     Ok((body, header_len))
@@ -495,6 +495,7 @@ pub fn encode_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::Endpoint;
 
     fn endpoint() -> Endpoint {
         Endpoint::rest("m")
@@ -504,7 +505,7 @@ mod tests {
 
     #[test]
     fn json_requests_round_trip() {
-        let body = encode_json_request(&endpoint()).unwrap();
+        let body = encode_json_request(&endpoint().infer_request()).unwrap();
         let text = String::from_utf8(body.clone()).unwrap();
         assert!(text.contains(r#""data":[1.0,2.5,-3.0,0.1]"#), "{text}");
         let decoded = decode_request(&body, None).unwrap();
@@ -514,7 +515,7 @@ mod tests {
 
     #[test]
     fn binary_requests_round_trip() {
-        let (body, header_len) = encode_binary_request(&endpoint()).unwrap();
+        let (body, header_len) = encode_binary_request(&endpoint().infer_request()).unwrap();
         assert_eq!(body.len(), header_len + 16 + 8);
         let decoded = decode_request(&body, Some(header_len)).unwrap();
         assert_eq!(decoded.inputs, endpoint().inputs);

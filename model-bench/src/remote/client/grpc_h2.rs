@@ -16,8 +16,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use prost::Message;
 use tokio::net::TcpStream;
 
-use super::error::{ErrorClass, RequestError};
-use super::proto::ModelInferResponse;
+use super::grpc_tonic::Tonic;
+use super::transport::{BoxFuture, ModelMetadata, Transport};
+use crate::remote::error::{ErrorClass, RequestError};
+use crate::remote::oip::proto::{self, ModelInferResponse};
 
 /// Stream and connection windows as hyper's client sets them, so large outputs are not
 /// throttled by HTTP/2's 64 KiB default.
@@ -69,7 +71,7 @@ impl GrpcH2 {
         let uri = Uri::builder()
             .scheme("http")
             .authority(authority.clone())
-            .path_and_query(super::client::MODEL_INFER)
+            .path_and_query(crate::remote::oip::grpc::MODEL_INFER)
             .build()
             .ok()?;
         let mut headers = HeaderMap::new();
@@ -97,7 +99,7 @@ impl GrpcH2 {
             uri,
             headers,
             frame: frame.freeze(),
-            what: super::endpoint::redact_url(base_url),
+            what: crate::remote::endpoint::redact_url(base_url),
             slots: (0..connections.max(1)).map(|_| Arc::default()).collect(),
             next: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
@@ -244,7 +246,7 @@ impl GrpcH2 {
             .map(|m| percent_decode(m.as_bytes()))
             .unwrap_or_default();
         // The request carries `grpc-timeout`, so the server may end it first.
-        let class = super::client::code_class(tonic_code, &message);
+        let class = super::grpc_status::code_class(tonic_code, &message);
         Some(RequestError::new(
             class,
             format!(
@@ -295,6 +297,45 @@ impl GrpcH2 {
 
 /// Drops the slot's connection if it is still the one of `generation`, so the next call opens a
 /// new one.
+/// gRPC over plain `http://`: `ModelInfer` on the bare h2 driver, the probes (health, metadata,
+/// statistics) on tonic's channel beside it.
+pub(crate) struct H2 {
+    direct: GrpcH2,
+    probes: Tonic,
+}
+
+impl H2 {
+    pub fn new(direct: GrpcH2, probes: Tonic) -> H2 {
+        H2 { direct, probes }
+    }
+
+    async fn send(&self) -> Result<(), RequestError> {
+        let target = self.probes.target();
+        let response = self.direct.infer(target.timeout).await?;
+        target.check_grpc(&response)
+    }
+}
+
+impl Transport for H2 {
+    fn infer(&self) -> BoxFuture<'_, Result<(), RequestError>> {
+        Box::pin(self.send())
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), RequestError>> {
+        self.probes.health()
+    }
+
+    fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>> {
+        self.probes.metadata()
+    }
+
+    fn model_statistics(
+        &self,
+    ) -> Option<BoxFuture<'_, Result<proto::ModelStatisticsResponse, RequestError>>> {
+        self.probes.model_statistics()
+    }
+}
+
 fn forget(slot: &Slot, generation: Option<u64>) {
     let mut current = lock(&slot.sender);
     if generation.is_some_and(|g| current.as_ref().is_some_and(|(c, _)| *c == g)) {

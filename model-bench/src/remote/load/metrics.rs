@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use super::error::RequestError;
+use crate::remote::error::RequestError;
 use crate::results::{HistogramBucket, LoadStats, Percentiles, SeriesPoint, SpectrumPoint};
 use crate::stats::stability::WindowFigures;
 

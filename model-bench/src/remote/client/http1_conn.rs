@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::error::{ErrorClass, RequestError};
+use crate::remote::error::{ErrorClass, RequestError};
 
 /// Response heads larger than this are refused (a misbehaving server, not a model output).
 const MAX_HEAD: usize = 64 * 1024;
@@ -58,7 +58,7 @@ impl Http1Request {
         let mut bytes = head.into_bytes();
         bytes.extend_from_slice(body);
         Some(Http1Request {
-            what: format!("POST {}", super::endpoint::redact_url(url.as_str())),
+            what: format!("POST {}", crate::remote::endpoint::redact_url(url.as_str())),
             authority,
             bytes: bytes.into(),
         })
@@ -359,7 +359,7 @@ fn parse_head(data: &[u8], what: &str) -> Result<Option<Head>, RequestError> {
             } else if value.eq_ignore_ascii_case(b"keep-alive") {
                 close = false;
             }
-        } else if name.eq_ignore_ascii_case(super::v2::HEADER_LENGTH) {
+        } else if name.eq_ignore_ascii_case(crate::remote::oip::v2::HEADER_LENGTH) {
             let start = header.value.as_ptr() as usize - data.as_ptr() as usize;
             inference_header = Some((start, start + header.value.len()));
         }

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::client::Client;
-use super::load::{self, Arrival, LoadMode, LoadPlan, LoadRun};
 use super::metrics::{add_small, Recorder};
+use super::{self as load, Arrival, LoadMode, LoadPlan, LoadRun};
+use crate::remote::client::Client;
 use crate::results::{LoadStats, Recovery, ScenarioPhase, SeriesPoint};
 
 /// Open-loop rates from `from` to `to` in `steps` equal steps of `step` each, one continuous run

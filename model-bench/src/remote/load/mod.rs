@@ -5,6 +5,9 @@
 //! Every run is bounded by its duration (and optionally a request count) plus one request
 //! timeout to drain.
 
+pub mod metrics;
+pub mod scenario;
+
 use crate::sync::lock;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -13,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore};
 
-use super::client::{Client, Session};
-use super::metrics::{self, LatencyBasis, Recorder, Window};
-use crate::results::{LoadPoint, LoadStats, MixMemberStats};
+use crate::remote::client::{Client, Session};
+use crate::results::{LoadStats, MixMemberStats};
 use crate::stats::rng::SplitMix64;
+use metrics::{LatencyBasis, Recorder, Window};
 
 /// How arrivals are spaced in an open loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,15 +207,19 @@ impl LoadPlan {
     }
 }
 
-/// A finished run: the raw recording and its summary.
+/// A finished run: the raw recording and its statistics (of the whole run, and of each member
+/// of a mixed workload). What was read beside the run joins them in a `LoadPoint` in
+/// `remote::watch`.
 pub struct LoadRun {
     pub recorder: Recorder,
-    pub point: LoadPoint,
+    pub stats: LoadStats,
+    /// A mixed workload: each member's own figures (`stats` is the whole mix).
+    pub mix: Vec<MixMemberStats>,
 }
 
 impl LoadRun {
     pub fn stats(&self) -> &LoadStats {
-        &self.point.stats
+        &self.stats
     }
 }
 
@@ -244,41 +251,11 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             stats: metrics::summarize(member, basis, 0, plan.is_open()),
         })
         .collect();
-    let point = match plan.mode {
-        LoadMode::Closed { concurrency } => LoadPoint {
-            mode: "closed".into(),
-            concurrency: Some(concurrency),
-            target_rate: None,
-            arrival: None,
-            stats,
-            validity: None,
-            processes: Vec::new(),
-            server: None,
-            server_note: None,
-            metrics: None,
-            metrics_note: None,
-            gpu: Vec::new(),
-            gpu_note: None,
-            mix,
-        },
-        LoadMode::Open { rate, arrival, .. } => LoadPoint {
-            mode: "open".into(),
-            concurrency: None,
-            target_rate: Some(rate),
-            arrival: Some(arrival.as_str().into()),
-            stats,
-            validity: None,
-            processes: Vec::new(),
-            server: None,
-            server_note: None,
-            metrics: None,
-            metrics_note: None,
-            gpu: Vec::new(),
-            gpu_note: None,
-            mix,
-        },
-    };
-    LoadRun { recorder, point }
+    LoadRun {
+        recorder,
+        stats,
+        mix,
+    }
 }
 
 /// Takes one from a shared budget of measured requests; `false` once it is spent.
@@ -362,8 +339,8 @@ async fn closed_loop(client: Arc<Client>, plan: &LoadPlan, concurrency: usize) -
     }
     while let Some(joined) = workers.join_next().await {
         if let Err(error) = joined {
-            lock(&recorder).record_error(super::error::RequestError::new(
-                super::error::ErrorClass::Io,
+            lock(&recorder).record_error(crate::remote::error::RequestError::new(
+                crate::remote::error::ErrorClass::Io,
                 format!("a load worker stopped: {error}"),
             ));
         }
@@ -614,14 +591,14 @@ async fn open_loop(
             // runtime's workers free for the requests.
             let joined = tokio::task::spawn_blocking(move || thread.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
-                lock(&recorder).record_error(super::error::RequestError::new(
-                    super::error::ErrorClass::Io,
+                lock(&recorder).record_error(crate::remote::error::RequestError::new(
+                    crate::remote::error::ErrorClass::Io,
                     "the dispatcher thread panicked; arrivals after that were not sent",
                 ));
             }
         }
-        Err(error) => lock(&recorder).record_error(super::error::RequestError::new(
-            super::error::ErrorClass::Io,
+        Err(error) => lock(&recorder).record_error(crate::remote::error::RequestError::new(
+            crate::remote::error::ErrorClass::Io,
             format!("cannot start the dispatcher thread: {error}"),
         )),
     }

@@ -61,10 +61,10 @@ pub fn parse(body: &[u8], model: &str) -> Result<Snapshot, String> {
 
 /// Picks `model`'s counters from a gRPC `ModelStatistics` answer.
 pub fn from_grpc(
-    response: crate::remote::proto::ModelStatisticsResponse,
+    response: crate::remote::oip::proto::ModelStatisticsResponse,
     model: &str,
 ) -> Result<Snapshot, String> {
-    let counted = |d: Option<crate::remote::proto::StatisticDuration>| {
+    let counted = |d: Option<crate::remote::oip::proto::StatisticDuration>| {
         d.map(|d| Counted {
             count: d.count,
             ns: d.ns,
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn grpc_model_statistics_give_the_same_counters() {
-        use crate::remote::proto;
+        use crate::remote::oip::proto;
         let duration = |count, ns| Some(proto::StatisticDuration { count, ns });
         let response = proto::ModelStatisticsResponse {
             model_stats: vec![proto::ModelStatistics {

@@ -1,0 +1,278 @@
+//! Protocol clients: one request of an endpoint, sent and checked. [`Client::connect`] picks the
+//! transport once — bare HTTP/1.1 or reqwest's pool for REST, a bare h2 driver or tonic's channel
+//! for gRPC — and encodes the payload once; every request after that only clones
+//! reference-counted bytes, behind the one [`Transport`](transport::Transport) trait. A mixed
+//! workload's members, drawn per request by weight from each session's own sequence, live here
+//! too.
+
+mod grpc_h2;
+mod grpc_status;
+mod grpc_tonic;
+mod http1;
+mod http1_conn;
+mod rest_pool;
+mod transport;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use prost::Message;
+
+use crate::remote::endpoint::{Endpoint, Protocol};
+use crate::remote::error::RequestError;
+pub use crate::remote::oip::grpc::encode_grpc_request;
+use crate::remote::oip::proto;
+use crate::stats::rng::SplitMix64;
+use grpc_h2::{GrpcH2, H2};
+use grpc_tonic::Tonic;
+use http1::Http1;
+use http1_conn::Http1Conn;
+use rest_pool::{RestPool, RestRequest};
+pub use transport::{ClientError, ModelMetadata, TensorInfo};
+use transport::{Target, Transport};
+
+/// A ready-to-send request for one endpoint. Cheap to share across tasks (`&self` methods).
+pub struct Client {
+    protocol: Protocol,
+    base_url: String,
+    transport: Box<dyn Transport>,
+    /// A mixed workload: which member each request goes to.
+    mix: Option<Mix>,
+}
+
+/// The members of a mixed workload: this client's own endpoint first, then the others, each
+/// with its weight.
+struct Mix {
+    names: Vec<String>,
+    weights: Vec<f64>,
+    /// Running sums of the weights over their total, the last 1.
+    cumulative: Vec<f64>,
+    /// The other members' clients: `others[i]` is member `i + 1`.
+    others: Vec<Client>,
+}
+
+impl Mix {
+    /// The member a uniform draw in [0, 1) picks.
+    fn pick(&self, draw: f64) -> usize {
+        self.cumulative
+            .iter()
+            .position(|&edge| draw < edge)
+            .unwrap_or(self.cumulative.len() - 1)
+    }
+}
+
+/// One load worker's own state: for REST over plain HTTP/1.1, its own connection, so requests
+/// skip the shared pool (see [`Client::send_in`]). Closed-loop workers keep one each; an open
+/// loop lends idle ones to its requests. In a mixed workload it also draws each request's
+/// member and keeps one state per member.
+pub struct Session {
+    http1: Http1Conn,
+    draws: SplitMix64,
+    member: usize,
+    others: Vec<Session>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        // Every session draws its own reproducible sequence: the n-th session made in a
+        // process always starts from the same seed.
+        static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, Ordering::Relaxed) as u64;
+        Session {
+            http1: Http1Conn::default(),
+            draws: SplitMix64(0x6d69_7865_u64 ^ n.wrapping_mul(0x9E37_79B9)),
+            member: 0,
+            others: Vec::new(),
+        }
+    }
+}
+
+impl Session {
+    /// The mix member the last request went to (0: the client's own endpoint).
+    pub fn member(&self) -> usize {
+        self.member
+    }
+}
+
+impl Client {
+    /// Builds the client for `endpoint` at `base_url` and encodes its payload. Sends nothing:
+    /// gRPC channels connect lazily, REST pools on first use. Async only because gRPC channels
+    /// start a task on the current tokio runtime.
+    pub async fn connect(
+        endpoint: &Endpoint,
+        base_url: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Client, ClientError> {
+        endpoint.validate(&env)?;
+        crate::remote::endpoint::check_url(base_url, None)?;
+        let headers = endpoint.header_values(&env)?;
+        let base_url = base_url.trim_end_matches('/').to_string();
+        let connections = endpoint.connections.unwrap_or(1);
+        let tls_ca = endpoint.tls_ca.as_ref().map(|ca| ca.pem()).transpose()?;
+        let target = Target {
+            protocol: endpoint.protocol,
+            base_url: base_url.clone(),
+            model: endpoint.model.clone(),
+            version: endpoint.model_version.clone(),
+            expected: endpoint.expected_outputs.clone().into(),
+            timeout: endpoint.timeout,
+        };
+        // The one place that looks at the protocol and URL: every request after this goes
+        // through the transport chosen here.
+        let transport: Box<dyn Transport> = match endpoint.protocol {
+            Protocol::RestJson | Protocol::RestBinary | Protocol::HttpPost => {
+                let request = RestRequest::new(endpoint, &target)?;
+                let pool = RestPool::new(endpoint, target, &request, &headers, tls_ca.as_deref())?;
+                if endpoint.http2 {
+                    Box::new(pool)
+                } else {
+                    match Http1::new(pool, &request, &headers) {
+                        Ok(bare) => Box::new(bare),
+                        Err(pool) => Box::new(pool),
+                    }
+                }
+            }
+            Protocol::Grpc => {
+                let request = encode_grpc_request(&endpoint.infer_request()).encode_to_vec();
+                let direct =
+                    GrpcH2::new(&base_url, &request, &headers, endpoint.timeout, connections);
+                let probes = Tonic::new(
+                    target,
+                    Bytes::from(request),
+                    &headers,
+                    connections,
+                    tls_ca.as_deref(),
+                )?;
+                match direct {
+                    Some(direct) => Box::new(H2::new(direct, probes)),
+                    None => Box::new(probes),
+                }
+            }
+        };
+        Ok(Client {
+            protocol: endpoint.protocol,
+            base_url,
+            transport,
+            mix: None,
+        })
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// Sends one inference request and checks its response. Never waits longer than the
+    /// endpoint's timeout.
+    pub async fn send(&self) -> Result<(), RequestError> {
+        self.transport.infer().await
+    }
+
+    /// A new worker's state; its connection opens on its first request.
+    pub fn session(&self) -> Session {
+        Session::default()
+    }
+
+    /// Like [`send`](Client::send), on the worker's own connection where the transport has one
+    /// (REST over plain HTTP/1.1); otherwise the same as `send`. In a mixed workload the
+    /// session first draws the member by weight ([`Session::member`] says which).
+    pub async fn send_in(&self, session: &mut Session) -> Result<(), RequestError> {
+        if let Some(mix) = &self.mix {
+            let member = mix.pick(session.draws.next_open01());
+            session.member = member;
+            if member > 0 {
+                if session.others.len() < mix.others.len() {
+                    session
+                        .others
+                        .resize_with(mix.others.len(), Session::default);
+                }
+                let other = &mut session.others[member - 1];
+                return mix.others[member - 1]
+                    .transport
+                    .infer_on(&mut other.http1)
+                    .await;
+            }
+        }
+        self.transport.infer_on(&mut session.http1).await
+    }
+
+    /// Server live, server ready and model ready (for every member of a mix); the first that
+    /// fails is the error.
+    pub async fn health(&self) -> Result<(), RequestError> {
+        self.transport.health().await?;
+        if let Some(mix) = &self.mix {
+            for (name, other) in mix.names[1..].iter().zip(&mix.others) {
+                other.transport.health().await.map_err(|mut error| {
+                    error.message = format!("mix member `{name}`: {}", error.message);
+                    error
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The model's metadata (`GET /v2/models/{m}` or `ModelMetadata`).
+    pub async fn metadata(&self) -> Result<ModelMetadata, RequestError> {
+        self.transport.metadata().await
+    }
+
+    /// Triton's statistics for this model over gRPC (`ModelStatistics`, Triton's superset of
+    /// the service); `None` for a REST endpoint, which reads them with a GET instead.
+    pub async fn model_statistics(
+        &self,
+    ) -> Option<Result<proto::ModelStatisticsResponse, RequestError>> {
+        match self.transport.model_statistics() {
+            Some(read) => Some(read.await),
+            None => None,
+        }
+    }
+
+    /// Where the requests go (`http://host:port`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
+
+impl Client {
+    /// Makes this client a mixed workload: its own endpoint named `own` with weight
+    /// `own_weight`, and each `(name, weight, client)` of `others`.
+    pub fn with_mix(mut self, own: (String, f64), others: Vec<(String, f64, Client)>) -> Self {
+        let mut names = vec![own.0];
+        let mut weights = vec![own.1];
+        let mut clients = Vec::with_capacity(others.len());
+        for (name, weight, client) in others {
+            names.push(name);
+            weights.push(weight);
+            clients.push(client);
+        }
+        let total: f64 = weights.iter().sum();
+        let cumulative = weights
+            .iter()
+            .scan(0.0, |sum, weight| {
+                *sum += weight;
+                Some(*sum / total)
+            })
+            .collect();
+        self.mix = Some(Mix {
+            names,
+            weights,
+            cumulative,
+            others: clients,
+        });
+        self
+    }
+
+    /// A mixed workload's members, `(name, weight)`, this client's own first; empty without
+    /// a mix.
+    pub fn mix_members(&self) -> Vec<(String, f64)> {
+        self.mix
+            .as_ref()
+            .map(|mix| {
+                mix.names
+                    .iter()
+                    .cloned()
+                    .zip(mix.weights.iter().copied())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,335 @@
+//! REST through reqwest's connection pool: https, HTTP/2, URLs with user info, and every probe
+//! (health, metadata) of a REST endpoint. Also where a REST request is put together once — URL,
+//! body, content type, the binary extension's header — for this transport and the bare HTTP/1.1
+//! one alike.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+
+use super::transport::{BoxFuture, ClientError, ModelMetadata, Target, TensorInfo, Transport};
+use crate::remote::endpoint::{Endpoint, EndpointError, Protocol};
+use crate::remote::error::{chain, snippet, ErrorClass, RequestError};
+use crate::remote::oip::v2;
+
+/// One REST endpoint's request, encoded once.
+pub(crate) struct RestRequest {
+    pub infer_url: reqwest::Url,
+    pub body: Bytes,
+    pub content_type: String,
+    /// `Inference-Header-Content-Length` for the binary extension.
+    pub binary_header: Option<HeaderValue>,
+}
+
+impl RestRequest {
+    /// Encodes `endpoint`'s request for `target` (V2 JSON, V2 binary, or a plain POST body).
+    pub fn new(endpoint: &Endpoint, target: &Target) -> Result<RestRequest, ClientError> {
+        let encode = |message: String| ClientError::Encode {
+            model: endpoint.model.clone(),
+            message,
+        };
+        let request = endpoint.infer_request();
+        let (body, content_type, binary_header) = match endpoint.protocol {
+            Protocol::RestJson => (
+                v2::encode_json_request(&request).map_err(encode)?,
+                "application/json".to_string(),
+                None,
+            ),
+            Protocol::RestBinary => {
+                let (body, header_len) = v2::encode_binary_request(&request).map_err(encode)?;
+                (
+                    body,
+                    "application/octet-stream".to_string(),
+                    Some(HeaderValue::from(header_len)),
+                )
+            }
+            _ => {
+                let post = endpoint.body.as_ref().ok_or(EndpointError::NoBody)?;
+                (post.bytes.clone(), post.content_type.clone(), None)
+            }
+        };
+        let infer_url = match endpoint.protocol {
+            Protocol::HttpPost => format!(
+                "{}/{}",
+                target.base_url,
+                endpoint
+                    .path
+                    .as_deref()
+                    .unwrap_or("")
+                    .trim_start_matches('/')
+            ),
+            _ => format!("{}/infer", target.model_path()),
+        };
+        let infer_url = reqwest::Url::parse(&infer_url)
+            .map_err(|e| setup(endpoint, target, format!("invalid URL {infer_url}: {e}")))?;
+        Ok(RestRequest {
+            infer_url,
+            body: Bytes::from(body),
+            content_type,
+            binary_header,
+        })
+    }
+}
+
+fn setup(endpoint: &Endpoint, target: &Target, message: String) -> ClientError {
+    ClientError::Setup {
+        protocol: endpoint.protocol,
+        url: crate::remote::endpoint::redact_url(&target.base_url),
+        message,
+    }
+}
+
+/// REST over reqwest: one pooled client per connection the endpoint asks for, taken in turn.
+pub(crate) struct RestPool {
+    target: Target,
+    /// Each carries the request headers as its defaults, so nothing is copied per request.
+    clients: Vec<reqwest::Client>,
+    next: AtomicUsize,
+    infer_url: reqwest::Url,
+    body: Bytes,
+    binary_header: Option<HeaderValue>,
+}
+
+impl RestPool {
+    /// The pooled clients for `endpoint`, with `headers` (secrets marked sensitive) on every
+    /// request and `tls_ca` trusted beside the system's roots.
+    pub fn new(
+        endpoint: &Endpoint,
+        target: Target,
+        request: &RestRequest,
+        headers: &[(String, String)],
+        tls_ca: Option<&[u8]>,
+    ) -> Result<RestPool, ClientError> {
+        let mut header_map = HeaderMap::new();
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| {
+                ClientError::Endpoint(EndpointError::InvalidHeader {
+                    header: name.clone(),
+                    message: e.to_string(),
+                })
+            })?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                ClientError::Endpoint(EndpointError::InvalidHeader {
+                    header: name.to_string(),
+                    message: "the value is not a valid header value".into(),
+                })
+            })?;
+            value.set_sensitive(true);
+            header_map.insert(name, value);
+        }
+        let content_type = &request.content_type;
+        let content_type_value = HeaderValue::from_str(content_type).map_err(|_| {
+            setup(
+                endpoint,
+                &target,
+                format!("invalid content type `{content_type}`"),
+            )
+        })?;
+        header_map.insert(CONTENT_TYPE, content_type_value);
+        let root = tls_ca
+            .map(reqwest::Certificate::from_pem)
+            .transpose()
+            .map_err(|e| {
+                setup(
+                    endpoint,
+                    &target,
+                    format!("the TLS CA certificate: {}", chain(&e)),
+                )
+            })?;
+        let clients = (0..endpoint.connections.unwrap_or(1))
+            .map(|_| {
+                let mut builder = reqwest::Client::builder()
+                    .default_headers(header_map.clone())
+                    .timeout(endpoint.timeout)
+                    .connect_timeout(endpoint.timeout)
+                    .pool_max_idle_per_host(usize::MAX)
+                    .tcp_nodelay(true)
+                    .no_proxy();
+                if let Some(root) = &root {
+                    builder = builder.add_root_certificate(root.clone());
+                }
+                let builder = if endpoint.http2 {
+                    builder.http2_prior_knowledge()
+                } else {
+                    builder.http1_only()
+                };
+                builder
+                    .build()
+                    .map_err(|e| setup(endpoint, &target, chain(&e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RestPool {
+            target,
+            clients,
+            next: AtomicUsize::new(0),
+            infer_url: request.infer_url.clone(),
+            body: request.body.clone(),
+            binary_header: request.binary_header.clone(),
+        })
+    }
+
+    /// The endpoint these requests go to, for the transports built on this one.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        let clients = &self.clients;
+        if clients.len() == 1 {
+            &clients[0]
+        } else {
+            &clients[self.next.fetch_add(1, Ordering::Relaxed) % clients.len()]
+        }
+    }
+
+    async fn send(&self) -> Result<(), RequestError> {
+        // reqwest bounds a request (connect to end of body) by the endpoint's timeout already; a
+        // second timer per request would cost throughput for nothing.
+        let mut request = self
+            .client()
+            .post(self.infer_url.clone())
+            .body(self.body.clone());
+        if let Some(value) = &self.binary_header {
+            request = request.header(v2::HEADER_LENGTH, value.clone());
+        }
+        let response = request.send().await.map_err(|e| classify_reqwest(&e))?;
+        let status = response.status().as_u16();
+        let header_len = response.headers().get(v2::HEADER_LENGTH).cloned();
+        let body = response.bytes().await.map_err(|e| classify_body(&e))?;
+        self.target.check_rest(
+            status,
+            header_len.as_ref().map(|v| v.as_bytes()),
+            &body,
+            self.infer_url.as_str(),
+        )
+    }
+
+    async fn check_health(&self) -> Result<(), RequestError> {
+        let client = &self.clients[0];
+        let base = &self.target.base_url;
+        if self.target.protocol == Protocol::HttpPost {
+            // No health route to rely on: any HTTP answer proves the server is there.
+            let result = client.get(format!("{base}/")).send().await;
+            return result.map(|_| ()).map_err(|e| classify_reqwest(&e));
+        }
+        let paths = [
+            format!("{base}/v2/health/live"),
+            format!("{base}/v2/health/ready"),
+            format!("{}/ready", self.target.model_path()),
+        ];
+        for url in paths {
+            let response = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| classify_reqwest(&e))?;
+            let status = response.status();
+            if !status.is_success() {
+                let body = response.bytes().await.unwrap_or_default();
+                return Err(RequestError::new(
+                    ErrorClass::HttpStatus(status.as_u16()),
+                    format!("GET {url}: HTTP {status}: {}", snippet(&body, 200)),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_metadata(&self) -> Result<ModelMetadata, RequestError> {
+        let url = self.target.model_path();
+        let response = self.clients[0]
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| classify_reqwest(&e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| classify_reqwest(&e))?;
+        if !status.is_success() {
+            return Err(RequestError::new(
+                ErrorClass::HttpStatus(status.as_u16()),
+                format!("GET {url}: HTTP {status}: {}", snippet(&body, 200)),
+            ));
+        }
+        let decode = |message: String| {
+            RequestError::new(ErrorClass::Decode, format!("GET {url}: {message}"))
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| decode(e.to_string()))?;
+        let text = |item: &serde_json::Value, key: &str| {
+            item.get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let tensors = |key: &str| -> Result<Vec<TensorInfo>, RequestError> {
+            value
+                .get(key)
+                .and_then(|v| v.as_array())
+                .map(|items| items.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .map(|item| {
+                    Ok(TensorInfo {
+                        name: text(item, "name"),
+                        datatype: text(item, "datatype"),
+                        shape: item
+                            .get("shape")
+                            .and_then(|v| v.as_array())
+                            .ok_or_else(|| decode(format!("{key} entry without a shape")))?
+                            .iter()
+                            .map(|d| d.as_i64().unwrap_or(-1))
+                            .collect(),
+                    })
+                })
+                .collect()
+        };
+        Ok(ModelMetadata {
+            name: value
+                .get("name")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| decode("no `name`".into()))?
+                .to_string(),
+            platform: text(&value, "platform"),
+            inputs: tensors("inputs")?,
+            outputs: tensors("outputs")?,
+        })
+    }
+}
+
+impl Transport for RestPool {
+    fn infer(&self) -> BoxFuture<'_, Result<(), RequestError>> {
+        Box::pin(self.send())
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), RequestError>> {
+        Box::pin(self.check_health())
+    }
+
+    fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>> {
+        Box::pin(self.read_metadata())
+    }
+}
+
+fn classify_reqwest(error: &reqwest::Error) -> RequestError {
+    let class = if error.is_timeout() {
+        ErrorClass::Timeout
+    } else if error.is_connect() {
+        ErrorClass::Connect
+    } else if error.is_decode() {
+        ErrorClass::Decode
+    } else {
+        ErrorClass::Io
+    };
+    RequestError::new(class, chain(error))
+}
+
+/// Reading a body fails when the connection breaks (reqwest calls that a decode error).
+fn classify_body(error: &reqwest::Error) -> RequestError {
+    let class = if error.is_timeout() {
+        ErrorClass::Timeout
+    } else {
+        ErrorClass::Io
+    };
+    RequestError::new(class, chain(error))
+}

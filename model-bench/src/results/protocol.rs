@@ -1,0 +1,53 @@
+//! The wire protocols a remote result names (`"rest"`, `"rest-binary"`, `"grpc"`, `"http-post"`),
+//! and the family a side-by-side table compares. `remote::Protocol` is this type.
+
+use std::fmt;
+
+/// The wire protocol of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Open Inference Protocol REST, JSON tensors (`POST /v2/models/{m}/infer`).
+    RestJson,
+    /// Open Inference Protocol REST with the binary tensor data extension.
+    RestBinary,
+    /// Open Inference Protocol gRPC (`inference.GRPCInferenceService/ModelInfer`).
+    Grpc,
+    /// A plain HTTP POST of a fixed body (servers that do not speak V2, e.g. TorchServe's
+    /// `/predictions/{model}`); any 2xx answer counts as success.
+    HttpPost,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::RestJson => "rest",
+            Protocol::RestBinary => "rest-binary",
+            Protocol::Grpc => "grpc",
+            Protocol::HttpPost => "http-post",
+        }
+    }
+
+    /// The family a side-by-side table compares: REST (JSON or binary) against gRPC.
+    pub fn family(self) -> &'static str {
+        match self {
+            Protocol::RestJson | Protocol::RestBinary | Protocol::HttpPost => "REST",
+            Protocol::Grpc => "gRPC",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Protocol> {
+        Some(match text {
+            "rest" | "rest-json" => Protocol::RestJson,
+            "rest-binary" => Protocol::RestBinary,
+            "grpc" => Protocol::Grpc,
+            "http-post" => Protocol::HttpPost,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
