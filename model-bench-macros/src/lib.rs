@@ -8,6 +8,7 @@ use syn::{Item, ItemFn};
 mod expand;
 mod options;
 mod scenario;
+mod values;
 
 /// Registers a function `fn(b: &mut Bencher)` as a bench; see the `model_bench` crate for the
 /// options.

@@ -4,7 +4,7 @@
 use syn::meta::ParseNestedMeta;
 use syn::Expr;
 
-use crate::options::{duration, number_literal, value};
+use crate::values::{duration, number_literal, value};
 
 /// A scenario as written, durations in nanoseconds.
 #[derive(Debug, Clone, PartialEq)]

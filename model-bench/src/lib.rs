@@ -8,6 +8,7 @@ extern crate self as model_bench;
 
 pub mod bencher;
 mod device;
+mod duration_grammar;
 pub mod error;
 pub mod export;
 pub mod measure;

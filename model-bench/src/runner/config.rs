@@ -434,30 +434,19 @@ fn validate_sample_size(size: usize, origin: &str) -> Result<usize> {
     Ok(size)
 }
 
-/// Parses `"250ms"`, `"1.5s"`, `"800us"`, `"100ns"`; the value must be positive.
+/// Parses `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"800us"`, `"100ns"` with the attribute's own
+/// duration grammar (`crate::duration_grammar`); the value must be positive and is exact.
 pub fn parse_duration(text: &str, origin: &str) -> Result<Duration> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let scale = match unit.trim() {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        _ => f64::NAN,
-    };
-    let seconds = number.parse::<f64>().map(|n| n * scale).unwrap_or(f64::NAN);
-    if !(seconds.is_finite() && seconds > 0.0) {
-        return Err(Error::Config {
+    crate::duration_grammar::parse_duration(text)
+        .map(Duration::from_nanos)
+        .map_err(|error| Error::Config {
             origin: origin.to_string(),
             message: format!(
-                "expected a positive duration such as \"500ms\" or \"2s\" (units ns, us, ms, s), got `{text}`"
+                "expected a positive duration such as \"500ms\", \"2s\" or \"2m\" \
+                 (units ns, us, ms, s, m, h), got `{text}`: {error}"
             ),
-        });
-    }
-    Ok(Duration::from_secs_f64(seconds))
+        })
 }
 
 #[cfg(test)]
@@ -479,10 +468,24 @@ mod tests {
             parse_duration("800us", "t").unwrap(),
             Duration::from_micros(800)
         );
-        for bad in ["", "5", "0s", "-1s", "1h", "ms", "1..2s"] {
+        assert_eq!(
+            parse_duration("0.1s", "t").unwrap(),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            parse_duration(" 2m ", "t").unwrap(),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            parse_duration("1h", "t").unwrap(),
+            Duration::from_secs(3600)
+        );
+        for bad in [
+            "", "5", "10", "0s", "-1s", "fast", "ms", "1..2s", "0.5ns", "5 s",
+        ] {
             let error = parse_duration(bad, "origin").unwrap_err().to_string();
             assert!(
-                error.contains("origin") && error.contains("500ms"),
+                error.contains("origin") && error.contains("500ms") && error.contains("2m"),
                 "{bad}: {error}"
             );
         }
