@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::Exporter;
+use super::file::Exporter;
 use crate::error::{Error, Result};
 use crate::results::Report;
 

@@ -1,7 +1,7 @@
 //! `results.csv`: one row per measured point (bench × batch size, or remote bench × load level),
 //! times in nanoseconds.
 
-use super::Exporter;
+use super::file::Exporter;
 use crate::error::Result;
 use crate::results::{BenchResult, PointResult, Report};
 

@@ -3,7 +3,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{format::duration_ns, tables, write_atomic};
+use super::file::write_atomic;
+use super::{format::duration_ns, tables};
 use crate::error::Error;
 use crate::plot::{self, xml_escape, Chart, PngFonts};
 use crate::results::{BaselineUse, Report};

@@ -1,6 +1,6 @@
 //! `results.json`: the full data model, pretty-printed.
 
-use super::Exporter;
+use super::file::Exporter;
 use crate::error::{Error, Result};
 use crate::results::Report;
 

@@ -1,6 +1,7 @@
 //! `summary.md`: the summary tables as GitHub-flavoured Markdown (fit for `$GITHUB_STEP_SUMMARY`).
 
-use super::{tables, Exporter};
+use super::file::Exporter;
+use super::tables;
 use crate::error::Result;
 use crate::results::Report;
 

@@ -2,9 +2,8 @@
 
 use plotters::prelude::*;
 
-use super::{
-    box_key, category_label, color, draw, draw_legend, short_number, time_unit, Chart, Series, Spec,
-};
+use super::axes::{box_key, category_label, color, draw_legend, short_number, time_unit};
+use super::canvas::{draw, Chart, Series, Spec};
 use crate::error::Result;
 use crate::results::Report;
 

@@ -1,6 +1,8 @@
 //! Cold vs warm: a fresh process's first call (with and without its setup) against the warm median.
 
-use super::{draw, grouped_bars, max_of, time_unit, Chart, Series, Spec};
+use super::axes::{max_of, time_unit};
+use super::bars::grouped_bars;
+use super::canvas::{draw, Chart, Series, Spec};
 use crate::error::Result;
 use crate::results::Report;
 
@@ -37,7 +39,7 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
         .iter()
         .map(|(id, s)| format!("{id} @{}", s.batch))
         .collect();
-    let log_y = super::bars_use_log(&values);
+    let log_y = super::bars::bars_use_log(&values);
     let mut spec = Spec::new(
         "cold",
         "vs_warm",

@@ -2,9 +2,8 @@
 
 use plotters::prelude::*;
 
-use super::{
-    color, draw, draw_legend, line_key, max_of, short_number, time_unit, Chart, Series, Spec,
-};
+use super::axes::{color, draw_legend, line_key, max_of, short_number, time_unit};
+use super::canvas::{draw, Chart, Series, Spec};
 use crate::error::Result;
 use crate::results::{BenchResult, LoadPoint, Report};
 

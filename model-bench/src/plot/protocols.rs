@@ -1,7 +1,9 @@
 //! REST vs gRPC: successful responses per second and p99 latency of the same model over each
 //! protocol, bars per load level.
 
-use super::{draw, grouped_bars, max_of, time_unit, Chart, Series, Spec, WIDTH};
+use super::axes::{max_of, time_unit};
+use super::bars::grouped_bars;
+use super::canvas::{draw, Chart, Series, Spec, WIDTH};
 use crate::error::Result;
 use crate::results::{groups, LoadStats, Report};
 

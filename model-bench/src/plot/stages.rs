@@ -3,7 +3,8 @@
 
 use plotters::prelude::*;
 
-use super::{category_label, color, draw, max_of, short_number, time_unit, Chart, Series, Spec};
+use super::axes::{category_label, color, max_of, short_number, time_unit};
+use super::canvas::{draw, Chart, Series, Spec};
 use crate::error::Result;
 use crate::results::{BenchResult, PointResult, Report};
 

@@ -1,0 +1,46 @@
+//! The summary's tables, one module per table kind, built once from a report and rendered as text,
+//! Markdown or HTML by [`Table`]. This file only lists the kinds in reading order.
+
+mod breakdown;
+mod cells;
+mod cold;
+mod comparisons;
+mod load;
+mod protocols;
+mod resources;
+mod scenario;
+mod servers;
+mod stages;
+mod status;
+mod sweep;
+mod table;
+
+pub use table::Table;
+
+use crate::results::Report;
+
+/// All summary tables of a report, in reading order; tables with nothing to show are left out.
+pub fn build(report: &Report) -> Vec<Table> {
+    [
+        stages::stages(report),
+        load::remote_points(report),
+        load::mixes(report),
+        protocols::rest_vs_grpc(report),
+        comparisons::comparisons(report),
+        sweep::sweeps(report),
+        cold::cold_vs_warm(report),
+        breakdown::breakdowns(report),
+        resources::gpu_usage(report),
+        servers::server_breakdowns(report),
+        servers::server_metrics(report),
+        resources::processes(report),
+        scenario::scenarios(report),
+        status::recommendations(report),
+        status::skipped(report),
+        status::failures(report),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|t| !t.rows.is_empty() || !t.notes.is_empty())
+    .collect()
+}
