@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use super::values::{covers, parse_duration};
 use crate::error::{Error, Result};
 
 pub const ENV_CONFIG: &str = "MODEL_BENCH_CONFIG";
@@ -385,15 +386,6 @@ fn validate_cold_runs(runs: u32, origin: &str) -> Result<u32> {
     Ok(runs)
 }
 
-/// Whether a setting keyed `key` applies to the point `id`: the id itself, or an id under it
-/// (`serving/rest` covers `serving/rest/c4`, not `serving/rest_binary/c4`).
-pub fn covers(key: &str, id: &str) -> bool {
-    id == key
-        || id
-            .strip_prefix(key)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
-
 fn parse_flag(value: &str, origin: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "" | "0" | "false" | "no" | "off" => Ok(false),
@@ -434,62 +426,10 @@ fn validate_sample_size(size: usize, origin: &str) -> Result<usize> {
     Ok(size)
 }
 
-/// Parses `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"800us"`, `"100ns"` with the attribute's own
-/// duration grammar (`crate::duration_grammar`); the value must be positive and is exact.
-pub fn parse_duration(text: &str, origin: &str) -> Result<Duration> {
-    let text = text.trim();
-    crate::duration_grammar::parse_duration(text)
-        .map(Duration::from_nanos)
-        .map_err(|error| Error::Config {
-            origin: origin.to_string(),
-            message: format!(
-                "expected a positive duration such as \"500ms\", \"2s\" or \"2m\" \
-                 (units ns, us, ms, s, m, h), got `{text}`: {error}"
-            ),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
-
-    #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration("250ms", "t").unwrap(),
-            Duration::from_millis(250)
-        );
-        assert_eq!(
-            parse_duration("1.5s", "t").unwrap(),
-            Duration::from_millis(1500)
-        );
-        assert_eq!(
-            parse_duration("800us", "t").unwrap(),
-            Duration::from_micros(800)
-        );
-        assert_eq!(
-            parse_duration("0.1s", "t").unwrap(),
-            Duration::from_millis(100)
-        );
-        assert_eq!(
-            parse_duration(" 2m ", "t").unwrap(),
-            Duration::from_secs(120)
-        );
-        assert_eq!(
-            parse_duration("1h", "t").unwrap(),
-            Duration::from_secs(3600)
-        );
-        for bad in [
-            "", "5", "10", "0s", "-1s", "fast", "ms", "1..2s", "0.5ns", "5 s",
-        ] {
-            let error = parse_duration(bad, "origin").unwrap_err().to_string();
-            assert!(
-                error.contains("origin") && error.contains("500ms") && error.contains("2m"),
-                "{bad}: {error}"
-            );
-        }
-    }
 
     #[test]
     fn thresholds_are_read_per_bench_and_a_bad_one_names_its_key() {

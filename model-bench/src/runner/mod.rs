@@ -16,6 +16,7 @@ pub mod report;
 mod scenario;
 pub mod stage;
 pub mod thresholds;
+pub mod values;
 
 use crate::sync::lock;
 use std::path::{Path, PathBuf};

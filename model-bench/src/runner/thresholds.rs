@@ -160,7 +160,7 @@ impl Threshold {
         })?;
         let value = text[at + width..].trim();
         let limit = match metric.kind() {
-            Kind::Time => super::config::parse_duration(value, text)
+            Kind::Time => super::values::parse_duration(value, text)
                 .map_err(|_| format!("`{text}`: `{value}` is not a duration such as 50ms or 2s"))?
                 .as_nanos() as f64,
             Kind::Fraction => parse_fraction(value)
@@ -184,7 +184,7 @@ impl Threshold {
     }
 
     fn applies_to(&self, id: &str) -> bool {
-        super::config::covers(&self.bench, id)
+        super::values::covers(&self.bench, id)
     }
 
     fn show(&self, value: f64) -> String {
