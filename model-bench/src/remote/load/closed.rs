@@ -1,0 +1,106 @@
+//! The closed loop: N workers, each with its own session, each sending its next request when the
+//! last one is answered; the number in flight follows the plan's concurrency steps.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::metrics::{Recorder, Window};
+use super::plan::LoadPlan;
+use crate::remote::client::Client;
+use crate::sync::lock;
+
+/// Takes one from a shared budget of measured requests; `false` once it is spent.
+fn take(budget: &Option<Arc<AtomicU64>>) -> bool {
+    match budget {
+        Some(left) => left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok(),
+        None => true,
+    }
+}
+
+pub(super) async fn closed_loop(
+    client: Arc<Client>,
+    plan: &LoadPlan,
+    concurrency: usize,
+) -> Recorder {
+    let start = Instant::now();
+    let window = Window {
+        start: start + plan.warm_up,
+        len: plan.duration,
+        slices: plan.slices,
+        series_step: plan.series_step,
+    };
+    let end = window.start + window.len;
+    let budget = plan.max_requests.map(|n| Arc::new(AtomicU64::new(n)));
+    // One recorder for every worker: memory stays the same at any concurrency, and the lock is
+    // held for a few histogram increments per request.
+    let mut recorder = Recorder::new(window);
+    recorder.count_window = plan.count_window;
+    recorder.members = (0..client.mix_members().len())
+        .map(|_| Recorder::new(window))
+        .collect();
+    recorder.error_limit = plan.error_limit;
+    let stop = Arc::clone(&recorder.stop_signal);
+    let recorder = Arc::new(Mutex::new(recorder));
+    // The levels over time: the plan's own from the start, then each step from its offset
+    // into the window. Worker `i` sends while more than `i` are wanted, else waits for a level
+    // that wants it.
+    let levels: Arc<Vec<(Instant, usize)>> = Arc::new(
+        std::iter::once((start, concurrency))
+            .chain(
+                plan.concurrency_steps
+                    .iter()
+                    .map(|step| (window.start + step.from, step.concurrency.max(1))),
+            )
+            .collect(),
+    );
+    let most = levels.iter().map(|&(_, n)| n).max().unwrap_or(concurrency);
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..most {
+        let client = Arc::clone(&client);
+        let budget = budget.clone();
+        let recorder = Arc::clone(&recorder);
+        let stop = Arc::clone(&stop);
+        let levels = Arc::clone(&levels);
+        workers.spawn(async move {
+            let mut session = client.session();
+            loop {
+                let sent = Instant::now();
+                if sent >= end || stop.load(Ordering::Acquire) {
+                    break;
+                }
+                let wanted = levels
+                    .iter()
+                    .rev()
+                    .find(|(from, _)| *from <= sent)
+                    .map_or(concurrency, |&(_, n)| n);
+                if worker >= wanted {
+                    let wake = levels
+                        .iter()
+                        .find(|&&(from, n)| from > sent && n > worker)
+                        .map_or(end, |&(from, _)| from);
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                    continue;
+                }
+                if sent >= window.start && !take(&budget) {
+                    break;
+                }
+                let outcome = client.send_in(&mut session).await;
+                let done = Instant::now();
+                lock(&recorder).record_member(session.member(), sent, sent, done, outcome);
+            }
+        });
+    }
+    while let Some(joined) = workers.join_next().await {
+        if let Err(error) = joined {
+            lock(&recorder).record_error(crate::remote::error::RequestError::new(
+                crate::remote::error::ErrorClass::Io,
+                format!("a load worker stopped: {error}"),
+            ));
+        }
+    }
+    let recorder = lock(&recorder).clone();
+    recorder
+}

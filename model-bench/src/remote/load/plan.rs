@@ -1,0 +1,191 @@
+//! What one load run is: closed loop (N requests in flight, in steps) or open loop (constant or
+//! seeded Poisson arrivals at a rate, in steps), its warm-up and window, slices, time-series
+//! step, request and error limits.
+
+use std::time::Duration;
+
+use super::metrics;
+
+/// How arrivals are spaced in an open loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    Constant,
+    /// Exponential gaps from a seeded generator: the same seed gives the same schedule.
+    Poisson,
+}
+
+impl Arrival {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arrival::Constant => "constant",
+            Arrival::Poisson => "poisson",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoadMode {
+    Closed {
+        concurrency: usize,
+    },
+    Open {
+        rate: f64,
+        arrival: Arrival,
+        seed: u64,
+    },
+}
+
+/// One load run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPlan {
+    pub mode: LoadMode,
+    /// Requests started before this much time has passed are not measured.
+    pub warm_up: Duration,
+    /// The measurement window after the warm-up.
+    pub duration: Duration,
+    /// Stop after this many measured requests, even if the window is not over.
+    pub max_requests: Option<u64>,
+    /// Open loop: at most this many requests in flight; later arrivals wait (and count late).
+    pub max_in_flight: usize,
+    /// Equal time slices of the window; each becomes one criterion sample.
+    pub slices: usize,
+    /// The step of the run's time series.
+    pub series_step: Duration,
+    /// Open loop: later rates, each from an offset into the measurement window until the next
+    /// (a ramp in steps, a spike); before the first, the plan's own rate (warm-up included).
+    pub rate_steps: Vec<RateStep>,
+    /// Closed loop: later numbers of requests in flight, each from an offset into the
+    /// measurement window until the next; before the first, the plan's own concurrency.
+    pub concurrency_steps: Vec<ConcurrencyStep>,
+    /// Stability windows by count: also record windows of this many successful responses.
+    pub count_window: Option<u64>,
+    /// Stop sending once this many measured requests have failed (a server that died in a soak):
+    /// what was measured until then is kept, and the run says when it stopped.
+    pub error_limit: Option<u64>,
+}
+
+/// From `from` into the measurement window, arrivals come at `rate` per second (0: none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateStep {
+    pub from: Duration,
+    pub rate: f64,
+}
+
+/// From `from` into the measurement window, `concurrency` requests are kept in flight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConcurrencyStep {
+    pub from: Duration,
+    pub concurrency: usize,
+}
+
+/// Default cap on requests in flight in an open loop.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// Arrivals waiting for a free slot beyond this many are dropped (and counted) at once, which
+/// keeps memory bounded when a server stops answering.
+pub const MAX_BACKLOG: usize = 100_000;
+
+impl LoadPlan {
+    pub fn closed(concurrency: usize, duration: Duration) -> Self {
+        LoadPlan {
+            mode: LoadMode::Closed {
+                concurrency: concurrency.max(1),
+            },
+            warm_up: Duration::ZERO,
+            duration,
+            max_requests: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            slices: 10,
+            series_step: metrics::SERIES_STEP,
+            rate_steps: Vec::new(),
+            concurrency_steps: Vec::new(),
+            count_window: None,
+            error_limit: None,
+        }
+    }
+
+    pub fn open(rate: f64, arrival: Arrival, duration: Duration) -> Self {
+        LoadPlan {
+            mode: LoadMode::Open {
+                rate,
+                arrival,
+                seed: 0x5eed,
+            },
+            warm_up: Duration::ZERO,
+            duration,
+            max_requests: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            slices: 10,
+            series_step: metrics::SERIES_STEP,
+            rate_steps: Vec::new(),
+            concurrency_steps: Vec::new(),
+            count_window: None,
+            error_limit: None,
+        }
+    }
+
+    pub fn warm_up(mut self, warm_up: Duration) -> Self {
+        self.warm_up = warm_up;
+        self
+    }
+
+    pub fn max_requests(mut self, max: u64) -> Self {
+        self.max_requests = Some(max);
+        self
+    }
+
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max.max(1);
+        self
+    }
+
+    pub fn slices(mut self, slices: usize) -> Self {
+        self.slices = slices.max(1);
+        self
+    }
+
+    /// Stop once `errors` measured requests have failed.
+    pub fn error_limit(mut self, errors: u64) -> Self {
+        self.error_limit = Some(errors.max(1));
+        self
+    }
+
+    pub fn series_step(mut self, step: Duration) -> Self {
+        self.series_step = step.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Open loop: from `from` into the measurement window, send at `rate` per second.
+    pub fn then_rate(mut self, from: Duration, rate: f64) -> Self {
+        self.rate_steps.push(RateStep {
+            from,
+            rate: rate.max(0.0),
+        });
+        self.rate_steps.sort_by_key(|step| step.from);
+        self
+    }
+
+    /// Also record windows of `responses` successful responses each (stability by count).
+    pub fn count_windows(mut self, responses: u64) -> Self {
+        self.count_window = Some(responses.max(1));
+        self
+    }
+
+    /// Closed loop: from `from` into the measurement window, keep `concurrency` in flight.
+    pub fn then_concurrency(mut self, from: Duration, concurrency: usize) -> Self {
+        self.concurrency_steps
+            .push(ConcurrencyStep { from, concurrency });
+        self.concurrency_steps.sort_by_key(|step| step.from);
+        self
+    }
+
+    pub fn seed(mut self, new_seed: u64) -> Self {
+        if let LoadMode::Open { seed, .. } = &mut self.mode {
+            *seed = new_seed;
+        }
+        self
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.mode, LoadMode::Open { .. })
+    }
+}
