@@ -15,13 +15,13 @@ pub(crate) struct Http1 {
 }
 
 impl Http1 {
-    /// The bare transport for `request`, or `None` where it cannot carry it (https, user info in
-    /// the URL): then the pooled client is the transport.
-    pub fn new(
+    /// The bare transport for `request` beside `pool`, or the pool alone where the bare one
+    /// cannot carry the request (https, user info in the URL).
+    pub fn or_pool(
         pool: RestPool,
         request: &RestRequest,
         headers: &[(String, String)],
-    ) -> Result<Http1, RestPool> {
+    ) -> Box<dyn Transport> {
         let mut bare_headers = headers.to_vec();
         bare_headers.push(("Content-Type".into(), request.content_type.clone()));
         if let Some(value) = &request.binary_header {
@@ -29,12 +29,12 @@ impl Http1 {
             bare_headers.push(("Inference-Header-Content-Length".into(), value));
         }
         match Http1Request::post(&request.infer_url, &bare_headers, &request.body) {
-            Some(bare) => Ok(Http1 {
+            Some(bare) => Box::new(Http1 {
                 request: bare,
                 infer_url: request.infer_url.to_string(),
                 pool,
             }),
-            None => Err(pool),
+            None => Box::new(pool),
         }
     }
 

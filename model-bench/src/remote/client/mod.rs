@@ -126,10 +126,7 @@ impl Client {
                 if endpoint.http2 {
                     Box::new(pool)
                 } else {
-                    match Http1::new(pool, &request, &headers) {
-                        Ok(bare) => Box::new(bare),
-                        Err(pool) => Box::new(pool),
-                    }
+                    Http1::or_pool(pool, &request, &headers)
                 }
             }
             Protocol::Grpc => {
