@@ -295,8 +295,6 @@ impl GrpcH2 {
     }
 }
 
-/// Drops the slot's connection if it is still the one of `generation`, so the next call opens a
-/// new one.
 /// gRPC over plain `http://`: `ModelInfer` on the bare h2 driver, the probes (health, metadata,
 /// statistics) on tonic's channel beside it.
 pub(crate) struct H2 {
@@ -336,6 +334,8 @@ impl Transport for H2 {
     }
 }
 
+/// Drops the slot's connection if it is still the one of `generation`, so the next call opens a
+/// new one.
 fn forget(slot: &Slot, generation: Option<u64>) {
     let mut current = lock(&slot.sender);
     if generation.is_some_and(|g| current.as_ref().is_some_and(|(c, _)| *c == g)) {

@@ -1,7 +1,7 @@
 //! Protocol clients: one request of an endpoint, sent and checked. [`Client::connect`] picks the
 //! transport once — bare HTTP/1.1 or reqwest's pool for REST, a bare h2 driver or tonic's channel
 //! for gRPC — and encodes the payload once; every request after that only clones
-//! reference-counted bytes, behind the one [`Transport`](transport::Transport) trait. A mixed
+//! reference-counted bytes, behind the one `Transport` trait (`transport.rs`). A mixed
 //! workload's members, drawn per request by weight from each session's own sequence, live here
 //! too.
 
