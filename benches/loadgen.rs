@@ -80,18 +80,23 @@ fn main() {
             std::process::exit(1);
         }
     };
-    // One worker per core, as the runner's load runtime has, unless LOADGEN_CLIENT_THREADS says.
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = std::env::var("LOADGEN_CLIENT_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        builder.worker_threads(threads);
-    }
-    let runtime = builder.enable_all().build().expect("a tokio runtime");
     let input = Tensor::fp32("INPUT0", [1, 16], &[0.5; 16]).expect("a valid tensor");
     let rest = Endpoint::rest("identity").input(input.clone());
     let grpc = Endpoint::grpc("identity").input(input);
+    // The workers the runner's load runtime has for each endpoint (Endpoint::load_threads: one
+    // per core for REST, one per HTTP/2 connection for gRPC), unless LOADGEN_CLIENT_THREADS says.
+    let client_threads: Option<usize> = std::env::var("LOADGEN_CLIENT_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let runtime_for = |endpoint: &Endpoint| {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        if let Some(threads) = client_threads.or(endpoint.load_threads()) {
+            builder.worker_threads(threads);
+        }
+        builder.enable_all().build().expect("a tokio runtime")
+    };
+    let runtime = runtime_for(&rest);
+    let grpc_runtime = runtime_for(&grpc);
     // LOADGEN_ONLY=rest,grpc,open,memory runs some sections; LOADGEN_ROUNDS how many times each
     // tool runs, interleaved, so slow drift on a shared machine hits every tool alike.
     let only = std::env::var("LOADGEN_ONLY").unwrap_or_default();
@@ -139,7 +144,7 @@ fn main() {
         );
         let mut ratios = Vec::new();
         for round in 1..=rounds {
-            let ours = ours(&runtime, &grpc, &grpc_url, duration);
+            let ours = ours(&grpc_runtime, &grpc, &grpc_url, duration);
             println!("round {round}: model-bench {}", ours.show());
             let peer = measure(libc::RUSAGE_CHILDREN, || h2load(&grpc_url, &grpc, seconds));
             ratios.extend(report_peer("h2load", ours, peer));

@@ -32,33 +32,41 @@ pub const DEFAULT_SLICES: usize = 10;
 const REPLAY_WARM_UP: Duration = Duration::from_nanos(1);
 const REPLAY_MEASUREMENT: Duration = Duration::from_millis(1);
 
-/// What remote benches of one run share: the client runtime and the reference servers started so
-/// far (one per distinct configuration, kept until the run ends).
+/// What remote benches of one run share: the client runtimes (one per worker count a bench asked
+/// for, [`Endpoint::load_threads`]) and the reference servers started so far (one per distinct
+/// configuration, kept until the run ends).
 pub struct RemoteContext {
-    runtime: Option<tokio::runtime::Runtime>,
+    runtimes: Vec<(Option<usize>, tokio::runtime::Runtime)>,
     servers: Vec<(ReferenceConfig, ReferenceServer)>,
 }
 
 impl RemoteContext {
     pub fn new() -> Self {
         RemoteContext {
-            runtime: None,
+            runtimes: Vec::new(),
             servers: Vec::new(),
         }
     }
 
-    fn runtime(&mut self) -> Result<&tokio::runtime::Runtime, String> {
-        if self.runtime.is_none() {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .thread_name("model-bench-load")
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start the load generator's runtime: {e}"))?;
-            self.runtime = Some(runtime);
-        }
-        self.runtime
-            .as_ref()
-            .ok_or_else(|| "the load generator's runtime is missing".to_string())
+    /// The client runtime with `threads` workers (`None`: one per core), started on first use.
+    fn runtime(&mut self, threads: Option<usize>) -> Result<&tokio::runtime::Runtime, String> {
+        let index = match self.runtimes.iter().position(|(t, _)| *t == threads) {
+            Some(index) => index,
+            None => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                if let Some(threads) = threads {
+                    builder.worker_threads(threads.clamp(1, cores()));
+                }
+                let runtime = builder
+                    .thread_name("model-bench-load")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start the load generator's runtime: {e}"))?;
+                self.runtimes.push((threads, runtime));
+                self.runtimes.len() - 1
+            }
+        };
+        Ok(&self.runtimes[index].1)
     }
 
     fn server(&mut self, config: &ReferenceConfig) -> Result<&ReferenceServer, String> {
@@ -78,6 +86,10 @@ impl Default for RemoteContext {
     fn default() -> Self {
         RemoteContext::new()
     }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn env(var: &str) -> Option<String> {
@@ -116,7 +128,7 @@ pub fn run(
         ..info
     };
     result.remote = Some(info.clone());
-    let runtime = match context.runtime() {
+    let runtime = match context.runtime(endpoint.load_threads()) {
         Ok(runtime) => runtime,
         Err(message) => return failed(result, message),
     };
@@ -352,13 +364,13 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
             },
             Err(error) => return Err(format!("mix member `{}`: {error}", member.name)),
         };
-        let runtime = context.runtime()?;
+        let runtime = context.runtime(endpoint.load_threads())?;
         let client = runtime
             .block_on(Client::connect(&member.endpoint, &url, env))
             .map_err(|e| format!("mix member `{}`: {e}", member.name))?;
         members.push((member.name.clone(), member.weight, client));
     }
-    let runtime = context.runtime()?;
+    let runtime = context.runtime(endpoint.load_threads())?;
     let mut client = runtime
         .block_on(Client::connect(endpoint, &url, env))
         .map_err(|e| e.to_string())?;
