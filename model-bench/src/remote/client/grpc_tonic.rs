@@ -67,13 +67,8 @@ impl Tonic {
         }
         let channels = (0..connections)
             .map(|_| {
-                grpc_channel(&target.base_url, target.timeout, tls_ca).map_err(|message| {
-                    ClientError::Setup {
-                        protocol: target.protocol,
-                        url: crate::remote::endpoint::redact_url(&target.base_url),
-                        message,
-                    }
-                })
+                grpc_channel(&target.base_url, target.timeout, tls_ca)
+                    .map_err(|message| target.setup_error(message))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Tonic {

@@ -62,21 +62,13 @@ impl RestRequest {
             _ => format!("{}/infer", target.model_path()),
         };
         let infer_url = reqwest::Url::parse(&infer_url)
-            .map_err(|e| setup(endpoint, target, format!("invalid URL {infer_url}: {e}")))?;
+            .map_err(|e| target.setup_error(format!("invalid URL {infer_url}: {e}")))?;
         Ok(RestRequest {
             infer_url,
             body: Bytes::from(body),
             content_type,
             binary_header,
         })
-    }
-}
-
-fn setup(endpoint: &Endpoint, target: &Target, message: String) -> ClientError {
-    ClientError::Setup {
-        protocol: endpoint.protocol,
-        url: crate::remote::endpoint::redact_url(&target.base_url),
-        message,
     }
 }
 
@@ -119,24 +111,13 @@ impl RestPool {
             header_map.insert(name, value);
         }
         let content_type = &request.content_type;
-        let content_type_value = HeaderValue::from_str(content_type).map_err(|_| {
-            setup(
-                endpoint,
-                &target,
-                format!("invalid content type `{content_type}`"),
-            )
-        })?;
+        let content_type_value = HeaderValue::from_str(content_type)
+            .map_err(|_| target.setup_error(format!("invalid content type `{content_type}`")))?;
         header_map.insert(CONTENT_TYPE, content_type_value);
         let root = tls_ca
             .map(reqwest::Certificate::from_pem)
             .transpose()
-            .map_err(|e| {
-                setup(
-                    endpoint,
-                    &target,
-                    format!("the TLS CA certificate: {}", chain(&e)),
-                )
-            })?;
+            .map_err(|e| target.setup_error(format!("the TLS CA certificate: {}", chain(&e))))?;
         let clients = (0..endpoint.connections.unwrap_or(1))
             .map(|_| {
                 let mut builder = reqwest::Client::builder()
@@ -154,9 +135,7 @@ impl RestPool {
                 } else {
                     builder.http1_only()
                 };
-                builder
-                    .build()
-                    .map_err(|e| setup(endpoint, &target, chain(&e)))
+                builder.build().map_err(|e| target.setup_error(chain(&e)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(RestPool {

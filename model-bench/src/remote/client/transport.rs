@@ -71,6 +71,15 @@ impl Target {
         }
     }
 
+    /// Why the client for this target could not be set up (the URL shown without secrets).
+    pub fn setup_error(&self, message: String) -> ClientError {
+        ClientError::Setup {
+            protocol: self.protocol,
+            url: crate::remote::endpoint::redact_url(&self.base_url),
+            message,
+        }
+    }
+
     /// Checks a REST response: a 2xx status, then (for V2 endpoints) the V2 body.
     pub fn check_rest(
         &self,

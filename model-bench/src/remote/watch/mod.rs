@@ -127,10 +127,10 @@ impl WatchedRun {
 
     /// The run as the results record it, with its stability verdict.
     pub fn point(self, validity: Option<Validity>) -> LoadPoint {
-        let (concurrency, target_rate, arrival) = match self.mode {
-            LoadMode::Closed { concurrency } => (Some(concurrency), None, None),
+        let (mode, concurrency, target_rate, arrival) = match self.mode {
+            LoadMode::Closed { concurrency } => ("closed", Some(concurrency), None, None),
             LoadMode::Open { rate, arrival, .. } => {
-                (None, Some(rate), Some(arrival.as_str().to_string()))
+                ("open", None, Some(rate), Some(arrival.as_str().to_string()))
             }
         };
         let Readings {
@@ -143,10 +143,7 @@ impl WatchedRun {
             gpu_note,
         } = self.readings;
         LoadPoint {
-            mode: match self.mode {
-                LoadMode::Closed { .. } => "closed".into(),
-                LoadMode::Open { .. } => "open".into(),
-            },
+            mode: mode.into(),
             concurrency,
             target_rate,
             arrival,
