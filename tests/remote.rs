@@ -235,6 +235,7 @@ fn an_endpoint_that_is_down_is_a_connect_error_naming_the_url() {
 /// Runs `plan` against a reference server that is shut down `kill_after` into the run; the
 /// statistics and how long the run took.
 fn run_killing_the_server(
+    protocol: Protocol,
     kill_after: Duration,
     plan: &LoadPlan,
 ) -> (model_bench::results::LoadStats, Duration) {
@@ -242,8 +243,8 @@ fn run_killing_the_server(
     let runtime = runtime();
     let client = connect(
         &runtime,
-        &identity_endpoint(Protocol::RestJson),
-        &server.rest_url(),
+        &identity_endpoint(protocol),
+        &server.url_for(protocol),
     );
     let killer = std::thread::spawn(move || {
         std::thread::sleep(kill_after);
@@ -260,24 +261,26 @@ fn run_killing_the_server(
 fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
     let _serial = serial();
     let plan = LoadPlan::open(300.0, Arrival::Poisson, Duration::from_millis(1500));
-    let (stats, _) = run_killing_the_server(Duration::from_millis(600), &plan);
-    assert!(
-        stats.ok > 50,
-        "requests before the kill succeeded: {stats:?}"
-    );
-    assert!(
-        stats.errors > 50,
-        "requests after the kill failed: {stats:?}"
-    );
-    assert_eq!(stats.ok + stats.errors, stats.requests);
-    assert!(
-        stats
-            .errors_by_class
-            .keys()
-            .all(|k| k == "connect" || k == "io"),
-        "{:?}",
-        stats.errors_by_class
-    );
+    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+        let (stats, _) = run_killing_the_server(protocol, Duration::from_millis(600), &plan);
+        assert!(
+            stats.ok > 50,
+            "{protocol}: requests before the kill succeeded: {stats:?}"
+        );
+        assert!(
+            stats.errors > 50,
+            "{protocol}: requests after the kill failed: {stats:?}"
+        );
+        assert_eq!(stats.ok + stats.errors, stats.requests);
+        assert!(
+            stats
+                .errors_by_class
+                .keys()
+                .all(|k| k == "connect" || k == "io"),
+            "{protocol}: {:?}",
+            stats.errors_by_class
+        );
+    }
 }
 
 /// A server that dies in a long run: the run stops once its error limit is reached, says when,
@@ -288,25 +291,68 @@ fn a_server_that_dies_stops_the_run_at_its_error_limit() {
     let plan = LoadPlan::closed(2, Duration::from_secs(20))
         .error_limit(25)
         .series_step(Duration::from_millis(250));
-    let (stats, _) = run_killing_the_server(Duration::from_millis(700), &plan);
-    let stopped = stats
-        .stopped
-        .as_deref()
-        .expect("the run stopped at its error limit");
-    assert!(
-        stopped.contains("failed requests (the error limit)"),
-        "{stopped}"
+    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+        let (stats, _) = run_killing_the_server(protocol, Duration::from_millis(700), &plan);
+        let stopped = stats
+            .stopped
+            .as_deref()
+            .unwrap_or_else(|| panic!("{protocol}: the run stopped at its error limit"));
+        assert!(
+            stopped.contains("failed requests (the error limit)"),
+            "{stopped}"
+        );
+        // Failed connections come back at once: without the limit, 20 s of them would be many
+        // thousands. With it, the two workers stop after the 25th (one more may be in flight).
+        assert!((25..=27).contains(&stats.errors), "{protocol}: {stats:?}");
+        assert_eq!(stats.ok + stats.errors, stats.requests);
+        assert!(
+            stats.ok > 20,
+            "{protocol}: the requests before the kill are kept: {stats:?}"
+        );
+        let served: u64 = stats.time_series.iter().take(2).map(|s| s.ok).sum();
+        assert!(served > 0, "{protocol}: {:?}", stats.time_series);
+    }
+}
+
+/// gRPC messages far larger than HTTP/2's windows and frames: the request goes out in frames as
+/// the server's window updates allow, responses arrive in many frames, and the connection's
+/// receive window is given back as it fills (24 MiB through a 5 MiB window).
+#[test]
+fn grpc_messages_larger_than_every_window_and_frame_round_trip() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let runtime = runtime();
+    let values = vec![0.25f32; 250_000];
+    let endpoint = Endpoint::grpc("identity")
+        .input(Tensor::fp32("INPUT0", [1, 250_000], &values).unwrap())
+        .expect_output_shape("OUTPUT0", [1, 250_000])
+        .timeout(TIMEOUT);
+    let client = connect(&runtime, &endpoint, &server.grpc_url());
+    let stats = run(
+        &runtime,
+        &client,
+        &LoadPlan::closed(4, Duration::from_secs(20)).max_requests(24),
     );
-    // Failed connections come back at once: without the limit, 20 s of them would be many
-    // thousands. With it, the two workers stop after the 25th (one more may be in flight).
-    assert!((25..=27).contains(&stats.errors), "{stats:?}");
-    assert_eq!(stats.ok + stats.errors, stats.requests);
-    assert!(
-        stats.ok > 20,
-        "the requests before the kill are kept: {stats:?}"
+    assert_eq!(
+        (stats.ok, stats.errors),
+        (24, 0),
+        "{:?}",
+        stats.first_errors
     );
-    let served: u64 = stats.time_series.iter().take(2).map(|s| s.ok).sum();
-    assert!(served > 0, "{:?}", stats.time_series);
+}
+
+/// A gRPC endpoint whose port speaks HTTP/1.1 (a REST port by mistake): the answer is not
+/// HTTP/2, and the error says so.
+#[test]
+fn a_grpc_endpoint_that_answers_in_http1_is_a_decode_error() {
+    let _serial = serial();
+    let runtime = runtime();
+    let http1 = canned_server(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+    let client = connect(&runtime, &identity_endpoint(Protocol::Grpc), &http1);
+    let error = runtime.block_on(client.send()).unwrap_err();
+    assert_eq!(error.class, ErrorClass::Decode, "{error}");
+    assert!(error.message.contains("malformed HTTP/2"), "{error}");
+    assert!(error.message.contains(&http1), "{error}");
 }
 
 #[test]
@@ -494,25 +540,27 @@ fn closed_loop_connections_read_every_http1_framing() {
 fn a_server_killed_under_a_closed_loop_gives_counted_errors_and_ends_on_time() {
     let _serial = serial();
     let plan = LoadPlan::closed(4, Duration::from_millis(1000));
-    let (stats, took) = run_killing_the_server(Duration::from_millis(400), &plan);
-    assert!(
-        stats.ok > 0,
-        "requests before the kill succeeded: {stats:?}"
-    );
-    assert!(
-        stats.errors > 0,
-        "requests after the kill failed: {stats:?}"
-    );
-    assert!(
-        stats
-            .errors_by_class
-            .keys()
-            .all(|k| k == "connect" || k == "io"),
-        "{:?}",
-        stats.errors_by_class
-    );
-    // Bounded by the window plus one request timeout, not by the server coming back.
-    assert!(took < Duration::from_millis(1000) + TIMEOUT);
+    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+        let (stats, took) = run_killing_the_server(protocol, Duration::from_millis(400), &plan);
+        assert!(
+            stats.ok > 0,
+            "{protocol}: requests before the kill succeeded: {stats:?}"
+        );
+        assert!(
+            stats.errors > 0,
+            "{protocol}: requests after the kill failed: {stats:?}"
+        );
+        assert!(
+            stats
+                .errors_by_class
+                .keys()
+                .all(|k| k == "connect" || k == "io"),
+            "{protocol}: {:?}",
+            stats.errors_by_class
+        );
+        // Bounded by the window plus one request timeout, not by the server coming back.
+        assert!(took < Duration::from_millis(1000) + TIMEOUT);
+    }
 }
 
 #[test]

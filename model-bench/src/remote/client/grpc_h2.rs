@@ -1,53 +1,34 @@
-//! `ModelInfer` straight over `h2`: the request frame (gRPC prefix and protobuf) is encoded once,
-//! each call opens one HTTP/2 stream on a shared connection, sends the frame, and reads the
-//! response frame and `grpc-status`. tonic's channel puts a tower buffer task, a `ready()` and a
-//! codec pipeline in front of every call; this path is what `h2load` measures against. Plain
-//! `http://` only; TLS endpoints keep the tonic channel.
+//! `ModelInfer` straight over our own HTTP/2 connections (`h2_conn.rs`): the request (header
+//! block, gRPC prefix and protobuf) is encoded once, each call is handed to one connection's
+//! task, which batches it with the others into one write, and the caller reads the `:status`,
+//! `grpc-status` and message it gets back. tonic's channel puts a tower buffer task, a `ready()`
+//! and a codec pipeline in front of every call, and the `h2` crate a lock per stream and one
+//! write per request; this path is what `h2load` measures against. Plain `http://` only; TLS
+//! endpoints keep the tonic channel.
 
 use crate::sync::lock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use h2::client::{ResponseFuture, SendRequest};
-use h2::SendStream;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use http::Uri;
 use prost::Message;
-use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
 
 use super::grpc_tonic::Tonic;
+use super::h2_conn::{self, Call, Reply, Response, Wire};
+use super::h2_frames::{Field, HeaderBlocks};
 use super::transport::{BoxFuture, ModelMetadata, Transport};
 use crate::remote::error::{ErrorClass, RequestError};
 use crate::remote::oip::proto::{self, ModelInferResponse};
 
-/// Stream and connection windows as hyper's client sets them, so large outputs are not
-/// throttled by HTTP/2's 64 KiB default.
-const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
-const CONNECTION_WINDOW: u32 = 5 * 1024 * 1024;
-/// Response messages larger than this are refused rather than buffered.
-const MAX_MESSAGE: usize = 1 << 30;
-
-/// One connection's request sender, with the generation that opened it so a connection task that
-/// ends only clears its own.
-#[derive(Default)]
-struct Slot {
-    sender: Mutex<Option<(u64, SendRequest<Bytes>)>>,
-    /// Held while connecting, so concurrent calls on a dead connection reconnect once.
-    connecting: tokio::sync::Mutex<()>,
-}
-
 /// `ModelInfer` for one endpoint over one or more HTTP/2 connections.
 pub(crate) struct GrpcH2 {
-    authority: String,
-    uri: Uri,
-    headers: HeaderMap,
-    frame: Bytes,
-    /// The base URL for messages (no user info, no query).
-    what: String,
-    slots: Vec<Arc<Slot>>,
+    wire: Arc<Wire>,
+    /// Each connection's call channel; `None` or closed: the next call starts a connection.
+    slots: Vec<Mutex<Option<mpsc::UnboundedSender<Call>>>>,
     next: AtomicUsize,
-    generation: AtomicU64,
 }
 
 impl GrpcH2 {
@@ -68,169 +49,144 @@ impl GrpcH2 {
             return None;
         }
         let port = authority.port_u16().unwrap_or(80);
-        let uri = Uri::builder()
-            .scheme("http")
-            .authority(authority.clone())
-            .path_and_query(crate::remote::oip::grpc::MODEL_INFER)
-            .build()
-            .ok()?;
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", HeaderValue::from_static("application/grpc"));
-        headers.insert("te", HeaderValue::from_static("trailers"));
-        headers.insert(
-            "user-agent",
-            HeaderValue::from_static(concat!("model-bench/", env!("CARGO_PKG_VERSION"))),
-        );
-        if let Ok(value) = HeaderValue::from_str(&grpc_timeout(timeout)) {
-            headers.insert("grpc-timeout", value);
+        let grpc_timeout = grpc_timeout(timeout);
+        let names: Vec<String> = metadata
+            .iter()
+            .map(|(name, _)| name.to_ascii_lowercase())
+            .collect();
+        let valid = |name: &str, value: &str| {
+            http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && http::HeaderValue::from_str(value).is_ok()
+        };
+        if names
+            .iter()
+            .zip(metadata)
+            .any(|(name, (_, value))| !valid(name, value))
+        {
+            return None;
         }
-        for (name, value) in metadata {
-            let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok()?;
-            let mut value = HeaderValue::from_str(value).ok()?;
-            value.set_sensitive(true);
-            headers.append(name, value);
-        }
-        let mut frame = BytesMut::with_capacity(5 + message.len());
-        frame.put_u8(0);
-        frame.put_u32(u32::try_from(message.len()).ok()?);
-        frame.put_slice(message);
+        let mut fields = vec![
+            Field {
+                name: ":path",
+                value: crate::remote::oip::grpc::MODEL_INFER,
+                sensitive: false,
+            },
+            Field {
+                name: ":authority",
+                value: authority.as_str(),
+                sensitive: false,
+            },
+            Field {
+                name: "content-type",
+                value: "application/grpc",
+                sensitive: false,
+            },
+            Field {
+                name: "te",
+                value: "trailers",
+                sensitive: false,
+            },
+            Field {
+                name: "user-agent",
+                value: concat!("model-bench/", env!("CARGO_PKG_VERSION")),
+                sensitive: false,
+            },
+            Field {
+                name: "grpc-timeout",
+                value: &grpc_timeout,
+                sensitive: false,
+            },
+        ];
+        // Metadata may carry credentials: never put into the server's HPACK table.
+        fields.extend(names.iter().zip(metadata).map(|(name, (_, value))| Field {
+            name,
+            value,
+            sensitive: true,
+        }));
+        let mut body = BytesMut::with_capacity(5 + message.len());
+        body.put_u8(0);
+        body.put_u32(u32::try_from(message.len()).ok()?);
+        body.put_slice(message);
         Some(GrpcH2 {
-            authority: format!("{}:{port}", authority.host()),
-            uri,
-            headers,
-            frame: frame.freeze(),
-            what: crate::remote::endpoint::redact_url(base_url),
-            slots: (0..connections.max(1)).map(|_| Arc::default()).collect(),
+            wire: Arc::new(Wire {
+                authority: format!("{}:{port}", authority.host()),
+                what: crate::remote::endpoint::redact_url(base_url),
+                blocks: HeaderBlocks::new(&fields),
+                body: body.freeze(),
+                timeout,
+            }),
+            slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
-            generation: AtomicU64::new(0),
         })
     }
 
     /// One `ModelInfer` call: the decoded response, or the error of its class.
-    pub(crate) async fn infer(
-        &self,
-        timeout: Duration,
-    ) -> Result<ModelInferResponse, RequestError> {
-        match tokio::time::timeout(timeout, self.call()).await {
-            Ok(outcome) => outcome,
-            // Dropping the call resets its stream; the connection stays for the next call.
-            Err(_) => Err(RequestError::new(
-                ErrorClass::Timeout,
-                format!("{}: ModelInfer: no response within {timeout:?}", self.what),
-            )),
-        }
-    }
-
-    async fn call(&self) -> Result<ModelInferResponse, RequestError> {
+    pub(crate) async fn infer(&self) -> Result<ModelInferResponse, RequestError> {
         let slot = if self.slots.len() == 1 {
             &self.slots[0]
         } else {
             &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()]
         };
-        // A connection the server is retiring (GOAWAY) refuses new streams before its task ends:
-        // forget it and open the stream once more on a fresh one.
-        let (response, mut stream) = match self.open_stream(slot).await {
-            Ok(opened) => opened,
-            Err((generation, _)) => {
-                forget(slot, generation);
-                self.open_stream(slot).await.map_err(|(_, error)| error)?
+        let deadline = Instant::now() + self.wire.timeout;
+        // A connection that is closing (GOAWAY, refused stream, closed before our request went
+        // out) hands the call back: it goes once more, on a fresh connection.
+        let mut retried = false;
+        loop {
+            let (reply, answer) = oneshot::channel();
+            self.submit(slot, Call { reply, deadline });
+            match answer.await {
+                Ok(Reply::Answered(response)) => return self.read(response),
+                Ok(Reply::Retry(_)) if !retried => retried = true,
+                Ok(Reply::Retry(error) | Reply::Failed(error)) => return Err(error),
+                Err(_) => {
+                    return Err(self.wire.error(
+                        ErrorClass::Io,
+                        "the connection task ended without an answer",
+                    ))
+                }
             }
+        }
+    }
+
+    /// Hands `call` to the slot's connection, starting one when there is none (or it closed).
+    fn submit(&self, slot: &Mutex<Option<mpsc::UnboundedSender<Call>>>, call: Call) {
+        let mut sender = lock(slot);
+        let call = match sender.as_ref() {
+            Some(open) => match open.send(call) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(call)) => call,
+            },
+            None => call,
         };
-        stream
-            .send_data(self.frame.clone(), true)
-            .map_err(|e| self.h2_error(&e))?;
-        let response = response.await.map_err(|e| self.h2_error(&e))?;
-        let (head, mut body) = response.into_parts();
-        if head.status != http::StatusCode::OK {
+        let (calls, receiver) = mpsc::unbounded_channel();
+        // A new channel's receiver is alive: this send cannot fail.
+        let _ = calls.send(call);
+        *sender = Some(calls);
+        tokio::spawn(h2_conn::drive(Arc::clone(&self.wire), receiver));
+    }
+
+    /// The call's outcome from what the server sent.
+    fn read(&self, response: Response) -> Result<ModelInferResponse, RequestError> {
+        if response.status != 200 {
+            if response.status == 0 {
+                return Err(self.decode("the response has no :status"));
+            }
             return Err(RequestError::new(
-                ErrorClass::GrpcCode(code_of_http_status(head.status.as_u16()).into()),
-                format!("{}: ModelInfer: HTTP {}", self.what, head.status),
+                ErrorClass::GrpcCode(code_of_http_status(response.status).into()),
+                format!("{}: ModelInfer: HTTP {}", self.wire.what, response.status),
             ));
         }
-        // A trailers-only response carries the status in its headers.
-        if let Some(error) = self.status_error(&head.headers) {
-            return Err(error);
+        match response.grpc_status.as_deref() {
+            None => Err(self.decode("the response ended without a grpc-status")),
+            Some(status) => match self.status_error(status, response.grpc_message.as_deref()) {
+                Some(error) => Err(error),
+                None => self.decode_message(Bytes::from(response.body)),
+            },
         }
-        let mut message = BytesMut::new();
-        while let Some(data) = body.data().await {
-            let data = data.map_err(|e| self.h2_error(&e))?;
-            let _ = body.flow_control().release_capacity(data.len());
-            if message.len() + data.len() > MAX_MESSAGE + 5 {
-                return Err(self.decode("the response message exceeds 1 GiB"));
-            }
-            message.extend_from_slice(&data);
-        }
-        let trailers = body.trailers().await.map_err(|e| self.h2_error(&e))?;
-        match trailers.as_ref().and_then(|t| self.status_error(t)) {
-            Some(error) => return Err(error),
-            None if trailers
-                .as_ref()
-                .is_none_or(|t| !t.contains_key("grpc-status")) =>
-            {
-                return Err(self.decode("the response ended without a grpc-status"))
-            }
-            None => {}
-        }
-        self.decode_message(message.freeze())
     }
 
-    /// A new stream with the request's head on the slot's connection; on failure, the error and
-    /// the generation of the connection that refused it.
-    async fn open_stream(
-        &self,
-        slot: &Arc<Slot>,
-    ) -> Result<(ResponseFuture, SendStream<Bytes>), (Option<u64>, RequestError)> {
-        let (generation, sender) = self.sender(slot).await.map_err(|e| (None, e))?;
-        let refused = |e: h2::Error| (Some(generation), self.h2_error(&e));
-        let mut sender = sender.ready().await.map_err(refused)?;
-        let mut request = Request::new(());
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        sender.send_request(request, false).map_err(refused)
-    }
-
-    /// The connection's sender and its generation, connecting first when there is none (or it
-    /// died).
-    async fn sender(&self, slot: &Arc<Slot>) -> Result<(u64, SendRequest<Bytes>), RequestError> {
-        if let Some((generation, sender)) = lock(&slot.sender).as_ref() {
-            return Ok((*generation, sender.clone()));
-        }
-        let _connecting = slot.connecting.lock().await;
-        if let Some((generation, sender)) = lock(&slot.sender).as_ref() {
-            return Ok((*generation, sender.clone()));
-        }
-        let connect_error = |message: String| {
-            RequestError::new(ErrorClass::Connect, format!("{}: {message}", self.what))
-        };
-        let tcp = TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| connect_error(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        let (sender, connection) = h2::client::Builder::new()
-            .initial_window_size(STREAM_WINDOW)
-            .initial_connection_window_size(CONNECTION_WINDOW)
-            .enable_push(false)
-            .handshake::<_, Bytes>(tcp)
-            .await
-            .map_err(|e| connect_error(format!("HTTP/2 handshake: {e}")))?;
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
-        *lock(&slot.sender) = Some((generation, sender.clone()));
-        // Weak: the task must not keep the slot (and with it a sender, which keeps the
-        // connection open) alive after the client is dropped.
-        let owner = Arc::downgrade(slot);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            if let Some(owner) = owner.upgrade() {
-                forget(&owner, Some(generation));
-            }
-        });
-        Ok((generation, sender))
-    }
-
-    fn status_error(&self, headers: &HeaderMap) -> Option<RequestError> {
-        let status = headers.get("grpc-status")?;
-        let code: i32 = match std::str::from_utf8(status.as_bytes())
+    fn status_error(&self, status: &[u8], message: Option<&[u8]>) -> Option<RequestError> {
+        let code: i32 = match std::str::from_utf8(status)
             .ok()
             .and_then(|s| s.trim().parse().ok())
         {
@@ -241,17 +197,14 @@ impl GrpcH2 {
             return None;
         }
         let tonic_code = tonic::Code::from_i32(code);
-        let message = headers
-            .get("grpc-message")
-            .map(|m| percent_decode(m.as_bytes()))
-            .unwrap_or_default();
+        let message = message.map(percent_decode).unwrap_or_default();
         // The request carries `grpc-timeout`, so the server may end it first.
         let class = super::grpc_status::code_class(tonic_code, &message);
         Some(RequestError::new(
             class,
             format!(
                 "{}: ModelInfer: {}: {message}",
-                self.what,
+                self.wire.what,
                 tonic_code.description()
             ),
         ))
@@ -277,21 +230,7 @@ impl GrpcH2 {
     }
 
     fn decode(&self, message: impl std::fmt::Display) -> RequestError {
-        RequestError::new(
-            ErrorClass::Decode,
-            format!("{}: ModelInfer: {message}", self.what),
-        )
-    }
-
-    fn h2_error(&self, error: &h2::Error) -> RequestError {
-        let class = if error.is_io() {
-            ErrorClass::Io
-        } else if let Some(reason) = error.reason() {
-            ErrorClass::GrpcCode(code_of_reset(reason).into())
-        } else {
-            ErrorClass::Io
-        };
-        RequestError::new(class, format!("{}: ModelInfer: {error}", self.what))
+        self.wire.error(ErrorClass::Decode, message)
     }
 }
 
@@ -308,9 +247,8 @@ impl H2 {
     }
 
     async fn send(&self) -> Result<(), RequestError> {
-        let target = self.probes.target();
-        let response = self.direct.infer(target.timeout).await?;
-        target.check_grpc(&response)
+        let response = self.direct.infer().await?;
+        self.probes.target().check_grpc(&response)
     }
 }
 
@@ -334,15 +272,6 @@ impl Transport for H2 {
     }
 }
 
-/// Drops the slot's connection if it is still the one of `generation`, so the next call opens a
-/// new one.
-fn forget(slot: &Slot, generation: Option<u64>) {
-    let mut current = lock(&slot.sender);
-    if generation.is_some_and(|g| current.as_ref().is_some_and(|(c, _)| *c == g)) {
-        *current = None;
-    }
-}
-
 /// The `grpc-timeout` header for `timeout`: at most 8 digits and a unit.
 fn grpc_timeout(timeout: Duration) -> String {
     let millis = timeout.as_millis();
@@ -362,18 +291,6 @@ fn code_of_http_status(status: u16) -> &'static str {
         404 => "unimplemented",
         429 | 502 | 503 | 504 => "unavailable",
         _ => "unknown",
-    }
-}
-
-/// The gRPC code an HTTP/2 reset or GOAWAY stands for (gRPC's HTTP/2 error code mapping).
-fn code_of_reset(reason: h2::Reason) -> &'static str {
-    match reason {
-        // NO_ERROR: a graceful GOAWAY that the stream could not outlive.
-        h2::Reason::REFUSED_STREAM | h2::Reason::NO_ERROR => "unavailable",
-        h2::Reason::CANCEL => "cancelled",
-        h2::Reason::ENHANCE_YOUR_CALM => "resource_exhausted",
-        h2::Reason::INADEQUATE_SECURITY => "permission_denied",
-        _ => "internal",
     }
 }
 
@@ -416,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_gets_the_direct_path_and_the_frame_is_prefixed() {
+    fn only_plain_http_gets_the_direct_path_and_the_body_is_prefixed() {
         let call = GrpcH2::new(
             "http://127.0.0.1:8001",
             b"abc",
@@ -425,11 +342,15 @@ mod tests {
             1,
         )
         .expect("plain http");
-        assert_eq!(&call.frame[..], b"\0\0\0\0\x03abc");
-        assert_eq!(call.authority, "127.0.0.1:8001");
+        assert_eq!(&call.wire.body[..], b"\0\0\0\0\x03abc");
+        assert_eq!(call.wire.authority, "127.0.0.1:8001");
+        let headers = loona_hpack::Decoder::new()
+            .decode(&call.wire.blocks.plain)
+            .expect("a valid header block");
+        let path = headers.iter().find(|(name, _)| name == b":path");
         assert_eq!(
-            call.uri.to_string(),
-            "http://127.0.0.1:8001/inference.GRPCInferenceService/ModelInfer"
+            path.map(|(_, value)| &value[..]),
+            Some(&b"/inference.GRPCInferenceService/ModelInfer"[..])
         );
         assert!(GrpcH2::new(
             "https://127.0.0.1:8001",

@@ -8,6 +8,8 @@
 mod grpc_h2;
 mod grpc_status;
 mod grpc_tonic;
+mod h2_conn;
+mod h2_frames;
 mod http1;
 mod http1_conn;
 mod rest_pool;
