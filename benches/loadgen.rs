@@ -83,17 +83,17 @@ fn main() {
     let input = Tensor::fp32("INPUT0", [1, 16], &[0.5; 16]).expect("a valid tensor");
     let rest = Endpoint::rest("identity").input(input.clone());
     let grpc = Endpoint::grpc("identity").input(input);
-    // The workers the runner's load runtime has for each endpoint (Endpoint::load_threads: one
-    // per core for REST, one per HTTP/2 connection for gRPC), unless LOADGEN_CLIENT_THREADS says.
+    // The workers the runner's load runtime has for each endpoint (Endpoint::load_threads: half
+    // the cores for REST, one per HTTP/2 connection for gRPC), unless LOADGEN_CLIENT_THREADS says.
     let client_threads: Option<usize> = std::env::var("LOADGEN_CLIENT_THREADS")
         .ok()
         .and_then(|v| v.parse().ok());
     let runtime_for = |endpoint: &Endpoint| {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        if let Some(threads) = client_threads.or(endpoint.load_threads()) {
-            builder.worker_threads(threads);
-        }
-        builder.enable_all().build().expect("a tokio runtime")
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(client_threads.unwrap_or(endpoint.load_threads()))
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
     };
     let runtime = runtime_for(&rest);
     let grpc_runtime = runtime_for(&grpc);

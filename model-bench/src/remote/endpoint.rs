@@ -412,20 +412,22 @@ impl Endpoint {
         }
     }
 
-    /// How many runtime workers drive this endpoint's load best: for gRPC, one per HTTP/2
+    /// How many runtime workers drive this endpoint's load best. gRPC: one per HTTP/2
     /// connection (every stream of a connection goes through that connection's one task, so more
     /// workers only add cross-thread wake-ups: 12.9 → 7.5 µs of client CPU per call on one
-    /// connection, docs/PERFORMANCE.md); `None` (one per core) for anything else. A mixed workload
-    /// takes the most any member wants, `None` if any member is not gRPC.
-    pub fn load_threads(&self) -> Option<usize> {
+    /// connection). REST: half the cores, at least one, leaving the rest to a server on the same
+    /// machine; one worker drives about 190k requests/s, and on two cores shared with the server
+    /// a second one raised the client CPU per request from 5.4 to 7.7 µs and lowered the
+    /// throughput (docs/PERFORMANCE.md). A mixed workload takes the most any member wants.
+    pub fn load_threads(&self) -> usize {
         let own = match self.protocol {
-            Protocol::Grpc => Some(self.connections.unwrap_or(1)),
-            _ => None,
+            Protocol::Grpc => self.connections.unwrap_or(1),
+            _ => (cores() / 2).max(1),
         };
         self.mix
             .iter()
             .map(|member| member.endpoint.load_threads())
-            .try_fold(own?, |most, member| Some(most.max(member?)))
+            .fold(own, usize::max)
     }
 
     /// The endpoint's request as the protocol codecs take it.
@@ -602,6 +604,11 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}{authority}{}", path.trim_end_matches('/'))
 }
 
+/// The cores this process may run on (1 when that cannot be read).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,13 +621,14 @@ mod tests {
     fn grpc_load_runs_one_worker_per_connection() {
         let input = || Tensor::fp32("INPUT0", [1], &[1.0]).unwrap();
         let grpc = || Endpoint::grpc("m").input(input());
-        assert_eq!(grpc().load_threads(), Some(1));
-        assert_eq!(grpc().connections(4).load_threads(), Some(4));
-        assert_eq!(Endpoint::rest("m").input(input()).load_threads(), None);
+        assert_eq!(grpc().load_threads(), 1);
+        assert_eq!(grpc().connections(4).load_threads(), 4);
+        let rest = Endpoint::rest("m").input(input());
+        assert_eq!(rest.load_threads(), (cores() / 2).max(1));
         let mixed = grpc().mix("wide", 1.0, grpc().connections(3));
-        assert_eq!(mixed.load_threads(), Some(3));
-        let with_rest = grpc().mix("rest", 1.0, Endpoint::rest("m").input(input()));
-        assert_eq!(with_rest.load_threads(), None);
+        assert_eq!(mixed.load_threads(), 3);
+        let with_rest = grpc().connections(64).mix("rest", 1.0, rest.clone());
+        assert_eq!(with_rest.load_threads(), 64);
     }
 
     #[test]

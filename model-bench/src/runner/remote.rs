@@ -36,7 +36,7 @@ const REPLAY_MEASUREMENT: Duration = Duration::from_millis(1);
 /// for, [`Endpoint::load_threads`]) and the reference servers started so far (one per distinct
 /// configuration, kept until the run ends).
 pub struct RemoteContext {
-    runtimes: Vec<(Option<usize>, tokio::runtime::Runtime)>,
+    runtimes: Vec<(usize, tokio::runtime::Runtime)>,
     servers: Vec<(ReferenceConfig, ReferenceServer)>,
 }
 
@@ -49,15 +49,12 @@ impl RemoteContext {
     }
 
     /// The client runtime with `threads` workers (`None`: one per core), started on first use.
-    fn runtime(&mut self, threads: Option<usize>) -> Result<&tokio::runtime::Runtime, String> {
+    fn runtime(&mut self, threads: usize) -> Result<&tokio::runtime::Runtime, String> {
         let index = match self.runtimes.iter().position(|(t, _)| *t == threads) {
             Some(index) => index,
             None => {
-                let mut builder = tokio::runtime::Builder::new_multi_thread();
-                if let Some(threads) = threads {
-                    builder.worker_threads(threads.clamp(1, cores()));
-                }
-                let runtime = builder
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(threads.clamp(1, crate::remote::endpoint::cores()))
                     .thread_name("model-bench-load")
                     .enable_all()
                     .build()
@@ -86,10 +83,6 @@ impl Default for RemoteContext {
     fn default() -> Self {
         RemoteContext::new()
     }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn env(var: &str) -> Option<String> {
