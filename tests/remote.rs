@@ -162,8 +162,10 @@ fn service_time_hides_the_stall_that_latency_from_the_intended_send_shows() {
     // A fifth of the arrivals land in a stall and wait at least what is left of it, so at least
     // a tenth wait over half of it (100 ms) — whatever the queue adds.
     assert!(latency.p90 >= 95.0 * MS, "latency {latency:?}");
-    // Only the one request in flight when a stall starts is slow to serve.
-    assert!(service.p90 <= 10.0 * MS, "service {service:?}");
+    // Only the one request in flight when a stall starts is slow to serve: nine in ten are served
+    // in well under the stall (a twentieth of it; the calm service is 2 ms).
+    let stall_ns = stall_schedule().stall.as_nanos() as f64;
+    assert!(service.p90 <= stall_ns / 20.0, "service {service:?}");
     assert!(
         stats.late_pct.unwrap() > 10.0,
         "queued arrivals count as sent late: {stats:?}"
@@ -189,8 +191,10 @@ fn a_closed_loop_does_not_report_the_stall_away() {
     assert_eq!(stats.latency_basis, "corrected_closed_loop");
     let service = stats.service.unwrap();
     let latency = stats.latency.unwrap();
-    // Uncorrected, three slow requests among hundreds vanish below p99 …
-    assert!(service.p90 <= 10.0 * MS, "service {service:?}");
+    // Uncorrected, three slow requests among hundreds vanish below p99 (nine in ten are served
+    // in a twentieth of the stall; the calm service is 2 ms) …
+    let stall_ns = stall_schedule().stall.as_nanos() as f64;
+    assert!(service.p90 <= stall_ns / 20.0, "service {service:?}");
     assert!(
         service.max >= 100.0 * MS,
         "a stalled request was measured: {service:?}"
@@ -257,6 +261,17 @@ fn run_killing_the_server(
     (stats, took)
 }
 
+/// The classes a request can end in when its server goes away: the connection fails, or no new
+/// one can be made. A gRPC server that shuts down also resets the streams in flight (CANCEL, or
+/// NO_ERROR after its GOAWAY), which gRPC's mapping reports as CANCELLED and UNAVAILABLE.
+fn server_gone(protocol: Protocol, class: &str) -> bool {
+    match class {
+        "connect" | "io" => true,
+        "grpc_cancelled" | "grpc_unavailable" => protocol == Protocol::Grpc,
+        _ => false,
+    }
+}
+
 #[test]
 fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
     let _serial = serial();
@@ -276,7 +291,7 @@ fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
             stats
                 .errors_by_class
                 .keys()
-                .all(|k| k == "connect" || k == "io"),
+                .all(|k| server_gone(protocol, k)),
             "{protocol}: {:?}",
             stats.errors_by_class
         );
@@ -554,7 +569,7 @@ fn a_server_killed_under_a_closed_loop_gives_counted_errors_and_ends_on_time() {
             stats
                 .errors_by_class
                 .keys()
-                .all(|k| k == "connect" || k == "io"),
+                .all(|k| server_gone(protocol, k)),
             "{protocol}: {:?}",
             stats.errors_by_class
         );
@@ -793,8 +808,15 @@ fn a_mixed_workload_gives_each_member_its_share_and_its_own_figures() {
         to_fast.requests
     );
     let p50 = |stats: &model_bench::results::LoadStats| stats.latency.unwrap().p50;
+    // Each member's own latency: the slow one's injected 20 ms is in its figures and not in the
+    // fast one's (most of it: the two servers share the cores).
     assert!(p50(to_slow) >= 20.0 * MS, "{}", p50(to_slow));
-    assert!(p50(to_fast) < 10.0 * MS, "{}", p50(to_fast));
+    assert!(
+        p50(to_slow) - p50(to_fast) >= 15.0 * MS,
+        "{} vs {}",
+        p50(to_slow),
+        p50(to_fast)
+    );
 
     // A member that is not there fails the health check, named.
     let missing = Endpoint::rest("nope").input(Tensor::fp32("INPUT0", [1], &[1.0]).unwrap());
