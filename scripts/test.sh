@@ -6,6 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each step below names its backend; nothing from the caller's environment may change one behind
+# its back (an ORT_DYLIB_PATH or MODEL_BENCH_ORT_BACKEND=tract would turn the ONNX Runtime step into
+# a second tract run, a LIBTORCH_* the libtorch the tch step builds against, a MODEL_BENCH_* the
+# runner's settings).
+unset ORT_DYLIB_PATH LIBTORCH LIBTORCH_USE_PYTORCH LIBTORCH_INCLUDE LIBTORCH_LIB LIBTORCH_STATIC \
+    LIBTORCH_BYPASS_VERSION_CHECK TORCH_CUDA_VERSION
+for var in $(env | sed -n 's/^\(MODEL_BENCH_[A-Za-z0-9_]*\)=.*/\1/p'); do
+    unset "$var"
+done
+
 ORT_VERSION=1.31.1
 VENV=.venv
 if [ ! -x "$VENV/bin/python" ]; then
@@ -52,11 +62,13 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release --features cuda -- -D warnings
 
 echo "== every test (ONNX models on tract)"
-cargo test --workspace --release --features cuda
+MODEL_BENCH_ORT_BACKEND=tract cargo test --workspace --release --features cuda
 
 echo "== the example benches once each, then the ONNX tests, on ONNX Runtime ($ORT_LIB)"
-ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --features cuda --bench pipeline --bench serving
-ORT_DYLIB_PATH="$ORT_LIB" cargo test --release --features cuda --test onnx
+export MODEL_BENCH_ORT_BACKEND=onnxruntime ORT_DYLIB_PATH="$ORT_LIB"
+cargo test --release --features cuda --bench pipeline --bench serving
+cargo test --release --features cuda --test onnx
+unset MODEL_BENCH_ORT_BACKEND ORT_DYLIB_PATH
 
 echo "== the tch integration on libtorch $TORCH_VERSION (CPU), and its example bench once"
 export LIBTORCH="$LIBTORCH_DIR"

@@ -54,6 +54,8 @@ fn a_gpu_sweep_records_memory_per_batch_and_ends_at_out_of_memory() {
     if let Some(reason) = no_gpu() {
         assert_eq!(code, Some(0), "{stderr}");
         assert_eq!(bench["status"], "skipped", "{reason}");
+        assert_eq!(bench["error"].as_str(), Some(reason.as_str()), "{bench}");
+        assert!(bench["points"].as_array().unwrap().is_empty(), "{bench}");
         return;
     }
     // The ceiling is a result, not a failure.

@@ -122,11 +122,14 @@ fn a_spike_on_a_server_of_known_capacity_recovers_when_its_backlog_has_drained()
         peak_wait_ns / 1e6
     );
     // Back within 2× the level before once the backlog is gone: the derived drain time, to the
-    // series' resolution (a step either side).
-    eprintln!("spike: {recovery:?}; derived drain {drain_s} s");
+    // series' resolution. A step either side for where the drain falls in a step, and one more
+    // after it: a step's p99 is its slowest requests, and one late request on a shared machine
+    // keeps that step out. Never two steps early: the queue cannot drain faster than the server
+    // serves.
     let measured = recovery.recovery_s.expect("recovered within the run");
+    let step_s = step.as_secs_f64();
     assert!(
-        (measured - drain_s).abs() <= 2.0 * step.as_secs_f64() + 1e-9,
+        measured >= drain_s - step_s - 1e-9 && measured <= drain_s + 2.0 * step_s + 1e-9,
         "recovered after {measured} s; the backlog drains in {drain_s} s; {recovery:?}"
     );
 }
@@ -149,7 +152,6 @@ fn stress_finds_the_capacity_of_a_single_server_queue() {
     let result = runtime.block_on(stress.run(std::sync::Arc::clone(&client)));
     // 80, 120, 160, 200 are within capacity; at 240 the queue grows by 40 a second, so its
     // last requests wait 200 ms, over the 50 ms SLO.
-    eprintln!("stress: {result:?}");
     let held = result.highest_held.expect("the lowest level held");
     assert!(
         held <= capacity && held > capacity - stress.increment,

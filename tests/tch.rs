@@ -1,6 +1,7 @@
-//! The tch integration on real libtorch (CPU): a TorchScript model made by
-//! `scripts/make_torch_model.py` loads, runs and gives PyTorch's own output; a missing file, a file
-//! that is not TorchScript and an absent CUDA device are errors naming what is wrong.
+//! The tch integration on real libtorch: a TorchScript model made by `scripts/make_torch_model.py`
+//! loads, runs and gives PyTorch's own output on the CPU (and on CUDA where libtorch and a GPU
+//! have it); a missing file, a file that is not TorchScript and an absent CUDA device are errors
+//! naming what is wrong.
 
 use model_bench::runtimes::tch::{Device, Kind, Tensor, TorchError, TorchModel};
 
@@ -28,25 +29,33 @@ fn expected() -> (Vec<i64>, Vec<f64>) {
     (shape, output)
 }
 
-#[test]
-fn a_torchscript_model_gives_pytorchs_output_on_cpu() {
-    let model = TorchModel::load(MODEL, Device::Cpu).unwrap();
-    let input = Tensor::linspace(-1.0, 1.0, 2 * 3 * 32 * 32, (Kind::Float, Device::Cpu))
+/// Runs PyTorch's reference input through `model` on its device and compares the output with
+/// PyTorch's own, to `tolerance`.
+fn assert_pytorchs_output(model: &TorchModel, tolerance: f64) {
+    let input = Tensor::linspace(-1.0, 1.0, 2 * 3 * 32 * 32, (Kind::Float, model.device()))
         .reshape([2, 3, 32, 32]);
     let output = model.forward(&input).unwrap();
     let (shape, values) = expected();
     assert_eq!(output.size(), shape);
-    let got: Vec<f64> = Vec::<f32>::try_from(output.flatten(0, -1))
+    let got: Vec<f64> = Vec::<f32>::try_from(output.to_device(Device::Cpu).flatten(0, -1))
         .unwrap()
         .into_iter()
         .map(f64::from)
         .collect();
+    assert_eq!(got.len(), values.len());
     for (i, (got, want)) in got.iter().zip(&values).enumerate() {
         assert!(
-            (got - want).abs() < 1e-4,
-            "output[{i}]: {got} vs PyTorch's {want}"
+            (got - want).abs() < tolerance,
+            "output[{i}] on {:?}: {got} vs PyTorch's {want}",
+            model.device()
         );
     }
+}
+
+#[test]
+fn a_torchscript_model_gives_pytorchs_output_on_cpu() {
+    let model = TorchModel::load(MODEL, Device::Cpu).unwrap();
+    assert_pytorchs_output(&model, 1e-4);
 
     // Inputs for any batch size, on the model's device.
     let batch = model.random_input(&[1, 3, 32, 32], 8, 7);
@@ -88,8 +97,12 @@ fn bad_model_files_are_errors_naming_the_file() {
 #[test]
 fn a_cuda_device_libtorch_cannot_use_is_an_error_naming_it() {
     match TorchModel::load(MODEL, Device::Cuda(0)) {
-        // A machine with a GPU and a CUDA-linked libtorch.
-        Ok(model) => assert_eq!(model.device(), Device::Cuda(0)),
+        // A machine with a GPU and a CUDA-linked libtorch: the model runs there and agrees with
+        // PyTorch (cuDNN may sum the convolutions in another order: 1e-3).
+        Ok(model) => {
+            assert_eq!(model.device(), Device::Cuda(0));
+            assert_pytorchs_output(&model, 1e-3);
+        }
         Err(error) => {
             let message = error.to_string();
             assert!(

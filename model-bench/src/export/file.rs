@@ -55,15 +55,25 @@ mod tests {
         assert_eq!(names.len(), 1);
     }
 
+    /// The write fails at its last step (a directory stands where the file goes, so the rename
+    /// cannot replace it): the error names the path, what was there is untouched, and the
+    /// temporary file is gone. (`tests/cli.rs` checks the same through the command.)
     #[test]
-    fn failed_write_keeps_the_previous_file() {
+    fn a_failed_replace_names_the_path_and_leaves_what_was_there() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("results.json");
-        write_atomic(&path, b"previous").unwrap();
-        // A directory where the temp file would go makes the write fail.
-        let blocked = dir.path().join("missing-dir").join("results.json");
-        let error = write_atomic(&blocked, b"new").unwrap_err();
-        assert!(error.to_string().contains("missing-dir"), "{error}");
-        assert_eq!(fs::read(&path).unwrap(), b"previous");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("mine.txt"), b"previous").unwrap();
+        let error = write_atomic(&path, b"new").unwrap_err();
+        assert!(
+            error.to_string().contains(&*path.to_string_lossy()),
+            "{error}"
+        );
+        assert_eq!(fs::read(path.join("mine.txt")).unwrap(), b"previous");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [std::ffi::OsString::from("results.json")]);
     }
 }

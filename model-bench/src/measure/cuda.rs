@@ -26,6 +26,13 @@ pub enum CudaError {
     Device { ordinal: usize, message: String },
     #[error("CUDA event: {0}")]
     Event(String),
+    /// The stop event completed before the start event: the pair was recorded in the wrong order
+    /// or on different streams, and its time measures nothing.
+    #[error(
+        "CUDA events: the stop event came {0} ms before the start event (recorded in the wrong \
+         order, or on different streams)"
+    )]
+    ReversedEvents(f32),
 }
 
 /// A context on device `ordinal`, checking for the driver library first.
@@ -123,7 +130,29 @@ impl EventClock for CudaEvents {
     }
 
     fn elapsed(&self, start: &CudaEvent, stop: &CudaEvent) -> Result<Duration, CudaError> {
-        let ms = start.elapsed_ms(stop).map_err(event_error)?;
-        Ok(Duration::from_secs_f64(f64::from(ms.max(0.0)) / 1e3))
+        interval(start.elapsed_ms(stop).map_err(event_error)?)
+    }
+}
+
+/// The time between two events from `cuEventElapsedTime`'s milliseconds: a negative one is an
+/// error, not a zero that would pass for a very fast call.
+fn interval(ms: f32) -> Result<Duration, CudaError> {
+    if ms.is_nan() || ms < 0.0 {
+        return Err(CudaError::ReversedEvents(-ms));
+    }
+    Ok(Duration::from_secs_f64(f64::from(ms) / 1e3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reversed_event_pair_is_an_error_and_not_a_zero() {
+        assert_eq!(interval(1.5).unwrap(), Duration::from_micros(1500));
+        assert_eq!(interval(0.0).unwrap(), Duration::ZERO);
+        let error = interval(-0.25).unwrap_err().to_string();
+        assert!(error.contains("0.25 ms before the start event"), "{error}");
+        assert!(interval(f32::NAN).is_err());
     }
 }
