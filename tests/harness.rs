@@ -261,6 +261,73 @@ fn failing_benches_are_reported_by_name_and_the_others_still_run() {
     );
 }
 
+/// Each result says what ran: the ONNX bench its backend, version, device and model file, whose
+/// size and SHA-256 are the file's own (computed here by `sha256sum`), and a bench's own fact
+/// (`b.fact`), in results.json, results.csv and the summary's "What ran" table.
+#[test]
+fn results_say_what_ran() {
+    let _serial = serial();
+    let run = run(&["^model_bench_fixture/(onnx_load|steady)$"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let onnx = run.bench("model_bench_fixture/onnx_load");
+    let facts = &onnx["facts"];
+    // The fixture runs without ORT_DYLIB_PATH: tract.
+    assert_eq!(facts["backend"], "tract", "{facts}");
+    assert!(
+        facts["backend.version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("0.23.")),
+        "{facts}"
+    );
+    assert_eq!(facts["execution_provider"], "CPU", "{facts}");
+    let model = model_bench_suite::classify::model_path();
+    assert_eq!(facts["model.path"], model.display().to_string(), "{facts}");
+    assert_eq!(
+        facts["model.bytes"],
+        std::fs::metadata(&model).unwrap().len().to_string()
+    );
+    let sha256sum = Command::new("sha256sum")
+        .arg(&model)
+        .output()
+        .expect("sha256sum runs");
+    let digest = String::from_utf8_lossy(&sha256sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(digest.len(), 64, "{sha256sum:?}");
+    assert_eq!(facts["model.sha256"], digest, "{facts}");
+    let steady = run.bench("model_bench_fixture/steady");
+    assert_eq!(
+        steady["facts"],
+        serde_json::json!({"work": "small_work(100)"})
+    );
+
+    let csv = std::fs::read_to_string(run.out_dir().join("results.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.ends_with(",error,backend,backend_version,execution_provider,model_sha256"),
+        "{header}"
+    );
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("model_bench_fixture/onnx_load,"))
+        .unwrap();
+    assert!(
+        row.ends_with(&format!(
+            ",tract,{},CPU,{digest}",
+            facts["backend.version"].as_str().unwrap()
+        )),
+        "{row}"
+    );
+
+    let stdout = run.stdout();
+    let table = stdout.split("What ran").nth(1).expect("a What ran table");
+    assert!(table.contains("model_bench_fixture/onnx_load"), "{stdout}");
+    assert!(table.contains(&digest[..12]), "{stdout}");
+    assert!(table.contains("work=small_work(100)"), "{stdout}");
+}
+
 #[test]
 fn cold_runs_happen_in_fresh_processes_and_are_kept_apart_from_warm() {
     let _serial = serial();
@@ -445,7 +512,29 @@ fn polylines(svg: &str, stroke: &str) -> Vec<Vec<(f64, f64)>> {
 #[test]
 fn the_report_draws_the_measured_figures_as_charts_beside_the_tables() {
     let _serial = serial();
-    let run = run(&["^toy/|oom_sweep"], &[]);
+    // The run starts in a git repository with one commit: the environment names it.
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "fixture"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let run = run_in(dir, &["^toy/|oom_sweep"], &[]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     let results = run.results();
     let report = run.out_dir().join("report");
@@ -484,6 +573,11 @@ fn the_report_draws_the_measured_figures_as_charts_beside_the_tables() {
     let toy = &results["pipelines"][0];
     let (svg, series) = chart(&report, "breakdown-toy");
     let stages = toy["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 3, "{toy}");
+    assert!(
+        series.len() > stages.len(),
+        "a series per stage and the total: {series:?}"
+    );
     let total: f64 = series[..stages.len()]
         .iter()
         .map(|s| s.1[0].1 - s.1[0].0)
@@ -533,10 +627,11 @@ fn the_report_draws_the_measured_figures_as_charts_beside_the_tables() {
         "{html}"
     );
     assert!(html.contains("<th>rustc</th>"));
-    let commit = results["environment"]["git"]["commit"].as_str();
-    if let Some(commit) = commit {
-        assert!(html.contains(commit));
-    }
+    assert_eq!(
+        results["environment"]["git"]["commit"].as_str(),
+        Some(head.as_str())
+    );
+    assert!(html.contains(&head), "the HTML names the commit");
     // The settings the run used are recorded with the results.
     assert_eq!(results["run"]["settings"]["gate_enabled"], false);
     assert_eq!(results["run"]["settings"]["significance_level"], 0.05);
@@ -693,6 +788,7 @@ fn results_json_carries_the_schema_environment_and_real_estimates() {
         .as_str()
         .unwrap()
         .starts_with("tests/fixture/bench.rs:"));
+    assert_eq!(points(&bench), [1, 2]);
     for (point, batch) in bench["points"].as_array().unwrap().iter().zip([1u64, 2]) {
         assert_eq!(point["id"], format!("toy/toy_forward/{batch}"));
         assert_eq!(point["batch"], batch);
@@ -1437,10 +1533,12 @@ fn scenarios_run_from_their_options_and_report_each_phase() {
         seconds >= drain_s - step - 1e-9 && seconds <= drain_s + 2.0 * step + 1e-9,
         "recovered after {seconds} s; the backlog drains in {drain_s} s: {recovery}"
     );
+    // The queue peaks at the spike's end: its last requests wait for the whole backlog.
+    let peak_wait_ns = backlog / 200.0 * 1e9;
     assert!(
-        recovery["peak_p99_ns"].as_f64().unwrap()
-            > 5.0 * recovery["before_p99_ns"].as_f64().unwrap(),
-        "{recovery}"
+        recovery["peak_p99_ns"].as_f64().unwrap() >= 0.8 * peak_wait_ns,
+        "expected a peak near {} ms: {recovery}",
+        peak_wait_ns / 1e6
     );
 
     // 120, 160, 200 are within the capacity; 240 is not. Within one increment: a busy machine
@@ -1744,7 +1842,7 @@ fn the_server_side_breakdown_shows_queue_and_compute_time() {
         // the note says why there are none (no NVML or no GPU, as on CI).
         match load["gpu"].as_array() {
             Some(gpus) => assert!(
-                gpus.iter().all(|g| g["samples"].as_u64() > Some(0)),
+                !gpus.is_empty() && gpus.iter().all(|g| g["samples"].as_u64() > Some(0)),
                 "{load}"
             ),
             None => assert!(!load["gpu_note"].as_str().unwrap().is_empty(), "{load}"),

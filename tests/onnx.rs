@@ -42,6 +42,24 @@ fn the_backend_is_the_one_the_environment_asks_for() {
     assert_eq!(backend().unwrap(), &expected);
 }
 
+/// The backend's version is the one loaded at run time: ONNX Runtime reports its own, which is
+/// the one in its file's name (`libonnxruntime.so.1.31.1`); tract is the one this was built with.
+#[test]
+fn the_backend_version_is_the_one_loaded() {
+    OnnxModel::load(model_path()).unwrap();
+    let version = model_bench::runtimes::ort::backend_version().unwrap();
+    match backend().unwrap() {
+        Backend::Tract => assert_eq!(version, model_bench::runtimes::ort::TRACT_VERSION),
+        Backend::OnnxRuntime { library } => {
+            let name = library.file_name().unwrap().to_string_lossy();
+            assert!(
+                name.ends_with(&format!(".so.{version}")),
+                "{name} reports version {version}"
+            );
+        }
+    }
+}
+
 /// The CUDA execution provider either runs the model (an ONNX Runtime with CUDA, on a GPU) and
 /// agrees with the CPU, or fails to load with an error naming the file, the device and what is
 /// missing; it never falls back to the CPU unnoticed.
@@ -58,13 +76,13 @@ fn the_cuda_provider_runs_the_model_or_says_why_not() {
                 on_gpu.run(input.view()).unwrap(),
                 on_cpu.run(input.view()).unwrap(),
             );
+            assert_eq!(gpu.shape(), cpu.shape());
             for (g, c) in gpu.iter().zip(cpu.iter()) {
                 assert!((g - c).abs() < 1e-2, "{g} on CUDA vs {c} on the CPU");
             }
         }
         Err(error) => {
             let error = error.to_string();
-            eprintln!("as expected without CUDA: {error}");
             assert!(error.contains("mobilenet"), "names the file: {error}");
             assert!(error.contains("on CUDA device 0"), "{error}");
             match backend().unwrap() {
@@ -87,7 +105,14 @@ fn logits_match_onnxruntime_in_python() {
     // MobileNetV2's declared shapes, the batch dimension dynamic.
     assert_eq!(model.input_shape(), [-1, 3, 224, 224]);
     assert_eq!(model.output_shape(), [-1, 1000]);
-    for (path, encoded) in image_paths().iter().zip(read_images().unwrap()) {
+    let images = read_images().unwrap();
+    assert_eq!(images.len(), image_paths().len());
+    assert_eq!(
+        images.len(),
+        expected.logits_first5.len(),
+        "an image for every logits row PyTorch's side wrote"
+    );
+    for (path, encoded) in image_paths().iter().zip(images) {
         let name = path.file_name().unwrap().to_str().unwrap();
         let input = batch_of(&[preprocess(&encoded).unwrap()], 1)
             .unwrap()

@@ -135,8 +135,11 @@ fn open_loop_percentiles_follow_the_injected_stall() {
     close(latency.p90, 0.90, 12.0);
     close(latency.p99, 0.99, 12.0);
     close(latency.max, 1.0, 15.0);
+    // A generator held up by the server would send every arrival of a stall late: a fifth of
+    // them (200 ms in every second). Half of that is the line.
+    let stalled_pct = 100.0 * schedule.stall.as_secs_f64() / schedule.period.as_secs_f64();
     assert!(
-        stats.late_pct.unwrap() < 5.0,
+        stats.late_pct.unwrap() < stalled_pct / 2.0,
         "the generator kept its schedule: {stats:?}"
     );
 }

@@ -77,6 +77,7 @@ fn a_concurrency_ramp_serves_its_number_in_flight_per_service_time() {
     ));
     assert_eq!(run.stats.errors, 0, "{:?}", run.stats.first_errors);
     let measured = scenario::phases_of(&run.recorder, &phases);
+    assert_eq!(measured.len(), 4, "{measured:?}");
     for (n, phase) in (1..=4usize).zip(&measured) {
         assert_eq!(phase.concurrency, Some(n), "{phase:?}");
         // Never more than n per 10 ms; and n in flight by Little's law, whatever the machine

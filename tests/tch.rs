@@ -56,6 +56,16 @@ fn assert_pytorchs_output(model: &TorchModel, tolerance: f64) {
 fn a_torchscript_model_gives_pytorchs_output_on_cpu() {
     let model = TorchModel::load(MODEL, Device::Cpu).unwrap();
     assert_pytorchs_output(&model, 1e-4);
+    // The libtorch this process loaded (here PyTorch's wheel, scripts/test.sh) names its version
+    // in the bench's facts.
+    let version = model_bench::runtimes::tch::libtorch_version();
+    assert!(
+        version
+            .split(['.', '+'])
+            .take(3)
+            .all(|part| part.parse::<u32>().is_ok()),
+        "{version}"
+    );
 
     // Inputs for any batch size, on the model's device.
     let batch = model.random_input(&[1, 3, 32, 32], 8, 7);

@@ -96,6 +96,14 @@ impl<'a, 'g> Bencher<'a, 'g> {
         self.device
     }
 
+    /// Records a fact about what this bench runs (a setting, a version, a model variant) into its
+    /// results, beside the ones the runtime helpers record (`backend`, `model.sha256`, …):
+    /// `b.fact("threads", &threads.to_string())`. Comparisons of results read them; see
+    /// [`crate::facts`].
+    pub fn fact(&mut self, key: &str, value: &str) {
+        crate::facts::record(key, value);
+    }
+
     pub(crate) fn iterated(&self) -> bool {
         self.iterated
     }

@@ -11,6 +11,7 @@ mod device;
 mod duration_grammar;
 pub mod error;
 pub mod export;
+pub mod facts;
 pub mod measure;
 pub mod plot;
 pub mod registry;

@@ -48,6 +48,10 @@ const HEADER: &[&str] = &[
     "late_pct",
     "dropped",
     "error",
+    "backend",
+    "backend_version",
+    "execution_provider",
+    "model_sha256",
 ];
 
 impl Exporter for Csv {
@@ -139,7 +143,24 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
         stats.map(|s| s.dropped.to_string()).unwrap_or_default(),
         String::new(),
     ]
+    .into_iter()
+    .chain(fact_cells(bench))
+    .collect()
 }
+
+/// The last columns: what ran (`model_bench::facts`), empty where the bench recorded nothing.
+fn fact_cells(bench: &BenchResult) -> [String; 4] {
+    [
+        "backend",
+        "backend.version",
+        "execution_provider",
+        "model.sha256",
+    ]
+    .map(|key| bench.facts.get(key).cloned().unwrap_or_default())
+}
+
+/// The `error` column's index: the facts' columns follow it.
+const ERROR_COLUMN: usize = HEADER.len() - 5;
 
 fn failed_row(bench: &BenchResult) -> Vec<String> {
     let mut row = vec![String::new(); HEADER.len()];
@@ -149,7 +170,10 @@ fn failed_row(bench: &BenchResult) -> Vec<String> {
     row[3] = bench.stage.clone();
     row[4] = bench.device.clone();
     row[6] = status(bench);
-    row[HEADER.len() - 1] = bench.error.clone().unwrap_or_default();
+    row[ERROR_COLUMN] = bench.error.clone().unwrap_or_default();
+    for (cell, fact) in row[ERROR_COLUMN + 1..].iter_mut().zip(fact_cells(bench)) {
+        *cell = fact;
+    }
     row
 }
 

@@ -41,6 +41,7 @@ mod tests {
     fn gpus_or_the_reason_there_are_none() {
         match super::describe() {
             Ok(environment) => {
+                assert!(!environment.gpus.is_empty(), "NVML answered with no GPU");
                 assert!(environment.gpus.iter().all(|g| !g.name.is_empty()));
                 assert!(environment.driver_version.is_some());
             }

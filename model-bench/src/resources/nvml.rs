@@ -349,6 +349,7 @@ mod tests {
         match GpuSampler::start() {
             Ok(sampler) => {
                 let usage = sampler.finish();
+                assert!(!usage.is_empty(), "NVML started but sampled no GPU");
                 assert!(usage.iter().all(|u| u.samples >= 1), "{usage:?}");
             }
             Err(reason) => assert!(reason.starts_with("NVML"), "{reason}"),

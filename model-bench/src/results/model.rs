@@ -120,6 +120,11 @@ pub struct BenchResult {
     /// A remote bench that ran a scenario (ramp, spike, stress) instead of steady levels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<ScenarioResult>,
+    /// What ran, as the runtime helpers and the bench's own code recorded it while the bench ran
+    /// (`backend`, `backend.version`, `execution_provider`, `model.path`, `model.sha256`, …;
+    /// `model_bench::facts`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub facts: std::collections::BTreeMap<String, String>,
 }
 
 /// Resident memory (RSS) of the bench process before and after one bench (setup, warm-up and

@@ -23,6 +23,7 @@ pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
         gpu_usage: Vec::new(),
         gpu_usage_note: None,
         scenario: None,
+        facts: Default::default(),
     }
 }
 

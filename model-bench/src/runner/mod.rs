@@ -165,6 +165,7 @@ pub fn run_main() -> i32 {
             && cuda_missing.is_none()
             && measuring)
             .then(crate::resources::nvml::GpuSampler::start);
+        crate::facts::clear();
         let mut result = match &bench.kind {
             _ if cuda_missing.is_some() => skipped(bench, cuda_missing.unwrap_or_default()),
             BenchKind::Stage(_) => stage::run(
@@ -189,6 +190,8 @@ pub fn run_main() -> i32 {
             #[cfg(not(feature = "remote"))]
             BenchKind::Remote(_) => remote_unavailable(bench),
         };
+        // After the measurement: a model file's digest is read here, not while it is timed.
+        result.facts.extend(crate::facts::take());
         match gpu_sampler {
             Some(Ok(sampler)) => result.gpu_usage = sampler.finish(),
             Some(Err(reason)) => result.gpu_usage_note = Some(reason),

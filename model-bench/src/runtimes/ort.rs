@@ -73,8 +73,15 @@ impl Backend {
 
 struct Runtime {
     backend: Backend,
+    /// The backend's version as loaded: ONNX Runtime's own `GetVersionString`, or the tract
+    /// this crate was built with.
+    version: String,
     environment: Environment,
 }
+
+/// The tract-onnx behind the `ort` API when no ONNX Runtime is loaded, as pinned in Cargo.toml (a
+/// test checks it against Cargo.lock).
+pub const TRACT_VERSION: &str = "0.23.9 (ort-tract 0.5.0)";
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 
@@ -83,18 +90,24 @@ pub fn backend() -> Result<&'static Backend, RuntimeError> {
     runtime().map(|r| &r.backend)
 }
 
+/// The backend's version as loaded (ONNX Runtime's `GetVersionString`, or [`TRACT_VERSION`]).
+pub fn backend_version() -> Result<&'static str, RuntimeError> {
+    runtime().map(|r| r.version.as_str())
+}
+
 fn runtime() -> Result<&'static Runtime, RuntimeError> {
     RUNTIME
         .get_or_init(|| {
             let backend =
                 Backend::from_env(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
-            install_api(&backend)?;
+            let version = install_api(&backend)?;
             let environment = ort::init()
                 .with_name("model-bench")
                 .build()
                 .map_err(|e| format!("cannot create the {} environment: {e}", backend.name()))?;
             Ok(Runtime {
                 backend,
+                version,
                 environment,
             })
         })
@@ -102,18 +115,19 @@ fn runtime() -> Result<&'static Runtime, RuntimeError> {
         .map_err(|message| RuntimeError::Backend(message.clone()))
 }
 
-fn install_api(backend: &Backend) -> Result<(), String> {
+/// Installs the backend's API table; its version.
+fn install_api(backend: &Backend) -> Result<String, String> {
     match backend {
         Backend::Tract => {
             ort::set_api(ort_tract::api());
-            Ok(())
+            Ok(TRACT_VERSION.to_string())
         }
         Backend::OnnxRuntime { library } => load_onnxruntime(library),
     }
 }
 
 #[cfg(feature = "onnxruntime")]
-fn load_onnxruntime(path: &Path) -> Result<(), String> {
+fn load_onnxruntime(path: &Path) -> Result<String, String> {
     let describe = |what: String| format!("{ENV_ORT_DYLIB_PATH}={}: {what}", path.display());
     if !path.is_file() {
         return Err(describe("no such file; point it at libonnxruntime.so from the PyPI onnxruntime 1.31.1 wheel (site-packages/onnxruntime/capi/)".into()));
@@ -145,16 +159,38 @@ fn load_onnxruntime(path: &Path) -> Result<(), String> {
     }
     // SAFETY: `api` is non-null and points at the static table for the requested version.
     ort::set_api(unsafe { std::ptr::read(api) });
-    Ok(())
+    // SAFETY: `base` is ONNX Runtime's static `OrtApiBase`; the string is static and
+    // NUL-terminated, or null.
+    let version = unsafe { ((*base).GetVersionString)() };
+    Ok(if version.is_null() {
+        "unknown".to_string()
+    } else {
+        // SAFETY: non-null, NUL-terminated, static.
+        unsafe { std::ffi::CStr::from_ptr(version) }
+            .to_string_lossy()
+            .into_owned()
+    })
 }
 
 #[cfg(not(feature = "onnxruntime"))]
-fn load_onnxruntime(path: &Path) -> Result<(), String> {
+fn load_onnxruntime(path: &Path) -> Result<String, String> {
     Err(format!(
         "{ENV_ORT_DYLIB_PATH}={} asks for ONNX Runtime, but model-bench was built without its \
          `onnxruntime` feature",
         path.display()
     ))
+}
+
+/// What a loaded model runs on, for the bench's results (`crate::facts`).
+fn record_facts(runtime: &Runtime, provider: ExecutionProvider, path: &Path) {
+    crate::facts::record("backend", runtime.backend.name());
+    crate::facts::record("backend.version", &runtime.version);
+    if let Backend::OnnxRuntime { library } = &runtime.backend {
+        crate::facts::record("backend.library", &library.to_string_lossy());
+    }
+    crate::facts::record("execution_provider", &provider.to_string());
+    crate::facts::record("graph_optimization", "level 3");
+    crate::facts::record_model(path);
 }
 
 /// Where ONNX Runtime runs a model.
@@ -278,6 +314,7 @@ impl OnnxModel {
         };
         let (input, input_shape) = outlet(session.inputs(), "inputs")?;
         let (output, output_shape) = outlet(session.outputs(), "outputs")?;
+        record_facts(runtime, provider, &path);
         Ok(OnnxModel {
             session,
             path,
@@ -360,5 +397,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("tensorrt"), "{error}");
+    }
+
+    #[test]
+    fn the_tract_version_named_in_results_is_the_one_built() {
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
+            .expect("the workspace's Cargo.lock");
+        assert!(TRACT_VERSION.starts_with("0.23.9 "), "{TRACT_VERSION}");
+        assert!(TRACT_VERSION.contains("ort-tract 0.5.0"), "{TRACT_VERSION}");
+        for (name, version) in [("tract-onnx", "0.23.9"), ("ort-tract", "0.5.0")] {
+            let entry = format!("name = \"{name}\"\nversion = \"{version}");
+            assert!(lock.contains(&entry), "Cargo.lock has no {name} {version}");
+        }
     }
 }

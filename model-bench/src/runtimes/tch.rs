@@ -62,6 +62,31 @@ pub fn check_device(device: Device) -> Result<(), TorchError> {
     }
 }
 
+/// The version of the libtorch this process loaded, read once from the files beside
+/// `libtorch_cpu.so` (`build-version` in a libtorch download, `version.py` in PyTorch's wheel);
+/// `unknown` where neither is found.
+pub fn libtorch_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+        let library = maps
+            .lines()
+            .filter_map(|line| line.split_whitespace().nth(5))
+            .find(|path| path.ends_with("/libtorch_cpu.so"));
+        let root = library.and_then(|l| Path::new(l).parent()?.parent().map(Path::to_path_buf));
+        root.and_then(|root| {
+            let build = std::fs::read_to_string(root.join("build-version")).ok();
+            let wheel = || {
+                let text = std::fs::read_to_string(root.join("version.py")).ok()?;
+                let line = text.lines().find(|l| l.starts_with("__version__"))?;
+                Some(line.split(['\'', '"']).nth(1)?.to_string())
+            };
+            build.map(|b| b.trim().to_string()).or_else(wheel)
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+    })
+}
+
 impl TorchModel {
     /// Loads the TorchScript file at `path` onto `device`, in eval mode.
     pub fn load(path: impl AsRef<Path>, device: Device) -> Result<TorchModel, TorchError> {
@@ -81,6 +106,10 @@ impl TorchModel {
             ))
         })?;
         module.set_eval();
+        crate::facts::record("backend", "libtorch");
+        crate::facts::record("backend.version", libtorch_version());
+        crate::facts::record("execution_provider", &device_name(device));
+        crate::facts::record_model(&path);
         Ok(TorchModel {
             module,
             path,

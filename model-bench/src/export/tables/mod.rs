@@ -5,6 +5,7 @@ mod breakdown;
 mod cells;
 mod cold;
 mod comparisons;
+mod facts;
 mod load;
 mod protocols;
 mod resources;
@@ -35,6 +36,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         servers::server_metrics(report),
         resources::processes(report),
         scenario::scenarios(report),
+        facts::what_ran(report),
         status::recommendations(report),
         status::skipped(report),
         status::failures(report),

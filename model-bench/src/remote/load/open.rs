@@ -400,10 +400,8 @@ mod tests {
         // (sqrt(n) ms ≈ 0.3 s) of n ms.
         let seconds = last.as_secs_f64();
         assert!((seconds - 100.0).abs() < 1.5, "{seconds}");
-        let gaps: Vec<f64> = first
-            .windows(2)
-            .map(|w| (w[1] - w[0]).as_secs_f64())
-            .collect();
-        assert!(gaps.iter().all(|&g| g >= 0.0));
+        // Arrivals only move forward, and no two share an instant (exponential gaps are never 0
+        // at nanosecond resolution in 100 draws but with vanishing odds).
+        assert!(first.windows(2).all(|w| w[1] > w[0]), "{first:?}");
     }
 }
