@@ -6,9 +6,13 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
+
+#[path = "common/serial.rs"]
+mod serial;
+
+use serial::serial;
 
 struct Run {
     output: Output,
@@ -49,13 +53,6 @@ impl Run {
             .unwrap_or_else(|| panic!("no bench {id} in results.json"))
             .clone()
     }
-}
-
-/// Fixture runs time things and share two cores; one at a time keeps them from skewing each
-/// other's figures (as in `tests/remote.rs`).
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn fixture() -> Command {

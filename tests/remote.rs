@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use model_bench::remote::error::ErrorClass;
@@ -14,8 +14,11 @@ use model_bench::remote::{
 use model_bench::server::ReferenceServer;
 
 mod common;
+#[path = "common/serial.rs"]
+mod serial;
 
 use common::{connect, no_env, run, runtime};
+use serial::serial;
 
 const MS: f64 = 1e6;
 /// Per-request timeout of the identity endpoint.
@@ -23,12 +26,6 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn identity_endpoint(protocol: Protocol) -> Endpoint {
     common::identity_endpoint(protocol, TIMEOUT)
-}
-
-/// Timing-sensitive runs share two cores; one at a time keeps them from skewing each other.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[test]

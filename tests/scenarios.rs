@@ -3,7 +3,6 @@
 //! series, a spike's recovery time on a server of known capacity, and a stress run that finds
 //! that capacity.
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use model_bench::remote::prometheus::Scraper;
@@ -12,14 +11,11 @@ use model_bench::remote::{LoadPlan, Protocol, ReferenceConfig};
 use model_bench::server::ReferenceServer;
 
 mod common;
+#[path = "common/serial.rs"]
+mod serial;
 
 use common::{connect, run, runtime};
-
-/// Timing-sensitive runs share two cores; one at a time keeps them from skewing each other.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
+use serial::serial;
 
 fn endpoint() -> model_bench::remote::Endpoint {
     common::identity_endpoint(Protocol::RestJson, Duration::from_secs(5))

@@ -92,7 +92,9 @@ impl Recorder {
     }
 }
 
-fn model_key(n: usize, field: &str) -> String {
+/// The key of the `n`th model file's `field` (`path`, `bytes`, `sha256`): `model.path`, then
+/// `model2.path`, …
+pub(crate) fn model_key(n: usize, field: &str) -> String {
     if n == 1 {
         format!("model.{field}")
     } else {

@@ -148,19 +148,21 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
     .collect()
 }
 
+/// The facts in the last columns, in `HEADER`'s order.
+const FACT_KEYS: [&str; 4] = [
+    "backend",
+    "backend.version",
+    "execution_provider",
+    "model.sha256",
+];
+
 /// The last columns: what ran (`model_bench::facts`), empty where the bench recorded nothing.
 fn fact_cells(bench: &BenchResult) -> [String; 4] {
-    [
-        "backend",
-        "backend.version",
-        "execution_provider",
-        "model.sha256",
-    ]
-    .map(|key| bench.facts.get(key).cloned().unwrap_or_default())
+    FACT_KEYS.map(|key| bench.facts.get(key).cloned().unwrap_or_default())
 }
 
 /// The `error` column's index: the facts' columns follow it.
-const ERROR_COLUMN: usize = HEADER.len() - 5;
+const ERROR_COLUMN: usize = HEADER.len() - 1 - FACT_KEYS.len();
 
 fn failed_row(bench: &BenchResult) -> Vec<String> {
     let mut row = vec![String::new(); HEADER.len()];
@@ -194,6 +196,17 @@ fn escape(cell: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::escape;
+
+    #[test]
+    fn the_facts_columns_follow_the_error_column() {
+        assert_eq!(super::HEADER[super::ERROR_COLUMN], "error");
+        for (header, key) in super::HEADER[super::ERROR_COLUMN + 1..]
+            .iter()
+            .zip(super::FACT_KEYS)
+        {
+            assert_eq!(header.replace('_', "."), key.replace('_', "."));
+        }
+    }
 
     #[test]
     fn cells_with_separators_are_quoted() {

@@ -2,6 +2,7 @@
 //! version, where the model ran, the model file with its size and digest, and any other fact.
 
 use super::table::Table;
+use crate::facts::model_key;
 use crate::results::Report;
 
 /// Facts shown in their own columns; the rest go to "other".
@@ -24,28 +25,23 @@ pub(super) fn what_ran(report: &Report) -> Vec<Table> {
         let mut models = Vec::new();
         let mut model_keys = Vec::new();
         for n in 1.. {
-            let prefix = if n == 1 {
-                "model".to_string()
-            } else {
-                format!("model{n}")
-            };
-            let Some(path) = facts.get(&format!("{prefix}.path")) else {
+            let Some(path) = facts.get(&model_key(n, "path")) else {
                 break;
             };
             let name = std::path::Path::new(path)
                 .file_name()
-                .map_or(path.clone(), |n| n.to_string_lossy().into_owned());
+                .map_or(path.clone(), |file| file.to_string_lossy().into_owned());
             let bytes = facts
-                .get(&format!("{prefix}.bytes"))
+                .get(&model_key(n, "bytes"))
                 .and_then(|b| b.parse::<f64>().ok())
                 .map(|b| format!(", {:.1} MiB", b / f64::from(1u32 << 20)))
                 .unwrap_or_default();
             let digest = facts
-                .get(&format!("{prefix}.sha256"))
+                .get(&model_key(n, "sha256"))
                 .map(|d| format!(", sha256 {}", d.get(..12).unwrap_or(d)))
                 .unwrap_or_default();
             models.push(format!("{name}{bytes}{digest}"));
-            model_keys.extend(["path", "bytes", "sha256"].map(|f| format!("{prefix}.{f}")));
+            model_keys.extend(["path", "bytes", "sha256"].map(|f| model_key(n, f)));
         }
         let other: Vec<String> = facts
             .iter()

@@ -66,43 +66,23 @@ impl GrpcH2 {
             return None;
         }
         let mut fields = vec![
-            Field {
-                name: ":path",
-                value: crate::remote::oip::grpc::MODEL_INFER,
-                sensitive: false,
-            },
-            Field {
-                name: ":authority",
-                value: authority.as_str(),
-                sensitive: false,
-            },
-            Field {
-                name: "content-type",
-                value: "application/grpc",
-                sensitive: false,
-            },
-            Field {
-                name: "te",
-                value: "trailers",
-                sensitive: false,
-            },
-            Field {
-                name: "user-agent",
-                value: concat!("model-bench/", env!("CARGO_PKG_VERSION")),
-                sensitive: false,
-            },
-            Field {
-                name: "grpc-timeout",
-                value: &grpc_timeout,
-                sensitive: false,
-            },
+            Field::plain(":path", crate::remote::oip::grpc::MODEL_INFER),
+            Field::plain(":authority", authority.as_str()),
+            Field::plain("content-type", "application/grpc"),
+            Field::plain("te", "trailers"),
+            Field::plain(
+                "user-agent",
+                concat!("model-bench/", env!("CARGO_PKG_VERSION")),
+            ),
+            Field::plain("grpc-timeout", &grpc_timeout),
         ];
         // Metadata may carry credentials: never put into the server's HPACK table.
-        fields.extend(names.iter().zip(metadata).map(|(name, (_, value))| Field {
-            name,
-            value,
-            sensitive: true,
-        }));
+        fields.extend(
+            names
+                .iter()
+                .zip(metadata)
+                .map(|(name, (_, value))| Field::secret(name, value)),
+        );
         let mut body = BytesMut::with_capacity(5 + message.len());
         body.put_u8(0);
         body.put_u32(u32::try_from(message.len()).ok()?);

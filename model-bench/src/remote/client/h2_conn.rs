@@ -534,10 +534,7 @@ impl Connection {
     /// Calls that never got a stream go back to their callers to be tried on a new connection.
     fn hand_back_waiting(&mut self) {
         for call in self.waiting.drain(..) {
-            let error = RequestError::new(
-                ErrorClass::Io,
-                format!("{}: ModelInfer: the connection is closing", self.wire.what),
-            );
+            let error = self.wire.error(ErrorClass::Io, "the connection is closing");
             let _ = call.reply.send(Reply::Retry(error));
         }
     }
@@ -737,10 +734,7 @@ impl Connection {
     /// may be retried on a new connection.
     fn fail_all(&mut self, class: ErrorClass, message: &str) {
         for (_, stream) in self.streams.drain() {
-            let error = RequestError::new(
-                class.clone(),
-                format!("{}: ModelInfer: {message}", self.wire.what),
-            );
+            let error = self.wire.error(class.clone(), message);
             let _ = stream.reply.send(Reply::Failed(error));
         }
         self.retiring = true;

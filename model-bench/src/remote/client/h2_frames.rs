@@ -144,6 +144,26 @@ pub(super) struct Field<'a> {
     pub sensitive: bool,
 }
 
+impl<'a> Field<'a> {
+    /// A header the server's HPACK table may keep.
+    pub fn plain(name: &'a str, value: &'a str) -> Field<'a> {
+        Field {
+            name,
+            value,
+            sensitive: false,
+        }
+    }
+
+    /// A header that may carry a credential: always a never-indexed literal.
+    pub fn secret(name: &'a str, value: &'a str) -> Field<'a> {
+        Field {
+            name,
+            value,
+            sensitive: true,
+        }
+    }
+}
+
 /// The request's header block, encoded once, in the three forms a connection uses: `plain`
 /// (literals that leave the peer's HPACK table alone; always valid), `indexing` (the same
 /// headers, added to the peer's table: sent once, after the peer's SETTINGS allow the room) and
@@ -263,36 +283,12 @@ mod tests {
     fn the_three_header_blocks_decode_to_the_same_headers() {
         let long = "x".repeat(300);
         let fields = [
-            Field {
-                name: ":path",
-                value: "/inference.GRPCInferenceService/ModelInfer",
-                sensitive: false,
-            },
-            Field {
-                name: ":authority",
-                value: "127.0.0.1:8001",
-                sensitive: false,
-            },
-            Field {
-                name: "content-type",
-                value: "application/grpc",
-                sensitive: false,
-            },
-            Field {
-                name: "te",
-                value: "trailers",
-                sensitive: false,
-            },
-            Field {
-                name: "x-long",
-                value: &long,
-                sensitive: false,
-            },
-            Field {
-                name: "authorization",
-                value: "Bearer secret",
-                sensitive: true,
-            },
+            Field::plain(":path", "/inference.GRPCInferenceService/ModelInfer"),
+            Field::plain(":authority", "127.0.0.1:8001"),
+            Field::plain("content-type", "application/grpc"),
+            Field::plain("te", "trailers"),
+            Field::plain("x-long", &long),
+            Field::secret("authorization", "Bearer secret"),
         ];
         let blocks = HeaderBlocks::new(&fields);
         let mut want = vec![
