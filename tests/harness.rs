@@ -323,6 +323,252 @@ fn results_say_what_ran() {
     assert!(table.contains("model_bench_fixture/onnx_load"), "{stdout}");
     assert!(table.contains(&digest[..12]), "{stdout}");
     assert!(table.contains("work=small_work(100)"), "{stdout}");
+
+    // The crates this binary linked and used: the ONNX bench ran on tract; libtorch's bindings
+    // are not built here, and no CUDA bench ran.
+    let results = run.results();
+    let crates = &results["environment"]["crates"];
+    assert!(
+        crates["ort"].is_string() && crates["tract-onnx"].is_string(),
+        "{crates}"
+    );
+    assert!(
+        crates.get("tch").is_none() && crates.get("cudarc").is_none(),
+        "{crates}"
+    );
+    // The machine's state at the start and the end, each with what this OS answers.
+    let machine = &results["environment"]["machine"];
+    for when in ["start", "end"] {
+        let state = &machine[when];
+        assert_eq!(state["sampled_ms"], 250, "{machine}");
+        assert!(
+            state["load_average"]
+                .as_array()
+                .is_some_and(|l| l.len() == 3),
+            "{machine}"
+        );
+        assert!(
+            state["other_processes_cores"]
+                .as_f64()
+                .is_some_and(|c| c >= 0.0),
+            "{machine}"
+        );
+        assert!(state["cpu_mhz"].is_array(), "{machine}");
+    }
+}
+
+/// Spinning shell loops, one per core, stopped when dropped.
+struct CpuHog(Vec<std::process::Child>);
+
+impl CpuHog {
+    fn start() -> CpuHog {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        CpuHog(
+            (0..cores)
+                .map(|_| {
+                    Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("sh runs")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for CpuHog {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn a_run_started_beside_a_cpu_hog_is_flagged_busy() {
+    let _serial = serial();
+    let hog = CpuHog::start();
+    let run = run(&["^model_bench_fixture/steady$"], &[]);
+    drop(hog);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let results = run.results();
+    let start = &results["environment"]["machine"]["start"];
+    let busy = start["busy"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not flagged: {start}"));
+    assert!(
+        busy.contains("other processes used") && busy.ends_with("expect noise"),
+        "{busy}"
+    );
+    // The hog is named among the top consumers, each shell at a good share of a core.
+    let shells: Vec<&Value> = start["top_processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "sh")
+        .collect();
+    assert!(!shells.is_empty(), "{start}");
+    assert!(
+        run.stderr().contains("WARNING: the machine is busy"),
+        "{}",
+        run.stderr()
+    );
+    let stdout = run.stdout();
+    let table = stdout
+        .split("Machine busy")
+        .nth(1)
+        .expect("a Machine busy table");
+    assert!(
+        table.contains("at the start: other processes used"),
+        "{stdout}"
+    );
+    let summary = std::fs::read_to_string(run.out_dir().join("summary.md")).unwrap();
+    assert!(summary.contains("Machine busy"), "{summary}");
+}
+
+/// The setup changes of `id` in a run, as `key: before → after` lines.
+fn setup_changes(run: &Run, id: &str) -> Vec<String> {
+    let show = |v: &Value| v.as_str().unwrap_or("(none)").to_string();
+    run.bench(id)["setup_changes"]
+        .as_array()
+        .map(|changes| {
+            changes
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}: {} → {}",
+                        show(&c["key"]),
+                        show(&c["before"]),
+                        show(&c["after"])
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `machine_load` change two runs' busy flags call for: none when both were quiet or both busy.
+fn load_change(before: &Value, after: &Value) -> Vec<String> {
+    let busy = |results: &Value| {
+        results["environment"]["machine"]["start"]["busy"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let show = |b: Option<String>| b.map_or("quiet".to_string(), |why| format!("busy ({why})"));
+    let (was, is) = (busy(before), busy(after));
+    if was.is_some() == is.is_some() {
+        Vec::new()
+    } else {
+        vec![format!("machine_load: {} → {}", show(was), show(is))]
+    }
+}
+
+#[test]
+fn a_comparison_across_setups_is_flagged_and_the_gate_can_refuse_it() {
+    let _serial = serial();
+    let onnx = "^model_bench_fixture/onnx_load$";
+    let id = "model_bench_fixture/onnx_load";
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().to_path_buf();
+    let saved = run_in(dir, &["--save-baseline", "main", onnx], &[]);
+    assert_eq!(saved.code(), Some(0), "{}", saved.stderr());
+    let record = keep.join("criterion/model_bench_fixture/onnx_load/main/model-bench-setup.json");
+    let setup: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(setup["facts"]["backend"], "tract", "{setup}");
+    assert!(
+        setup["facts"].get("model.path").is_none(),
+        "a place, not an identity: {setup}"
+    );
+    let saved_results = saved.results();
+
+    // The same setup again: nothing differs but, truthfully, the machine's load.
+    let same = run_in(
+        saved.dir,
+        &["--baseline", "main", onnx],
+        &[("MODEL_BENCH_GATE_SAME_SETUP", "1")],
+    );
+    assert!(!same.bench(id)["points"][0]["change"].is_null());
+    let expected = load_change(&saved_results, &same.results());
+    assert_eq!(setup_changes(&same, id), expected);
+    if expected.is_empty() {
+        assert!(
+            !same.stdout().contains("Setup differs"),
+            "{}",
+            same.stdout()
+        );
+    }
+    assert_ne!(same.code(), Some(5), "{}", same.stderr());
+    // Comparing never rewrites the baseline's record.
+    let after: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(after, setup);
+
+    // Real ONNX Runtime against the tract baseline (scripts/test.sh's ONNX Runtime step sets
+    // ORT_DYLIB_PATH; the tract step has no second backend to switch to).
+    let Some(library) = std::env::var("ORT_DYLIB_PATH")
+        .ok()
+        .filter(|p| !p.is_empty())
+    else {
+        eprintln!(
+            "ORT_DYLIB_PATH is not set: the backend change is checked in the ONNX Runtime step"
+        );
+        return;
+    };
+    let ort = [
+        ("ORT_DYLIB_PATH", library.as_str()),
+        ("MODEL_BENCH_ORT_BACKEND", "onnxruntime"),
+    ];
+    let other = run_in(same.dir, &["--baseline", "main", onnx], &ort);
+    assert_eq!(other.code(), Some(0), "{}", other.stderr());
+    let facts = &other.bench(id)["facts"];
+    let changes = setup_changes(&other, id);
+    assert!(
+        changes.contains(&"backend: tract → onnxruntime".to_string()),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&format!(
+            "backend.version: {} → {}",
+            setup["facts"]["backend.version"].as_str().unwrap(),
+            facts["backend.version"].as_str().unwrap()
+        )),
+        "{changes:?}"
+    );
+    assert!(
+        !changes.iter().any(|c| c.starts_with("model.sha256")),
+        "same model: {changes:?}"
+    );
+    assert!(
+        other
+            .stderr()
+            .contains("WARNING: compared with baseline `main`, which ran on another setup"),
+        "{}",
+        other.stderr()
+    );
+    let table = other.stdout();
+    let table = table
+        .split("Setup differs from the baseline `main`")
+        .nth(1)
+        .expect("the table");
+    assert!(
+        table.contains("tract") && table.contains("onnxruntime"),
+        "{table}"
+    );
+    let summary = std::fs::read_to_string(other.out_dir().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("Setup differs from the baseline"),
+        "{summary}"
+    );
+
+    let mut refusing = ort.to_vec();
+    refusing.push(("MODEL_BENCH_GATE_SAME_SETUP", "1"));
+    let refused = run_in(other.dir, &["--baseline", "main", onnx], &refusing);
+    assert_eq!(refused.code(), Some(5), "{}", refused.stderr());
+    assert!(
+        refused.stderr().contains("not judged"),
+        "{}",
+        refused.stderr()
+    );
 }
 
 #[test]
@@ -1333,6 +1579,23 @@ fn remote_benches_report_percentiles_through_criterion_and_never_write_secrets()
                 "{point}"
             );
         }
+    }
+    // The server's own metadata, read once per bench: our reference server names itself and
+    // its version; REST offers the binary tensor extension, gRPC has none to offer.
+    let version = env!("CARGO_PKG_VERSION");
+    for (id, extensions) in [
+        ("serving/rest_identity", Some("binary_tensor_data")),
+        ("serving/grpc_identity", None),
+    ] {
+        let facts = &run.bench(id)["facts"];
+        assert_eq!(facts["server.name"], "model-bench-reference", "{facts}");
+        assert_eq!(facts["server.version"], version, "{facts}");
+        assert_eq!(facts["server.extensions"].as_str(), extensions, "{facts}");
+        assert_eq!(
+            facts["server.model.platform"], "model-bench_identity",
+            "{facts}"
+        );
+        assert_eq!(facts["server.model.versions"], "1", "{facts}");
     }
     let open = &run.bench("serving/rest_open_loop")["points"][0]["load"];
     assert_eq!(open["mode"], "open");

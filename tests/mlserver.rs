@@ -24,6 +24,8 @@ mod common;
 use common::{connect, run, runtime};
 
 const MODEL: &str = "identity";
+/// The MLServer scripts/test.sh installs.
+const MLSERVER_VERSION: &str = "1.7.1";
 /// How long MLServer may take to load the model (2.5–4 s was measured on two busy cores).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Per-request timeout; also bounds each load run's drain.
@@ -298,6 +300,20 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         assert_eq!(
             metadata.outputs[0].datatype, "FP32",
             "{protocol}: {metadata:?}"
+        );
+
+        // The server's own metadata, which a bench records as its `server.*` facts: MLServer
+        // names itself and the version test.sh installed.
+        let server_metadata = rt
+            .block_on(client.server_metadata())
+            .unwrap_or_else(|e| panic!("{protocol}: server metadata: {e}"));
+        assert_eq!(
+            server_metadata.name, "mlserver",
+            "{protocol}: {server_metadata:?}"
+        );
+        assert_eq!(
+            server_metadata.version, MLSERVER_VERSION,
+            "{protocol}: {server_metadata:?}"
         );
 
         // The response carries OUTPUT0 with shape [2, 4] and 8 values (raw bytes over gRPC).

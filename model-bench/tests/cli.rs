@@ -93,13 +93,89 @@ fn compare_gives_change_and_verdict_per_point_and_gates_on_request() {
 
     let gated = model_bench(&["compare", &old, &new, "--gate", "--format", "json"]);
     assert_eq!(gated.status.code(), Some(3), "{}", stderr(&gated));
-    let rows: Value = serde_json::from_slice(&gated.stdout).unwrap();
+    let json: Value = serde_json::from_slice(&gated.stdout).unwrap();
+    let rows = &json["points"];
     assert_eq!(rows[0]["verdict"], "regressed");
+    assert_eq!(json["setup_changes"], json!([]));
     assert!((rows[0]["change"].as_f64().unwrap() - 0.5).abs() < 1e-9);
 
     let markdown = model_bench(&["compare", &old, &old, "--format", "md", "--gate"]);
     assert_eq!(markdown.status.code(), Some(0));
     assert!(stdout(&markdown).contains("| point | old | new | change | verdict |"));
+}
+
+#[test]
+fn compare_names_setup_differences_and_refuses_to_judge_across_runtimes_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |facts: Value, cpu: &str| {
+        let mut value = results(&[("p/a", 100.0)]);
+        value["benches"][0]["facts"] = facts;
+        value["environment"]["cpu_model"] = json!(cpu);
+        value
+    };
+    let tract = json!({"backend": "tract", "backend.version": "0.23.9", "model.path": "/a/m.onnx",
+                       "model.sha256": "ab"});
+    let ort = json!({"backend": "onnxruntime", "backend.version": "1.31.1",
+                     "model.path": "/b/m.onnx", "model.sha256": "ab"});
+    let old = write(dir.path(), "old.json", &with(tract.clone(), "EPYC"));
+    let moved = write(
+        dir.path(),
+        "moved.json",
+        &with(
+            json!({"backend": "tract", "backend.version": "0.23.9", "model.path": "/elsewhere/m.onnx",
+                   "model.sha256": "ab"}),
+            "EPYC",
+        ),
+    );
+    let other = write(dir.path(), "other.json", &with(ort, "Xeon"));
+
+    // The same runtime and model, found in another directory: nothing to warn about.
+    let same = model_bench(&["compare", &old, &moved, "--same-setup"]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(!stderr(&same).contains("WARNING"), "{}", stderr(&same));
+    assert!(
+        !stdout(&same).contains("Setups differ"),
+        "{}",
+        stdout(&same)
+    );
+
+    let differs = model_bench(&["compare", &old, &other]);
+    assert_eq!(differs.status.code(), Some(0), "{}", stderr(&differs));
+    let warnings = stderr(&differs);
+    assert!(
+        warnings.contains("WARNING: p/a: backend: tract → onnxruntime"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("backend.version: 0.23.9 → 1.31.1"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("cpu_model: EPYC → Xeon"), "{warnings}");
+    assert!(!warnings.contains("model.sha256"), "{warnings}");
+    assert!(
+        stdout(&differs).contains("Setups differ"),
+        "{}",
+        stdout(&differs)
+    );
+
+    let refused = model_bench(&["compare", &old, &other, "--same-setup", "--format", "json"]);
+    assert_eq!(refused.status.code(), Some(5), "{}", stderr(&refused));
+    let json: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    let keys: Vec<&str> = json["setup_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["backend", "backend.version", "cpu_model"]);
+    assert_eq!(json["setup_changes"][0]["kind"], "runtime");
+    assert_eq!(json["setup_changes"][2]["kind"], "machine");
+
+    // Another CPU alone is a warning, not a refusal: the same code ran.
+    let cpu_only = write(dir.path(), "cpu.json", &with(tract, "Xeon"));
+    let machine = model_bench(&["compare", &old, &cpu_only, "--same-setup"]);
+    assert_eq!(machine.status.code(), Some(0), "{}", stderr(&machine));
+    assert!(stderr(&machine).contains("cpu_model: EPYC → Xeon"));
 }
 
 #[test]

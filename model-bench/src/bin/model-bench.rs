@@ -28,6 +28,10 @@ enum Command {
         /// Exit with 3 when a point regressed.
         #[arg(long)]
         gate: bool,
+        /// Exit with 5, judging nothing, when a bench in both files ran another runtime, model or
+        /// server (its facts differ).
+        #[arg(long)]
+        same_setup: bool,
     },
     /// Draw the charts and index.html of a results.json (into DIR, default: report/ beside it).
     Report {
@@ -65,6 +69,7 @@ enum Format {
 
 const EXIT_ERROR: u8 = 2;
 const EXIT_REGRESSION: u8 = 3;
+const EXIT_SETUP_CHANGED: u8 = 5;
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -84,19 +89,46 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
             format,
             noise,
             gate,
+            same_setup,
         } => {
-            let rows = compare::compare(
-                &tool::read_results(&old)?,
-                &tool::read_results(&new)?,
-                noise,
-            );
+            let (old, new) = (tool::read_results(&old)?, tool::read_results(&new)?);
+            let rows = compare::compare(&old, &new, noise);
+            let changes = compare::setup_changes(&old, &new);
+            let setup_table = (!changes.is_empty()).then(|| compare::setup_table(&changes));
             match format {
-                Format::Table => print!("{}", compare::table(&rows).to_text()),
-                Format::Md => print!("{}", compare::table(&rows).to_markdown()),
+                Format::Table => {
+                    print!("{}", compare::table(&rows).to_text());
+                    if let Some(table) = &setup_table {
+                        print!("\n{}", table.to_text());
+                    }
+                }
+                Format::Md => {
+                    print!("{}", compare::table(&rows).to_markdown());
+                    if let Some(table) = &setup_table {
+                        print!("{}", table.to_markdown());
+                    }
+                }
                 Format::Json => println!(
                     "{}",
-                    serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"points": rows, "setup_changes": changes})
+                    )
+                    .unwrap_or_else(|_| "{}".into())
                 ),
+            }
+            for change in &changes {
+                eprintln!(
+                    "model-bench: WARNING: {}: {}",
+                    change.bench,
+                    change.change.describe()
+                );
+            }
+            if same_setup && compare::crosses_runtimes(&changes) {
+                eprintln!(
+                    "model-bench: not judged: the two files ran different runtimes, models or \
+                     servers (--same-setup)"
+                );
+                return Ok(EXIT_SETUP_CHANGED);
             }
             let regressed = rows
                 .iter()

@@ -302,6 +302,21 @@ fn environment_rows(report: &Report) -> Vec<(String, String)> {
                 .join(", "),
         ),
         (
+            "machine at start".into(),
+            env.machine
+                .as_ref()
+                .map(|m| super::tables::setup::machine_line(&m.start))
+                .unwrap_or_else(|| "not read".into()),
+        ),
+        (
+            "machine at end".into(),
+            env.machine
+                .as_ref()
+                .and_then(|m| m.end.as_ref())
+                .map(super::tables::setup::machine_line)
+                .unwrap_or_else(|| "not read".into()),
+        ),
+        (
             "config file".into(),
             report
                 .run

@@ -5,24 +5,47 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::results::{Environment, GitInfo};
+use crate::results::{BenchResult, BenchStatus, Environment, GitInfo};
 
-/// The crates whose versions go into the environment, when the lock file has them.
-const REPORTED_CRATES: [&str; 13] = [
-    "model-bench",
-    "criterion",
-    "ort",
-    "tract-onnx",
-    "tch",
-    "cudarc",
-    "nvml-wrapper",
-    "tokio",
-    "hyper",
-    "h2",
-    "reqwest",
-    "tonic",
-    "prost",
+/// The crates whose versions go into the environment, when the lock file has them and this build
+/// links them (the optional ones only with the feature that pulls them in).
+const REPORTED_CRATES: [(&str, bool); 13] = [
+    ("model-bench", true),
+    ("criterion", true),
+    ("nvml-wrapper", true),
+    ("ort", cfg!(feature = "ort")),
+    ("tract-onnx", cfg!(feature = "ort")),
+    ("tch", cfg!(feature = "tch")),
+    ("cudarc", cfg!(feature = "cuda")),
+    ("tokio", cfg!(feature = "remote")),
+    ("hyper", cfg!(feature = "remote")),
+    ("h2", cfg!(feature = "remote")),
+    ("reqwest", cfg!(feature = "remote")),
+    ("tonic", cfg!(feature = "remote")),
+    ("prost", cfg!(feature = "remote")),
 ];
+
+/// Whether a runtime crate did the work of at least one bench, as the benches' facts say
+/// (`backend`, and the device a measured CUDA bench ran on); crates that are not runtimes count
+/// as used whenever they are linked.
+fn used_by(name: &str, benches: &[BenchResult]) -> bool {
+    let backend_is = |wanted: &[&str]| {
+        benches.iter().any(|b| {
+            b.facts
+                .get("backend")
+                .is_some_and(|backend| wanted.contains(&backend.as_str()))
+        })
+    };
+    match name {
+        "ort" => backend_is(&["tract", "onnxruntime"]),
+        "tract-onnx" => backend_is(&["tract"]),
+        "tch" => backend_is(&["libtorch"]),
+        "cudarc" => benches
+            .iter()
+            .any(|b| b.device == "cuda" && b.remote.is_none() && b.status != BenchStatus::Skipped),
+        _ => true,
+    }
+}
 
 impl Environment {
     /// Reads the machine's description; `repo_dir` is where to look for a git checkout.
@@ -56,7 +79,14 @@ impl Environment {
             crates: locked_versions(repo_dir),
             gpu: gpu.as_ref().ok().cloned(),
             gpu_note: gpu.err(),
+            machine: None,
         }
+    }
+
+    /// Leaves out the runtime crates no bench of `benches` ran on: a build with the `tch` feature
+    /// links libtorch's bindings, but a run of ONNX benches did not use them.
+    pub fn keep_crates_used_by(&mut self, benches: &[BenchResult]) {
+        self.crates.retain(|name, _| used_by(name, benches));
     }
 }
 
@@ -100,7 +130,10 @@ fn locked_versions(dir: &Path) -> BTreeMap<String, String> {
         .and_then(|text| toml::from_str::<Lock>(&text).ok());
     let mut versions: BTreeMap<String, String> = BTreeMap::new();
     for package in lock.map(|l| l.package).unwrap_or_default() {
-        if REPORTED_CRATES.contains(&package.name.as_str()) {
+        let linked = REPORTED_CRATES
+            .iter()
+            .any(|(name, linked)| *linked && *name == package.name);
+        if linked {
             versions
                 .entry(package.name)
                 .and_modify(|v| {
@@ -123,14 +156,41 @@ mod tests {
             "version = 4\n[[package]]\nname = \"criterion\"\nversion = \"0.8.2\"\n\
              [[package]]\nname = \"h2\"\nversion = \"0.3.26\"\n\
              [[package]]\nname = \"h2\"\nversion = \"0.4.12\"\n\
-             [[package]]\nname = \"serde\"\nversion = \"1.0.0\"\n",
+             [[package]]\nname = \"serde\"\nversion = \"1.0.0\"\n\
+             [[package]]\nname = \"tch\"\nversion = \"0.26.0\"\n",
         )
         .unwrap();
         let nested = dir.path().join("benches");
         std::fs::create_dir(&nested).unwrap();
         let versions = super::locked_versions(&nested);
         assert_eq!(versions["criterion"], "0.8.2");
-        assert_eq!(versions["h2"], "0.3.26, 0.4.12");
+        if cfg!(feature = "remote") {
+            assert_eq!(versions["h2"], "0.3.26, 0.4.12");
+        } else {
+            assert!(!versions.contains_key("h2"));
+        }
         assert!(!versions.contains_key("serde"));
+        // Listed only where this build links it.
+        assert_eq!(versions.contains_key("tch"), cfg!(feature = "tch"));
+    }
+
+    #[test]
+    fn runtime_crates_no_bench_ran_on_are_left_out() {
+        use crate::results::Environment;
+        let mut environment = Environment::collect(std::path::Path::new("."));
+        environment.crates = ["criterion", "ort", "tract-onnx", "tch", "cudarc"]
+            .iter()
+            .map(|name| (name.to_string(), "1".to_string()))
+            .collect();
+        let bench: crate::results::BenchResult = serde_json::from_value(serde_json::json!({
+            "id": "p/forward", "name": "forward", "pipeline": "p", "stage": "forward",
+            "device": "cpu", "source": "benches/p.rs:1", "status": "ok", "error": null,
+            "points": [], "sweep": null, "cold": null,
+            "facts": {"backend": "onnxruntime"}
+        }))
+        .unwrap();
+        environment.keep_crates_used_by(&[bench]);
+        let kept: Vec<&str> = environment.crates.keys().map(String::as_str).collect();
+        assert_eq!(kept, ["criterion", "ort"]);
     }
 }

@@ -1,10 +1,12 @@
 //! What the measuring machine has and the measuring process uses: its GPUs (NVML: what they are,
 //! and how busy, hot and throttled they were during a GPU bench), the process's resident memory
 //! before and after each bench, and the CPU, memory and threads of the client and server processes
-//! during each load point.
+//! during each load point, and the machine's state (load, governor, limits, other processes) at
+//! the start and end of a run.
 
 pub mod environment;
 pub mod gpu;
+pub mod machine;
 pub mod nvml;
 pub mod process;
 

@@ -19,7 +19,7 @@ pub const INTERVAL: Duration = Duration::from_millis(100);
 pub const MEMORY_INTERVAL: Duration = Duration::from_millis(10);
 
 /// NVML, loaded once per process; the error says why it cannot be used.
-fn nvml() -> Result<&'static nvml_wrapper::Nvml, String> {
+pub(crate) fn nvml() -> Result<&'static nvml_wrapper::Nvml, String> {
     static NVML: OnceLock<Result<nvml_wrapper::Nvml, String>> = OnceLock::new();
     NVML.get_or_init(|| nvml_wrapper::Nvml::init().map_err(|e| format!("NVML unavailable: {e}")))
         .as_ref()

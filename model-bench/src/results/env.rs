@@ -28,6 +28,76 @@ pub struct Environment {
     /// Why there is no `gpu` (e.g. no NVIDIA driver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_note: Option<String>,
+    /// The machine's state when the run started and when it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineStates>,
+}
+
+/// The machine's state at the start and at the end of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineStates {
+    pub start: MachineState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<MachineState>,
+}
+
+/// What else the machine was doing, and how it was set up, at one moment; every field is what
+/// the OS answered, `None` (or empty) where it could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MachineState {
+    /// 1, 5 and 15 minute load averages (`/proc/loadavg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<[f64; 3]>,
+    /// The CPU frequency governor(s), e.g. `performance`, or `powersave, performance` when CPUs
+    /// differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_governor: Option<String>,
+    /// The lowest and highest current CPU frequency, in MHz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_mhz: Option<[f64; 2]>,
+    /// The CPU time this process's cgroup may use, in cores (`cpu.max`); `None`: no limit found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_cpu_cores: Option<f64>,
+    /// The cgroup's memory limit (`memory.max`); `None`: no limit found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_memory_bytes: Option<u64>,
+    /// How long the other processes' CPU use below was sampled over, in milliseconds.
+    pub sampled_ms: u64,
+    /// The CPU time every other process used during that window, in cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_processes_cores: Option<f64>,
+    /// The other processes that used the most CPU during the window (at most five, each at least
+    /// 5 % of a core).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_processes: Vec<ProcessCpu>,
+    /// GPU clocks and persistence mode, where NVML answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<GpuClocks>,
+    /// Why the machine counts as busy (other processes used at least half a core, or a quarter
+    /// of the cores, whichever is more); `None` when it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy: Option<String>,
+}
+
+/// Another process's CPU use during a sampling window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessCpu {
+    pub pid: u32,
+    pub name: String,
+    /// Percent of one core.
+    pub cpu_percent: f64,
+}
+
+/// One GPU's clocks at a moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuClocks {
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sm_mhz: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mhz: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence_mode: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

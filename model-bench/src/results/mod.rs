@@ -6,9 +6,11 @@ pub mod groups;
 pub mod model;
 pub mod protocol;
 pub mod resources;
+pub mod setup;
 
-pub use env::{Environment, GitInfo};
+pub use env::{Environment, GitInfo, GpuClocks, MachineState, MachineStates, ProcessCpu};
 pub use figures::*;
 pub use model::*;
 pub use protocol::Protocol;
 pub use resources::*;
+pub use setup::{ChangeKind, Setup, SetupChange};

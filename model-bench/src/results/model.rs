@@ -53,6 +53,9 @@ pub struct RunSettings {
     pub warm_up_time_s: Option<f64>,
     pub measurement_time_s: Option<f64>,
     pub gate_enabled: bool,
+    /// The gate refuses to judge a comparison across runtimes, models or servers.
+    #[serde(default)]
+    pub gate_same_setup: bool,
     pub significance_level: f64,
     pub noise_threshold: f64,
     /// Per-bench noise thresholds, by bench key.
@@ -74,6 +77,17 @@ pub enum BaselineUse {
     Save(String),
     Compare(String),
     CompareLenient(String),
+}
+
+impl BaselineUse {
+    /// The baseline's name, whatever is done with it.
+    pub fn name(&self) -> &str {
+        match self {
+            BaselineUse::Save(name)
+            | BaselineUse::Compare(name)
+            | BaselineUse::CompareLenient(name) => name,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +139,11 @@ pub struct BenchResult {
     /// `model_bench::facts`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub facts: std::collections::BTreeMap<String, String>,
+    /// How the setup of the baseline this bench was compared with differs from this run's (one
+    /// entry per difference, from the setup file saved beside the baseline); empty when they
+    /// match or nothing was compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup_changes: Vec<super::SetupChange>,
 }
 
 /// Resident memory (RSS) of the bench process before and after one bench (setup, warm-up and

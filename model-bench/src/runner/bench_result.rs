@@ -24,6 +24,7 @@ pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
         gpu_usage_note: None,
         scenario: None,
         facts: Default::default(),
+        setup_changes: Vec::new(),
     }
 }
 

@@ -52,12 +52,7 @@ impl CriterionArgs {
     /// The baseline criterion compares against: the one named with `--baseline`,
     /// `--baseline-lenient` or `--save-baseline`, else criterion's default `base`.
     pub fn baseline_name(&self) -> &str {
-        match &self.baseline {
-            Some(BaselineUse::Save(name))
-            | Some(BaselineUse::Compare(name))
-            | Some(BaselineUse::CompareLenient(name)) => name,
-            None => "base",
-        }
+        self.baseline.as_ref().map_or("base", BaselineUse::name)
     }
 }
 

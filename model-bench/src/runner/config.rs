@@ -18,6 +18,7 @@ pub const ENV_SAMPLE_SIZE: &str = "MODEL_BENCH_SAMPLE_SIZE";
 pub const ENV_WARM_UP_TIME: &str = "MODEL_BENCH_WARM_UP_TIME";
 pub const ENV_MEASUREMENT_TIME: &str = "MODEL_BENCH_MEASUREMENT_TIME";
 pub const ENV_GATE: &str = "MODEL_BENCH_GATE";
+pub const ENV_GATE_SAME_SETUP: &str = "MODEL_BENCH_GATE_SAME_SETUP";
 pub const CONFIG_FILE: &str = "model-bench.toml";
 
 /// Quick mode: enough to see every bench work and get rough numbers, in a fraction of the time.
@@ -59,6 +60,9 @@ pub struct Gate {
     /// Per-bench noise thresholds: the first entry whose key is the point id, or a prefix of it
     /// ending at a `/`, wins.
     pub noise_by_bench: Vec<(String, f64)>,
+    /// Refuse to judge a bench compared with a baseline that ran another runtime, model or
+    /// server (different facts): the run exits with `EXIT_SETUP_CHANGED` instead of a verdict.
+    pub same_setup: bool,
 }
 
 impl Default for Gate {
@@ -70,6 +74,7 @@ impl Default for Gate {
             significance_level: rule.significance_level,
             noise_threshold: rule.noise_threshold,
             noise_by_bench: Vec::new(),
+            same_setup: false,
         }
     }
 }
@@ -158,6 +163,7 @@ struct FileGate {
     enabled: Option<bool>,
     significance_level: Option<f64>,
     noise_threshold: Option<f64>,
+    same_setup: Option<bool>,
     /// Bench id (or id prefix) to its own noise threshold.
     #[serde(default)]
     noise: std::collections::BTreeMap<String, f64>,
@@ -215,6 +221,11 @@ impl Config {
         if let Some(gate) = file.gate {
             if let Some(enabled) = gate.enabled {
                 config.gate.enabled = enabled;
+            }
+            if let Some(same_setup) = gate.same_setup {
+                // Refusing is something only a running gate can do.
+                config.gate.same_setup = same_setup;
+                config.gate.enabled |= same_setup;
             }
             if let Some(level) = gate.significance_level {
                 config.gate.significance_level =
@@ -344,6 +355,10 @@ impl Config {
         }
         if let Some(value) = var(ENV_GATE) {
             self.gate.enabled = parse_flag(&value, &origin(ENV_GATE))?;
+        }
+        if let Some(value) = var(ENV_GATE_SAME_SETUP) {
+            self.gate.same_setup = parse_flag(&value, &origin(ENV_GATE_SAME_SETUP))?;
+            self.gate.enabled |= self.gate.same_setup;
         }
         if let Some(value) = var(ENV_COLD_RUNS) {
             let runs = parse_number(&value, &origin(ENV_COLD_RUNS))?;
@@ -530,6 +545,15 @@ mod tests {
             .apply_env(|name| (name == ENV_GATE).then(|| "1".to_string()))
             .unwrap();
         assert!(config.gate.enabled);
+        assert!(!config.gate.same_setup);
+        // Refusing to judge across setups is the gate's: asking for it turns the gate on.
+        let config = Config::from_toml("[gate]\nsame_setup = true\n", "mb.toml").unwrap();
+        assert!(config.gate.enabled && config.gate.same_setup);
+        let mut config = Config::default();
+        config
+            .apply_env(|name| (name == ENV_GATE_SAME_SETUP).then(|| "yes".to_string()))
+            .unwrap();
+        assert!(config.gate.enabled && config.gate.same_setup);
     }
 
     #[test]

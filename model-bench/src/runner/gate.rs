@@ -1,8 +1,10 @@
 //! The regression gate: after a run compared against a baseline, every point whose change is
 //! significant and wholly above its noise threshold is listed, and the run exits with its own
-//! code. Improvements never fail; a significant change inside the noise band is shown only.
+//! code. Improvements never fail; a significant change inside the noise band is shown only. A
+//! bench compared with a baseline of another setup (runtime, model, server, machine) is named;
+//! with `same_setup` on, another runtime, model or server makes the gate refuse to judge.
 
-use crate::results::{BenchResult, PointResult};
+use crate::results::{BenchResult, ChangeKind, PointResult};
 use crate::stats::compare::Verdict;
 
 use super::config::Gate;
@@ -16,10 +18,22 @@ pub struct Outcome {
     pub within_noise: Vec<String>,
     /// Points that had a baseline to compare with.
     pub compared: usize,
+    /// One line per difference between a compared bench's setup and its baseline's.
+    pub setup_changes: Vec<String>,
+    /// `same_setup` is on and a compared bench's baseline ran another runtime, model or server.
+    pub refused: bool,
 }
 
 pub fn evaluate(results: &[BenchResult], gate: &Gate) -> Outcome {
     let mut outcome = Outcome::default();
+    for bench in results {
+        for change in &bench.setup_changes {
+            outcome
+                .setup_changes
+                .push(format!("{}: {}", bench.id, change.describe()));
+            outcome.refused |= gate.same_setup && change.kind == ChangeKind::Runtime;
+        }
+    }
     for point in results.iter().flat_map(|bench| &bench.points) {
         let Some(change) = &point.change else {
             continue;

@@ -14,6 +14,7 @@ pub mod remote;
 pub mod report;
 #[cfg(feature = "remote")]
 mod scenario;
+mod setup_check;
 pub mod stage;
 pub mod thresholds;
 pub mod values;
@@ -26,7 +27,7 @@ use criterion::Criterion;
 
 use crate::export;
 use crate::registry::{self, BenchDescriptor, BenchKind};
-use crate::results::{BenchResult, BenchStatus, ColdResult};
+use crate::results::{BenchResult, BenchStatus, ColdResult, Environment, MachineStates};
 use crate::stats;
 #[cfg(not(feature = "remote"))]
 use bench_result::remote_unavailable;
@@ -43,6 +44,9 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_REGRESSION: i32 = 3;
 /// Exit code when a threshold of `model-bench.toml` is broken (and no bench failed or regressed).
 pub const EXIT_THRESHOLD: i32 = 4;
+/// Exit code when the gate's `same_setup` setting is on and a bench was compared with a baseline
+/// that ran on another runtime, model or server (the gate refuses to judge; no bench failed).
+pub const EXIT_SETUP_CHANGED: i32 = 5;
 /// Exit code after Ctrl-C, as shells report SIGINT.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -142,8 +146,16 @@ pub fn run_main() -> i32 {
     let mut criterion = criterion_with_defaults(&config, &dirs).configure_from_args();
     let measured = Arc::new(Mutex::new(Progress::default()));
     let measuring = args.mode == Mode::Benchmark;
+    // Where and on what the run is measured, read before the first bench: the machine's state
+    // now is what the benches start on.
+    let mut environment = Environment::collect(&cwd);
     if measuring {
-        install_interrupt_handler(&measured, &config, &args, &dirs, &cwd);
+        let start = crate::resources::machine::sample();
+        if let Some(busy) = &start.busy {
+            eprintln!("model-bench: WARNING: the machine is busy: {busy}");
+        }
+        environment.machine = Some(MachineStates { start, end: None });
+        install_interrupt_handler(&measured, &config, &args, &dirs, &environment);
     }
 
     #[cfg(feature = "remote")]
@@ -192,6 +204,7 @@ pub fn run_main() -> i32 {
         };
         // After the measurement: a model file's digest is read here, not while it is timed.
         result.facts.extend(crate::facts::take());
+        setup_check::check_and_save(&mut result, bench, &environment, &args, &dirs.criterion);
         match gpu_sampler {
             Some(Ok(sampler)) => result.gpu_usage = sampler.finish(),
             Some(Err(reason)) => result.gpu_usage_note = Some(reason),
@@ -236,11 +249,13 @@ pub fn run_main() -> i32 {
     let limits = (measuring && !config.thresholds.is_empty())
         .then(|| thresholds::check(&results, &config.thresholds));
     if measuring {
-        let report = report::build(results, &config, &args, &cwd, false);
+        let report = report::build(results, &config, &args, &environment, false);
         print!("{}", export::terminal::render(&report));
         write_files(&report, &dirs, !args.no_plot);
     }
-    let regressed = gate.is_some_and(|outcome| report_gate(&outcome, args.baseline_name()));
+    let verdict = gate.map(|outcome| report_gate(&outcome, args.baseline_name()));
+    let refused = verdict == Some(GateVerdict::Refused);
+    let regressed = verdict == Some(GateVerdict::Regressed);
     let broken = limits.is_some_and(|outcome| report_thresholds(&outcome));
     if !failures.is_empty() {
         eprintln!("\nmodel-bench: {} bench(es) failed:", failures.len());
@@ -248,6 +263,8 @@ pub fn run_main() -> i32 {
             eprintln!("{line}");
         }
         EXIT_BENCH_FAILED
+    } else if refused {
+        EXIT_SETUP_CHANGED
     } else if regressed {
         EXIT_REGRESSION
     } else if broken {
@@ -281,14 +298,40 @@ fn report_thresholds(outcome: &thresholds::Outcome) -> bool {
     true
 }
 
-/// Prints what the gate found; whether anything regressed.
-fn report_gate(outcome: &gate::Outcome, baseline: &str) -> bool {
+/// What the gate decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GateVerdict {
+    Passed,
+    Regressed,
+    /// Compared across setups with `same_setup` on: not judged.
+    Refused,
+}
+
+/// Prints what the gate found and what it decided.
+fn report_gate(outcome: &gate::Outcome, baseline: &str) -> GateVerdict {
     if outcome.compared == 0 {
         eprintln!(
             "\nmodel-bench: regression gate: no bench had baseline `{baseline}` to compare with \
              (save one with `--save-baseline {baseline}`, compare with `--baseline {baseline}`)"
         );
-        return false;
+        return GateVerdict::Passed;
+    }
+    if !outcome.setup_changes.is_empty() {
+        eprintln!(
+            "\nmodel-bench: regression gate: compared with baseline `{baseline}` across different \
+             setups:"
+        );
+        for line in &outcome.setup_changes {
+            eprintln!("  {line}");
+        }
+    }
+    if outcome.refused {
+        eprintln!(
+            "model-bench: regression gate: not judged: `same_setup` is on and the baseline ran \
+             another runtime, model or server (exit {EXIT_SETUP_CHANGED}); save a baseline on \
+             this setup first"
+        );
+        return GateVerdict::Refused;
     }
     if !outcome.within_noise.is_empty() {
         eprintln!(
@@ -303,7 +346,7 @@ fn report_gate(outcome: &gate::Outcome, baseline: &str) -> bool {
             "\nmodel-bench: regression gate: no regression against baseline `{baseline}` ({} points compared)",
             outcome.compared
         );
-        return false;
+        return GateVerdict::Passed;
     }
     eprintln!(
         "\nmodel-bench: regression gate: {} regression(s) against baseline `{baseline}`:",
@@ -312,7 +355,7 @@ fn report_gate(outcome: &gate::Outcome, baseline: &str) -> bool {
     for line in &outcome.regressions {
         eprintln!("  {line}");
     }
-    true
+    GateVerdict::Regressed
 }
 
 /// The results so far: finished benches and the one being measured.
@@ -436,14 +479,14 @@ fn install_interrupt_handler(
     config: &Config,
     args: &CriterionArgs,
     dirs: &OutputDirs,
-    cwd: &Path,
+    environment: &Environment,
 ) {
     let measured = Arc::clone(measured);
-    let (config, args, dirs, cwd) = (
+    let (config, args, dirs, environment) = (
         config.clone(),
         args.clone(),
         dirs.clone(),
-        cwd.to_path_buf(),
+        environment.clone(),
     );
     let installed = ctrlc::set_handler(move || {
         let results = lock(&measured).snapshot();
@@ -451,7 +494,7 @@ fn install_interrupt_handler(
             "\nmodel-bench: interrupted; writing the {} bench(es) measured so far",
             results.len()
         );
-        let report = report::build(results, &config, &args, &cwd, true);
+        let report = report::build(results, &config, &args, &environment, true);
         write_files(&report, &dirs, !args.no_plot);
         std::process::exit(EXIT_INTERRUPTED);
     });

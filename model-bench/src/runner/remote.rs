@@ -131,6 +131,7 @@ pub fn run(
             format!("endpoint {} is not usable: {error}", info.url),
         );
     }
+    record_server_facts(runtime, &client, &bench.key());
     let watch = match Watch::new(&endpoint, stats_base, metrics_url, local) {
         Ok(watch) => watch,
         Err(message) => {
@@ -386,6 +387,51 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
 }
 
 /// Whether a URL's host is this machine.
+/// The server's and the model's own metadata, once per bench, as facts (`server.name`,
+/// `server.version`, `server.extensions`, `server.model.platform`, `server.model.versions`). The
+/// V2 protocol requires both routes, but a server without them can still be measured: that is a
+/// fact with the error's class (not its message, which names a port that changes between runs),
+/// and a note on stderr.
+fn record_server_facts(runtime: &tokio::runtime::Runtime, client: &Client, key: &str) {
+    use crate::facts::record;
+    if client.protocol() == Protocol::HttpPost {
+        return;
+    }
+    match runtime.block_on(client.server_metadata()) {
+        Ok(server) => {
+            record("server.name", &server.name);
+            record("server.version", &server.version);
+            if !server.extensions.is_empty() {
+                record("server.extensions", &server.extensions.join(", "));
+            }
+        }
+        Err(error) => {
+            eprintln!("model-bench: {key}: the server's metadata is unavailable: {error}");
+            record(
+                "server.metadata",
+                &format!("unavailable ({})", error.class.key()),
+            );
+        }
+    }
+    match runtime.block_on(client.metadata()) {
+        Ok(model) => {
+            if !model.platform.is_empty() {
+                record("server.model.platform", &model.platform);
+            }
+            if !model.versions.is_empty() {
+                record("server.model.versions", &model.versions.join(", "));
+            }
+        }
+        Err(error) => {
+            eprintln!("model-bench: {key}: the model's metadata is unavailable: {error}");
+            record(
+                "server.model.metadata",
+                &format!("unavailable ({})", error.class.key()),
+            );
+        }
+    }
+}
+
 fn is_loopback(url: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(url) else {
         return false;

@@ -1,7 +1,5 @@
 //! Assembles the report from the benches' results: run settings, environment, pipeline breakdowns.
 
-use std::path::Path;
-
 use super::cli::CriterionArgs;
 use super::config::Config;
 use crate::registry::Stage;
@@ -14,9 +12,14 @@ pub fn build(
     benches: Vec<BenchResult>,
     config: &Config,
     args: &CriterionArgs,
-    repo_dir: &Path,
+    environment: &Environment,
     interrupted: bool,
 ) -> Report {
+    let mut environment = environment.clone();
+    environment.keep_crates_used_by(&benches);
+    if let Some(machine) = &mut environment.machine {
+        machine.end = Some(crate::resources::machine::sample());
+    }
     let pipelines = breakdowns(&benches);
     let recommendations = super::recommend::recommend(&benches, &config.recommend);
     Report {
@@ -34,7 +37,7 @@ pub fn build(
             config_file: config.file.as_ref().map(|p| p.display().to_string()),
             settings: Some(settings(config)),
         },
-        environment: Environment::collect(repo_dir),
+        environment,
         benches,
         pipelines,
         recommendations,
@@ -49,6 +52,7 @@ fn settings(config: &Config) -> RunSettings {
         warm_up_time_s: config.warm_up_time.map(|d| d.as_secs_f64()),
         measurement_time_s: config.measurement_time.map(|d| d.as_secs_f64()),
         gate_enabled: config.gate.enabled,
+        gate_same_setup: config.gate.same_setup,
         significance_level: config.gate.significance_level,
         noise_threshold: config.gate.noise_threshold,
         noise_by_bench: config.gate.noise_by_bench.iter().cloned().collect(),

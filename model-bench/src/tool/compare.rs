@@ -1,13 +1,14 @@
 //! Two result files side by side without re-running anything: per point, the median before and
 //! after, the relative change, and a verdict. Result files keep criterion's confidence intervals
 //! but not its samples, so the verdict here is the interval rule: a change counts when the two
-//! medians' intervals do not overlap and the change is beyond the noise threshold.
+//! medians' intervals do not overlap and the change is beyond the noise threshold. Benches in
+//! both files whose setups differ (runtime, model, server, CPU, machine load) are named beside it.
 
 use serde::Serialize;
 
 use crate::export::format::{duration_ns, signed_percent};
 use crate::export::tables::Table;
-use crate::results::{Estimate, Report};
+use crate::results::{ChangeKind, Estimate, Report, Setup, SetupChange};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -91,6 +92,67 @@ pub fn compare(old: &Report, new: &Report, noise: f64) -> Vec<Row> {
         }
     }
     rows
+}
+
+/// A bench in both files and one way its setup differs between them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchSetupChange {
+    pub bench: String,
+    #[serde(flatten)]
+    pub change: SetupChange,
+}
+
+/// Every difference between the setups of the benches both files have.
+pub fn setup_changes(old: &Report, new: &Report) -> Vec<BenchSetupChange> {
+    let mut changes = Vec::new();
+    for after in &new.benches {
+        let Some(before) = old.benches.iter().find(|b| b.id == after.id) else {
+            continue;
+        };
+        let (was, is) = (
+            Setup::of(before, &old.environment),
+            Setup::of(after, &new.environment),
+        );
+        changes.extend(
+            is.changes_since(&was)
+                .into_iter()
+                .map(|change| BenchSetupChange {
+                    bench: after.id.clone(),
+                    change,
+                }),
+        );
+    }
+    changes
+}
+
+/// Whether any change means another runtime, model or server.
+pub fn crosses_runtimes(changes: &[BenchSetupChange]) -> bool {
+    changes.iter().any(|c| c.change.kind == ChangeKind::Runtime)
+}
+
+/// The setup changes as a table.
+pub fn setup_table(changes: &[BenchSetupChange]) -> Table {
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+    Table {
+        title: "Setups differ (the changes above compare across these)".into(),
+        headers: ["bench", "what", "old", "new"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        rows: changes
+            .iter()
+            .map(|c| {
+                vec![
+                    c.bench.clone(),
+                    c.change.key.clone(),
+                    show(&c.change.before),
+                    show(&c.change.after),
+                ]
+            })
+            .collect(),
+        notes: Vec::new(),
+        prose: true,
+    }
 }
 
 fn verdict(before: &Estimate, after: &Estimate, change: f64, noise: f64) -> FileVerdict {

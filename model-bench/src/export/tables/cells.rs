@@ -5,18 +5,28 @@ use crate::export::format::{duration_ns, signed_percent};
 use crate::results::{BenchResult, LoadPoint, LoadStats, Percentiles};
 
 /// The mean's change against the baseline, with the verdict when there is one that matters:
-/// "+48.2 % regressed".
-pub(super) fn change_cell(change: Option<&crate::results::Change>) -> String {
+/// "+48.2 % regressed", and "(other setup)" when the baseline ran another runtime, model or
+/// server than `bench` did.
+pub(super) fn change_cell(bench: &BenchResult, change: Option<&crate::results::Change>) -> String {
     use crate::stats::compare::Verdict;
     let Some(change) = change else {
         return "-".into();
     };
     let value = signed_percent(100.0 * change.mean.point);
-    match change.verdict {
+    let cell = match change.verdict {
         Some(verdict @ (Verdict::Regressed | Verdict::Improved | Verdict::WithinNoise)) => {
             format!("{value} {}", verdict.as_str())
         }
         _ => value,
+    };
+    let other_setup = bench
+        .setup_changes
+        .iter()
+        .any(|c| c.kind == crate::results::ChangeKind::Runtime);
+    if other_setup {
+        format!("{cell} (other setup)")
+    } else {
+        cell
     }
 }
 

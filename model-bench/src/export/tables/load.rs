@@ -38,7 +38,7 @@ pub(super) fn remote_points(report: &Report) -> Vec<Table> {
                     .map(|l| duration_ns(l.p99))
                     .unwrap_or_else(|| "-".into()),
                 s.late_pct.map(percent).unwrap_or_else(|| "-".into()),
-                change_cell(point.change.as_ref()),
+                change_cell(bench, point.change.as_ref()),
                 load.validity
                     .as_ref()
                     .map(|v| v.label.clone())

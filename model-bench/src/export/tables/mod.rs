@@ -11,6 +11,7 @@ mod protocols;
 mod resources;
 mod scenario;
 mod servers;
+pub(crate) mod setup;
 mod stages;
 mod status;
 mod sweep;
@@ -23,11 +24,13 @@ use crate::results::Report;
 /// All summary tables of a report, in reading order; tables with nothing to show are left out.
 pub fn build(report: &Report) -> Vec<Table> {
     [
+        setup::busy_machine(report),
         stages::stages(report),
         load::remote_points(report),
         load::mixes(report),
         protocols::rest_vs_grpc(report),
         comparisons::comparisons(report),
+        setup::setup_changes(report),
         sweep::sweeps(report),
         cold::cold_vs_warm(report),
         breakdown::breakdowns(report),

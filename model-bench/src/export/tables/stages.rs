@@ -31,7 +31,7 @@ pub(super) fn stages(report: &Report) -> Vec<Table> {
                 duration_ns(e.mean.point),
                 duration_ns(e.std_dev.point),
                 point.items_per_sec.map(rate).unwrap_or_else(|| "-".into()),
-                change_cell(point.change.as_ref()),
+                change_cell(bench, point.change.as_ref()),
             ]);
         }
     }

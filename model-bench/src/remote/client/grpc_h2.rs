@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::grpc_tonic::Tonic;
 use super::h2_conn::{self, Call, Reply, Response, Wire};
 use super::h2_frames::{Field, HeaderBlocks};
-use super::transport::{BoxFuture, ModelMetadata, Transport};
+use super::transport::{BoxFuture, ModelMetadata, ServerMetadata, Transport};
 use crate::remote::error::{ErrorClass, RequestError};
 use crate::remote::oip::proto::{self, ModelInferResponse};
 
@@ -243,6 +243,10 @@ impl Transport for H2 {
 
     fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>> {
         self.probes.metadata()
+    }
+
+    fn server_metadata(&self) -> BoxFuture<'_, Result<ServerMetadata, RequestError>> {
+        self.probes.server_metadata()
     }
 
     fn model_statistics(

@@ -13,7 +13,9 @@ use tonic::metadata::{Ascii, MetadataKey, MetadataValue};
 use tonic::transport::{Channel, ClientTlsConfig};
 
 use super::grpc_status::classify_status;
-use super::transport::{BoxFuture, ClientError, ModelMetadata, Target, TensorInfo, Transport};
+use super::transport::{
+    BoxFuture, ClientError, ModelMetadata, ServerMetadata, Target, TensorInfo, Transport,
+};
 use crate::remote::endpoint::EndpointError;
 use crate::remote::error::{chain, ErrorClass, RequestError};
 use crate::remote::oip::grpc::MODEL_INFER;
@@ -188,9 +190,25 @@ impl Tonic {
         };
         Ok(ModelMetadata {
             name: response.name,
+            versions: response.versions,
             platform: response.platform,
             inputs: convert(response.inputs),
             outputs: convert(response.outputs),
+        })
+    }
+
+    async fn read_server_metadata(&self) -> Result<ServerMetadata, RequestError> {
+        let request = with_metadata(proto::ServerMetadataRequest {}, &self.metadata);
+        let response = self
+            .service_client()
+            .server_metadata(request)
+            .await
+            .map_err(|status| classify_status(&status, &self.target.base_url))?
+            .into_inner();
+        Ok(ServerMetadata {
+            name: response.name,
+            version: response.version,
+            extensions: response.extensions,
         })
     }
 
@@ -221,6 +239,10 @@ impl Transport for Tonic {
 
     fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>> {
         Box::pin(self.read_metadata())
+    }
+
+    fn server_metadata(&self) -> BoxFuture<'_, Result<ServerMetadata, RequestError>> {
+        Box::pin(self.read_server_metadata())
     }
 
     fn model_statistics(

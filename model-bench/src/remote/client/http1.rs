@@ -4,7 +4,7 @@
 
 use super::http1_conn::{Http1Conn, Http1Request};
 use super::rest_pool::{RestPool, RestRequest};
-use super::transport::{BoxFuture, ModelMetadata, Transport};
+use super::transport::{BoxFuture, ModelMetadata, ServerMetadata, Transport};
 use crate::remote::error::RequestError;
 
 /// The bare HTTP/1.1 transport.
@@ -65,5 +65,9 @@ impl Transport for Http1 {
 
     fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>> {
         self.pool.metadata()
+    }
+
+    fn server_metadata(&self) -> BoxFuture<'_, Result<ServerMetadata, RequestError>> {
+        self.pool.server_metadata()
     }
 }

@@ -30,7 +30,7 @@ use grpc_tonic::Tonic;
 use http1::Http1;
 use http1_conn::Http1Conn;
 use rest_pool::{RestPool, RestRequest};
-pub use transport::{ClientError, ModelMetadata, TensorInfo};
+pub use transport::{ClientError, ModelMetadata, ServerMetadata, TensorInfo};
 use transport::{Target, Transport};
 
 /// A ready-to-send request for one endpoint. Cheap to share across tasks (`&self` methods).
@@ -212,6 +212,11 @@ impl Client {
     /// The model's metadata (`GET /v2/models/{m}` or `ModelMetadata`).
     pub async fn metadata(&self) -> Result<ModelMetadata, RequestError> {
         self.transport.metadata().await
+    }
+
+    /// The server's metadata (`GET /v2` or `ServerMetadata`).
+    pub async fn server_metadata(&self) -> Result<ServerMetadata, RequestError> {
+        self.transport.server_metadata().await
     }
 
     /// Triton's statistics for this model over gRPC (`ModelStatistics`, Triton's superset of

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
-use super::transport::{BoxFuture, ClientError, ModelMetadata, Target, TensorInfo, Transport};
+use super::transport::{
+    BoxFuture, ClientError, ModelMetadata, ServerMetadata, Target, TensorInfo, Transport,
+};
 use crate::remote::endpoint::{Endpoint, EndpointError, Protocol};
 use crate::remote::error::{chain, snippet, ErrorClass, RequestError};
 use crate::remote::oip::v2;
@@ -215,10 +217,10 @@ impl RestPool {
         Ok(())
     }
 
-    async fn read_metadata(&self) -> Result<ModelMetadata, RequestError> {
-        let url = self.target.model_path();
+    /// `GET url` as JSON; a status other than 2xx, or a body that is not JSON, is the error.
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, RequestError> {
         let response = self.clients[0]
-            .get(&url)
+            .get(url)
             .send()
             .await
             .map_err(|e| classify_reqwest(&e))?;
@@ -230,16 +232,31 @@ impl RestPool {
                 format!("GET {url}: HTTP {status}: {}", snippet(&body, 200)),
             ));
         }
+        serde_json::from_slice(&body)
+            .map_err(|e| RequestError::new(ErrorClass::Decode, format!("GET {url}: {e}")))
+    }
+
+    async fn read_server_metadata(&self) -> Result<ServerMetadata, RequestError> {
+        let url = format!("{}/v2", self.target.base_url);
+        let value = self.get_json(&url).await?;
+        Ok(ServerMetadata {
+            name: value
+                .get("name")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| {
+                    RequestError::new(ErrorClass::Decode, format!("GET {url}: no `name`"))
+                })?
+                .to_string(),
+            version: text(&value, "version"),
+            extensions: strings(&value, "extensions"),
+        })
+    }
+
+    async fn read_metadata(&self) -> Result<ModelMetadata, RequestError> {
+        let url = self.target.model_path();
+        let value = self.get_json(&url).await?;
         let decode = |message: String| {
             RequestError::new(ErrorClass::Decode, format!("GET {url}: {message}"))
-        };
-        let value: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| decode(e.to_string()))?;
-        let text = |item: &serde_json::Value, key: &str| {
-            item.get(key)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
         };
         let tensors = |key: &str| -> Result<Vec<TensorInfo>, RequestError> {
             value
@@ -269,6 +286,7 @@ impl RestPool {
                 .and_then(|v| v.as_str())
                 .ok_or_else(|| decode("no `name`".into()))?
                 .to_string(),
+            versions: strings(&value, "versions"),
             platform: text(&value, "platform"),
             inputs: tensors("inputs")?,
             outputs: tensors("outputs")?,
@@ -288,6 +306,31 @@ impl Transport for RestPool {
     fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>> {
         Box::pin(self.read_metadata())
     }
+
+    fn server_metadata(&self) -> BoxFuture<'_, Result<ServerMetadata, RequestError>> {
+        Box::pin(self.read_server_metadata())
+    }
+}
+
+/// A string field of a JSON object; empty when it is missing or not a string.
+fn text(item: &serde_json::Value, key: &str) -> String {
+    item.get(key)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A list of strings of a JSON object; what is not a string is left out.
+fn strings(item: &serde_json::Value, key: &str) -> Vec<String> {
+    item.get(key)
+        .and_then(|v| v.as_array())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn classify_reqwest(error: &reqwest::Error) -> RequestError {

@@ -44,9 +44,19 @@ pub struct TensorInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelMetadata {
     pub name: String,
+    /// The versions the server offers (may be empty).
+    pub versions: Vec<String>,
     pub platform: String,
     pub inputs: Vec<TensorInfo>,
     pub outputs: Vec<TensorInfo>,
+}
+
+/// The server's own metadata (`GET /v2` or gRPC `ServerMetadata`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerMetadata {
+    pub name: String,
+    pub version: String,
+    pub extensions: Vec<String>,
 }
 
 /// What one endpoint's requests go to and what their responses must hold.
@@ -142,6 +152,9 @@ pub(crate) trait Transport: Send + Sync {
 
     /// The model's metadata.
     fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>>;
+
+    /// The server's metadata: name, version, protocol extensions.
+    fn server_metadata(&self) -> BoxFuture<'_, Result<ServerMetadata, RequestError>>;
 
     /// Triton's statistics for the model over gRPC (`ModelStatistics`); `None` where the
     /// transport is REST, which reads them with a GET instead.

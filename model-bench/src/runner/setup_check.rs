@@ -1,0 +1,116 @@
+//! A bench's setup against its baseline's: after the bench, each point criterion compared is
+//! checked against the setup file saved beside that baseline (`results::setup::SETUP_FILE`), the
+//! differences go into the bench's result and on stderr, and where criterion saved the point as a
+//! baseline this run's setup is saved beside it. criterion copies only its own files into a
+//! baseline and never removes others, so the file stays with the numbers it describes.
+
+use std::path::Path;
+
+use super::cli::{CriterionArgs, Mode};
+use super::criterion_files;
+use crate::registry::BenchDescriptor;
+use crate::results::setup::SETUP_FILE;
+use crate::results::{BaselineUse, BenchResult, Environment, Setup};
+
+/// Compares and saves, for every point of `result`. Never fails the bench: a setup file that
+/// cannot be read or written is said on stderr.
+pub fn check_and_save(
+    result: &mut BenchResult,
+    bench: &BenchDescriptor,
+    environment: &Environment,
+    args: &CriterionArgs,
+    criterion_dir: &Path,
+) {
+    if args.mode != Mode::Benchmark || args.no_fresh_estimates {
+        return;
+    }
+    let Some(baseline) = &args.baseline else {
+        return;
+    };
+    let name = args.baseline_name();
+    let saving = matches!(baseline, BaselineUse::Save(_));
+    let setup = Setup::of(result, environment);
+    let mut unrecorded = false;
+    let key = bench.key();
+    for point in &result.points {
+        let value = point
+            .id
+            .strip_prefix(&key)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|rest| !rest.is_empty());
+        let dir =
+            criterion_files::benchmark_dir(criterion_dir, bench.group_name(), bench.name, value)
+                .join(name);
+        let file = dir.join(SETUP_FILE);
+        // Read before this run's setup replaces it: in the default mode criterion compares with
+        // `base` and then saves over it.
+        if point.change.is_some() {
+            match read(&file) {
+                Ok(Some(before)) => {
+                    for change in setup.changes_since(&before) {
+                        if !result.setup_changes.contains(&change) {
+                            result.setup_changes.push(change);
+                        }
+                    }
+                }
+                Ok(None) => unrecorded = true,
+                Err(error) => eprintln!("model-bench: {}: {error}", point.id),
+            }
+        }
+        if saving && dir.join("estimates.json").is_file() {
+            if let Err(error) = write(&file, &setup) {
+                eprintln!("model-bench: {}: {error}", point.id);
+            }
+        }
+    }
+    if unrecorded {
+        eprintln!(
+            "model-bench: {key}: baseline `{name}` has no record of its setup (saved by criterion \
+             alone or an earlier model-bench); what ran then cannot be compared with what ran now"
+        );
+    }
+    if !result.setup_changes.is_empty() {
+        let changes: Vec<String> = result.setup_changes.iter().map(|c| c.describe()).collect();
+        eprintln!(
+            "model-bench: {key}: WARNING: compared with baseline `{name}`, which ran on another \
+             setup: {}",
+            changes.join("; ")
+        );
+    }
+}
+
+/// The setup saved at `path`; `Ok(None)` when there is none.
+fn read(path: &Path) -> Result<Option<Setup>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|error| format!("{} is not a setup record: {error}", path.display()))
+}
+
+fn write(path: &Path, setup: &Setup) -> Result<(), String> {
+    let json = serde_json::to_vec_pretty(setup).map_err(|e| e.to_string())?;
+    crate::export::write_atomic(path, &json).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_file_round_trips_and_a_corrupt_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETUP_FILE);
+        assert_eq!(read(&path), Ok(None));
+        let mut setup = Setup::default();
+        setup.facts.insert("backend".into(), "tract".into());
+        write(&path, &setup).unwrap();
+        assert_eq!(read(&path), Ok(Some(setup)));
+        std::fs::write(&path, "{\"facts\": 3").unwrap();
+        let error = read(&path).unwrap_err();
+        assert!(error.contains(SETUP_FILE), "{error}");
+    }
+}
