@@ -64,10 +64,12 @@ cargo clippy --workspace --all-targets --release --features cuda -- -D warnings
 echo "== every test (ONNX models on tract)"
 MODEL_BENCH_ORT_BACKEND=tract cargo test --workspace --release --features cuda
 
-echo "== the example benches once each, then the ONNX tests, on ONNX Runtime ($ORT_LIB)"
+echo "== the example benches once each, the ONNX tests, and a comparison across backends, on ONNX Runtime ($ORT_LIB)"
 export MODEL_BENCH_ORT_BACKEND=onnxruntime ORT_DYLIB_PATH="$ORT_LIB"
 cargo test --release --features cuda --bench pipeline --bench serving
 cargo test --release --features cuda --test onnx
+# The fixture's ONNX bench on ONNX Runtime, compared with a baseline it saved on tract.
+cargo test --release --features cuda --test harness -- a_comparison_across_setups
 unset MODEL_BENCH_ORT_BACKEND ORT_DYLIB_PATH
 
 echo "== the tch integration on libtorch $TORCH_VERSION (CPU), and its example bench once"
