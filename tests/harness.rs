@@ -277,6 +277,8 @@ fn results_say_what_ran() {
         "{facts}"
     );
     assert_eq!(facts["execution_provider"], "CPU", "{facts}");
+    // tract runs the model on the calling thread.
+    assert_eq!(facts["threads"], "1", "{facts}");
     let model = model_bench_suite::classify::model_path();
     assert_eq!(facts["model.path"], model.display().to_string(), "{facts}");
     assert_eq!(

@@ -190,6 +190,15 @@ fn record_facts(runtime: &Runtime, provider: ExecutionProvider, path: &Path) {
     }
     crate::facts::record("execution_provider", &provider.to_string());
     crate::facts::record("graph_optimization", "level 3");
+    // Sessions are built without a thread count: ONNX Runtime's default is one intra-op thread
+    // per physical core; tract runs a model on the calling thread.
+    crate::facts::record(
+        "threads",
+        match runtime.backend {
+            Backend::Tract => "1",
+            Backend::OnnxRuntime { .. } => "default (one per physical core)",
+        },
+    );
     crate::facts::record_model(path);
 }
 

@@ -109,6 +109,7 @@ impl TorchModel {
         crate::facts::record("backend", "libtorch");
         crate::facts::record("backend.version", libtorch_version());
         crate::facts::record("execution_provider", &device_name(device));
+        crate::facts::record("threads", &tch::get_num_threads().to_string());
         crate::facts::record_model(&path);
         Ok(TorchModel {
             module,
