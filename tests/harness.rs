@@ -355,7 +355,6 @@ fn results_say_what_ran() {
                 .is_some_and(|c| c >= 0.0),
             "{machine}"
         );
-        assert!(state["cpu_mhz"].is_array(), "{machine}");
     }
 }
 
@@ -500,7 +499,9 @@ fn a_comparison_across_setups_is_flagged_and_the_gate_can_refuse_it() {
             same.stdout()
         );
     }
-    assert_ne!(same.code(), Some(5), "{}", same.stderr());
+    // The gate is on: judged, not refused. An unchanged bench may still measure slower by
+    // chance on a shared machine (3); it must not be refused (5) or fail (1).
+    assert!(matches!(same.code(), Some(0 | 3)), "{}", same.stderr());
     // Comparing never rewrites the baseline's record.
     let after: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
     assert_eq!(after, setup);

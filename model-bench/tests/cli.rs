@@ -176,6 +176,16 @@ fn compare_names_setup_differences_and_refuses_to_judge_across_runtimes_on_reque
     let machine = model_bench(&["compare", &old, &cpu_only, "--same-setup"]);
     assert_eq!(machine.status.code(), Some(0), "{}", stderr(&machine));
     assert!(stderr(&machine).contains("cpu_model: EPYC → Xeon"));
+
+    // A file from before facts existed: nothing to compare its runtime with, so nothing refused.
+    let older = write(dir.path(), "older.json", &results(&[("p/a", 100.0)]));
+    let unknown = model_bench(&["compare", &older, &moved, "--same-setup"]);
+    assert_eq!(unknown.status.code(), Some(0), "{}", stderr(&unknown));
+    assert!(
+        !stderr(&unknown).contains("backend"),
+        "{}",
+        stderr(&unknown)
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::results::{BenchResult, BenchStatus, Environment, GitInfo};
+use crate::results::{BenchResult, Environment, GitInfo};
 
 /// The crates whose versions go into the environment, when the lock file has them and this build
 /// links them (the optional ones only with the feature that pulls them in).
@@ -26,7 +26,7 @@ const REPORTED_CRATES: [(&str, bool); 13] = [
 ];
 
 /// Whether a runtime crate did the work of at least one bench, as the benches' facts say
-/// (`backend`, and the device a measured CUDA bench ran on); crates that are not runtimes count
+/// (`backend`, and a CUDA stage with measured points); crates that are not runtimes count
 /// as used whenever they are linked.
 fn used_by(name: &str, benches: &[BenchResult]) -> bool {
     let backend_is = |wanted: &[&str]| {
@@ -42,7 +42,7 @@ fn used_by(name: &str, benches: &[BenchResult]) -> bool {
         "tch" => backend_is(&["libtorch"]),
         "cudarc" => benches
             .iter()
-            .any(|b| b.device == "cuda" && b.remote.is_none() && b.status != BenchStatus::Skipped),
+            .any(|b| b.device == "cuda" && b.remote.is_none() && !b.points.is_empty()),
         _ => true,
     }
 }

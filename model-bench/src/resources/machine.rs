@@ -4,6 +4,7 @@
 //! absent) and NVML; nothing here fails a run.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::results::{GpuClocks, MachineState, ProcessCpu};
@@ -132,49 +133,89 @@ fn cpu_mhz() -> Option<[f64; 2]> {
     Some([min, max])
 }
 
-/// This process's cgroup v2 directory, else the v1 controller's `/sys/fs/cgroup/<controller>`.
-fn cgroup_file(v2_name: &str, v1: (&str, &str)) -> Option<String> {
+/// Which cgroup tree a directory belongs to: its files are named differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hierarchy {
+    V2,
+    V1,
+}
+
+/// The directories of this process's cgroup and of every cgroup above it, in cgroup v2's unified
+/// tree and in the v1 hierarchy that has `v1_controller` (a hybrid system has both); a limit on
+/// any of them applies, so the tightest one found is the process's.
+fn cgroup_dirs(v1_controller: &str) -> Vec<(Hierarchy, PathBuf)> {
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let v2_path = own.lines().find_map(|line| line.strip_prefix("0::"));
-    let mut candidates = Vec::new();
-    if let Some(path) = v2_path {
-        candidates.push(format!(
-            "/sys/fs/cgroup{}/{v2_name}",
-            path.trim_end_matches('/')
-        ));
+    cgroup_dirs_of(&own, Path::new("/sys/fs/cgroup"), v1_controller)
+}
+
+fn cgroup_dirs_of(own: &str, root: &Path, v1_controller: &str) -> Vec<(Hierarchy, PathBuf)> {
+    let mut dirs = Vec::new();
+    for line in own.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(id), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (hierarchy, base) = if id == "0" && controllers.is_empty() {
+            (Hierarchy::V2, root.to_path_buf())
+        } else if controllers.split(',').any(|c| c == v1_controller) {
+            (Hierarchy::V1, root.join(v1_controller))
+        } else {
+            continue;
+        };
+        for ancestor in Path::new(path).ancestors() {
+            let relative = ancestor.strip_prefix("/").unwrap_or(ancestor);
+            dirs.push((hierarchy, base.join(relative)));
+        }
     }
-    candidates.push(format!("/sys/fs/cgroup/{v2_name}"));
-    candidates.push(format!("/sys/fs/cgroup/{}/{}", v1.0, v1.1));
-    candidates
-        .iter()
-        .find_map(|path| std::fs::read_to_string(path).ok())
+    dirs
+}
+
+fn read_trimmed(path: PathBuf) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
         .map(|text| text.trim().to_string())
 }
 
+/// The tightest CPU quota, in cores: v2's `cpu.max` (`max 100000` is none), v1's
+/// `cpu.cfs_quota_us` (-1 is none) over `cpu.cfs_period_us`.
 fn cgroup_cpu_cores() -> Option<f64> {
-    if let Some(max) = cgroup_file("cpu.max", ("cpu", "cpu.cfs_quota_us")) {
-        let mut fields = max.split_whitespace();
-        let quota = fields.next()?;
-        if quota == "max" || quota == "-1" {
-            return None;
-        }
-        let quota: f64 = quota.parse().ok()?;
-        let period: f64 = match fields.next() {
-            Some(period) => period.parse().ok()?,
-            None => cgroup_file("cpu.max", ("cpu", "cpu.cfs_period_us"))
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(100_000.0),
-        };
-        return (period > 0.0).then(|| quota / period);
-    }
-    None
+    cgroup_dirs("cpu")
+        .into_iter()
+        .filter_map(|(hierarchy, dir)| {
+            let (quota, period) = match hierarchy {
+                Hierarchy::V2 => {
+                    let max = read_trimmed(dir.join("cpu.max"))?;
+                    let mut fields = max.split_whitespace();
+                    let quota = fields.next()?.to_string();
+                    (quota, fields.next().unwrap_or("100000").to_string())
+                }
+                Hierarchy::V1 => (
+                    read_trimmed(dir.join("cpu.cfs_quota_us"))?,
+                    read_trimmed(dir.join("cpu.cfs_period_us"))?,
+                ),
+            };
+            let quota: f64 = quota.parse().ok().filter(|q| *q > 0.0)?;
+            let period: f64 = period.parse().ok().filter(|p| *p > 0.0)?;
+            Some(quota / period)
+        })
+        .reduce(f64::min)
 }
 
+/// The tightest memory limit: v2's `memory.max` (`max` is none), v1's `memory.limit_in_bytes`
+/// (a number near 2^63 is none).
 fn cgroup_memory_bytes() -> Option<u64> {
-    let limit = cgroup_file("memory.max", ("memory", "memory.limit_in_bytes"))?;
-    let bytes: u64 = limit.parse().ok()?;
-    // cgroup v1 writes "no limit" as a number near 2^63.
-    (bytes < 1 << 62).then_some(bytes)
+    cgroup_dirs("memory")
+        .into_iter()
+        .filter_map(|(hierarchy, dir)| {
+            let file = match hierarchy {
+                Hierarchy::V2 => "memory.max",
+                Hierarchy::V1 => "memory.limit_in_bytes",
+            };
+            let bytes: u64 = read_trimmed(dir.join(file))?.parse().ok()?;
+            (bytes < 1 << 62).then_some(bytes)
+        })
+        .min()
 }
 
 struct Others {
@@ -281,6 +322,34 @@ mod tests {
                     123 456 78 18446744073709551615";
         assert_eq!(parse_stat(line), Some((175, "my (odd) name".to_string())));
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn every_cgroup_from_the_process_up_is_looked_at() {
+        let root = Path::new("/sys/fs/cgroup");
+        let v2 = cgroup_dirs_of("0::/system.slice/ci.service\n", root, "cpu");
+        assert_eq!(
+            v2,
+            [
+                (Hierarchy::V2, root.join("system.slice/ci.service")),
+                (Hierarchy::V2, root.join("system.slice")),
+                (Hierarchy::V2, root.to_path_buf()),
+            ]
+        );
+        let v1 = cgroup_dirs_of(
+            "5:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n",
+            root,
+            "cpu",
+        );
+        assert_eq!(
+            v1,
+            [
+                (Hierarchy::V1, root.join("cpu/docker/abc")),
+                (Hierarchy::V1, root.join("cpu/docker")),
+                (Hierarchy::V1, root.join("cpu")),
+                (Hierarchy::V2, root.to_path_buf()),
+            ]
+        );
     }
 
     #[test]

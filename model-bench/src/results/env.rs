@@ -55,10 +55,11 @@ pub struct MachineState {
     /// The lowest and highest current CPU frequency, in MHz.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_mhz: Option<[f64; 2]>,
-    /// The CPU time this process's cgroup may use, in cores (`cpu.max`); `None`: no limit found.
+    /// The tightest CPU quota on this process's cgroup and those above it, in cores; `None`:
+    /// none found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_cpu_cores: Option<f64>,
-    /// The cgroup's memory limit (`memory.max`); `None`: no limit found.
+    /// The tightest memory limit on this process's cgroup and those above it; `None`: none found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_memory_bytes: Option<u64>,
     /// How long the other processes' CPU use below was sampled over, in milliseconds.

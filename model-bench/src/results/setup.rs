@@ -33,10 +33,11 @@ pub struct Setup {
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// A fact differs: backend, its version, execution provider, model digest, server, or a
-    /// fact the bench recorded itself. The gate's `same_setup` setting refuses these.
+    /// fact the bench recorded itself (but `threads`). The gate's `same_setup` setting refuses
+    /// these.
     Runtime,
-    /// The CPU, its core count, or the machine's load differ: the numbers are noisier to
-    /// compare, not about another thing.
+    /// The CPU, its core count, the thread count (which follows it), or the machine's load
+    /// differ: the numbers are noisier to compare, not about another thing.
     Machine,
 }
 
@@ -64,6 +65,10 @@ impl SetupChange {
         )
     }
 }
+
+/// Facts that follow the machine rather than choose what runs: libtorch's and ONNX Runtime's
+/// default thread counts are one per physical core. Their differences are `Machine` changes.
+const MACHINE_FACTS: &[&str] = &["threads"];
 
 /// Whether a fact identifies what ran (compared), or only where it was found (`model.path`,
 /// `backend.library`: a moved file is the same model, its digest says so) or a figure its
@@ -103,7 +108,11 @@ impl Setup {
                     key: key.clone(),
                     before: was.cloned(),
                     after: is.cloned(),
-                    kind: ChangeKind::Runtime,
+                    kind: if MACHINE_FACTS.contains(&key.as_str()) {
+                        ChangeKind::Machine
+                    } else {
+                        ChangeKind::Runtime
+                    },
                 });
             }
         }
@@ -207,5 +216,8 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].kind, ChangeKind::Machine);
         assert_eq!(changes[0].describe(), "cpu_model: AMD EPYC → Intel Xeon");
+        let threads =
+            setup(&[("threads", "8")], None).changes_since(&setup(&[("threads", "2")], None));
+        assert_eq!(threads[0].kind, ChangeKind::Machine);
     }
 }

@@ -80,6 +80,12 @@ impl Default for Gate {
 }
 
 impl Gate {
+    /// Whether the gate judges this run: asked for, or asked to refuse comparisons across
+    /// setups (which only a running gate can do).
+    pub fn is_on(&self) -> bool {
+        self.enabled || self.same_setup
+    }
+
     /// The rule for the point `id` (`pipeline/name[/batch or level]`).
     pub fn rule_for(&self, id: &str) -> crate::stats::compare::Rule {
         let noise = self
@@ -223,9 +229,7 @@ impl Config {
                 config.gate.enabled = enabled;
             }
             if let Some(same_setup) = gate.same_setup {
-                // Refusing is something only a running gate can do.
                 config.gate.same_setup = same_setup;
-                config.gate.enabled |= same_setup;
             }
             if let Some(level) = gate.significance_level {
                 config.gate.significance_level =
@@ -358,7 +362,6 @@ impl Config {
         }
         if let Some(value) = var(ENV_GATE_SAME_SETUP) {
             self.gate.same_setup = parse_flag(&value, &origin(ENV_GATE_SAME_SETUP))?;
-            self.gate.enabled |= self.gate.same_setup;
         }
         if let Some(value) = var(ENV_COLD_RUNS) {
             let runs = parse_number(&value, &origin(ENV_COLD_RUNS))?;
@@ -546,14 +549,23 @@ mod tests {
             .unwrap();
         assert!(config.gate.enabled);
         assert!(!config.gate.same_setup);
-        // Refusing to judge across setups is the gate's: asking for it turns the gate on.
-        let config = Config::from_toml("[gate]\nsame_setup = true\n", "mb.toml").unwrap();
-        assert!(config.gate.enabled && config.gate.same_setup);
+        // Refusing to judge across setups is the gate's: asking for it turns the gate on, even
+        // with `MODEL_BENCH_GATE=0`; turning it off again leaves the gate as it was asked.
+        let mut config = Config::from_toml("[gate]\nsame_setup = true\n", "mb.toml").unwrap();
+        assert!(config.gate.is_on() && config.gate.same_setup);
+        config
+            .apply_env(|name| (name == ENV_GATE).then(|| "0".to_string()))
+            .unwrap();
+        assert!(config.gate.is_on());
+        config
+            .apply_env(|name| (name == ENV_GATE_SAME_SETUP).then(|| "0".to_string()))
+            .unwrap();
+        assert!(!config.gate.is_on());
         let mut config = Config::default();
         config
             .apply_env(|name| (name == ENV_GATE_SAME_SETUP).then(|| "yes".to_string()))
             .unwrap();
-        assert!(config.gate.enabled && config.gate.same_setup);
+        assert!(config.gate.is_on() && config.gate.same_setup);
     }
 
     #[test]

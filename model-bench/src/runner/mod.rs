@@ -147,16 +147,17 @@ pub fn run_main() -> i32 {
     let measured = Arc::new(Mutex::new(Progress::default()));
     let measuring = args.mode == Mode::Benchmark;
     // Where and on what the run is measured, read before the first bench: the machine's state
-    // now is what the benches start on.
-    let mut environment = Environment::collect(&cwd);
-    if measuring {
+    // now is what the benches start on. Only a measuring run reports it.
+    let environment = measuring.then(|| {
+        let mut environment = Environment::collect(&cwd);
         let start = crate::resources::machine::sample();
         if let Some(busy) = &start.busy {
             eprintln!("model-bench: WARNING: the machine is busy: {busy}");
         }
         environment.machine = Some(MachineStates { start, end: None });
         install_interrupt_handler(&measured, &config, &args, &dirs, &environment);
-    }
+        environment
+    });
 
     #[cfg(feature = "remote")]
     let mut remote_context = remote::RemoteContext::new();
@@ -178,6 +179,7 @@ pub fn run_main() -> i32 {
             && measuring)
             .then(crate::resources::nvml::GpuSampler::start);
         crate::facts::clear();
+        let started = std::time::SystemTime::now();
         let mut result = match &bench.kind {
             _ if cuda_missing.is_some() => skipped(bench, cuda_missing.unwrap_or_default()),
             BenchKind::Stage(_) => stage::run(
@@ -204,7 +206,13 @@ pub fn run_main() -> i32 {
         };
         // After the measurement: a model file's digest is read here, not while it is timed.
         result.facts.extend(crate::facts::take());
-        setup_check::check_and_save(&mut result, bench, &environment, &args, &dirs.criterion);
+        if let Some(environment) = &environment {
+            let saved = setup_check::Saved {
+                criterion_dir: &dirs.criterion,
+                since: started,
+            };
+            setup_check::check_and_save(&mut result, bench, environment, &args, saved);
+        }
         match gpu_sampler {
             Some(Ok(sampler)) => result.gpu_usage = sampler.finish(),
             Some(Err(reason)) => result.gpu_usage_note = Some(reason),
@@ -245,11 +253,11 @@ pub fn run_main() -> i32 {
             )
         })
         .collect();
-    let gate = (measuring && config.gate.enabled).then(|| gate::evaluate(&results, &config.gate));
+    let gate = (measuring && config.gate.is_on()).then(|| gate::evaluate(&results, &config.gate));
     let limits = (measuring && !config.thresholds.is_empty())
         .then(|| thresholds::check(&results, &config.thresholds));
-    if measuring {
-        let report = report::build(results, &config, &args, &environment, false);
+    if let Some(environment) = &environment {
+        let report = report::build(results, &config, &args, environment, false);
         print!("{}", export::terminal::render(&report));
         write_files(&report, &dirs, !args.no_plot);
     }
@@ -309,13 +317,6 @@ enum GateVerdict {
 
 /// Prints what the gate found and what it decided.
 fn report_gate(outcome: &gate::Outcome, baseline: &str) -> GateVerdict {
-    if outcome.compared == 0 {
-        eprintln!(
-            "\nmodel-bench: regression gate: no bench had baseline `{baseline}` to compare with \
-             (save one with `--save-baseline {baseline}`, compare with `--baseline {baseline}`)"
-        );
-        return GateVerdict::Passed;
-    }
     if !outcome.setup_changes.is_empty() {
         eprintln!(
             "\nmodel-bench: regression gate: compared with baseline `{baseline}` across different \
@@ -332,6 +333,13 @@ fn report_gate(outcome: &gate::Outcome, baseline: &str) -> GateVerdict {
              this setup first"
         );
         return GateVerdict::Refused;
+    }
+    if outcome.compared == 0 {
+        eprintln!(
+            "\nmodel-bench: regression gate: no bench had baseline `{baseline}` to compare with \
+             (save one with `--save-baseline {baseline}`, compare with `--baseline {baseline}`)"
+        );
+        return GateVerdict::Passed;
     }
     if !outcome.within_noise.is_empty() {
         eprintln!(

@@ -386,7 +386,6 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
     })
 }
 
-/// Whether a URL's host is this machine.
 /// The server's and the model's own metadata, once per bench, as facts (`server.name`,
 /// `server.version`, `server.extensions`, `server.model.platform`, `server.model.versions`). The
 /// V2 protocol requires both routes, but a server without them can still be measured: that is a
@@ -432,6 +431,7 @@ fn record_server_facts(runtime: &tokio::runtime::Runtime, client: &Client, key: 
     }
 }
 
+/// Whether a URL's host is this machine.
 fn is_loopback(url: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(url) else {
         return false;

@@ -51,7 +51,7 @@ fn settings(config: &Config) -> RunSettings {
         sample_size: config.sample_size,
         warm_up_time_s: config.warm_up_time.map(|d| d.as_secs_f64()),
         measurement_time_s: config.measurement_time.map(|d| d.as_secs_f64()),
-        gate_enabled: config.gate.enabled,
+        gate_enabled: config.gate.is_on(),
         gate_same_setup: config.gate.same_setup,
         significance_level: config.gate.significance_level,
         noise_threshold: config.gate.noise_threshold,

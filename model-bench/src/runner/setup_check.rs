@@ -5,6 +5,7 @@
 //! baseline and never removes others, so the file stays with the numbers it describes.
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use super::cli::{CriterionArgs, Mode};
 use super::criterion_files;
@@ -12,14 +13,21 @@ use crate::registry::BenchDescriptor;
 use crate::results::setup::SETUP_FILE;
 use crate::results::{BaselineUse, BenchResult, Environment, Setup};
 
-/// Compares and saves, for every point of `result`. Never fails the bench: a setup file that
+/// Where criterion keeps its files, and when the bench started: a baseline whose
+/// `estimates.json` is older than that was not saved by this run.
+pub struct Saved<'a> {
+    pub criterion_dir: &'a Path,
+    pub since: SystemTime,
+}
+
+/// Compares and saves, for every point of `bench`. Never fails the bench: a setup file that
 /// cannot be read or written is said on stderr.
 pub fn check_and_save(
     result: &mut BenchResult,
     bench: &BenchDescriptor,
     environment: &Environment,
     args: &CriterionArgs,
-    criterion_dir: &Path,
+    saved: Saved<'_>,
 ) {
     if args.mode != Mode::Benchmark || args.no_fresh_estimates {
         return;
@@ -28,38 +36,46 @@ pub fn check_and_save(
         return;
     };
     let name = args.baseline_name();
-    let saving = matches!(baseline, BaselineUse::Save(_));
     let setup = Setup::of(result, environment);
-    let mut unrecorded = false;
     let key = bench.key();
-    for point in &result.points {
-        let value = point
-            .id
+    let baseline_dir = |point_id: &str| {
+        let value = point_id
             .strip_prefix(&key)
             .and_then(|rest| rest.strip_prefix('/'))
             .filter(|rest| !rest.is_empty());
-        let dir =
-            criterion_files::benchmark_dir(criterion_dir, bench.group_name(), bench.name, value)
-                .join(name);
-        let file = dir.join(SETUP_FILE);
-        // Read before this run's setup replaces it: in the default mode criterion compares with
-        // `base` and then saves over it.
-        if point.change.is_some() {
-            match read(&file) {
-                Ok(Some(before)) => {
-                    for change in setup.changes_since(&before) {
-                        if !result.setup_changes.contains(&change) {
-                            result.setup_changes.push(change);
-                        }
+        criterion_files::benchmark_dir(saved.criterion_dir, bench.group_name(), bench.name, value)
+            .join(name)
+    };
+    // Read before this run's setup replaces it: in the default mode criterion compares with
+    // `base` and then saves over it.
+    let mut unrecorded = false;
+    for point in result.points.iter().filter(|p| p.change.is_some()) {
+        let file = baseline_dir(&point.id).join(SETUP_FILE);
+        match read(&file) {
+            Ok(Some(before)) => {
+                for change in setup.changes_since(&before) {
+                    if !result.setup_changes.contains(&change) {
+                        result.setup_changes.push(change);
                     }
                 }
-                Ok(None) => unrecorded = true,
-                Err(error) => eprintln!("model-bench: {}: {error}", point.id),
             }
+            Ok(None) => unrecorded = true,
+            Err(error) => eprintln!("model-bench: {}: {error}", point.id),
         }
-        if saving && dir.join("estimates.json").is_file() {
-            if let Err(error) = write(&file, &setup) {
-                eprintln!("model-bench: {}: {error}", point.id);
+    }
+    // Every point criterion saved during this bench, whether or not model-bench kept its
+    // figures (a point whose files could not be read back still has criterion's in the
+    // baseline); a point criterion did not run keeps the setup of the numbers it has.
+    if matches!(baseline, BaselineUse::Save(_)) {
+        for point_id in bench.point_ids() {
+            let dir = baseline_dir(&point_id);
+            let fresh = std::fs::metadata(dir.join("estimates.json"))
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified >= saved.since);
+            if fresh {
+                if let Err(error) = write(&dir.join(SETUP_FILE), &setup) {
+                    eprintln!("model-bench: {point_id}: {error}");
+                }
             }
         }
     }

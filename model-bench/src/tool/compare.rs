@@ -102,17 +102,27 @@ pub struct BenchSetupChange {
     pub change: SetupChange,
 }
 
-/// Every difference between the setups of the benches both files have.
+/// Every difference between the setups of the benches both files measured. A side that
+/// recorded no facts (a file from before facts existed, a bench that failed before its model
+/// loaded) has nothing to compare them with: only its machine is compared.
 pub fn setup_changes(old: &Report, new: &Report) -> Vec<BenchSetupChange> {
     let mut changes = Vec::new();
-    for after in &new.benches {
-        let Some(before) = old.benches.iter().find(|b| b.id == after.id) else {
+    for after in new.benches.iter().filter(|b| !b.points.is_empty()) {
+        let Some(before) = old
+            .benches
+            .iter()
+            .find(|b| b.id == after.id && !b.points.is_empty())
+        else {
             continue;
         };
-        let (was, is) = (
+        let (mut was, mut is) = (
             Setup::of(before, &old.environment),
             Setup::of(after, &new.environment),
         );
+        if was.facts.is_empty() || is.facts.is_empty() {
+            was.facts.clear();
+            is.facts.clear();
+        }
         changes.extend(
             is.changes_since(&was)
                 .into_iter()
