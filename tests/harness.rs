@@ -1016,6 +1016,30 @@ fn results_json_carries_the_schema_environment_and_real_estimates() {
     assert_eq!(results["schema_version"], 1);
     assert_eq!(results["model_bench_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(results["interrupted"], false);
+    // When it finished, readable: RFC 3339 in UTC, the same instant as the Unix seconds, in the
+    // JSON, summary.md and the HTML report.
+    let finished = results["created_at"].as_str().unwrap().to_string();
+    assert_eq!(
+        finished,
+        model_bench::export::format::rfc3339_utc(results["created_unix_s"].as_u64().unwrap())
+    );
+    assert!(
+        regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+            .unwrap()
+            .is_match(&finished),
+        "{finished}"
+    );
+    let summary = std::fs::read_to_string(run.out_dir().join("summary.md")).unwrap();
+    assert!(
+        summary.contains(&format!("finished {finished}")),
+        "{summary}"
+    );
+    let html = std::fs::read_to_string(run.out_dir().join("report/index.html")).unwrap();
+    assert!(
+        html.contains(&format!("finished {finished}")),
+        "no {finished} in the report"
+    );
+    assert!(!html.contains("Unix time"));
     assert_eq!(results["run"]["quick"], true);
     assert_eq!(results["run"]["filter"], "^toy/toy_forward");
     assert_eq!(results["run"]["baseline"]["action"], "save");
@@ -1132,6 +1156,51 @@ fn a_saved_baseline_is_compared_against_on_the_next_run() {
     assert_eq!(fourth.code(), Some(0), "{}", fourth.stderr());
     let point = &fourth.bench("toy/toy_request")["points"][0];
     assert!(point["change"].is_null() && point["estimates"].is_object());
+}
+
+#[test]
+fn the_gate_fails_closed_on_a_baseline_it_cannot_read() {
+    let _serial = serial();
+    let request = "^toy/toy_request$";
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().to_path_buf();
+    let saved = run_in(dir, &["--save-baseline", "main", request], &[]);
+    assert_eq!(saved.code(), Some(0), "{}", saved.stderr());
+    let sample = keep.join("criterion/toy/toy_request/main/sample.json");
+    let text = std::fs::read_to_string(&sample).unwrap();
+    std::fs::write(&sample, &text[..text.len() / 2]).unwrap();
+
+    // Gate off: the point is measured without a verdict, and the run says why.
+    let ungated = run_in(saved.dir, &["--baseline", "main", request], &[]);
+    assert_eq!(ungated.code(), Some(0), "{}", ungated.stderr());
+    assert!(
+        ungated.stderr().contains("baseline `main` is unusable"),
+        "{}",
+        ungated.stderr()
+    );
+    let errors = &ungated.bench("toy/toy_request")["baseline_errors"];
+    assert!(
+        errors[0]
+            .as_str()
+            .is_some_and(|e| e.contains("main/sample.json")),
+        "{errors}"
+    );
+
+    // Gate on: it could not judge, so the run fails with its own code, naming the file; what
+    // was measured is still written.
+    let gated = run_in(
+        ungated.dir,
+        &["--baseline", "main", request],
+        &[("MODEL_BENCH_GATE", "1")],
+    );
+    assert_eq!(gated.code(), Some(6), "{}", gated.stderr());
+    let stderr = gated.stderr();
+    assert!(stderr.contains("cannot be read"), "{stderr}");
+    assert!(stderr.contains("toy_request/main/sample.json"), "{stderr}");
+    assert!(!gated.bench("toy/toy_request")["points"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]

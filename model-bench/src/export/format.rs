@@ -1,5 +1,27 @@
 //! Human formatting of times, rates and percentages, shared by the terminal and Markdown output.
 
+/// Seconds since the Unix epoch as an RFC 3339 UTC timestamp (`2026-12-01T03:39:44Z`).
+pub fn rfc3339_utc(unix_s: u64) -> String {
+    let days = (unix_s / 86_400) as i64;
+    let secs = unix_s % 86_400;
+    // Howard Hinnant's days-to-civil: eras of 400 years (146 097 days) starting on March 1st.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3_600,
+        secs % 3_600 / 60,
+        secs % 60
+    )
+}
+
 /// A duration in nanoseconds with a unit that keeps 3–4 significant digits (`812.4 µs`, `31.20 ms`).
 pub fn duration_ns(ns: f64) -> String {
     let (value, unit) = match ns.abs() {
@@ -57,6 +79,16 @@ pub fn mebibytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_in_utc() {
+        // Checked with `date -u -d @N`: the epoch, a leap day, the end of a non-leap century's
+        // February, and a report's finish time.
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(4_107_542_399), "2100-02-28T23:59:59Z");
+        assert_eq!(rfc3339_utc(1_796_096_384), "2026-12-01T03:39:44Z");
+    }
 
     #[test]
     fn durations_pick_a_unit() {

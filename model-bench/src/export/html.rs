@@ -239,7 +239,10 @@ fn run_line(report: &Report) -> String {
         report.benches.len(),
         report.failed_benches().count()
     ));
-    parts.push(format!("finished at {} (Unix time)", report.created_unix_s));
+    parts.push(format!(
+        "finished {}",
+        super::format::rfc3339_utc(report.created_unix_s)
+    ));
     parts.join(" · ")
 }
 

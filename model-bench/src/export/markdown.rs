@@ -16,7 +16,7 @@ impl Exporter for Markdown {
         let env = &report.environment;
         let mut out = String::from("## model-bench summary\n\n");
         out.push_str(&format!(
-            "{} · {} · {} cores{} · {} · model-bench {}{}{}\n\n",
+            "{} · {} · {} cores{} · {} · model-bench {}{}{} · finished {}\n\n",
             env.os.as_deref().unwrap_or("unknown OS"),
             env.cpu_model.as_deref().unwrap_or("unknown CPU"),
             env.logical_cores,
@@ -48,6 +48,7 @@ impl Exporter for Markdown {
             } else {
                 ""
             },
+            super::format::rfc3339_utc(report.created_unix_s),
         ));
         if report.interrupted {
             out.push_str("**Interrupted**: the run was stopped; these are the benches measured before it.\n\n");

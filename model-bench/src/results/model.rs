@@ -18,6 +18,9 @@ pub struct Report {
     pub model_bench_version: String,
     /// Seconds since the Unix epoch when the run finished.
     pub created_unix_s: u64,
+    /// The same instant as an RFC 3339 UTC timestamp (`2026-12-01T03:39:44Z`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub created_at: String,
     /// `true` when the run was cut short (Ctrl-C); what was measured before is kept.
     pub interrupted: bool,
     pub run: RunInfo,
@@ -144,10 +147,15 @@ pub struct BenchResult {
     /// match or nothing was compared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub setup_changes: Vec<super::SetupChange>,
+    /// Baseline files that exist but could not be read (`point: file: why`): those points have
+    /// no verdict, and the gate fails the run rather than pass what it could not judge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline_errors: Vec<String>,
 }
 
 /// Resident memory (RSS) of the bench process before and after one bench (setup, warm-up and
-/// measurement; an in-process reference server counts too).
+/// measurement; a remote bench on the in-process reference server counts from after the server
+/// started and loaded its model).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MemoryUse {
     pub rss_before_bytes: u64,

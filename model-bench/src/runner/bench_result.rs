@@ -25,6 +25,7 @@ pub(crate) fn unmeasured(bench: &BenchDescriptor, stage: &str) -> BenchResult {
         scenario: None,
         facts: Default::default(),
         setup_changes: Vec::new(),
+        baseline_errors: Vec::new(),
     }
 }
 

@@ -122,11 +122,18 @@ pub fn missing_baseline(dir: &Path, baseline: Option<&BaselineUse>) -> Option<St
     })
 }
 
-/// [`baseline_sample`], with a failure said on stderr: the point is still measured, without a
+/// [`baseline_sample`], with a failure said on stderr and kept in the bench's
+/// `baseline_errors` (the gate fails closed on it): the point is still measured, without a
 /// verdict.
-pub fn baseline_sample_or_warn(dir: &Path, name: &str, point_id: &str) -> Option<Vec<f64>> {
+pub fn baseline_sample_or_note(
+    dir: &Path,
+    name: &str,
+    point_id: &str,
+    result: &mut crate::results::BenchResult,
+) -> Option<Vec<f64>> {
     baseline_sample(dir, name).unwrap_or_else(|error| {
         eprintln!("model-bench: {point_id}: baseline `{name}` is unusable, no verdict: {error}");
+        result.baseline_errors.push(format!("{point_id}: {error}"));
         None
     })
 }

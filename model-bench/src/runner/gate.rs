@@ -2,7 +2,8 @@
 //! significant and wholly above its noise threshold is listed, and the run exits with its own
 //! code. Improvements never fail; a significant change inside the noise band is shown only. A
 //! bench compared with a baseline of another setup (runtime, model, server, machine) is named;
-//! with `same_setup` on, another runtime, model or server makes the gate refuse to judge.
+//! with `same_setup` on, another runtime, model or server makes the gate refuse to judge. A
+//! baseline that exists but cannot be read fails the gate: it could not judge, so it does not pass.
 
 use crate::results::{BenchResult, ChangeKind, PointResult};
 use crate::stats::compare::Verdict;
@@ -22,11 +23,16 @@ pub struct Outcome {
     pub setup_changes: Vec<String>,
     /// `same_setup` is on and a compared bench's baseline ran another runtime, model or server.
     pub refused: bool,
+    /// Baseline files that exist but could not be read: the gate cannot judge those points.
+    pub unreadable: Vec<String>,
 }
 
 pub fn evaluate(results: &[BenchResult], gate: &Gate) -> Outcome {
     let mut outcome = Outcome::default();
     for bench in results {
+        outcome
+            .unreadable
+            .extend(bench.baseline_errors.iter().cloned());
         for change in &bench.setup_changes {
             outcome
                 .setup_changes

@@ -47,6 +47,9 @@ pub const EXIT_THRESHOLD: i32 = 4;
 /// Exit code when the gate's `same_setup` setting is on and a bench was compared with a baseline
 /// that ran on another runtime, model or server (the gate refuses to judge; no bench failed).
 pub const EXIT_SETUP_CHANGED: i32 = 5;
+/// Exit code when the gate is on and a baseline exists but cannot be read (corrupt, truncated,
+/// unreadable): the gate fails closed rather than pass what it could not judge (no bench failed).
+pub const EXIT_BASELINE_UNREADABLE: i32 = 6;
 /// Exit code after Ctrl-C, as shells report SIGINT.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -218,6 +221,8 @@ pub fn run_main() -> i32 {
             Some(Err(reason)) => result.gpu_usage_note = Some(reason),
             None => {}
         }
+        // A bench that started a server in this process counts from after its start.
+        let rss_before = result.memory.map(|m| m.rss_before_bytes).or(rss_before);
         if let (Some(rss_before_bytes), Some(rss_after_bytes)) =
             (rss_before, rss_before.and(crate::resources::process_rss()))
         {
@@ -263,6 +268,7 @@ pub fn run_main() -> i32 {
     }
     let verdict = gate.map(|outcome| report_gate(&outcome, args.baseline_name()));
     let refused = verdict == Some(GateVerdict::Refused);
+    let unreadable = verdict == Some(GateVerdict::Unreadable);
     let regressed = verdict == Some(GateVerdict::Regressed);
     let broken = limits.is_some_and(|outcome| report_thresholds(&outcome));
     if !failures.is_empty() {
@@ -271,6 +277,8 @@ pub fn run_main() -> i32 {
             eprintln!("{line}");
         }
         EXIT_BENCH_FAILED
+    } else if unreadable {
+        EXIT_BASELINE_UNREADABLE
     } else if refused {
         EXIT_SETUP_CHANGED
     } else if regressed {
@@ -313,10 +321,26 @@ enum GateVerdict {
     Regressed,
     /// Compared across setups with `same_setup` on: not judged.
     Refused,
+    /// A baseline could not be read: not judged, and not passed.
+    Unreadable,
 }
 
 /// Prints what the gate found and what it decided.
 fn report_gate(outcome: &gate::Outcome, baseline: &str) -> GateVerdict {
+    if !outcome.unreadable.is_empty() {
+        eprintln!(
+            "\nmodel-bench: regression gate: FAILED: baseline `{baseline}` exists but cannot be \
+             read, so these points were not judged (exit {EXIT_BASELINE_UNREADABLE}):"
+        );
+        for line in &outcome.unreadable {
+            eprintln!("  {line}");
+        }
+        eprintln!(
+            "model-bench: save the baseline again (`--save-baseline {baseline}`) or restore it \
+             (`model-bench import`)"
+        );
+        return GateVerdict::Unreadable;
+    }
     if !outcome.setup_changes.is_empty() {
         eprintln!(
             "\nmodel-bench: regression gate: compared with baseline `{baseline}` across different \

@@ -85,7 +85,18 @@ fn launch_bound(point: &PointResult) -> Option<Recommendation> {
     })
 }
 
+/// The process's resident memory grew over one bench by more than the limit. Not for a remote
+/// bench on the in-process reference server: this process is then the client and the server, and
+/// the server's model runtime allocates its working memory on its first requests, which is no
+/// leak; a leak of either shows as the steady slope `server_memory_growth` looks for.
 fn memory_growth(bench: &BenchResult, settings: &Settings) -> Option<Recommendation> {
+    if bench
+        .remote
+        .as_ref()
+        .is_some_and(|r| r.server == "reference")
+    {
+        return None;
+    }
     let memory = bench.memory?;
     let growth = memory.growth_bytes();
     (growth > settings.memory_growth_bytes as i64).then(|| {
@@ -276,4 +287,39 @@ fn cold_start(bench: &BenchResult, settings: &Settings) -> Option<Recommendation
                 .unwrap_or_default()
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grown(server: Option<&str>) -> BenchResult {
+        let mut bench: BenchResult = serde_json::from_value(serde_json::json!({
+            "id": "serving/rest", "name": "rest", "pipeline": "serving", "stage": "remote",
+            "device": "cpu", "source": "benches/serving.rs:1", "status": "ok", "error": null,
+            "points": [], "sweep": null, "cold": null,
+            "memory": {"rss_before_bytes": 40u64 << 20, "rss_after_bytes": 140u64 << 20}
+        }))
+        .unwrap();
+        bench.remote = server.map(|server| {
+            serde_json::from_value(serde_json::json!({
+                "protocol": "rest", "url": "http://127.0.0.1:1", "model": "m", "server": server
+            }))
+            .unwrap()
+        });
+        bench
+    }
+
+    #[test]
+    fn memory_growth_is_not_blamed_on_the_client_when_the_server_runs_in_this_process() {
+        let settings = Settings::default();
+        let advice = memory_growth(&grown(Some("external")), &settings).expect("flagged");
+        assert!(
+            advice.evidence.contains("+100.0 MiB"),
+            "{}",
+            advice.evidence
+        );
+        assert!(memory_growth(&grown(None), &settings).is_some());
+        assert_eq!(memory_growth(&grown(Some("reference")), &settings), None);
+    }
 }

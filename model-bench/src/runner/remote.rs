@@ -131,6 +131,14 @@ pub fn run(
             format!("endpoint {} is not usable: {error}", info.url),
         );
     }
+    if info.server == "reference" && args.mode == Mode::Benchmark {
+        // The in-process reference server has started and loaded its model by now: the bench's
+        // memory is counted from here, so that load is not taken for the client's growth.
+        result.memory = crate::resources::process_rss().map(|bytes| crate::results::MemoryUse {
+            rss_before_bytes: bytes,
+            rss_after_bytes: bytes,
+        });
+    }
     record_server_facts(runtime, &client, &bench.key());
     let watch = match Watch::new(&endpoint, stats_base, metrics_url, local) {
         Ok(watch) => watch,
@@ -254,7 +262,12 @@ pub fn run(
             );
         }
         ran_any = true;
-        let base = criterion_files::baseline_sample_or_warn(&dir, args.baseline_name(), &point_id);
+        let base = criterion_files::baseline_sample_or_note(
+            &dir,
+            args.baseline_name(),
+            &point_id,
+            &mut result,
+        );
         let started = SystemTime::now();
         // Slices without a successful request (the server was down then) have no mean; criterion
         // gets the others when at least its minimum of ten remain.

@@ -22,13 +22,15 @@ pub fn build(
     }
     let pipelines = breakdowns(&benches);
     let recommendations = super::recommend::recommend(&benches, &config.recommend);
+    let created_unix_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     Report {
         schema_version: SCHEMA_VERSION,
         model_bench_version: env!("CARGO_PKG_VERSION").to_string(),
-        created_unix_s: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        created_unix_s,
+        created_at: crate::export::format::rfc3339_utc(created_unix_s),
         interrupted,
         run: RunInfo {
             quick: config.quick,

@@ -59,7 +59,12 @@ pub fn run(
                 continue;
             }
         }
-        let base = criterion_files::baseline_sample_or_warn(&dir, args.baseline_name(), &point_id);
+        let base = criterion_files::baseline_sample_or_note(
+            &dir,
+            args.baseline_name(),
+            &point_id,
+            &mut result,
+        );
         let started = SystemTime::now();
         // GPU memory around the point; NVML missing is already noted by the bench's GPU sampler.
         let memory_watch = (bench.device == Device::Cuda && args.mode == Mode::Benchmark)
