@@ -1158,6 +1158,68 @@ fn a_saved_baseline_is_compared_against_on_the_next_run() {
     assert!(point["change"].is_null() && point["estimates"].is_object());
 }
 
+/// The progress lines of a run's stderr for `point`.
+fn progress_lines(run: &Run, point: &str) -> Vec<String> {
+    let prefix = format!("model-bench: {point} · ");
+    run.stderr()
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_load_point_shows_its_progress_unless_silenced() {
+    let _serial = serial();
+    let point = "serving/rest_open_loop/r200";
+    let filter = "^serving/rest_open_loop/r200$";
+    // Not a terminal (a pipe, as in CI): plain lines, here every 100 ms over the 0.5 s point at
+    // 200 requests per second.
+    let shown = run(
+        &[filter],
+        &[("MODEL_BENCH_PROGRESS", "100ms"), ("FIXTURE_TOKEN", "t")],
+    );
+    assert_eq!(shown.code(), Some(0), "{}", shown.stderr());
+    let lines = progress_lines(&shown, point);
+    assert!(lines.len() >= 3, "{}", shown.stderr());
+    let measuring: Vec<&String> = lines.iter().filter(|l| l.contains("measuring")).collect();
+    assert!(!measuring.is_empty(), "{lines:?}");
+    let last = measuring.last().unwrap();
+    assert!(
+        last.contains(" of 0.5 s") && last.contains(" ok/s · 0 errors"),
+        "{last}"
+    );
+    // The counts only grow.
+    let requests: Vec<u64> = lines
+        .iter()
+        .filter_map(|l| {
+            l.split(" requests")
+                .next()?
+                .rsplit(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(requests.len(), lines.len(), "{lines:?}");
+    assert!(requests.windows(2).all(|w| w[0] <= w[1]), "{requests:?}");
+    assert!(
+        !shown.stdout().contains(" · measuring"),
+        "progress goes to stderr only"
+    );
+
+    let silent = run(
+        &[filter],
+        &[("MODEL_BENCH_PROGRESS", "0"), ("FIXTURE_TOKEN", "t")],
+    );
+    assert_eq!(silent.code(), Some(0), "{}", silent.stderr());
+    assert!(
+        progress_lines(&silent, point).is_empty(),
+        "{}",
+        silent.stderr()
+    );
+}
+
 #[test]
 fn the_gate_fails_closed_on_a_baseline_it_cannot_read() {
     let _serial = serial();

@@ -14,6 +14,7 @@ pub mod export;
 pub mod facts;
 pub mod measure;
 pub mod plot;
+pub mod progress;
 pub mod registry;
 pub mod remote;
 pub mod resources;

@@ -4,6 +4,8 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -122,6 +124,9 @@ pub fn run(
             return (measured, failures);
         }
     };
+    let done = Arc::new(AtomicU32::new(0));
+    crate::progress::set_label(&bench.key());
+    let progress = crate::progress::series("cold runs", runs, Arc::clone(&done));
     for run in 1..=runs {
         let mut command = Command::new(&exe);
         command
@@ -131,7 +136,9 @@ pub fn run(
             Ok(output) => measured.push(output),
             Err(message) => failures.push(format!("run {run}/{runs}: {message}")),
         }
+        done.fetch_add(1, Ordering::Release);
     }
+    drop(progress);
     (measured, failures)
 }
 

@@ -165,6 +165,7 @@ pub fn run(
         if !args.filter.matches(&point_id) {
             return result;
         }
+        crate::progress::set_label(&point_id);
         // A one-run scenario is watched as a steady point is: processes, the server's
         // statistics and metrics, and a local server's GPUs.
         let mut watch = |plan: &LoadPlan| watch.run(runtime, &client, plan);
@@ -204,6 +205,7 @@ pub fn run(
             continue;
         }
         let plan = plan(bench, remote, config, &level, slices);
+        crate::progress::set_label(&point_id);
         eprintln!(
             "model-bench: {point_id}: {} against {} for {:?} (after {:?} warm-up)",
             describe(&plan),

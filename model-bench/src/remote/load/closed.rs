@@ -44,6 +44,7 @@ pub(super) async fn closed_loop(
     recorder.error_limit = plan.error_limit;
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
+    let progress = super::metrics::progress_line(&recorder, plan.warm_up, plan.duration);
     // The levels over time: the plan's own from the start, then each step from its offset
     // into the window. Worker `i` sends while more than `i` are wanted, else waits for a level
     // that wants it.
@@ -101,6 +102,7 @@ pub(super) async fn closed_loop(
             ));
         }
     }
+    drop(progress);
     let recorder = lock(&recorder).clone();
     recorder
 }

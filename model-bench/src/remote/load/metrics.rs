@@ -555,6 +555,27 @@ pub(crate) fn time_series(recorder: &Recorder) -> Vec<SeriesPoint> {
         .collect()
 }
 
+/// The progress line of a run whose recorder the workers share: its figures read under the
+/// recorder's lock once per line (a few microseconds every second or more).
+pub(super) fn progress_line(
+    recorder: &Arc<std::sync::Mutex<Recorder>>,
+    warm_up: std::time::Duration,
+    duration: std::time::Duration,
+) -> Option<crate::progress::Line> {
+    let recorder = Arc::clone(recorder);
+    crate::progress::load(warm_up, duration, move || {
+        let recorder = crate::sync::lock(&recorder);
+        let errors: u64 = recorder.errors.values().sum();
+        crate::progress::LoadSnapshot {
+            requests: recorder.ok + errors,
+            ok: recorder.ok,
+            errors,
+            p99_ns: (!recorder.latency.is_empty())
+                .then(|| recorder.latency.value_at_quantile(0.99) as f64),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

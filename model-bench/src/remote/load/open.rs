@@ -163,6 +163,7 @@ pub(super) async fn open_loop(
     recorder.error_limit = plan.error_limit;
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
+    let progress = super::metrics::progress_line(&recorder, plan.warm_up, plan.duration);
     let slots = Arc::new(Semaphore::new(plan.max_in_flight));
     let backlog = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(AtomicU64::new(0));
@@ -273,6 +274,7 @@ pub(super) async fn open_loop(
         )),
     }
     outstanding.wait_idle().await;
+    drop(progress);
     let recorder = lock(&recorder).clone();
     (recorder, dropped.load(Ordering::Relaxed))
 }
