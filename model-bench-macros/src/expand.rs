@@ -115,27 +115,63 @@ fn combine(errors: Vec<syn::Error>) -> syn::Result<()> {
     }
 }
 
-/// Only the shape is checked; whether the path really names `model_bench::Bencher` is left to
-/// the type checker at the generated call.
+/// Only the shape is checked here: any `&mut T` passes, and whether `T` is model-bench's
+/// `Bencher` (under whatever name it was imported) is left to the compiler, at the check the
+/// expansion adds (`__private::assert_bencher`). The name helps only to say what is wrong with
+/// a shape that can never work.
 fn check_bencher_type(ty: &Type) -> syn::Result<()> {
     let expected = "the parameter of a `#[model_bench]` function must be `&mut Bencher`";
     match strip(ty) {
-        Type::Reference(reference) if names_bencher(&reference.elem) => {
-            if reference.mutability.is_some() {
-                Ok(())
-            } else {
-                Err(syn::Error::new_spanned(
-                    reference,
-                    format!("{expected}, not `&Bencher`: add `mut`"),
-                ))
-            }
-        }
+        Type::Reference(reference) if reference.mutability.is_some() => Ok(()),
+        Type::Reference(reference) if names_bencher(&reference.elem) => Err(
+            syn::Error::new_spanned(reference, format!("{expected}, not `&Bencher`: add `mut`")),
+        ),
         other if names_bencher(other) => Err(syn::Error::new_spanned(
             other,
             format!("{expected}: the bench runner lends the `Bencher`, so take it by `&mut`"),
         )),
         other => Err(syn::Error::new_spanned(other, expected)),
     }
+}
+
+/// The `T` of a stage bench's `&mut T` parameter, with every lifetime made `'_`: the check runs
+/// in a function of its own, where the bench function's lifetime parameters are not in scope.
+fn bencher_param(item: &ItemFn) -> Option<TokenStream> {
+    let FnArg::Typed(param) = item.sig.inputs.first()? else {
+        return None;
+    };
+    let Type::Reference(reference) = strip(&param.ty) else {
+        return None;
+    };
+    Some(erase_lifetimes(reference.elem.to_token_stream()))
+}
+
+fn erase_lifetimes(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::{Group, Ident, Punct, Spacing, TokenTree};
+    let mut out = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
+                let span = punct.span();
+                // A lifetime is `'` joined to an identifier.
+                if matches!(tokens.peek(), Some(TokenTree::Ident(_))) {
+                    tokens.next();
+                }
+                let mut tick = Punct::new('\'', Spacing::Joint);
+                tick.set_span(span);
+                out.push(TokenTree::Punct(tick));
+                out.push(TokenTree::Ident(Ident::new("_", span)));
+            }
+            TokenTree::Group(group) => {
+                let mut erased = Group::new(group.delimiter(), erase_lifetimes(group.stream()));
+                erased.set_span(group.span());
+                out.push(TokenTree::Group(erased));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
 }
 
 fn strip(ty: &Type) -> &Type {
@@ -159,7 +195,11 @@ fn names_bencher(ty: &Type) -> bool {
 
 /// The user's function, unchanged, followed by its runner and its registration.
 pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
-    let krate = quote!(::model_bench::__private);
+    let root = options
+        .krate
+        .clone()
+        .unwrap_or_else(|| quote!(::model_bench));
+    let krate = quote!(#root::__private);
     let ident = &item.sig.ident;
     let fn_span = ident.span();
 
@@ -250,7 +290,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
         (
             quote! {
                 fn __model_bench_endpoint() -> ::core::result::Result<
-                    ::model_bench::remote::Endpoint,
+                    #root::remote::Endpoint,
                     ::std::string::String,
                 > {
                     #endpoint_body
@@ -271,11 +311,16 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
             },
         )
     } else {
+        // Spanned on the parameter's type, so a type that is not the `Bencher` is reported there.
+        let is_bencher = bencher_param(item).map(|ty| {
+            quote_spanned! {ty.span()=> #krate::assert_bencher::<#ty>();}
+        });
         (
             quote! {
                 fn __model_bench_run(
-                    b: &mut ::model_bench::Bencher<'_, '_>,
+                    b: &mut #root::Bencher<'_, '_>,
                 ) -> #krate::BenchOutcome {
+                    #is_bencher
                     #run_body
                 }
             },

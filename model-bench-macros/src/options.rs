@@ -11,7 +11,8 @@ use crate::values::{duration, number_literal, option_name, ungroup, value};
 
 const OPTION_NAMES: &str = "pipeline, name, stage, batch, device, cold, cold_runs, sample_size, \
                             warm_up_time, measurement_time, remote, concurrency, rate, arrival, \
-                            max_in_flight, requests, seed, ramp, spike, stress, soak, compare";
+                            max_in_flight, requests, seed, ramp, spike, stress, soak, compare, \
+                            crate";
 
 const STAGE_NAMES: &str = "load, preprocess, forward, postprocess, end_to_end (or e2e)";
 
@@ -57,6 +58,8 @@ pub(crate) struct Options {
     pub seed: Option<u64>,
     pub scenario: Option<crate::scenario::Scenario>,
     pub compare: Option<String>,
+    /// `crate = path`: where model-bench is, for a renamed dependency (default `::model_bench`).
+    pub krate: Option<proc_macro2::TokenStream>,
     /// Where each option was written, to point at when options conflict.
     pub spans: Vec<(&'static str, proc_macro2::Span)>,
 }
@@ -298,6 +301,18 @@ impl Options {
                 unset(meta, &self.seed)?;
                 self.seed = Some(integer(&value(meta, "seed = 42")?, "seed")?.0);
             }
+            "crate" => {
+                unset(meta, &self.krate)?;
+                let value = meta.value()?;
+                let path = value.parse::<syn::Path>().map_err(|error| {
+                    syn::Error::new(
+                        error.span(),
+                        "`crate` takes the path model-bench is reached by, e.g. `crate = mb` \
+                         for a dependency renamed to `mb`",
+                    )
+                })?;
+                self.krate = Some(quote::ToTokens::into_token_stream(path));
+            }
             "compare" => {
                 unset(meta, &self.compare)?;
                 let lit = string(&value(meta, "compare = \"servers\"")?, "compare")?;
@@ -327,7 +342,7 @@ impl Options {
     }
 }
 
-const OPTIONS: [&str; 22] = [
+const OPTIONS: [&str; 23] = [
     "pipeline",
     "name",
     "stage",
@@ -350,6 +365,7 @@ const OPTIONS: [&str; 22] = [
     "stress",
     "soak",
     "compare",
+    "crate",
 ];
 
 fn unknown_option(meta: &ParseNestedMeta) -> syn::Error {

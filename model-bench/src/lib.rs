@@ -69,4 +69,19 @@ pub mod __private {
     };
     pub use core::time::Duration;
     pub use linkme;
+
+    /// Implemented only by [`Bencher`](crate::Bencher): the attribute checks a stage bench's
+    /// parameter with it, so the type may be imported under any name (`use
+    /// model_bench::Bencher as B`) and anything else is an error on the parameter.
+    #[diagnostic::on_unimplemented(
+        message = "the parameter of a `#[model_bench]` function must be `&mut Bencher`",
+        label = "this is not `model_bench::Bencher`",
+        note = "`Bencher` may be imported under any name; it must be model-bench's"
+    )]
+    pub trait IsBencher {}
+
+    impl IsBencher for crate::Bencher<'_, '_> {}
+
+    /// Compiles only when `T` is [`Bencher`](crate::Bencher).
+    pub fn assert_bencher<T: IsBencher + ?Sized>() {}
 }

@@ -1,0 +1,6 @@
+use model_bench::{model_bench, Bencher};
+
+#[model_bench(crate = "mb")]
+fn quoted(_b: &mut Bencher) {}
+
+fn main() {}
