@@ -143,7 +143,18 @@ fn bencher_param(item: &ItemFn) -> Option<TokenStream> {
     let Type::Reference(reference) = strip(&param.ty) else {
         return None;
     };
-    Some(erase_lifetimes(reference.elem.to_token_stream()))
+    let elem = reference.elem.to_token_stream();
+    // `for<'a>` cannot become `for<'_>`; such a type is never the `Bencher`, and the call to the
+    // function says so.
+    (!has_for(&elem)).then(|| erase_lifetimes(elem))
+}
+
+fn has_for(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "for",
+        proc_macro2::TokenTree::Group(group) => has_for(&group.stream()),
+        _ => false,
+    })
 }
 
 fn erase_lifetimes(tokens: TokenStream) -> TokenStream {
@@ -469,5 +480,73 @@ fn scenario_tokens(
                 leak_mib_per_min: #leak,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the expansion names the `model_bench` crate in a path (its own items are called
+    /// `__model_bench_…`).
+    fn names_the_crate(expansion: &str) -> bool {
+        expansion.contains(":: model_bench ::") || expansion.contains("model_bench :: ")
+    }
+
+    fn expanded(args: TokenStream, item: TokenStream) -> String {
+        let options = Options::parse(args).unwrap();
+        let item: ItemFn = syn::parse2(item).unwrap();
+        expand(&options, &item).to_string()
+    }
+
+    /// With `crate = path`, nothing in the expansion names `model_bench`: a crate that renamed
+    /// the dependency has no such crate to reach.
+    #[test]
+    fn the_expansion_reaches_the_library_only_through_the_given_path() {
+        let stage = expanded(
+            quote!(crate = mb),
+            quote!(
+                fn f(b: &mut mb::Bencher) {}
+            ),
+        );
+        assert!(!names_the_crate(&stage), "{stage}");
+        assert!(stage.contains("mb :: __private"), "{stage}");
+        let remote = expanded(
+            quote!(remote, crate = ::renamed, concurrency = [1]),
+            quote!(
+                fn r() -> renamed::remote::Endpoint {
+                    todo!()
+                }
+            ),
+        );
+        assert!(!names_the_crate(&remote), "{remote}");
+        assert!(
+            remote.contains(":: renamed :: remote :: Endpoint"),
+            "{remote}"
+        );
+        let default = expanded(
+            quote!(),
+            quote!(
+                fn f(b: &mut Bencher) {}
+            ),
+        );
+        assert!(names_the_crate(&default), "{default}");
+    }
+
+    #[test]
+    fn lifetimes_are_erased_for_the_bencher_check() {
+        let item: ItemFn = syn::parse2(quote!(
+            fn f<'a, 'g>(b: &mut Lent<'a, 'g>) {}
+        ))
+        .unwrap();
+        assert_eq!(
+            bencher_param(&item).unwrap().to_string(),
+            quote!(Lent<'_, '_>).to_string()
+        );
+        let higher: ItemFn = syn::parse2(quote!(
+            fn f(b: &mut for<'a> fn(&'a u8)) {}
+        ))
+        .unwrap();
+        assert!(bencher_param(&higher).is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! The `#[model_bench(...)]` attribute of model-bench. Use it through the `model_bench` crate,
-//! which re-exports it; the generated code refers to `::model_bench` paths.
+//! which re-exports it; the generated code reaches the library through `::model_bench`, or the
+//! path given with `crate = path`.
 
 use proc_macro::TokenStream;
 use quote::ToTokens;

@@ -2,8 +2,8 @@
 //! a series of cold runs): what is being measured, how far it is, and its figures so far. On a
 //! terminal one line on stderr is redrawn every second; elsewhere (CI logs) a plain line is
 //! written every few seconds. `MODEL_BENCH_PROGRESS=0` silences it; a duration
-//! (`MODEL_BENCH_PROGRESS=500ms`) sets how often it is written. It imports only number formatting:
-//! the runner names what is measured ([`set_label`]), the load loops and the cold-run series
+//! (`MODEL_BENCH_PROGRESS=500ms`) sets how often it is written. It imports only the duration
+//! grammar and number formatting: the runner names what is measured ([`set_label`]), the load loops and the cold-run series
 //! report how far they are.
 
 use std::io::{IsTerminal, Write};
@@ -30,6 +30,11 @@ pub fn set_label(label: &str) {
     current.push_str(label);
 }
 
+/// Nothing is being measured for the runner any more: later load runs have no line.
+pub fn clear_label() {
+    set_label("");
+}
+
 fn label() -> String {
     LABEL.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
@@ -41,34 +46,49 @@ struct Mode {
     terminal: bool,
 }
 
+/// The shortest interval: a line more often than this would only cost the measurement.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
 fn mode() -> Option<Mode> {
     static MODE: OnceLock<Option<Mode>> = OnceLock::new();
     *MODE.get_or_init(|| {
         let terminal = std::io::stderr().is_terminal();
-        parse_mode(std::env::var(ENV_PROGRESS).ok().as_deref(), terminal)
+        // The runner checked the setting before anything ran (`check_setting`).
+        parse_mode(std::env::var(ENV_PROGRESS).ok().as_deref(), terminal).unwrap_or(None)
     })
 }
 
-/// `None` (silent) for `0`/`off`/`false`/`no`; a duration sets the interval; anything else, or
-/// nothing, is on at the default interval for where the line goes.
-fn parse_mode(value: Option<&str>, terminal: bool) -> Option<Mode> {
+/// Checks a `MODEL_BENCH_PROGRESS` value: why it is not one, if it is not.
+pub fn check_setting(value: &str) -> Result<(), String> {
+    parse_mode(Some(value), false).map(|_| ())
+}
+
+/// `None` (silent) for `0`/`off`/`false`/`no`; on at the default interval for where the line
+/// goes for nothing, `1`, `on`, `true`, `yes`; a duration of at least 100 ms sets the interval.
+fn parse_mode(value: Option<&str>, terminal: bool) -> Result<Option<Mode>, String> {
     let default = if terminal {
         TERMINAL_INTERVAL
     } else {
         LOG_INTERVAL
     };
     let value = value.map(str::trim).unwrap_or("");
-    if matches!(
-        value.to_ascii_lowercase().as_str(),
-        "0" | "off" | "false" | "no"
-    ) {
-        return None;
-    }
-    let interval = crate::duration_grammar::parse_duration(value)
-        .ok()
-        .filter(|nanos| *nanos > 0)
-        .map_or(default, Duration::from_nanos);
-    Some(Mode { interval, terminal })
+    let interval = match value.to_ascii_lowercase().as_str() {
+        "0" | "off" | "false" | "no" => return Ok(None),
+        "" | "1" | "on" | "true" | "yes" => default,
+        _ => {
+            let nanos = crate::duration_grammar::parse_duration(value).map_err(|error| {
+                format!("expected 0, 1 or how often to write the line (`2s`, `500ms`): {error}")
+            })?;
+            let interval = Duration::from_nanos(nanos);
+            if interval < MIN_INTERVAL {
+                return Err(format!(
+                    "`{value}` is more often than the line can be useful; at least 100ms"
+                ));
+            }
+            interval
+        }
+    };
+    Ok(Some(Mode { interval, terminal }))
 }
 
 /// What a load run has done so far (requests inside the measurement window).
@@ -181,7 +201,9 @@ fn start(mut describe: impl FnMut(Duration) -> String + Send + 'static) -> Optio
                 if Instant::now() < next {
                     continue;
                 }
-                next += mode.interval;
+                // From now, not from the missed tick: a stalled machine gets one line, not a
+                // burst of catch-up lines.
+                next = Instant::now() + mode.interval;
                 let text = format!("model-bench: {label} · {}", describe(started.elapsed()));
                 let mut stderr = std::io::stderr().lock();
                 let _ = if mode.terminal {
@@ -206,22 +228,26 @@ mod tests {
 
     #[test]
     fn the_variable_silences_or_paces_the_line() {
-        assert_eq!(parse_mode(Some("0"), false), None);
-        assert_eq!(parse_mode(Some("off"), true), None);
+        assert_eq!(parse_mode(Some("0"), false), Ok(None));
+        assert_eq!(parse_mode(Some("off"), true), Ok(None));
         assert_eq!(
             parse_mode(None, false),
-            Some(Mode {
+            Ok(Some(Mode {
                 interval: LOG_INTERVAL,
                 terminal: false
-            })
+            }))
         );
         assert_eq!(
-            parse_mode(Some("1"), true).map(|m| m.interval),
-            Some(TERMINAL_INTERVAL)
+            parse_mode(Some("1"), true).map(|m| m.map(|m| m.interval)),
+            Ok(Some(TERMINAL_INTERVAL))
         );
         assert_eq!(
-            parse_mode(Some("250ms"), false).map(|m| m.interval),
-            Some(Duration::from_millis(250))
+            parse_mode(Some("250ms"), false).map(|m| m.map(|m| m.interval)),
+            Ok(Some(Duration::from_millis(250)))
         );
+        let error = check_setting("1us").unwrap_err();
+        assert!(error.contains("at least 100ms"), "{error}");
+        let error = check_setting("often").unwrap_err();
+        assert!(error.contains("expected 0, 1 or how often"), "{error}");
     }
 }

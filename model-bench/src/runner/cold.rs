@@ -139,6 +139,7 @@ pub fn run(
         done.fetch_add(1, Ordering::Release);
     }
     drop(progress);
+    crate::progress::clear_label();
     (measured, failures)
 }
 

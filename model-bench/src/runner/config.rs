@@ -360,6 +360,12 @@ impl Config {
         if let Some(value) = var(ENV_GATE) {
             self.gate.enabled = parse_flag(&value, &origin(ENV_GATE))?;
         }
+        if let Some(value) = var(crate::progress::ENV_PROGRESS) {
+            crate::progress::check_setting(&value).map_err(|message| Error::Config {
+                origin: origin(crate::progress::ENV_PROGRESS),
+                message,
+            })?;
+        }
         if let Some(value) = var(ENV_GATE_SAME_SETUP) {
             self.gate.same_setup = parse_flag(&value, &origin(ENV_GATE_SAME_SETUP))?;
         }

@@ -94,13 +94,17 @@ pub struct Measured {
 }
 
 /// The per-iteration times of the baseline `name`, read before a run (criterion overwrites a
-/// baseline it saves): `Ok(None)` when there is none, an error naming the file when it cannot be
-/// read or parsed.
+/// baseline it saves): `Ok(None)` when there is none, an error naming the file when its
+/// `sample.json` or `estimates.json` is missing or cannot be read or parsed.
 pub fn baseline_sample(dir: &Path, name: &str) -> Result<Option<Vec<f64>>> {
     let path = dir.join(name).join("sample.json");
-    if !path.exists() {
+    let estimates = dir.join(name).join("estimates.json");
+    if !path.exists() && !estimates.exists() {
         return Ok(None);
     }
+    // criterion compares with both files: one it cannot read means no change at all, which the
+    // gate must not take for "nothing to compare".
+    let _: RawEstimates = read_json(&estimates)?;
     let sample: RawSample = read_json(&path)?;
     Ok(Some(per_iteration(&sample)))
 }
@@ -241,6 +245,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(baseline_sample(dir.path(), "main").unwrap().is_none());
         std::fs::create_dir_all(dir.path().join("main")).unwrap();
+        let estimate = r#"{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":1.5,"standard_error":0.1}"#;
+        let estimates = format!(
+            r#"{{"mean":{estimate},"median":{estimate},"median_abs_dev":{estimate},"slope":null,"std_dev":{estimate}}}"#
+        );
+        std::fs::write(dir.path().join("main/estimates.json"), &estimates).unwrap();
         std::fs::write(dir.path().join("main/sample.json"), "{\"iters\": [1.0,").unwrap();
         let error = baseline_sample(dir.path(), "main").unwrap_err().to_string();
         assert!(error.contains("main/sample.json"), "{error}");
@@ -253,6 +262,10 @@ mod tests {
             baseline_sample(dir.path(), "main").unwrap(),
             Some(vec![10.0, 20.0])
         );
+        // criterion reads the estimates too: a truncated one is as unusable as a bad sample.
+        std::fs::write(dir.path().join("main/estimates.json"), &estimates[..40]).unwrap();
+        let error = baseline_sample(dir.path(), "main").unwrap_err().to_string();
+        assert!(error.contains("main/estimates.json"), "{error}");
     }
 
     #[test]

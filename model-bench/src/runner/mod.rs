@@ -207,6 +207,7 @@ pub fn run_main() -> i32 {
             #[cfg(not(feature = "remote"))]
             BenchKind::Remote(_) => remote_unavailable(bench),
         };
+        crate::progress::clear_label();
         // After the measurement: a model file's digest is read here, not while it is timed.
         result.facts.extend(crate::facts::take());
         if let Some(environment) = &environment {
@@ -266,7 +267,8 @@ pub fn run_main() -> i32 {
         print!("{}", export::terminal::render(&report));
         write_files(&report, &dirs, !args.no_plot);
     }
-    let verdict = gate.map(|outcome| report_gate(&outcome, args.baseline_name()));
+    let saving = matches!(args.baseline, Some(crate::results::BaselineUse::Save(_)));
+    let verdict = gate.map(|outcome| report_gate(&outcome, args.baseline_name(), saving));
     let refused = verdict == Some(GateVerdict::Refused);
     let unreadable = verdict == Some(GateVerdict::Unreadable);
     let regressed = verdict == Some(GateVerdict::Regressed);
@@ -326,21 +328,9 @@ enum GateVerdict {
 }
 
 /// Prints what the gate found and what it decided.
-fn report_gate(outcome: &gate::Outcome, baseline: &str) -> GateVerdict {
-    if !outcome.unreadable.is_empty() {
-        eprintln!(
-            "\nmodel-bench: regression gate: FAILED: baseline `{baseline}` exists but cannot be \
-             read, so these points were not judged (exit {EXIT_BASELINE_UNREADABLE}):"
-        );
-        for line in &outcome.unreadable {
-            eprintln!("  {line}");
-        }
-        eprintln!(
-            "model-bench: save the baseline again (`--save-baseline {baseline}`) or restore it \
-             (`model-bench import`)"
-        );
-        return GateVerdict::Unreadable;
-    }
+fn report_gate(outcome: &gate::Outcome, baseline: &str, saving: bool) -> GateVerdict {
+    // Everything found is listed, whatever the verdict: a refusal or an unreadable baseline
+    // must not hide a regression elsewhere in the run.
     if !outcome.setup_changes.is_empty() {
         eprintln!(
             "\nmodel-bench: regression gate: compared with baseline `{baseline}` across different \
@@ -350,21 +340,6 @@ fn report_gate(outcome: &gate::Outcome, baseline: &str) -> GateVerdict {
             eprintln!("  {line}");
         }
     }
-    if outcome.refused {
-        eprintln!(
-            "model-bench: regression gate: not judged: `same_setup` is on and the baseline ran \
-             another runtime, model or server (exit {EXIT_SETUP_CHANGED}); save a baseline on \
-             this setup first"
-        );
-        return GateVerdict::Refused;
-    }
-    if outcome.compared == 0 {
-        eprintln!(
-            "\nmodel-bench: regression gate: no bench had baseline `{baseline}` to compare with \
-             (save one with `--save-baseline {baseline}`, compare with `--baseline {baseline}`)"
-        );
-        return GateVerdict::Passed;
-    }
     if !outcome.within_noise.is_empty() {
         eprintln!(
             "\nmodel-bench: regression gate: changed, but within the noise threshold (not failed):"
@@ -373,21 +348,61 @@ fn report_gate(outcome: &gate::Outcome, baseline: &str) -> GateVerdict {
             eprintln!("  {line}");
         }
     }
-    if outcome.regressions.is_empty() {
+    if !outcome.regressions.is_empty() {
+        eprintln!(
+            "\nmodel-bench: regression gate: {} regression(s) against baseline `{baseline}`:",
+            outcome.regressions.len()
+        );
+        for line in &outcome.regressions {
+            eprintln!("  {line}");
+        }
+    } else if outcome.compared > 0 {
         eprintln!(
             "\nmodel-bench: regression gate: no regression against baseline `{baseline}` ({} points compared)",
             outcome.compared
         );
-        return GateVerdict::Passed;
+    } else if outcome.unreadable.is_empty() {
+        eprintln!(
+            "\nmodel-bench: regression gate: no bench had baseline `{baseline}` to compare with \
+             (save one with `--save-baseline {baseline}`, compare with `--baseline {baseline}`)"
+        );
     }
-    eprintln!(
-        "\nmodel-bench: regression gate: {} regression(s) against baseline `{baseline}`:",
-        outcome.regressions.len()
-    );
-    for line in &outcome.regressions {
-        eprintln!("  {line}");
+    if outcome.refused {
+        eprintln!(
+            "model-bench: regression gate: not judged: `same_setup` is on and the baseline ran \
+             another runtime, model or server (exit {EXIT_SETUP_CHANGED}); save a baseline on \
+             this setup first"
+        );
     }
-    GateVerdict::Regressed
+    if !outcome.unreadable.is_empty() {
+        eprintln!(
+            "\nmodel-bench: regression gate: FAILED: baseline `{baseline}` exists but cannot be \
+             read, so these points were not judged (exit {EXIT_BASELINE_UNREADABLE}):"
+        );
+        for line in &outcome.unreadable {
+            eprintln!("  {line}");
+        }
+        if saving {
+            eprintln!(
+                "model-bench: this run saved its own measurement as `{baseline}`: the next run \
+                 compares with that"
+            );
+        } else {
+            eprintln!(
+                "model-bench: save the baseline again (`--save-baseline {baseline}`) or restore \
+                 it (`model-bench import`)"
+            );
+        }
+    }
+    if !outcome.unreadable.is_empty() {
+        GateVerdict::Unreadable
+    } else if outcome.refused {
+        GateVerdict::Refused
+    } else if !outcome.regressions.is_empty() {
+        GateVerdict::Regressed
+    } else {
+        GateVerdict::Passed
+    }
 }
 
 /// The results so far: finished benches and the one being measured.

@@ -88,7 +88,8 @@ fn launch_bound(point: &PointResult) -> Option<Recommendation> {
 /// The process's resident memory grew over one bench by more than the limit. Not for a remote
 /// bench on the in-process reference server: this process is then the client and the server, and
 /// the server's model runtime allocates its working memory on its first requests, which is no
-/// leak; a leak of either shows as the steady slope `server_memory_growth` looks for.
+/// leak; a leak of either shows as the steady slope under load `server_memory_growth` looks for
+/// in this process.
 fn memory_growth(bench: &BenchResult, settings: &Settings) -> Option<Recommendation> {
     if bench
         .remote
@@ -123,23 +124,42 @@ fn memory_growth(bench: &BenchResult, settings: &Settings) -> Option<Recommendat
 /// memory limit: a leak shows as a slope.
 fn server_memory_growth(bench: &BenchResult, settings: &Settings) -> Vec<Recommendation> {
     let mib = |bytes: f64| bytes / f64::from(1u32 << 20);
+    let in_process = bench
+        .remote
+        .as_ref()
+        .is_some_and(|r| r.server == "reference");
     bench
         .points
         .iter()
         .filter_map(|point| {
             let load = point.load.as_ref()?;
-            let server = load.processes.iter().find(|p| p.role == "server")?;
+            // A watched server process, else the in-process reference server, which is this
+            // process: the one watched as the client.
+            let watched = load.processes.iter().find(|p| p.role == "server");
+            let in_process = watched.is_none() && in_process;
+            let server = watched.or_else(|| {
+                in_process
+                    .then(|| load.processes.iter().find(|p| p.role == "client"))
+                    .flatten()
+            })?;
             let slope = server.rss_slope_bytes_per_s?;
             let growth = slope * load.stats.elapsed_s;
             (growth > settings.memory_growth_bytes as f64).then(|| Recommendation {
                 bench: point.id.clone(),
                 kind: Kind::Memory,
-                advice: "the server's memory grew steadily under load: run a soak (a long \
-                         `rate` level) to see whether it levels off or leaks"
-                    .into(),
+                advice: if in_process {
+                    "this process (the client and the in-process reference server) grew \
+                     steadily under load: run a soak (a long `rate` level) to see whether it \
+                     levels off or leaks"
+                } else {
+                    "the server's memory grew steadily under load: run a soak (a long `rate` \
+                     level) to see whether it levels off or leaks"
+                }
+                .into(),
                 evidence: format!(
-                    "server PID {} resident memory {:.1} → {:.1} MiB, a slope of {:+.1} MiB/s \
+                    "{} PID {} resident memory {:.1} → {:.1} MiB, a slope of {:+.1} MiB/s \
                      ({:+.1} MiB over {:.1} s, over the {:.0} MiB limit)",
+                    if in_process { "process" } else { "server" },
                     server.pid,
                     mib(server.rss_first_bytes as f64),
                     mib(server.rss_last_bytes as f64),
