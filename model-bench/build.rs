@@ -1,6 +1,6 @@
 //! Records the compiler version for the environment metadata of every result file, and (feature
-//! `remote`) compiles the Open Inference Protocol service in `proto/` with protox, so no `protoc`
-//! is needed anywhere.
+//! `remote`) compiles the Open Inference Protocol service in the crate's `proto/` (a link to the
+//! workspace's `proto/`, packed as a file) with protox, so no `protoc` is needed anywhere.
 
 use std::process::Command;
 
@@ -23,19 +23,20 @@ fn main() {
 
 #[cfg(feature = "remote")]
 fn compile_protos() {
-    // The .proto lives in the workspace's proto/ and, for a packaged crate, beside this script.
+    // The crate's own proto/: in the workspace a link to the top-level proto/ (the one copy),
+    // in a packaged crate the file itself (cargo packs what the link points at).
     let manifest =
         std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let candidates = [manifest.join("../proto"), manifest.join("proto")];
-    let Some(dir) = candidates
-        .iter()
-        .find(|d| d.join("grpc_service.proto").exists())
-    else {
-        panic!("model-bench: grpc_service.proto not found in ../proto or ./proto");
-    };
+    let dir = manifest.join("proto");
+    if !dir.join("grpc_service.proto").is_file() {
+        panic!(
+            "model-bench: {} is missing; the package must carry proto/grpc_service.proto",
+            dir.join("grpc_service.proto").display()
+        );
+    }
     let file = dir.join("grpc_service.proto");
     println!("cargo:rerun-if-changed={}", file.display());
-    let descriptors = protox::compile([&file], [dir]).unwrap_or_else(|e| panic!("{e}"));
+    let descriptors = protox::compile([&file], [&dir]).unwrap_or_else(|e| panic!("{e}"));
     tonic_prost_build::configure()
         .bytes(".")
         .compile_fds(descriptors)
