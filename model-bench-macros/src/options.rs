@@ -7,7 +7,7 @@ use std::fmt;
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
 
-use crate::values::{duration, number_literal, option_name, ungroup, value};
+use crate::values::{crate_path, duration, number_literal, option_name, ungroup, value};
 
 const OPTION_NAMES: &str = "pipeline, name, stage, batch, device, cold, cold_runs, sample_size, \
                             warm_up_time, measurement_time, remote, concurrency, rate, arrival, \
@@ -303,15 +303,7 @@ impl Options {
             }
             "crate" => {
                 unset(meta, &self.krate)?;
-                let value = meta.value()?;
-                let path = value.parse::<syn::Path>().map_err(|error| {
-                    syn::Error::new(
-                        error.span(),
-                        "`crate` takes the path model-bench is reached by, e.g. `crate = mb` \
-                         for a dependency renamed to `mb`",
-                    )
-                })?;
-                self.krate = Some(quote::ToTokens::into_token_stream(path));
+                self.krate = Some(crate_path(&value(meta, "crate = mb")?)?);
             }
             "compare" => {
                 unset(meta, &self.compare)?;

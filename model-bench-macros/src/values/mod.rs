@@ -1,5 +1,5 @@
 //! The value parsers that every option file shares: an option's `= value`, literals seen through
-//! `macro_rules!` groups, numbers and durations. It imports no other macro file, so options.rs and
+//! `macro_rules!` groups, numbers, durations and paths. It imports no other macro file, so options.rs and
 //! scenario.rs can both use it without importing each other.
 
 use quote::ToTokens;
@@ -48,6 +48,21 @@ pub(crate) fn number_literal(expr: &Expr) -> Option<syn::Result<f64>> {
             ..
         }) => Some(lit.base10_parse::<f64>()),
         _ => None,
+    }
+}
+
+/// A path to reach the library by (`crate = mb`, `crate = ::renamed`), as tokens to put before
+/// `::__private`.
+pub(crate) fn crate_path(expr: &Expr) -> syn::Result<proc_macro2::TokenStream> {
+    match ungroup(expr) {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => {
+            Ok(path.path.to_token_stream())
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`crate` takes the path model-bench is reached by, e.g. `crate = mb` for a \
+             dependency renamed to `mb`",
+        )),
     }
 }
 
