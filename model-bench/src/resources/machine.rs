@@ -51,11 +51,6 @@ pub fn busy_reason(state: &MachineState, cores: f64) -> Option<String> {
     if used < BUSY_CORES.max(cores / 4.0) {
         return None;
     }
-    let top: Vec<String> = state
-        .top_processes
-        .iter()
-        .map(|p| format!("{} {:.0} %", p.name, p.cpu_percent))
-        .collect();
     let load = state
         .load_average
         .map(|[one, _, _]| format!("; load average {one:.1}"))
@@ -63,11 +58,7 @@ pub fn busy_reason(state: &MachineState, cores: f64) -> Option<String> {
     Some(format!(
         "other processes used {used:.1} of {} cores{}{load}: expect noise",
         format_cores(cores),
-        if top.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", top.join(", "))
-        }
+        state.top_processes_named()
     ))
 }
 

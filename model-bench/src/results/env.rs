@@ -80,6 +80,22 @@ pub struct MachineState {
     pub busy: Option<String>,
 }
 
+impl MachineState {
+    /// The top other processes as ` (sh 99 %, yes 50 %)`, for a line about this state; empty
+    /// when none was listed.
+    pub fn top_processes_named(&self) -> String {
+        if self.top_processes.is_empty() {
+            return String::new();
+        }
+        let named: Vec<String> = self
+            .top_processes
+            .iter()
+            .map(|p| format!("{} {:.0} %", p.name, p.cpu_percent))
+            .collect();
+        format!(" ({})", named.join(", "))
+    }
+}
+
 /// Another process's CPU use during a sampling window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessCpu {

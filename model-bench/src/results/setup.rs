@@ -56,14 +56,28 @@ pub struct SetupChange {
 impl SetupChange {
     /// `backend: tract → onnxruntime`.
     pub fn describe(&self) -> String {
-        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         format!(
             "{}: {} → {}",
             self.key,
-            show(&self.before),
-            show(&self.after)
+            shown(&self.before),
+            shown(&self.after)
         )
     }
+
+    /// A table row: the bench, what differs, the baseline's value and this run's.
+    pub fn row(&self, bench: &str) -> Vec<String> {
+        vec![
+            bench.to_string(),
+            self.key.clone(),
+            shown(&self.before),
+            shown(&self.after),
+        ]
+    }
+}
+
+/// A value as shown: `(none)` where one side has no such fact.
+fn shown(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "(none)".into())
 }
 
 /// Facts that follow the machine rather than choose what runs: libtorch's and ONNX Runtime's

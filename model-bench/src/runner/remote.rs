@@ -411,6 +411,10 @@ fn record_server_facts(runtime: &tokio::runtime::Runtime, client: &Client, key: 
     if client.protocol() == Protocol::HttpPost {
         return;
     }
+    let unavailable = |whose: &str, fact: &str, error: crate::remote::error::RequestError| {
+        eprintln!("model-bench: {key}: the {whose}'s metadata is unavailable: {error}");
+        record(fact, &format!("unavailable ({})", error.class.key()));
+    };
     match runtime.block_on(client.server_metadata()) {
         Ok(server) => {
             record("server.name", &server.name);
@@ -419,13 +423,7 @@ fn record_server_facts(runtime: &tokio::runtime::Runtime, client: &Client, key: 
                 record("server.extensions", &server.extensions.join(", "));
             }
         }
-        Err(error) => {
-            eprintln!("model-bench: {key}: the server's metadata is unavailable: {error}");
-            record(
-                "server.metadata",
-                &format!("unavailable ({})", error.class.key()),
-            );
-        }
+        Err(error) => unavailable("server", "server.metadata", error),
     }
     match runtime.block_on(client.metadata()) {
         Ok(model) => {
@@ -436,13 +434,7 @@ fn record_server_facts(runtime: &tokio::runtime::Runtime, client: &Client, key: 
                 record("server.model.versions", &model.versions.join(", "));
             }
         }
-        Err(error) => {
-            eprintln!("model-bench: {key}: the model's metadata is unavailable: {error}");
-            record(
-                "server.model.metadata",
-                &format!("unavailable ({})", error.class.key()),
-            );
-        }
+        Err(error) => unavailable("model", "server.model.metadata", error),
     }
 }
 

@@ -142,24 +142,13 @@ pub fn crosses_runtimes(changes: &[BenchSetupChange]) -> bool {
 
 /// The setup changes as a table.
 pub fn setup_table(changes: &[BenchSetupChange]) -> Table {
-    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
     Table {
         title: "Setups differ (the changes above compare across these)".into(),
         headers: ["bench", "what", "old", "new"]
             .iter()
             .map(|h| h.to_string())
             .collect(),
-        rows: changes
-            .iter()
-            .map(|c| {
-                vec![
-                    c.bench.clone(),
-                    c.change.key.clone(),
-                    show(&c.change.before),
-                    show(&c.change.after),
-                ]
-            })
-            .collect(),
+        rows: changes.iter().map(|c| c.change.row(&c.bench)).collect(),
         notes: Vec::new(),
         prose: true,
     }

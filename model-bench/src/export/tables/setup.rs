@@ -21,13 +21,7 @@ pub(super) fn setup_changes(report: &Report) -> Vec<Table> {
     for bench in &report.benches {
         for change in &bench.setup_changes {
             runtime |= change.kind == ChangeKind::Runtime;
-            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-            table.rows.push(vec![
-                bench.id.clone(),
-                change.key.clone(),
-                show(&change.before),
-                show(&change.after),
-            ]);
+            table.rows.push(change.row(&bench.id));
         }
     }
     if runtime {
@@ -73,19 +67,10 @@ pub(crate) fn machine_line(state: &MachineState) -> String {
         parts.push(format!("load {one:.2} {five:.2} {fifteen:.2}"));
     }
     if let Some(cores) = state.other_processes_cores {
-        let top: Vec<String> = state
-            .top_processes
-            .iter()
-            .map(|p| format!("{} {:.0} %", p.name, p.cpu_percent))
-            .collect();
         parts.push(format!(
             "other processes {cores:.2} cores over {} ms{}",
             state.sampled_ms,
-            if top.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", top.join(", "))
-            }
+            state.top_processes_named()
         ));
     }
     if let Some(governor) = &state.cpu_governor {
