@@ -56,27 +56,31 @@ fi
 # `--features cuda` builds the CUDA-event timing (cudarc loads the driver at run time, so it builds
 # without CUDA); on a machine without a driver its benches are skipped, which the tests check.
 # Every step keeps it on, so the dependencies are built once (the README's `cargo bench` builds
-# the default features). `model-bench/cli` builds the `model-bench` command for its tests. Every
+# the default features). `png` adds the PNG copies of the charts, which the tests check, and
+# `model-bench/cli` builds the `model-bench` command for its tests. Every
 # step selects the whole workspace, so features resolve the same way in each and no dependency
 # is built twice (selecting the root package alone leaves out model-bench's dev-dependencies,
 # which changes the features of libc, serde, tract and others, and rebuilt them all).
 echo "== formatting and lints"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --release --features cuda,model-bench/cli -- -D warnings
+cargo clippy --workspace --all-targets --release --features cuda,png,model-bench/cli -- -D warnings
 
 echo "== every test (ONNX models on tract)"
-MODEL_BENCH_ORT_BACKEND=tract cargo test --workspace --release --features cuda,model-bench/cli
+MODEL_BENCH_ORT_BACKEND=tract cargo test --workspace --release --features cuda,png,model-bench/cli
+
+echo "== a consumer crate built from the packaged .crate files (remote + ort, renamed dependency)"
+./scripts/consumer.sh
 
 echo "== the example benches once each, the ONNX tests, and a comparison across backends, on ONNX Runtime ($ORT_LIB)"
 export MODEL_BENCH_ORT_BACKEND=onnxruntime ORT_DYLIB_PATH="$ORT_LIB"
-cargo test --workspace --release --features cuda,model-bench/cli --bench pipeline --bench serving
-cargo test --workspace --release --features cuda,model-bench/cli --test onnx
+cargo test --workspace --release --features cuda,png,model-bench/cli --bench pipeline --bench serving
+cargo test --workspace --release --features cuda,png,model-bench/cli --test onnx
 # The fixture's ONNX bench on ONNX Runtime, compared with a baseline it saved on tract.
-cargo test --workspace --release --features cuda,model-bench/cli --test harness -- a_comparison_across_setups
+cargo test --workspace --release --features cuda,png,model-bench/cli --test harness -- a_comparison_across_setups
 unset MODEL_BENCH_ORT_BACKEND ORT_DYLIB_PATH
 
 echo "== the tch integration on libtorch $TORCH_VERSION (CPU), and its example bench once"
 export LIBTORCH="$LIBTORCH_DIR"
 export LD_LIBRARY_PATH="$LIBTORCH_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-cargo clippy --workspace --release --features tch,cuda,model-bench/cli --test tch --bench torch -- -D warnings
-cargo test --workspace --release --features tch,cuda,model-bench/cli --test tch --bench torch
+cargo clippy --workspace --release --features tch,cuda,png,model-bench/cli --test tch --bench torch -- -D warnings
+cargo test --workspace --release --features tch,cuda,png,model-bench/cli --test tch --bench torch

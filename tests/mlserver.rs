@@ -339,11 +339,13 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         // MLServer's own Prometheus counter, scraped around and during the loop (no warm-up, so
         // every request is measured), counts exactly the requests that succeeded.
         let plan = LoadPlan::closed(4, Duration::from_secs(30)).max_requests(200);
-        let scraper = rt.block_on(Scraper::start(
-            &server.metrics_url(),
-            Duration::ZERO,
-            Duration::from_millis(200),
-        ));
+        let scraper = rt
+            .block_on(Scraper::start(
+                &server.metrics_url(),
+                Duration::ZERO,
+                Duration::from_millis(200),
+            ))
+            .expect("an HTTP client for the scraper");
         let stats = run(&rt, &client, &plan);
         let metrics = rt
             .block_on(scraper.finish())

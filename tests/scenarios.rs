@@ -171,11 +171,13 @@ fn prometheus_metrics_count_the_requests_and_see_them_inside_the_server() {
     let runtime = runtime();
     let client = connect(&runtime, &endpoint(), &server.rest_url());
     let url = format!("{}/metrics", server.rest_url());
-    let scraper = runtime.block_on(Scraper::start(
-        &url,
-        Duration::ZERO,
-        Duration::from_millis(100),
-    ));
+    let scraper = runtime
+        .block_on(Scraper::start(
+            &url,
+            Duration::ZERO,
+            Duration::from_millis(100),
+        ))
+        .expect("an HTTP client for the scraper");
     let plan = LoadPlan::closed(4, Duration::from_secs(10)).max_requests(150);
     let stats = run(&runtime, &client, &plan);
     let metrics = runtime.block_on(scraper.finish()).unwrap();

@@ -11,8 +11,9 @@ mod options;
 mod scenario;
 mod values;
 
-/// Registers a function `fn(b: &mut Bencher)` as a bench; see the `model_bench` crate for the
-/// options.
+/// Registers a function `fn(b: &mut Bencher)` (a pipeline stage) or `fn() -> Endpoint` (with
+/// `remote`) as a bench. Its options are documented where users meet it, on the re-export
+/// `model_bench::model_bench`: one section per option, with examples.
 #[proc_macro_attribute]
 pub fn model_bench(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

@@ -71,7 +71,9 @@ impl PointName {
 /// call of its routine, and that first call on its own.
 #[derive(Debug, Clone, Copy)]
 pub struct FirstCall {
+    /// From entering the bench function to the end of the routine's first call (setup included).
     pub setup_and_first_call: Duration,
+    /// The routine's first call alone.
     pub first_call: Duration,
 }
 

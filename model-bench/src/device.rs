@@ -10,11 +10,14 @@ use std::fmt;
 /// the work's stream, feature `cuda`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Device {
+    /// The CPU; timed with the wall clock.
     Cpu,
+    /// A CUDA device; timed with CUDA events on the work's stream (feature `cuda`).
     Cuda,
 }
 
 impl Device {
+    /// The device's name as the attribute spells it and results record it: `cpu` or `cuda`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Device::Cpu => "cpu",

@@ -3,6 +3,8 @@
 //! Annotate functions in a `harness = false` bench target with `#[model_bench(...)]`, end the file
 //! with `model_bench::main!();`, and run `cargo bench`. See the README for the options.
 
+#![warn(missing_docs)]
+
 // The macro's generated code names `::model_bench`; this makes that path work inside the crate too.
 extern crate self as model_bench;
 
@@ -10,27 +12,48 @@ pub mod bencher;
 mod device;
 mod duration_grammar;
 pub mod error;
-pub mod export;
 pub mod facts;
 pub mod measure;
-pub mod plot;
-pub mod progress;
-pub mod registry;
 pub mod remote;
-pub mod resources;
 pub mod results;
-pub mod runner;
 #[cfg(any(feature = "ort", feature = "tch"))]
 pub mod runtimes;
 #[cfg(feature = "remote")]
 pub mod server;
-pub mod stats;
 mod sync;
+
+// The machinery behind `cargo bench` and the `model-bench` command. It is `pub` because that
+// command and this repository's tests and benches are separate crates, but it is not part of the
+// API: hidden from the docs and free to change in any release.
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod export;
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod plot;
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod progress;
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod registry;
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod resources;
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod runner;
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod stats;
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod tool;
 
 pub use bencher::Bencher;
 pub use criterion::BatchSize;
 pub use error::Error;
+#[doc = include_str!("attribute.md")]
 pub use model_bench_macros::model_bench;
 pub use registry::{Device, Stage};
 pub use std::hint::black_box;
@@ -40,7 +63,9 @@ pub mod prelude {
     pub use crate::bencher::Bencher;
     pub use crate::model_bench;
     pub use crate::registry::{Device, Stage};
-    pub use crate::remote::{Endpoint, InjectedLatency, Protocol, ReferenceConfig, Tensor};
+    pub use crate::remote::{
+        Endpoint, InjectedLatency, Protocol, ReferenceConfig, Tensor, TensorError,
+    };
     pub use criterion::BatchSize;
     pub use std::hint::black_box;
 }
@@ -62,6 +87,7 @@ macro_rules! main {
 }
 
 #[doc(hidden)]
+#[allow(missing_docs)]
 pub mod __private {
     pub use crate::registry::{
         BenchDescriptor, BenchKind, BenchOutcome, Device, IntoBenchOutcome, IntoEndpoint,

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use super::file::write_atomic;
 use super::{format::duration_ns, tables};
 use crate::error::Error;
-use crate::plot::{self, xml_escape, Chart, PngFonts};
+use crate::plot::{self, xml_escape, Chart};
 use crate::results::{BaselineUse, Report};
 
 /// What writing the report did.
@@ -39,8 +39,8 @@ pub fn write_report(
             .notes
             .push("charts were not drawn (--noplot); the tables are below".into());
     }
-    let fonts = PngFonts::system();
-    if draw_charts && fonts.sans_serif.is_none() {
+    #[cfg(feature = "png")]
+    if draw_charts && plot::PngFonts::system().sans_serif.is_none() {
         written.notes.push(
             "no system font found: the PNG charts have no text (the SVGs do); install one (e.g. \
              fonts-dejavu-core) or set MODEL_BENCH_FONT to a .ttf file"
@@ -67,20 +67,7 @@ pub fn write_report(
             continue;
         }
         written.files.push(svg);
-        let png = plot::to_png(&chart.name, &chart.svg, fonts).and_then(|bytes| {
-            let path = dir.join(format!("{}.png", chart.name));
-            write_atomic(&path, &bytes).map(|()| path)
-        });
-        let has_png = match png {
-            Ok(path) => {
-                written.files.push(path);
-                true
-            }
-            Err(error) => {
-                written.errors.push(error);
-                false
-            }
-        };
+        let has_png = write_png_copy(dir, &chart, &mut written);
         charts.push((chart, has_png));
     }
     let criterion_link = criterion_report
@@ -93,6 +80,31 @@ pub fn write_report(
         Err(error) => written.errors.push(error),
     }
     written
+}
+
+/// Writes `NAME.png` beside the chart's SVG (feature `png`); whether it was written.
+#[cfg(feature = "png")]
+fn write_png_copy(dir: &Path, chart: &Chart, written: &mut Written) -> bool {
+    let png = plot::to_png(&chart.name, &chart.svg, plot::PngFonts::system()).and_then(|bytes| {
+        let path = dir.join(format!("{}.png", chart.name));
+        write_atomic(&path, &bytes).map(|()| path)
+    });
+    match png {
+        Ok(path) => {
+            written.files.push(path);
+            true
+        }
+        Err(error) => {
+            written.errors.push(error);
+            false
+        }
+    }
+}
+
+/// Without feature `png` the charts are SVG only (resvg and its font stack are not built).
+#[cfg(not(feature = "png"))]
+fn write_png_copy(_dir: &Path, _chart: &Chart, _written: &mut Written) -> bool {
+    false
 }
 
 /// The page itself.

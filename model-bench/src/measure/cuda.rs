@@ -20,10 +20,18 @@ pub fn unavailable_reason() -> Option<String> {
 /// A CUDA device is missing or unusable.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CudaError {
+    /// The CUDA driver library (libcuda) could not be loaded.
     #[error("no CUDA driver: libcuda could not be loaded (is an NVIDIA driver installed?)")]
     NoDriver,
+    /// A device's context could not be created, or its L2 size read or flush buffer allocated.
     #[error("CUDA device {ordinal}: {message}")]
-    Device { ordinal: usize, message: String },
+    Device {
+        /// The device's ordinal (0 is the first GPU).
+        ordinal: usize,
+        /// The driver's error, with what was being done.
+        message: String,
+    },
+    /// Recording an event or reading the time between two events failed; the driver's message.
     #[error("CUDA event: {0}")]
     Event(String),
     /// The stop event completed before the start event: the pair was recorded in the wrong order
@@ -54,6 +62,7 @@ pub struct CudaEvents {
 }
 
 impl CudaEvents {
+    /// Events on `stream`, which must be the stream the timed work is queued on.
     pub fn on_stream(stream: Arc<CudaStream>) -> Self {
         CudaEvents { stream }
     }
@@ -65,6 +74,7 @@ impl CudaEvents {
         })
     }
 
+    /// The stream the events are recorded on.
     pub fn stream(&self) -> &Arc<CudaStream> {
         &self.stream
     }
@@ -101,6 +111,7 @@ impl L2Flush {
         })
     }
 
+    /// The flush buffer's size in bytes (twice the L2 cache, at least 1 MiB).
     pub fn bytes(&self) -> usize {
         self.buffer.len()
     }

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 /// A clock that timestamps the work queued on one device stream.
 pub trait EventClock {
+    /// A recorded event, a point on the device's timeline.
     type Event;
+    /// Why recording or timing an event failed.
     type Error: Display;
     /// Records an event behind the work queued so far; does not wait.
     fn record(&self) -> Result<Self::Event, Self::Error>;

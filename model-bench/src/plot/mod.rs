@@ -14,6 +14,7 @@ mod canvas;
 mod cold;
 mod latency;
 mod load;
+#[cfg(feature = "png")]
 mod png;
 mod protocols;
 mod scenario;
@@ -25,6 +26,7 @@ use crate::results::Report;
 
 pub(crate) use canvas::xml_escape;
 pub use canvas::{file_stem, Chart, Series, HEIGHT, WIDTH};
+#[cfg(feature = "png")]
 pub use png::{to_png, PngFonts};
 
 /// Every chart the report's results allow, in reading order. A chart that cannot be drawn is an

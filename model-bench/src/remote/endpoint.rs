@@ -16,7 +16,9 @@ use super::reference::ReferenceConfig;
 /// never written to a report, a baseline or a log line.
 #[derive(Clone, PartialEq)]
 pub enum HeaderValue {
+    /// This value, sent as given.
     Literal(String),
+    /// The value of this environment variable, read when the client is built.
     Env(String),
 }
 
@@ -29,9 +31,12 @@ impl fmt::Debug for HeaderValue {
     }
 }
 
+/// A header sent with every request (gRPC metadata for gRPC endpoints).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
+    /// The header's name, e.g. `authorization`.
     pub name: String,
+    /// Where its value comes from.
     pub value: HeaderValue,
     /// Prefix put before an environment value, e.g. `Bearer `.
     pub prefix: String,
@@ -40,33 +45,72 @@ pub struct Header {
 /// A fixed body for [`Protocol::HttpPost`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostBody {
+    /// Sent as the `content-type` header.
     pub content_type: String,
+    /// The body, sent unchanged with every request.
     pub bytes: Vec<u8>,
 }
 
 /// Why an endpoint description cannot be used; reported before any request is sent.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EndpointError {
+    /// The URL environment variable is unset or empty and there is no default URL or reference
+    /// server to fall back on.
     #[error("no URL for the endpoint: set ${var}{}", if *.has_reference { "" } else { " (or give a default URL or a reference server)" })]
-    NoUrl { var: String, has_reference: bool },
+    NoUrl {
+        /// The environment variable the URL is read from.
+        var: String,
+        /// Whether a reference server was configured (the message then does not suggest one).
+        has_reference: bool,
+    },
+    /// None of a URL, a URL environment variable or a reference server was given.
     #[error("no URL for the endpoint: give `.url(…)`, `.url_from_env(…)` or `.reference(…)`")]
     NoUrlSource,
+    /// The URL is not `http://` or `https://` with a host and a valid port.
     #[error("invalid URL `{url}`{}: {message}", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default())]
     InvalidUrl {
+        /// The URL without user info or query string.
         url: String,
+        /// Where it came from, e.g. `$MB_URL`; `None` for a URL given in code.
         origin: Option<String>,
+        /// What is wrong with it.
         message: String,
     },
+    /// A header's value is read from an environment variable that is not set.
     #[error("header `{header}` reads ${var}, which is not set")]
-    MissingSecret { header: String, var: String },
+    MissingSecret {
+        /// The header's name.
+        header: String,
+        /// The environment variable it reads.
+        var: String,
+    },
+    /// A header's name or value is not valid HTTP (or gRPC metadata); found when the client is
+    /// built.
     #[error("invalid header `{header}`: {message}")]
-    InvalidHeader { header: String, message: String },
+    InvalidHeader {
+        /// The header's name.
+        header: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An input tensor is invalid.
     #[error("{0}")]
     Tensor(#[from] TensorError),
+    /// A V2 (REST or gRPC) endpoint was given no input tensors.
     #[error("{protocol} endpoint for model `{model}` has no inputs")]
-    NoInputs { protocol: Protocol, model: String },
-    #[error("an http-post endpoint needs a body: `.body(content_type, bytes)`")]
+    NoInputs {
+        /// The endpoint's protocol.
+        protocol: Protocol,
+        /// The endpoint's model.
+        model: String,
+    },
+    /// An [`Protocol::HttpPost`] endpoint has no body.
+    #[error(
+        "an http-post endpoint needs a body: build it with `Endpoint::post(path, content_type, bytes)`"
+    )]
     NoBody,
+    /// Any other invalid setting (a zero timeout, an invalid mix, an unreadable TLS CA file);
+    /// the message says which.
     #[error("{0}")]
     Invalid(String),
 }
@@ -75,19 +119,29 @@ pub enum EndpointError {
 /// [`Endpoint::grpc`] or [`Endpoint::post`], then chain options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
+    /// How requests are sent.
     pub protocol: Protocol,
+    /// The model's name (for [`Protocol::HttpPost`], the path).
     pub model: String,
+    /// The model version to address; `None` lets the server choose.
     pub model_version: Option<String>,
     /// Fixed URL, used when the environment variable is unset.
     pub default_url: Option<String>,
+    /// Environment variable whose value, when set and not empty, is the URL (over the default).
     pub url_env: Option<String>,
     /// Serve the endpoint from an in-process reference server when no URL is given.
     pub reference: Option<ReferenceConfig>,
+    /// The input tensors sent with every request.
     pub inputs: Vec<Tensor>,
     /// Outputs to request by name; empty asks for every output.
     pub requested_outputs: Vec<String>,
+    /// Outputs every response must carry, with an exact shape where one is given; a missing or
+    /// misshapen one counts as a decode error.
     pub expected_outputs: Vec<ExpectedOutput>,
+    /// Headers (gRPC metadata) sent with every request.
     pub headers: Vec<Header>,
+    /// Per-request timeout (default [`DEFAULT_TIMEOUT`], 10 s); a request that takes longer
+    /// fails as a timeout.
     pub timeout: Duration,
     /// Independent connections (REST clients, gRPC channels) requests are spread over; `None`
     /// lets HTTP/1.1 open one per request in flight and HTTP/2 and gRPC use one.
@@ -96,6 +150,7 @@ pub struct Endpoint {
     pub http2: bool,
     /// Path for [`Protocol::HttpPost`], e.g. `/predictions/resnet`.
     pub path: Option<String>,
+    /// The fixed body for [`Protocol::HttpPost`].
     pub body: Option<PostBody>,
     /// A certificate authority trusted for https, besides the system's roots.
     pub tls_ca: Option<TlsCa>,
@@ -119,13 +174,16 @@ pub struct Endpoint {
 pub struct MixMember {
     /// Its name in the results (unique in the mix).
     pub name: String,
+    /// Its share of the requests, relative to the other members' and the endpoint's own weight.
     pub weight: f64,
+    /// Where its requests go (without a mix of its own).
     pub endpoint: Endpoint,
 }
 
 /// How a bench names the server's process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerProcess {
+    /// The process with this PID.
     Pid(u32),
     /// A PID read from this environment variable when the bench runs (unset: not watched).
     PidFromEnv(String),
@@ -136,7 +194,9 @@ pub enum ServerProcess {
 /// A PEM certificate authority to trust, given inline or as a file read when the client is built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsCa {
+    /// The PEM text itself.
     Pem(String),
+    /// A PEM file, read when the client is built.
     File(PathBuf),
 }
 
@@ -236,16 +296,19 @@ impl Endpoint {
         self
     }
 
+    /// Addresses this version of the model (default: the server's choice).
     pub fn model_version(mut self, version: impl Into<String>) -> Self {
         self.model_version = Some(version.into());
         self
     }
 
+    /// Adds an input tensor sent with every request; V2 endpoints need at least one.
     pub fn input(mut self, tensor: Tensor) -> Self {
         self.inputs.push(tensor);
         self
     }
 
+    /// Asks for this output by name; without any, the server returns every output.
     pub fn request_output(mut self, name: impl Into<String>) -> Self {
         self.requested_outputs.push(name.into());
         self
@@ -273,6 +336,7 @@ impl Endpoint {
         self
     }
 
+    /// A header (gRPC metadata) with a literal value, sent with every request.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push(Header {
             name: name.into(),
@@ -358,16 +422,22 @@ impl Endpoint {
         self
     }
 
+    /// The per-request timeout (default [`DEFAULT_TIMEOUT`], 10 s); must be greater than zero.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
+    /// Spreads requests over this many independent connections (REST clients, gRPC channels);
+    /// 0 counts as 1. By default HTTP/1.1 opens one per request in flight and HTTP/2 and gRPC
+    /// use one.
     pub fn connections(mut self, connections: usize) -> Self {
         self.connections = Some(connections.max(1));
         self
     }
 
+    /// Speaks HTTP/2 with prior knowledge to a REST server (default `false`: HTTP/1.1); gRPC is
+    /// always HTTP/2.
     pub fn http2(mut self, http2: bool) -> Self {
         self.http2 = http2;
         self
@@ -537,8 +607,11 @@ impl Endpoint {
 /// A checked base URL and what the report may show of it (no user info, no query).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedUrl {
+    /// The URL as given, without a trailing slash.
     pub url: String,
+    /// The URL without user info or query string, fit for reports and logs.
     pub display: String,
+    /// Whether the scheme is `https`.
     pub tls: bool,
 }
 

@@ -21,6 +21,8 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// The class as a short key that reports count by: `connect`, `timeout`, `http_503`,
+    /// `grpc_unavailable`, `decode` or `io`.
     pub fn key(&self) -> String {
         match self {
             ErrorClass::Connect => "connect".into(),
@@ -36,11 +38,14 @@ impl ErrorClass {
 /// One failed request: its class and a message saying what and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestError {
+    /// What kind of failure it was.
     pub class: ErrorClass,
+    /// What failed and where, for people to read.
     pub message: String,
 }
 
 impl RequestError {
+    /// A failed request of class `class` with the message `message`.
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
         RequestError {
             class,

@@ -21,10 +21,15 @@ pub mod reference;
 #[cfg(feature = "remote")]
 pub mod client;
 #[cfg(feature = "remote")]
+mod crypto;
+#[cfg(feature = "remote")]
 pub mod error;
 #[cfg(feature = "remote")]
 pub mod load;
+// What runs beside a load point; the runner's, not part of the API.
 #[cfg(feature = "remote")]
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod watch;
 
 pub use endpoint::{Endpoint, EndpointError, MixMember, Protocol, ServerProcess, TlsCa};

@@ -8,8 +8,11 @@ use std::time::Duration;
 /// The models and behaviour of one reference server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceConfig {
+    /// The models served, each under its own name.
     pub models: Vec<ModelSpec>,
+    /// Delay and stalls injected before each inference (`None`: none).
     pub latency: Option<InjectedLatency>,
+    /// Dynamic batching, applied to every model (`None`: each request runs alone).
     pub batching: Option<Batching>,
     /// Requests per second the server can serve: one request at a time, first come first
     /// served, each taking `1 / capacity` (a single-server queue, so its capacity is known
@@ -27,7 +30,9 @@ pub struct ReferenceConfig {
 /// A server certificate chain and its private key, both PEM.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ServerTls {
+    /// The certificate chain, server certificate first.
     pub cert_pem: String,
+    /// The private key (redacted from `Debug` output).
     pub key_pem: String,
 }
 
@@ -45,12 +50,21 @@ impl std::fmt::Debug for ServerTls {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelSpec {
     /// Echoes every input back; an input named `INPUT…` comes back as `OUTPUT…`.
-    Identity { name: String },
+    Identity {
+        /// The model's name.
+        name: String,
+    },
     /// An ONNX model run on the ort runtime (feature `ort`).
-    Onnx { name: String, path: PathBuf },
+    Onnx {
+        /// The model's name.
+        name: String,
+        /// The `.onnx` file, loaded when the server starts.
+        path: PathBuf,
+    },
 }
 
 impl ModelSpec {
+    /// The name the model is served under.
     pub fn name(&self) -> &str {
         match self {
             ModelSpec::Identity { name } | ModelSpec::Onnx { name, .. } => name,
@@ -64,12 +78,16 @@ impl ModelSpec {
 /// its end. The expected latency distribution follows from these numbers alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InjectedLatency {
+    /// Added to every inference.
     pub fixed: Duration,
+    /// How long the server stalls at the start of each period (zero: never).
     pub stall: Duration,
+    /// The time from one stall's start to the next.
     pub period: Duration,
 }
 
 impl InjectedLatency {
+    /// Every inference takes `fixed` longer; no stalls.
     pub fn fixed(fixed: Duration) -> Self {
         InjectedLatency {
             fixed,
@@ -78,6 +96,7 @@ impl InjectedLatency {
         }
     }
 
+    /// Also stalls the whole server for `stall` at the start of every `period`.
     pub fn with_stall(mut self, stall: Duration, period: Duration) -> Self {
         self.stall = stall;
         self.period = period;
@@ -104,7 +123,9 @@ impl InjectedLatency {
 /// `max_batch` requests, waiting at most `max_queue_delay` for the batch to fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Batching {
+    /// The most requests run together (at least 1).
     pub max_batch: usize,
+    /// The longest a batch waits for more requests after its first arrived.
     pub max_queue_delay: Duration,
 }
 
@@ -149,11 +170,14 @@ impl ReferenceConfig {
         self
     }
 
+    /// Adds an identity model named `name`, which echoes its inputs back.
     pub fn identity(mut self, name: impl Into<String>) -> Self {
         self.models.push(ModelSpec::Identity { name: name.into() });
         self
     }
 
+    /// Adds the ONNX model in the file at `path`, served as `name` with its first input and
+    /// first output, both FP32 (needs the `ort` feature).
     pub fn onnx(mut self, name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
         self.models.push(ModelSpec::Onnx {
             name: name.into(),
@@ -162,11 +186,14 @@ impl ReferenceConfig {
         self
     }
 
+    /// Injects this latency schedule before every inference (default: none).
     pub fn latency(mut self, latency: InjectedLatency) -> Self {
         self.latency = Some(latency);
         self
     }
 
+    /// Batches requests to each model dynamically: up to `max_batch` (at least 1) run together,
+    /// a batch waiting at most `max_queue_delay` after its first request (default: no batching).
     pub fn batching(mut self, max_batch: usize, max_queue_delay: Duration) -> Self {
         self.batching = Some(Batching {
             max_batch: max_batch.max(1),
@@ -184,6 +211,7 @@ impl ReferenceConfig {
         self
     }
 
+    /// The model served under `name`, if any.
     pub fn model(&self, name: &str) -> Option<&ModelSpec> {
         self.models.iter().find(|m| m.name() == name)
     }

@@ -5,18 +5,33 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// Where and with what a run was measured: the machine, the toolchain, the checkout and the
+/// crate versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
+    /// The OS name and version (e.g. `Linux (Ubuntu 24.04)`); `None` when it could not be read.
     pub os: Option<String>,
+    /// The kernel version; `None` when it could not be read.
     pub kernel: Option<String>,
+    /// The CPU architecture the benches were built for (e.g. `x86_64`, `aarch64`).
     pub arch: String,
+    /// The machine's host name; `None` when it could not be read.
     pub hostname: Option<String>,
+    /// The first CPU's brand string; `None` when it could not be read or was empty.
     pub cpu_model: Option<String>,
+    /// Physical CPU cores; `None` when they could not be counted.
     pub physical_cores: Option<usize>,
+    /// CPUs this process may run on (`std::thread::available_parallelism`, which honours
+    /// affinity and cgroup quotas); 1 when unknown.
     pub logical_cores: usize,
+    /// Total RAM in bytes; `None` when it could not be read.
     pub memory_bytes: Option<u64>,
+    /// The compiler that built the library, as `rustc --version` prints it (`unknown` if it did
+    /// not answer).
     pub rustc: String,
+    /// This library's version.
     pub model_bench_version: String,
+    /// The git checkout the run was started in; `None` outside one or without git.
     pub git: Option<GitInfo>,
     /// Versions of the crates that shape the numbers (criterion, the runtimes, the HTTP/gRPC
     /// stack), from the `Cargo.lock` of the workspace being benched; several versions are joined.
@@ -36,7 +51,9 @@ pub struct Environment {
 /// The machine's state at the start and at the end of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MachineStates {
+    /// The state before the first bench ran.
     pub start: MachineState,
+    /// The state when the report was built (the run ended or was interrupted); `None` before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<MachineState>,
 }
@@ -99,7 +116,9 @@ impl MachineState {
 /// Another process's CPU use during a sampling window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessCpu {
+    /// The process id.
     pub pid: u32,
+    /// The process's command name (`/proc/<pid>/stat`'s `comm`).
     pub name: String,
     /// Percent of one core.
     pub cpu_percent: f64,
@@ -108,17 +127,23 @@ pub struct ProcessCpu {
 /// One GPU's clocks at a moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuClocks {
+    /// The GPU's NVML index.
     pub index: u32,
+    /// The current SM clock in MHz; `None` when NVML did not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sm_mhz: Option<u32>,
+    /// The current memory clock in MHz; `None` when NVML did not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mhz: Option<u32>,
+    /// Whether persistence mode is on; `None` when NVML did not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence_mode: Option<bool>,
 }
 
+/// The git checkout a run was measured from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GitInfo {
+    /// The full hash of `HEAD`.
     pub commit: String,
     /// Uncommitted changes to tracked files were present.
     pub dirty: bool,

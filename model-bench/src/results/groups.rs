@@ -4,9 +4,11 @@ use super::{BenchResult, PointResult, Report};
 
 /// Remote benches of one model and one id prefix, over REST and over gRPC.
 pub struct ProtocolGroup<'a> {
+    /// The model every peer drives (their `remote.model`).
     pub model: String,
     /// The bench ids' shared prefix (the part before the last `/`).
     pub group: String,
+    /// The group's remote benches, REST and gRPC alike, in report order.
     pub peers: Vec<&'a BenchResult>,
     /// Load level names (the last segment of point ids, e.g. `c4`), in first-seen order.
     pub levels: Vec<String>,

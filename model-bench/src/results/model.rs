@@ -12,9 +12,12 @@ use super::resources::{GpuUsage, ProcessUsage, SoakMemory};
 /// Bumped on any change a reader of an older file would misread.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// A whole run's results, as written to `results.json` at the end of a measuring run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The [`SCHEMA_VERSION`] the file was written with.
     pub schema_version: u32,
+    /// The version of the model-bench crate that wrote the file.
     pub model_bench_version: String,
     /// Seconds since the Unix epoch when the run finished.
     pub created_unix_s: u64,
@@ -23,9 +26,15 @@ pub struct Report {
     pub created_at: String,
     /// `true` when the run was cut short (Ctrl-C); what was measured before is kept.
     pub interrupted: bool,
+    /// How the run was configured.
     pub run: RunInfo,
+    /// The machine and software the run was measured on, and the machine's state at its start and
+    /// end.
     pub environment: Environment,
+    /// One result per bench the name filter selected, in source order.
     pub benches: Vec<BenchResult>,
+    /// Per pipeline with per-request stages measured at a common batch size: where its time goes,
+    /// stage by stage.
     pub pipelines: Vec<Breakdown>,
     /// Advice read off the results, each with the numbers behind it.
     #[serde(default)]
@@ -35,11 +44,16 @@ pub struct Report {
 /// How the run was configured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
+    /// Quick mode was on (`quick = true` or `MODEL_BENCH_QUICK`): rough numbers fast (a stage bench
+    /// gets 10 samples, at most 100 ms of warm-up and 300 ms of measurement; remote load levels and
+    /// scenario phases are shortened).
     pub quick: bool,
     /// The criterion filter given on the command line, if any.
     pub filter: Option<String>,
     /// The criterion baseline this run saved to or compared against.
     pub baseline: Option<BaselineUse>,
+    /// Path of the settings file read (`model-bench.toml` or `$MODEL_BENCH_CONFIG`); `None` when
+    /// there was none.
     pub config_file: Option<String>,
     /// The settings the run used (environment and `model-bench.toml` applied; they hold no
     /// secrets: endpoints and their headers live in bench code, not here).
@@ -50,16 +64,32 @@ pub struct RunInfo {
 /// The effective run settings, as written into every result file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
+    /// Fresh processes started per `cold` bench, unless the bench sets its own `cold_runs`.
     pub cold_runs: u32,
+    /// Seconds a cold run's fresh process may take before it is killed and counted as failed.
     pub cold_timeout_s: f64,
+    /// Default criterion sample count per bench (`sample_size`, `MODEL_BENCH_SAMPLE_SIZE`); `None`:
+    /// criterion's own. A bench's own option, criterion's flags and quick mode take precedence.
     pub sample_size: Option<usize>,
+    /// Default criterion warm-up time per bench, in seconds (`warm_up_time`,
+    /// `MODEL_BENCH_WARM_UP_TIME`); `None`: criterion's own. A bench's own option, criterion's
+    /// flags and quick mode take precedence.
     pub warm_up_time_s: Option<f64>,
+    /// Default criterion measurement time per bench, in seconds (`measurement_time`,
+    /// `MODEL_BENCH_MEASUREMENT_TIME`); `None`: criterion's own. A bench's own option, criterion's
+    /// flags and quick mode take precedence.
     pub measurement_time_s: Option<f64>,
+    /// Whether the regression gate judged this run: `[gate] enabled` / `MODEL_BENCH_GATE`, or
+    /// `same_setup`, which turns it on.
     pub gate_enabled: bool,
     /// The gate refuses to judge a comparison across runtimes, models or servers.
     #[serde(default)]
     pub gate_same_setup: bool,
+    /// The gate's significance level: a change counts only with a p-value below it (criterion's
+    /// default 0.05).
     pub significance_level: f64,
+    /// The gate's default noise threshold, a fraction of the mean (0.01 = ±1 %): a significant
+    /// change whose confidence interval reaches inside it is `within_noise`.
     pub noise_threshold: f64,
     /// Per-bench noise thresholds, by bench key.
     pub noise_by_bench: BTreeMap<String, f64>,
@@ -67,18 +97,29 @@ pub struct RunSettings {
     pub thresholds: Vec<String>,
     /// The latency SLO load levels are judged against (`[recommend] slo_p99`), in ns.
     pub slo_p99_ns: Option<f64>,
+    /// Cold-start overhead (cold mean − warm median) above which preloading is advised
+    /// (`[recommend] cold_overhead`), in ns.
     pub cold_overhead_ns: f64,
+    /// IQR / median above which a point is flagged as noisy (`[recommend] noise`), as a fraction
+    /// (0.1 = 10 %).
     pub noise_ratio: f64,
     /// Resident-memory growth over one bench that is flagged, in bytes.
     #[serde(default)]
     pub memory_growth_bytes: u64,
 }
 
+/// What the run did with a criterion baseline; JSON `{"action": "save" | "compare" |
+/// "compare_lenient", "name": …}`. `RunInfo::baseline` is `None` with `--discard-baseline`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action", content = "name")]
 pub enum BaselineUse {
+    /// `--save-baseline NAME`, or no baseline flag at all (criterion's default, `base`): this run
+    /// is saved as the baseline.
     Save(String),
+    /// `--baseline NAME`: compared against that saved baseline; a bench without it fails.
     Compare(String),
+    /// `--baseline-lenient NAME`: compared where that baseline exists; benches without it are
+    /// measured uncompared.
     CompareLenient(String),
 }
 
@@ -93,6 +134,7 @@ impl BaselineUse {
     }
 }
 
+/// How a bench ended; JSON `ok`, `ceiling`, `failed` or `skipped`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BenchStatus {
@@ -107,20 +149,35 @@ pub enum BenchStatus {
     Skipped,
 }
 
+/// The results of one `#[model_bench]` function: its points, sweep and cold runs, and what was
+/// watched while it ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchResult {
     /// `pipeline/name` or `name`.
     pub id: String,
+    /// The function's name, or the attribute's `name = "…"`.
     pub name: String,
+    /// The attribute's `pipeline`; `None` when it names none.
     pub pipeline: Option<String>,
+    /// `load`, `preprocess`, `forward`, `postprocess`, `end_to_end` or a custom stage name;
+    /// `remote` for a remote endpoint bench.
     pub stage: String,
+    /// Where the timed work ran: `cpu` or `cuda` (the attribute's `device`).
     pub device: String,
+    /// Where the bench function is defined, as `file:line`.
     pub source: String,
+    /// How the bench ended; see [`BenchStatus`].
     pub status: BenchStatus,
     /// Why the bench failed, or why its sweep stopped.
     pub error: Option<String>,
+    /// One per measured batch size (for a remote bench, one per load level, each with `batch` 1);
+    /// empty when nothing was measured or the bench ran a scenario.
     pub points: Vec<PointResult>,
+    /// For a swept bench (`batch = [...]`): the best batch, knee and ceiling over its points;
+    /// `None` for an unswept bench or when no batch size ran.
     pub sweep: Option<SweepSummary>,
+    /// For a `cold` bench in a measuring run: its first calls in fresh processes; `None` otherwise,
+    /// and for a failed or skipped bench.
     pub cold: Option<ColdResult>,
     /// For a remote endpoint bench: what it drove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +215,9 @@ pub struct BenchResult {
 /// started and loaded its model).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MemoryUse {
+    /// Resident memory before the bench, in bytes.
     pub rss_before_bytes: u64,
+    /// Resident memory after the bench (before any cold runs), in bytes.
     pub rss_after_bytes: u64,
 }
 
@@ -172,8 +231,12 @@ impl MemoryUse {
 /// The endpoint a remote bench drove. The URL carries no credentials or query string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteInfo {
+    /// The wire protocol: `rest`, `rest-binary`, `grpc` or `http-post` (see
+    /// [`Protocol`](crate::results::Protocol)).
     pub protocol: String,
+    /// The URL the requests went to.
     pub url: String,
+    /// The model the requests named.
     pub model: String,
     /// `reference` when model-bench started its in-process reference server.
     pub server: String,
@@ -187,10 +250,14 @@ pub struct RemoteInfo {
 pub struct PointResult {
     /// The criterion benchmark id, e.g. `mobilenet/forward/4`.
     pub id: String,
+    /// The batch size (items per call); 1 for a remote bench's load levels.
     pub batch: usize,
     /// Unit of every time in `estimates` (`ns` for wall-clock stages).
     pub unit: String,
+    /// criterion's estimates of the time of one call, in `unit` (device time when `device_timing`
+    /// is present).
     pub estimates: Estimates,
+    /// The samples behind `estimates`.
     pub sample: SampleInfo,
     /// Items (batch elements) per second at the median; absent for `load` stages.
     pub items_per_sec: Option<f64>,
@@ -218,6 +285,7 @@ pub struct GpuMemoryUse {
     /// `process` (this process's memory on the GPU) or `device` (all memory in use on it, when
     /// NVML does not list this process: then other processes' memory is included).
     pub scope: String,
+    /// Memory in use (per `scope`) at the point's first reading, in bytes.
     pub before_bytes: u64,
     /// The largest reading; a peak shorter than the reading interval can be missed.
     pub peak_bytes: u64,
@@ -236,6 +304,8 @@ pub struct DeviceTiming {
     /// Warm regime: median and mean host wall time per iteration over the measured samples
     /// (launch, queueing and the wait for the device), ns.
     pub host_median_ns: Option<f64>,
+    /// Warm regime: the mean host wall time per iteration over the measured samples, ns; `None` for
+    /// `cold_cache`.
     pub host_mean_ns: Option<f64>,
     /// Warm regime: measured samples in which the host queued the calls no faster than the device
     /// ran them (the device idled between launches: its time is the launch rate, not the work).
@@ -248,10 +318,13 @@ pub struct DeviceTiming {
 pub struct LoadPoint {
     /// `closed` (a fixed number of requests in flight) or `open` (arrivals at a target rate).
     pub mode: String,
+    /// Closed loop: the requests kept in flight; `None` in an open loop.
     pub concurrency: Option<usize>,
+    /// Open loop: the target arrivals per second; `None` in a closed loop.
     pub target_rate: Option<f64>,
     /// `constant` or `poisson`, for open loops.
     pub arrival: Option<String>,
+    /// What the run measured over its window (for a mixed workload, the whole mix).
     pub stats: LoadStats,
     /// Whether the point's measurement windows agreed (and met the minimums): VALID or
     /// UNSTABLE, with the reasons.
@@ -288,9 +361,13 @@ pub struct LoadPoint {
 /// One member of a mixed workload over a load point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MixMemberStats {
+    /// The member's name: the model's for the bench's own endpoint, else the name given to
+    /// `Endpoint::mix`.
     pub name: String,
     /// Its weight as given (its share of requests is `weight` over the sum of the weights).
     pub weight: f64,
+    /// The figures over this member's requests alone (`dropped` is 0: an arrival is given its
+    /// member when it is sent).
     pub stats: LoadStats,
 }
 
@@ -301,15 +378,18 @@ pub struct MixMemberStats {
 pub struct ServerMetrics {
     /// The metrics URL scraped.
     pub source: String,
+    /// The nominal time between scrapes, in seconds.
     pub interval_s: f64,
     /// Scrapes that answered with metrics, and those that did not.
     pub scrapes: usize,
+    /// Scrapes that did not answer with metrics.
     pub failed_scrapes: usize,
     /// The first failed scrape's error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
     /// Seconds from the first to the last successful scrape.
     pub window_s: f64,
+    /// The gauge and counter series, in the order the server lists them; at most 512.
     pub series: Vec<MetricSeries>,
     /// Series left out beyond the cap on series kept per point.
     pub dropped_series: usize,
@@ -318,7 +398,9 @@ pub struct ServerMetrics {
 /// One series (a metric name and its labels) over the scrapes that had it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricSeries {
+    /// The metric's name.
     pub name: String,
+    /// The series' labels; omitted from the JSON when it has none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// `gauge` or `counter`.
@@ -326,10 +408,15 @@ pub struct MetricSeries {
     /// Readings of the series; a counter first seen after the first scrape was born during
     /// the window and counts a reading of 0 before its first.
     pub samples: usize,
+    /// The first reading, in the metric's own unit (0 for a counter born during the window).
     pub first: f64,
+    /// The last reading.
     pub last: f64,
+    /// The smallest reading.
     pub min: f64,
+    /// The largest reading.
     pub max: f64,
+    /// The mean of the readings.
     pub mean: f64,
     /// Counters: `(last - first) / window_s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -344,12 +431,16 @@ pub struct ServerBreakdown {
     pub source: String,
     /// Successful and failed requests the server counted between the readings.
     pub requests: u64,
+    /// Failed requests the server counted between the readings (0 when it reports none).
     pub failed: u64,
     /// Mean ns per request: queued before the model's turn, taking the inputs in, inferring,
     /// producing the outputs.
     pub queue_ns: Option<f64>,
+    /// Mean ns per request taking the inputs in; `None` when the server counted none.
     pub compute_input_ns: Option<f64>,
+    /// Mean ns per request running the model; `None` when the server counted none.
     pub compute_infer_ns: Option<f64>,
+    /// Mean ns per request producing the outputs; `None` when the server counted none.
     pub compute_output_ns: Option<f64>,
     /// Mean ns per successful request inside the server, end to end.
     pub server_total_ns: f64,
@@ -366,8 +457,11 @@ pub struct LoadStats {
     /// `intended_send` (open loop: latency from each request's scheduled send time) or
     /// `corrected_closed_loop` (closed loop: service times corrected for coordinated omission).
     pub latency_basis: String,
+    /// Requests started inside the window (after the warm-up).
     pub requests: u64,
+    /// Of those, the ones that succeeded.
     pub ok: u64,
+    /// Of those, the ones that failed (the sum of `errors_by_class`).
     pub errors: u64,
     /// `ok / requests`.
     pub success_rate: f64,
@@ -381,6 +475,8 @@ pub struct LoadStats {
     pub latency: Option<Percentiles>,
     /// Nanoseconds from the actual send to the response, successful requests only.
     pub service: Option<Percentiles>,
+    /// Failed requests per error class: `connect`, `timeout`, `http_<status>`, `grpc_<code>` (e.g.
+    /// `grpc_unavailable`), `decode` or `io`.
     pub errors_by_class: BTreeMap<String, u64>,
     /// The first message seen for each error class.
     pub first_errors: BTreeMap<String, String>,
@@ -413,10 +509,13 @@ pub struct LoadStats {
 pub struct ScenarioResult {
     /// `ramp`, `spike`, `stress` or `soak`.
     pub kind: String,
+    /// The scenario's phases, in order.
     pub phases: Vec<ScenarioPhase>,
     /// Ramp and spike: the one continuous run (its `stats.time_series` step by step).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadPoint>,
+    /// Spike: how high p99 went and how long it took to come back; `None` for the other kinds, or
+    /// when no step before the spike had a p99.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<Recovery>,
     /// Stress: the highest rate that held (`None`: the first level already broke).
@@ -433,23 +532,31 @@ pub struct ScenarioResult {
 /// One phase of a scenario: a ramp's step, a spike's before / spike / after, a stress level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioPhase {
+    /// `step N` (ramp), `before` / `spike` / `after` (spike), `level N` (stress) or `window N`
+    /// (soak).
     pub name: String,
     /// Seconds from the start of the scenario's measured run (a stress level counts from the
     /// first level's start, levels back to back).
     pub start_s: f64,
+    /// Where the phase ends, in seconds on the same clock as `start_s`.
     pub end_s: f64,
     /// Target requests per second (0 in a closed loop).
     pub rate: f64,
     /// Requests in flight, in a closed loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<usize>,
+    /// Requests sent in the phase (ramp, spike and soak: those intended to be sent in its
+    /// time-series steps).
     pub sent: u64,
+    /// Of those, the ones that succeeded.
     pub ok: u64,
+    /// Of those, the ones that failed.
     pub errors: u64,
     /// Successful responses per second that arrived during the phase.
     pub throughput_rps: f64,
     /// Latency of the phase's successful requests, ns (ramp and spike: two significant figures).
     pub p50_ns: Option<f64>,
+    /// The 99th percentile of that latency, ns; `None` when no request of the phase succeeded.
     pub p99_ns: Option<f64>,
     /// Stress: why this level broke the limits; absent when it held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -466,6 +573,7 @@ pub struct Recovery {
     /// From the spike's end to the start of the first step after which every step's p99 is back
     /// within `within_pct` of `before_p99_ns`; `None`: not within the run.
     pub recovery_s: Option<f64>,
+    /// How near `before_p99_ns` counts as recovered, in percent (10: p99 at most 10 % above it).
     pub within_pct: f64,
     /// The resolution of `recovery_s`: the time series' step.
     pub step_s: f64,
@@ -478,14 +586,18 @@ pub struct SeriesPoint {
     pub start_s: f64,
     /// Requests intended to be sent during the step, and how they ended.
     pub sent: u64,
+    /// Of those, the ones that succeeded.
     pub ok: u64,
+    /// Of those, the ones that failed.
     pub errors: u64,
     /// Successful responses that arrived during the step, per second.
     pub throughput_rps: f64,
     /// Latency of the step's successful requests (from the intended send in an open loop; the
     /// plain service time in a closed loop), ns; two significant figures.
     pub p50_ns: Option<f64>,
+    /// The 99th percentile of that latency, ns; `None` when no request of the step succeeded.
     pub p99_ns: Option<f64>,
+    /// The largest of that latency, ns; `None` when no request of the step succeeded.
     pub max_ns: Option<f64>,
 }
 
@@ -493,58 +605,94 @@ pub struct SeriesPoint {
 /// `value_ns`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SpectrumPoint {
+    /// Percent of the successful requests, 0–100.
     pub percentile: f64,
+    /// The latency that share of the requests took at most, ns.
     pub value_ns: f64,
 }
 
 /// Requests whose latency fell in `(low_ns, high_ns]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HistogramBucket {
+    /// The bucket's lower bound (exclusive), ns; 0 for the first bucket.
     pub low_ns: f64,
+    /// The bucket's upper bound (inclusive), ns.
     pub high_ns: f64,
+    /// Values in the bucket (the counts sum to `latency.count`).
     pub count: u64,
 }
 
 /// Percentiles of an HDR histogram (3 significant figures), in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// Values recorded: one per successful request for `latency` and `service` (a closed loop's
+    /// corrected `latency` adds the correction's values), one per send for `lateness`.
     pub count: u64,
+    /// The smallest value, ns.
     pub min: f64,
+    /// The mean, ns.
     pub mean: f64,
+    /// The median, ns.
     pub p50: f64,
+    /// The 90th percentile, ns.
     pub p90: f64,
+    /// The 95th percentile, ns.
     pub p95: f64,
+    /// The 99th percentile, ns.
     pub p99: f64,
+    /// The 99.9th percentile, ns.
     pub p999: f64,
+    /// The largest value, ns.
     pub max: f64,
 }
 
 /// criterion's bootstrap estimates of the time of one iteration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimates {
+    /// The mean time of one iteration, in the point's `unit`.
     pub mean: Estimate,
+    /// The median time of one iteration, in the point's `unit`.
     pub median: Estimate,
+    /// The standard deviation of the iteration times, in the point's `unit`.
     pub std_dev: Estimate,
+    /// The median absolute deviation of the iteration times, in the point's `unit`.
     pub median_abs_dev: Estimate,
+    /// The slope of criterion's linear regression of sample time on iterations, in the point's
+    /// `unit`; `None` when criterion did not sample linearly.
     pub slope: Option<Estimate>,
 }
 
+/// One criterion estimate with its bootstrap confidence interval: a time in the point's `unit` in
+/// [`Estimates`], a relative change (0.05 = +5 %) in [`Change`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    /// The point estimate.
     pub point: f64,
+    /// The confidence interval's lower bound.
     pub lower: f64,
+    /// The confidence interval's upper bound.
     pub upper: f64,
+    /// The interval's confidence level, as a fraction (criterion's default 0.95); 0 when a remote
+    /// point's estimates come from its histogram (no interval).
     pub confidence_level: f64,
+    /// The bootstrap standard error of the estimate, in the same unit as `point`.
     pub standard_error: f64,
 }
 
 /// What criterion sampled: sample count, iterations, and per-iteration percentiles of the samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleInfo {
+    /// Samples criterion took; 0 for a remote point criterion could not run on (its estimates then
+    /// come from the histogram).
     pub samples: usize,
+    /// Iterations over all the samples together.
     pub iterations: u64,
+    /// The smallest per-iteration time (a sample's time over its iterations), in the point's
+    /// `unit`.
     pub min: f64,
+    /// The 95th percentile of the per-iteration times, in the point's `unit`.
     pub p95: f64,
+    /// The largest per-iteration time, in the point's `unit`.
     pub max: f64,
     /// Interquartile range of the per-iteration times (p75 − p25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -552,6 +700,7 @@ pub struct SampleInfo {
     /// First and third quartiles of the per-iteration times (the box of a box plot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p25: Option<f64>,
+    /// The third quartile of the per-iteration times; absent in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p75: Option<f64>,
 }
@@ -559,7 +708,9 @@ pub struct SampleInfo {
 /// criterion's relative change against a baseline (0.05 = +5 %).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// The relative change of the mean, with criterion's confidence interval (0.05 = +5 %).
     pub mean: Estimate,
+    /// The relative change of the median, with criterion's confidence interval (0.05 = +5 %).
     pub median: Estimate,
     /// Two-tailed p-value of criterion's t-test of this run's samples against the baseline's;
     /// absent when the baseline's samples could not be read before the run.
@@ -571,6 +722,7 @@ pub struct Change {
     pub verdict: Option<Verdict>,
 }
 
+/// A `cold` bench's first calls in fresh processes, at the first batch size it measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColdResult {
     /// The summary, when at least one fresh process produced a measurement.
@@ -580,6 +732,7 @@ pub struct ColdResult {
 }
 
 impl Report {
+    /// The benches whose status is [`BenchStatus::Failed`] (a ceiling or a skip is not a failure).
     pub fn failed_benches(&self) -> impl Iterator<Item = &BenchResult> {
         self.benches
             .iter()
@@ -588,6 +741,8 @@ impl Report {
 }
 
 impl BenchResult {
+    /// This bench's point at batch size `batch`, when it was measured (a remote bench's points all
+    /// have batch 1: this finds its first).
     pub fn point(&self, batch: usize) -> Option<&PointResult> {
         self.points.iter().find(|p| p.batch == batch)
     }

@@ -18,6 +18,7 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// The name results record: `rest`, `rest-binary`, `grpc` or `http-post`.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::RestJson => "rest",
@@ -35,6 +36,8 @@ impl Protocol {
         }
     }
 
+    /// The protocol a result names ([`as_str`](Protocol::as_str)'s names, and `rest-json` for
+    /// `rest`); `None` for any other text.
     pub fn parse(text: &str) -> Option<Protocol> {
         Some(match text {
             "rest" | "rest-json" => Protocol::RestJson,

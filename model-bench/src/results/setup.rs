@@ -19,8 +19,12 @@ pub const SETUP_FILE: &str = "model-bench-setup.json";
 pub struct Setup {
     /// The bench's facts, less those that name a place rather than a thing (see [`is_identity`]).
     pub facts: BTreeMap<String, String>,
+    /// The CPU model of the run's machine; `None` when unknown (then never counted as a
+    /// difference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_model: Option<String>,
+    /// The logical CPU count of the run's machine; `None` when unknown (then never counted as a
+    /// difference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logical_cores: Option<usize>,
     /// Why the machine counted as busy when the run started; `None` when it did not.
@@ -50,6 +54,7 @@ pub struct SetupChange {
     pub before: Option<String>,
     /// In this run.
     pub after: Option<String>,
+    /// Whether the difference is another runtime or model, or only another machine or load.
     pub kind: ChangeKind,
 }
 

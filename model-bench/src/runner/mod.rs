@@ -8,6 +8,8 @@ pub mod config;
 pub mod criterion_files;
 pub mod gate;
 pub mod panic;
+#[cfg(feature = "remote")]
+mod quiet_stderr;
 pub mod recommend;
 #[cfg(feature = "remote")]
 pub mod remote;

@@ -278,12 +278,14 @@ pub fn run(
             group.sample_size(means.len());
             group.measurement_time(REPLAY_MEASUREMENT);
             let mut next = 0usize;
-            group.bench_function(BenchmarkId::new(bench.name, level.label()), |b| {
-                b.iter_custom(|iters| {
-                    let mean = means[next % means.len()];
-                    next += 1;
-                    Duration::from_nanos((mean * iters as f64) as u64)
-                })
+            super::quiet_stderr::replay_quietly(|| {
+                group.bench_function(BenchmarkId::new(bench.name, level.label()), |b| {
+                    b.iter_custom(|iters| {
+                        let mean = means[next % means.len()];
+                        next += 1;
+                        Duration::from_nanos((mean * iters as f64) as u64)
+                    })
+                });
             });
             let rule = config.gate.rule_for(&point_id);
             match criterion_files::read(&dir, started, base.as_deref(), rule) {

@@ -11,19 +11,41 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
+/// The ndarray version [`OnnxModel::run`] takes and returns, so a bench builds its input with
+/// the same crate (`model_bench::runtimes::ort::ndarray::ArrayD`) without pinning its own.
+pub use ndarray;
+
 /// Path of ONNX Runtime's shared library (`libonnxruntime.so.*`), as ort itself names it.
 pub const ENV_ORT_DYLIB_PATH: &str = "ORT_DYLIB_PATH";
 /// `tract` or `onnxruntime`; without it, ONNX Runtime is used when `ORT_DYLIB_PATH` is set.
 pub const ENV_ORT_BACKEND: &str = "MODEL_BENCH_ORT_BACKEND";
 
+/// Why an ONNX backend, model or inference failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// The backend cannot be chosen or set up: an invalid `MODEL_BENCH_ORT_BACKEND`, an ONNX
+    /// Runtime library that cannot be loaded, or a build without the `onnxruntime` feature. The
+    /// process's backend is set up once, so a failure there holds for the rest of the process.
     #[error("ONNX backend unavailable: {0}")]
     Backend(String),
+    /// The model file is missing or invalid, has no input or output, or the execution provider
+    /// cannot be used.
     #[error("cannot load ONNX model {path}: {message}")]
-    Load { path: PathBuf, message: String },
+    Load {
+        /// The model file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Running the model failed, e.g. the input does not fit the model or the output is not
+    /// `f32`.
     #[error("inference with ONNX model {path} failed: {message}")]
-    Run { path: PathBuf, message: String },
+    Run {
+        /// The model file.
+        path: PathBuf,
+        /// The backend's error.
+        message: String,
+    },
 }
 
 /// Which engine runs ONNX models in this process.
@@ -32,7 +54,10 @@ pub enum Backend {
     /// tract, in pure Rust: no native library, single-threaded.
     Tract,
     /// ONNX Runtime loaded from this shared library.
-    OnnxRuntime { library: PathBuf },
+    OnnxRuntime {
+        /// Path of the shared library (`libonnxruntime.so.*`), from `ORT_DYLIB_PATH`.
+        library: PathBuf,
+    },
 }
 
 impl Backend {
@@ -63,6 +88,7 @@ impl Backend {
         }
     }
 
+    /// `tract` or `onnxruntime`, as the results record it.
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Tract => "tract",
@@ -212,7 +238,10 @@ pub enum ExecutionProvider {
     /// it (the `onnxruntime-gpu` wheel's library) and the CUDA and cuDNN libraries it loads. It
     /// runs on a stream of its own: `run` copies the output back to the host, which waits for
     /// that stream, so a wall-clock `b.iter` times the whole forward pass, transfers included.
-    Cuda { device_id: i32 },
+    Cuda {
+        /// The CUDA device's index (0 for the first GPU).
+        device_id: i32,
+    },
 }
 
 impl std::fmt::Display for ExecutionProvider {
@@ -334,14 +363,17 @@ impl OnnxModel {
         })
     }
 
+    /// The model file it was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The name of the model's first input, the one [`run`](OnnxModel::run) feeds.
     pub fn input_name(&self) -> &str {
         &self.input
     }
 
+    /// The name of the model's first output, the one [`run`](OnnxModel::run) returns.
     pub fn output_name(&self) -> &str {
         &self.output
     }

@@ -21,12 +21,17 @@ use models::Models;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// The server's tokio runtime could not be built.
     #[error("reference server: cannot start its runtime: {0}")]
     Runtime(std::io::Error),
+    /// No port could be opened on 127.0.0.1.
     #[error("reference server: cannot listen on 127.0.0.1: {0}")]
     Bind(std::io::Error),
+    /// A model could not be loaded (an ONNX file that fails to load, or ONNX without the `ort`
+    /// feature).
     #[error("reference server: {0}")]
     Model(String),
+    /// The TLS certificate chain or private key cannot be used.
     #[error("reference server: invalid TLS certificate or key: {0}")]
     Tls(String),
 }
@@ -173,7 +178,7 @@ fn tls_acceptor(
         .map_err(|e| invalid("certificate", &e))?;
     let key = PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes())
         .map_err(|e| invalid("private key", &e))?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid("protocol versions", &e))?

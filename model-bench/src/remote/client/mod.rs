@@ -156,6 +156,7 @@ impl Client {
         })
     }
 
+    /// The protocol of the client's own endpoint.
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }

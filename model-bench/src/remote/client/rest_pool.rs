@@ -122,7 +122,7 @@ impl RestPool {
             .map_err(|e| target.setup_error(format!("the TLS CA certificate: {}", chain(&e))))?;
         let clients = (0..endpoint.connections.unwrap_or(1))
             .map(|_| {
-                let mut builder = reqwest::Client::builder()
+                let mut builder = crate::remote::crypto::http_client_builder()
                     .default_headers(header_map.clone())
                     .timeout(endpoint.timeout)
                     .connect_timeout(endpoint.timeout)

@@ -20,14 +20,27 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Why a client could not be built (before any request).
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The endpoint or base URL is invalid, a header secret is unset, or the TLS CA file cannot
+    /// be read.
     #[error("{0}")]
     Endpoint(#[from] EndpointError),
+    /// The inputs cannot be encoded as a V2 REST request body (JSON or binary extension).
     #[error("cannot encode the request for model `{model}`: {message}")]
-    Encode { model: String, message: String },
+    Encode {
+        /// The endpoint's model name.
+        model: String,
+        /// What the encoder reported.
+        message: String,
+    },
+    /// The HTTP or gRPC client could not be built (invalid URL or content type, unusable TLS CA,
+    /// client construction failed).
     #[error("cannot set up the {protocol} client for {url}: {message}")]
     Setup {
+        /// The endpoint's protocol.
         protocol: Protocol,
+        /// The base URL, without user info or query string.
         url: String,
+        /// What went wrong.
         message: String,
     },
 }
@@ -35,27 +48,37 @@ pub enum ClientError {
 /// A tensor's description from model metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TensorInfo {
+    /// The tensor's name.
     pub name: String,
+    /// The V2 datatype name, e.g. `FP32` (empty when the server gives none).
     pub datatype: String,
+    /// The dimensions; `-1` marks a variable-size dimension.
     pub shape: Vec<i64>,
 }
 
 /// A model's metadata (`GET /v2/models/{m}` or gRPC `ModelMetadata`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelMetadata {
+    /// The model's name as the server reports it.
     pub name: String,
     /// The versions the server offers (may be empty).
     pub versions: Vec<String>,
+    /// The serving platform or backend, e.g. `onnxruntime_onnx` (empty when not given).
     pub platform: String,
+    /// The model's input tensors.
     pub inputs: Vec<TensorInfo>,
+    /// The model's output tensors.
     pub outputs: Vec<TensorInfo>,
 }
 
 /// The server's own metadata (`GET /v2` or gRPC `ServerMetadata`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerMetadata {
+    /// The server's name, e.g. `triton`.
     pub name: String,
+    /// The server's version (empty when not given).
     pub version: String,
+    /// The protocol extensions the server supports, e.g. `binary_tensor_data`.
     pub extensions: Vec<String>,
 }
 

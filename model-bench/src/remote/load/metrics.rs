@@ -38,9 +38,13 @@ fn nanos(duration: Duration) -> u64 {
 /// each step of its time series.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
+    /// When the measurement window starts (the run's start plus the warm-up).
     pub start: Instant,
+    /// The window's length.
     pub len: Duration,
+    /// How many equal slices the window is cut into.
     pub slices: usize,
+    /// The length of one step of the time series.
     pub series_step: Duration,
 }
 
@@ -76,9 +80,13 @@ impl Window {
     }
 }
 
+/// One slice of the window (one criterion sample): its successful requests, by intended send
+/// time.
 #[derive(Debug, Clone, Default)]
 pub struct Slice {
+    /// Successful requests intended in this slice.
     pub ok: u64,
+    /// Sum of their latencies (from intended send to response), in nanoseconds.
     pub latency_sum_ns: u128,
     /// Two significant figures: enough to compare windows for stability.
     pub latency: Option<Histogram<u32>>,
@@ -88,8 +96,11 @@ pub struct Slice {
 /// it.
 #[derive(Debug, Clone, Default)]
 pub struct Step {
+    /// Measured requests intended in this step.
     pub sent: u64,
+    /// Those of them that succeeded.
     pub ok: u64,
+    /// Those of them that failed.
     pub errors: u64,
     /// Successful responses that arrived during this step (whenever they were sent).
     pub arrived_ok: u64,
@@ -141,17 +152,28 @@ pub(crate) fn add_small(mine: &mut Option<Histogram<u32>>, theirs: &Option<Histo
 /// Everything recorded about the requests that started inside the window.
 #[derive(Debug, Clone)]
 pub struct Recorder {
+    /// The measurement window requests are recorded against.
     pub window: Window,
+    /// Successful requests' latency in nanoseconds, from intended send time to response.
     pub latency: Histogram<u64>,
+    /// Successful requests' service time in nanoseconds, from actual send to response.
     pub service: Histogram<u64>,
+    /// Every measured request's send lateness in nanoseconds (actual minus intended send time).
     pub lateness: Histogram<u64>,
+    /// The window's slices, in order.
     pub slices: Vec<Slice>,
     /// The time series, one entry per `window.series_step` (plus the drain after the window).
     pub series: Vec<Step>,
+    /// Measured requests (intended inside the window), whatever their outcome.
     pub sent: u64,
+    /// Measured requests that succeeded.
     pub ok: u64,
+    /// Measured requests sent more than [`LATE_AFTER`] after their intended time.
     pub late: u64,
+    /// Failures by error class key (`timeout`, `http_503`, …): measured requests' and the load
+    /// generator's own (a worker or the dispatcher that stopped).
     pub errors: BTreeMap<String, u64>,
+    /// The first failure's message of each error class key.
     pub first_errors: BTreeMap<String, String>,
     /// When the last recorded request finished.
     pub last_done: Option<Instant>,
@@ -167,22 +189,29 @@ pub struct Recorder {
     pub count_window: Option<u64>,
     /// The closed count windows, and the one filling.
     pub count_windows: Vec<CountWindow>,
+    /// The count window being filled.
     pub filling: CountWindow,
 }
 
 /// A window of a number of successful responses, in the order they arrived.
 #[derive(Debug, Clone, Default)]
 pub struct CountWindow {
+    /// Successful responses in this window.
     pub ok: u64,
+    /// Sum of their latencies, in nanoseconds.
     pub latency_sum_ns: u128,
+    /// Their latencies in nanoseconds, to two significant figures; `None` before the window's
+    /// first response.
     pub latency: Option<Histogram<u32>>,
     /// From the previous window's last response (the measurement window's start for the
     /// first) to this one's last.
     pub from: Option<Instant>,
+    /// When this window's last response arrived; `None` while it has none.
     pub to: Option<Instant>,
 }
 
 impl Recorder {
+    /// An empty recorder for `window`: no error limit, no mix members, no count windows.
     pub fn new(window: Window) -> Self {
         Recorder {
             window,
@@ -299,12 +328,16 @@ impl Recorder {
         self.record(intended, sent, done, outcome)
     }
 
+    /// Counts a failure under its class's key and keeps the class's first message; it does not
+    /// count as a measured request (see [`record`](Self::record) for those).
     pub fn record_error(&mut self, error: RequestError) {
         let key = error.class.key();
         *self.errors.entry(key.clone()).or_default() += 1;
         self.first_errors.entry(key).or_insert(error.message);
     }
 
+    /// Adds `other`'s histograms, slices, time series, counts, errors and last response into
+    /// this one (not its mix members, count windows or error-limit stop).
     pub fn merge(&mut self, other: &Recorder) {
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
@@ -405,6 +438,7 @@ pub enum LatencyBasis {
 }
 
 impl LatencyBasis {
+    /// The basis's name in results: `intended_send` or `corrected_closed_loop`.
     pub fn as_str(self) -> &'static str {
         match self {
             LatencyBasis::IntendedSend => "intended_send",

@@ -24,13 +24,16 @@ pub use plan::{
 /// of a mixed workload). What was read beside the run joins them in a `LoadPoint` in
 /// `remote::watch`.
 pub struct LoadRun {
+    /// The raw recording of the measured requests: histograms, slices, time series, errors.
     pub recorder: Recorder,
+    /// The statistics of the whole run.
     pub stats: LoadStats,
     /// A mixed workload: each member's own figures (`stats` is the whole mix).
     pub mix: Vec<MixMemberStats>,
 }
 
 impl LoadRun {
+    /// The statistics of the whole run.
     pub fn stats(&self) -> &LoadStats {
         &self.stats
     }

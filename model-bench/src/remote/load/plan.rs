@@ -9,12 +9,14 @@ use super::metrics;
 /// How arrivals are spaced in an open loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrival {
+    /// Evenly spaced: one arrival every `1 / rate` seconds.
     Constant,
     /// Exponential gaps from a seeded generator: the same seed gives the same schedule.
     Poisson,
 }
 
 impl Arrival {
+    /// The arrival process's name in settings and results: `constant` or `poisson`.
     pub fn as_str(self) -> &'static str {
         match self {
             Arrival::Constant => "constant",
@@ -23,14 +25,21 @@ impl Arrival {
     }
 }
 
+/// How requests are sent: a fixed number in flight, or arrivals at a target rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LoadMode {
+    /// Closed loop: each of `concurrency` workers sends its next request when the last one ends.
     Closed {
+        /// Requests kept in flight (at least 1).
         concurrency: usize,
     },
+    /// Open loop: requests are sent at their intended times, whether or not earlier ones ended.
     Open {
+        /// Target arrivals per second.
         rate: f64,
+        /// How the arrivals are spaced.
         arrival: Arrival,
+        /// Seed of the Poisson arrivals' generator (unused for constant arrivals).
         seed: u64,
     },
 }
@@ -38,6 +47,7 @@ pub enum LoadMode {
 /// One load run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadPlan {
+    /// Closed or open loop, with its concurrency or rate.
     pub mode: LoadMode,
     /// Requests started before this much time has passed are not measured.
     pub warm_up: Duration,
@@ -67,14 +77,18 @@ pub struct LoadPlan {
 /// From `from` into the measurement window, arrivals come at `rate` per second (0: none).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateStep {
+    /// When the step starts, as an offset into the measurement window.
     pub from: Duration,
+    /// Arrivals per second from then on (0: none).
     pub rate: f64,
 }
 
 /// From `from` into the measurement window, `concurrency` requests are kept in flight.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConcurrencyStep {
+    /// When the step starts, as an offset into the measurement window.
     pub from: Duration,
+    /// Requests kept in flight from then on.
     pub concurrency: usize,
 }
 
@@ -85,6 +99,8 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 pub const MAX_BACKLOG: usize = 100_000;
 
 impl LoadPlan {
+    /// A closed loop keeping `concurrency` requests in flight (at least 1) for `duration`, with no
+    /// warm-up, 10 slices and no request or error limit.
     pub fn closed(concurrency: usize, duration: Duration) -> Self {
         LoadPlan {
             mode: LoadMode::Closed {
@@ -103,6 +119,8 @@ impl LoadPlan {
         }
     }
 
+    /// An open loop at `rate` arrivals per second for `duration`, seed `0x5eed`, with no warm-up,
+    /// 10 slices, at most [`DEFAULT_MAX_IN_FLIGHT`] in flight and no request or error limit.
     pub fn open(rate: f64, arrival: Arrival, duration: Duration) -> Self {
         LoadPlan {
             mode: LoadMode::Open {
@@ -123,21 +141,25 @@ impl LoadPlan {
         }
     }
 
+    /// Runs `warm_up` before the measurement window; requests started in it are not measured.
     pub fn warm_up(mut self, warm_up: Duration) -> Self {
         self.warm_up = warm_up;
         self
     }
 
+    /// Stops after `max` measured requests, even if the window is not over.
     pub fn max_requests(mut self, max: u64) -> Self {
         self.max_requests = Some(max);
         self
     }
 
+    /// Open loop: caps requests in flight at `max` (at least 1).
     pub fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max.max(1);
         self
     }
 
+    /// Splits the window into `slices` equal slices (at least 1), one criterion sample each.
     pub fn slices(mut self, slices: usize) -> Self {
         self.slices = slices.max(1);
         self
@@ -149,6 +171,7 @@ impl LoadPlan {
         self
     }
 
+    /// Sets the time series' step (at least 1 ms).
     pub fn series_step(mut self, step: Duration) -> Self {
         self.series_step = step.max(Duration::from_millis(1));
         self
@@ -178,6 +201,7 @@ impl LoadPlan {
         self
     }
 
+    /// Open loop: seeds the Poisson arrivals' generator; a closed loop ignores it.
     pub fn seed(mut self, new_seed: u64) -> Self {
         if let LoadMode::Open { seed, .. } = &mut self.mode {
             *seed = new_seed;
@@ -185,6 +209,7 @@ impl LoadPlan {
         self
     }
 
+    /// Whether this is an open loop.
     pub fn is_open(&self) -> bool {
         matches!(self.mode, LoadMode::Open { .. })
     }

@@ -52,10 +52,15 @@ pub fn concurrency_ramp_plan(from: usize, to: usize, steps: usize, step: Duratio
 /// again for `after`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spike {
+    /// The rate before and after the spike, in arrivals per second.
     pub baseline: f64,
+    /// How many times the baseline rate the spike sends.
     pub factor: f64,
+    /// How long the baseline runs before the spike.
     pub before: Duration,
+    /// How long the spike lasts.
     pub spike: Duration,
+    /// How long the baseline runs after the spike (the time it has to recover).
     pub after: Duration,
     /// Recovered once a step's p99 is within this many percent of the level before the spike
     /// (and stays so).
@@ -63,6 +68,7 @@ pub struct Spike {
 }
 
 impl Spike {
+    /// The spike as one open-loop run with constant arrivals: baseline, spike, baseline.
     pub fn plan(&self) -> LoadPlan {
         LoadPlan::open(
             self.baseline,
@@ -115,15 +121,22 @@ pub fn recovery(series: &[SeriesPoint], spike: &Spike, step: Duration) -> Option
 /// window's start, and its load (a rate per second, or requests in flight).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhaseSpec {
+    /// The phase's name in results (`step 1`, `window 2`, `spike`).
     pub name: String,
+    /// When the phase starts, in seconds from the window's start.
     pub start_s: f64,
+    /// When the phase ends, in seconds from the window's start.
     pub end_s: f64,
+    /// The load planned during the phase.
     pub load: PhaseLoad,
 }
 
+/// The load of a phase: an open loop's rate or a closed loop's requests in flight.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PhaseLoad {
+    /// Open loop: arrivals per second.
     Rate(f64),
+    /// Closed loop: requests kept in flight.
     Concurrency(usize),
 }
 
@@ -254,10 +267,15 @@ impl Spike {
 /// `step`, until a step breaks the SLO or the error limit (or `max_steps` pass).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stress {
+    /// The first level's rate, in arrivals per second.
     pub start_rate: f64,
+    /// How much each level's rate exceeds the previous one's, in arrivals per second.
     pub increment: f64,
+    /// How long each level runs.
     pub step: Duration,
+    /// The most levels to run (0 counts as 1).
     pub max_steps: usize,
+    /// A level whose p99 latency (from intended send time) is above this breaks.
     pub slo_p99: Duration,
     /// The share of failed requests (0–1) above which a step breaks.
     pub max_error_rate: f64,
@@ -267,7 +285,9 @@ pub struct Stress {
 /// limits, when one did), and the highest rate that held (`None`: the first already broke).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StressResult {
+    /// The levels that ran, in order; only the last may have broken.
     pub steps: Vec<ScenarioPhase>,
+    /// The highest rate (arrivals per second) that held; `None` when the first level broke.
     pub highest_held: Option<f64>,
 }
 

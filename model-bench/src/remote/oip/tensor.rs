@@ -7,17 +7,29 @@ use std::path::Path;
 /// The Open Inference Protocol tensor datatypes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Datatype {
+    /// `BOOL`: one byte per element.
     Bool,
+    /// `UINT8`: unsigned 8-bit integers.
     Uint8,
+    /// `UINT16`: unsigned 16-bit integers.
     Uint16,
+    /// `UINT32`: unsigned 32-bit integers.
     Uint32,
+    /// `UINT64`: unsigned 64-bit integers.
     Uint64,
+    /// `INT8`: signed 8-bit integers.
     Int8,
+    /// `INT16`: signed 16-bit integers.
     Int16,
+    /// `INT32`: signed 32-bit integers.
     Int32,
+    /// `INT64`: signed 64-bit integers.
     Int64,
+    /// `FP16`: IEEE 754 half-precision floats (2 bytes each).
     Fp16,
+    /// `FP32`: IEEE 754 single-precision floats.
     Fp32,
+    /// `FP64`: IEEE 754 double-precision floats.
     Fp64,
     /// Variable-length byte strings; raw form is each element as a 4-byte little-endian length
     /// followed by its bytes.
@@ -25,6 +37,7 @@ pub enum Datatype {
 }
 
 impl Datatype {
+    /// The protocol's name for the datatype, e.g. `FP32`.
     pub fn as_str(self) -> &'static str {
         match self {
             Datatype::Bool => "BOOL",
@@ -43,6 +56,7 @@ impl Datatype {
         }
     }
 
+    /// The datatype with this protocol name (exact, upper case, e.g. `FP32`); `None` if unknown.
     pub fn parse(text: &str) -> Option<Datatype> {
         Some(match text {
             "BOOL" => Datatype::Bool,
@@ -83,27 +97,52 @@ impl fmt::Display for Datatype {
 /// Why a tensor could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TensorError {
+    /// The data holds a different number of elements than the shape describes.
     #[error("tensor `{name}`: shape {shape:?} has {expected} elements but {actual} were given")]
     ElementCount {
+        /// The tensor's name.
         name: String,
+        /// The shape given.
         shape: Vec<i64>,
+        /// Elements the shape describes.
         expected: u64,
+        /// Elements in the data.
         actual: u64,
     },
+    /// A dimension of the shape is negative (input tensors need concrete shapes).
     #[error("tensor `{name}`: shape {shape:?} has a negative dimension")]
-    NegativeDimension { name: String, shape: Vec<i64> },
+    NegativeDimension {
+        /// The tensor's name.
+        name: String,
+        /// The shape given.
+        shape: Vec<i64>,
+    },
+    /// The raw data's length is not a multiple of the datatype's element size.
     #[error("tensor `{name}`: {len} bytes is not a whole number of {datatype} elements")]
     RaggedBytes {
+        /// The tensor's name.
         name: String,
+        /// The tensor's datatype.
         datatype: Datatype,
+        /// The raw data's length in bytes.
         len: usize,
     },
+    /// Raw `BYTES` data does not split into length-prefixed elements.
     #[error("tensor `{name}`: BYTES data is malformed: {message}")]
-    MalformedBytes { name: String, message: String },
+    MalformedBytes {
+        /// The tensor's name.
+        name: String,
+        /// Where the data goes wrong.
+        message: String,
+    },
+    /// The file given to [`Tensor::from_file`] cannot be read.
     #[error("tensor `{name}`: cannot read {path}: {message}")]
     File {
+        /// The tensor's name.
         name: String,
+        /// The file's path.
         path: String,
+        /// The I/O error.
         message: String,
     },
 }
@@ -152,6 +191,8 @@ impl Tensor {
         Tensor::from_raw(name, datatype, shape, raw)
     }
 
+    /// An `FP32` tensor of `data` in row-major order; `data` must hold exactly the elements the
+    /// shape describes.
     pub fn fp32(
         name: impl Into<String>,
         shape: impl Into<Vec<i64>>,
@@ -165,6 +206,8 @@ impl Tensor {
         )
     }
 
+    /// An `FP64` tensor of `data` in row-major order; `data` must hold exactly the elements the
+    /// shape describes.
     pub fn fp64(
         name: impl Into<String>,
         shape: impl Into<Vec<i64>>,
@@ -178,6 +221,8 @@ impl Tensor {
         )
     }
 
+    /// An `INT32` tensor of `data` in row-major order; `data` must hold exactly the elements
+    /// the shape describes.
     pub fn int32(
         name: impl Into<String>,
         shape: impl Into<Vec<i64>>,
@@ -191,6 +236,8 @@ impl Tensor {
         )
     }
 
+    /// An `INT64` tensor of `data` in row-major order; `data` must hold exactly the elements
+    /// the shape describes.
     pub fn int64(
         name: impl Into<String>,
         shape: impl Into<Vec<i64>>,
@@ -204,6 +251,8 @@ impl Tensor {
         )
     }
 
+    /// A `UINT8` tensor of `data` in row-major order; `data` must hold exactly the elements
+    /// the shape describes.
     pub fn uint8(
         name: impl Into<String>,
         shape: impl Into<Vec<i64>>,
@@ -241,18 +290,23 @@ impl Tensor {
         Tensor::fp32(name, shape, &data)
     }
 
+    /// The tensor's name, e.g. the model input it feeds.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The tensor's datatype.
     pub fn datatype(&self) -> Datatype {
         self.datatype
     }
 
+    /// The tensor's dimensions.
     pub fn shape(&self) -> &[i64] {
         &self.shape
     }
 
+    /// The data as little-endian, row-major bytes (for `BYTES`: each element as a 4-byte
+    /// little-endian length followed by its bytes).
     pub fn raw(&self) -> &[u8] {
         &self.raw
     }

@@ -308,10 +308,14 @@ pub fn check_expected<'a>(
 /// A decoded inference request, as the reference server sees it.
 #[derive(Debug)]
 pub struct DecodedRequest {
+    /// The request's `id`, echoed in the response.
     pub id: Option<String>,
+    /// The input tensors, checked against their shapes.
     pub inputs: Vec<Tensor>,
     /// Output names asked for (empty: all), and whether outputs should be binary.
     pub outputs: Vec<String>,
+    /// Whether outputs go back in the binary tensor data extension (asked for per request or
+    /// per output).
     pub binary_outputs: bool,
 }
 

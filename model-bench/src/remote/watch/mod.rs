@@ -231,7 +231,7 @@ impl ServerStats {
                 .to_string()),
         };
         ServerStats {
-            http: reqwest::Client::builder()
+            http: crate::remote::crypto::http_client_builder()
                 .build()
                 .map_err(|e| format!("no HTTP client for the server's statistics: {e}")),
             model: endpoint.model.clone(),

@@ -92,7 +92,7 @@ pub fn parse(text: &str) -> Result<Vec<Sampled>, String> {
 
 /// One reading of the metrics at `url`.
 pub async fn scrape_once(url: &str) -> Result<Vec<Sampled>, String> {
-    scrape(&reqwest::Client::new(), url).await
+    scrape(&crate::remote::crypto::http_client()?, url).await
 }
 
 /// One GET of the metrics URL, parsed.
@@ -158,8 +158,10 @@ pub struct Scraper {
 impl Scraper {
     /// Starts scraping `url` after `delay` (the warm-up), then every `interval`. Without a
     /// delay the first scrape is taken before this returns, so it precedes the first request.
-    pub async fn start(url: &str, delay: Duration, interval: Duration) -> Scraper {
-        Scraper::start_with(reqwest::Client::new(), url, delay, interval).await
+    /// An error only when no HTTP client can be built.
+    pub async fn start(url: &str, delay: Duration, interval: Duration) -> Result<Scraper, String> {
+        let client = crate::remote::crypto::http_client()?;
+        Ok(Scraper::start_with(client, url, delay, interval).await)
     }
 
     /// [`Scraper::start`] with a client the caller keeps (a bench scrapes during every point).

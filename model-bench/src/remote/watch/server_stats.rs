@@ -95,7 +95,7 @@ pub fn url(base: &str, model: &str) -> String {
 
 /// Reads `model`'s counters from `url`.
 pub async fn fetch(url: &str, model: &str) -> Result<Snapshot, String> {
-    let client = reqwest::Client::builder()
+    let client = crate::remote::crypto::http_client_builder()
         .build()
         .map_err(|e| format!("no HTTP client for the statistics: {e}"))?;
     fetch_with(&client, url, model).await
