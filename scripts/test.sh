@@ -64,6 +64,8 @@ fi
 echo "== formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release --features cuda,png,model-bench/cli -- -D warnings
+echo "== the API docs: every public item documented, every intra-doc link resolved"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --release --features cuda,png,model-bench/cli
 
 echo "== every test (ONNX models on tract)"
 MODEL_BENCH_ORT_BACKEND=tract cargo test --workspace --release --features cuda,png,model-bench/cli

@@ -18,11 +18,18 @@ pub enum ErrorClass {
     Decode,
     /// The connection broke while the response was read, or another transport failure.
     Io,
+    /// A token stream carried an error after its 200 status (an `error` event or object).
+    StreamError,
+    /// A token stream ended without a finish reason or `[DONE]`.
+    StreamTruncated,
+    /// No token within the first-token timeout (the whole-request timeout is [`Timeout`](Self::Timeout)).
+    FirstTokenTimeout,
 }
 
 impl ErrorClass {
     /// The class as a short key that reports count by: `connect`, `timeout`, `http_503`,
-    /// `grpc_unavailable`, `decode` or `io`.
+    /// `grpc_unavailable`, `decode`, `io`, and for token streams `stream_error`,
+    /// `stream_truncated` and `timeout_first_token`.
     pub fn key(&self) -> String {
         match self {
             ErrorClass::Connect => "connect".into(),
@@ -31,6 +38,9 @@ impl ErrorClass {
             ErrorClass::GrpcCode(code) => format!("grpc_{code}"),
             ErrorClass::Decode => "decode".into(),
             ErrorClass::Io => "io".into(),
+            ErrorClass::StreamError => "stream_error".into(),
+            ErrorClass::StreamTruncated => "stream_truncated".into(),
+            ErrorClass::FirstTokenTimeout => "timeout_first_token".into(),
         }
     }
 }

@@ -25,6 +25,8 @@ mod crypto;
 #[cfg(feature = "remote")]
 pub mod error;
 #[cfg(feature = "remote")]
+pub mod llm;
+#[cfg(feature = "remote")]
 pub mod load;
 // What runs beside a load point; the runner's, not part of the API.
 #[cfg(feature = "remote")]

@@ -3,7 +3,9 @@
 //! beside the load generator. Dropping or [`shutdown`](ReferenceServer::shutdown)ting it drops
 //! every connection at once, as a killed server would.
 
+mod error;
 mod grpc;
+mod llm;
 mod models;
 mod rest;
 
@@ -16,25 +18,9 @@ use tokio::net::TcpListener;
 
 use crate::remote::oip::proto::grpc_inference_service_server::GrpcInferenceServiceServer;
 pub use crate::remote::reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig};
+pub use error::ServerError;
+pub use llm::LlmServer;
 use models::Models;
-
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    /// The server's tokio runtime could not be built.
-    #[error("reference server: cannot start its runtime: {0}")]
-    Runtime(std::io::Error),
-    /// No port could be opened on 127.0.0.1.
-    #[error("reference server: cannot listen on 127.0.0.1: {0}")]
-    Bind(std::io::Error),
-    /// A model could not be loaded (an ONNX file that fails to load, or ONNX without the `ort`
-    /// feature).
-    #[error("reference server: {0}")]
-    Model(String),
-    /// The TLS certificate chain or private key cannot be used.
-    #[error("reference server: invalid TLS certificate or key: {0}")]
-    Tls(String),
-}
 
 /// A running reference server.
 pub struct ReferenceServer {

@@ -1,0 +1,356 @@
+//! The reference LLM server's token streams, read over a real loopback socket and measured with
+//! the library's stream decoder and tracker: every figure is checked against what the server's
+//! script makes it (lower bounds exact, since a server never sends early; upper bounds with the
+//! slack of a 1 ms timer and a shared machine), and each way a stream can break is its own error.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use model_bench::remote::error::ErrorClass;
+use model_bench::remote::llm::{
+    parse_event, SseDecoder, Stall, StreamRecord, StreamTracker, TokenScript, TokenSource,
+};
+use model_bench::server::LlmServer;
+
+const MS: u64 = 1_000_000;
+/// What a timer tick, a thread wake-up and loopback may add on a busy two-core machine.
+const SLACK_NS: u64 = 40 * MS;
+
+/// What one streamed request gave: its record or error, and the HTTP status.
+struct Answer {
+    /// When the request was written.
+    sent: Instant,
+    status: u16,
+    record: Result<StreamRecord, model_bench::remote::error::RequestError>,
+    body: String,
+}
+
+/// POSTs `body` to `path` and reads the answer as a client would: the event stream decoded as
+/// it arrives, each event stamped with the time (since the request was written) of the read
+/// that completed it.
+fn post(url: &str, path: &str, body: &str) -> Answer {
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("connect to the LLM server");
+    stream.set_nodelay(true).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let sent = Instant::now();
+    stream.write_all(request.as_bytes()).unwrap();
+
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    // Headers first.
+    let header_end = loop {
+        let read = stream.read(&mut buffer).unwrap();
+        assert!(read > 0, "the server closed before its headers");
+        raw.extend_from_slice(&buffer[..read]);
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..header_end]).to_string();
+    let status: u16 = head[9..12].parse().unwrap();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let mut pending = raw[header_end..].to_vec();
+
+    let mut decoder = SseDecoder::new();
+    let mut tracker = StreamTracker::new();
+    let mut events = Vec::new();
+    let mut text = String::new();
+    let mut at_ns = sent.elapsed().as_nanos() as u64;
+    let mut ended = false;
+    loop {
+        // Hand every complete HTTP chunk (or, without chunking, every byte) to the decoder.
+        let mut payload = Vec::new();
+        if chunked {
+            while let Some(line_end) = pending.windows(2).position(|w| w == b"\r\n") {
+                let size_text = String::from_utf8_lossy(&pending[..line_end]).to_string();
+                let size = usize::from_str_radix(size_text.trim(), 16).unwrap();
+                if pending.len() < line_end + 2 + size + 2 {
+                    break;
+                }
+                payload.extend_from_slice(&pending[line_end + 2..line_end + 2 + size]);
+                pending.drain(..line_end + 2 + size + 2);
+                if size == 0 {
+                    ended = true;
+                    break;
+                }
+            }
+        } else {
+            payload.append(&mut pending);
+        }
+        text.push_str(&String::from_utf8_lossy(&payload));
+        let counts = decoder.feed(&payload, &mut events).unwrap();
+        tracker.comments(counts.comments);
+        for event in events.drain(..) {
+            tracker.event(at_ns, parse_event(&event).unwrap());
+        }
+        if ended {
+            break;
+        }
+        let read = stream.read(&mut buffer).unwrap();
+        at_ns = sent.elapsed().as_nanos() as u64;
+        if read == 0 {
+            break;
+        }
+        pending.extend_from_slice(&buffer[..read]);
+    }
+    let record = tracker.finish(at_ns, decoder.has_partial_event());
+    Answer {
+        sent,
+        status,
+        record,
+        body: text,
+    }
+}
+
+fn chat(model: &str, max_tokens: u32, usage: bool) -> String {
+    format!(
+        r#"{{"model":"{model}","stream":true,"max_tokens":{max_tokens},"messages":[{{"role":"user","content":"say something {max_tokens}"}}],"stream_options":{{"include_usage":{usage}}}}}"#
+    )
+}
+
+fn ms(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+#[test]
+fn a_chat_stream_gives_the_ttft_gaps_and_tokens_of_its_script() {
+    let script = TokenScript {
+        ttft: ms(60),
+        itl: ms(8),
+        ..TokenScript::default()
+    };
+    let server = LlmServer::start("tiny", script).unwrap();
+    let answer = post(
+        &server.url(),
+        "/v1/chat/completions",
+        &chat("tiny", 10, true),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let record = answer.record.unwrap();
+    // The role-only chunk leaves at once and is not a token: TTFT is the first text's.
+    assert!(
+        answer.body.contains(r#""role":"assistant""#),
+        "{}",
+        answer.body
+    );
+    let ttft = record.ttft_ns.unwrap();
+    assert!(
+        (60 * MS..60 * MS + SLACK_NS).contains(&ttft),
+        "ttft {ttft} ns"
+    );
+    assert_eq!(record.content_events, 10);
+    assert_eq!(
+        (record.output_tokens, record.token_source),
+        (10, TokenSource::Usage)
+    );
+    assert_eq!(record.prompt_tokens, Some(3));
+    assert_eq!(record.finish_reason.as_deref(), Some("length"));
+    // Nine gaps; the chunks are due 8 ms apart from the first, so together they span at least
+    // 72 ms (one gap may be short when the one before it was late).
+    assert_eq!(record.chunk_gaps_ns.len(), 9);
+    let span: u64 = record.chunk_gaps_ns.iter().sum();
+    assert!(
+        (72 * MS - MS..72 * MS + SLACK_NS).contains(&span),
+        "span {span}"
+    );
+    let itl = record.itl_per_request_ns().unwrap();
+    assert!(itl >= (8 * MS) as f64 - (MS as f64), "itl {itl}");
+}
+
+#[test]
+fn completions_with_multi_token_chunks_give_one_gap_per_chunk_and_usage_counts_the_tokens() {
+    let script = TokenScript {
+        ttft: ms(30),
+        itl: ms(5),
+        tokens_per_chunk: 4,
+        ..TokenScript::default()
+    };
+    let server = LlmServer::start("tiny", script).unwrap();
+    let body = r#"{"model":"tiny","stream":true,"max_tokens":10,"prompt":"one two three four","stream_options":{"include_usage":true}}"#;
+    let record = post(&server.url(), "/v1/completions", body).record.unwrap();
+    // 10 tokens in chunks of 4, 4, 2: three text events, 20 ms apart.
+    assert_eq!(record.content_events, 3);
+    assert_eq!(
+        (record.output_tokens, record.token_source),
+        (10, TokenSource::Usage)
+    );
+    assert_eq!(record.prompt_tokens, Some(4));
+    let span: u64 = record.chunk_gaps_ns.iter().sum();
+    assert!(
+        (40 * MS - MS..40 * MS + SLACK_NS).contains(&span),
+        "span {span}"
+    );
+}
+
+#[test]
+fn without_a_usage_chunk_the_tokens_are_the_text_events_and_keep_alives_are_counted() {
+    let script = TokenScript {
+        ttft: ms(5),
+        itl: ms(1),
+        usage: false,
+        keep_alive_every: Some(2),
+        ..TokenScript::default()
+    };
+    let server = LlmServer::start("tiny", script).unwrap();
+    let answer = post(
+        &server.url(),
+        "/v1/chat/completions",
+        &chat("tiny", 10, true),
+    );
+    let record = answer.record.unwrap();
+    assert!(!answer.body.contains("\"usage\""), "{}", answer.body);
+    assert_eq!(
+        (record.output_tokens, record.token_source),
+        (10, TokenSource::ContentEvents)
+    );
+    assert_eq!(record.comments, 5);
+}
+
+#[test]
+fn an_error_after_the_status_and_a_cut_stream_are_errors_of_their_own_class() {
+    let erring = LlmServer::start(
+        "tiny",
+        TokenScript {
+            ttft: ms(5),
+            itl: ms(1),
+            error_after_chunks: Some(3),
+            ..TokenScript::default()
+        },
+    )
+    .unwrap();
+    let answer = post(
+        &erring.url(),
+        "/v1/chat/completions",
+        &chat("tiny", 10, true),
+    );
+    assert_eq!(answer.status, 200);
+    let error = answer.record.unwrap_err();
+    assert_eq!(error.class, ErrorClass::StreamError, "{error}");
+    assert!(
+        error.message.contains("scripted error after 3 chunk(s)"),
+        "{error}"
+    );
+    assert!(error.message.contains("after 3 text event(s)"), "{error}");
+
+    let cut = LlmServer::start(
+        "tiny",
+        TokenScript {
+            ttft: ms(5),
+            itl: ms(1),
+            truncate_after_chunks: Some(4),
+            ..TokenScript::default()
+        },
+    )
+    .unwrap();
+    let error = post(&cut.url(), "/v1/chat/completions", &chat("tiny", 10, true))
+        .record
+        .unwrap_err();
+    assert_eq!(error.class, ErrorClass::StreamTruncated, "{error}");
+    assert!(error.message.contains("after 4 text event(s)"), "{error}");
+}
+
+#[test]
+fn a_stall_holds_the_first_token_and_a_full_server_queues_the_next_stream() {
+    // The server stalls for its first 400 ms: a request sent at once gets its first token at
+    // the stall's end, whatever its 10 ms TTFT says.
+    let before_start = Instant::now();
+    let stalling = LlmServer::start(
+        "tiny",
+        TokenScript {
+            ttft: ms(10),
+            itl: ms(1),
+            stall: Some(Stall {
+                stall: ms(400),
+                period: ms(60_000),
+            }),
+            ..TokenScript::default()
+        },
+    )
+    .unwrap();
+    let answer = post(
+        &stalling.url(),
+        "/v1/chat/completions",
+        &chat("tiny", 4, false),
+    );
+    let sent_after_start = (answer.sent - before_start).as_nanos() as u64;
+    let record = answer.record.unwrap();
+    let ttft = record.ttft_ns.unwrap();
+    assert!(
+        ttft + sent_after_start >= 400 * MS - MS,
+        "ttft {ttft} ns, sent {sent_after_start} ns after the server started"
+    );
+    assert_eq!(record.token_source, TokenSource::ContentEvents);
+
+    // One stream at a time, each 100 ms long: of two sent together, one waits for the other.
+    let single = LlmServer::start(
+        "tiny",
+        TokenScript {
+            ttft: ms(50),
+            itl: ms(10),
+            capacity: Some(1),
+            ..TokenScript::default()
+        },
+    )
+    .unwrap();
+    let url = single.url();
+    let streams: Vec<_> = (0..2)
+        .map(|i| {
+            let url = url.clone();
+            thread::spawn(move || post(&url, "/v1/chat/completions", &chat("tiny", 6, i == 0)))
+        })
+        .collect();
+    let mut first_tokens: Vec<Instant> = streams
+        .into_iter()
+        .map(|stream| {
+            let answer = stream.join().unwrap();
+            let ttft = answer.record.unwrap().ttft_ns.unwrap();
+            answer.sent + Duration::from_nanos(ttft)
+        })
+        .collect();
+    first_tokens.sort();
+    // The second stream starts when the first ends (5 × 10 ms after the first's first token)
+    // and then waits its own 50 ms.
+    let apart = first_tokens[1] - first_tokens[0];
+    assert!(apart >= ms(100) - ms(1), "first tokens {apart:?} apart");
+}
+
+#[test]
+fn models_are_listed_and_a_wrong_model_or_a_request_without_stream_is_refused() {
+    let server = LlmServer::start("tiny", TokenScript::default()).unwrap();
+    let address = server.url().trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "GET /v1/models HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut models = String::new();
+    stream.read_to_string(&mut models).unwrap();
+    assert!(models.starts_with("HTTP/1.1 200"), "{models}");
+    assert!(models.contains(r#""id":"tiny""#), "{models}");
+
+    let wrong = post(
+        &server.url(),
+        "/v1/chat/completions",
+        &chat("huge", 4, false),
+    );
+    assert_eq!(wrong.status, 404);
+    let refused = post(
+        &server.url(),
+        "/v1/completions",
+        r#"{"model":"tiny","prompt":"hi"}"#,
+    );
+    assert_eq!(refused.status, 400);
+}
