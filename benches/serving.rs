@@ -1,9 +1,13 @@
 //! The main job's remote half: the example MobileNet served over the Open Inference Protocol —
 //! REST with JSON tensors, REST with the binary tensor extension, and gRPC — by model-bench's
 //! in-process reference server, or by any V2 server at `$MODEL_BENCH_REST_URL` /
-//! `$MODEL_BENCH_GRPC_URL` (serving a model named `mobilenet` with input `input`).
+//! `$MODEL_BENCH_GRPC_URL` (serving a model named `mobilenet` with input `input`); and a token
+//! stream from model-bench's reference LLM server or any OpenAI-compatible one.
+
+use std::time::Duration;
 
 use model_bench::prelude::*;
+use model_bench::remote::llm::TokenScript;
 use model_bench::remote::TensorError;
 use model_bench_suite::classify::{model_path, preprocess, read_images, ClassifyError};
 
@@ -61,6 +65,30 @@ fn grpc() -> Result<Endpoint, ServingError> {
 )]
 fn grpc_open_loop() -> Result<Endpoint, ServingError> {
     mobilenet(Protocol::Grpc)
+}
+
+/// An LLM endpoint: OpenAI-compatible chat completions, 16 tokens each, streamed by
+/// model-bench's reference LLM server (10 ms to the first token, 1 ms per token, 8 streams at
+/// once: at 16 in flight half of them queue, which shows in TTFT), or by any OpenAI-compatible
+/// server at `$MODEL_BENCH_OPENAI_URL` serving `$MODEL_BENCH_OPENAI_MODEL`.
+#[model_bench(
+    remote,
+    pipeline = "llm",
+    concurrency = [1, 16],
+    warm_up_time = "500ms",
+    measurement_time = "3s"
+)]
+fn chat_stream() -> Endpoint {
+    let model = std::env::var("MODEL_BENCH_OPENAI_MODEL").unwrap_or_else(|_| "tiny".into());
+    Endpoint::openai_chat(model)
+        .url_from_env("MODEL_BENCH_OPENAI_URL")
+        .max_tokens(16)
+        .reference_llm(TokenScript {
+            ttft: Duration::from_millis(10),
+            itl: Duration::from_millis(1),
+            capacity: Some(8),
+            ..TokenScript::default()
+        })
 }
 
 model_bench::main!();

@@ -14,6 +14,9 @@ use model_bench::remote::llm::{
 };
 use model_bench::server::LlmServer;
 
+#[allow(dead_code)]
+mod common;
+
 const MS: u64 = 1_000_000;
 /// What a timer tick, a thread wake-up and loopback may add on a busy two-core machine.
 const SLACK_NS: u64 = 40 * MS;
@@ -353,4 +356,98 @@ fn models_are_listed_and_a_wrong_model_or_a_request_without_stream_is_refused() 
         r#"{"model":"tiny","prompt":"hi"}"#,
     );
     assert_eq!(refused.status, 400);
+}
+
+/// A closed and an open loop of OpenAI-compatible streams through the load generator: every
+/// stream's figures land in the point's `stream` statistics, as the script makes them.
+mod load {
+    use super::common::{connect, run, runtime};
+    use super::*;
+    use model_bench::remote::{Arrival, Endpoint, LoadPlan};
+
+    fn script() -> TokenScript {
+        TokenScript {
+            ttft: ms(30),
+            itl: ms(2),
+            ..TokenScript::default()
+        }
+    }
+
+    #[test]
+    fn a_closed_loop_of_chat_streams_records_ttft_gaps_and_tokens_per_stream() {
+        let server = LlmServer::start("tiny", script()).unwrap();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_chat("tiny").max_tokens(16);
+        let client = connect(&runtime, &endpoint, &server.url());
+        runtime.block_on(client.health()).unwrap();
+        let plan = LoadPlan::closed(4, Duration::from_secs(2))
+            .warm_up(ms(200))
+            .max_requests(40);
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+        let stream = stats.stream.expect("stream figures");
+        assert_eq!(stream.streams, stats.ok);
+        assert_eq!(stream.output_tokens, 16 * stats.ok);
+        assert_eq!(stream.token_sources.get("usage"), Some(&stats.ok));
+        // The prompt is the default one: its seven words are the server's prompt tokens.
+        assert_eq!(stream.input_tokens, Some(7 * stats.ok));
+        let ttft = stream.ttft.unwrap();
+        assert!(ttft.min >= (30 * MS - MS) as f64, "{ttft:?}");
+        assert!(ttft.p50 <= (30 * MS + SLACK_NS) as f64, "{ttft:?}");
+        // Fifteen gaps per stream, each due 2 ms after the one before.
+        let gaps = stream.chunk_gap.unwrap();
+        assert_eq!(gaps.count, 15 * stats.ok);
+        assert!(gaps.mean >= (2 * MS) as f64 - 0.5 * MS as f64, "{gaps:?}");
+        let itl = stream.itl_per_request.unwrap();
+        assert!(itl.p50 >= (2 * MS) as f64 - 0.5 * MS as f64, "{itl:?}");
+        // One stream's rate: 16 tokens over about 30 + 15 × 2 ms.
+        assert!(
+            stream.output_tokens_per_s_per_stream <= 16.0 / 0.060 + 1.0,
+            "{stream:?}"
+        );
+    }
+
+    #[test]
+    fn an_open_loop_into_a_stalling_server_shows_the_stall_in_ttft_from_the_intended_send() {
+        let stalling = TokenScript {
+            ttft: ms(10),
+            itl: ms(1),
+            stall: Some(Stall {
+                stall: ms(300),
+                period: ms(1000),
+            }),
+            ..TokenScript::default()
+        };
+        let server = LlmServer::start("tiny", stalling).unwrap();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_completions("tiny").max_tokens(4);
+        let client = connect(&runtime, &endpoint, &server.url());
+        let plan = LoadPlan::open(50.0, Arrival::Constant, Duration::from_secs(2));
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+        let stream = stats.stream.unwrap();
+        let ttft = stream.ttft.unwrap();
+        // Three tenths of the arrivals land in a stall and wait for its end: the p90 waits at
+        // least a third of it, while a calm request's first token is due 10 ms after its send.
+        assert!(ttft.p90 >= (100 * MS) as f64, "{ttft:?}");
+        assert!(ttft.p50 >= (10 * MS - MS) as f64, "{ttft:?}");
+        assert_eq!(stream.token_sources.get("usage"), Some(&stats.ok));
+    }
+
+    #[test]
+    fn a_wrong_model_fails_the_health_check_and_a_first_token_timeout_is_its_own_class() {
+        let server = LlmServer::start("tiny", script()).unwrap();
+        let runtime = runtime();
+        let wrong = connect(&runtime, &Endpoint::openai_chat("huge"), &server.url());
+        let error = runtime.block_on(wrong.health()).unwrap_err();
+        assert!(
+            error.message.contains("`huge`") && error.message.contains("tiny"),
+            "{error}"
+        );
+
+        let impatient = Endpoint::openai_chat("tiny").first_token_timeout(ms(5));
+        let client = connect(&runtime, &impatient, &server.url());
+        let error = runtime.block_on(client.send()).unwrap_err();
+        assert_eq!(error.class, ErrorClass::FirstTokenTimeout, "{error}");
+    }
 }

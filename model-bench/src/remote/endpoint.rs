@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use crate::results::Protocol;
 
+use super::llm::{LlmRequest, TokenScript};
 pub use super::oip::ExpectedOutput;
 use super::oip::{InferRequest, Tensor, TensorError};
 use super::reference::ReferenceConfig;
@@ -167,6 +168,12 @@ pub struct Endpoint {
     /// Other endpoints each request may go to instead, by weight: a mixed workload (other
     /// models, payloads or servers), reported per member and in total.
     pub mix: Vec<MixMember>,
+    /// What an OpenAI-compatible endpoint asks for (set by [`Endpoint::openai_chat`] and
+    /// [`Endpoint::openai_completions`]; `None` for the others).
+    pub llm: Option<LlmRequest>,
+    /// Serve an OpenAI-compatible endpoint from an in-process reference LLM server streaming
+    /// on this script when no URL is given.
+    pub llm_reference: Option<TokenScript>,
 }
 
 /// One member of a mixed workload besides the endpoint itself.
@@ -242,6 +249,8 @@ impl Endpoint {
             metrics_url: None,
             weight: 1.0,
             mix: Vec::new(),
+            llm: None,
+            llm_reference: None,
         }
     }
 
@@ -470,7 +479,7 @@ impl Endpoint {
         if let Some(url) = &self.default_url {
             return check_url(url, None).map(Some);
         }
-        if self.reference.is_some() {
+        if self.reference.is_some() || self.llm_reference.is_some() {
             return Ok(None);
         }
         match &self.url_env {
@@ -515,6 +524,14 @@ impl Endpoint {
         match self.protocol {
             Protocol::HttpPost if self.body.is_none() => return Err(EndpointError::NoBody),
             Protocol::HttpPost => {}
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions if self.llm.is_none() => {
+                return Err(EndpointError::Invalid(format!(
+                    "the {} endpoint for `{}` has no request: build it with \
+                     Endpoint::openai_chat or Endpoint::openai_completions",
+                    self.protocol, self.model
+                )))
+            }
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {}
             protocol if self.inputs.is_empty() => {
                 return Err(EndpointError::NoInputs {
                     protocol,

@@ -15,6 +15,8 @@
 //! `remote::server_stats`, `remote::tensor`) are kept as re-exports.
 
 pub mod endpoint;
+mod endpoint_openai;
+pub mod llm;
 pub mod oip;
 pub mod reference;
 
@@ -24,8 +26,7 @@ pub mod client;
 mod crypto;
 #[cfg(feature = "remote")]
 pub mod error;
-#[cfg(feature = "remote")]
-pub mod llm;
+
 #[cfg(feature = "remote")]
 pub mod load;
 // What runs beside a load point; the runner's, not part of the API.
@@ -35,12 +36,13 @@ pub mod load;
 pub mod watch;
 
 pub use endpoint::{Endpoint, EndpointError, MixMember, Protocol, ServerProcess, TlsCa};
+pub use endpoint_openai::OPENAI_TIMEOUT;
 pub use oip::tensor;
 pub use oip::{Datatype, Tensor, TensorError};
 pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig, ServerTls};
 
 #[cfg(feature = "remote")]
-pub use client::{Client, ClientError, Session};
+pub use client::{Client, ClientError, Reply, Session};
 #[cfg(feature = "remote")]
 pub use load::{metrics, scenario};
 #[cfg(feature = "remote")]

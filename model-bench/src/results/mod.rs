@@ -4,13 +4,17 @@ pub mod env;
 pub mod figures;
 pub mod groups;
 pub mod model;
+pub mod percentiles;
 pub mod protocol;
 pub mod resources;
 pub mod setup;
+pub mod stream;
 
 pub use env::{Environment, GitInfo, GpuClocks, MachineState, MachineStates, ProcessCpu};
 pub use figures::*;
 pub use model::*;
+pub use percentiles::Percentiles;
 pub use protocol::Protocol;
 pub use resources::*;
 pub use setup::{ChangeKind, Setup, SetupChange};
+pub use stream::StreamStats;

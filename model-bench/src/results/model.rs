@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::env::Environment;
 use super::figures::{Breakdown, ColdSummary, Recommendation, SweepSummary, Validity, Verdict};
+use super::percentiles::Percentiles;
 use super::resources::{GpuUsage, ProcessUsage, SoakMemory};
+use super::stream::StreamStats;
 
 /// Bumped on any change a reader of an older file would misread.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -501,6 +503,10 @@ pub struct LoadStats {
     /// cover what was measured until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// The token streams' figures, for an endpoint that streams tokens (OpenAI-compatible);
+    /// absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamStats>,
 }
 
 /// What a scenario did: its phases with their figures, the run behind a ramp or spike (with its
@@ -620,30 +626,6 @@ pub struct HistogramBucket {
     pub high_ns: f64,
     /// Values in the bucket (the counts sum to `latency.count`).
     pub count: u64,
-}
-
-/// Percentiles of an HDR histogram (3 significant figures), in nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Percentiles {
-    /// Values recorded: one per successful request for `latency` and `service` (a closed loop's
-    /// corrected `latency` adds the correction's values), one per send for `lateness`.
-    pub count: u64,
-    /// The smallest value, ns.
-    pub min: f64,
-    /// The mean, ns.
-    pub mean: f64,
-    /// The median, ns.
-    pub p50: f64,
-    /// The 90th percentile, ns.
-    pub p90: f64,
-    /// The 95th percentile, ns.
-    pub p95: f64,
-    /// The 99th percentile, ns.
-    pub p99: f64,
-    /// The 99.9th percentile, ns.
-    pub p999: f64,
-    /// The largest value, ns.
-    pub max: f64,
 }
 
 /// criterion's bootstrap estimates of the time of one iteration.

@@ -15,24 +15,35 @@ pub enum Protocol {
     /// A plain HTTP POST of a fixed body (servers that do not speak V2, e.g. TorchServe's
     /// `/predictions/{model}`); any 2xx answer counts as success.
     HttpPost,
+    /// An OpenAI-compatible chat endpoint streamed as server-sent events
+    /// (`POST /v1/chat/completions` with `stream: true`).
+    OpenAiChat,
+    /// An OpenAI-compatible text completions endpoint streamed as server-sent events
+    /// (`POST /v1/completions` with `stream: true`).
+    OpenAiCompletions,
 }
 
 impl Protocol {
-    /// The name results record: `rest`, `rest-binary`, `grpc` or `http-post`.
+    /// The name results record: `rest`, `rest-binary`, `grpc`, `http-post`, `openai-chat` or
+    /// `openai-completions`.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::RestJson => "rest",
             Protocol::RestBinary => "rest-binary",
             Protocol::Grpc => "grpc",
             Protocol::HttpPost => "http-post",
+            Protocol::OpenAiChat => "openai-chat",
+            Protocol::OpenAiCompletions => "openai-completions",
         }
     }
 
-    /// The family a side-by-side table compares: REST (JSON or binary) against gRPC.
+    /// The family a side-by-side table compares: REST (JSON or binary) against gRPC; OpenAI
+    /// streams are a family of their own.
     pub fn family(self) -> &'static str {
         match self {
             Protocol::RestJson | Protocol::RestBinary | Protocol::HttpPost => "REST",
             Protocol::Grpc => "gRPC",
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions => "OpenAI",
         }
     }
 
@@ -44,6 +55,8 @@ impl Protocol {
             "rest-binary" => Protocol::RestBinary,
             "grpc" => Protocol::Grpc,
             "http-post" => Protocol::HttpPost,
+            "openai-chat" => Protocol::OpenAiChat,
+            "openai-completions" => Protocol::OpenAiCompletions,
             _ => return None,
         })
     }

@@ -15,11 +15,12 @@ use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
 use super::{criterion_files, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
+use crate::remote::llm::TokenScript;
 use crate::remote::load::{Arrival, LoadMode, LoadPlan};
 use crate::remote::watch::{Watch, WatchedRun};
 use crate::remote::{Client, Endpoint, Protocol, ReferenceConfig};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
-use crate::server::ReferenceServer;
+use crate::server::{LlmServer, ReferenceServer};
 use crate::stats::stability::{self, Rule, Validity};
 
 /// Warm-up and measurement window of a load level when neither the bench nor the settings say.
@@ -38,6 +39,7 @@ const REPLAY_MEASUREMENT: Duration = Duration::from_millis(1);
 pub struct RemoteContext {
     runtimes: Vec<(usize, tokio::runtime::Runtime)>,
     servers: Vec<(ReferenceConfig, ReferenceServer)>,
+    llm_servers: Vec<(String, TokenScript, LlmServer)>,
 }
 
 impl RemoteContext {
@@ -45,6 +47,7 @@ impl RemoteContext {
         RemoteContext {
             runtimes: Vec::new(),
             servers: Vec::new(),
+            llm_servers: Vec::new(),
         }
     }
 
@@ -64,6 +67,24 @@ impl RemoteContext {
             }
         };
         Ok(&self.runtimes[index].1)
+    }
+
+    /// The reference LLM server for `model` on `script`, started on first use.
+    fn llm_server(&mut self, model: &str, script: &TokenScript) -> Result<&LlmServer, String> {
+        let index = match self
+            .llm_servers
+            .iter()
+            .position(|(m, s, _)| m == model && s == script)
+        {
+            Some(index) => index,
+            None => {
+                let server = LlmServer::start(model, script.clone()).map_err(|e| e.to_string())?;
+                self.llm_servers
+                    .push((model.to_owned(), script.clone(), server));
+                self.llm_servers.len() - 1
+            }
+        };
+        Ok(&self.llm_servers[index].2)
     }
 
     fn server(&mut self, config: &ReferenceConfig) -> Result<&ReferenceServer, String> {
@@ -348,6 +369,14 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
                 let stats_base = rest.then(|| resolved.url.clone());
                 (resolved.url, resolved.display, "external", stats_base, None)
             }
+            None if endpoint.reference.is_none() && endpoint.llm_reference.is_some() => {
+                let script = endpoint
+                    .llm_reference
+                    .as_ref()
+                    .ok_or("no reference script")?;
+                let url = context.llm_server(&endpoint.model, script)?.url();
+                (url.clone(), url, "reference", None, None)
+            }
             None => {
                 let config = endpoint
                     .reference
@@ -410,7 +439,11 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
 /// and a note on stderr.
 fn record_server_facts(runtime: &tokio::runtime::Runtime, client: &Client, key: &str) {
     use crate::facts::record;
-    if client.protocol() == Protocol::HttpPost {
+    // Neither a plain POST nor an OpenAI-compatible server has V2's metadata routes.
+    if matches!(
+        client.protocol(),
+        Protocol::HttpPost | Protocol::OpenAiChat | Protocol::OpenAiCompletions
+    ) {
         return;
     }
     let unavailable = |whose: &str, fact: &str, error: crate::remote::error::RequestError| {

@@ -14,6 +14,7 @@ mod servers;
 pub(crate) mod setup;
 mod stages;
 mod status;
+mod streams;
 mod sweep;
 mod table;
 
@@ -28,6 +29,7 @@ pub fn build(report: &Report) -> Vec<Table> {
         stages::stages(report),
         load::remote_points(report),
         load::mixes(report),
+        streams::token_streams(report),
         protocols::rest_vs_grpc(report),
         comparisons::comparisons(report),
         setup::setup_changes(report),

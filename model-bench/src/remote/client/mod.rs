@@ -12,6 +12,7 @@ mod h2_conn;
 mod h2_frames;
 mod http1;
 mod http1_conn;
+mod openai;
 mod rest_pool;
 mod transport;
 
@@ -22,6 +23,7 @@ use prost::Message;
 
 use crate::remote::endpoint::{Endpoint, Protocol};
 use crate::remote::error::RequestError;
+use crate::remote::llm::StreamRecord;
 pub use crate::remote::oip::grpc::encode_grpc_request;
 use crate::remote::oip::proto;
 use crate::stats::rng::SplitMix64;
@@ -29,9 +31,22 @@ use grpc_h2::{GrpcH2, H2};
 use grpc_tonic::Tonic;
 use http1::Http1;
 use http1_conn::Http1Conn;
+use openai::OpenAi;
 use rest_pool::{RestPool, RestRequest};
 pub use transport::{ClientError, ModelMetadata, ServerMetadata, TensorInfo};
 use transport::{Target, Transport};
+
+/// What a successful request gave besides its timing: a token stream's figures, for endpoints
+/// that stream (`None` for the others).
+pub type Reply = Option<StreamRecord>;
+
+/// One request on `transport`: a stream where it streams, else a checked answer.
+async fn exchange(transport: &dyn Transport, http1: &mut Http1Conn) -> Result<Reply, RequestError> {
+    match transport.infer_stream() {
+        Some(stream) => stream.await.map(Some),
+        None => transport.infer_on(http1).await.map(|()| None),
+    }
+}
 
 /// A ready-to-send request for one endpoint. Cheap to share across tasks (`&self` methods).
 pub struct Client {
@@ -131,6 +146,15 @@ impl Client {
                     Http1::or_pool(pool, &request, &headers)
                 }
             }
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+                let request = RestRequest::new(endpoint, &target)?;
+                let pool = RestPool::new(endpoint, target, &request, &headers, tls_ca.as_deref())?;
+                let first_token_timeout = endpoint
+                    .llm
+                    .as_ref()
+                    .and_then(|llm| llm.first_token_timeout);
+                Box::new(OpenAi::new(pool, first_token_timeout))
+            }
             Protocol::Grpc => {
                 let request = encode_grpc_request(&endpoint.infer_request()).encode_to_vec();
                 let direct =
@@ -175,7 +199,8 @@ impl Client {
     /// Like [`send`](Client::send), on the worker's own connection where the transport has one
     /// (REST over plain HTTP/1.1); otherwise the same as `send`. In a mixed workload the
     /// session first draws the member by weight ([`Session::member`] says which).
-    pub async fn send_in(&self, session: &mut Session) -> Result<(), RequestError> {
+    /// Its answer carries the stream's figures where the endpoint streams tokens.
+    pub async fn send_in(&self, session: &mut Session) -> Result<Reply, RequestError> {
         if let Some(mix) = &self.mix {
             let member = mix.pick(session.draws.next_open01());
             session.member = member;
@@ -186,13 +211,10 @@ impl Client {
                         .resize_with(mix.others.len(), Session::default);
                 }
                 let other = &mut session.others[member - 1];
-                return mix.others[member - 1]
-                    .transport
-                    .infer_on(&mut other.http1)
-                    .await;
+                return exchange(mix.others[member - 1].transport.as_ref(), &mut other.http1).await;
             }
         }
-        self.transport.infer_on(&mut session.http1).await
+        exchange(self.transport.as_ref(), &mut session.http1).await
     }
 
     /// Server live, server ready and model ready (for every member of a mix); the first that

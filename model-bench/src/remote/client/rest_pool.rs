@@ -46,7 +46,16 @@ impl RestRequest {
                     Some(HeaderValue::from(header_len)),
                 )
             }
-            _ => {
+            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
+                let llm = endpoint.llm.as_ref().ok_or_else(|| {
+                    encode("an OpenAI-compatible endpoint without its request".into())
+                })?;
+                let chat = endpoint.protocol == Protocol::OpenAiChat;
+                let body = serde_json::to_vec(&llm.body(&endpoint.model, chat))
+                    .map_err(|e| encode(e.to_string()))?;
+                (body, "application/json".to_string(), None)
+            }
+            Protocol::HttpPost | Protocol::Grpc => {
                 let post = endpoint.body.as_ref().ok_or(EndpointError::NoBody)?;
                 (post.bytes.clone(), post.content_type.clone(), None)
             }
@@ -61,6 +70,8 @@ impl RestRequest {
                     .unwrap_or("")
                     .trim_start_matches('/')
             ),
+            Protocol::OpenAiChat => format!("{}/v1/chat/completions", target.base_url),
+            Protocol::OpenAiCompletions => format!("{}/v1/completions", target.base_url),
             _ => format!("{}/infer", target.model_path()),
         };
         let infer_url = reqwest::Url::parse(&infer_url)
@@ -155,6 +166,18 @@ impl RestPool {
         &self.target
     }
 
+    /// The request's POST with its body, on the next pooled client, ready to send.
+    pub(crate) fn post(&self) -> reqwest::RequestBuilder {
+        self.client()
+            .post(self.infer_url.clone())
+            .body(self.body.clone())
+    }
+
+    /// Where requests go.
+    pub(crate) fn infer_url(&self) -> &reqwest::Url {
+        &self.infer_url
+    }
+
     fn client(&self) -> &reqwest::Client {
         let clients = &self.clients;
         if clients.len() == 1 {
@@ -218,7 +241,7 @@ impl RestPool {
     }
 
     /// `GET url` as JSON; a status other than 2xx, or a body that is not JSON, is the error.
-    async fn get_json(&self, url: &str) -> Result<serde_json::Value, RequestError> {
+    pub(crate) async fn get_json(&self, url: &str) -> Result<serde_json::Value, RequestError> {
         let response = self.clients[0]
             .get(url)
             .send()
@@ -333,7 +356,7 @@ fn strings(item: &serde_json::Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn classify_reqwest(error: &reqwest::Error) -> RequestError {
+pub(crate) fn classify_reqwest(error: &reqwest::Error) -> RequestError {
     let class = if error.is_timeout() {
         ErrorClass::Timeout
     } else if error.is_connect() {
@@ -347,7 +370,7 @@ fn classify_reqwest(error: &reqwest::Error) -> RequestError {
 }
 
 /// Reading a body fails when the connection breaks (reqwest calls that a decode error).
-fn classify_body(error: &reqwest::Error) -> RequestError {
+pub(crate) fn classify_body(error: &reqwest::Error) -> RequestError {
     let class = if error.is_timeout() {
         ErrorClass::Timeout
     } else {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::http1_conn::Http1Conn;
 use crate::remote::endpoint::{EndpointError, ExpectedOutput, Protocol};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
+use crate::remote::llm::StreamRecord;
 use crate::remote::oip::{grpc, proto, v2};
 
 /// A boxed future, so transports can sit behind one trait object.
@@ -168,6 +169,12 @@ pub(crate) trait Transport: Send + Sync {
     fn infer_on<'a>(&'a self, own: &'a mut Http1Conn) -> BoxFuture<'a, Result<(), RequestError>> {
         let _ = own;
         self.infer()
+    }
+
+    /// One request whose answer is a token stream, with the stream's figures; `None` for
+    /// transports whose answers are not streams (every V2 one).
+    fn infer_stream(&self) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
+        None
     }
 
     /// Server live, server ready and model ready; the first that fails is the error.

@@ -9,30 +9,16 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+pub(crate) use super::hdr::{histogram, percentiles};
+use super::hdr::{nanos, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
+use super::streams::StreamHistograms;
+use crate::remote::client::Reply;
 use crate::remote::error::RequestError;
-use crate::results::{HistogramBucket, LoadStats, Percentiles, SeriesPoint, SpectrumPoint};
+use crate::results::{HistogramBucket, LoadStats, SeriesPoint, SpectrumPoint};
 use crate::stats::stability::WindowFigures;
 
-/// Largest latency a histogram holds (longer values are clamped): ten minutes, in nanoseconds.
-const HIGHEST_NS: u64 = 600_000_000_000;
-/// Values are nanoseconds; below a microsecond they are told apart to 1 µs, which no network
-/// round trip needs finer. Together these keep a histogram near 160 KB.
-const LOWEST_DISCERNIBLE_NS: u64 = 1_000;
-const SIGNIFICANT_FIGURES: u8 = 3;
 /// A send later than this after its intended time counts as late.
 pub const LATE_AFTER: Duration = Duration::from_millis(1);
-
-pub(crate) fn histogram() -> Histogram<u64> {
-    // The bounds are constants known to be valid.
-    Histogram::new_with_bounds(LOWEST_DISCERNIBLE_NS, HIGHEST_NS, SIGNIFICANT_FIGURES)
-        .expect("constant histogram bounds are valid")
-}
-
-fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos())
-        .unwrap_or(u64::MAX)
-        .clamp(1, HIGHEST_NS)
-}
 
 /// The measurement window, how it is cut into slices (criterion's samples), and the length of
 /// each step of its time series.
@@ -191,6 +177,8 @@ pub struct Recorder {
     pub count_windows: Vec<CountWindow>,
     /// The count window being filled.
     pub filling: CountWindow,
+    /// Token-stream figures of the successful streams (endpoints that stream tokens only).
+    pub stream: Option<StreamHistograms>,
 }
 
 /// A window of a number of successful responses, in the order they arrived.
@@ -233,6 +221,7 @@ impl Recorder {
             count_window: None,
             count_windows: Vec::new(),
             filling: CountWindow::default(),
+            stream: None,
         }
     }
 
@@ -244,7 +233,7 @@ impl Recorder {
         intended: Instant,
         sent: Instant,
         done: Instant,
-        outcome: Result<(), RequestError>,
+        outcome: Result<Reply, RequestError>,
     ) -> bool {
         let Some(slice) = self.window.slice_of(intended) else {
             return false;
@@ -269,7 +258,12 @@ impl Recorder {
         }
         self.last_done = Some(self.last_done.map_or(done, |last| last.max(done)));
         match outcome {
-            Ok(()) => {
+            Ok(reply) => {
+                if let Some(stream) = &reply {
+                    self.stream
+                        .get_or_insert_with(StreamHistograms::default)
+                        .record(intended, sent, stream);
+                }
                 let latency = done.saturating_duration_since(intended);
                 let _ = self.latency.record(nanos(latency));
                 let _ = self
@@ -320,7 +314,7 @@ impl Recorder {
         intended: Instant,
         sent: Instant,
         done: Instant,
-        outcome: Result<(), RequestError>,
+        outcome: Result<Reply, RequestError>,
     ) -> bool {
         if let Some(own) = self.members.get_mut(member) {
             own.record(intended, sent, done, outcome.clone());
@@ -339,6 +333,11 @@ impl Recorder {
     /// Adds `other`'s histograms, slices, time series, counts, errors and last response into
     /// this one (not its mix members, count windows or error-limit stop).
     pub fn merge(&mut self, other: &Recorder) {
+        if let Some(theirs) = &other.stream {
+            self.stream
+                .get_or_insert_with(StreamHistograms::default)
+                .merge(theirs);
+        }
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
         let _ = self.lateness.add(&other.lateness);
@@ -407,24 +406,6 @@ impl Recorder {
             .map(|s| s.latency_sum_ns as f64 / s.ok as f64)
             .collect()
     }
-}
-
-pub(crate) fn percentiles(histogram: &Histogram<u64>) -> Option<Percentiles> {
-    if histogram.is_empty() {
-        return None;
-    }
-    let q = |quantile: f64| histogram.value_at_quantile(quantile) as f64;
-    Some(Percentiles {
-        count: histogram.len(),
-        min: histogram.min() as f64,
-        mean: histogram.mean(),
-        p50: q(0.50),
-        p90: q(0.90),
-        p95: q(0.95),
-        p99: q(0.99),
-        p999: q(0.999),
-        max: histogram.max() as f64,
-    })
 }
 
 /// What a run's figures mean, for the report.
@@ -498,6 +479,10 @@ pub(crate) fn summarize(
         spectrum: spectrum(latency_histogram),
         histogram: log_buckets(latency_histogram),
         time_series: time_series(recorder),
+        stream: recorder
+            .stream
+            .as_ref()
+            .map(|stream| stream.summarize(elapsed.as_secs_f64())),
         stopped: recorder.stopped_at.map(|at| {
             let first = recorder
                 .first_errors
@@ -630,7 +615,12 @@ mod tests {
         // Responses at 100, 200 (window 1: 2 in 200 ms), 300, 600 (window 2: 2 in 400 ms), and
         // one more that fills no window; a failure counts in none.
         for (sent, done) in [(90, 100), (190, 200), (280, 300), (580, 600), (700, 710)] {
-            recorder.record(start + ms(sent), start + ms(sent), start + ms(done), Ok(()));
+            recorder.record(
+                start + ms(sent),
+                start + ms(sent),
+                start + ms(done),
+                Ok(None),
+            );
         }
         recorder.record(
             start + ms(400),
@@ -663,10 +653,25 @@ mod tests {
         };
         let mut recorder = Recorder::new(window);
         let ms = Duration::from_millis;
-        assert!(!recorder.record(start, start, start + ms(5), Ok(())));
-        assert!(recorder.record(start + ms(1000), start + ms(1000), start + ms(1010), Ok(())));
-        assert!(recorder.record(start + ms(2999), start + ms(3001), start + ms(3020), Ok(())));
-        assert!(!recorder.record(start + ms(3000), start + ms(3000), start + ms(3001), Ok(())));
+        assert!(!recorder.record(start, start, start + ms(5), Ok(None)));
+        assert!(recorder.record(
+            start + ms(1000),
+            start + ms(1000),
+            start + ms(1010),
+            Ok(None)
+        ));
+        assert!(recorder.record(
+            start + ms(2999),
+            start + ms(3001),
+            start + ms(3020),
+            Ok(None)
+        ));
+        assert!(!recorder.record(
+            start + ms(3000),
+            start + ms(3000),
+            start + ms(3001),
+            Ok(None)
+        ));
         assert!(recorder.record(
             start + ms(1600),
             start + ms(1600),
@@ -710,10 +715,10 @@ mod tests {
         let ms = Duration::from_millis;
         let mut at = start;
         for _ in 0..99 {
-            recorder.record(at, at, at + ms(2), Ok(()));
+            recorder.record(at, at, at + ms(2), Ok(None));
             at += ms(2);
         }
-        recorder.record(at, at, at + ms(200), Ok(()));
+        recorder.record(at, at, at + ms(200), Ok(None));
         let raw = summarize(&recorder, LatencyBasis::IntendedSend, 0, false);
         let corrected = summarize(&recorder, LatencyBasis::CorrectedClosedLoop, 0, false);
         // One stalled request in a hundred hides under p99 uncorrected; the correction adds the

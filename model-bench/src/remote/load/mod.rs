@@ -6,10 +6,12 @@
 //! timeout to drain.
 
 mod closed;
+mod hdr;
 pub mod metrics;
 mod open;
 mod plan;
 pub mod scenario;
+mod streams;
 
 use std::sync::Arc;
 

@@ -536,6 +536,7 @@ mod tests {
             histogram: Vec::new(),
             time_series: Vec::new(),
             stopped: None,
+            stream: None,
         };
         assert_eq!(stress.verdict(&stats(20.0, 100, 1)), None);
         let slow = stress.verdict(&stats(80.0, 100, 0)).unwrap();

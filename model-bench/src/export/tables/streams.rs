@@ -1,0 +1,54 @@
+//! Token streams (OpenAI-compatible endpoints): per load point, time to first token, the gaps
+//! between chunks and ITL per request, and output tokens per second overall and per stream,
+//! with where the token counts came from.
+
+use super::cells::{load_label, loads};
+use super::table::Table;
+use crate::export::format::{duration_ns, rate};
+use crate::results::{Percentiles, Report};
+
+pub(super) fn token_streams(report: &Report) -> Vec<Table> {
+    let mut table = Table::new(
+        "Token streams (TTFT from the intended send time; chunk gap = vLLM's ITL, ITL/request = aiperf's ITL and vLLM's TPOT)",
+        &[
+            "point", "load", "streams", "TTFT p50", "TTFT p90", "TTFT p99", "gap p50", "gap p99",
+            "ITL/req p50", "ITL/req p99", "tokens/s", "tokens/s/stream", "tokens/stream",
+            "token count",
+        ],
+    );
+    let cell = |figures: &Option<Percentiles>, pick: fn(&Percentiles) -> f64| {
+        figures
+            .as_ref()
+            .map(|figures| duration_ns(pick(figures)))
+            .unwrap_or_else(|| "-".into())
+    };
+    for bench in &report.benches {
+        for (id, load) in loads(bench) {
+            let Some(stream) = &load.stats.stream else {
+                continue;
+            };
+            let sources: Vec<String> = stream
+                .token_sources
+                .iter()
+                .map(|(source, count)| format!("{source} ×{count}"))
+                .collect();
+            table.rows.push(vec![
+                id.clone(),
+                load_label(load),
+                stream.streams.to_string(),
+                cell(&stream.ttft, |p| p.p50),
+                cell(&stream.ttft, |p| p.p90),
+                cell(&stream.ttft, |p| p.p99),
+                cell(&stream.chunk_gap, |p| p.p50),
+                cell(&stream.chunk_gap, |p| p.p99),
+                cell(&stream.itl_per_request, |p| p.p50),
+                cell(&stream.itl_per_request, |p| p.p99),
+                rate(stream.output_tokens_per_s),
+                rate(stream.output_tokens_per_s_per_stream),
+                format!("{:.1}", stream.output_tokens_mean),
+                sources.join(", "),
+            ]);
+        }
+    }
+    vec![table]
+}

@@ -1,0 +1,191 @@
+//! OpenAI-compatible streamed completions over reqwest's pool: the request body encoded once,
+//! the event stream read piece by piece as it arrives, every event stamped with the time of the
+//! read that completed it (nanoseconds after the send) and handed to a [`StreamTracker`]; health
+//! is `GET /v1/models` listing the model.
+
+use std::time::{Duration, Instant};
+
+use super::rest_pool::{classify_body, classify_reqwest, RestPool};
+use super::transport::{BoxFuture, ModelMetadata, ServerMetadata, Transport};
+use crate::remote::error::{snippet, ErrorClass, RequestError};
+use crate::remote::llm::{parse_event, SseDecoder, StreamRecord, StreamTracker};
+
+/// One OpenAI-compatible endpoint.
+pub(crate) struct OpenAi {
+    pool: RestPool,
+    first_token_timeout: Option<Duration>,
+}
+
+impl OpenAi {
+    /// Streams over `pool`'s clients; a request without a token `first_token_timeout` after its
+    /// send fails as `timeout_first_token`.
+    pub fn new(pool: RestPool, first_token_timeout: Option<Duration>) -> OpenAi {
+        OpenAi {
+            pool,
+            first_token_timeout,
+        }
+    }
+
+    fn first_token_late(&self) -> RequestError {
+        let limit = self.first_token_timeout.unwrap_or_default();
+        RequestError::new(
+            ErrorClass::FirstTokenTimeout,
+            format!(
+                "no token within {limit:?} of the send to {}",
+                self.pool.infer_url()
+            ),
+        )
+    }
+
+    /// Waits for `future`, but not past the first-token deadline while no token has come.
+    async fn before_first_token<T>(
+        &self,
+        deadline: Option<Instant>,
+        future: impl std::future::Future<Output = T>,
+    ) -> Result<T, RequestError> {
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), future)
+                .await
+                .map_err(|_| self.first_token_late()),
+            None => Ok(future.await),
+        }
+    }
+
+    async fn stream(&self) -> Result<StreamRecord, RequestError> {
+        let url = self.pool.infer_url();
+        let started = Instant::now();
+        let deadline = self.first_token_timeout.map(|limit| started + limit);
+        let response = self
+            .before_first_token(deadline, self.pool.post().send())
+            .await?
+            .map_err(|e| classify_reqwest(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(RequestError::new(
+                ErrorClass::HttpStatus(status.as_u16()),
+                format!("HTTP {status} from {url}: {}", snippet(&body, 200)),
+            ));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        if !content_type.starts_with("text/event-stream") {
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(RequestError::new(
+                ErrorClass::Decode,
+                format!(
+                    "{url} answered `{content_type}`, not an event stream (`text/event-stream`): {}",
+                    snippet(&body, 200)
+                ),
+            ));
+        }
+        let mut response = response;
+        let mut decoder = SseDecoder::new();
+        let mut tracker = StreamTracker::new();
+        let mut events = Vec::new();
+        let since_send = |at: Instant| at.saturating_duration_since(started).as_nanos() as u64;
+        loop {
+            let piece = if tracker.has_first_token() {
+                response.chunk().await
+            } else {
+                self.before_first_token(deadline, response.chunk()).await?
+            };
+            let at = since_send(Instant::now());
+            let Some(bytes) = piece.map_err(|e| classify_body(&e))? else {
+                return tracker.finish(at, decoder.has_partial_event());
+            };
+            let counts = decoder.feed(&bytes, &mut events).map_err(|error| {
+                RequestError::new(ErrorClass::Decode, format!("{url}: {error}"))
+            })?;
+            tracker.comments(counts.comments);
+            for event in events.drain(..) {
+                let event = parse_event(&event).map_err(|message| {
+                    RequestError::new(ErrorClass::Decode, format!("{url}: {message}"))
+                })?;
+                tracker.event(at, event);
+            }
+        }
+    }
+
+    async fn models(&self) -> Result<Vec<(String, String)>, RequestError> {
+        let url = format!("{}/v1/models", self.pool.target().base_url);
+        let value = self.pool.get_json(&url).await?;
+        let models = value
+            .get("data")
+            .and_then(|data| data.as_array())
+            .ok_or_else(|| {
+                RequestError::new(ErrorClass::Decode, format!("GET {url}: no `data` list"))
+            })?;
+        Ok(models
+            .iter()
+            .filter_map(|model| {
+                let id = model.get("id")?.as_str()?.to_owned();
+                let owner = model
+                    .get("owned_by")
+                    .and_then(|owner| owner.as_str())
+                    .unwrap_or("")
+                    .to_owned();
+                Some((id, owner))
+            })
+            .collect())
+    }
+
+    async fn listed_model(&self) -> Result<(String, String), RequestError> {
+        let wanted = &self.pool.target().model;
+        let models = self.models().await?;
+        models
+            .iter()
+            .find(|(id, _)| id == wanted)
+            .cloned()
+            .ok_or_else(|| {
+                let listed: Vec<&str> = models.iter().map(|(id, _)| id.as_str()).collect();
+                RequestError::new(
+                    ErrorClass::Decode,
+                    format!(
+                        "GET {}/v1/models does not list the model `{wanted}` (it lists {listed:?})",
+                        self.pool.target().base_url
+                    ),
+                )
+            })
+    }
+}
+
+impl Transport for OpenAi {
+    fn infer(&self) -> BoxFuture<'_, Result<(), RequestError>> {
+        Box::pin(async move { self.stream().await.map(|_| ()) })
+    }
+
+    fn infer_stream(&self) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
+        Some(Box::pin(self.stream()))
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), RequestError>> {
+        Box::pin(async move { self.listed_model().await.map(|_| ()) })
+    }
+
+    fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>> {
+        Box::pin(async move {
+            let (name, owner) = self.listed_model().await?;
+            Ok(ModelMetadata {
+                name,
+                versions: Vec::new(),
+                platform: owner,
+                inputs: Vec::new(),
+                outputs: Vec::new(),
+            })
+        })
+    }
+
+    fn server_metadata(&self) -> BoxFuture<'_, Result<ServerMetadata, RequestError>> {
+        Box::pin(async move {
+            Err(RequestError::new(
+                ErrorClass::Decode,
+                "OpenAI-compatible servers have no server metadata route",
+            ))
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The OpenAI-compatible endpoints: their constructors and the options of their request
+//! ([`LlmRequest`]), beside the V2 ones in `endpoint.rs`.
+
+use std::time::Duration;
+
+use super::endpoint::Endpoint;
+use super::llm::{LlmRequest, TokenScript};
+use crate::results::Protocol;
+
+/// Default whole-request timeout of an OpenAI-compatible endpoint (two minutes).
+pub const OPENAI_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl Endpoint {
+    /// An OpenAI-compatible chat endpoint (`POST {url}/v1/chat/completions`, streamed): the
+    /// prompt as one user message, 64 output tokens unless [`max_tokens`](Self::max_tokens)
+    /// says otherwise, a whole-request timeout of [`OPENAI_TIMEOUT`]. No input tensors.
+    pub fn openai_chat(model: impl Into<String>) -> Self {
+        Endpoint::rest(model).openai(Protocol::OpenAiChat)
+    }
+
+    /// An OpenAI-compatible text completions endpoint (`POST {url}/v1/completions`, streamed).
+    pub fn openai_completions(model: impl Into<String>) -> Self {
+        Endpoint::rest(model).openai(Protocol::OpenAiCompletions)
+    }
+
+    /// The endpoint as an OpenAI-compatible one: the default request, and a whole-request
+    /// timeout of [`OPENAI_TIMEOUT`] (a long generation under load outlasts the 10 s of V2).
+    fn openai(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self.llm = Some(LlmRequest::default());
+        self.timeout = OPENAI_TIMEOUT;
+        self
+    }
+
+    /// Changes what an OpenAI-compatible endpoint asks for (no effect on other endpoints).
+    fn with_llm(mut self, change: impl FnOnce(&mut LlmRequest)) -> Self {
+        if let Some(llm) = &mut self.llm {
+            change(llm);
+        }
+        self
+    }
+
+    /// The prompt of an OpenAI-compatible endpoint.
+    pub fn prompt(self, prompt: impl Into<String>) -> Self {
+        let prompt = prompt.into();
+        self.with_llm(|llm| llm.prompt = prompt)
+    }
+
+    /// `max_tokens` of an OpenAI-compatible endpoint.
+    pub fn max_tokens(self, tokens: u32) -> Self {
+        self.with_llm(|llm| llm.max_tokens = Some(tokens))
+    }
+
+    /// Exactly `tokens` output tokens: `max_tokens`, `min_tokens` and `ignore_eos: true` (for
+    /// servers that take them, e.g. vLLM and SGLang).
+    pub fn fixed_output_tokens(self, tokens: u32) -> Self {
+        self.with_llm(|llm| {
+            llm.max_tokens = Some(tokens);
+            llm.fixed_output = true;
+        })
+    }
+
+    /// `temperature` of an OpenAI-compatible endpoint.
+    pub fn temperature(self, temperature: f64) -> Self {
+        self.with_llm(|llm| llm.temperature = Some(temperature))
+    }
+
+    /// A further top-level field of an OpenAI-compatible request, passed through as given.
+    pub fn extra_field(self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        let key = key.into();
+        self.with_llm(|llm| {
+            llm.extra.insert(key, value);
+        })
+    }
+
+    /// A streamed request without a token this long after its send fails as
+    /// `timeout_first_token` (the whole request stays bounded by [`timeout`](Self::timeout)).
+    pub fn first_token_timeout(self, timeout: Duration) -> Self {
+        self.with_llm(|llm| llm.first_token_timeout = Some(timeout))
+    }
+
+    /// Serves this OpenAI-compatible endpoint from an in-process reference LLM server
+    /// ([`LlmServer`](crate::server::LlmServer), feature `remote`) streaming on `script`, when
+    /// no URL is given (`url_from_env` still wins when its variable is set).
+    pub fn reference_llm(mut self, script: TokenScript) -> Self {
+        self.llm_reference = Some(script);
+        self
+    }
+}

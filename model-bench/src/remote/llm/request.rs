@@ -1,0 +1,113 @@
+//! What an OpenAI-compatible streaming request asks for, encoded once into its JSON body before
+//! any load: the prompt, the output length, sampling settings and any extra fields a server
+//! takes, with `stream: true` and usage requested.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+/// The request of an OpenAI-compatible endpoint ([`Endpoint::openai_chat`] or
+/// [`Endpoint::openai_completions`]).
+///
+/// [`Endpoint::openai_chat`]: crate::remote::Endpoint::openai_chat
+/// [`Endpoint::openai_completions`]: crate::remote::Endpoint::openai_completions
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmRequest {
+    /// The prompt: the user message of a chat request, the `prompt` of a completions request.
+    pub prompt: String,
+    /// `max_tokens`: the most output tokens; `None` leaves it to the server.
+    pub max_tokens: Option<u32>,
+    /// `min_tokens` and `ignore_eos: true`, sent only when set: a fixed output length on
+    /// servers that take them (vLLM, SGLang); others may refuse unknown fields.
+    pub fixed_output: bool,
+    /// `temperature`, when set.
+    pub temperature: Option<f64>,
+    /// Further top-level fields, passed through as given (they win over the ones above).
+    pub extra: Map<String, Value>,
+    /// A request without a token this long after its send fails as `timeout_first_token`;
+    /// `None`: only the endpoint's whole-request timeout applies.
+    pub first_token_timeout: Option<Duration>,
+}
+
+impl Default for LlmRequest {
+    /// A short fixed prompt, 64 output tokens, the server's other defaults.
+    fn default() -> Self {
+        LlmRequest {
+            prompt: "Write a short story about a benchmark.".to_owned(),
+            max_tokens: Some(64),
+            fixed_output: false,
+            temperature: None,
+            extra: Map::new(),
+            first_token_timeout: None,
+        }
+    }
+}
+
+impl LlmRequest {
+    /// The JSON body for `model`: a chat request (`messages`) when `chat`, else a completions
+    /// request (`prompt`); always `stream: true` with `stream_options.include_usage`.
+    pub fn body(&self, model: &str, chat: bool) -> Value {
+        let mut body = json!({
+            "model": model,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        if chat {
+            body["messages"] = json!([{"role": "user", "content": self.prompt}]);
+        } else {
+            body["prompt"] = json!(self.prompt);
+        }
+        if let Some(tokens) = self.max_tokens {
+            body["max_tokens"] = json!(tokens);
+            if self.fixed_output {
+                body["min_tokens"] = json!(tokens);
+                body["ignore_eos"] = json!(true);
+            }
+        }
+        if let Some(temperature) = self.temperature {
+            body["temperature"] = json!(temperature);
+        }
+        if let Value::Object(fields) = &mut body {
+            for (key, value) in &self.extra {
+                fields.insert(key.clone(), value.clone());
+            }
+        }
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chat_body_streams_with_usage_and_sends_fixed_length_fields_only_when_asked() {
+        let request = LlmRequest {
+            prompt: "hi".into(),
+            max_tokens: Some(8),
+            ..LlmRequest::default()
+        };
+        let body = request.body("m", true);
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        assert_eq!(body["messages"][0]["content"], "hi");
+        assert_eq!(body["max_tokens"], 8);
+        assert!(body.get("min_tokens").is_none() && body.get("ignore_eos").is_none());
+
+        let mut fixed = LlmRequest {
+            fixed_output: true,
+            temperature: Some(0.0),
+            ..request
+        };
+        fixed.extra.insert("top_k".into(), json!(1));
+        let body = fixed.body("m", false);
+        assert_eq!(body["prompt"], "hi");
+        assert!(body.get("messages").is_none());
+        assert_eq!(
+            (&body["min_tokens"], &body["ignore_eos"]),
+            (&json!(8), &json!(true))
+        );
+        assert_eq!(body["temperature"], 0.0);
+        assert_eq!(body["top_k"], 1);
+    }
+}

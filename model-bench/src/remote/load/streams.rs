@@ -1,0 +1,118 @@
+//! A load point's token-stream figures, recorded per successful stream beside the recorder's
+//! latency: time to first token from the intended and from the actual send, every gap between
+//! text events, ITL per request, and token counts with their sources. Same histogram bounds as
+//! every other latency the generator keeps, so workers' and members' figures add exactly.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use super::hdr::{histogram, nanos, percentiles};
+use crate::remote::llm::StreamRecord;
+use crate::results::StreamStats;
+
+/// What the successful streams of a run gave.
+#[derive(Debug, Clone)]
+pub struct StreamHistograms {
+    streams: u64,
+    ttft: Histogram<u64>,
+    ttft_service: Histogram<u64>,
+    chunk_gap: Histogram<u64>,
+    itl_per_request: Histogram<u64>,
+    output_tokens: u64,
+    /// Input tokens, and how many streams reported them.
+    input_tokens: u64,
+    with_input: u64,
+    /// Sum over streams of output tokens per second of that stream.
+    per_stream_rate_sum: f64,
+    token_sources: BTreeMap<String, u64>,
+}
+
+impl Default for StreamHistograms {
+    fn default() -> Self {
+        StreamHistograms {
+            streams: 0,
+            ttft: histogram(),
+            ttft_service: histogram(),
+            chunk_gap: histogram(),
+            itl_per_request: histogram(),
+            output_tokens: 0,
+            input_tokens: 0,
+            with_input: 0,
+            per_stream_rate_sum: 0.0,
+            token_sources: BTreeMap::new(),
+        }
+    }
+}
+
+impl StreamHistograms {
+    /// One successful stream, intended at `intended` and sent at `sent` (its record's times
+    /// run from `sent`).
+    pub fn record(&mut self, intended: Instant, sent: Instant, stream: &StreamRecord) {
+        self.streams += 1;
+        let lateness = sent.saturating_duration_since(intended);
+        if let Some(ttft) = stream.ttft_ns {
+            let ttft = Duration::from_nanos(ttft);
+            let _ = self.ttft.record(nanos(lateness + ttft));
+            let _ = self.ttft_service.record(nanos(ttft));
+        }
+        for &gap in &stream.chunk_gaps_ns {
+            // A gap of zero (two events in one read) is recorded as the smallest value.
+            let _ = self.chunk_gap.record(nanos(Duration::from_nanos(gap)));
+        }
+        if let Some(itl) = stream.itl_per_request_ns() {
+            let _ = self
+                .itl_per_request
+                .record(nanos(Duration::from_nanos(itl.round() as u64)));
+        }
+        self.output_tokens += stream.output_tokens;
+        if let Some(input) = stream.prompt_tokens {
+            self.input_tokens += input;
+            self.with_input += 1;
+        }
+        let seconds = Duration::from_nanos(stream.e2e_ns.max(1)).as_secs_f64();
+        self.per_stream_rate_sum += stream.output_tokens as f64 / seconds;
+        *self
+            .token_sources
+            .entry(stream.token_source.key().to_owned())
+            .or_default() += 1;
+    }
+
+    /// Adds `other`'s streams into these (exact: the histograms share bounds).
+    pub fn merge(&mut self, other: &StreamHistograms) {
+        self.streams += other.streams;
+        let _ = self.ttft.add(&other.ttft);
+        let _ = self.ttft_service.add(&other.ttft_service);
+        let _ = self.chunk_gap.add(&other.chunk_gap);
+        let _ = self.itl_per_request.add(&other.itl_per_request);
+        self.output_tokens += other.output_tokens;
+        self.input_tokens += other.input_tokens;
+        self.with_input += other.with_input;
+        self.per_stream_rate_sum += other.per_stream_rate_sum;
+        for (source, count) in &other.token_sources {
+            *self.token_sources.entry(source.clone()).or_default() += count;
+        }
+    }
+
+    /// The figures, with rates over `elapsed_s`, the run's measured span.
+    pub fn summarize(&self, elapsed_s: f64) -> StreamStats {
+        let streams = self.streams.max(1) as f64;
+        let elapsed_s = elapsed_s.max(1e-9);
+        let input_tokens = (self.with_input > 0).then_some(self.input_tokens);
+        StreamStats {
+            streams: self.streams,
+            ttft: percentiles(&self.ttft),
+            ttft_service: percentiles(&self.ttft_service),
+            chunk_gap: percentiles(&self.chunk_gap),
+            itl_per_request: percentiles(&self.itl_per_request),
+            output_tokens: self.output_tokens,
+            output_tokens_mean: self.output_tokens as f64 / streams,
+            output_tokens_per_s: self.output_tokens as f64 / elapsed_s,
+            output_tokens_per_s_per_stream: self.per_stream_rate_sum / streams,
+            input_tokens,
+            input_tokens_per_s: input_tokens.map(|tokens| tokens as f64 / elapsed_s),
+            token_sources: self.token_sources.clone(),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Latency percentiles, as every figure of results.json that is a distribution keeps them (a
+//! leaf the other results files name).
+
+use serde::{Deserialize, Serialize};
+
+/// Percentiles of an HDR histogram (3 significant figures), in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Values recorded: one per successful request for `latency` and `service` (a closed loop's
+    /// corrected `latency` adds the correction's values), one per send for `lateness`.
+    pub count: u64,
+    /// The smallest value, ns.
+    pub min: f64,
+    /// The mean, ns.
+    pub mean: f64,
+    /// The median, ns.
+    pub p50: f64,
+    /// The 90th percentile, ns.
+    pub p90: f64,
+    /// The 95th percentile, ns.
+    pub p95: f64,
+    /// The 99th percentile, ns.
+    pub p99: f64,
+    /// The 99.9th percentile, ns.
+    pub p999: f64,
+    /// The largest value, ns.
+    pub max: f64,
+}
