@@ -6,18 +6,36 @@ use std::path::{Path, PathBuf};
 
 pub use tch::{Device, Kind, Tensor};
 
+/// Why a TorchScript model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
 pub enum TorchError {
+    /// The file is missing or is not a TorchScript module libtorch can load.
     #[error("cannot load TorchScript model {path}: {message}")]
-    Load { path: PathBuf, message: String },
-    #[error("forward of TorchScript model {path} on {device} failed: {message}")]
-    Forward {
+    Load {
+        /// The model file.
         path: PathBuf,
-        device: String,
+        /// What libtorch reported.
         message: String,
     },
+    /// The forward pass failed (wrong input shape or type, out of memory, …).
+    #[error("forward of TorchScript model {path} on {device} failed: {message}")]
+    Forward {
+        /// The model file.
+        path: PathBuf,
+        /// The device it ran on (`cpu`, `cuda:0`).
+        device: String,
+        /// What libtorch reported.
+        message: String,
+    },
+    /// libtorch cannot place tensors on the device (no driver, a CPU-only libtorch, no such
+    /// CUDA device).
     #[error("device {device} is not available to libtorch: {message}")]
-    Device { device: String, message: String },
+    Device {
+        /// The device asked for (`cuda:1`).
+        device: String,
+        /// What is missing.
+        message: String,
+    },
 }
 
 /// A TorchScript module (`torch.jit.script` / `torch.jit.trace`, saved with `.save()`), in eval
@@ -118,10 +136,12 @@ impl TorchModel {
         })
     }
 
+    /// The device the model is on.
     pub fn device(&self) -> Device {
         self.device
     }
 
+    /// The file the model was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
     }
