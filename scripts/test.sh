@@ -70,7 +70,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --release --features 
 echo "== every test (ONNX models on tract)"
 MODEL_BENCH_ORT_BACKEND=tract cargo test --workspace --release --features cuda,png,model-bench/cli
 
-echo "== a consumer crate built from the packaged .crate files (remote + ort, renamed dependency)"
+echo "== a consumer crate built from the packaged .crate files (remote + ort + png, renamed dependency)"
 ./scripts/consumer.sh
 
 echo "== the example benches once each, the ONNX tests, and a comparison across backends, on ONNX Runtime ($ORT_LIB)"
