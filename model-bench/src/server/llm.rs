@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 
 use super::error::ServerError;
+use super::runtime::ServerRuntime;
 use crate::remote::llm::script::TokenScript;
 
 /// Largest request body accepted (a long prompt is a few hundred kB).
@@ -30,7 +31,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// stream at once.
 pub struct LlmServer {
     address: SocketAddr,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: ServerRuntime,
 }
 
 struct Shared {
@@ -43,13 +44,7 @@ struct Shared {
 impl LlmServer {
     /// Starts serving `model` on the schedule of `script`.
     pub fn start(model: &str, script: TokenScript) -> Result<LlmServer, ServerError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("model-bench-llm-server")
-            .enable_all()
-            .build()
-            .map_err(ServerError::Runtime)?;
-        let address = runtime.block_on(async {
+        let (runtime, address) = ServerRuntime::start("model-bench-llm-server", async {
             let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
                 .await
                 .map_err(ServerError::Bind)?;
@@ -63,10 +58,7 @@ impl LlmServer {
             tokio::spawn(serve(listener, shared));
             Ok::<_, ServerError>(address)
         })?;
-        Ok(LlmServer {
-            address,
-            runtime: Some(runtime),
-        })
+        Ok(LlmServer { address, runtime })
     }
 
     /// `http://127.0.0.1:PORT`, the base URL (`/v1/...` goes after it).
@@ -75,20 +67,8 @@ impl LlmServer {
     }
 
     /// Stops the server, dropping every connection.
-    pub fn shutdown(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-impl Drop for LlmServer {
-    fn drop(&mut self) {
-        self.stop();
+    pub fn shutdown(self) {
+        drop(self.runtime);
     }
 }
 
@@ -303,8 +283,9 @@ async fn stream_tokens(
             return;
         }
     }
+    let chunks = script.chunks(output_tokens);
     let mut token = 0u32;
-    for (index, chunk) in script.chunks(output_tokens).iter().enumerate() {
+    for (index, chunk) in chunks.iter().enumerate() {
         let due = start + chunk.at;
         let leaves = shared.started + script.leaves_at(due - shared.started);
         tokio::time::sleep_until(leaves).await;
@@ -334,7 +315,7 @@ async fn stream_tokens(
     }
     // Fewer chunks than the point where the script breaks the stream: break it after the last.
     if script.error_after_chunks.is_some() {
-        send(scripted_error(script.chunks(output_tokens).len())).await;
+        send(scripted_error(chunks.len())).await;
         return;
     }
     if script.truncate_after_chunks.is_some() {

@@ -8,6 +8,7 @@ mod grpc;
 mod llm;
 mod models;
 mod rest;
+mod runtime;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -21,25 +22,20 @@ pub use crate::remote::reference::{Batching, InjectedLatency, ModelSpec, Referen
 pub use error::ServerError;
 pub use llm::LlmServer;
 use models::Models;
+use runtime::ServerRuntime;
 
 /// A running reference server.
 pub struct ReferenceServer {
     rest: SocketAddr,
     grpc: SocketAddr,
     scheme: &'static str,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: ServerRuntime,
 }
 
 impl ReferenceServer {
     /// Loads the models and starts serving REST and gRPC on two ephemeral ports.
     pub fn start(config: &ReferenceConfig) -> Result<ReferenceServer, ServerError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("model-bench-server")
-            .enable_all()
-            .build()
-            .map_err(ServerError::Runtime)?;
-        let (rest, grpc) = runtime.block_on(async {
+        let (runtime, (rest, grpc)) = ServerRuntime::start("model-bench-server", async {
             let models = Arc::new(Models::load(config).map_err(ServerError::Model)?);
             let localhost = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
             let rest_listener = TcpListener::bind(localhost)
@@ -75,7 +71,7 @@ impl ReferenceServer {
             } else {
                 "http"
             },
-            runtime: Some(runtime),
+            runtime,
         })
     }
 
@@ -98,20 +94,8 @@ impl ReferenceServer {
     }
 
     /// Stops at once: listeners close and open connections are dropped mid-request.
-    pub fn shutdown(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-impl Drop for ReferenceServer {
-    fn drop(&mut self) {
-        self.stop();
+    pub fn shutdown(self) {
+        drop(self.runtime);
     }
 }
 
