@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-pub(crate) use super::hdr::{histogram, percentiles};
-use super::hdr::{nanos, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
+use super::hdr::{histogram, nanos, percentiles, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
 use super::streams::StreamHistograms;
 use crate::remote::client::Reply;
 use crate::remote::error::RequestError;
