@@ -363,7 +363,15 @@ fn models_are_listed_and_a_wrong_model_or_a_request_without_stream_is_refused() 
 mod load {
     use super::common::{connect, run, runtime};
     use super::*;
+    use model_bench::remote::llm::SyntheticPrompts;
     use model_bench::remote::{Arrival, Endpoint, LoadPlan};
+
+    /// A tokenizer that makes every word and every punctuation mark one token (written by hand;
+    /// read through the `tokenizers` crate's `from_file` like any `tokenizer.json`).
+    const WORD_LEVEL: &str = r#"{"version": "1.0", "truncation": null, "padding": null,
+        "added_tokens": [], "normalizer": null, "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": null, "decoder": null,
+        "model": {"type": "WordLevel", "vocab": {"[UNK]": 0}, "unk_token": "[UNK]"}}"#;
 
     fn script() -> TokenScript {
         TokenScript {
@@ -449,5 +457,162 @@ mod load {
         let client = connect(&runtime, &impatient, &server.url());
         let error = runtime.block_on(client.send()).unwrap_err();
         assert_eq!(error.class, ErrorClass::FirstTokenTimeout, "{error}");
+    }
+
+    #[test]
+    fn synthetic_prompts_go_out_in_turn_and_the_server_counts_what_the_client_counted() {
+        let server = LlmServer::start("tiny", script()).unwrap();
+        let runtime = runtime();
+        let prompts = SyntheticPrompts::new(24).count(10).output(5).seed(1);
+        let endpoint = Endpoint::openai_chat("tiny")
+            .max_tokens(64)
+            .synthetic_prompts(prompts);
+        let client = connect(&runtime, &endpoint, &server.url());
+        let info = client
+            .prompts()
+            .expect("an LLM client describes its prompts");
+        assert_eq!((info.prompts, info.input_tokens_mean), (10, 24.0));
+        assert_eq!(info.max_tokens_mean, Some(5.0));
+        assert!(info.source.starts_with("synthetic"), "{info:?}");
+        let plan = LoadPlan::closed(2, Duration::from_secs(2))
+            .warm_up(ms(100))
+            .max_requests(30);
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+        let stream = stats.stream.unwrap();
+        // The server counts a prompt's words as its tokens, as the approximation does; each
+        // prompt's own max_tokens (5) wins over the endpoint's (64).
+        assert_eq!(stream.input_tokens, Some(24 * stats.ok));
+        assert_eq!(stream.output_tokens, 5 * stats.ok);
+    }
+
+    #[test]
+    fn goodput_counts_the_streams_that_met_every_slo() {
+        // TTFT is at least 30 ms and every later token 2 ms after the one before, by script:
+        // no stream can meet a 1 ms TTFT or a 100 µs ITL, and every one meets a minute.
+        let server = LlmServer::start("tiny", script()).unwrap();
+        let runtime = runtime();
+        let plan = LoadPlan::closed(2, Duration::from_secs(1))
+            .warm_up(ms(100))
+            .max_requests(10);
+        let goodput = |endpoint: Endpoint| {
+            let client = connect(&runtime, &endpoint.max_tokens(8), &server.url());
+            let stats = run(&runtime, &client, &plan);
+            assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+            let goodput = stats.stream.unwrap().goodput.expect("goodput with an SLO");
+            (goodput.good, goodput.share, stats.ok)
+        };
+        let (good, share, ok) = goodput(Endpoint::openai_chat("tiny").slo_e2e(ms(60_000)));
+        assert_eq!((good, share), (ok, 1.0));
+        let (good, share, _) = goodput(
+            Endpoint::openai_chat("tiny")
+                .slo_e2e(ms(60_000))
+                .slo_ttft(ms(1)),
+        );
+        assert_eq!((good, share), (0, 0.0));
+        let (good, _, _) =
+            goodput(Endpoint::openai_completions("tiny").slo_itl(Duration::from_micros(100)));
+        assert_eq!(good, 0);
+
+        let client = connect(&runtime, &Endpoint::openai_chat("tiny"), &server.url());
+        let stats = run(&runtime, &client, &plan);
+        assert!(
+            stats.stream.unwrap().goodput.is_none(),
+            "no SLO, no goodput"
+        );
+    }
+
+    #[test]
+    fn a_tokenizer_counts_the_prompts_and_the_text_of_streams_without_usage() {
+        // Four tokens a chunk and no usage chunk: without a tokenizer the count would be the
+        // text events (a quarter of the tokens); with one it is the text's own tokens.
+        let packed = TokenScript {
+            ttft: ms(5),
+            itl: ms(1),
+            tokens_per_chunk: 4,
+            usage: false,
+            ..TokenScript::default()
+        };
+        let server = LlmServer::start("tiny", packed).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let tokenizer = dir.path().join("tokenizer.json");
+        std::fs::write(&tokenizer, WORD_LEVEL).unwrap();
+        let prompts = dir.path().join("prompts.jsonl");
+        std::fs::write(
+            &prompts,
+            "{\"prompt\": \"hello, world!\", \"output_tokens\": 12}\n{\"text\": \"why not?\", \"max_tokens\": 12}\n",
+        )
+        .unwrap();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_completions("tiny")
+            .max_tokens(8)
+            .prompts_file(&prompts)
+            .tokenizer(&tokenizer);
+        let client = connect(&runtime, &endpoint, &server.url());
+        let info = client.prompts().unwrap().clone();
+        // `hello , world !` and `why not ?`.
+        assert_eq!((info.input_tokens_min, info.input_tokens_max), (3, 4));
+        assert_eq!(
+            info.token_counts,
+            format!("tokenizer: {}", tokenizer.display())
+        );
+        assert!(
+            info.source.contains("prompts.jsonl (JSON lines)"),
+            "{info:?}"
+        );
+        let plan = LoadPlan::closed(1, Duration::from_secs(2))
+            .warm_up(Duration::ZERO)
+            .max_requests(6);
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+        let stream = stats.stream.unwrap();
+        assert_eq!(stream.token_sources.get("tokenizer"), Some(&stats.ok));
+        // Each prompt asks for 12 tokens (over the endpoint's 8): three text events each.
+        assert_eq!(stream.output_tokens, 12 * stats.ok, "{stream:?}");
+
+        let without = Endpoint::openai_completions("tiny").max_tokens(8);
+        let client = connect(&runtime, &without, &server.url());
+        let stats = run(&runtime, &client, &plan);
+        let stream = stats.stream.unwrap();
+        assert_eq!(stream.token_sources.get("content_events"), Some(&stats.ok));
+        assert_eq!(stream.output_tokens, 2 * stats.ok);
+    }
+
+    #[test]
+    fn a_prompt_file_that_does_not_parse_or_a_missing_tokenizer_fail_before_any_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("share.json");
+        std::fs::write(
+            &bad,
+            "[\n  {\"conversations\": [\n    {\"from\": \"human\"}\n  ]}\n]\n",
+        )
+        .unwrap();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_chat("tiny").prompts_file(&bad);
+        let error = runtime
+            .block_on(model_bench::remote::Client::connect(
+                &endpoint,
+                "http://127.0.0.1:9",
+                |_| None,
+            ))
+            .err()
+            .expect("a file that does not parse");
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("{}:3:", bad.display())),
+            "{message}"
+        );
+        assert!(message.contains("value"), "{message}");
+
+        let endpoint = Endpoint::openai_chat("tiny").tokenizer(dir.path().join("none.json"));
+        let error = runtime
+            .block_on(model_bench::remote::Client::connect(
+                &endpoint,
+                "http://127.0.0.1:9",
+                |_| None,
+            ))
+            .err()
+            .expect("a missing tokenizer");
+        assert!(error.to_string().contains("none.json"), "{error}");
     }
 }

@@ -1,10 +1,11 @@
 //! The OpenAI-compatible endpoints: their constructors and the options of their request
 //! ([`LlmRequest`]), beside the V2 ones in `endpoint.rs`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::endpoint::Endpoint;
-use super::llm::{LlmRequest, TokenScript};
+use super::llm::{LlmRequest, PromptSource, SyntheticPrompts, TokenScript};
 use crate::results::Protocol;
 
 /// Default whole-request timeout of an OpenAI-compatible endpoint (two minutes).
@@ -40,10 +41,48 @@ impl Endpoint {
         self
     }
 
-    /// The prompt of an OpenAI-compatible endpoint.
+    /// One prompt for every request of an OpenAI-compatible endpoint.
     pub fn prompt(self, prompt: impl Into<String>) -> Self {
         let prompt = prompt.into();
-        self.with_llm(|llm| llm.prompt = prompt)
+        self.with_llm(|llm| llm.prompts = PromptSource::Fixed(prompt))
+    }
+
+    /// Synthetic prompts, made and counted before the run: seeded lengths, every prompt
+    /// different, an optional shared prefix (see [`SyntheticPrompts`]).
+    pub fn synthetic_prompts(self, prompts: SyntheticPrompts) -> Self {
+        self.with_llm(|llm| llm.prompts = PromptSource::Synthetic(prompts))
+    }
+
+    /// Prompts from a dataset file, read before the run: ShareGPT JSON or JSON lines (see
+    /// [`PromptSource::File`]). A file that does not parse fails the bench with its path and
+    /// line.
+    pub fn prompts_file(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.with_llm(|llm| llm.prompts = PromptSource::File(path))
+    }
+
+    /// Counts tokens with the Hugging Face `tokenizer.json` at `path` (read from disk; feature
+    /// `tokenizer`): synthetic prompts are made to its lengths, and a stream without a usage
+    /// chunk has its text counted with it. Without one, prompt lengths are approximated as one
+    /// token per word and output as one token per text event; results name which was used.
+    pub fn tokenizer(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.with_llm(|llm| llm.tokenizer = Some(path))
+    }
+
+    /// A goodput objective: time to first token at most `limit`, from the intended send.
+    pub fn slo_ttft(self, limit: Duration) -> Self {
+        self.with_llm(|llm| llm.slo.ttft_ns = Some(limit.as_nanos() as u64))
+    }
+
+    /// A goodput objective: ITL per request (TPOT) at most `limit`.
+    pub fn slo_itl(self, limit: Duration) -> Self {
+        self.with_llm(|llm| llm.slo.itl_ns = Some(limit.as_nanos() as u64))
+    }
+
+    /// A goodput objective: the whole request at most `limit`, from the intended send.
+    pub fn slo_e2e(self, limit: Duration) -> Self {
+        self.with_llm(|llm| llm.slo.e2e_ns = Some(limit.as_nanos() as u64))
     }
 
     /// `max_tokens` of an OpenAI-compatible endpoint.

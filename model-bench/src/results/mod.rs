@@ -17,4 +17,4 @@ pub use percentiles::Percentiles;
 pub use protocol::Protocol;
 pub use resources::*;
 pub use setup::{ChangeKind, Setup, SetupChange};
-pub use stream::StreamStats;
+pub use stream::{Goodput, PromptsInfo, Slo, StreamStats};

@@ -245,6 +245,9 @@ pub struct RemoteInfo {
     /// The comparison (`compare = "…"`) this bench is reported in, side by side with the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<String>,
+    /// An LLM bench's prompts: where they came from, their lengths and how tokens were counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<super::PromptsInfo>,
 }
 
 /// One criterion benchmark: a bench at one batch size.

@@ -40,4 +40,67 @@ pub struct StreamStats {
     /// Streams by where their output token count came from: `usage` (the server's) or
     /// `content_events` (one per event that carried text).
     pub token_sources: BTreeMap<String, u64>,
+    /// The requests that met every SLO the endpoint set; absent without SLOs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<Goodput>,
+}
+
+/// Service-level objectives of one LLM request; a request meets them when it succeeded and each
+/// one set holds. Times in ns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Slo {
+    /// Time to first token, from the intended send (as `ttft`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ns: Option<u64>,
+    /// ITL per request (TPOT); a stream of fewer than two tokens has none and meets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub itl_ns: Option<u64>,
+    /// The whole request, from the intended send (as the point's latency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_ns: Option<u64>,
+}
+
+impl Slo {
+    /// Whether any objective is set.
+    pub fn is_set(&self) -> bool {
+        self.ttft_ns.is_some() || self.itl_ns.is_some() || self.e2e_ns.is_some()
+    }
+}
+
+/// Goodput: the requests that met every SLO.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Goodput {
+    /// The objectives.
+    pub slo: Slo,
+    /// Requests that met them all.
+    pub good: u64,
+    /// `good` over every request of the window, failed ones included.
+    pub share: f64,
+    /// Good requests per second of the window.
+    pub rate_per_s: f64,
+}
+
+/// The prompts an LLM bench sent (`remote.prompts` in results.json).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptsInfo {
+    /// `fixed`, `synthetic: …` (lengths, seed, shared prefix) or `file: <path> (<format>)`.
+    pub source: String,
+    /// Different prompts; requests take them in turn.
+    pub prompts: u64,
+    /// Dataset entries left out (a ShareGPT conversation without a human turn).
+    #[serde(default)]
+    pub skipped: u64,
+    /// Input tokens per prompt, on average, counted by `token_counts` (the prompt's text only: a
+    /// chat server adds its template's tokens, which its `usage` counts).
+    pub input_tokens_mean: f64,
+    /// The shortest prompt, in tokens.
+    pub input_tokens_min: u32,
+    /// The longest prompt, in tokens.
+    pub input_tokens_max: u32,
+    /// The mean of the prompts' own `max_tokens`, where they have one (synthetic output
+    /// lengths, a dataset's reply lengths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens_mean: Option<f64>,
+    /// How tokens were counted: `tokenizer: <file>` or the approximation's name.
+    pub token_counts: String,
 }

@@ -417,6 +417,7 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
     if !members.is_empty() {
         client = client.with_mix((endpoint.mix_name().to_string(), endpoint.weight), members);
     }
+    let prompts = client.prompts().cloned();
     Ok(Connected {
         client: Arc::new(client),
         info: RemoteInfo {
@@ -425,6 +426,7 @@ fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected
             model: endpoint.model.clone(),
             server: server.into(),
             compare: None,
+            prompts,
         },
         local: server == "reference" || is_loopback(&url),
         stats_base,

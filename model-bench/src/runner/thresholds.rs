@@ -1,5 +1,5 @@
 //! Thresholds on absolute figures (`p99 < 50ms`, `error_rate < 1%`, `throughput > 200/s`,
-//! `cold_overhead < 2s`), written per bench in `model-bench.toml` and checked after a run; a
+//! `cold_overhead < 2s`, and for token streams `ttft_p99 < 500ms`, `goodput > 95%`), written per bench in `model-bench.toml` and checked after a run; a
 //! run that breaks one exits with its own code, with a line per broken threshold.
 
 use crate::results::{BenchResult, PointResult};
@@ -27,6 +27,48 @@ pub enum Metric {
     ColdMean,
     /// Cold bench: cold mean minus warm median.
     ColdOverhead,
+    /// Token streams: time to first token (from the intended send) at a percentile.
+    Ttft(Pick),
+    /// Token streams: ITL per request (TPOT) at a percentile.
+    Itl(Pick),
+    /// Token streams: the gap between text chunks at a percentile.
+    ChunkGap(Pick),
+    /// Token streams: output tokens per second, all streams together.
+    TokensPerSecond,
+    /// Token streams: the share of requests that met every SLO.
+    Goodput,
+    /// Token streams: requests per second that met every SLO.
+    GoodputRate,
+}
+
+/// Which percentile of a token-stream figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    P50,
+    P90,
+    P99,
+    Max,
+}
+
+impl Pick {
+    fn parse(name: &str) -> Option<Pick> {
+        Some(match name {
+            "p50" | "median" => Pick::P50,
+            "p90" => Pick::P90,
+            "p99" => Pick::P99,
+            "max" => Pick::Max,
+            _ => return None,
+        })
+    }
+
+    fn of(self, figures: &crate::results::Percentiles) -> f64 {
+        match self {
+            Pick::P50 => figures.p50,
+            Pick::P90 => figures.p90,
+            Pick::P99 => figures.p99,
+            Pick::Max => figures.max,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +93,31 @@ impl Metric {
             "throughput" => Metric::Throughput,
             "cold_mean" => Metric::ColdMean,
             "cold_overhead" => Metric::ColdOverhead,
-            _ => return None,
+            "tokens_per_s" => Metric::TokensPerSecond,
+            "goodput" => Metric::Goodput,
+            "goodput_rate" => Metric::GoodputRate,
+            // E2E is the point's latency.
+            "e2e_p50" => Metric::P50,
+            "e2e_p90" => Metric::P90,
+            "e2e_p99" => Metric::P99,
+            "e2e_max" => Metric::Max,
+            _ => {
+                let (figure, pick) = name.rsplit_once('_')?;
+                let pick = Pick::parse(pick)?;
+                match figure {
+                    "ttft" => Metric::Ttft(pick),
+                    "itl" | "tpot" => Metric::Itl(pick),
+                    "chunk_gap" => Metric::ChunkGap(pick),
+                    _ => return None,
+                }
+            }
         })
     }
 
     fn kind(self) -> Kind {
         match self {
-            Metric::ErrorRate => Kind::Fraction,
-            Metric::Throughput => Kind::Rate,
+            Metric::ErrorRate | Metric::Goodput => Kind::Fraction,
+            Metric::Throughput | Metric::TokensPerSecond | Metric::GoodputRate => Kind::Rate,
             _ => Kind::Time,
         }
     }
@@ -72,6 +131,7 @@ impl Metric {
         if let Some(load) = &point.load {
             let stats = &load.stats;
             let latency = stats.latency.as_ref();
+            let stream = stats.stream.as_ref();
             return match self {
                 Metric::Median | Metric::P50 => latency.map(|l| l.p50),
                 Metric::Mean => latency.map(|l| l.mean),
@@ -85,6 +145,18 @@ impl Metric {
                 }
                 Metric::Throughput => Some(stats.throughput_rps),
                 Metric::ColdMean | Metric::ColdOverhead => None,
+                Metric::Ttft(pick) => stream.and_then(|s| s.ttft.as_ref()).map(|p| pick.of(p)),
+                Metric::Itl(pick) => stream
+                    .and_then(|s| s.itl_per_request.as_ref())
+                    .map(|p| pick.of(p)),
+                Metric::ChunkGap(pick) => stream
+                    .and_then(|s| s.chunk_gap.as_ref())
+                    .map(|p| pick.of(p)),
+                Metric::TokensPerSecond => stream.map(|s| s.output_tokens_per_s),
+                Metric::Goodput => stream.and_then(|s| s.goodput.as_ref()).map(|g| g.share),
+                Metric::GoodputRate => stream
+                    .and_then(|s| s.goodput.as_ref())
+                    .map(|g| g.rate_per_s),
             };
         }
         match self {
@@ -155,7 +227,8 @@ impl Threshold {
         let metric = Metric::parse(name).ok_or_else(|| {
             format!(
                 "`{text}`: unknown metric `{name}` (median, mean, p50, p90, p95, p99, p999, max, \
-                 error_rate, throughput, cold_mean, cold_overhead)"
+                 error_rate, throughput, cold_mean, cold_overhead; token streams: ttft_p50/p90/p99/max, \
+                 itl_…, chunk_gap_…, e2e_…, tokens_per_s, goodput, goodput_rate)"
             )
         })?;
         let value = text[at + width..].trim();
@@ -280,7 +353,21 @@ mod tests {
             (t.metric, t.op, t.limit),
             (Metric::ColdOverhead, Op::Ge, 2e9)
         );
+        let t = Threshold::parse("llm", "ttft_p99 < 500ms").unwrap();
+        assert_eq!((t.metric, t.limit), (Metric::Ttft(Pick::P99), 500e6));
+        let t = Threshold::parse("llm", "tpot_p50 <= 20ms").unwrap();
+        assert_eq!(t.metric, Metric::Itl(Pick::P50));
+        let t = Threshold::parse("llm", "goodput > 95%").unwrap();
+        assert_eq!((t.metric, t.limit), (Metric::Goodput, 0.95));
+        let t = Threshold::parse("llm", "tokens_per_s >= 1000/s").unwrap();
+        assert_eq!((t.metric, t.limit), (Metric::TokensPerSecond, 1000.0));
+        assert_eq!(
+            Threshold::parse("llm", "e2e_p99 < 2s").unwrap().metric,
+            Metric::P99
+        );
         for (bad, says) in [
+            ("ttft_p98 < 1s", "unknown metric `ttft_p98`"),
+            ("goodput > 2", "not a share"),
             ("p99 50ms", "expected `metric < limit`"),
             ("p98 < 50ms", "unknown metric `p98`"),
             ("p99 < fast", "not a duration"),

@@ -1,6 +1,7 @@
 //! Token streams (OpenAI-compatible endpoints): per load point, time to first token, the gaps
 //! between chunks and ITL per request, and output tokens per second overall and per stream,
-//! with where the token counts came from.
+//! with where the token counts came from, end-to-end latency and goodput; and per LLM bench,
+//! the prompts it sent.
 
 use super::cells::{load_label, loads};
 use super::table::Table;
@@ -12,8 +13,8 @@ pub(super) fn token_streams(report: &Report) -> Vec<Table> {
         "Token streams (TTFT from the intended send time; chunk gap = vLLM's ITL, ITL/request = aiperf's ITL and vLLM's TPOT)",
         &[
             "point", "load", "streams", "TTFT p50", "TTFT p90", "TTFT p99", "gap p50", "gap p99",
-            "ITL/req p50", "ITL/req p99", "tokens/s", "tokens/s/stream", "tokens/stream",
-            "token count",
+            "ITL/req p50", "ITL/req p99", "E2E p50", "E2E p99", "tokens/s", "tokens/s/stream",
+            "tokens/stream", "token count", "goodput",
         ],
     );
     let cell = |figures: &Option<Percentiles>, pick: fn(&Percentiles) -> f64| {
@@ -43,12 +44,59 @@ pub(super) fn token_streams(report: &Report) -> Vec<Table> {
                 cell(&stream.chunk_gap, |p| p.p99),
                 cell(&stream.itl_per_request, |p| p.p50),
                 cell(&stream.itl_per_request, |p| p.p99),
+                cell(&load.stats.latency, |p| p.p50),
+                cell(&load.stats.latency, |p| p.p99),
                 rate(stream.output_tokens_per_s),
                 rate(stream.output_tokens_per_s_per_stream),
                 format!("{:.1}", stream.output_tokens_mean),
                 sources.join(", "),
+                stream
+                    .goodput
+                    .as_ref()
+                    .map(|good| format!("{:.1} % ({})", 100.0 * good.share, rate(good.rate_per_s)))
+                    .unwrap_or_else(|| "-".into()),
             ]);
         }
     }
-    vec![table]
+    vec![table, prompts(report)]
+}
+
+/// Each LLM bench's prompts: where they came from, how long, how tokens were counted.
+fn prompts(report: &Report) -> Table {
+    let mut table = Table::new(
+        "Prompts (input tokens of the prompt text; a chat template adds the server's own)",
+        &[
+            "bench",
+            "source",
+            "prompts",
+            "input tokens",
+            "min",
+            "max",
+            "max_tokens",
+            "counted by",
+        ],
+    );
+    for bench in &report.benches {
+        let Some(prompts) = bench
+            .remote
+            .as_ref()
+            .and_then(|remote| remote.prompts.as_ref())
+        else {
+            continue;
+        };
+        table.rows.push(vec![
+            bench.id.clone(),
+            prompts.source.clone(),
+            prompts.prompts.to_string(),
+            format!("{:.1}", prompts.input_tokens_mean),
+            prompts.input_tokens_min.to_string(),
+            prompts.input_tokens_max.to_string(),
+            prompts
+                .max_tokens_mean
+                .map(|mean| format!("{mean:.1}"))
+                .unwrap_or_else(|| "endpoint's".into()),
+            prompts.token_counts.clone(),
+        ]);
+    }
+    table
 }

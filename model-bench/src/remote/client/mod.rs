@@ -26,6 +26,7 @@ use crate::remote::error::RequestError;
 use crate::remote::llm::StreamRecord;
 pub use crate::remote::oip::grpc::encode_grpc_request;
 use crate::remote::oip::proto;
+use crate::results::{PromptsInfo, Slo};
 use crate::stats::rng::SplitMix64;
 use grpc_h2::{GrpcH2, H2};
 use grpc_tonic::Tonic;
@@ -55,6 +56,10 @@ pub struct Client {
     transport: Box<dyn Transport>,
     /// A mixed workload: which member each request goes to.
     mix: Option<Mix>,
+    /// An LLM endpoint's prompts, as results describe them.
+    prompts: Option<PromptsInfo>,
+    /// An LLM endpoint's objectives for goodput.
+    stream_slo: Slo,
 }
 
 /// The members of a mixed workload: this client's own endpoint first, then the others, each
@@ -136,6 +141,7 @@ impl Client {
         };
         // The one place that looks at the protocol and URL: every request after this goes
         // through the transport chosen here.
+        let mut prompts = None;
         let transport: Box<dyn Transport> = match endpoint.protocol {
             Protocol::RestJson | Protocol::RestBinary | Protocol::HttpPost => {
                 let request = RestRequest::new(endpoint, &target)?;
@@ -149,11 +155,9 @@ impl Client {
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
                 let request = RestRequest::new(endpoint, &target)?;
                 let pool = RestPool::new(endpoint, target, &request, &headers, tls_ca.as_deref())?;
-                let first_token_timeout = endpoint
-                    .llm
-                    .as_ref()
-                    .and_then(|llm| llm.first_token_timeout);
-                Box::new(OpenAi::new(pool, first_token_timeout))
+                let (transport, info) = OpenAi::new(endpoint, pool)?;
+                prompts = Some(info);
+                Box::new(transport)
             }
             Protocol::Grpc => {
                 let request = encode_grpc_request(&endpoint.infer_request()).encode_to_vec();
@@ -177,7 +181,19 @@ impl Client {
             base_url,
             transport,
             mix: None,
+            prompts,
+            stream_slo: endpoint.llm.as_ref().map(|llm| llm.slo).unwrap_or_default(),
         })
+    }
+
+    /// An LLM endpoint's prompts: where they came from, their lengths, how tokens were counted.
+    pub fn prompts(&self) -> Option<&PromptsInfo> {
+        self.prompts.as_ref()
+    }
+
+    /// An LLM endpoint's goodput objectives (none set for other endpoints).
+    pub fn stream_slo(&self) -> Slo {
+        self.stream_slo
     }
 
     /// The protocol of the client's own endpoint.

@@ -1,29 +1,76 @@
-//! OpenAI-compatible streamed completions over reqwest's pool: the request body encoded once,
-//! the event stream read piece by piece as it arrives, every event stamped with the time of the
+//! OpenAI-compatible streamed completions over reqwest's pool: the prompts made and every
+//! request body encoded before the run, sent in turn; the event stream read piece by piece as
+//! it arrives, every event stamped with the time of the
 //! read that completed it (nanoseconds after the send) and handed to a [`StreamTracker`]; health
 //! is `GET /v1/models` listing the model.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use super::rest_pool::{classify_body, classify_reqwest, RestPool};
-use super::transport::{BoxFuture, ModelMetadata, ServerMetadata, Transport};
+use super::transport::{BoxFuture, ClientError, ModelMetadata, ServerMetadata, Transport};
+use crate::remote::endpoint::{Endpoint, Protocol};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
-use crate::remote::llm::{parse_event, SseDecoder, StreamRecord, StreamTracker};
+use crate::remote::llm::{parse_event, SseDecoder, StreamRecord, StreamTracker, TokenCounter};
+use crate::results::PromptsInfo;
 
 /// One OpenAI-compatible endpoint.
 pub(crate) struct OpenAi {
     pool: RestPool,
+    /// One encoded request per prompt; request `n` sends `bodies[n % len]`.
+    bodies: Vec<Bytes>,
+    next: AtomicUsize,
     first_token_timeout: Option<Duration>,
+    /// The tokenizer, when one was given: output of streams without usage is counted with it.
+    tokenizer: Option<Arc<TokenCounter>>,
 }
 
 impl OpenAi {
-    /// Streams over `pool`'s clients; a request without a token `first_token_timeout` after its
-    /// send fails as `timeout_first_token`.
-    pub fn new(pool: RestPool, first_token_timeout: Option<Duration>) -> OpenAi {
-        OpenAi {
+    /// Streams `endpoint`'s prompts over `pool`'s clients: makes and counts the prompts and
+    /// encodes their bodies (before any request). Also returns what results say about them.
+    pub fn new(endpoint: &Endpoint, pool: RestPool) -> Result<(OpenAi, PromptsInfo), ClientError> {
+        let encode = |message: String| ClientError::Encode {
+            model: endpoint.model.clone(),
+            message,
+        };
+        let llm = endpoint
+            .llm
+            .as_ref()
+            .ok_or_else(|| encode("an OpenAI-compatible endpoint without its request".into()))?;
+        let counter = match &llm.tokenizer {
+            Some(path) => {
+                TokenCounter::from_file(path).map_err(crate::remote::llm::PromptError::from)?
+            }
+            None => TokenCounter::Words,
+        };
+        let set = llm.prompts.build(&counter)?;
+        let chat = endpoint.protocol == Protocol::OpenAiChat;
+        let bodies = set
+            .prompts
+            .iter()
+            .map(|prompt| {
+                serde_json::to_vec(&llm.body(&endpoint.model, chat, prompt))
+                    .map(Bytes::from)
+                    .map_err(|e| encode(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let transport = OpenAi {
             pool,
-            first_token_timeout,
-        }
+            bodies,
+            next: AtomicUsize::new(0),
+            first_token_timeout: llm.first_token_timeout,
+            tokenizer: counter.is_exact().then(|| Arc::new(counter)),
+        };
+        Ok((transport, set.info))
+    }
+
+    /// The next request's body.
+    fn next_body(&self) -> Bytes {
+        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.bodies.len();
+        self.bodies[at].clone()
     }
 
     fn first_token_late(&self) -> RequestError {
@@ -56,7 +103,7 @@ impl OpenAi {
         let started = Instant::now();
         let deadline = self.first_token_timeout.map(|limit| started + limit);
         let response = self
-            .before_first_token(deadline, self.pool.post().send())
+            .before_first_token(deadline, self.pool.post_body(self.next_body()).send())
             .await?
             .map_err(|e| classify_reqwest(&e))?;
         let status = response.status();
@@ -85,7 +132,10 @@ impl OpenAi {
         }
         let mut response = response;
         let mut decoder = SseDecoder::new();
-        let mut tracker = StreamTracker::new();
+        let mut tracker = match &self.tokenizer {
+            Some(counter) => StreamTracker::counting_with(Arc::clone(counter)),
+            None => StreamTracker::new(),
+        };
         let mut events = Vec::new();
         let since_send = |at: Instant| at.saturating_duration_since(started).as_nanos() as u64;
         loop {

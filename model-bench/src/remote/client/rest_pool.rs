@@ -46,14 +46,9 @@ impl RestRequest {
                     Some(HeaderValue::from(header_len)),
                 )
             }
+            // One body per prompt: the transport (`openai.rs`) encodes and sends them in turn.
             Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
-                let llm = endpoint.llm.as_ref().ok_or_else(|| {
-                    encode("an OpenAI-compatible endpoint without its request".into())
-                })?;
-                let chat = endpoint.protocol == Protocol::OpenAiChat;
-                let body = serde_json::to_vec(&llm.body(&endpoint.model, chat))
-                    .map_err(|e| encode(e.to_string()))?;
-                (body, "application/json".to_string(), None)
+                (Vec::new(), "application/json".to_string(), None)
             }
             Protocol::HttpPost | Protocol::Grpc => {
                 let post = endpoint.body.as_ref().ok_or(EndpointError::NoBody)?;
@@ -166,11 +161,9 @@ impl RestPool {
         &self.target
     }
 
-    /// The request's POST with its body, on the next pooled client, ready to send.
-    pub(crate) fn post(&self) -> reqwest::RequestBuilder {
-        self.client()
-            .post(self.infer_url.clone())
-            .body(self.body.clone())
+    /// A POST of `body` to the request's URL, on the next pooled client, ready to send.
+    pub(crate) fn post_body(&self, body: Bytes) -> reqwest::RequestBuilder {
+        self.client().post(self.infer_url.clone()).body(body)
     }
 
     /// Where requests go.

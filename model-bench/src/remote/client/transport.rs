@@ -33,6 +33,10 @@ pub enum ClientError {
         /// What the encoder reported.
         message: String,
     },
+    /// An LLM endpoint's prompts could not be made: a dataset file that does not parse, a
+    /// tokenizer that does not load.
+    #[error("{0}")]
+    Prompts(#[from] crate::remote::llm::PromptError),
     /// The HTTP or gRPC client could not be built (invalid URL or content type, unusable TLS CA,
     /// client construction failed).
     #[error("cannot set up the {protocol} client for {url}: {message}")]

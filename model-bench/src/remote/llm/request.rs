@@ -1,10 +1,15 @@
-//! What an OpenAI-compatible streaming request asks for, encoded once into its JSON body before
-//! any load: the prompt, the output length, sampling settings and any extra fields a server
-//! takes, with `stream: true` and usage requested.
+//! What an OpenAI-compatible streaming request asks for, encoded once per prompt into its JSON
+//! body before any load: the prompts, the output length, sampling settings and any extra fields
+//! a server takes, with `stream: true` and usage requested; and the SLOs its streams are judged
+//! against.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
+
+use super::prompts::{Prompt, PromptSource};
+use crate::results::Slo;
 
 /// The request of an OpenAI-compatible endpoint ([`Endpoint::openai_chat`] or
 /// [`Endpoint::openai_completions`]).
@@ -13,9 +18,14 @@ use serde_json::{json, Map, Value};
 /// [`Endpoint::openai_completions`]: crate::remote::Endpoint::openai_completions
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmRequest {
-    /// The prompt: the user message of a chat request, the `prompt` of a completions request.
-    pub prompt: String,
-    /// `max_tokens`: the most output tokens; `None` leaves it to the server.
+    /// The prompts: each the user message of a chat request, the `prompt` of a completions
+    /// request; requests take them in turn.
+    pub prompts: PromptSource,
+    /// A `tokenizer.json` to count tokens with (prompts, and output of streams without a usage
+    /// chunk); `None`: the word approximation for prompts, text events for output.
+    pub tokenizer: Option<PathBuf>,
+    /// `max_tokens` of prompts without their own: the most output tokens; `None` leaves it to
+    /// the server.
     pub max_tokens: Option<u32>,
     /// `min_tokens` and `ignore_eos: true`, sent only when set: a fixed output length on
     /// servers that take them (vLLM, SGLang); others may refuse unknown fields.
@@ -27,37 +37,42 @@ pub struct LlmRequest {
     /// A request without a token this long after its send fails as `timeout_first_token`;
     /// `None`: only the endpoint's whole-request timeout applies.
     pub first_token_timeout: Option<Duration>,
+    /// The objectives a stream must meet to count towards goodput.
+    pub slo: Slo,
 }
 
 impl Default for LlmRequest {
     /// A short fixed prompt, 64 output tokens, the server's other defaults.
     fn default() -> Self {
         LlmRequest {
-            prompt: "Write a short story about a benchmark.".to_owned(),
+            prompts: PromptSource::Fixed("Write a short story about a benchmark.".to_owned()),
+            tokenizer: None,
             max_tokens: Some(64),
             fixed_output: false,
             temperature: None,
             extra: Map::new(),
             first_token_timeout: None,
+            slo: Slo::default(),
         }
     }
 }
 
 impl LlmRequest {
-    /// The JSON body for `model`: a chat request (`messages`) when `chat`, else a completions
-    /// request (`prompt`); always `stream: true` with `stream_options.include_usage`.
-    pub fn body(&self, model: &str, chat: bool) -> Value {
+    /// The JSON body of `prompt` for `model`: a chat request (`messages`) when `chat`, else a
+    /// completions request (`prompt`); always `stream: true` with `stream_options.include_usage`.
+    /// The prompt's own `max_tokens` wins over the request's.
+    pub fn body(&self, model: &str, chat: bool, prompt: &Prompt) -> Value {
         let mut body = json!({
             "model": model,
             "stream": true,
             "stream_options": {"include_usage": true},
         });
         if chat {
-            body["messages"] = json!([{"role": "user", "content": self.prompt}]);
+            body["messages"] = json!([{"role": "user", "content": prompt.text}]);
         } else {
-            body["prompt"] = json!(self.prompt);
+            body["prompt"] = json!(prompt.text);
         }
-        if let Some(tokens) = self.max_tokens {
+        if let Some(tokens) = prompt.max_tokens.or(self.max_tokens) {
             body["max_tokens"] = json!(tokens);
             if self.fixed_output {
                 body["min_tokens"] = json!(tokens);
@@ -83,11 +98,15 @@ mod tests {
     #[test]
     fn a_chat_body_streams_with_usage_and_sends_fixed_length_fields_only_when_asked() {
         let request = LlmRequest {
-            prompt: "hi".into(),
             max_tokens: Some(8),
             ..LlmRequest::default()
         };
-        let body = request.body("m", true);
+        let hi = Prompt {
+            text: "hi".into(),
+            input_tokens: 1,
+            max_tokens: None,
+        };
+        let body = request.body("m", true, &hi);
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert_eq!(body["messages"][0]["content"], "hi");
@@ -100,7 +119,7 @@ mod tests {
             ..request
         };
         fixed.extra.insert("top_k".into(), json!(1));
-        let body = fixed.body("m", false);
+        let body = fixed.body("m", false, &hi);
         assert_eq!(body["prompt"], "hi");
         assert!(body.get("messages").is_none());
         assert_eq!(
@@ -109,5 +128,10 @@ mod tests {
         );
         assert_eq!(body["temperature"], 0.0);
         assert_eq!(body["top_k"], 1);
+        let own = Prompt {
+            max_tokens: Some(3),
+            ..hi
+        };
+        assert_eq!(fixed.body("m", true, &own)["min_tokens"], 3);
     }
 }

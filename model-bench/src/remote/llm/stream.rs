@@ -11,9 +11,13 @@
 //! - **ITL per request** (aiperf's and genai-perf's ITL, vLLM's TPOT): (E2E − TTFT) / (output
 //!   tokens − 1), over the tokens after the first.
 //! - **Output tokens**: the server's `usage.completion_tokens` when it sends a usage chunk, else
-//!   the count of events that carried text; [`TokenSource`] says which.
+//!   the generated text counted with the tokenizer when one is given, else the count of events
+//!   that carried text; [`TokenSource`] says which.
+
+use std::sync::Arc;
 
 use super::chunk::{StreamEvent, Usage};
+use super::tokens::TokenCounter;
 use crate::remote::error::{ErrorClass, RequestError};
 
 /// Where a request's output token count came from.
@@ -21,6 +25,8 @@ use crate::remote::error::{ErrorClass, RequestError};
 pub enum TokenSource {
     /// The server's `usage.completion_tokens`.
     Usage,
+    /// The generated text counted with the tokenizer given.
+    Tokenizer,
     /// The number of events that carried text (one token each, an approximation when a server
     /// packs several tokens into one chunk).
     ContentEvents,
@@ -31,6 +37,7 @@ impl TokenSource {
     pub fn key(self) -> &'static str {
         match self {
             TokenSource::Usage => "usage",
+            TokenSource::Tokenizer => "tokenizer",
             TokenSource::ContentEvents => "content_events",
         }
     }
@@ -81,12 +88,23 @@ pub struct StreamTracker {
     done: bool,
     error: Option<String>,
     comments: u64,
+    /// With a tokenizer: the generated text, counted at the end when no usage came.
+    text: Option<(Arc<TokenCounter>, String)>,
 }
 
 impl StreamTracker {
     /// A tracker for a request just sent.
     pub fn new() -> Self {
         StreamTracker::default()
+    }
+
+    /// A tracker that keeps the generated text and counts it with `counter` when the server
+    /// sends no usage.
+    pub fn counting_with(counter: Arc<TokenCounter>) -> Self {
+        StreamTracker {
+            text: Some((counter, String::new())),
+            ..StreamTracker::default()
+        }
     }
 
     /// Whether a text-carrying event has arrived (the first-token timeout no longer applies).
@@ -110,6 +128,9 @@ impl StreamTracker {
                     self.first_text_ns.get_or_insert(at_ns);
                     self.last_text_ns = Some(at_ns);
                     self.content_events += 1;
+                    if let Some((_, text)) = &mut self.text {
+                        text.push_str(&chunk.text);
+                    }
                 }
                 if chunk.finish_reason.is_some() {
                     self.finish_reason = chunk.finish_reason;
@@ -153,9 +174,15 @@ impl StreamTracker {
             ));
         }
         let usage_tokens = self.usage.and_then(|usage| usage.completion_tokens);
-        let (output_tokens, token_source) = match usage_tokens {
-            Some(tokens) => (tokens, TokenSource::Usage),
-            None => (self.content_events, TokenSource::ContentEvents),
+        // The text is counted after the end was stamped, so counting takes nothing from E2E.
+        let counted = self
+            .text
+            .as_ref()
+            .and_then(|(counter, text)| counter.count(text).ok());
+        let (output_tokens, token_source) = match (usage_tokens, counted) {
+            (Some(tokens), _) => (tokens, TokenSource::Usage),
+            (None, Some(tokens)) => (u64::from(tokens), TokenSource::Tokenizer),
+            (None, None) => (self.content_events, TokenSource::ContentEvents),
         };
         Ok(StreamRecord {
             ttft_ns: self.first_text_ns,

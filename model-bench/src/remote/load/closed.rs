@@ -36,12 +36,7 @@ pub(super) async fn closed_loop(
     let budget = plan.max_requests.map(|n| Arc::new(AtomicU64::new(n)));
     // One recorder for every worker: memory stays the same at any concurrency, and the lock is
     // held for a few histogram increments per request.
-    let mut recorder = Recorder::new(window);
-    recorder.count_window = plan.count_window;
-    recorder.members = (0..client.mix_members().len())
-        .map(|_| Recorder::new(window))
-        .collect();
-    recorder.error_limit = plan.error_limit;
+    let recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
     let progress = super::metrics::progress_line(&recorder, plan.warm_up, plan.duration);

@@ -11,9 +11,9 @@ use hdrhistogram::Histogram;
 
 use super::hdr::{histogram, nanos, percentiles, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
 use super::streams::StreamHistograms;
-use crate::remote::client::Reply;
+use crate::remote::client::{Client, Reply};
 use crate::remote::error::RequestError;
-use crate::results::{HistogramBucket, LoadStats, SeriesPoint, SpectrumPoint};
+use crate::results::{HistogramBucket, LoadStats, SeriesPoint, Slo, SpectrumPoint};
 use crate::stats::stability::WindowFigures;
 
 /// A send later than this after its intended time counts as late.
@@ -178,6 +178,8 @@ pub struct Recorder {
     pub filling: CountWindow,
     /// Token-stream figures of the successful streams (endpoints that stream tokens only).
     pub stream: Option<StreamHistograms>,
+    /// The objectives streams are judged against for goodput (none set: no goodput).
+    pub stream_slo: Slo,
 }
 
 /// A window of a number of successful responses, in the order they arrived.
@@ -221,6 +223,28 @@ impl Recorder {
             count_windows: Vec::new(),
             filling: CountWindow::default(),
             stream: None,
+            stream_slo: Slo::default(),
+        }
+    }
+
+    /// The recorder of one run of `client`: a recorder per mix member beside the whole, count
+    /// windows and the error limit as planned, and the client's SLOs for goodput.
+    pub fn for_run(
+        window: Window,
+        count_window: Option<u64>,
+        error_limit: Option<u64>,
+        client: &Client,
+    ) -> Self {
+        let slo = client.stream_slo();
+        let member = || Recorder {
+            stream_slo: slo,
+            ..Recorder::new(window)
+        };
+        Recorder {
+            count_window,
+            error_limit,
+            members: (0..client.mix_members().len()).map(|_| member()).collect(),
+            ..member()
         }
     }
 
@@ -260,7 +284,7 @@ impl Recorder {
             Ok(reply) => {
                 if let Some(stream) = &reply {
                     self.stream
-                        .get_or_insert_with(StreamHistograms::default)
+                        .get_or_insert_with(|| StreamHistograms::with_slo(self.stream_slo))
                         .record(intended, sent, stream);
                 }
                 let latency = done.saturating_duration_since(intended);
@@ -334,7 +358,7 @@ impl Recorder {
     pub fn merge(&mut self, other: &Recorder) {
         if let Some(theirs) = &other.stream {
             self.stream
-                .get_or_insert_with(StreamHistograms::default)
+                .get_or_insert_with(|| StreamHistograms::with_slo(self.stream_slo))
                 .merge(theirs);
         }
         let _ = self.latency.add(&other.latency);
@@ -481,7 +505,14 @@ pub(crate) fn summarize(
         stream: recorder
             .stream
             .as_ref()
-            .map(|stream| stream.summarize(elapsed.as_secs_f64())),
+            .map(|stream| stream.summarize(elapsed.as_secs_f64(), recorder.sent))
+            // Every stream failed: still a goodput, of none.
+            .or_else(|| {
+                recorder.stream_slo.is_set().then(|| {
+                    StreamHistograms::with_slo(recorder.stream_slo)
+                        .summarize(elapsed.as_secs_f64(), recorder.sent)
+                })
+            }),
         stopped: recorder.stopped_at.map(|at| {
             let first = recorder
                 .first_errors

@@ -155,12 +155,7 @@ pub(super) async fn open_loop(
         series_step: plan.series_step,
     };
     let end = window.start + window.len;
-    let mut recorder = Recorder::new(window);
-    recorder.count_window = plan.count_window;
-    recorder.members = (0..client.mix_members().len())
-        .map(|_| Recorder::new(window))
-        .collect();
-    recorder.error_limit = plan.error_limit;
+    let recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
     let progress = super::metrics::progress_line(&recorder, plan.warm_up, plan.duration);

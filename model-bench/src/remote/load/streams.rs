@@ -1,7 +1,8 @@
 //! A load point's token-stream figures, recorded per successful stream beside the recorder's
 //! latency: time to first token from the intended and from the actual send, every gap between
 //! text events, ITL per request, and token counts with their sources. Same histogram bounds as
-//! every other latency the generator keeps, so workers' and members' figures add exactly.
+//! every other latency the generator keeps, so workers' and members' figures add exactly. With
+//! SLOs, each stream is also judged against them (goodput).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use hdrhistogram::Histogram;
 
 use super::hdr::{histogram, nanos, percentiles};
 use crate::remote::llm::StreamRecord;
-use crate::results::StreamStats;
+use crate::results::{Goodput, Slo, StreamStats};
 
 /// What the successful streams of a run gave.
 #[derive(Debug, Clone)]
@@ -27,6 +28,9 @@ pub struct StreamHistograms {
     /// Sum over streams of output tokens per second of that stream.
     per_stream_rate_sum: f64,
     token_sources: BTreeMap<String, u64>,
+    /// The objectives streams are judged against, and how many met them.
+    slo: Slo,
+    good: u64,
 }
 
 impl Default for StreamHistograms {
@@ -42,16 +46,29 @@ impl Default for StreamHistograms {
             with_input: 0,
             per_stream_rate_sum: 0.0,
             token_sources: BTreeMap::new(),
+            slo: Slo::default(),
+            good: 0,
         }
     }
 }
 
 impl StreamHistograms {
+    /// Empty figures whose streams are judged against `slo`.
+    pub fn with_slo(slo: Slo) -> Self {
+        StreamHistograms {
+            slo,
+            ..StreamHistograms::default()
+        }
+    }
+
     /// One successful stream, intended at `intended` and sent at `sent` (its record's times
     /// run from `sent`).
     pub fn record(&mut self, intended: Instant, sent: Instant, stream: &StreamRecord) {
         self.streams += 1;
         let lateness = sent.saturating_duration_since(intended);
+        if self.meets_slo(lateness, stream) {
+            self.good += 1;
+        }
         if let Some(ttft) = stream.ttft_ns {
             let ttft = Duration::from_nanos(ttft);
             let _ = self.ttft.record(nanos(lateness + ttft));
@@ -79,6 +96,27 @@ impl StreamHistograms {
             .or_default() += 1;
     }
 
+    /// Whether a stream sent `lateness` after its intended time met every objective: TTFT and
+    /// E2E from the intended send, ITL per request. No token at all fails a TTFT objective.
+    fn meets_slo(&self, lateness: Duration, stream: &StreamRecord) -> bool {
+        let late = nanos(lateness);
+        let within = |limit: Option<u64>, value: Option<u64>| match limit {
+            None => true,
+            Some(limit) => value.is_some_and(|value| value <= limit),
+        };
+        within(self.slo.ttft_ns, stream.ttft_ns.map(|ttft| late + ttft))
+            && within(self.slo.e2e_ns, Some(late + stream.e2e_ns))
+            && (self.slo.itl_ns.is_none()
+                || within(
+                    self.slo.itl_ns,
+                    Some(
+                        stream
+                            .itl_per_request_ns()
+                            .map_or(0, |itl| itl.round() as u64),
+                    ),
+                ))
+    }
+
     /// Adds `other`'s streams into these (exact: the histograms share bounds).
     pub fn merge(&mut self, other: &StreamHistograms) {
         self.streams += other.streams;
@@ -90,13 +128,15 @@ impl StreamHistograms {
         self.input_tokens += other.input_tokens;
         self.with_input += other.with_input;
         self.per_stream_rate_sum += other.per_stream_rate_sum;
+        self.good += other.good;
         for (source, count) in &other.token_sources {
             *self.token_sources.entry(source.clone()).or_default() += count;
         }
     }
 
-    /// The figures, with rates over `elapsed_s`, the run's measured span.
-    pub fn summarize(&self, elapsed_s: f64) -> StreamStats {
+    /// The figures, with rates over `elapsed_s`, the run's measured span; goodput's share is
+    /// over `requests`, every request of the window (failed ones never count as good).
+    pub fn summarize(&self, elapsed_s: f64, requests: u64) -> StreamStats {
         let streams = self.streams.max(1) as f64;
         let elapsed_s = elapsed_s.max(1e-9);
         let input_tokens = (self.with_input > 0).then_some(self.input_tokens);
@@ -113,6 +153,12 @@ impl StreamHistograms {
             input_tokens,
             input_tokens_per_s: input_tokens.map(|tokens| tokens as f64 / elapsed_s),
             token_sources: self.token_sources.clone(),
+            goodput: self.slo.is_set().then(|| Goodput {
+                slo: self.slo,
+                good: self.good,
+                share: self.good as f64 / requests.max(1) as f64,
+                rate_per_s: self.good as f64 / elapsed_s,
+            }),
         }
     }
 }
