@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use model_bench::prelude::*;
-use model_bench::remote::llm::TokenScript;
+use model_bench::remote::llm::{SyntheticPrompts, TokenScript};
 use model_bench::remote::TensorError;
 use model_bench_suite::classify::{model_path, preprocess, read_images, ClassifyError};
 
@@ -67,7 +67,9 @@ fn grpc_open_loop() -> Result<Endpoint, ServingError> {
     mobilenet(Protocol::Grpc)
 }
 
-/// An LLM endpoint: OpenAI-compatible chat completions, 16 tokens each, streamed by
+/// An LLM endpoint: OpenAI-compatible chat completions, 16 tokens each, for 1000 different
+/// synthetic prompts of 128 tokens (so no prefix cache flatters the server), with goodput
+/// against a 25 ms TTFT and 100 ms end-to-end SLO, streamed by
 /// model-bench's reference LLM server (10 ms to the first token, 1 ms per token, 8 streams at
 /// once: at 16 in flight half of them queue, which shows in TTFT), or by any OpenAI-compatible
 /// server at `$MODEL_BENCH_OPENAI_URL` serving `$MODEL_BENCH_OPENAI_MODEL`.
@@ -83,6 +85,9 @@ fn chat_stream() -> Endpoint {
     Endpoint::openai_chat(model)
         .url_from_env("MODEL_BENCH_OPENAI_URL")
         .max_tokens(16)
+        .synthetic_prompts(SyntheticPrompts::new(128).seed(1))
+        .slo_ttft(Duration::from_millis(25))
+        .slo_e2e(Duration::from_millis(100))
         .reference_llm(TokenScript {
             ttft: Duration::from_millis(10),
             itl: Duration::from_millis(1),

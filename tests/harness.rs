@@ -2301,3 +2301,133 @@ fn the_server_side_breakdown_shows_queue_and_compute_time() {
     );
     assert!(rows[1].contains("watched/breakdown_grpc"), "{table}");
 }
+
+/// A server that lists the model `tiny`, answers a chat request with plain JSON (no event
+/// stream) and a completions request with an event stream whose event is not JSON, each on a
+/// connection of its own; it serves until the test process ends.
+fn garbage_llm_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            let Ok(mut connection) = connection else {
+                continue;
+            };
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            // The head, then as much body as it announces.
+            while let Ok(read) = connection.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..read]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let length = text[..head_end]
+                        .lines()
+                        .find_map(|line| {
+                            let (name, value) = line.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if request.len() >= head_end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            let (content_type, body) = if request.starts_with(b"GET /v1/models") {
+                (
+                    "application/json",
+                    r#"{"data": [{"id": "tiny", "owned_by": "test"}]}"#,
+                )
+            } else if request.starts_with(b"POST /v1/chat/completions") {
+                // A whole answer at once: not a stream.
+                (
+                    "application/json",
+                    r#"{"choices": [{"message": {"content": "hi"}}]}"#,
+                )
+            } else {
+                ("text/event-stream", "data: {not json\n\n")
+            };
+            let _ = write!(
+                connection,
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// LLM benches through the runner: prompts and goodput land in results.json and the CSV; a
+/// prompt file that does not parse fails its bench naming the file and line, and a server that
+/// sends garbage events fails its bench with the requests' `decode` error; the other benches'
+/// results are still written.
+#[test]
+fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = dir.path().join("bad.jsonl");
+    std::fs::write(&prompts, "{\"prompt\": \"fine\"}\n{\"prompt\": [1]}\n").unwrap();
+    let garbage = garbage_llm_server();
+    let run = run(
+        &["^llm/"],
+        &[
+            ("FIXTURE_PROMPTS", prompts.to_str().unwrap()),
+            ("FIXTURE_GARBAGE_URL", &garbage),
+        ],
+    );
+    let stderr = run.stderr();
+
+    let chat = run.bench("llm/chat");
+    assert_eq!(chat["status"], "ok", "{stderr}");
+    let info = &chat["remote"]["prompts"];
+    assert_eq!(info["prompts"], 50);
+    assert_eq!(info["input_tokens_mean"], 32.0);
+    assert!(info["source"].as_str().unwrap().starts_with("synthetic"));
+    let stream = &chat["points"][0]["load"]["stats"]["stream"];
+    assert!(stream["streams"].as_u64().unwrap() > 0, "{stream}");
+    assert_eq!(stream["goodput"]["share"], 1.0, "{stream}");
+    assert_eq!(stream["goodput"]["slo"]["ttft_ns"], 60_000_000_000u64);
+    let csv = std::fs::read_to_string(run.out_dir().join("results.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv
+        .lines()
+        .find(|line| line.starts_with("llm/chat/c2,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let column = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert!(column("ttft_p50").parse::<f64>().unwrap() > 0.0, "{csv}");
+    assert_eq!(column("goodput"), "1");
+
+    let bad = run.bench("llm/bad_prompts");
+    assert_eq!(bad["status"], "failed");
+    let error = bad["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("{}:2:", prompts.display())),
+        "{error}"
+    );
+
+    // Every request failed: the bench fails with the class and first message of its errors.
+    let garbage = run.bench("llm/garbage");
+    assert_eq!(garbage["status"], "failed");
+    let error = garbage["error"].as_str().unwrap();
+    assert!(
+        error.contains("no request succeeded")
+            && error.contains("decode")
+            && error.contains("an event is not JSON")
+            && error.contains("{not json"),
+        "{error}"
+    );
+    let not_sse = run.bench("llm/not_sse");
+    let error = not_sse["error"].as_str().unwrap();
+    assert!(
+        error.contains("answered `application/json`, not an event stream"),
+        "{error}"
+    );
+    assert!(stderr.contains("bad.jsonl:2:"), "{stderr}");
+}

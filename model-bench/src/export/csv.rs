@@ -1,5 +1,6 @@
 //! `results.csv`: one row per measured point (bench × batch size, or remote bench × load level),
-//! times in nanoseconds.
+//! times in nanoseconds; token-stream columns (TTFT, ITL per request, chunk gaps, tokens/s,
+//! goodput) filled for LLM endpoints.
 
 use super::file::Exporter;
 use crate::error::Result;
@@ -47,6 +48,17 @@ const HEADER: &[&str] = &[
     "service_p99",
     "late_pct",
     "dropped",
+    "ttft_p50",
+    "ttft_p90",
+    "ttft_p99",
+    "itl_p50",
+    "itl_p99",
+    "chunk_gap_p50",
+    "chunk_gap_p99",
+    "output_tokens_per_s",
+    "output_tokens_mean",
+    "goodput",
+    "goodput_rps",
     "error",
     "backend",
     "backend_version",
@@ -90,6 +102,11 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
     let load = point.load.as_ref();
     let stats = load.map(|l| &l.stats);
     let latency = stats.and_then(|s| s.latency.as_ref());
+    let stream = stats.and_then(|s| s.stream.as_ref());
+    let ttft = stream.and_then(|s| s.ttft.as_ref());
+    let itl = stream.and_then(|s| s.itl_per_request.as_ref());
+    let gap = stream.and_then(|s| s.chunk_gap.as_ref());
+    let goodput = stream.and_then(|s| s.goodput.as_ref());
     let cold = bench
         .cold
         .as_ref()
@@ -141,6 +158,17 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
         number(stats.and_then(|s| s.service.map(|l| l.p99))),
         number(stats.and_then(|s| s.late_pct)),
         stats.map(|s| s.dropped.to_string()).unwrap_or_default(),
+        number(ttft.map(|p| p.p50)),
+        number(ttft.map(|p| p.p90)),
+        number(ttft.map(|p| p.p99)),
+        number(itl.map(|p| p.p50)),
+        number(itl.map(|p| p.p99)),
+        number(gap.map(|p| p.p50)),
+        number(gap.map(|p| p.p99)),
+        number(stream.map(|s| s.output_tokens_per_s)),
+        number(stream.map(|s| s.output_tokens_mean)),
+        number(goodput.map(|g| g.share)),
+        number(goodput.map(|g| g.rate_per_s)),
         String::new(),
     ]
     .into_iter()

@@ -236,6 +236,9 @@ fn best_load(bench: &BenchResult, settings: &Settings) -> Option<Recommendation>
     if levels.len() < 2 {
         return None;
     }
+    if let Some(advice) = best_goodput(bench, &levels) {
+        return Some(advice);
+    }
     let slo_ns = settings.slo_p99.map(|slo| slo.as_nanos() as f64);
     let best = levels
         .iter()
@@ -282,6 +285,31 @@ fn best_load(bench: &BenchResult, settings: &Settings) -> Option<Recommendation>
         kind: Kind::Load,
         advice,
         evidence,
+    })
+}
+
+/// Token streams with SLOs: the level with the most good requests per second (goodput), the
+/// capacity an LLM server is planned by; `None` when the levels have no goodput.
+fn best_goodput(bench: &BenchResult, levels: &[(&LoadPoint, f64)]) -> Option<Recommendation> {
+    let goodput = |load: &LoadPoint| load.stats.stream.as_ref()?.goodput.clone();
+    let (load, good) = levels
+        .iter()
+        .filter_map(|(load, _)| Some((*load, goodput(load)?)))
+        .max_by(|a, b| a.1.rate_per_s.total_cmp(&b.1.rate_per_s))?;
+    let advice = if good.good == 0 {
+        "no load level met the SLOs".to_string()
+    } else {
+        format!("run at {}", level(load))
+    };
+    Some(Recommendation {
+        bench: bench.id.clone(),
+        kind: Kind::Load,
+        advice,
+        evidence: format!(
+            "{} met every SLO ({:.1} % of requests), the most goodput of the levels",
+            rate_of(good.rate_per_s, "good"),
+            100.0 * good.share
+        ),
     })
 }
 
