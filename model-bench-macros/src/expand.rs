@@ -7,7 +7,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericParam, ItemFn, ReturnType, Type};
 
-use crate::options::{Device, Options, Stage};
+use crate::options::{ArrivalOption, Device, Options, Stage};
 
 /// Checks that `item` can be called as `item(&mut Bencher)` (or, for a remote bench, `item()`
 /// returning an endpoint) from a plain `fn` pointer, reporting every problem at once so the user
@@ -287,7 +287,12 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
             .iter()
             .flatten()
             .map(|&r| Literal::f64_suffixed(r));
-        let poisson = options.poisson.unwrap_or(true);
+        let (poisson, gamma_shape) = match options.arrival {
+            Some(ArrivalOption::Constant) => (false, None),
+            None | Some(ArrivalOption::Poisson) => (true, None),
+            Some(ArrivalOption::Gamma(shape)) => (true, Some(shape)),
+        };
+        let gamma_shape = optional(gamma_shape.map(Literal::f64_suffixed));
         let max_in_flight = optional(options.max_in_flight.map(Literal::usize_unsuffixed));
         let requests = optional(options.requests.map(Literal::u64_unsuffixed));
         let seed = optional(options.seed.map(Literal::u64_unsuffixed));
@@ -313,6 +318,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
                     concurrency: &[#(#concurrency),*],
                     rate: &[#(#rate),*],
                     poisson: #poisson,
+                    gamma_shape: #gamma_shape,
                     max_in_flight: #max_in_flight,
                     requests: #requests,
                     seed: #seed,

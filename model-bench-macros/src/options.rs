@@ -52,7 +52,7 @@ pub(crate) struct Options {
     pub remote: bool,
     pub concurrency: Option<Vec<usize>>,
     pub rate: Option<Vec<f64>>,
-    pub poisson: Option<bool>,
+    pub arrival: Option<ArrivalOption>,
     pub max_in_flight: Option<usize>,
     pub requests: Option<u64>,
     pub seed: Option<u64>,
@@ -270,8 +270,8 @@ impl Options {
                 self.rate = Some(rates(&value(meta, "rate = [100, 500]")?)?);
             }
             "arrival" => {
-                unset(meta, &self.poisson)?;
-                self.poisson = Some(arrival(&value(meta, "arrival = poisson")?)?);
+                unset(meta, &self.arrival)?;
+                self.arrival = Some(arrival(&value(meta, "arrival = poisson")?)?);
             }
             "max_in_flight" => {
                 unset(meta, &self.max_in_flight)?;
@@ -638,20 +638,48 @@ fn increasing_list<T: PartialOrd + Copy + fmt::Display>(
     Ok(values)
 }
 
-/// `poisson` (true) or `constant` (false).
-fn arrival(expr: &Expr) -> syn::Result<bool> {
-    let expected = "expected an arrival process: `poisson` or `constant`";
+/// An open loop's arrival process, as written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ArrivalOption {
+    Constant,
+    Poisson,
+    /// Gamma-distributed gaps of this shape.
+    Gamma(f64),
+}
+
+/// `poisson`, `constant` or `gamma(shape)`.
+fn arrival(expr: &Expr) -> syn::Result<ArrivalOption> {
+    let expected = "expected an arrival process: `poisson`, `constant` or `gamma(shape)`";
     match ungroup(expr) {
         Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
             let ident = &path.path.segments[0].ident;
             match ident.to_string().as_str() {
-                "poisson" => Ok(true),
-                "constant" => Ok(false),
+                "poisson" => Ok(ArrivalOption::Poisson),
+                "constant" => Ok(ArrivalOption::Constant),
                 other => Err(syn::Error::new_spanned(
                     ident,
                     format!("unknown arrival process `{other}`; {expected}"),
                 )),
             }
+        }
+        Expr::Call(call) if matches!(&*call.func, Expr::Path(path) if path.path.is_ident("gamma")) =>
+        {
+            let shape =
+                match (call.args.len(), call.args.first().and_then(number_literal)) {
+                    (1, Some(shape)) => shape?,
+                    _ => return Err(syn::Error::new_spanned(
+                        call,
+                        "expected `gamma(shape)` with one number, like `gamma(0.5)` (below 1 is \
+                         burstier than Poisson, 1 is Poisson)",
+                    )),
+                };
+            if !(shape.is_finite() && shape > 0.0) {
+                return Err(syn::Error::new_spanned(
+                    call,
+                    "a gamma shape must be greater than zero",
+                ));
+            }
+            Ok(ArrivalOption::Gamma(shape))
         }
         other => Err(syn::Error::new_spanned(
             other,
@@ -754,6 +782,10 @@ mod tests {
         assert!(error(quote!(remote, rate = [0])).contains("greater than zero"));
         assert!(error(quote!(remote, rate = [5, 5.0])).contains("strictly increasing"));
         assert!(error(quote!(remote, rate = [5], arrival = bursty)).contains("unknown arrival"));
+        assert!(error(quote!(remote, rate = [5], arrival = gamma(0))).contains("greater than zero"));
+        assert!(error(quote!(remote, rate = [5], arrival = gamma())).contains("one number"));
+        let gamma = Options::parse(quote!(remote, rate = [5], arrival = gamma(0.5))).unwrap();
+        assert_eq!(gamma.arrival, Some(ArrivalOption::Gamma(0.5)));
         assert!(error(quote!(remote, concurrency = [0])).contains("at least 1"));
         assert!(error(quote!(remote, rate = [5], max_in_flight = 0)).contains("at least 1"));
         assert!(error(quote!(device = gpu)).contains("unknown device `gpu`"));
@@ -779,7 +811,7 @@ mod tests {
         .expect("remote options parse");
         assert!(options.remote);
         assert_eq!(options.rate, Some(vec![100.0, 250.5]));
-        assert_eq!(options.poisson, Some(true));
+        assert_eq!(options.arrival, Some(ArrivalOption::Poisson));
         assert_eq!(options.max_in_flight, Some(64));
         assert_eq!(options.requests, Some(1000));
         assert_eq!(options.seed, Some(7));

@@ -82,7 +82,10 @@ pub struct RemoteBench {
     pub concurrency: &'static [usize],
     /// Open-loop sweep: target requests per second per point.
     pub rate: &'static [f64],
+    /// Random arrivals (Poisson, or gamma with `gamma_shape`) rather than evenly spaced.
     pub poisson: bool,
+    /// Gamma-distributed gaps of this shape (`arrival = gamma(shape)`).
+    pub gamma_shape: Option<f64>,
     pub max_in_flight: Option<usize>,
     /// Measured requests per point, at most.
     pub requests: Option<u64>,

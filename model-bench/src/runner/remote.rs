@@ -520,10 +520,10 @@ fn plan(
     let mut plan = match *level {
         LoadLevel::Concurrency(concurrency) => LoadPlan::closed(concurrency, duration),
         LoadLevel::Rate(rate) => {
-            let arrival = if remote.poisson {
-                Arrival::Poisson
-            } else {
-                Arrival::Constant
+            let arrival = match (remote.poisson, remote.gamma_shape) {
+                (_, Some(shape)) => Arrival::Gamma { shape },
+                (true, None) => Arrival::Poisson,
+                (false, None) => Arrival::Constant,
             };
             let mut plan = LoadPlan::open(rate, arrival, duration);
             if let Some(seed) = remote.seed {
@@ -565,7 +565,7 @@ fn describe(plan: &LoadPlan) -> String {
     match plan.mode {
         LoadMode::Closed { concurrency } => format!("closed loop, {concurrency} in flight,"),
         LoadMode::Open { rate, arrival, .. } => {
-            format!("open loop, {rate} req/s {} arrivals,", arrival.as_str())
+            format!("open loop, {rate} req/s {} arrivals,", arrival.label())
         }
     }
 }

@@ -30,12 +30,9 @@ impl TokenLength {
     fn draw(self, rng: &mut SplitMix64) -> u32 {
         match self {
             TokenLength::Fixed(tokens) => tokens.max(1),
-            TokenLength::Normal { mean, sd } => {
-                // Box–Muller: two uniforms in (0, 1] give one standard normal.
-                let (u, v) = (rng.next_open01(), rng.next_open01());
-                let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
-                (mean + sd * z).round().clamp(1.0, u32::MAX as f64) as u32
-            }
+            TokenLength::Normal { mean, sd } => (mean + sd * rng.next_normal())
+                .round()
+                .clamp(1.0, u32::MAX as f64) as u32,
         }
     }
 

@@ -85,14 +85,14 @@ impl Iterator for Arrivals {
             let offset = match self.arrival {
                 // From the index, not a running sum, so rounding never drifts.
                 Arrival::Constant => from + self.index as f64 / rate,
-                Arrival::Poisson => self.elapsed_s,
+                Arrival::Poisson | Arrival::Gamma { .. } => self.elapsed_s,
             };
             if self.next_phase_from().is_some_and(|next| offset >= next) {
                 self.advance();
                 continue;
             }
-            if self.arrival == Arrival::Poisson {
-                self.elapsed_s += -self.rng.next_open01().ln() / rate;
+            if self.arrival != Arrival::Constant {
+                self.elapsed_s += self.arrival.gap_s(rate, &mut self.rng);
             }
             self.index += 1;
             return Some(Duration::from_secs_f64(offset));
@@ -400,5 +400,33 @@ mod tests {
         // Arrivals only move forward, and no two share an instant (exponential gaps are never 0
         // at nanosecond resolution in 100 draws but with vanishing odds).
         assert!(first.windows(2).all(|w| w[1] > w[0]), "{first:?}");
+    }
+
+    #[test]
+    fn gamma_arrivals_keep_the_rate_and_their_shape_sets_the_burstiness() {
+        let gaps = |shape: f64| {
+            let times: Vec<f64> = Arrivals::new(1000.0, Arrival::Gamma { shape }, 5)
+                .take(50_001)
+                .map(|t| t.as_secs_f64())
+                .collect();
+            let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            let sd =
+                (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64).sqrt();
+            (mean, sd / mean)
+        };
+        for (shape, cv) in [(0.25, 2.0), (1.0, 1.0), (4.0, 0.5)] {
+            let (mean, measured_cv) = gaps(shape);
+            // Mean gap 1 ms at every shape; the gaps' coefficient of variation is 1/sqrt(shape).
+            assert!(
+                (mean - 1e-3).abs() < 0.05e-3,
+                "shape {shape}: mean gap {mean}"
+            );
+            assert!(
+                (measured_cv - cv).abs() < 0.1 * cv,
+                "shape {shape}: cv {measured_cv}"
+            );
+        }
+        assert_eq!(Arrival::Gamma { shape: 0.5 }.label(), "gamma(0.5)");
     }
 }

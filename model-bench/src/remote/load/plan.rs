@@ -7,20 +7,38 @@ use std::time::Duration;
 use super::metrics;
 
 /// How arrivals are spaced in an open loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Arrival {
     /// Evenly spaced: one arrival every `1 / rate` seconds.
     Constant,
     /// Exponential gaps from a seeded generator: the same seed gives the same schedule.
     Poisson,
+    /// Gamma-distributed gaps of mean `1 / rate` (seeded): `shape` 1 is Poisson, below 1
+    /// burstier (gaps' coefficient of variation 1/√shape), above 1 more regular — the
+    /// burstiness of vLLM's `--burstiness`.
+    Gamma {
+        /// The gamma distribution's shape (> 0).
+        shape: f64,
+    },
 }
 
 impl Arrival {
-    /// The arrival process's name in settings and results: `constant` or `poisson`.
-    pub fn as_str(self) -> &'static str {
+    /// The arrival process's name in settings and results: `constant`, `poisson` or
+    /// `gamma(<shape>)`.
+    pub fn label(self) -> String {
         match self {
-            Arrival::Constant => "constant",
-            Arrival::Poisson => "poisson",
+            Arrival::Constant => "constant".into(),
+            Arrival::Poisson => "poisson".into(),
+            Arrival::Gamma { shape } => format!("gamma({shape})"),
+        }
+    }
+
+    /// The gap before the next arrival at `rate` per second, for the random processes.
+    pub(crate) fn gap_s(self, rate: f64, rng: &mut crate::stats::rng::SplitMix64) -> f64 {
+        match self {
+            Arrival::Constant => 1.0 / rate,
+            Arrival::Poisson => -rng.next_open01().ln() / rate,
+            Arrival::Gamma { shape } => rng.next_gamma(shape) / (shape * rate),
         }
     }
 }

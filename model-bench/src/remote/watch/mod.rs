@@ -130,7 +130,7 @@ impl WatchedRun {
         let (mode, concurrency, target_rate, arrival) = match self.mode {
             LoadMode::Closed { concurrency } => ("closed", Some(concurrency), None, None),
             LoadMode::Open { rate, arrival, .. } => {
-                ("open", None, Some(rate), Some(arrival.as_str().to_string()))
+                ("open", None, Some(rate), Some(arrival.label()))
             }
         };
         let Readings {
