@@ -2388,7 +2388,7 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
     assert_eq!(info["prompts"], 50);
     assert_eq!(info["input_tokens_mean"], 32.0);
     assert!(info["source"].as_str().unwrap().starts_with("synthetic"));
-    let stream = &chat["points"][0]["load"]["stats"]["stream"];
+    let stream = &chat["points"][1]["load"]["stats"]["stream"];
     assert!(stream["streams"].as_u64().unwrap() > 0, "{stream}");
     assert_eq!(stream["goodput"]["share"], 1.0, "{stream}");
     assert_eq!(stream["goodput"]["slo"]["ttft_ns"], 60_000_000_000u64);
@@ -2403,6 +2403,24 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
     let column = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
     assert!(column("ttft_p50").parse::<f64>().unwrap() > 0.0, "{csv}");
     assert_eq!(column("goodput"), "1");
+    // The charts of token streams: TTFT and chunk-gap spectra, one line per load level, and
+    // tokens/s against concurrency as the results hold it, with the TTFT objective's line.
+    let report = run.out_dir().join("report");
+    for name in ["ttft-spectrum-llm_chat", "chunk-gap-spectrum-llm_chat"] {
+        let (_, lines) = chart(&report, name);
+        assert_eq!(lines.len(), 2, "{name}: one line per load level");
+    }
+    let (_, tokens) = chart(&report, "tokens-closed-llm_chat");
+    let rates: Vec<(f64, f64)> = [1.0, 2.0]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let stream = &chat["points"][i]["load"]["stats"]["stream"];
+            (*c, stream["output_tokens_per_s"].as_f64().unwrap())
+        })
+        .collect();
+    assert_eq!(tokens[0], ("tokens/s".to_string(), rates));
+    assert!(tokens[1].0.starts_with("TTFT p50"), "{tokens:?}");
 
     let bad = run.bench("llm/bad_prompts");
     assert_eq!(bad["status"], "failed");

@@ -1,12 +1,13 @@
 //! Latency distribution of a remote bench's load points (HDR): the percentile spectrum and the
-//! histogram, one line per load level.
+//! histogram, one line per load level; for token streams, the same spectrum of time to first
+//! token and of the gaps between chunks.
 
 use plotters::prelude::*;
 
 use super::axes::{color, draw_legend, line_key, max_of, short_number, time_unit};
 use super::canvas::{draw, Chart, Series, Spec};
 use crate::error::Result;
-use crate::results::{BenchResult, LoadPoint, Report};
+use crate::results::{BenchResult, LoadPoint, Report, SpectrumPoint};
 
 /// More lines than this on one chart are unreadable; the first ones are drawn.
 const MAX_LINES: usize = 8;
@@ -37,11 +38,53 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
                 all.len()
             ));
         }
-        charts.push(spectrum(bench, points, &about));
+        charts.push(spectrum(bench, points, &about, &LATENCY));
         charts.push(histogram(bench, points, &about));
+        for of in [&TTFT, &CHUNK_GAP] {
+            if points.iter().any(|(_, load)| !(of.values)(load).is_empty()) {
+                charts.push(spectrum(bench, points, &about, of));
+            }
+        }
     }
     charts
 }
+
+/// Which distribution a spectrum chart draws.
+struct SpectrumOf {
+    /// The chart's file name.
+    file: &'static str,
+    /// What its values are, in words.
+    what: &'static str,
+    values: fn(&LoadPoint) -> &[SpectrumPoint],
+}
+
+const LATENCY: SpectrumOf = SpectrumOf {
+    file: "spectrum",
+    what: "latency",
+    values: |load| &load.stats.spectrum,
+};
+
+const TTFT: SpectrumOf = SpectrumOf {
+    file: "ttft-spectrum",
+    what: "time to first token",
+    values: |load| {
+        load.stats
+            .stream
+            .as_ref()
+            .map_or(&[], |stream| &stream.ttft_spectrum)
+    },
+};
+
+const CHUNK_GAP: SpectrumOf = SpectrumOf {
+    file: "chunk-gap-spectrum",
+    what: "gap between text chunks (ITL per chunk)",
+    values: |load| {
+        load.stats
+            .stream
+            .as_ref()
+            .map_or(&[], |stream| &stream.chunk_gap_spectrum)
+    },
+};
 
 fn level_label(load: &LoadPoint) -> String {
     match (load.concurrency, load.target_rate) {
@@ -69,21 +112,27 @@ fn spectrum_x(percentile: f64, cap: f64) -> f64 {
     }
 }
 
-fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)], about: &str) -> Result<Chart> {
+fn spectrum(
+    bench: &BenchResult,
+    points: &[(String, &LoadPoint)],
+    about: &str,
+    of: &SpectrumOf,
+) -> Result<Chart> {
     let max_ns = max_of(
         points
             .iter()
-            .flat_map(|(_, l)| l.stats.spectrum.iter().map(|s| s.value_ns)),
+            .flat_map(|(_, l)| (of.values)(l).iter().map(|s| s.value_ns)),
         1.0,
     );
     let (divisor, unit) = time_unit(max_ns);
+    let what = of.what;
     let mut spec = Spec::new(
-        "spectrum",
+        of.file,
         &bench.id,
-        format!("{}: latency percentile spectrum", bench.id),
+        format!("{}: {what} percentile spectrum", bench.id),
         format!(
-            "Latency in {unit} at each percentile (x axis spaced as 1/(1−percentile), so each \
-             decade is one more nine; the last step, at `max`, is the slowest request), one line \
+            "The {what} in {unit} at each percentile (x axis spaced as 1/(1−percentile), so each \
+             decade is one more nine; the last step, at `max`, is the largest value), one line \
              per load level; {about}."
         ),
     );
@@ -91,9 +140,7 @@ fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)], about: &str) -
         .iter()
         .map(|(label, load)| Series {
             name: label.clone(),
-            points: load
-                .stats
-                .spectrum
+            points: (of.values)(load)
                 .iter()
                 .map(|s| (s.percentile, s.value_ns / divisor))
                 .collect(),
@@ -112,10 +159,7 @@ fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)], about: &str) -
             1.0,
         );
         let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!("{title}: latency by percentile"),
-                ("sans-serif", 20),
-            )
+            .caption(format!("{title}: {what} by percentile"), ("sans-serif", 20))
             .margin(12)
             .margin_right(40)
             .x_label_area_size(45)
@@ -124,7 +168,7 @@ fn spectrum(bench: &BenchResult, points: &[(String, &LoadPoint)], about: &str) -
         chart
             .configure_mesh()
             .x_desc("percentile")
-            .y_desc(format!("latency ({unit})"))
+            .y_desc(format!("{what} ({unit})"))
             .x_label_formatter(&|x| {
                 if *x >= cap * 0.999 {
                     return "max".into();

@@ -1,11 +1,48 @@
-//! Load curves: throughput and p50/p99 latency against concurrency or offered rate, SLO line drawn.
+//! Load curves: throughput and p50/p99 latency against concurrency or offered rate, SLO line
+//! drawn; for token streams, output tokens per second and p50/p99 time to first token, with
+//! the TTFT objective.
 
 use plotters::prelude::*;
 
 use super::axes::{color, draw_legend, line_key, max_of, short_number, time_unit};
 use super::canvas::{draw, Chart, Series, Spec};
 use crate::error::Result;
-use crate::results::{BenchResult, LoadPoint, Report};
+use crate::results::{BenchResult, LoadPoint, Percentiles, Report};
+
+/// What a load curve draws: a rate on the left axis, a distribution's p50 and p99 on the right.
+struct CurveOf {
+    /// The chart's file name starts with this.
+    file: &'static str,
+    /// The left axis's rate, its name and how it is described.
+    rate: &'static str,
+    rate_about: &'static str,
+    rate_of: fn(&LoadPoint) -> Option<f64>,
+    /// The right axis's distribution, its name.
+    what: &'static str,
+    percentiles: fn(&LoadPoint) -> Option<Percentiles>,
+    /// The dashed line's name.
+    line: &'static str,
+}
+
+const REQUESTS: CurveOf = CurveOf {
+    file: "load",
+    rate: "ok/s",
+    rate_about: "Successful responses per second",
+    rate_of: |load| Some(load.stats.throughput_rps),
+    what: "latency",
+    percentiles: |load| load.stats.latency,
+    line: "p99 SLO",
+};
+
+const TOKENS: CurveOf = CurveOf {
+    file: "tokens",
+    rate: "tokens/s",
+    rate_about: "Output tokens per second",
+    rate_of: |load| load.stats.stream.as_ref().map(|s| s.output_tokens_per_s),
+    what: "TTFT",
+    percentiles: |load| load.stats.stream.as_ref().and_then(|s| s.ttft),
+    line: "TTFT SLO",
+};
 
 pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
     let slo_ns = report.run.settings.as_ref().and_then(|s| s.slo_p99_ns);
@@ -21,7 +58,14 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
                 .filter(|l| load_level(l).is_some_and(|x| x.is_finite() && x > 0.0))
                 .collect();
             if points.len() >= 2 {
-                charts.push(curve(bench, mode, &points, slo_ns));
+                charts.push(curve(bench, mode, &points, &REQUESTS, slo_ns));
+                if points.iter().all(|l| l.stats.stream.is_some()) {
+                    let ttft_slo = points.iter().find_map(|l| {
+                        let goodput = l.stats.stream.as_ref()?.goodput.as_ref()?;
+                        Some(goodput.slo.ttft_ns? as f64)
+                    });
+                    charts.push(curve(bench, mode, &points, &TOKENS, ttft_slo));
+                }
             }
         }
     }
@@ -39,6 +83,7 @@ fn curve(
     bench: &BenchResult,
     mode: &str,
     points: &[&LoadPoint],
+    of: &CurveOf,
     slo_ns: Option<f64>,
 ) -> Result<Chart> {
     let x_desc = if mode == "closed" {
@@ -49,7 +94,7 @@ fn curve(
     let latency_max_ns = max_of(
         points
             .iter()
-            .filter_map(|l| l.stats.latency.map(|p| p.p99))
+            .filter_map(|l| (of.percentiles)(l).map(|p| p.p99))
             .chain(slo_ns),
         1.0,
     );
@@ -61,13 +106,14 @@ fn curve(
             .filter_map(|l| Some((load_level(l)?, value(l)?)))
             .collect(),
     };
+    let what = of.what;
     let mut spec = Spec::new(
-        &format!("load-{mode}"),
+        &format!("{}-{mode}", of.file),
         &bench.id,
-        format!("{}: {} loop", bench.id, mode),
+        format!("{}: {} loop ({})", bench.id, mode, of.rate),
         format!(
-            "Successful responses per second (left axis) and p50 / p99 latency in {unit} (right \
-             axis) at each {}{}.",
+            "{} (left axis) and p50 / p99 {what} in {unit} (right axis) at each {}{}.",
+            of.rate_about,
             if mode == "closed" {
                 "concurrency"
             } else {
@@ -75,19 +121,20 @@ fn curve(
             },
             slo_ns
                 .map(|slo| format!(
-                    "; the dashed line is the p99 SLO ({} {unit})",
+                    "; the dashed line is the {} ({} {unit})",
+                    of.line,
                     short_number(slo / divisor)
                 ))
                 .unwrap_or_default()
         ),
     );
     spec.series = vec![
-        series_of("ok/s".into(), &|l| Some(l.stats.throughput_rps)),
-        series_of(format!("p50 ({unit})"), &|l| {
-            l.stats.latency.map(|p| p.p50 / divisor)
+        series_of(of.rate.into(), &of.rate_of),
+        series_of(format!("{what} p50 ({unit})"), &|l| {
+            (of.percentiles)(l).map(|p| p.p50 / divisor)
         }),
-        series_of(format!("p99 ({unit})"), &|l| {
-            l.stats.latency.map(|p| p.p99 / divisor)
+        series_of(format!("{what} p99 ({unit})"), &|l| {
+            (of.percentiles)(l).map(|p| p.p99 / divisor)
         }),
     ];
     let slo = slo_ns.map(|ns| ns / divisor);
@@ -116,13 +163,13 @@ fn curve(
         chart
             .configure_mesh()
             .x_desc(x_desc)
-            .y_desc("ok/s")
+            .y_desc(of.rate)
             .x_label_formatter(&|x| short_number(*x))
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
         chart
             .configure_secondary_axes()
-            .y_desc(format!("latency ({unit})"))
+            .y_desc(format!("{what} ({unit})"))
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
         let blue = color(0);
@@ -164,7 +211,7 @@ fn curve(
                     5,
                     red.stroke_width(2),
                 ))?
-                .label("p99 SLO")
+                .label(of.line)
                 .legend(line_key(red));
         }
         draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;

@@ -13,7 +13,7 @@ pub mod stream;
 pub use env::{Environment, GitInfo, GpuClocks, MachineState, MachineStates, ProcessCpu};
 pub use figures::*;
 pub use model::*;
-pub use percentiles::Percentiles;
+pub use percentiles::{Percentiles, SpectrumPoint};
 pub use protocol::Protocol;
 pub use resources::*;
 pub use setup::{ChangeKind, Setup, SetupChange};

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::env::Environment;
 use super::figures::{Breakdown, ColdSummary, Recommendation, SweepSummary, Validity, Verdict};
-use super::percentiles::Percentiles;
+use super::percentiles::{Percentiles, SpectrumPoint};
 use super::resources::{GpuUsage, ProcessUsage, SoakMemory};
-use super::stream::StreamStats;
+use super::stream::{PromptsInfo, StreamStats};
 
 /// Bumped on any change a reader of an older file would misread.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -247,7 +247,7 @@ pub struct RemoteInfo {
     pub compare: Option<String>,
     /// An LLM bench's prompts: where they came from, their lengths and how tokens were counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompts: Option<super::PromptsInfo>,
+    pub prompts: Option<PromptsInfo>,
 }
 
 /// One criterion benchmark: a bench at one batch size.
@@ -608,16 +608,6 @@ pub struct SeriesPoint {
     pub p99_ns: Option<f64>,
     /// The largest of that latency, ns; `None` when no request of the step succeeded.
     pub max_ns: Option<f64>,
-}
-
-/// One step of a percentile spectrum: `percentile` % of the successful requests took at most
-/// `value_ns`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SpectrumPoint {
-    /// Percent of the successful requests, 0–100.
-    pub percentile: f64,
-    /// The latency that share of the requests took at most, ns.
-    pub value_ns: f64,
 }
 
 /// Requests whose latency fell in `(low_ns, high_ns]`.

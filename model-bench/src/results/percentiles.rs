@@ -26,3 +26,13 @@ pub struct Percentiles {
     /// The largest value, ns.
     pub max: f64,
 }
+
+/// One step of a percentile spectrum: `percentile` % of the successful requests (or of the
+/// values of another distribution: TTFT, gaps between chunks) took at most `value_ns`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpectrumPoint {
+    /// Percent of the successful requests, 0–100.
+    pub percentile: f64,
+    /// The latency that share of the requests took at most, ns.
+    pub value_ns: f64,
+}

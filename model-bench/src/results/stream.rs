@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::percentiles::Percentiles;
+use super::percentiles::{Percentiles, SpectrumPoint};
 
 /// Time to first token, gaps between chunks, ITL per request, and token counts and rates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +40,12 @@ pub struct StreamStats {
     /// Streams by where their output token count came from: `usage` (the server's) or
     /// `content_events` (one per event that carried text).
     pub token_sources: BTreeMap<String, u64>,
+    /// `ttft`'s percentile spectrum (HdrHistogram's percentile distribution), ascending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ttft_spectrum: Vec<SpectrumPoint>,
+    /// `chunk_gap`'s percentile spectrum, ascending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunk_gap_spectrum: Vec<SpectrumPoint>,
     /// The requests that met every SLO the endpoint set; absent without SLOs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goodput: Option<Goodput>,

@@ -1,11 +1,11 @@
 //! The load generator's histograms: one set of bounds and precision for every latency it keeps
-//! (a leaf that the recorder and the stream figures share), and their percentiles.
+//! (a leaf that the recorder and the stream figures share), their percentiles and spectra.
 
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::results::Percentiles;
+use crate::results::{Percentiles, SpectrumPoint};
 
 /// Largest latency a histogram holds (longer values are clamped): ten minutes, in nanoseconds.
 pub(crate) const HIGHEST_NS: u64 = 600_000_000_000;
@@ -44,4 +44,21 @@ pub(crate) fn percentiles(histogram: &Histogram<u64>) -> Option<Percentiles> {
         p999: q(0.999),
         max: histogram.max() as f64,
     })
+}
+
+/// HdrHistogram's percentile distribution (5 ticks per half distance to 100 %), one step per
+/// distinct value.
+pub(crate) fn spectrum(histogram: &Histogram<u64>) -> Vec<SpectrumPoint> {
+    let mut points: Vec<SpectrumPoint> = Vec::new();
+    for step in histogram.iter_quantiles(5) {
+        let point = SpectrumPoint {
+            percentile: step.quantile_iterated_to() * 100.0,
+            value_ns: histogram.highest_equivalent(step.value_iterated_to()) as f64,
+        };
+        match points.last_mut() {
+            Some(last) if last.value_ns == point.value_ns => *last = point,
+            _ => points.push(point),
+        }
+    }
+    points
 }

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use super::hdr::{histogram, nanos, percentiles, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
+use super::hdr::{histogram, nanos, percentiles, spectrum, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
 use super::streams::StreamHistograms;
 use crate::remote::client::{Client, Reply};
 use crate::remote::error::RequestError;
-use crate::results::{HistogramBucket, LoadStats, SeriesPoint, Slo, SpectrumPoint};
+use crate::results::{HistogramBucket, LoadStats, SeriesPoint, Slo};
 use crate::stats::stability::WindowFigures;
 
 /// A send later than this after its intended time counts as late.
@@ -528,23 +528,6 @@ pub(crate) fn summarize(
             )
         }),
     }
-}
-
-/// HdrHistogram's percentile distribution (5 ticks per half distance to 100 %), one step per
-/// distinct value.
-pub(crate) fn spectrum(histogram: &Histogram<u64>) -> Vec<SpectrumPoint> {
-    let mut points: Vec<SpectrumPoint> = Vec::new();
-    for step in histogram.iter_quantiles(5) {
-        let point = SpectrumPoint {
-            percentile: step.quantile_iterated_to() * 100.0,
-            value_ns: histogram.highest_equivalent(step.value_iterated_to()) as f64,
-        };
-        match points.last_mut() {
-            Some(last) if last.value_ns == point.value_ns => *last = point,
-            _ => points.push(point),
-        }
-    }
-    points
 }
 
 /// Ten buckets per decade from the power of ten at or below the minimum; empty buckets are left out.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use super::hdr::{histogram, nanos, percentiles};
+use super::hdr::{histogram, nanos, percentiles, spectrum};
 use crate::remote::llm::StreamRecord;
 use crate::results::{Goodput, Slo, StreamStats};
 
@@ -153,6 +153,8 @@ impl StreamHistograms {
             input_tokens,
             input_tokens_per_s: input_tokens.map(|tokens| tokens as f64 / elapsed_s),
             token_sources: self.token_sources.clone(),
+            ttft_spectrum: spectrum(&self.ttft),
+            chunk_gap_spectrum: spectrum(&self.chunk_gap),
             goodput: self.slo.is_set().then(|| Goodput {
                 slo: self.slo,
                 good: self.good,
