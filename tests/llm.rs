@@ -9,113 +9,19 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use model_bench::remote::error::ErrorClass;
-use model_bench::remote::llm::{
-    parse_event, SseDecoder, Stall, StreamRecord, StreamTracker, TokenScript, TokenSource,
-};
+use model_bench::remote::llm::{Stall, TokenScript, TokenSource};
 use model_bench::server::LlmServer;
 
 #[allow(dead_code)]
 mod common;
+#[path = "common/sse_client.rs"]
+mod sse_client;
+
+use sse_client::post;
 
 const MS: u64 = 1_000_000;
 /// What a timer tick, a thread wake-up and loopback may add on a busy two-core machine.
 const SLACK_NS: u64 = 40 * MS;
-
-/// What one streamed request gave: its record or error, and the HTTP status.
-struct Answer {
-    /// When the request was written.
-    sent: Instant,
-    status: u16,
-    record: Result<StreamRecord, model_bench::remote::error::RequestError>,
-    body: String,
-}
-
-/// POSTs `body` to `path` and reads the answer as a client would: the event stream decoded as
-/// it arrives, each event stamped with the time (since the request was written) of the read
-/// that completed it.
-fn post(url: &str, path: &str, body: &str) -> Answer {
-    let address = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).expect("connect to the LLM server");
-    stream.set_nodelay(true).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let sent = Instant::now();
-    stream.write_all(request.as_bytes()).unwrap();
-
-    let mut raw = Vec::new();
-    let mut buffer = [0u8; 16 * 1024];
-    // Headers first.
-    let header_end = loop {
-        let read = stream.read(&mut buffer).unwrap();
-        assert!(read > 0, "the server closed before its headers");
-        raw.extend_from_slice(&buffer[..read]);
-        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&raw[..header_end]).to_string();
-    let status: u16 = head[9..12].parse().unwrap();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let mut pending = raw[header_end..].to_vec();
-
-    let mut decoder = SseDecoder::new();
-    let mut tracker = StreamTracker::new();
-    let mut events = Vec::new();
-    let mut text = String::new();
-    let mut at_ns = sent.elapsed().as_nanos() as u64;
-    let mut ended = false;
-    loop {
-        // Hand every complete HTTP chunk (or, without chunking, every byte) to the decoder.
-        let mut payload = Vec::new();
-        if chunked {
-            while let Some(line_end) = pending.windows(2).position(|w| w == b"\r\n") {
-                let size_text = String::from_utf8_lossy(&pending[..line_end]).to_string();
-                let size = usize::from_str_radix(size_text.trim(), 16).unwrap();
-                if pending.len() < line_end + 2 + size + 2 {
-                    break;
-                }
-                payload.extend_from_slice(&pending[line_end + 2..line_end + 2 + size]);
-                pending.drain(..line_end + 2 + size + 2);
-                if size == 0 {
-                    ended = true;
-                    break;
-                }
-            }
-        } else {
-            payload.append(&mut pending);
-        }
-        text.push_str(&String::from_utf8_lossy(&payload));
-        let counts = decoder.feed(&payload, &mut events).unwrap();
-        tracker.comments(counts.comments);
-        for event in events.drain(..) {
-            tracker.event(at_ns, parse_event(&event).unwrap());
-        }
-        if ended {
-            break;
-        }
-        let read = stream.read(&mut buffer).unwrap();
-        at_ns = sent.elapsed().as_nanos() as u64;
-        if read == 0 {
-            break;
-        }
-        pending.extend_from_slice(&buffer[..read]);
-    }
-    let record = tracker.finish(at_ns, decoder.has_partial_event());
-    Answer {
-        sent,
-        status,
-        record,
-        body: text,
-    }
-}
 
 fn chat(model: &str, max_tokens: u32, usage: bool) -> String {
     format!(
@@ -142,6 +48,13 @@ fn a_chat_stream_gives_the_ttft_gaps_and_tokens_of_its_script() {
     );
     assert_eq!(answer.status, 200, "{}", answer.body);
     let record = answer.record.unwrap();
+    // Ten tokens of text, one per event.
+    assert_eq!(
+        answer.text.split_whitespace().count(),
+        10,
+        "{}",
+        answer.text
+    );
     // The role-only chunk leaves at once and is not a token: TTFT is the first text's.
     assert!(
         answer.body.contains(r#""role":"assistant""#),
@@ -614,5 +527,40 @@ mod load {
             .err()
             .expect("a missing tokenizer");
         assert!(error.to_string().contains("none.json"), "{error}");
+    }
+
+    #[test]
+    fn stress_on_goodput_finds_where_streams_stop_meeting_their_slo() {
+        use model_bench::remote::load::scenario::Stress;
+        // One stream at a time, each about 5 + 7 × 1 ms: some 80 streams a second. At 20/s the
+        // server idles three quarters of the time and every stream meets a 100 ms E2E; at 140/s
+        // the queue grows by 60 streams a second, so within the step waits pass 100 ms.
+        let one_at_a_time = TokenScript {
+            ttft: ms(5),
+            itl: ms(1),
+            capacity: Some(1),
+            ..TokenScript::default()
+        };
+        let server = LlmServer::start("tiny", one_at_a_time).unwrap();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_completions("tiny")
+            .max_tokens(8)
+            .slo_e2e(ms(100));
+        let client = connect(&runtime, &endpoint, &server.url());
+        let stress = Stress {
+            start_rate: 20.0,
+            increment: 120.0,
+            step: Duration::from_secs(1),
+            max_steps: 3,
+            slo_p99: None,
+            min_goodput: Some(0.9),
+            max_error_rate: 0.01,
+        };
+        let result = runtime.block_on(stress.run(std::sync::Arc::clone(&client)));
+        assert_eq!(result.highest_held, Some(20.0), "{result:?}");
+        let last = result.steps.last().unwrap();
+        assert_eq!(last.rate, 140.0, "{result:?}");
+        let why = last.broke.as_deref().unwrap();
+        assert!(why.contains("under the 90.0 % target"), "{why}");
     }
 }

@@ -143,7 +143,8 @@ fn stress_finds_the_capacity_of_a_single_server_queue() {
         increment: 40.0,
         step: Duration::from_secs(1),
         max_steps: 8,
-        slo_p99: Duration::from_millis(50),
+        slo_p99: Some(Duration::from_millis(50)),
+        min_goodput: None,
         max_error_rate: 0.01,
     };
     let result = runtime.block_on(stress.run(std::sync::Arc::clone(&client)));

@@ -442,10 +442,13 @@ fn scenario_tokens(
             step_ns,
             max_steps,
             slo_p99_ns,
+            min_goodput,
             max_error_rate,
         } => {
             let (start, increment, max_error_rate) = (f(start), f(increment), f(max_error_rate));
-            let (step, slo) = (ns(step_ns), ns(slo_p99_ns));
+            let step = ns(step_ns);
+            let slo = optional(slo_p99_ns.map(ns));
+            let min_goodput = optional(min_goodput.map(f));
             let max_steps = Literal::usize_unsuffixed(max_steps);
             quote!(#krate::ScenarioSpec::Stress {
                 start: #start,
@@ -453,6 +456,7 @@ fn scenario_tokens(
                 step: #step,
                 max_steps: #max_steps,
                 slo_p99: #slo,
+                min_goodput: #min_goodput,
                 max_error_rate: #max_error_rate,
             })
         }

@@ -784,6 +784,29 @@ mod tests {
         assert!(error(quote!(remote, rate = [5], arrival = bursty)).contains("unknown arrival"));
         assert!(error(quote!(remote, rate = [5], arrival = gamma(0))).contains("greater than zero"));
         assert!(error(quote!(remote, rate = [5], arrival = gamma())).contains("one number"));
+        assert!(error(quote!(remote, stress(start = 1, increment = 1))).contains("a limit to find"));
+        assert!(error(quote!(
+            remote,
+            stress(start = 1, increment = 1, min_goodput = 1.5)
+        ))
+        .contains("at most 1"));
+        let stress = Options::parse(quote!(
+            remote,
+            stress(start = 1, increment = 1, min_goodput = 0.9)
+        ))
+        .unwrap()
+        .scenario;
+        assert!(
+            matches!(
+                stress,
+                Some(crate::scenario::Scenario::Stress {
+                    slo_p99_ns: None,
+                    min_goodput: Some(share),
+                    ..
+                }) if share == 0.9
+            ),
+            "{stress:?}"
+        );
         let gamma = Options::parse(quote!(remote, rate = [5], arrival = gamma(0.5))).unwrap();
         assert_eq!(gamma.arrival, Some(ArrivalOption::Gamma(0.5)));
         assert!(error(quote!(remote, concurrency = [0])).contains("at least 1"));

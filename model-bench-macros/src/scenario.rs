@@ -35,7 +35,8 @@ pub(crate) enum Scenario {
         increment: f64,
         step_ns: u64,
         max_steps: usize,
-        slo_p99_ns: u64,
+        slo_p99_ns: Option<u64>,
+        min_goodput: Option<f64>,
         max_error_rate: f64,
     },
     /// One fixed load: `rate` per second (open loop) or `concurrency` in flight (closed).
@@ -82,6 +83,7 @@ fn keys(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("step", "step = \"5s\""),
             ("max_steps", "max_steps = 20"),
             ("slo_p99", "slo_p99 = \"50ms\""),
+            ("min_goodput", "min_goodput = 0.95"),
             ("max_error_rate", "max_error_rate = 0.01"),
         ],
     }
@@ -265,13 +267,37 @@ pub(crate) fn parse(kind: &str, meta: &ParseNestedMeta) -> syn::Result<Scenario>
                 }
                 None => 0.01,
             };
-            let slo = required("slo_p99")?;
+            let slo_p99_ns = get("slo_p99")
+                .map(|slo| duration(slo, "slo_p99"))
+                .transpose()?;
+            let min_goodput = match get("min_goodput") {
+                Some(expr) => {
+                    let share = number(expr, "min_goodput")?;
+                    if !(share > 0.0 && share <= 1.0) {
+                        return Err(syn::Error::new_spanned(
+                            expr,
+                            "`min_goodput` is a share of requests above 0 and at most 1, like \
+                             `0.95` for 95 %",
+                        ));
+                    }
+                    Some(share)
+                }
+                None => None,
+            };
+            if slo_p99_ns.is_none() && min_goodput.is_none() {
+                // Without a limit to break, a stress run has nothing to find.
+                return Err(meta.error(
+                    "`stress` needs a limit to find: `slo_p99 = \"50ms\"`, or for token streams \
+                     `min_goodput = 0.95`, or both",
+                ));
+            }
             Ok(Scenario::Stress {
                 start: positive("start")?,
                 increment: positive("increment")?,
                 step_ns: time("step", 5 * S)?,
                 max_steps: count("max_steps", 20)?,
-                slo_p99_ns: duration(slo, "slo_p99")?,
+                slo_p99_ns,
+                min_goodput,
                 max_error_rate,
             })
         }

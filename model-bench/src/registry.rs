@@ -125,13 +125,16 @@ pub enum ScenarioSpec {
         after: Duration,
         recovered_within_pct: f64,
     },
-    /// From `start`, `increment` more per `step`, until the p99 SLO or the error limit breaks.
+    /// From `start`, `increment` more per `step`, until the p99 SLO, the goodput target or
+    /// the error limit breaks.
     Stress {
         start: f64,
         increment: f64,
         step: Duration,
         max_steps: usize,
-        slo_p99: Duration,
+        slo_p99: Option<Duration>,
+        /// Token streams: the least share of requests that must meet the endpoint's SLOs.
+        min_goodput: Option<f64>,
         max_error_rate: f64,
     },
     /// One fixed load (`rate` per second, or `concurrency` in flight) for `duration`, read

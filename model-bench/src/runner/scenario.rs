@@ -167,6 +167,7 @@ pub fn run(
             step,
             max_steps,
             slo_p99,
+            min_goodput,
             max_error_rate,
         } => {
             let stress = Stress {
@@ -175,13 +176,22 @@ pub fn run(
                 step: scale(step),
                 max_steps,
                 slo_p99,
+                min_goodput,
                 max_error_rate,
             };
+            let mut limits: Vec<String> = Vec::new();
+            if let Some(slo) = slo_p99 {
+                limits.push(format!("p99 passes {slo:?}"));
+            }
+            if let Some(target) = min_goodput {
+                limits.push(format!("goodput falls under {:.1} %", 100.0 * target));
+            }
+            limits.push(format!("errors pass {:.1} %", 100.0 * max_error_rate));
             eprintln!(
-                "model-bench: {point_id}: from {start} req/s, +{increment} every {:?}, until p99 \
-                 passes {slo_p99:?} or errors pass {:.1} %, against {url}",
+                "model-bench: {point_id}: from {start} req/s, +{increment} every {:?}, until {}, \
+                 against {url}",
                 stress.step,
-                100.0 * max_error_rate
+                limits.join(" or ")
             );
             let outcome =
                 runtime.block_on(stress.run_limited(Arc::clone(client), config.error_limit));
@@ -191,7 +201,7 @@ pub fn run(
                 load: None,
                 recovery: None,
                 highest_held: outcome.highest_held,
-                slo_p99_ns: Some(slo_p99.as_nanos() as f64),
+                slo_p99_ns: slo_p99.map(|slo| slo.as_nanos() as f64),
                 memory: Vec::new(),
             }
         }

@@ -64,7 +64,8 @@ fn main() {
             increment: 50.0,
             step: Duration::from_secs(5),
             max_steps: 20,
-            slo_p99: Duration::from_millis(20),
+            slo_p99: Some(Duration::from_millis(20)),
+            min_goodput: None,
             max_error_rate: 0.01,
         }
     );

@@ -276,7 +276,10 @@ pub struct Stress {
     /// The most levels to run (0 counts as 1).
     pub max_steps: usize,
     /// A level whose p99 latency (from intended send time) is above this breaks.
-    pub slo_p99: Duration,
+    pub slo_p99: Option<Duration>,
+    /// A level whose goodput (the share of requests that met the endpoint's SLOs, for token
+    /// streams) is below this breaks.
+    pub min_goodput: Option<f64>,
     /// The share of failed requests (0–1) above which a step breaks.
     pub max_error_rate: f64,
 }
@@ -311,16 +314,44 @@ impl Stress {
                 100.0 * self.max_error_rate
             ));
         }
-        let slo_ns = self.slo_p99.as_nanos() as f64;
-        match stats.latency.as_ref().map(|l| l.p99) {
-            Some(p99) if p99 > slo_ns => Some(format!(
-                "p99 {:.1} ms over the {:.1} ms SLO",
-                p99 / 1e6,
-                slo_ns / 1e6
-            )),
-            None => Some("no request succeeded".into()),
-            _ => None,
+        let Some(p99) = stats.latency.as_ref().map(|l| l.p99) else {
+            return Some("no request succeeded".into());
+        };
+        if let Some(slo) = self.slo_p99 {
+            let slo_ns = slo.as_nanos() as f64;
+            if p99 > slo_ns {
+                return Some(format!(
+                    "p99 {:.1} ms over the {:.1} ms SLO",
+                    p99 / 1e6,
+                    slo_ns / 1e6
+                ));
+            }
         }
+        if let Some(target) = self.min_goodput {
+            let share = stats
+                .stream
+                .as_ref()
+                .and_then(|stream| stream.goodput.as_ref())
+                .map(|goodput| goodput.share);
+            match share {
+                Some(share) if share < target => {
+                    return Some(format!(
+                        "goodput {:.1} % under the {:.1} % target",
+                        100.0 * share,
+                        100.0 * target
+                    ))
+                }
+                None => {
+                    return Some(
+                        "no goodput to judge: the endpoint sets no SLO (slo_ttft, slo_itl, \
+                         slo_e2e) or streams no tokens"
+                            .into(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     /// Runs the levels one after another against `client` until one breaks.
@@ -500,7 +531,8 @@ mod tests {
             increment: 100.0,
             step: Duration::from_secs(1),
             max_steps: 5,
-            slo_p99: Duration::from_millis(50),
+            slo_p99: Some(Duration::from_millis(50)),
+            min_goodput: None,
             max_error_rate: 0.01,
         };
         let stats = |p99_ms: f64, ok: u64, errors: u64| LoadStats {
