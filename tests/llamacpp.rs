@@ -247,7 +247,13 @@ fn llama_cpp_streams_are_measured_and_counted_as_its_tokenizer_counts_them() {
         Some(&stream.streams)
     );
     assert!(stream.output_tokens <= 6 * stream.streams, "{stream:?}");
-    assert!(stream.ttft.is_some() && stream.input_tokens.is_none());
+    assert!(stream.ttft.is_some());
+    // No usage: input tokens are the client's count of each prompt (24 words).
+    assert_eq!(stream.input_tokens, Some(24 * stream.streams));
+    assert_eq!(
+        stream.input_token_sources.get("counted"),
+        Some(&stream.streams)
+    );
 
     let chat = Endpoint::openai_chat(MODEL)
         .max_tokens(4)

@@ -33,13 +33,19 @@ pub struct StreamStats {
     /// Output tokens per second of one stream (its tokens over its whole time), on average:
     /// what one user sees.
     pub output_tokens_per_s_per_stream: f64,
-    /// Input tokens of the streams whose server reported them (`usage.prompt_tokens`).
+    /// Input tokens: the server's `usage.prompt_tokens` where it reported them, else the
+    /// client's count of the prompt (`input_token_sources` says which; the client counts the
+    /// prompt text only, a chat server's count includes its template).
     pub input_tokens: Option<u64>,
     /// Input tokens per second of the window, from the same streams.
     pub input_tokens_per_s: Option<f64>,
     /// Streams by where their output token count came from: `usage` (the server's) or
     /// `content_events` (one per event that carried text).
     pub token_sources: BTreeMap<String, u64>,
+    /// Streams by where their input token count came from: `usage` or `counted` (the client's
+    /// count, `remote.prompts.token_counts`).
+    #[serde(default)]
+    pub input_token_sources: BTreeMap<String, u64>,
     /// `ttft`'s percentile spectrum (HdrHistogram's percentile distribution), ascending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ttft_spectrum: Vec<SpectrumPoint>,

@@ -20,8 +20,9 @@ use crate::results::PromptsInfo;
 /// One OpenAI-compatible endpoint.
 pub(crate) struct OpenAi {
     pool: RestPool,
-    /// One encoded request per prompt; request `n` sends `bodies[n % len]`.
-    bodies: Vec<Bytes>,
+    /// One encoded request per prompt, with the prompt's counted tokens; request `n` sends
+    /// `bodies[n % len]`.
+    bodies: Vec<(Bytes, u32)>,
     next: AtomicUsize,
     first_token_timeout: Option<Duration>,
     /// The tokenizer, when one was given: output of streams without usage is counted with it.
@@ -53,7 +54,7 @@ impl OpenAi {
             .iter()
             .map(|prompt| {
                 serde_json::to_vec(&llm.body(&endpoint.model, chat, prompt))
-                    .map(Bytes::from)
+                    .map(|body| (Bytes::from(body), prompt.input_tokens))
                     .map_err(|e| encode(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -67,8 +68,8 @@ impl OpenAi {
         Ok((transport, set.info))
     }
 
-    /// The next request's body.
-    fn next_body(&self) -> Bytes {
+    /// The next request's body and its prompt's counted tokens.
+    fn next_body(&self) -> (Bytes, u32) {
         let at = self.next.fetch_add(1, Ordering::Relaxed) % self.bodies.len();
         self.bodies[at].clone()
     }
@@ -100,10 +101,11 @@ impl OpenAi {
 
     async fn stream(&self) -> Result<StreamRecord, RequestError> {
         let url = self.pool.infer_url();
+        let (body, prompt_tokens) = self.next_body();
         let started = Instant::now();
         let deadline = self.first_token_timeout.map(|limit| started + limit);
         let response = self
-            .before_first_token(deadline, self.pool.post_body(self.next_body()).send())
+            .before_first_token(deadline, self.pool.post_body(body).send())
             .await?
             .map_err(|e| classify_reqwest(&e))?;
         let status = response.status();
@@ -146,7 +148,9 @@ impl OpenAi {
             };
             let at = since_send(Instant::now());
             let Some(bytes) = piece.map_err(|e| classify_body(&e))? else {
-                return tracker.finish(at, decoder.has_partial_event());
+                let mut record = tracker.finish(at, decoder.has_partial_event())?;
+                record.counted_prompt_tokens = Some(u64::from(prompt_tokens));
+                return Ok(record);
             };
             let counts = decoder.feed(&bytes, &mut events).map_err(|error| {
                 RequestError::new(ErrorClass::Decode, format!("{url}: {error}"))

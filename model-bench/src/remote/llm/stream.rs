@@ -60,6 +60,9 @@ pub struct StreamRecord {
     pub token_source: TokenSource,
     /// The server's `usage.prompt_tokens`, when it sent one.
     pub prompt_tokens: Option<u64>,
+    /// The prompt's tokens as the client counted them before the run (its tokenizer or the
+    /// word approximation), when the transport knows the prompt.
+    pub counted_prompt_tokens: Option<u64>,
     /// The finish reason the server gave (`stop`, `length`, …), if any.
     pub finish_reason: Option<String>,
     /// Comment lines (keep-alives) in the stream.
@@ -192,6 +195,7 @@ impl StreamTracker {
             output_tokens,
             token_source,
             prompt_tokens: self.usage.and_then(|usage| usage.prompt_tokens),
+            counted_prompt_tokens: None,
             finish_reason: self.finish_reason,
             comments: self.comments,
         })

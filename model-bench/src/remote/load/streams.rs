@@ -28,6 +28,7 @@ pub struct StreamHistograms {
     /// Sum over streams of output tokens per second of that stream.
     per_stream_rate_sum: f64,
     token_sources: BTreeMap<String, u64>,
+    input_token_sources: BTreeMap<String, u64>,
     /// The objectives streams are judged against, and how many met them.
     slo: Slo,
     good: u64,
@@ -46,6 +47,7 @@ impl Default for StreamHistograms {
             with_input: 0,
             per_stream_rate_sum: 0.0,
             token_sources: BTreeMap::new(),
+            input_token_sources: BTreeMap::new(),
             slo: Slo::default(),
             good: 0,
         }
@@ -84,9 +86,19 @@ impl StreamHistograms {
                 .record(nanos(Duration::from_nanos(itl.round() as u64)));
         }
         self.output_tokens += stream.output_tokens;
-        if let Some(input) = stream.prompt_tokens {
+        // Input tokens: the server's count when it gave one, else the client's.
+        let (input, source) = match (stream.prompt_tokens, stream.counted_prompt_tokens) {
+            (Some(input), _) => (Some(input), "usage"),
+            (None, Some(input)) => (Some(input), "counted"),
+            (None, None) => (None, ""),
+        };
+        if let Some(input) = input {
             self.input_tokens += input;
             self.with_input += 1;
+            *self
+                .input_token_sources
+                .entry(source.to_owned())
+                .or_default() += 1;
         }
         let seconds = Duration::from_nanos(stream.e2e_ns.max(1)).as_secs_f64();
         self.per_stream_rate_sum += stream.output_tokens as f64 / seconds;
@@ -132,6 +144,9 @@ impl StreamHistograms {
         for (source, count) in &other.token_sources {
             *self.token_sources.entry(source.clone()).or_default() += count;
         }
+        for (source, count) in &other.input_token_sources {
+            *self.input_token_sources.entry(source.clone()).or_default() += count;
+        }
     }
 
     /// The figures, with rates over `elapsed_s`, the run's measured span; goodput's share is
@@ -153,6 +168,7 @@ impl StreamHistograms {
             input_tokens,
             input_tokens_per_s: input_tokens.map(|tokens| tokens as f64 / elapsed_s),
             token_sources: self.token_sources.clone(),
+            input_token_sources: self.input_token_sources.clone(),
             ttft_spectrum: spectrum(&self.ttft),
             chunk_gap_spectrum: spectrum(&self.chunk_gap),
             goodput: self.slo.is_set().then(|| Goodput {
