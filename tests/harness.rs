@@ -2449,3 +2449,42 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
     );
     assert!(stderr.contains("bad.jsonl:2:"), "{stderr}");
 }
+
+/// Token streams: time to first token is a criterion benchmark of its own (`<point>/ttft`), kept
+/// in the baseline and judged by the gate beside the point's end-to-end latency.
+#[test]
+fn the_gate_judges_time_to_first_token_beside_end_to_end() {
+    let _serial = serial();
+    let chat = "^llm/chat/c1";
+    let gate_on = ("MODEL_BENCH_GATE", "1");
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().to_path_buf();
+    std::fs::write(
+        dir.path().join("model-bench.toml"),
+        "[gate]\nnoise_threshold = 0.5\n",
+    )
+    .unwrap();
+    let saved = run_in(dir, &["--save-baseline", "main", chat], &[gate_on]);
+    assert_eq!(saved.code(), Some(0), "{}", saved.stderr());
+    assert!(keep
+        .join("criterion/llm/chat/c1_ttft/main/sample.json")
+        .is_file());
+
+    // The server's first token six times later (30 ms for 5): TTFT regresses, and E2E with it.
+    let slower = run_in(
+        saved.dir,
+        &["--baseline", "main", chat],
+        &[gate_on, ("FIXTURE_LLM_TTFT_MS", "30")],
+    );
+    assert_eq!(slower.code(), Some(3), "{}", slower.stderr());
+    let stderr = slower.stderr();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("llm/chat/c1/ttft: mean TTFT +")),
+        "{stderr}"
+    );
+    let point = &slower.bench("llm/chat")["points"][0];
+    assert_eq!(point["ttft_change"]["verdict"], "regressed", "{point}");
+    assert_eq!(point["change"]["verdict"], "regressed", "{point}");
+}

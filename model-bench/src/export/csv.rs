@@ -1,6 +1,6 @@
 //! `results.csv`: one row per measured point (bench × batch size, or remote bench × load level),
 //! times in nanoseconds; token-stream columns (TTFT, ITL per request, chunk gaps, tokens/s,
-//! goodput) filled for LLM endpoints.
+//! goodput as a fraction 0–1, unlike `late_pct`) filled for LLM endpoints.
 
 use super::file::Exporter;
 use crate::error::Result;

@@ -268,6 +268,10 @@ pub struct PointResult {
     pub items_per_sec: Option<f64>,
     /// criterion's comparison against the baseline given with `--baseline`, when there was one.
     pub change: Option<Change>,
+    /// Token streams: criterion's comparison of time to first token (the slices' means, from
+    /// the intended send; criterion benchmark `<id>/ttft`) against the baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_change: Option<Change>,
     /// For a remote bench: the load run behind this point (criterion's samples are the mean
     /// latencies of its equal time slices).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -31,8 +31,8 @@ pub struct Percentiles {
 /// values of another distribution: TTFT, gaps between chunks) took at most `value_ns`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SpectrumPoint {
-    /// Percent of the successful requests, 0–100.
+    /// Percent of the values (successful requests, first tokens, gaps), 0–100.
     pub percentile: f64,
-    /// The latency that share of the requests took at most, ns.
+    /// The value that share of them is at most, ns.
     pub value_ns: f64,
 }

@@ -39,8 +39,9 @@ pub struct StreamStats {
     pub input_tokens: Option<u64>,
     /// Input tokens per second of the window, from the same streams.
     pub input_tokens_per_s: Option<f64>,
-    /// Streams by where their output token count came from: `usage` (the server's) or
-    /// `content_events` (one per event that carried text).
+    /// Streams by where their output token count came from: `usage` (the server's),
+    /// `tokenizer` (the text counted with the endpoint's tokenizer) or `content_events` (one per
+    /// event that carried text).
     pub token_sources: BTreeMap<String, u64>,
     /// Streams by where their input token count came from: `usage` or `counted` (the client's
     /// count, `remote.prompts.token_counts`).
@@ -86,7 +87,8 @@ pub struct Goodput {
     pub slo: Slo,
     /// Requests that met them all.
     pub good: u64,
-    /// `good` over every request of the window, failed ones included.
+    /// `good` over every request of the window, failed ones (and an open loop's dropped
+    /// arrivals) included.
     pub share: f64,
     /// Good requests per second of the window.
     pub rate_per_s: f64,

@@ -5,7 +5,7 @@
 //! with `same_setup` on, another runtime, model or server makes the gate refuse to judge. A
 //! baseline that exists but cannot be read fails the gate: it could not judge, so it does not pass.
 
-use crate::results::{BenchResult, ChangeKind, PointResult};
+use crate::results::{BenchResult, Change, ChangeKind};
 use crate::stats::compare::Verdict;
 
 use super::config::Gate;
@@ -41,31 +41,43 @@ pub fn evaluate(results: &[BenchResult], gate: &Gate) -> Outcome {
         }
     }
     for point in results.iter().flat_map(|bench| &bench.points) {
-        let Some(change) = &point.change else {
-            continue;
-        };
-        let (Some(verdict), Some(p_value)) = (change.verdict, change.p_value) else {
-            continue;
-        };
-        outcome.compared += 1;
-        let line = || describe(point, p_value, gate.rule_for(&point.id).noise_threshold);
-        match verdict {
-            Verdict::Regressed => outcome.regressions.push(line()),
-            Verdict::WithinNoise => outcome.within_noise.push(line()),
-            Verdict::Improved | Verdict::NoChange => {}
+        // A token stream's time to first token is judged as a point of its own, `<id>/ttft`.
+        let ttft_id = format!("{}/ttft", point.id);
+        let changes = [
+            (point.id.as_str(), "mean time", point.change.as_ref()),
+            (ttft_id.as_str(), "mean TTFT", point.ttft_change.as_ref()),
+        ];
+        for (id, what, change) in changes {
+            let Some(change) = change else {
+                continue;
+            };
+            let (Some(verdict), Some(p_value)) = (change.verdict, change.p_value) else {
+                continue;
+            };
+            outcome.compared += 1;
+            let line = || {
+                describe(
+                    id,
+                    what,
+                    change,
+                    p_value,
+                    gate.rule_for(&point.id).noise_threshold,
+                )
+            };
+            match verdict {
+                Verdict::Regressed => outcome.regressions.push(line()),
+                Verdict::WithinNoise => outcome.within_noise.push(line()),
+                Verdict::Improved | Verdict::NoChange => {}
+            }
         }
     }
     outcome
 }
 
-fn describe(point: &PointResult, p_value: f64, noise: f64) -> String {
-    let Some(change) = &point.change else {
-        return point.id.clone();
-    };
+fn describe(id: &str, what: &str, change: &Change, p_value: f64, noise: f64) -> String {
     let pct = |x: f64| format!("{:+.2} %", 100.0 * x);
     format!(
-        "{}: mean time {} [{}, {}] ({:.0} % CI), p = {:.4}, noise threshold ±{:.1} %",
-        point.id,
+        "{id}: {what} {} [{}, {}] ({:.0} % CI), p = {:.4}, noise threshold ±{:.1} %",
         pct(change.mean.point),
         pct(change.mean.lower),
         pct(change.mean.upper),

@@ -13,6 +13,8 @@ mod quiet_stderr;
 pub mod recommend;
 #[cfg(feature = "remote")]
 pub mod remote;
+#[cfg(feature = "remote")]
+mod replay;
 pub mod report;
 #[cfg(feature = "remote")]
 mod scenario;

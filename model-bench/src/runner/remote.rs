@@ -5,14 +5,15 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkId, Criterion, SamplingMode};
+use criterion::{Criterion, SamplingMode};
 
 use super::bench_result::{failed, unmeasured};
 use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
+use super::replay::{replay, REPLAY_WARM_UP};
 use super::{criterion_files, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
 use crate::remote::llm::TokenScript;
@@ -30,8 +31,6 @@ pub const QUICK_WARM_UP: Duration = Duration::from_millis(200);
 pub const QUICK_DURATION: Duration = Duration::from_secs(1);
 /// Slices per load level (criterion samples) unless the bench sets `sample_size`.
 pub const DEFAULT_SLICES: usize = 10;
-const REPLAY_WARM_UP: Duration = Duration::from_nanos(1);
-const REPLAY_MEASUREMENT: Duration = Duration::from_millis(1);
 
 /// What remote benches of one run share: the client runtimes (one per worker count a bench asked
 /// for, [`Endpoint::load_threads`]) and the reference servers started so far (one per distinct
@@ -291,31 +290,21 @@ pub fn run(
             &point_id,
             &mut result,
         );
-        let started = SystemTime::now();
         // Slices without a successful request (the server was down then) have no mean; criterion
         // gets the others when at least its minimum of ten remain.
         let means = run.run.recorder.slice_means();
+        let rule = config.gate.rule_for(&point_id);
         let measured = if means.len() >= 10 {
-            group.sample_size(means.len());
-            group.measurement_time(REPLAY_MEASUREMENT);
-            let mut next = 0usize;
-            super::quiet_stderr::replay_quietly(|| {
-                group.bench_function(BenchmarkId::new(bench.name, level.label()), |b| {
-                    b.iter_custom(|iters| {
-                        let mean = means[next % means.len()];
-                        next += 1;
-                        Duration::from_nanos((mean * iters as f64) as u64)
-                    })
-                });
-            });
-            let rule = config.gate.rule_for(&point_id);
-            match criterion_files::read(&dir, started, base.as_deref(), rule) {
-                Ok(measured) => Some(measured),
-                Err(error) => {
-                    eprintln!("model-bench: {point_id}: measured, but {error}");
-                    None
-                }
-            }
+            replay(
+                &mut group,
+                bench.name,
+                &level.label(),
+                &means,
+                &dir,
+                base.as_deref(),
+                rule,
+                &point_id,
+            )
         } else {
             eprintln!(
                 "model-bench: {point_id}: only {} of {slices} time slices had a successful request; \
@@ -324,6 +313,17 @@ pub fn run(
             );
             None
         };
+        let ttft_change = ttft_change(
+            &mut group,
+            &run,
+            bench,
+            &level.label(),
+            &point_id,
+            args,
+            criterion_dir,
+            rule,
+            &mut result,
+        );
         if args.no_fresh_estimates {
             continue;
         }
@@ -340,6 +340,7 @@ pub fn run(
             sample,
             items_per_sec: Some(point.stats.throughput_rps),
             change,
+            ttft_change,
             load: Some(point),
             device_timing: None,
             gpu_memory: None,
@@ -347,6 +348,54 @@ pub fn run(
         on_point(&result);
     }
     result
+}
+
+/// Token streams: time to first token (slice means, from the intended send) replayed to
+/// criterion as a benchmark of its own, `<point>/ttft`, so that baselines keep it and the gate
+/// judges it beside the point's end-to-end latency. `None` for other endpoints, with fewer than
+/// ten slices, when a filter leaves the id out, or without a TTFT baseline to compare with (an
+/// older baseline: said on stderr).
+#[allow(clippy::too_many_arguments)]
+fn ttft_change(
+    group: &mut criterion::BenchmarkGroup<'_, WallTime>,
+    run: &WatchedRun,
+    bench: &BenchDescriptor,
+    label: &str,
+    point_id: &str,
+    args: &CriterionArgs,
+    criterion_dir: &Path,
+    rule: crate::stats::compare::Rule,
+    result: &mut BenchResult,
+) -> Option<crate::results::Change> {
+    let means = run.run.recorder.slice_ttft_means();
+    let ttft_id = format!("{point_id}/ttft");
+    if means.len() < 10 || !args.filter.matches(&ttft_id) {
+        return None;
+    }
+    let ttft_label = format!("{label}/ttft");
+    let dir = criterion_files::benchmark_dir(
+        criterion_dir,
+        bench.group_name(),
+        bench.name,
+        Some(&ttft_label),
+    );
+    if let Some(message) = criterion_files::missing_baseline(&dir, args.baseline.as_ref()) {
+        eprintln!("model-bench: {ttft_id}: not compared: {message}");
+        return None;
+    }
+    let base =
+        criterion_files::baseline_sample_or_note(&dir, args.baseline_name(), &ttft_id, result);
+    replay(
+        group,
+        bench.name,
+        &ttft_label,
+        &means,
+        &dir,
+        base.as_deref(),
+        rule,
+        &ttft_id,
+    )
+    .and_then(|measured| measured.change)
 }
 
 /// A bench's client and where its server's statistics and metrics are read.

@@ -92,6 +92,7 @@ pub fn run(
                             ),
                             sample: measured.sample,
                             change: measured.change,
+                            ttft_change: None,
                             load: None,
                             gpu_memory,
                         }),

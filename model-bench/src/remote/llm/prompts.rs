@@ -30,9 +30,11 @@ impl TokenLength {
     fn draw(self, rng: &mut SplitMix64) -> u32 {
         match self {
             TokenLength::Fixed(tokens) => tokens.max(1),
+            // `max` first: a NaN (from a NaN mean or sd) becomes 1.
             TokenLength::Normal { mean, sd } => (mean + sd * rng.next_normal())
                 .round()
-                .clamp(1.0, u32::MAX as f64) as u32,
+                .max(1.0)
+                .min(u32::MAX as f64) as u32,
         }
     }
 
@@ -53,9 +55,10 @@ impl From<u32> for TokenLength {
 /// Synthetic prompts: `count` different prompts of `input` tokens (after a shared prefix of
 /// `shared_prefix` tokens), each asking for `output` tokens, from `seed`.
 ///
-/// The text is plain English words. Each prompt starts (after the shared prefix) with words
-/// that spell its index, so no two prompts of a set are the same; after `count` requests the
-/// prompts repeat, so make `count` at least the requests a run sends when repeats matter.
+/// The text is plain English words. Each prompt starts (after the shared prefix) with three
+/// words that spell its index, so no two prompts of a set are the same (prompts shorter than
+/// three tokens may repeat); after `count` requests the prompts repeat, so make `count` at least
+/// the requests a run sends when repeats matter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntheticPrompts {
     /// How many different prompts (1000 unless set).
@@ -289,7 +292,12 @@ fn text_of(
         return Ok(text);
     }
     let mut counted = counter.count(&text)?;
-    while counted < tokens {
+    // Each pass adds a word per missing token, so the count grows; the cap only guards against
+    // a tokenizer whose count does not (what is made is counted again and used as it is).
+    for _ in 0..64 {
+        if counted >= tokens {
+            break;
+        }
         for _ in counted..tokens {
             text.push(' ');
             text.push_str(WORDS[rng.below(WORDS.len())]);

@@ -177,15 +177,20 @@ impl StreamTracker {
             ));
         }
         let usage_tokens = self.usage.and_then(|usage| usage.completion_tokens);
-        // The text is counted after the end was stamped, so counting takes nothing from E2E.
-        let counted = self
-            .text
-            .as_ref()
-            .and_then(|(counter, text)| counter.count(text).ok());
-        let (output_tokens, token_source) = match (usage_tokens, counted) {
-            (Some(tokens), _) => (tokens, TokenSource::Usage),
-            (None, Some(tokens)) => (u64::from(tokens), TokenSource::Tokenizer),
-            (None, None) => (self.content_events, TokenSource::ContentEvents),
+        // Counted only without usage, after the stream's end was stamped: TTFT, the gaps and
+        // the stream's E2E leave it out (the request's latency, stamped when the transport
+        // returns, includes its microseconds).
+        let counted = || {
+            self.text
+                .as_ref()
+                .and_then(|(counter, text)| counter.count(text).ok())
+        };
+        let (output_tokens, token_source) = match usage_tokens {
+            Some(tokens) => (tokens, TokenSource::Usage),
+            None => match counted() {
+                Some(tokens) => (u64::from(tokens), TokenSource::Tokenizer),
+                None => (self.content_events, TokenSource::ContentEvents),
+            },
         };
         Ok(StreamRecord {
             ttft_ns: self.first_text_ns,

@@ -58,11 +58,15 @@ impl TokenCounter {
     pub fn from_file(path: &Path) -> Result<TokenCounter, TokenizerError> {
         #[cfg(feature = "tokenizer")]
         {
-            let tokenizer =
-                tokenizers::Tokenizer::from_file(path).map_err(|e| TokenizerError::Load {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                })?;
+            let load = |e: tokenizers::Error| TokenizerError::Load {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            };
+            let mut tokenizer = tokenizers::Tokenizer::from_file(path).map_err(load)?;
+            // A file may carry truncation or padding for training; counts need neither (with
+            // them, every count would be capped or padded to one length).
+            tokenizer.with_truncation(None).map_err(load)?;
+            tokenizer.with_padding(None);
             Ok(TokenCounter::Tokenizer {
                 path: path.to_path_buf(),
                 tokenizer: Box::new(tokenizer),
@@ -185,6 +189,19 @@ pub(crate) mod tests {
             "hello world hello"
         );
         assert_eq!(counter.truncate("hello", 3).unwrap(), "hello");
+
+        // Truncation and padding a file carries for training do not cap or pad the counts.
+        let truncating = WORD_LEVEL.replace(
+            r#""truncation": null, "padding": null"#,
+            r#""truncation": {"direction": "Right", "max_length": 2, "strategy": "LongestFirst",
+                              "stride": 0},
+               "padding": {"strategy": {"Fixed": 8}, "direction": "Right",
+                           "pad_to_multiple_of": null, "pad_id": 0, "pad_type_id": 0,
+                           "pad_token": "[UNK]"}"#,
+        );
+        std::fs::write(&path, truncating).unwrap();
+        let counter = TokenCounter::from_file(&path).unwrap();
+        assert_eq!(counter.count("hello world hello").unwrap(), 3);
 
         std::fs::write(&path, "{\"not\": \"a tokenizer\"}").unwrap();
         let error = TokenCounter::from_file(&path).unwrap_err().to_string();

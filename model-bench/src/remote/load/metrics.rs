@@ -75,6 +75,10 @@ pub struct Slice {
     pub latency_sum_ns: u128,
     /// Two significant figures: enough to compare windows for stability.
     pub latency: Option<Histogram<u32>>,
+    /// Token streams: those of them that gave a first token.
+    pub ttft_ok: u64,
+    /// Token streams: the sum of their times to first token (from intended send), in ns.
+    pub ttft_sum_ns: u128,
 }
 
 /// One step of the time series: the requests intended in it, and the responses that arrived in
@@ -282,6 +286,13 @@ impl Recorder {
         self.last_done = Some(self.last_done.map_or(done, |last| last.max(done)));
         match outcome {
             Ok(reply) => {
+                if let Some(ttft) = reply.as_ref().and_then(|stream| stream.ttft_ns) {
+                    let slice = &mut self.slices[slice];
+                    slice.ttft_ok += 1;
+                    slice.ttft_sum_ns += (sent.saturating_duration_since(intended)
+                        + Duration::from_nanos(ttft))
+                    .as_nanos();
+                }
                 if let Some(stream) = &reply {
                     self.stream
                         .get_or_insert_with(|| StreamHistograms::with_slo(self.stream_slo))
@@ -367,6 +378,8 @@ impl Recorder {
         for (mine, theirs) in self.slices.iter_mut().zip(&other.slices) {
             mine.ok += theirs.ok;
             mine.latency_sum_ns += theirs.latency_sum_ns;
+            mine.ttft_ok += theirs.ttft_ok;
+            mine.ttft_sum_ns += theirs.ttft_sum_ns;
             add_small(&mut mine.latency, &theirs.latency);
         }
         if self.series.len() < other.series.len() {
@@ -427,6 +440,16 @@ impl Recorder {
             .iter()
             .filter(|s| s.ok > 0)
             .map(|s| s.latency_sum_ns as f64 / s.ok as f64)
+            .collect()
+    }
+
+    /// Token streams: the mean time to first token (from intended send) of each slice that had
+    /// one, in nanoseconds, in slice order; empty for endpoints that do not stream tokens.
+    pub fn slice_ttft_means(&self) -> Vec<f64> {
+        self.slices
+            .iter()
+            .filter(|s| s.ttft_ok > 0)
+            .map(|s| s.ttft_sum_ns as f64 / s.ttft_ok as f64)
             .collect()
     }
 }
@@ -505,12 +528,13 @@ pub(crate) fn summarize(
         stream: recorder
             .stream
             .as_ref()
-            .map(|stream| stream.summarize(elapsed.as_secs_f64(), recorder.sent))
+            // Goodput is over every arrival of the window: dropped ones never met an SLO.
+            .map(|stream| stream.summarize(elapsed.as_secs_f64(), recorder.sent + dropped))
             // Every stream failed: still a goodput, of none.
             .or_else(|| {
                 recorder.stream_slo.is_set().then(|| {
                     StreamHistograms::with_slo(recorder.stream_slo)
-                        .summarize(elapsed.as_secs_f64(), recorder.sent)
+                        .summarize(elapsed.as_secs_f64(), recorder.sent + dropped)
                 })
             }),
         stopped: recorder.stopped_at.map(|at| {

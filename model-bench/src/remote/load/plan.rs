@@ -15,7 +15,8 @@ pub enum Arrival {
     Poisson,
     /// Gamma-distributed gaps of mean `1 / rate` (seeded): `shape` 1 is Poisson, below 1
     /// burstier (gaps' coefficient of variation 1/√shape), above 1 more regular — the
-    /// burstiness of vLLM's `--burstiness`.
+    /// burstiness of vLLM's `--burstiness`. A shape that is not a positive finite number is
+    /// taken as 1.
     Gamma {
         /// The gamma distribution's shape (> 0).
         shape: f64,
@@ -38,7 +39,11 @@ impl Arrival {
         match self {
             Arrival::Constant => 1.0 / rate,
             Arrival::Poisson => -rng.next_open01().ln() / rate,
-            Arrival::Gamma { shape } => rng.next_gamma(shape) / (shape * rate),
+            Arrival::Gamma { shape } if shape.is_finite() && shape > 0.0 => {
+                rng.next_gamma(shape) / (shape * rate)
+            }
+            // A shape that is no positive number has no gamma distribution: Poisson (shape 1).
+            Arrival::Gamma { .. } => -rng.next_open01().ln() / rate,
         }
     }
 }

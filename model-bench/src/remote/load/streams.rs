@@ -150,7 +150,8 @@ impl StreamHistograms {
     }
 
     /// The figures, with rates over `elapsed_s`, the run's measured span; goodput's share is
-    /// over `requests`, every request of the window (failed ones never count as good).
+    /// over `requests`, every arrival of the window (failed and dropped ones never count as
+    /// good).
     pub fn summarize(&self, elapsed_s: f64, requests: u64) -> StreamStats {
         let streams = self.streams.max(1) as f64;
         let elapsed_s = elapsed_s.max(1e-9);

@@ -1,0 +1,55 @@
+//! A load point's time slices handed to criterion as its samples: each slice's mean is replayed
+//! as the time of its iterations (criterion's own warm-up and planning see next to nothing), and
+//! criterion's files are read back with the comparison against the baseline. The point's
+//! end-to-end latency goes through here, and a token stream's time to first token too.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId};
+
+use super::criterion_files::{self, Measured};
+use crate::stats::compare::Rule;
+
+/// criterion's warm-up: a 1 ns warm-up ends after one call.
+pub(super) const REPLAY_WARM_UP: Duration = Duration::from_nanos(1);
+/// criterion's "measurement": 1 ms asks for thousands of iterations per sample, each worth
+/// exactly the slice's mean.
+const REPLAY_MEASUREMENT: Duration = Duration::from_millis(1);
+
+/// Replays `means` (ns, at least ten) as benchmark `function`/`label` of `group`, whose files are
+/// in `dir`, and reads them back, compared with the baseline's samples `base` under `rule`.
+/// `None` (with the reason on stderr) when criterion's files cannot be read.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn replay(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    function: &str,
+    label: &str,
+    means: &[f64],
+    dir: &Path,
+    base: Option<&[f64]>,
+    rule: Rule,
+    point_id: &str,
+) -> Option<Measured> {
+    let started = SystemTime::now();
+    group.sample_size(means.len());
+    group.measurement_time(REPLAY_MEASUREMENT);
+    let mut next = 0usize;
+    super::quiet_stderr::replay_quietly(|| {
+        group.bench_function(BenchmarkId::new(function, label), |b| {
+            b.iter_custom(|iters| {
+                let mean = means[next % means.len()];
+                next += 1;
+                Duration::from_nanos((mean * iters as f64) as u64)
+            })
+        });
+    });
+    match criterion_files::read(dir, started, base, rule) {
+        Ok(measured) => Some(measured),
+        Err(error) => {
+            eprintln!("model-bench: {point_id}: measured, but {error}");
+            None
+        }
+    }
+}
