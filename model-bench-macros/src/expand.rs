@@ -7,7 +7,8 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericParam, ItemFn, ReturnType, Type};
 
-use crate::options::{ArrivalOption, Device, Options, Stage};
+use crate::arrival::ArrivalOption;
+use crate::options::{Device, Options, Stage};
 
 /// Checks that `item` can be called as `item(&mut Bencher)` (or, for a remote bench, `item()`
 /// returning an endpoint) from a plain `fn` pointer, reporting every problem at once so the user

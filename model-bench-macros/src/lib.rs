@@ -6,6 +6,7 @@ use proc_macro::TokenStream;
 use quote::ToTokens;
 use syn::{Item, ItemFn};
 
+mod arrival;
 mod expand;
 mod options;
 mod scenario;

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::rest_pool::{classify_body, classify_reqwest, RestPool};
-use super::transport::{BoxFuture, ClientError, ModelMetadata, ServerMetadata, Transport};
+use super::transport::{
+    status_error, BoxFuture, ClientError, ModelMetadata, ServerMetadata, Transport,
+};
 use crate::remote::endpoint::{Endpoint, Protocol};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
 use crate::remote::llm::{parse_event, SseDecoder, StreamRecord, StreamTracker, TokenCounter};
@@ -108,13 +110,10 @@ impl OpenAi {
             .before_first_token(deadline, self.pool.post_body(body).send())
             .await?
             .map_err(|e| classify_reqwest(&e))?;
-        let status = response.status();
-        if !status.is_success() {
+        if !response.status().is_success() {
+            let status = response.status().as_u16();
             let body = response.bytes().await.unwrap_or_default();
-            return Err(RequestError::new(
-                ErrorClass::HttpStatus(status.as_u16()),
-                format!("HTTP {status} from {url}: {}", snippet(&body, 200)),
-            ));
+            return Err(status_error(status, &body, url.as_str()));
         }
         let content_type = response
             .headers()

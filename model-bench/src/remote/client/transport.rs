@@ -87,6 +87,18 @@ pub struct ServerMetadata {
     pub extensions: Vec<String>,
 }
 
+/// The error of a response from `url` whose status is not 2xx: `http_<status>`, with the start
+/// of its body.
+pub(crate) fn status_error(status: u16, body: &[u8], url: &str) -> RequestError {
+    let shown = http::StatusCode::from_u16(status)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| status.to_string());
+    RequestError::new(
+        ErrorClass::HttpStatus(status),
+        format!("HTTP {shown} from {url}: {}", snippet(body, 200)),
+    )
+}
+
 /// What one endpoint's requests go to and what their responses must hold.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
@@ -127,13 +139,7 @@ impl Target {
         infer_url: &str,
     ) -> Result<(), RequestError> {
         if !(200..300).contains(&status) {
-            let shown = http::StatusCode::from_u16(status)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|_| status.to_string());
-            return Err(RequestError::new(
-                ErrorClass::HttpStatus(status),
-                format!("HTTP {shown} from {infer_url}: {}", snippet(body, 200)),
-            ));
+            return Err(status_error(status, body, infer_url));
         }
         if self.protocol == Protocol::HttpPost {
             return Ok(());

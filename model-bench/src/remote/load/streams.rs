@@ -116,17 +116,13 @@ impl StreamHistograms {
             None => true,
             Some(limit) => value.is_some_and(|value| value <= limit),
         };
+        // A stream of fewer than two tokens has no ITL, and meets an ITL objective.
+        let itl = stream
+            .itl_per_request_ns()
+            .map_or(0, |itl| itl.round() as u64);
         within(self.slo.ttft_ns, stream.ttft_ns.map(|ttft| late + ttft))
             && within(self.slo.e2e_ns, Some(late + stream.e2e_ns))
-            && (self.slo.itl_ns.is_none()
-                || within(
-                    self.slo.itl_ns,
-                    Some(
-                        stream
-                            .itl_per_request_ns()
-                            .map_or(0, |itl| itl.round() as u64),
-                    ),
-                ))
+            && within(self.slo.itl_ns, Some(itl))
     }
 
     /// Adds `other`'s streams into these (exact: the histograms share bounds).
