@@ -6,7 +6,10 @@
 //! so the client's memory is its own. A peer that is not installed is skipped with a note.
 //! Each tool's client CPU time per request is printed beside its throughput: on a machine the
 //! server shares, it is the steadier measure of what the client itself costs. Ratios go to
-//! `docs/PERFORMANCE.md`.
+//! `docs/PERFORMANCE.md`. Token streams against aiperf are in `loadgen/llm.rs` (section `llm`).
+
+#[path = "loadgen/llm.rs"]
+mod llm;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -69,6 +72,10 @@ fn main() {
         serve();
         return;
     }
+    if args.first().map(String::as_str) == Some("--serve-llm") {
+        llm::serve(&args[1..]);
+        return;
+    }
     // `cargo test --benches` runs bench targets without `--bench`: a short smoke run then.
     let full = args.iter().any(|a| a == "--bench");
     let seconds = if full { 3 } else { 1 };
@@ -97,7 +104,7 @@ fn main() {
     };
     let runtime = runtime_for(&rest);
     let grpc_runtime = runtime_for(&grpc);
-    // LOADGEN_ONLY=rest,grpc,open,memory runs some sections; LOADGEN_ROUNDS how many times each
+    // LOADGEN_ONLY=rest,grpc,open,memory,llm runs some sections; LOADGEN_ROUNDS how many times each
     // tool runs, interleaved, so slow drift on a shared machine hits every tool alike.
     let only = std::env::var("LOADGEN_ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
@@ -177,6 +184,10 @@ fn main() {
 
     let _ = server.kill();
     let _ = server.wait();
+
+    if wanted("llm") {
+        llm::compare(full);
+    }
 }
 
 /// The reference server in this process until stdin closes; prints its URLs first.
@@ -189,6 +200,11 @@ fn serve() {
         }
     };
     println!("{} {}", server.rest_url(), server.grpc_url());
+    wait_for_stdin_to_close();
+}
+
+/// Blocks a `--serve` child until its parent closes its stdin (or dies).
+fn wait_for_stdin_to_close() {
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     while std::io::stdin()
@@ -221,22 +237,9 @@ fn spawn_server() -> Result<(String, String, std::process::Child), String> {
 fn memory_run(runtime: &tokio::runtime::Runtime, rest: &Endpoint, rest_url: &str, requests: u64) {
     let memory_client = connect(runtime, rest, rest_url);
     println!("== client memory over {requests} requests (closed loop, {CONNECTIONS} in flight)");
-    let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = {
-        let sampling = Arc::clone(&sampling);
-        std::thread::spawn(move || {
-            let mut samples = Vec::new();
-            while sampling.load(Ordering::Relaxed) {
-                samples.push(rss_mib());
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            samples
-        })
-    };
     let plan = LoadPlan::closed(CONNECTIONS, Duration::from_secs(3600)).max_requests(requests);
-    let run = runtime.block_on(model_bench::remote::load::run(memory_client, &plan));
-    sampling.store(false, Ordering::Relaxed);
-    let samples = sampler.join().unwrap_or_default();
+    let (run, samples) =
+        rss_sampled(|| runtime.block_on(model_bench::remote::load::run(memory_client, &plan)));
     let s = run.stats();
     let first = samples.first().copied().unwrap_or(0.0);
     let last = samples.last().copied().unwrap_or(0.0);
@@ -245,6 +248,28 @@ fn memory_run(runtime: &tokio::runtime::Runtime, rest: &Endpoint, rest_url: &str
         "{} requests ({} ok) in {:.1} s: client RSS first {first:.1} MiB, last {last:.1} MiB, peak {peak:.1} MiB",
         s.requests, s.ok, s.elapsed_s
     );
+}
+
+/// Runs `work` while a thread samples this process's RSS (MiB) every 250 ms, the last sample
+/// taken when `work` returns.
+fn rss_sampled<T>(work: impl FnOnce() -> T) -> (T, Vec<f64>) {
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = Arc::clone(&sampling);
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while sampling.load(Ordering::Relaxed) {
+                samples.push(rss_mib());
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            samples
+        })
+    };
+    let done = work();
+    sampling.store(false, Ordering::Relaxed);
+    let mut samples = sampler.join().unwrap_or_default();
+    samples.push(rss_mib());
+    (done, samples)
 }
 
 fn connect(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {

@@ -9,6 +9,7 @@ mod closed;
 mod hdr;
 pub mod metrics;
 mod open;
+mod open_files;
 mod plan;
 pub mod scenario;
 mod streams;
@@ -43,6 +44,7 @@ impl LoadRun {
 
 /// Runs `plan` against `client` on the current tokio runtime.
 pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
+    open_files::raise_open_files_limit();
     let members = client.mix_members();
     let (recorder, dropped, basis) = match plan.mode {
         LoadMode::Closed { concurrency } => (
