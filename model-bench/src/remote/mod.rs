@@ -29,6 +29,8 @@ pub mod error;
 
 #[cfg(feature = "remote")]
 pub mod load;
+#[cfg(feature = "remote")]
+pub mod scaleout;
 // What runs beside a load point; the runner's, not part of the API.
 #[cfg(feature = "remote")]
 #[doc(hidden)]

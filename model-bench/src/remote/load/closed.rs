@@ -33,7 +33,16 @@ pub(super) async fn closed_loop(
         series_step: plan.series_step,
     };
     let end = window.start + window.len;
-    let budget = plan.max_requests.map(|n| Arc::new(AtomicU64::new(n)));
+    // A scale-out worker keeps its part of every level and of the budget (parts sum exactly to
+    // the whole over the workers; a part may be zero).
+    let part = |n: usize| plan.worker.map_or(n, |worker| worker.concurrency(n));
+    let budget = plan
+        .max_requests
+        .map(|n| {
+            plan.worker
+                .map_or(n, |worker| worker.budget(n, concurrency))
+        })
+        .map(|n| Arc::new(AtomicU64::new(n)));
     // One recorder for every worker: memory stays the same at any concurrency, and the lock is
     // held for a few histogram increments per request.
     let recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
@@ -44,15 +53,16 @@ pub(super) async fn closed_loop(
     // into the window. Worker `i` sends while more than `i` are wanted, else waits for a level
     // that wants it.
     let levels: Arc<Vec<(Instant, usize)>> = Arc::new(
-        std::iter::once((start, concurrency))
+        std::iter::once((start, part(concurrency)))
             .chain(
                 plan.concurrency_steps
                     .iter()
-                    .map(|step| (window.start + step.from, step.concurrency.max(1))),
+                    .map(|step| (window.start + step.from, part(step.concurrency.max(1)))),
             )
             .collect(),
     );
-    let most = levels.iter().map(|&(_, n)| n).max().unwrap_or(concurrency);
+    let own = part(concurrency);
+    let most = levels.iter().map(|&(_, n)| n).max().unwrap_or(own);
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..most {
         let client = Arc::clone(&client);
@@ -71,7 +81,7 @@ pub(super) async fn closed_loop(
                     .iter()
                     .rev()
                     .find(|(from, _)| *from <= sent)
-                    .map_or(concurrency, |&(_, n)| n);
+                    .map_or(own, |&(_, n)| n);
                 if worker >= wanted {
                     let wake = levels
                         .iter()

@@ -6,7 +6,7 @@
 //! timeout to drain.
 
 mod closed;
-mod hdr;
+pub(crate) mod hdr;
 pub mod metrics;
 mod open;
 mod open_files;

@@ -167,7 +167,7 @@ pub(super) async fn open_loop(
     // so there are as many as requests were ever in flight at once.
     let sessions: Arc<Mutex<Vec<Session>>> = Arc::default();
     let handle = tokio::runtime::Handle::current();
-    let max_requests = plan.max_requests;
+    let (max_requests, worker) = (plan.max_requests, plan.worker);
     let (plan_steps, warm_up) = (plan.rate_steps.clone(), plan.warm_up);
     let drop_deadline = tokio::time::Instant::from_std(end + DRAIN);
 
@@ -186,7 +186,9 @@ pub(super) async fn open_loop(
                 let _runtime = handle.enter();
                 let mut measured = 0u64;
                 let arrivals = Arrivals::new(rate, arrival, seed).with_steps(&plan_steps, warm_up);
-                for offset in arrivals {
+                // Counted over the whole schedule, so the workers of a scale-out run send
+                // disjoint arrivals whose union is this schedule (and its request budget).
+                for (index, offset) in (0u64..).zip(arrivals) {
                     let intended = start + offset;
                     if intended >= end || stop.load(Ordering::Acquire) {
                         break;
@@ -197,6 +199,9 @@ pub(super) async fn open_loop(
                             break;
                         }
                         measured += 1;
+                    }
+                    if worker.is_some_and(|worker| !worker.sends(index)) {
+                        continue;
                     }
                     precise_sleep::until(intended, spin);
                     if backlog.load(Ordering::Acquire) >= MAX_BACKLOG {

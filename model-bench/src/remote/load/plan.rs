@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::metrics;
+use crate::remote::scaleout::WorkerShare;
 
 /// How arrivals are spaced in an open loop.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,6 +96,10 @@ pub struct LoadPlan {
     /// Stop sending once this many measured requests have failed (a server that died in a soak):
     /// what was measured until then is kept, and the run says when it stopped.
     pub error_limit: Option<u64>,
+    /// One worker of a run from several machines: only this worker's share of the load is sent
+    /// (open loop: its arrivals of the whole schedule; closed loop: its part of the concurrency
+    /// and of the request budget). `None`: the whole load.
+    pub worker: Option<WorkerShare>,
 }
 
 /// From `from` into the measurement window, arrivals come at `rate` per second (0: none).
@@ -139,6 +144,7 @@ impl LoadPlan {
             concurrency_steps: Vec::new(),
             count_window: None,
             error_limit: None,
+            worker: None,
         }
     }
 
@@ -161,6 +167,7 @@ impl LoadPlan {
             concurrency_steps: Vec::new(),
             count_window: None,
             error_limit: None,
+            worker: None,
         }
     }
 
@@ -191,6 +198,12 @@ impl LoadPlan {
     /// Stop once `errors` measured requests have failed.
     pub fn error_limit(mut self, errors: u64) -> Self {
         self.error_limit = Some(errors.max(1));
+        self
+    }
+
+    /// Sends only `worker`'s share of the load (see [`LoadPlan::worker`](Self::worker)).
+    pub fn for_worker(mut self, worker: WorkerShare) -> Self {
+        self.worker = Some(worker);
         self
     }
 

@@ -1,0 +1,249 @@
+//! Merging the workers' interval logs: the histograms of every worker and step are added, which
+//! is exact (an HDR histogram is a vector of counts over fixed buckets, and adding two of the
+//! same bounds and precision adds the counts), so the merged percentiles are those of one
+//! histogram fed every request. Logs of other bounds or precision, or of another start, are
+//! refused rather than added approximately.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use thiserror::Error;
+
+use super::interval_log::WorkerLog;
+
+/// The workers' histograms added up: per tag over the whole run, and per tag and step.
+#[derive(Debug, Clone, Default)]
+pub struct Merged {
+    /// Every interval of a tag, of every worker, added.
+    pub totals: BTreeMap<String, Histogram<u64>>,
+    /// Per tag, each step's histogram (keyed by its start from the shared start, in whole
+    /// milliseconds, the log's precision), of every worker, added.
+    pub steps: BTreeMap<String, BTreeMap<u64, Histogram<u64>>>,
+}
+
+impl Merged {
+    /// The merged step `start_ms` of `tag`.
+    pub fn step(&self, tag: &str, start_ms: u64) -> Option<&Histogram<u64>> {
+        self.steps.get(tag)?.get(&start_ms)
+    }
+}
+
+/// Logs that cannot be added exactly.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum MergeError {
+    /// A histogram of other bounds or precision than the first one seen.
+    #[error("{source_name}: a `{tag}` histogram of {theirs}, where the others are {ours}: workers must share bounds and precision (adding them otherwise is not exact)")]
+    Settings {
+        /// The file (or name) the log came from.
+        source_name: String,
+        /// The histogram's tag.
+        tag: String,
+        /// Its bounds and precision.
+        theirs: String,
+        /// The first histogram's.
+        ours: String,
+    },
+    /// A log of another shared start.
+    #[error(
+        "{source_name}: starts at {theirs:?} after the epoch, {first} at {ours:?}: not one run"
+    )]
+    BaseTime {
+        /// The file (or name) the log came from.
+        source_name: String,
+        /// Its shared start (seconds after the epoch).
+        theirs: Option<Duration>,
+        /// The first log.
+        first: String,
+        /// The first log's shared start.
+        ours: Option<Duration>,
+    },
+}
+
+fn settings(histogram: &Histogram<u64>) -> String {
+    format!(
+        "values {}..{} at {} significant figures",
+        histogram.low(),
+        histogram.high(),
+        histogram.sigfig()
+    )
+}
+
+/// Adds every interval of `logs`; refuses logs whose histograms differ in bounds or precision
+/// from the first one, or whose shared starts differ.
+pub fn merge(logs: &[WorkerLog]) -> Result<Merged, MergeError> {
+    let mut merged = Merged::default();
+    let mut reference: Option<String> = None;
+    let Some(first) = logs.first() else {
+        return Ok(merged);
+    };
+    for log in logs {
+        if log.base_time != first.base_time {
+            return Err(MergeError::BaseTime {
+                source_name: log.source.clone(),
+                theirs: log.base_time,
+                first: first.source.clone(),
+                ours: first.base_time,
+            });
+        }
+        for interval in &log.intervals {
+            let theirs = settings(&interval.histogram);
+            match &reference {
+                Some(ours) if *ours != theirs => {
+                    return Err(MergeError::Settings {
+                        source_name: log.source.clone(),
+                        tag: interval.tag.clone(),
+                        theirs,
+                        ours: ours.clone(),
+                    })
+                }
+                Some(_) => {}
+                None => reference = Some(theirs),
+            }
+            let start_ms = interval.start.as_millis() as u64;
+            add(
+                merged.totals.entry(interval.tag.clone()),
+                &interval.histogram,
+            );
+            add(
+                merged
+                    .steps
+                    .entry(interval.tag.clone())
+                    .or_default()
+                    .entry(start_ms),
+                &interval.histogram,
+            );
+        }
+    }
+    Ok(merged)
+}
+
+/// Adds `histogram` into the entry (a copy of it when the entry is new). Same bounds and
+/// precision, checked above, so the add cannot fail.
+fn add<K: Ord>(
+    entry: std::collections::btree_map::Entry<'_, K, Histogram<u64>>,
+    histogram: &Histogram<u64>,
+) {
+    match entry {
+        std::collections::btree_map::Entry::Occupied(mut total) => {
+            let _ = total.get_mut().add(histogram);
+        }
+        std::collections::btree_map::Entry::Vacant(slot) => {
+            slot.insert(histogram.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::super::interval_log::{parse_log, write_log, Interval};
+    use super::*;
+    use crate::remote::load::hdr::{histogram, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
+    use crate::stats::rng::SplitMix64;
+
+    /// A value spread log-uniformly over the histogram's range, as latencies are.
+    fn latency(rng: &mut SplitMix64) -> u64 {
+        let (low, high) = (
+            (LOWEST_DISCERNIBLE_NS as f64).ln(),
+            (HIGHEST_NS as f64).ln(),
+        );
+        ((low + rng.next_open01() * (high - low)).exp() as u64).clamp(1, HIGHEST_NS)
+    }
+
+    /// Workers' logs written and read back, from `values` spread over them at random.
+    fn worker_logs(
+        rng: &mut SplitMix64,
+        workers: usize,
+        steps: u64,
+        values: &[u64],
+    ) -> Vec<WorkerLog> {
+        let mut per_worker: Vec<BTreeMap<u64, Histogram<u64>>> = vec![BTreeMap::new(); workers];
+        for &value in values {
+            let worker = (rng.next_u64() % workers as u64) as usize;
+            let step = rng.next_u64() % steps;
+            per_worker[worker]
+                .entry(step)
+                .or_insert_with(histogram)
+                .record(value)
+                .expect("in bounds");
+        }
+        let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        per_worker
+            .into_iter()
+            .enumerate()
+            .map(|(index, steps)| {
+                let intervals = steps.into_iter().map(|(step, histogram)| Interval {
+                    tag: "latency".into(),
+                    start: Duration::from_secs(step),
+                    length: Duration::from_secs(1),
+                    histogram,
+                });
+                let mut bytes = Vec::new();
+                write_log(&mut bytes, base, intervals).expect("a Vec takes every write");
+                parse_log(&format!("worker-{index}.hlog"), &bytes).expect("parses")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn merged_workers_equal_one_histogram_of_every_value() {
+        let mut rng = SplitMix64(0x5ca1e);
+        for case in 0..40 {
+            let workers = 1 + (rng.next_u64() % 16) as usize;
+            let steps = 1 + rng.next_u64() % 10;
+            let count = 1 + (rng.next_u64() % 5_000) as usize;
+            let values: Vec<u64> = (0..count).map(|_| latency(&mut rng)).collect();
+            let mut single = histogram();
+            for &value in &values {
+                single.record(value).expect("in bounds");
+            }
+            let logs = worker_logs(&mut rng, workers, steps, &values);
+            let merged = merge(&logs).expect("same bounds");
+            let total = &merged.totals["latency"];
+            let what = format!("case {case}: {count} values over {workers} workers");
+            assert_eq!(total.len(), single.len(), "{what}");
+            assert_eq!(total.min(), single.min(), "{what}");
+            assert_eq!(total.max(), single.max(), "{what}");
+            assert_eq!(total.mean(), single.mean(), "{what}");
+            for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0] {
+                assert_eq!(
+                    total.value_at_quantile(q),
+                    single.value_at_quantile(q),
+                    "{what}, quantile {q}"
+                );
+            }
+            assert!(*total == single, "{what}: every bucket");
+            let in_steps: u64 = merged.steps["latency"].values().map(Histogram::len).sum();
+            assert_eq!(in_steps, count as u64, "{what}: the steps hold every value");
+        }
+    }
+
+    #[test]
+    fn other_bounds_or_another_start_are_refused() {
+        let mut rng = SplitMix64(7);
+        let mut logs = worker_logs(&mut rng, 2, 2, &[1_000, 2_000, 3_000, 4_000]);
+        let mut coarse = Histogram::<u64>::new_with_bounds(1_000, HIGHEST_NS, 2).expect("valid");
+        coarse.record(5_000).expect("in bounds");
+        logs[1].intervals.push(Interval {
+            tag: "latency".into(),
+            start: Duration::ZERO,
+            length: Duration::from_secs(1),
+            histogram: coarse,
+        });
+        let error = merge(&logs).expect_err("two significant figures against three");
+        assert!(
+            error
+                .to_string()
+                .starts_with("worker-1.hlog: a `latency` histogram of values")
+                && error.to_string().contains("at 2 significant figures"),
+            "{error}"
+        );
+
+        let mut logs = worker_logs(&mut rng, 2, 2, &[1_000, 2_000]);
+        logs[1].base_time = Some(Duration::from_secs(1));
+        let error = merge(&logs).expect_err("another start");
+        assert!(error.to_string().contains("not one run"), "{error}");
+    }
+}
