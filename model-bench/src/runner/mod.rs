@@ -22,6 +22,8 @@ mod setup_check;
 pub mod stage;
 pub mod thresholds;
 pub mod values;
+#[cfg(feature = "remote")]
+pub mod worker;
 
 use crate::sync::lock;
 use std::path::{Path, PathBuf};
@@ -168,6 +170,19 @@ pub fn run_main() -> i32 {
 
     #[cfg(feature = "remote")]
     let mut remote_context = remote::RemoteContext::new();
+    // A scale-out worker's share and start, refused before any load when they do not add up.
+    #[cfg(feature = "remote")]
+    let worker = match worker::WorkerMode::from_env(|var| std::env::var(var).ok()) {
+        Ok(worker) => worker,
+        Err(error) => {
+            eprintln!("model-bench: {error}");
+            return EXIT_USAGE;
+        }
+    };
+    #[cfg(feature = "remote")]
+    if let Some(line) = worker.describe() {
+        eprintln!("model-bench: {line}");
+    }
     for bench in benches {
         if !bench.point_ids().iter().any(|id| args.filter.matches(id)) {
             continue;
@@ -200,6 +215,7 @@ pub fn run_main() -> i32 {
             #[cfg(feature = "remote")]
             BenchKind::Remote(remote_bench) => remote::run(
                 &mut remote_context,
+                &worker,
                 &mut criterion,
                 bench,
                 remote_bench,

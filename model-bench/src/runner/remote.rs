@@ -14,6 +14,7 @@ use super::bench_result::{failed, unmeasured};
 use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
 use super::replay::{replay, REPLAY_WARM_UP};
+use super::worker::WorkerMode;
 use super::{criterion_files, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
 use crate::remote::llm::TokenScript;
@@ -112,6 +113,7 @@ fn env(var: &str) -> Option<String> {
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     context: &mut RemoteContext,
+    worker: &WorkerMode,
     criterion: &mut Criterion<WallTime>,
     bench: &'static BenchDescriptor,
     remote: &RemoteBench,
@@ -180,6 +182,11 @@ pub fn run(
         };
     }
 
+    // A scale-out worker starts its first load at the shared start, or not at all.
+    if let Err(message) = worker.wait_for_start() {
+        return failed(result, format!("{}: {message}", bench.key()));
+    }
+
     if let Some(spec) = remote.scenario {
         let point_id = bench.point_ids().concat();
         if !args.filter.matches(&point_id) {
@@ -188,9 +195,17 @@ pub fn run(
         crate::progress::set_label(&point_id);
         // A one-run scenario is watched as a steady point is: processes, the server's
         // statistics and metrics, and a local server's GPUs.
-        let mut watch = |plan: &LoadPlan| watch.run(runtime, &client, plan);
+        let mut watch = |plan: &LoadPlan| watch.run(runtime, &client, &worker.plan(plan.clone()));
         return super::scenario::run(
-            runtime, &client, &info.url, &point_id, spec, &mut watch, config, result,
+            runtime,
+            &client,
+            &info.url,
+            &point_id,
+            spec,
+            &mut watch,
+            worker.share,
+            config,
+            result,
         );
     }
 
@@ -224,7 +239,7 @@ pub fn run(
             result.error = Some(message);
             continue;
         }
-        let plan = plan(bench, remote, config, &level, slices);
+        let plan = worker.plan(plan(bench, remote, config, &level, slices));
         crate::progress::set_label(&point_id);
         eprintln!(
             "model-bench: {point_id}: {} against {} for {:?} (after {:?} warm-up)",

@@ -11,6 +11,7 @@ use super::config::Config;
 use crate::registry::ScenarioSpec;
 use crate::remote::load::scenario::{self, PhaseSpec, Spike, Stress};
 use crate::remote::load::{Arrival, LoadPlan};
+use crate::remote::scaleout::WorkerShare;
 use crate::remote::watch::WatchedRun;
 use crate::remote::Client;
 use crate::resources::process::{soak_memory, SoakMemory};
@@ -30,6 +31,7 @@ pub fn run(
     point_id: &str,
     spec: ScenarioSpec,
     watch: &mut dyn FnMut(&LoadPlan) -> WatchedRun,
+    worker: Option<WorkerShare>,
     config: &Config,
     mut result: BenchResult,
 ) -> BenchResult {
@@ -194,7 +196,7 @@ pub fn run(
                 limits.join(" or ")
             );
             let outcome =
-                runtime.block_on(stress.run_limited(Arc::clone(client), config.error_limit));
+                runtime.block_on(stress.run_shared(Arc::clone(client), config.error_limit, worker));
             ScenarioResult {
                 kind: "stress".into(),
                 phases: outcome.steps,

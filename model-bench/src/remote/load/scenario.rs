@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::metrics::{add_small, Recorder};
 use super::{self as load, Arrival, LoadMode, LoadPlan, LoadRun};
 use crate::remote::client::Client;
+use crate::remote::scaleout::WorkerShare;
 use crate::results::{LoadStats, Recovery, ScenarioPhase, SeriesPoint};
 
 /// Open-loop rates from `from` to `to` in `steps` equal steps of `step` each, one continuous run
@@ -362,14 +363,31 @@ impl Stress {
     /// As [`Stress::run`], each level also stopping once `error_limit` requests have failed
     /// (a server that died): that level broke, with what it measured kept.
     pub async fn run_limited(&self, client: Arc<Client>, error_limit: Option<u64>) -> StressResult {
+        self.run_shared(client, error_limit, None).await
+    }
+
+    /// As [`Stress::run_limited`], for one `worker` of a scale-out run: it sends its share of
+    /// each level and runs every level, past one that broke on its share, since workers do not
+    /// talk to each other and must all send the same schedule (the merge judges the levels on
+    /// every worker's requests). `None`: the whole load, stopping at the first broken level.
+    pub async fn run_shared(
+        &self,
+        client: Arc<Client>,
+        error_limit: Option<u64>,
+        worker: Option<WorkerShare>,
+    ) -> StressResult {
         let mut steps = Vec::new();
         let mut highest_held = None;
+        let mut held_so_far = true;
         let level_s = self.step.as_secs_f64();
         for i in 0..self.max_steps.max(1) {
             let rate = self.start_rate + self.increment * i as f64;
             let mut plan = LoadPlan::open(rate, Arrival::Constant, self.step);
             if let Some(limit) = error_limit {
                 plan = plan.error_limit(limit);
+            }
+            if let Some(worker) = worker {
+                plan = plan.for_worker(worker);
             }
             let run: LoadRun = load::run(Arc::clone(&client), &plan).await;
             let stats = run.stats();
@@ -389,9 +407,14 @@ impl Stress {
                 broke: broke.clone(),
             });
             if broke.is_some() {
-                break;
+                held_so_far = false;
+                if worker.is_none() {
+                    break;
+                }
             }
-            highest_held = Some(rate);
+            if held_so_far {
+                highest_held = Some(rate);
+            }
         }
         StressResult {
             steps,
