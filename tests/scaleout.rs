@@ -8,8 +8,9 @@
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use model_bench::remote::scaleout::{interval_log, merge, Interval, WorkerShare};
-use model_bench::remote::{Arrival, LoadPlan, Protocol, ReferenceConfig};
+use model_bench::remote::load::IntervalLogTarget;
+use model_bench::remote::scaleout::{format_rfc3339, interval_log, merge, merge_dirs, WorkerShare};
+use model_bench::remote::{Arrival, InjectedLatency, LoadPlan, Protocol, ReferenceConfig};
 use model_bench::server::ReferenceServer;
 
 mod common;
@@ -69,52 +70,88 @@ fn closed_loop_workers_split_concurrency_and_budget_exactly() {
 }
 
 #[test]
-fn worker_logs_merge_into_the_histogram_of_every_request() {
+fn worker_interval_logs_merge_into_the_histograms_of_every_request() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
     let endpoint = common::identity_endpoint(Protocol::RestJson, TIMEOUT);
     let client = connect(&runtime, &endpoint, &server.rest_url());
-    let plan = LoadPlan::closed(2, Duration::from_secs(20)).max_requests(200);
+    // Steps of 100 ms over a run of about a second: many intervals per worker.
+    let plan = LoadPlan::open(300.0, Arrival::Poisson, Duration::from_secs(20))
+        .warm_up(Duration::from_millis(100))
+        .series_step(Duration::from_millis(100))
+        .max_requests(300);
     let dir = tempfile::tempdir().unwrap();
-    let base = SystemTime::now();
-    let mut latencies = Vec::new();
+    let base_time = SystemTime::now();
+    let mut totals = Vec::new();
     let mut logs = Vec::new();
-    for index in 0..2 {
-        let share = WorkerShare::new(index, 2).unwrap();
+    for index in 0..3 {
+        let path = dir.path().join(format!("worker-{index}.hlog"));
+        let worker_plan = plan
+            .clone()
+            .for_worker(WorkerShare::new(index, 3).unwrap())
+            .log_intervals(IntervalLogTarget {
+                path: path.clone(),
+                base_time,
+            });
         let run = runtime.block_on(model_bench::remote::load::run(
             std::sync::Arc::clone(&client),
-            &plan.clone().for_worker(share),
+            &worker_plan,
         ));
         assert_eq!(run.stats.requests, 100);
-        let latency = run.recorder.latency.clone();
-        latencies.push(latency.clone());
-        let path = dir.path().join(format!("worker-{index}.hlog"));
-        let mut file = std::fs::File::create(&path).unwrap();
-        let interval = Interval {
-            tag: "latency".into(),
-            start: Duration::ZERO,
-            length: Duration::from_secs(1),
-            histogram: latency,
-        };
-        interval_log::write_log(&mut file, base, [interval]).unwrap();
-        logs.push(interval_log::read_log(&path).unwrap());
+        assert_eq!(run.stats.errors, 0, "{:?}", run.stats.first_errors);
+        totals.push((
+            run.recorder.latency.clone(),
+            run.recorder.service.clone(),
+            run.recorder.lateness.clone(),
+        ));
+        let log = interval_log::read_log(&path).unwrap();
+        assert!(log.damaged_tail.is_none());
+        assert!(
+            log.intervals.iter().filter(|i| i.tag == "latency").count() >= 3,
+            "one interval per step: {:?}",
+            log.intervals
+                .iter()
+                .map(|i| (&i.tag, i.start))
+                .collect::<Vec<_>>()
+        );
+        logs.push(log);
     }
     let merged = merge::merge(&logs).unwrap();
-    let total = &merged.totals["latency"];
-    // One histogram fed every request: the first worker's, with the second's values added.
-    let mut all = latencies[0].clone();
-    all.add(&latencies[1]).unwrap();
-    assert_eq!(total.len(), 200);
-    assert!(*total == all, "the merge is exact");
-    for q in [0.5, 0.9, 0.99, 1.0] {
-        assert_eq!(total.value_at_quantile(q), all.value_at_quantile(q));
+    // One histogram fed every request: the workers' own totals added up.
+    let mut all = totals[0].clone();
+    for (latency, service, lateness) in &totals[1..] {
+        all.0.add(latency).unwrap();
+        all.1.add(service).unwrap();
+        all.2.add(lateness).unwrap();
+    }
+    for (tag, whole) in [
+        ("latency", &all.0),
+        ("service", &all.1),
+        ("lateness", &all.2),
+    ] {
+        let total = &merged.totals[tag];
+        assert_eq!(total.len(), 300, "{tag}");
+        assert!(
+            *total == *whole,
+            "{tag}: every bucket of the merge equals every request's"
+        );
+        for q in [0.5, 0.9, 0.99, 1.0] {
+            assert_eq!(
+                total.value_at_quantile(q),
+                whole.value_at_quantile(q),
+                "{tag} {q}"
+            );
+        }
     }
 }
 
 /// The fixture bench binary run as `cargo bench` would, on `filter`, in a fresh directory, with
-/// `envs`; its output and `results.json` (when written).
-fn fixture(filter: &str, envs: &[(&str, &str)]) -> (Output, Option<serde_json::Value>) {
+/// `envs`; its output, `results.json` (when written) and the directory.
+fn fixture(
+    filter: &str,
+    envs: &[(&str, &str)],
+) -> (Output, Option<serde_json::Value>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_model-bench-fixture"))
         .current_dir(dir.path())
@@ -134,7 +171,7 @@ fn fixture(filter: &str, envs: &[(&str, &str)]) -> (Output, Option<serde_json::V
     let results = std::fs::read_to_string(dir.path().join("model-bench/results.json"))
         .ok()
         .map(|text| serde_json::from_str(&text).expect("results.json is JSON"));
-    (output, results)
+    (output, results, dir)
 }
 
 fn stderr(output: &Output) -> String {
@@ -152,16 +189,18 @@ fn requests(results: &serde_json::Value) -> u64 {
 fn the_bench_binary_as_a_worker_sends_its_share() {
     let _serial = serial();
     let filter = "^serving/rest_open_loop/r200$";
-    let (alone, results) = fixture(filter, &[]);
+    let (alone, results, _) = fixture(filter, &[]);
     assert_eq!(alone.status.code(), Some(0), "{}", stderr(&alone));
     let whole = requests(&results.unwrap());
     assert!(whole >= 90, "200/s over 0.5 s: {whole}");
     let mut shares = Vec::new();
+    let mut records = Vec::new();
+    let mut logs = Vec::new();
     for (index_var, index) in [
         ("JOB_COMPLETION_INDEX", "0"),
         ("MODEL_BENCH_WORKER_INDEX", "1"),
     ] {
-        let (worker, results) =
+        let (worker, results, dir) =
             fixture(filter, &[("MODEL_BENCH_WORKERS", "2"), (index_var, index)]);
         assert_eq!(worker.status.code(), Some(0), "{}", stderr(&worker));
         assert!(
@@ -170,11 +209,41 @@ fn the_bench_binary_as_a_worker_sends_its_share() {
             stderr(&worker)
         );
         shares.push(requests(&results.unwrap()));
+        // The worker's own files for the merge: the point's record and its interval log.
+        let files = dir.path().join(format!("model-bench/worker-{index}"));
+        let record: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(files.join("serving_rest_open_loop_r200.json")).unwrap(),
+        )
+        .unwrap();
+        logs.push(interval_log::read_log(&files.join("serving_rest_open_loop_r200.hlog")).unwrap());
+        records.push(record);
     }
     // A constant schedule's window holds the same arrivals in every run (±1 at its edges).
     let sum: u64 = shares.iter().sum();
     assert!(sum.abs_diff(whole) <= 1, "{shares:?} against {whole} alone");
     assert!(shares[0].abs_diff(shares[1]) <= 1, "{shares:?}");
+    for (index, record) in records.iter().enumerate() {
+        assert_eq!(record["schema"], "model-bench-worker/1");
+        assert_eq!(record["complete"], true);
+        assert_eq!(record["point"], "serving/rest_open_loop/r200");
+        assert_eq!(record["worker"]["index"], index);
+        assert_eq!(record["worker"]["count"], 2);
+        assert_eq!(record["requests"], shares[index]);
+        assert_eq!(record["histograms"]["significant_figures"], 3);
+    }
+    assert_eq!(
+        records[0]["config_hash"], records[1]["config_hash"],
+        "one configuration"
+    );
+    // Every successful request of both workers is in their logs.
+    let latency: u64 = logs
+        .iter()
+        .flat_map(|log| &log.intervals)
+        .filter(|interval| interval.tag == "latency")
+        .map(|interval| interval.histogram.len())
+        .sum();
+    let ok: u64 = records.iter().map(|r| r["ok"].as_u64().unwrap()).sum();
+    assert_eq!(latency, ok);
 }
 
 #[test]
@@ -195,7 +264,7 @@ fn worker_settings_that_do_not_add_up_stop_the_run_before_any_load() {
         ),
         (vec![("MODEL_BENCH_START_AT", "tomorrow")], "RFC 3339"),
     ] {
-        let (output, results) = fixture(filter, &envs);
+        let (output, results, _) = fixture(filter, &envs);
         assert_eq!(
             output.status.code(),
             Some(2),
@@ -214,7 +283,7 @@ fn worker_settings_that_do_not_add_up_stop_the_run_before_any_load() {
 #[test]
 fn a_worker_that_missed_the_shared_start_fails_its_benches_and_says_why() {
     let _serial = serial();
-    let (output, results) = fixture(
+    let (output, results, _) = fixture(
         "^serving/rest_open_loop/r200$",
         &[
             ("MODEL_BENCH_WORKERS", "2"),
@@ -230,5 +299,120 @@ fn a_worker_that_missed_the_shared_start_fails_its_benches_and_says_why() {
         error.contains("reached the shared start MODEL_BENCH_START_AT")
             && error.contains("late, past the limit of 1s"),
         "{error}"
+    );
+}
+
+/// The fixture's `scaleout/open/r400` (Poisson, seeded) against `url` as `workers` worker
+/// processes started together, each in its own directory; returns their directories.
+fn run_workers(url: &str, workers: usize) -> Vec<tempfile::TempDir> {
+    let start_at = format_rfc3339(SystemTime::now() + Duration::from_secs(2));
+    let count = workers.to_string();
+    let spawned: Vec<(std::process::Child, tempfile::TempDir)> = (0..workers)
+        .map(|index| {
+            let dir = tempfile::tempdir().unwrap();
+            let child = Command::new(env!("CARGO_BIN_EXE_model-bench-fixture"))
+                .current_dir(dir.path())
+                .env("MODEL_BENCH_QUICK", "1")
+                .env("CRITERION_HOME", dir.path().join("criterion"))
+                .env("MODEL_BENCH_OUTPUT_DIR", dir.path().join("model-bench"))
+                .env_remove("MODEL_BENCH_CONFIG")
+                .env_remove("MODEL_BENCH_WORKER_INDEX")
+                .env("FIXTURE_SCALED_URL", url)
+                .env("MODEL_BENCH_WORKERS", &count)
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .env("MODEL_BENCH_START_AT", &start_at)
+                .env("HOSTNAME", format!("pod-{index}"))
+                .args(["--bench", "^scaleout/open/r400$"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the fixture starts");
+            (child, dir)
+        })
+        .collect();
+    spawned
+        .into_iter()
+        .map(|(child, dir)| {
+            let output = child.wait_with_output().unwrap();
+            assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+            dir
+        })
+        .collect()
+}
+
+#[test]
+fn worker_processes_merge_into_the_figures_of_one_machine() {
+    let _serial = serial();
+    // 3 ms per request, and every 500 ms a 50 ms stall: a tenth of the arrivals wait for the
+    // rest of it, so from the intended send p50 is 3 ms and p99 3 + 50 × (1 − 0.01 / 0.1) =
+    // 48 ms (46.75–48.8 ms whether 8 or 12 % of a run's Poisson arrivals land in a stall).
+    let latency = InjectedLatency::fixed(Duration::from_millis(3))
+        .with_stall(Duration::from_millis(50), Duration::from_millis(500));
+    let server = ReferenceServer::start(&ReferenceConfig::default().latency(latency)).unwrap();
+    let url = server.rest_url();
+    let dirs = run_workers(&url, 3);
+    let outputs: Vec<std::path::PathBuf> =
+        dirs.iter().map(|d| d.path().join("model-bench")).collect();
+    let points = merge_dirs(&outputs).unwrap();
+    assert_eq!(points.len(), 1);
+    let point = &points[0];
+    assert_eq!(point.point, "scaleout/open/r400");
+    assert!(
+        point.is_whole(),
+        "missing {:?}, incomplete {:?}",
+        point.missing,
+        point.incomplete
+    );
+    assert!(point.all_running.is_some());
+    let identities: Vec<&str> = point
+        .records
+        .iter()
+        .map(|r| r.worker.identity.as_str())
+        .collect();
+    assert_eq!(identities, ["pod-0", "pod-1", "pod-2"]);
+    for record in &point.records {
+        assert!(
+            record.wake_lag_ms.is_some_and(|lag| lag < 1000.0),
+            "{record:?}"
+        );
+    }
+    let merged = &point.merged.totals["latency"];
+    let ok: u64 = point.records.iter().map(|r| r.ok.unwrap()).sum();
+    assert_eq!(merged.len(), ok, "every successful request of every worker");
+    // One second at 400/s over three workers: about 400 requests.
+    assert!((300..=500).contains(&ok), "{ok}");
+
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let (p50, p99) = (
+        ms(merged.value_at_quantile(0.5)),
+        ms(merged.value_at_quantile(0.99)),
+    );
+    // Loopback and the server's own work add well under 3 ms on this machine's busiest runs.
+    assert!(
+        (3.0..6.0).contains(&p50),
+        "merged p50 {p50} ms, injected 3 ms"
+    );
+    assert!(
+        (40.0..56.0).contains(&p99),
+        "merged p99 {p99} ms, expected 46.75–48.8 ms"
+    );
+
+    // The same schedule from one process: the same figures within the same bounds.
+    let (alone, results, _) = fixture("^scaleout/open/r400$", &[("FIXTURE_SCALED_URL", &url)]);
+    assert_eq!(alone.status.code(), Some(0), "{}", stderr(&alone));
+    let stats = &results.unwrap()["benches"][0]["points"][0]["load"]["stats"];
+    let single_p50 = stats["latency"]["p50"].as_f64().unwrap() / 1e6;
+    let single_p99 = stats["latency"]["p99"].as_f64().unwrap() / 1e6;
+    println!(
+        "merged p50 {p50:.2} ms p99 {p99:.2} ms over {ok} requests; \
+         one process p50 {single_p50:.2} ms p99 {single_p99:.2} ms"
+    );
+    assert!(
+        (p50 - single_p50).abs() < 2.0,
+        "p50 {p50} merged, {single_p50} alone"
+    );
+    assert!(
+        (p99 - single_p99).abs() < 12.0,
+        "p99 {p99} merged, {single_p99} alone"
     );
 }

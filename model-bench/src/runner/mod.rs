@@ -173,7 +173,7 @@ pub fn run_main() -> i32 {
     // A scale-out worker's share and start, refused before any load when they do not add up.
     #[cfg(feature = "remote")]
     let worker = match worker::WorkerMode::from_env(|var| std::env::var(var).ok()) {
-        Ok(worker) => worker,
+        Ok(worker) => worker.with_output(&dirs.model_bench),
         Err(error) => {
             eprintln!("model-bench: {error}");
             return EXIT_USAGE;

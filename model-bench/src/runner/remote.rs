@@ -239,7 +239,15 @@ pub fn run(
             result.error = Some(message);
             continue;
         }
-        let plan = worker.plan(plan(bench, remote, config, &level, slices));
+        let plan = match worker.point_plan(plan(bench, remote, config, &level, slices), &point_id) {
+            Ok(plan) => plan,
+            Err(message) => {
+                eprintln!("\nmodel-bench: {point_id} failed: {message}");
+                result.status = BenchStatus::Failed;
+                result.error = Some(message);
+                continue;
+            }
+        };
         crate::progress::set_label(&point_id);
         eprintln!(
             "model-bench: {point_id}: {} against {} for {:?} (after {:?} warm-up)",
@@ -252,7 +260,13 @@ pub fn run(
         let mut trials = 1;
         let mut run = watch.run(runtime, &client, &plan);
         let mut validity = assess(rule, &run, trials);
-        while !validity.is_valid() && trials < rule.max_trials && run.stats().ok > 0 {
+        // A scale-out worker runs each point once: the others do not know it retried.
+        let retries = if worker.share.is_some() {
+            1
+        } else {
+            rule.max_trials
+        };
+        while !validity.is_valid() && trials < retries && run.stats().ok > 0 {
             eprintln!(
                 "model-bench: {point_id}: unstable ({}); trial {} of {}",
                 validity.reasons.join("; "),
@@ -270,6 +284,16 @@ pub fn run(
             );
         }
         let stats = run.stats();
+        if let Err(message) = worker.point_done(&point_id, &plan, stats) {
+            eprintln!("\nmodel-bench: {point_id}: the worker's record: {message}");
+            result.status = BenchStatus::Failed;
+            result.error.get_or_insert(message);
+        }
+        if worker.share.is_some() && stats.requests == 0 && stats.errors == 0 {
+            // Fewer requests in flight than workers: this one keeps none of this point.
+            eprintln!("model-bench: {point_id}: this worker's share of the load is empty");
+            continue;
+        }
         if stats.ok == 0 {
             let first = stats
                 .first_errors

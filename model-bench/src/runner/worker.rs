@@ -1,13 +1,20 @@
 //! The bench binary as one worker of a scale-out run (issue 16): read from the environment a
 //! Kubernetes Indexed Job gives its pods (or the same variables set by hand) before any bench
 //! runs, it makes every remote bench send only this worker's share of its load, and holds the
-//! first load until the shared start. Without those variables it changes nothing.
+//! first load until the shared start. Each load point leaves, in `<output>/worker-<index>/`, an
+//! HdrHistogram interval log (`<point>.hlog`, appended step by step) and a small JSON of its
+//! counts and identity (`<point>.json`, written atomically: `complete: false` when the point
+//! starts, `true` when it is done) for `model-bench merge`. Without those variables it changes
+//! nothing.
 
 use std::cell::OnceCell;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::remote::load::LoadPlan;
+use crate::remote::load::{IntervalLogTarget, LoadPlan};
+use crate::remote::scaleout::record::{HistogramShape, WorkerId, WorkerRecord, WORKER_SCHEMA};
 use crate::remote::scaleout::{StartBarrier, WorkerShare};
+use crate::results::LoadStats;
 
 /// This process's part in a run from several machines; [`WorkerMode::default`] is the whole
 /// run in one process.
@@ -18,6 +25,10 @@ pub struct WorkerMode {
     barrier: Option<StartBarrier>,
     /// The barrier's outcome, once waited for: how late this worker woke, or why it may not run.
     started: OnceCell<Result<Duration, String>>,
+    /// Where this worker's point files go (`<output>/worker-<index>`).
+    dir: Option<PathBuf>,
+    /// What the interval logs count from: the shared start, else this process's start.
+    base_time: Option<SystemTime>,
 }
 
 impl WorkerMode {
@@ -30,7 +41,17 @@ impl WorkerMode {
             share,
             barrier,
             started: OnceCell::new(),
+            dir: None,
+            base_time: Some(barrier.map_or_else(SystemTime::now, |barrier| barrier.at)),
         })
+    }
+
+    /// Puts this worker's point files under `output` (the run's output directory).
+    pub fn with_output(mut self, output: &Path) -> Self {
+        if let Some(share) = self.share {
+            self.dir = Some(output.join(format!("worker-{}", share.index)));
+        }
+        self
     }
 
     /// A line for the terminal when this is a worker, `None` otherwise.
@@ -63,6 +84,95 @@ impl WorkerMode {
         }
     }
 
+    /// `plan` for the load point `point_id` as this worker runs it: its share, and its interval
+    /// log; the point's JSON says `complete: false` until [`point_done`](Self::point_done).
+    pub fn point_plan(&self, plan: LoadPlan, point_id: &str) -> Result<LoadPlan, String> {
+        let (Some(share), Some(dir), Some(base_time)) = (self.share, &self.dir, self.base_time)
+        else {
+            return Ok(plan);
+        };
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "{}: cannot create the worker's directory: {e}",
+                dir.display()
+            )
+        })?;
+        let record = self.record(point_id, &plan, None);
+        self.write_json(point_id, &record)?;
+        Ok(plan.for_worker(share).log_intervals(IntervalLogTarget {
+            path: dir.join(format!("{}.hlog", file_stem(point_id))),
+            base_time,
+        }))
+    }
+
+    /// Writes the point's JSON with what it measured and `complete: true`.
+    pub fn point_done(
+        &self,
+        point_id: &str,
+        plan: &LoadPlan,
+        stats: &LoadStats,
+    ) -> Result<(), String> {
+        if self.share.is_none() || self.dir.is_none() {
+            return Ok(());
+        }
+        let record = self.record(point_id, plan, Some(stats));
+        self.write_json(point_id, &record)
+    }
+
+    fn write_json(&self, point_id: &str, record: &WorkerRecord) -> Result<(), String> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let path = dir.join(format!("{}.json", file_stem(point_id)));
+        let text = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
+        crate::export::write_atomic(&path, &text).map_err(|e| e.to_string())
+    }
+
+    /// The point's worker record; `stats` once it is done.
+    fn record(&self, point_id: &str, plan: &LoadPlan, stats: Option<&LoadStats>) -> WorkerRecord {
+        let share = self.share.unwrap_or(WorkerShare::ALONE);
+        let seconds = |time: SystemTime| {
+            time.duration_since(UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64())
+        };
+        let (lowest, highest, figures) = crate::remote::load::hdr::SHAPE;
+        let now = seconds(SystemTime::now());
+        WorkerRecord {
+            schema: WORKER_SCHEMA.to_owned(),
+            point: point_id.to_owned(),
+            worker: WorkerId {
+                index: share.index,
+                count: share.count,
+                identity: identity(),
+            },
+            config_hash: config_hash(point_id, share.count, plan),
+            histograms: HistogramShape {
+                lowest_discernible_ns: lowest,
+                highest_trackable_ns: highest,
+                significant_figures: figures,
+            },
+            interval_log: format!("{}.hlog", file_stem(point_id)),
+            base_time_s: self.base_time.map_or(0.0, seconds),
+            start_at_s: self.barrier.map(|barrier| seconds(barrier.at)),
+            wake_lag_ms: self
+                .started
+                .get()
+                .and_then(|started| started.as_ref().ok())
+                .map(|lag| lag.as_secs_f64() * 1e3),
+            started_s: stats.map_or(now, |s| now - s.elapsed_s),
+            ended_s: stats.map(|_| now),
+            requests: stats.map(|s| s.requests),
+            ok: stats.map(|s| s.ok),
+            errors: stats.map(|s| s.errors),
+            errors_by_class: stats.map(|s| s.errors_by_class.clone()).unwrap_or_default(),
+            dropped: stats.map(|s| s.dropped),
+            sent_rps: stats.map(|s| s.sent_rps),
+            throughput_rps: stats.map(|s| s.throughput_rps),
+            elapsed_s: stats.map(|s| s.elapsed_s),
+            complete: stats.is_some(),
+        }
+    }
+
     /// Waits for the shared start the first time it is called (after the first bench's health
     /// check); then, and every later time, says whether this worker may run.
     pub fn wait_for_start(&self) -> Result<(), String> {
@@ -74,6 +184,51 @@ impl WorkerMode {
             .clone()
             .map(|_| ())
     }
+}
+
+/// A point id as a file name: `/` and anything unusual become `_`.
+fn file_stem(point_id: &str) -> String {
+    point_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Who this worker is, for the merge's worker table (Kubernetes can start two pods for one
+/// index): the pod's name where the Downward API gives it, else the host name.
+fn identity() -> String {
+    ["POD_NAME", "HOSTNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|name| !name.is_empty()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A hash of what every worker of one run must agree on: the point, the worker count and the
+/// whole load plan before this worker's share is taken.
+fn config_hash(point_id: &str, workers: usize, plan: &LoadPlan) -> String {
+    use sha2::{Digest, Sha256};
+    let whole = LoadPlan {
+        worker: None,
+        interval_log: None,
+        ..plan.clone()
+    };
+    let digest = Sha256::digest(format!("{point_id}\n{workers}\n{whole:?}").as_bytes());
+    digest
+        .iter()
+        .take(12)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

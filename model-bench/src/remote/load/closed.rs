@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::intervals::IntervalRecorder;
 use super::metrics::{Recorder, Window};
 use super::plan::LoadPlan;
 use crate::remote::client::Client;
@@ -24,6 +25,7 @@ pub(super) async fn closed_loop(
     client: Arc<Client>,
     plan: &LoadPlan,
     concurrency: usize,
+    intervals: Option<IntervalRecorder>,
 ) -> Recorder {
     let start = Instant::now();
     let window = Window {
@@ -45,7 +47,8 @@ pub(super) async fn closed_loop(
         .map(|n| Arc::new(AtomicU64::new(n)));
     // One recorder for every worker: memory stays the same at any concurrency, and the lock is
     // held for a few histogram increments per request.
-    let recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
+    let mut recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
+    recorder.intervals = intervals;
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
     let progress = super::metrics::progress_line(&recorder, plan.warm_up, plan.duration);

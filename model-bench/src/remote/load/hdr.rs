@@ -13,6 +13,10 @@ pub(crate) const HIGHEST_NS: u64 = 600_000_000_000;
 /// round trip needs finer. Together these keep a histogram near 160 KB.
 pub(crate) const LOWEST_DISCERNIBLE_NS: u64 = 1_000;
 const SIGNIFICANT_FIGURES: u8 = 3;
+/// The bounds and precision every histogram of the load generator has (lowest discernible
+/// and highest trackable value in nanoseconds, significant figures): what scale-out workers
+/// write beside their logs, since only histograms of one shape add exactly.
+pub(crate) const SHAPE: (u64, u64, u8) = (LOWEST_DISCERNIBLE_NS, HIGHEST_NS, SIGNIFICANT_FIGURES);
 /// An empty histogram of the load generator's bounds and precision.
 pub(crate) fn histogram() -> Histogram<u64> {
     // The bounds are constants known to be valid.

@@ -7,21 +7,25 @@
 
 mod closed;
 pub(crate) mod hdr;
+mod intervals;
 pub mod metrics;
 mod open;
 mod open_files;
 mod plan;
 pub mod scenario;
 mod streams;
+mod summary;
 
 use std::sync::Arc;
 
 use crate::remote::client::Client;
 use crate::results::{LoadStats, MixMemberStats};
-use metrics::{LatencyBasis, Recorder};
+pub use intervals::IntervalLogTarget;
+use metrics::Recorder;
 pub use plan::{
     Arrival, ConcurrencyStep, LoadMode, LoadPlan, RateStep, DEFAULT_MAX_IN_FLIGHT, MAX_BACKLOG,
 };
+pub use summary::LatencyBasis;
 
 /// A finished run: the raw recording and its statistics (of the whole run, and of each member
 /// of a mixed workload). What was read beside the run joins them in a `LoadPoint` in
@@ -46,9 +50,16 @@ impl LoadRun {
 pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
     open_files::raise_open_files_limit();
     let members = client.mix_members();
-    let (recorder, dropped, basis) = match plan.mode {
+    let (log, intervals, log_error) = match &plan.interval_log {
+        Some(target) => match intervals::IntervalWriter::start(target, plan.series_step) {
+            Ok((writer, recorder)) => (Some(writer), Some(recorder), None),
+            Err(message) => (None, None, Some(message)),
+        },
+        None => (None, None, None),
+    };
+    let (mut recorder, dropped, basis) = match plan.mode {
         LoadMode::Closed { concurrency } => (
-            closed::closed_loop(client, plan, concurrency).await,
+            closed::closed_loop(client, plan, concurrency, intervals).await,
             0,
             LatencyBasis::CorrectedClosedLoop,
         ),
@@ -57,18 +68,36 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
             arrival,
             seed,
         } => {
-            let (recorder, dropped) = open::open_loop(client, plan, rate, arrival, seed).await;
+            let (recorder, dropped) =
+                open::open_loop(client, plan, rate, arrival, seed, intervals).await;
             (recorder, dropped, LatencyBasis::IntendedSend)
         }
     };
-    let stats = metrics::summarize(&recorder, basis, dropped, plan.is_open());
+    // The last step to the log, then the log's writer done: an error of either is the run's.
+    if let Some(mut intervals) = recorder.intervals.take() {
+        intervals.finish();
+    }
+    let log_error = match log {
+        Some(writer) => tokio::task::spawn_blocking(move || writer.finish())
+            .await
+            .unwrap_or_else(|_| Err("the interval log's writer did not finish".into()))
+            .err(),
+        None => log_error,
+    };
+    if let Some(message) = log_error {
+        recorder.record_error(crate::remote::error::RequestError::new(
+            crate::remote::error::ErrorClass::Io,
+            message,
+        ));
+    }
+    let stats = summary::summarize(&recorder, basis, dropped, plan.is_open());
     let mix: Vec<MixMemberStats> = members
         .into_iter()
         .zip(&recorder.members)
         .map(|((name, weight), member)| MixMemberStats {
             name,
             weight,
-            stats: metrics::summarize(member, basis, 0, plan.is_open()),
+            stats: summary::summarize(member, basis, 0, plan.is_open()),
         })
         .collect();
     LoadRun {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore};
 
+use super::intervals::IntervalRecorder;
 use super::metrics::{Recorder, Window};
 use super::plan::{Arrival, LoadPlan, RateStep, MAX_BACKLOG};
 use crate::remote::client::{Client, Session};
@@ -145,6 +146,7 @@ pub(super) async fn open_loop(
     rate: f64,
     arrival: Arrival,
     seed: u64,
+    intervals: Option<IntervalRecorder>,
 ) -> (Recorder, u64) {
     // A short lead lets the dispatcher thread start before the first intended send.
     let start = Instant::now() + Duration::from_millis(5);
@@ -155,7 +157,8 @@ pub(super) async fn open_loop(
         series_step: plan.series_step,
     };
     let end = window.start + window.len;
-    let recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
+    let mut recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
+    recorder.intervals = intervals;
     let stop = Arc::clone(&recorder.stop_signal);
     let recorder = Arc::new(Mutex::new(recorder));
     let progress = super::metrics::progress_line(&recorder, plan.warm_up, plan.duration);

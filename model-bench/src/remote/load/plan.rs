@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::intervals::IntervalLogTarget;
 use super::metrics;
 use crate::remote::scaleout::WorkerShare;
 
@@ -100,6 +101,9 @@ pub struct LoadPlan {
     /// (open loop: its arrivals of the whole schedule; closed loop: its part of the concurrency
     /// and of the request budget). `None`: the whole load.
     pub worker: Option<WorkerShare>,
+    /// A scale-out worker's interval log: each step's histograms appended to this file as the
+    /// run goes (`load/intervals.rs`). `None`: no log.
+    pub interval_log: Option<IntervalLogTarget>,
 }
 
 /// From `from` into the measurement window, arrivals come at `rate` per second (0: none).
@@ -145,6 +149,7 @@ impl LoadPlan {
             count_window: None,
             error_limit: None,
             worker: None,
+            interval_log: None,
         }
     }
 
@@ -168,6 +173,7 @@ impl LoadPlan {
             count_window: None,
             error_limit: None,
             worker: None,
+            interval_log: None,
         }
     }
 
@@ -198,6 +204,13 @@ impl LoadPlan {
     /// Stop once `errors` measured requests have failed.
     pub fn error_limit(mut self, errors: u64) -> Self {
         self.error_limit = Some(errors.max(1));
+        self
+    }
+
+    /// Appends each step's histograms to `target` as the run goes (see
+    /// [`LoadPlan::interval_log`](Self::interval_log)).
+    pub fn log_intervals(mut self, target: IntervalLogTarget) -> Self {
+        self.interval_log = Some(target);
         self
     }
 

@@ -17,15 +17,16 @@ use super::interval_log::WorkerLog;
 pub struct Merged {
     /// Every interval of a tag, of every worker, added.
     pub totals: BTreeMap<String, Histogram<u64>>,
-    /// Per tag, each step's histogram (keyed by its start from the shared start, in whole
-    /// milliseconds, the log's precision), of every worker, added.
+    /// Per tag, each step's histogram of every worker, added; keyed by the step's number, its
+    /// start from the shared start over its length, rounded (the workers' steps line up to
+    /// well within half a step).
     pub steps: BTreeMap<String, BTreeMap<u64, Histogram<u64>>>,
 }
 
 impl Merged {
-    /// The merged step `start_ms` of `tag`.
-    pub fn step(&self, tag: &str, start_ms: u64) -> Option<&Histogram<u64>> {
-        self.steps.get(tag)?.get(&start_ms)
+    /// The merged step number `step` of `tag`.
+    pub fn step(&self, tag: &str, step: u64) -> Option<&Histogram<u64>> {
+        self.steps.get(tag)?.get(&step)
     }
 }
 
@@ -100,7 +101,8 @@ pub fn merge(logs: &[WorkerLog]) -> Result<Merged, MergeError> {
                 Some(_) => {}
                 None => reference = Some(theirs),
             }
-            let start_ms = interval.start.as_millis() as u64;
+            let step = (interval.start.as_secs_f64() / interval.length.as_secs_f64().max(1e-3))
+                .round() as u64;
             add(
                 merged.totals.entry(interval.tag.clone()),
                 &interval.histogram,
@@ -110,7 +112,7 @@ pub fn merge(logs: &[WorkerLog]) -> Result<Merged, MergeError> {
                     .steps
                     .entry(interval.tag.clone())
                     .or_default()
-                    .entry(start_ms),
+                    .entry(step),
                 &interval.histogram,
             );
         }

@@ -1,0 +1,80 @@
+//! What a scale-out worker writes beside each point's interval log (`<point>.json`): who it
+//! is, what configuration it ran, the histograms' shape, when it ran and what it counted. The
+//! runner writes it (atomically, `complete: false` from the point's start), the merge reads it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The layout version of [`WorkerRecord`].
+pub const WORKER_SCHEMA: &str = "model-bench-worker/1";
+
+/// Which worker wrote a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerId {
+    /// 0-based index.
+    pub index: usize,
+    /// Workers in the run.
+    pub count: usize,
+    /// The pod's name (`POD_NAME`) or the host's: Kubernetes can start two pods for one index.
+    pub identity: String,
+}
+
+/// The bounds and precision of a worker's histograms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistogramShape {
+    /// Lowest discernible value, ns.
+    pub lowest_discernible_ns: u64,
+    /// Highest trackable value, ns.
+    pub highest_trackable_ns: u64,
+    /// Significant figures.
+    pub significant_figures: u8,
+}
+
+/// One worker's record of one load point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerRecord {
+    /// [`WORKER_SCHEMA`].
+    pub schema: String,
+    /// The load point's id (`pipeline/bench/level`).
+    pub point: String,
+    /// Who wrote it.
+    pub worker: WorkerId,
+    /// A hash of the point's whole configuration: equal on every worker of one run.
+    pub config_hash: String,
+    /// The histograms' shape: equal on every worker, or they do not add exactly.
+    pub histograms: HistogramShape,
+    /// The interval log's file name, beside this record.
+    pub interval_log: String,
+    /// What the log's times count from (seconds since the Unix epoch): the shared start, else
+    /// the worker's own start.
+    pub base_time_s: f64,
+    /// The shared start, when one was given (seconds since the Unix epoch).
+    pub start_at_s: Option<f64>,
+    /// How late this worker woke for the shared start, ms.
+    pub wake_lag_ms: Option<f64>,
+    /// When the point started on this worker (seconds since the Unix epoch).
+    pub started_s: f64,
+    /// When it ended; `None` while it runs.
+    pub ended_s: Option<f64>,
+    /// Measured requests (this worker's share).
+    pub requests: Option<u64>,
+    /// Of those, the successful ones.
+    pub ok: Option<u64>,
+    /// Of those, the failed ones.
+    pub errors: Option<u64>,
+    /// Failures by class.
+    #[serde(default)]
+    pub errors_by_class: BTreeMap<String, u64>,
+    /// Open loop: arrivals of this worker's share never sent.
+    pub dropped: Option<u64>,
+    /// Requests sent per second of window.
+    pub sent_rps: Option<f64>,
+    /// Successful responses per second.
+    pub throughput_rps: Option<f64>,
+    /// The measured span, s.
+    pub elapsed_s: Option<f64>,
+    /// Whether the point finished on this worker: `false` from its start, so a worker killed
+    /// mid-point leaves a record that says so.
+    pub complete: bool,
+}

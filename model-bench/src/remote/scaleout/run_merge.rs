@@ -1,0 +1,389 @@
+//! Merging a whole scale-out run from its workers' directories: every `<point>.json` record and
+//! its interval log, grouped by point; the workers checked against each other (one worker
+//! count, one configuration per point, one record per index) before their histograms are added
+//! exactly; missing and unfinished workers named, never made up for; and the window in which
+//! every worker was running.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use super::interval_log::{read_log, LogError, WorkerLog};
+use super::merge::{merge, MergeError, Merged};
+use super::record::{WorkerRecord, WORKER_SCHEMA};
+
+/// One load point over every worker that ran it.
+#[derive(Debug, Clone)]
+pub struct PointMerge {
+    /// The point's id.
+    pub point: String,
+    /// How many workers the run had.
+    pub workers: usize,
+    /// The records found, by worker index.
+    pub records: Vec<WorkerRecord>,
+    /// Indexes with no record for this point.
+    pub missing: Vec<usize>,
+    /// Indexes whose record says the point did not finish (a worker killed mid-point), or
+    /// whose log's last line was cut.
+    pub incomplete: Vec<usize>,
+    /// What was wrong with the logs that were kept: a cut last line, with its file and line.
+    pub notes: Vec<String>,
+    /// The histograms of every record's log, added.
+    pub merged: Merged,
+    /// From the last worker's start of the point to the first one's end (seconds since the
+    /// Unix epoch): when all of them were sending; `None` when some never finished.
+    pub all_running: Option<(f64, f64)>,
+}
+
+impl PointMerge {
+    /// Whether every worker ran the point to its end.
+    pub fn is_whole(&self) -> bool {
+        self.missing.is_empty() && self.incomplete.is_empty()
+    }
+}
+
+/// Why a run's worker outputs cannot be merged.
+#[derive(Debug, Error)]
+pub enum RunMergeError {
+    /// Nothing to merge.
+    #[error("no worker records (`*.json` of {WORKER_SCHEMA}) under {dirs}")]
+    NoRecords {
+        /// The directories searched.
+        dirs: String,
+    },
+    /// A directory or record that cannot be read.
+    #[error("{path}: {message}")]
+    Read {
+        /// The file or directory.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An interval log that cannot be read.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// Histograms that do not add exactly.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    /// Workers that disagree on the run.
+    #[error("{point}: {message}")]
+    Disagree {
+        /// The point.
+        point: String,
+        /// What they disagree on.
+        message: String,
+    },
+}
+
+/// Reads every worker record under `dirs` (each a worker's directory, or one holding
+/// `worker-*` directories, searched one level down) and merges each point.
+pub fn merge_dirs(dirs: &[PathBuf]) -> Result<Vec<PointMerge>, RunMergeError> {
+    let mut found: BTreeMap<String, Vec<(WorkerRecord, PathBuf)>> = BTreeMap::new();
+    for dir in dirs {
+        for path in record_files(dir)? {
+            if let Some(record) = read_record(&path)? {
+                found
+                    .entry(record.point.clone())
+                    .or_default()
+                    .push((record, path));
+            }
+        }
+    }
+    if found.is_empty() {
+        let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        return Err(RunMergeError::NoRecords {
+            dirs: dirs.join(", "),
+        });
+    }
+    found
+        .into_iter()
+        .map(|(point, records)| merge_point(point, records))
+        .collect()
+}
+
+/// The `*.json` files of `dir` and of its `worker-*` subdirectories.
+fn record_files(dir: &Path) -> Result<Vec<PathBuf>, RunMergeError> {
+    let read = |dir: &Path| -> Result<Vec<PathBuf>, RunMergeError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| RunMergeError::Read {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        Ok(paths)
+    };
+    let mut files = Vec::new();
+    for path in read(dir)? {
+        let is_worker_dir = path.is_dir()
+            && path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("worker-"));
+        if is_worker_dir {
+            files.extend(read(&path)?.into_iter().filter(|p| is_json(p)));
+        } else if is_json(&path) {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "json")
+}
+
+/// The record at `path`; `None` for JSON that is not a worker record (a `results.json`).
+fn read_record(path: &Path) -> Result<Option<WorkerRecord>, RunMergeError> {
+    let text = std::fs::read_to_string(path).map_err(|e| RunMergeError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(value) => value,
+        Err(_) => return Ok(None),
+    };
+    if value.get("schema").and_then(|s| s.as_str()) != Some(WORKER_SCHEMA) {
+        return Ok(None);
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| RunMergeError::Read {
+            path: path.display().to_string(),
+            message: format!("not a whole worker record: {e}"),
+        })
+}
+
+fn merge_point(
+    point: String,
+    mut records: Vec<(WorkerRecord, PathBuf)>,
+) -> Result<PointMerge, RunMergeError> {
+    let disagree = |message: String| RunMergeError::Disagree {
+        point: point.clone(),
+        message,
+    };
+    records.sort_by_key(|(record, _)| record.worker.index);
+    let first = &records[0].0;
+    let workers = first.worker.count;
+    for (record, path) in &records {
+        if record.worker.count != workers {
+            return Err(disagree(format!(
+                "{} says {} workers, {} says {workers}",
+                path.display(),
+                record.worker.count,
+                records[0].1.display()
+            )));
+        }
+        if record.config_hash != first.config_hash {
+            return Err(disagree(format!(
+                "{} ran another configuration (hash {}) than {} ({}): not one run",
+                path.display(),
+                record.config_hash,
+                records[0].1.display(),
+                first.config_hash
+            )));
+        }
+        if record.histograms != first.histograms {
+            return Err(disagree(format!(
+                "{} has histograms of {:?}, {} of {:?}: they do not add exactly",
+                path.display(),
+                record.histograms,
+                records[0].1.display(),
+                first.histograms
+            )));
+        }
+    }
+    for pair in records.windows(2) {
+        if pair[0].0.worker.index == pair[1].0.worker.index {
+            return Err(disagree(format!(
+                "two records for worker {} ({} at {}, {} at {}): keep the one of the pod that \
+                 ran to the end",
+                pair[0].0.worker.index,
+                pair[0].0.worker.identity,
+                pair[0].1.display(),
+                pair[1].0.worker.identity,
+                pair[1].1.display()
+            )));
+        }
+    }
+    let present: Vec<usize> = records.iter().map(|(r, _)| r.worker.index).collect();
+    let missing = (0..workers).filter(|i| !present.contains(i)).collect();
+    let mut incomplete = Vec::new();
+    let mut notes = Vec::new();
+    let mut logs: Vec<WorkerLog> = Vec::new();
+    for (record, path) in &records {
+        let log_path = path.with_file_name(&record.interval_log);
+        let log = read_log(&log_path)?;
+        if let Some(damage) = &log.damaged_tail {
+            notes.push(format!(
+                "{}: {damage} (cut short; the intervals before it are kept)",
+                log_path.display()
+            ));
+        }
+        if !record.complete || log.damaged_tail.is_some() {
+            incomplete.push(record.worker.index);
+        }
+        logs.push(log);
+    }
+    let merged = merge(&logs)?;
+    let ends: Option<Vec<f64>> = records.iter().map(|(r, _)| r.ended_s).collect();
+    let all_running = ends.and_then(|ends| {
+        let from = records
+            .iter()
+            .map(|(r, _)| r.started_s)
+            .fold(f64::MIN, f64::max);
+        let to = ends.into_iter().fold(f64::MAX, f64::min);
+        (to > from).then_some((from, to))
+    });
+    Ok(PointMerge {
+        point,
+        workers,
+        records: records.into_iter().map(|(record, _)| record).collect(),
+        missing,
+        incomplete,
+        notes,
+        merged,
+        all_running,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::super::interval_log::{write_log, Interval};
+    use super::super::record::{HistogramShape, WorkerId};
+    use super::*;
+    use crate::remote::load::hdr::histogram;
+
+    /// Writes worker `index` of `count`'s record and log of `values` into `dir/worker-<index>`.
+    fn worker(dir: &Path, index: usize, count: usize, values: &[u64], complete: bool) -> PathBuf {
+        let own = dir.join(format!("worker-{index}"));
+        std::fs::create_dir_all(&own).unwrap();
+        let mut h = histogram();
+        for &v in values {
+            h.record(v).unwrap();
+        }
+        let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut log = std::fs::File::create(own.join("p.hlog")).unwrap();
+        let interval = Interval {
+            tag: "latency".into(),
+            start: Duration::from_secs(3),
+            length: Duration::from_secs(1),
+            histogram: h,
+        };
+        write_log(&mut log, base, [interval]).unwrap();
+        let record = WorkerRecord {
+            schema: WORKER_SCHEMA.into(),
+            point: "serving/x/c4".into(),
+            worker: WorkerId {
+                index,
+                count,
+                identity: format!("pod-{index}"),
+            },
+            config_hash: "abc".into(),
+            histograms: HistogramShape {
+                lowest_discernible_ns: 1_000,
+                highest_trackable_ns: 600_000_000_000,
+                significant_figures: 3,
+            },
+            interval_log: "p.hlog".into(),
+            base_time_s: 1.8e9,
+            start_at_s: Some(1.8e9),
+            wake_lag_ms: Some(0.2),
+            started_s: 1.8e9 + 1.0 + index as f64 * 0.01,
+            ended_s: complete.then_some(1.8e9 + 10.0 - index as f64 * 0.01),
+            requests: Some(values.len() as u64),
+            ok: Some(values.len() as u64),
+            errors: Some(0),
+            errors_by_class: BTreeMap::new(),
+            dropped: Some(0),
+            sent_rps: Some(10.0),
+            throughput_rps: Some(10.0),
+            elapsed_s: Some(9.0),
+            complete,
+        };
+        let path = own.join("p.json");
+        std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+        path
+    }
+
+    #[test]
+    fn whole_runs_merge_and_missing_or_unfinished_workers_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        worker(dir.path(), 0, 3, &[1_000, 2_000], true);
+        worker(dir.path(), 2, 3, &[3_000], false);
+        std::fs::write(dir.path().join("results.json"), "{\"schema_version\": 9}").unwrap();
+        let points = merge_dirs(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(points.len(), 1);
+        let point = &points[0];
+        assert_eq!(point.point, "serving/x/c4");
+        assert_eq!(point.missing, [1]);
+        assert_eq!(point.incomplete, [2]);
+        assert!(!point.is_whole());
+        assert_eq!(point.all_running, None, "worker 2 never finished");
+        assert_eq!(
+            point.merged.totals["latency"].len(),
+            3,
+            "what was measured is kept"
+        );
+
+        worker(dir.path(), 1, 3, &[4_000], true);
+        worker(dir.path(), 2, 3, &[3_000], true);
+        let point = &merge_dirs(&[dir.path().to_path_buf()]).unwrap()[0];
+        assert!(point.is_whole());
+        let (from, to) = point.all_running.unwrap();
+        assert!((from - (1.8e9 + 1.02)).abs() < 1e-3 && (to - (1.8e9 + 9.98)).abs() < 1e-3);
+        assert_eq!(point.merged.step("latency", 3).map(|h| h.len()), Some(4));
+    }
+
+    #[test]
+    fn workers_of_other_runs_or_twice_one_index_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        worker(dir.path(), 0, 2, &[1_000], true);
+        let other = worker(dir.path(), 1, 2, &[1_000], true);
+        let mut record: WorkerRecord =
+            serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
+        record.config_hash = "def".into();
+        std::fs::write(&other, serde_json::to_vec(&record).unwrap()).unwrap();
+        let error = merge_dirs(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(
+            error.to_string().contains("another configuration"),
+            "{error}"
+        );
+
+        record.config_hash = "abc".into();
+        record.worker.index = 0;
+        std::fs::write(&other, serde_json::to_vec(&record).unwrap()).unwrap();
+        let error = merge_dirs(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(
+            error.to_string().contains("two records for worker 0"),
+            "{error}"
+        );
+
+        let empty = tempfile::tempdir().unwrap();
+        let error = merge_dirs(&[empty.path().to_path_buf()]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("no worker records"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_truncated_log_is_named_and_the_rest_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        worker(dir.path(), 0, 2, &[1_000], true);
+        worker(dir.path(), 1, 2, &[2_000], true);
+        let log = dir.path().join("worker-1/p.hlog");
+        let bytes = std::fs::read(&log).unwrap();
+        std::fs::write(&log, &bytes[..bytes.len() - 5]).unwrap();
+        let point = &merge_dirs(&[dir.path().to_path_buf()]).unwrap()[0];
+        assert_eq!(point.incomplete, [1], "its only interval was cut");
+        assert!(
+            point.notes[0].contains("worker-1/p.hlog: line ")
+                && point.notes[0].contains("cut short"),
+            "{:?}",
+            point.notes
+        );
+        assert_eq!(point.merged.totals["latency"].len(), 1);
+    }
+}
