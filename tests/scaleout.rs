@@ -407,6 +407,8 @@ fn worker_processes_merge_into_the_figures_of_one_machine() {
         "merged p50 {p50:.2} ms p99 {p99:.2} ms over {ok} requests; \
          one process p50 {single_p50:.2} ms p99 {single_p99:.2} ms"
     );
+    merge_command_writes_the_merged_run(&outputs, merged.len(), p99);
+
     assert!(
         (p50 - single_p50).abs() < 2.0,
         "p50 {p50} merged, {single_p50} alone"
@@ -415,4 +417,72 @@ fn worker_processes_merge_into_the_figures_of_one_machine() {
         (p99 - single_p99).abs() < 12.0,
         "p99 {p99} merged, {single_p99} alone"
     );
+}
+
+/// The `model-bench` command, built beside the fixture by the workspace's test command.
+fn model_bench_command() -> Command {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_model-bench-fixture"))
+        .with_file_name("model-bench");
+    assert!(
+        path.exists(),
+        "{} is not built: run the tests with --workspace --features model-bench/cli",
+        path.display()
+    );
+    Command::new(path)
+}
+
+/// `model-bench merge` over the workers' `outputs`: the merged files, the same figures as the
+/// library's merge, and the partial exit code when a worker's output is left out.
+fn merge_command_writes_the_merged_run(outputs: &[std::path::PathBuf], ok: u64, p99_ms: f64) {
+    let out = tempfile::tempdir().unwrap();
+    let merged_dir = out.path().join("merged");
+    let whole = model_bench_command()
+        .arg("merge")
+        .args(outputs)
+        .arg("-o")
+        .arg(&merged_dir)
+        .output()
+        .unwrap();
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    let stdout = String::from_utf8_lossy(&whole.stdout).into_owned();
+    assert!(
+        stdout.contains("scaleout/open/r400: 3 worker(s)") && stdout.contains("pod-2"),
+        "{stdout}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(merged_dir.join("results.json")).unwrap())
+            .unwrap();
+    let stats = &results["benches"][0]["points"][0]["load"]["stats"];
+    assert_eq!(stats["ok"], ok);
+    let merged_p99 = stats["latency"]["p99"].as_f64().unwrap() / 1e6;
+    assert!(
+        (merged_p99 - p99_ms).abs() < 1e-9,
+        "{merged_p99} against {p99_ms}"
+    );
+    assert!(!stats["time_series"].as_array().unwrap().is_empty());
+    assert_eq!(results["scaleout"]["workers"], 3);
+    assert_eq!(results["scaleout"]["partial"], false);
+    assert!(merged_dir.join("summary.md").exists());
+    assert!(merged_dir.join("report/index.html").exists());
+
+    let partial = model_bench_command()
+        .arg("merge")
+        .args(&outputs[..2])
+        .arg("-o")
+        .arg(out.path().join("partial"))
+        .output()
+        .unwrap();
+    assert_eq!(partial.status.code(), Some(7), "{}", stderr(&partial));
+    assert!(
+        stderr(&partial).contains("no output of worker(s) [2]"),
+        "{}",
+        stderr(&partial)
+    );
+    let accepted = model_bench_command()
+        .args(["merge", "--allow-partial", "-o"])
+        .arg(out.path().join("accepted"))
+        .args(&outputs[..2])
+        .output()
+        .unwrap();
+    assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
 }

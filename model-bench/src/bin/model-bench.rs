@@ -1,5 +1,6 @@
-//! The `model-bench` command: compare result files, draw a results file's HTML report, and export or
-//! import a criterion baseline as one portable file. Benches themselves run with `cargo bench`.
+//! The `model-bench` command: compare result files, draw a results file's HTML report, export or
+//! import a criterion baseline as one portable file, and merge a scale-out run's workers (with the
+//! `remote` feature). Benches themselves run with `cargo bench`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,21 @@ enum Command {
         output: PathBuf,
         #[arg(long, default_value = "target/criterion")]
         criterion_dir: PathBuf,
+    },
+    /// Merge a scale-out run: each DIR is one worker's output directory (its results.json and
+    /// worker-<index>/ files). Histograms are added exactly; a missing or unfinished worker is
+    /// named and exits with 7 unless --allow-partial.
+    #[cfg(feature = "remote")]
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged results.json, CSV, Markdown and report go.
+        #[arg(short, long, default_value = "merged")]
+        output: PathBuf,
+        /// Exit with 0 even when a worker or a worker's end is missing (the figures are then of
+        /// the requests that were measured, never scaled up).
+        #[arg(long)]
+        allow_partial: bool,
     },
     /// Unpack a baseline file into criterion's directory, optionally under another name.
     Import {
@@ -185,6 +201,48 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
                 "model-bench: baseline `{name}` ({benchmarks} benchmarks) written to {}",
                 output.display()
             );
+            Ok(0)
+        }
+        #[cfg(feature = "remote")]
+        Command::Merge {
+            dirs,
+            output,
+            allow_partial,
+        } => {
+            let run = tool::merge::merge_run(&dirs)?;
+            tool::merge::write(&run, &output)?;
+            if let Some(scaleout) = &run.report.scaleout {
+                for point in &scaleout.points {
+                    println!("{}: {} worker(s)", point.point, point.workers.len());
+                    for worker in &point.workers {
+                        println!(
+                            "  worker {:>3} {:<24} {:>8} requests {:>8} ok {:>6} errors {:>10.1} sent/s  woke {:>7} late{}",
+                            worker.index,
+                            worker.identity,
+                            worker.requests.unwrap_or(0),
+                            worker.ok.unwrap_or(0),
+                            worker.errors.unwrap_or(0),
+                            worker.sent_rps.unwrap_or(0.0),
+                            worker
+                                .wake_lag_ms
+                                .map_or("-".to_owned(), |ms| format!("{ms:.1} ms")),
+                            if worker.complete { "" } else { "  (did not finish)" }
+                        );
+                    }
+                }
+            }
+            for problem in &run.problems {
+                eprintln!("model-bench: {problem}");
+            }
+            eprintln!("model-bench: merged run written to {}", output.display());
+            if run.is_partial() && !allow_partial {
+                eprintln!(
+                    "model-bench: the run is partial (figures of the requests measured, not scaled \
+                     up); exit {}; --allow-partial accepts it",
+                    tool::merge::EXIT_PARTIAL
+                );
+                return Ok(tool::merge::EXIT_PARTIAL);
+            }
             Ok(0)
         }
         Command::Import {

@@ -7,6 +7,7 @@ pub mod model;
 pub mod percentiles;
 pub mod protocol;
 pub mod resources;
+pub mod scaleout;
 pub mod setup;
 pub mod stream;
 
@@ -16,5 +17,6 @@ pub use model::*;
 pub use percentiles::{Percentiles, SpectrumPoint};
 pub use protocol::Protocol;
 pub use resources::*;
+pub use scaleout::{ScaleoutInfo, ScaleoutPoint, WorkerRow};
 pub use setup::{ChangeKind, Setup, SetupChange};
 pub use stream::{Goodput, PromptsInfo, Slo, StreamStats};

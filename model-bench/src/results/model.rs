@@ -41,6 +41,10 @@ pub struct Report {
     /// Advice read off the results, each with the numbers behind it.
     #[serde(default)]
     pub recommendations: Vec<Recommendation>,
+    /// A run merged from several load machines (`model-bench merge`): its workers, point by
+    /// point. Absent for a run from one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaleout: Option<super::scaleout::ScaleoutInfo>,
 }
 
 /// How the run was configured.

@@ -43,6 +43,7 @@ pub fn build(
         benches,
         pipelines,
         recommendations,
+        scaleout: None,
     }
 }
 

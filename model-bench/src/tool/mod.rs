@@ -3,6 +3,8 @@
 
 pub mod baseline_file;
 pub mod compare;
+#[cfg(feature = "remote")]
+pub mod merge;
 
 use std::path::Path;
 
@@ -28,6 +30,8 @@ pub enum ToolError {
     },
     #[error("cannot write {path}: {message}")]
     Write { path: String, message: String },
+    #[error("{0}")]
+    Merge(String),
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String, ToolError> {

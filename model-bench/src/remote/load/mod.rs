@@ -14,7 +14,7 @@ mod open_files;
 mod plan;
 pub mod scenario;
 mod streams;
-mod summary;
+pub(crate) mod summary;
 
 use std::sync::Arc;
 

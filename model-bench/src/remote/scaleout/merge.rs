@@ -21,6 +21,8 @@ pub struct Merged {
     /// start from the shared start over its length, rounded (the workers' steps line up to
     /// well within half a step).
     pub steps: BTreeMap<String, BTreeMap<u64, Histogram<u64>>>,
+    /// The steps' length (the first interval's).
+    pub step_length: Option<Duration>,
 }
 
 impl Merged {
@@ -101,6 +103,7 @@ pub fn merge(logs: &[WorkerLog]) -> Result<Merged, MergeError> {
                 Some(_) => {}
                 None => reference = Some(theirs),
             }
+            merged.step_length.get_or_insert(interval.length);
             let step = (interval.start.as_secs_f64() / interval.length.as_secs_f64().max(1e-3))
                 .round() as u64;
             add(
