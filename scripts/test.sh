@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need (a Python venv with the
-# PyPI onnxruntime wheel, for the real-ONNX-Runtime path, one with MLServer, a real V2 server, one
+# PyPI onnxruntime wheel, for the real-ONNX-Runtime path, and the Kubernetes client, one with MLServer, a real V2 server, one
 # with llama.cpp's OpenAI-compatible server and a small model, and one with PyPI's torch wheel, for
 # libtorch), then runs every test, on tract, on ONNX Runtime and
 # on libtorch. `.ci/run` calls exactly this.
@@ -25,6 +25,13 @@ fi
 if ! "$VENV/bin/python" -c "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '$ORT_VERSION')" 2>/dev/null; then
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "onnxruntime==$ORT_VERSION"
 fi
+# The official Kubernetes client, for tests/scaleout.rs's offline check of `model-bench k8s-job`'s
+# manifest against the Job schema.
+K8S_CLIENT_VERSION=33.1.0
+if ! "$VENV/bin/python" -c "import kubernetes, sys; sys.exit(kubernetes.__version__ != '$K8S_CLIENT_VERSION')" 2>/dev/null; then
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "kubernetes==$K8S_CLIENT_VERSION"
+fi
+export MODEL_BENCH_K8S_PYTHON="$PWD/$VENV/bin/python"
 ORT_LIB=$("$VENV/bin/python" -c "import onnxruntime, os; print(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so.$ORT_VERSION'))")
 [ -f "$ORT_LIB" ] || { echo "test.sh: onnxruntime $ORT_VERSION is installed but $ORT_LIB is missing" >&2; exit 1; }
 

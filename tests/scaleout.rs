@@ -4,6 +4,10 @@
 //! an interval log and read back, merge into the histogram of every request. Then the bench
 //! binary as a worker (the fixture, with the variables a Kubernetes pod gets): its share of a
 //! bench, and the clear errors for worker settings that do not add up or a start it missed.
+//! Last, the Kubernetes Job `model-bench k8s-job` prints, checked against the Job schema offline by
+//! the official Python client's models: from `$MODEL_BENCH_K8S_PYTHON`, else `.venv/bin/python`,
+//! where `./scripts/test.sh` installs `kubernetes`. Without it that test fails; it never passes
+//! silently.
 
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
@@ -485,4 +489,114 @@ fn merge_command_writes_the_merged_run(outputs: &[std::path::PathBuf], ok: u64, 
         .output()
         .unwrap();
     assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
+}
+
+/// Python with the official Kubernetes client.
+fn k8s_python() -> std::path::PathBuf {
+    let path = std::env::var_os("MODEL_BENCH_K8S_PYTHON")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
+        });
+    assert!(
+        path.is_file(),
+        "{} is missing: ./scripts/test.sh installs the Kubernetes client there (or set \
+         MODEL_BENCH_K8S_PYTHON)",
+        path.display()
+    );
+    path
+}
+
+/// Runs the schema check on `manifest`: its exit status and output.
+fn check_job(manifest: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(k8s_python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/k8s/check_job.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(manifest.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_k8s_job_manifest_is_a_kubernetes_indexed_job() {
+    let printed = model_bench_command()
+        .args([
+            "k8s-job",
+            "--image",
+            "registry.example/bench:1",
+            "--workers",
+            "16",
+        ])
+        .args([
+            "--name",
+            "llm-run",
+            "--start-in",
+            "90s",
+            "--",
+            "^scaleout/",
+            "--quick",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(printed.status.code(), Some(0), "{}", stderr(&printed));
+    let manifest = String::from_utf8(printed.stdout).unwrap();
+    let checked = check_job(&manifest);
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    let job: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(job["kind"], "Job");
+    assert_eq!(job["completion_mode"], "Indexed");
+    assert_eq!(job["completions"], 16);
+    assert_eq!(job["parallelism"], 16);
+    assert_eq!(job["backoff_limit_per_index"], 0);
+    assert_eq!(job["restart_policy"], "Never");
+    assert_eq!(job["env"]["MODEL_BENCH_WORKERS"], "16");
+    assert_eq!(
+        job["args"],
+        serde_json::json!(["--bench", "^scaleout/", "--quick"])
+    );
+    // The start: a parseable instant about 90 s from now.
+    let start = job["env"]["MODEL_BENCH_START_AT"].as_str().unwrap();
+    let barrier = model_bench::remote::scaleout::StartBarrier::from_env(|var| {
+        (var == "MODEL_BENCH_START_AT").then(|| start.to_owned())
+    })
+    .unwrap()
+    .unwrap();
+    let ahead = barrier.at.duration_since(SystemTime::now()).unwrap();
+    assert!(
+        ahead > Duration::from_secs(60) && ahead <= Duration::from_secs(90),
+        "{ahead:?}"
+    );
+
+    // The check can fail: a field the Job schema does not know is caught.
+    let misspelt = manifest.replace("backoffLimitPerIndex", "backoffLimitPerIdx");
+    assert_eq!(check_job(&misspelt).status.code(), Some(1));
+
+    let refused = model_bench_command()
+        .args([
+            "k8s-job",
+            "--image",
+            "x",
+            "--workers",
+            "2",
+            "--name",
+            "Bad_Name",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("is not a Kubernetes name"),
+        "{}",
+        stderr(&refused)
+    );
 }

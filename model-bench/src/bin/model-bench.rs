@@ -66,6 +66,32 @@ enum Command {
         #[arg(long)]
         allow_partial: bool,
     },
+    /// Print a Kubernetes Indexed Job that runs IMAGE (a bench binary as its entrypoint) as N
+    /// scale-out workers starting together; arguments after `--` go to the bench binary.
+    #[cfg(feature = "remote")]
+    K8sJob {
+        /// The image to run (its entrypoint the bench binary).
+        #[arg(long)]
+        image: String,
+        /// How many workers (pods).
+        #[arg(long)]
+        workers: usize,
+        /// The Job's name.
+        #[arg(long, default_value = "model-bench")]
+        name: String,
+        /// The shared start: this long after now (pods must be scheduled and pulled by then).
+        #[arg(long, default_value = "2m")]
+        start_in: String,
+        /// How late a worker may reach the start and still run.
+        #[arg(long, default_value = "1s")]
+        late_limit: String,
+        /// A ReadWriteMany PersistentVolumeClaim the workers write their outputs to.
+        #[arg(long, default_value = "model-bench-results")]
+        claim: String,
+        /// The bench binary's arguments (a filter, criterion's flags).
+        #[arg(last = true)]
+        bench_args: Vec<String>,
+    },
     /// Unpack a baseline file into criterion's directory, optionally under another name.
     Import {
         file: PathBuf,
@@ -243,6 +269,34 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
                 );
                 return Ok(tool::merge::EXIT_PARTIAL);
             }
+            Ok(0)
+        }
+        #[cfg(feature = "remote")]
+        Command::K8sJob {
+            image,
+            workers,
+            name,
+            start_in,
+            late_limit,
+            claim,
+            bench_args,
+        } => {
+            let duration = |flag: &str, text: &str| {
+                tool::k8s::parse_duration(text)
+                    .map_err(|message| tool::ToolError::Usage(format!("--{flag} {message}")))
+            };
+            let spec = tool::k8s::JobSpec {
+                name,
+                image,
+                workers,
+                start_at: std::time::SystemTime::now() + duration("start-in", &start_in)?,
+                late_limit: duration("late-limit", &late_limit)?,
+                bench_args,
+                claim,
+            };
+            let manifest =
+                tool::k8s::manifest(&spec).map_err(|e| tool::ToolError::Usage(e.to_string()))?;
+            print!("{manifest}");
             Ok(0)
         }
         Command::Import {

@@ -4,6 +4,8 @@
 pub mod baseline_file;
 pub mod compare;
 #[cfg(feature = "remote")]
+pub mod k8s;
+#[cfg(feature = "remote")]
 pub mod merge;
 
 use std::path::Path;
@@ -30,8 +32,12 @@ pub enum ToolError {
     },
     #[error("cannot write {path}: {message}")]
     Write { path: String, message: String },
+    /// A scale-out run whose outputs cannot be merged (`model-bench merge`).
     #[error("{0}")]
     Merge(String),
+    /// A flag or value the command cannot use.
+    #[error("{0}")]
+    Usage(String),
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String, ToolError> {
