@@ -106,42 +106,87 @@ pub fn write_log<W: Write>(
     Ok(())
 }
 
-/// Reads the log at `path`.
-pub fn read_log(path: &Path) -> Result<WorkerLog, LogError> {
+/// Streams the log at `path`: hands each interval to `each` as its line is read, holding one at
+/// a time; returns the log's header and tail (its `intervals` empty).
+pub fn stream_log(
+    path: &Path,
+    each: impl FnMut(&WorkerLog, Interval) -> Result<(), String>,
+) -> Result<WorkerLog, LogError> {
     let source_name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| LogError::Read {
+    let file = std::fs::File::open(path).map_err(|error| LogError::Read {
         source_name: source_name.clone(),
         error,
     })?;
-    parse_log(&source_name, &bytes)
+    stream(std::io::BufReader::new(file), &source_name, each)
+}
+
+/// Reads the log at `path`.
+pub fn read_log(path: &Path) -> Result<WorkerLog, LogError> {
+    let mut intervals = Vec::new();
+    let log = stream_log(path, |_, interval| {
+        intervals.push(interval);
+        Ok(())
+    })?;
+    Ok(WorkerLog { intervals, ..log })
 }
 
 /// Parses a log's bytes; `source_name` names it in errors.
 pub fn parse_log(source_name: &str, bytes: &[u8]) -> Result<WorkerLog, LogError> {
+    let mut intervals = Vec::new();
+    let log = stream(bytes, source_name, |_, interval| {
+        intervals.push(interval);
+        Ok(())
+    })?;
+    Ok(WorkerLog { intervals, ..log })
+}
+
+/// The lines of `reader` one by one: headers into the log, intervals to `each`. A line that
+/// does not parse is an error naming it, unless it is a last line cut short (no line end).
+fn stream(
+    mut reader: impl std::io::BufRead,
+    source_name: &str,
+    mut each: impl FnMut(&WorkerLog, Interval) -> Result<(), String>,
+) -> Result<WorkerLog, LogError> {
     let mut log = WorkerLog {
         source: source_name.to_owned(),
         base_time: None,
         intervals: Vec::new(),
         damaged_tail: None,
     };
-    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
-    for (at, line) in lines.iter().enumerate() {
-        match parse_line(line, &mut log) {
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|error| LogError::Read {
+                source_name: source_name.to_owned(),
+                error,
+            })?;
+        if read == 0 {
+            return Ok(log);
+        }
+        number += 1;
+        let parsed = parse_line(&line, &mut log).and_then(|()| {
+            std::mem::take(&mut log.intervals)
+                .into_iter()
+                .try_for_each(|interval| each(&log, interval))
+        });
+        match parsed {
             Ok(()) => {}
             // A worker killed mid-line leaves a last line without its end.
-            Err(message) if at + 1 == lines.len() && !line.ends_with(b"\n") => {
-                log.damaged_tail = Some(format!("line {}: {message}", at + 1));
+            Err(message) if !line.ends_with(b"\n") => {
+                log.damaged_tail = Some(format!("line {number}: {message}"));
             }
             Err(message) => {
                 return Err(LogError::Parse {
                     source_name: source_name.to_owned(),
-                    line: at + 1,
+                    line: number,
                     message,
                 })
             }
         }
     }
-    Ok(log)
 }
 
 /// One line into `log`: a header, an interval or nothing (comments, the column legend).

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::interval_log::{read_log, LogError, WorkerLog};
-use super::merge::{merge, MergeError, Merged};
+use super::interval_log::{stream_log, LogError};
+use super::merge::{MergeError, Merged, Merger};
 use super::record::{WorkerRecord, WORKER_SCHEMA};
 
 /// One load point over every worker that ran it.
@@ -209,10 +209,22 @@ fn merge_point(
     let missing = (0..workers).filter(|i| !present.contains(i)).collect();
     let mut incomplete = Vec::new();
     let mut notes = Vec::new();
-    let mut logs: Vec<WorkerLog> = Vec::new();
+    // One log at a time, one interval at a time: the merge holds totals and steps, not logs.
+    let mut merger = Merger::default();
     for (record, path) in &records {
         let log_path = path.with_file_name(&record.interval_log);
-        let log = read_log(&log_path)?;
+        let mut started = false;
+        let log = stream_log(&log_path, |log, interval| {
+            if !started {
+                merger
+                    .start_log(&log.source, log.base_time)
+                    .map_err(|e| e.to_string())?;
+                started = true;
+            }
+            merger
+                .add(&log.source, &interval)
+                .map_err(|e| e.to_string())
+        })?;
         if let Some(damage) = &log.damaged_tail {
             notes.push(format!(
                 "{}: {damage} (cut short; the intervals before it are kept)",
@@ -222,9 +234,8 @@ fn merge_point(
         if !record.complete || log.damaged_tail.is_some() {
             incomplete.push(record.worker.index);
         }
-        logs.push(log);
     }
-    let merged = merge(&logs)?;
+    let merged = merger.finish();
     let ends: Option<Vec<f64>> = records.iter().map(|(r, _)| r.ended_s).collect();
     let all_running = ends.and_then(|ends| {
         let from = records
