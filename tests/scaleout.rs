@@ -309,7 +309,24 @@ fn a_worker_that_missed_the_shared_start_fails_its_benches_and_says_why() {
 /// The fixture's `scaleout/open/r400` (Poisson, seeded) against `url` as `workers` worker
 /// processes started together, each in its own directory; returns their directories.
 fn run_workers(url: &str, workers: usize) -> Vec<tempfile::TempDir> {
-    let start_at = format_rfc3339(SystemTime::now() + Duration::from_secs(2));
+    let start_at = SystemTime::now() + Duration::from_secs(2);
+    spawn_workers(url, workers, start_at)
+        .into_iter()
+        .map(|(child, dir)| {
+            let output = child.wait_with_output().unwrap();
+            assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+            dir
+        })
+        .collect()
+}
+
+/// The worker processes of [`run_workers`], started, sharing the start `start_at`.
+fn spawn_workers(
+    url: &str,
+    workers: usize,
+    start_at: SystemTime,
+) -> Vec<(std::process::Child, tempfile::TempDir)> {
+    let start_at = format_rfc3339(start_at);
     let count = workers.to_string();
     let spawned: Vec<(std::process::Child, tempfile::TempDir)> = (0..workers)
         .map(|index| {
@@ -335,13 +352,78 @@ fn run_workers(url: &str, workers: usize) -> Vec<tempfile::TempDir> {
         })
         .collect();
     spawned
+}
+
+#[test]
+fn a_worker_killed_mid_run_is_named_and_the_merge_exits_partial() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let start_at = SystemTime::now() + Duration::from_secs(2);
+    let mut workers = spawn_workers(&server.rest_url(), 3, start_at);
+    // Half a second into its 1.2 s point (warm-up and window), worker 2 is killed (SIGKILL: no
+    // chance to tidy up).
+    std::thread::sleep(
+        (start_at + Duration::from_millis(700))
+            .duration_since(SystemTime::now())
+            .unwrap_or_default(),
+    );
+    workers[2].0.kill().unwrap();
+    let dirs: Vec<tempfile::TempDir> = workers
         .into_iter()
-        .map(|(child, dir)| {
+        .enumerate()
+        .map(|(index, (child, dir))| {
             let output = child.wait_with_output().unwrap();
-            assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+            if index < 2 {
+                assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+            }
             dir
         })
-        .collect()
+        .collect();
+    let outputs: Vec<std::path::PathBuf> =
+        dirs.iter().map(|d| d.path().join("model-bench")).collect();
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(outputs[2].join("worker-2/scaleout_open_r400.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["complete"], false, "killed before the point ended");
+    let out = tempfile::tempdir().unwrap();
+    let merged = model_bench_command()
+        .arg("merge")
+        .args(&outputs)
+        .arg("-o")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(merged.status.code(), Some(7), "{}", stderr(&merged));
+    assert!(
+        stderr(&merged).contains("worker(s) [2] did not finish"),
+        "{}",
+        stderr(&merged)
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["scaleout"]["partial"], true);
+    assert_eq!(
+        results["scaleout"]["points"][0]["incomplete"],
+        serde_json::json!([2])
+    );
+    // What the killed worker measured before it died is kept, never made up for: the merge
+    // holds at least the two whole workers' requests.
+    let whole: u64 = results["scaleout"]["points"][0]["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["complete"] == true)
+        .map(|w| w["ok"].as_u64().unwrap())
+        .sum();
+    let merged_ok = results["benches"][0]["points"][0]["load"]["stats"]["latency"]["count"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        merged_ok >= whole,
+        "{merged_ok} merged, {whole} from the whole workers"
+    );
 }
 
 #[test]
