@@ -548,7 +548,11 @@ fn merge_command_writes_the_merged_run(outputs: &[std::path::PathBuf], ok: u64, 
     assert!(!stats["time_series"].as_array().unwrap().is_empty());
     assert_eq!(results["scaleout"]["workers"], 3);
     assert_eq!(results["scaleout"]["partial"], false);
-    assert!(merged_dir.join("summary.md").exists());
+    let summary = std::fs::read_to_string(merged_dir.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("Workers (3 load machines, merged)") && summary.contains("pod-2"),
+        "{summary}"
+    );
     assert!(merged_dir.join("report/index.html").exists());
 
     let partial = model_bench_command()

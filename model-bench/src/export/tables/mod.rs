@@ -17,6 +17,7 @@ mod status;
 mod streams;
 mod sweep;
 mod table;
+mod workers;
 
 pub use table::Table;
 
@@ -27,6 +28,7 @@ pub fn build(report: &Report) -> Vec<Table> {
     [
         setup::busy_machine(report),
         stages::stages(report),
+        workers::workers(report).into_iter().collect(),
         load::remote_points(report),
         load::mixes(report),
         streams::token_streams(report),
