@@ -60,8 +60,9 @@ fn closed_loop_workers_split_concurrency_and_budget_exactly() {
     let runtime = runtime();
     let endpoint = common::identity_endpoint(Protocol::Grpc, TIMEOUT);
     let client = connect(&runtime, &endpoint, &server.grpc_url());
-    // Two in flight over three workers: the middle one keeps none and sends nothing.
-    let plan = LoadPlan::closed(2, Duration::from_secs(20)).max_requests(30);
+    // Two in flight over three workers: the middle one keeps none and sends nothing (it idles
+    // for the run's 3 s).
+    let plan = LoadPlan::closed(2, Duration::from_secs(3)).max_requests(30);
     let sent: Vec<u64> = (0..3)
         .map(|index| {
             let share = WorkerShare::new(index, 3).unwrap();
@@ -358,15 +359,23 @@ fn spawn_workers(
 fn a_worker_killed_mid_run_is_named_and_the_merge_exits_partial() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
-    let start_at = SystemTime::now() + Duration::from_secs(2);
+    let start_at = SystemTime::now() + Duration::from_secs(3);
     let mut workers = spawn_workers(&server.rest_url(), 3, start_at);
-    // Half a second into its 1.2 s point (warm-up and window), worker 2 is killed (SIGKILL: no
-    // chance to tidy up).
-    std::thread::sleep(
-        (start_at + Duration::from_millis(700))
-            .duration_since(SystemTime::now())
-            .unwrap_or_default(),
-    );
+    // Once worker 2 has started its 1.2 s point (warm-up and window; its record says so) and
+    // half a second has passed, it is killed (SIGKILL: no chance to tidy up).
+    let record_path = workers[2]
+        .1
+        .path()
+        .join("model-bench/worker-2/scaleout_open_r400.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !record_path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "worker 2 never started its point"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     workers[2].0.kill().unwrap();
     let dirs: Vec<tempfile::TempDir> = workers
         .into_iter()
@@ -408,8 +417,8 @@ fn a_worker_killed_mid_run_is_named_and_the_merge_exits_partial() {
         results["scaleout"]["points"][0]["incomplete"],
         serde_json::json!([2])
     );
-    // What the killed worker measured before it died is kept, never made up for: the merge
-    // holds at least the two whole workers' requests.
+    // What the killed worker logged before it died is kept, never made up for: the merge
+    // holds at least the two whole workers' requests, and its counts agree with its histogram.
     let whole: u64 = results["scaleout"]["points"][0]["workers"]
         .as_array()
         .unwrap()
@@ -417,13 +426,13 @@ fn a_worker_killed_mid_run_is_named_and_the_merge_exits_partial() {
         .filter(|w| w["complete"] == true)
         .map(|w| w["ok"].as_u64().unwrap())
         .sum();
-    let merged_ok = results["benches"][0]["points"][0]["load"]["stats"]["latency"]["count"]
-        .as_u64()
-        .unwrap();
+    let stats = &results["benches"][0]["points"][0]["load"]["stats"];
+    let merged_ok = stats["ok"].as_u64().unwrap();
     assert!(
         merged_ok >= whole,
         "{merged_ok} merged, {whole} from the whole workers"
     );
+    assert_eq!(stats["latency"]["count"], merged_ok);
 }
 
 #[test]

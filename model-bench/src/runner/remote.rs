@@ -306,6 +306,12 @@ pub fn run(
                 stats.errors
             );
             eprintln!("\nmodel-bench: {message}");
+            if worker.share.is_some() {
+                // One worker's share is not the run: it goes on to every level, as the others
+                // do, and the merge judges the levels over all of them.
+                result.error.get_or_insert(message);
+                continue;
+            }
             if result.status != BenchStatus::Failed {
                 result.status = if ran_any {
                     BenchStatus::Ceiling

@@ -99,8 +99,9 @@ pub fn manifest(spec: &JobSpec) -> Result<String, JobError> {
     let mount = quoted(RESULTS_MOUNT);
     Ok(format!(
         r#"# model-bench scale-out: {workers} workers, starting together at {start_at}.
-# kubectl apply -f this file, wait for the Job to complete, then merge the outputs from the
-# volume: model-bench merge <volume>/* -o merged
+# kubectl apply -f this file; when every pod has ended (the Job's condition is Complete, or
+# Failed with reason FailedIndexes when some index failed), merge the outputs on the volume:
+# model-bench merge <volume>/* -o merged (a failed index shows up as missing: exit 7).
 apiVersion: "batch/v1"
 kind: "Job"
 metadata:
@@ -114,7 +115,6 @@ spec:
   parallelism: {workers}
   # An index that fails is not started again: a late copy would skew the run.
   backoffLimitPerIndex: 0
-  maxFailedIndexes: {workers}
   template:
     metadata:
       labels:

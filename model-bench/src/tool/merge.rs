@@ -55,6 +55,33 @@ pub fn merge_run(dirs: &[PathBuf]) -> Result<MergedRun, ToolError> {
         ToolError::Merge(format!("no results.json in {}", dirs.join(", ")))
     })?;
     let mut problems = Vec::new();
+    // A point a worker skipped (its share was empty, or it started late) is taken from another
+    // worker's file that has it.
+    for bench in &mut report.benches {
+        let others = reports[1..]
+            .iter()
+            .flat_map(|r| &r.benches)
+            .filter(|b| b.id == bench.id)
+            .flat_map(|b| &b.points);
+        for point in others {
+            if !bench.points.iter().any(|p| p.id == point.id) {
+                bench.points.push(point.clone());
+            }
+        }
+    }
+    for bench in &mut report.benches {
+        let merged_any = bench
+            .points
+            .iter()
+            .any(|p| points.iter().any(|m| m.point == p.id));
+        if bench.remote.is_some() && !merged_any {
+            problems.push(format!(
+                "{}: not merged (a scenario, or no worker logged it): its figures are the first \
+                 worker's share only",
+                bench.id
+            ));
+        }
+    }
     for bench in &mut report.benches {
         for point in &mut bench.points {
             let Some(merge) = points.iter().find(|p| p.point == point.id) else {
@@ -169,15 +196,18 @@ fn merged_stats(
     let sum_f = |of: fn(&crate::remote::scaleout::WorkerRecord) -> Option<f64>| {
         records.iter().filter_map(of).sum::<f64>()
     };
-    let (requests, ok, errors) = (sum(|r| r.requests), sum(|r| r.ok), sum(|r| r.errors));
+    let empty = crate::remote::load::hdr::histogram();
+    let tag = |name: &str| merge.merged.totals.get(name).unwrap_or(&empty);
+    // Counted from the logs, which hold every measured request (`lateness`) and every success
+    // (`latency`), so a worker killed mid-point counts with what it logged, as its histograms do.
+    let (requests, ok) = (tag("lateness").len(), tag("latency").len());
+    let errors = requests.saturating_sub(ok);
     let mut errors_by_class = BTreeMap::new();
     for record in records {
         for (class, count) in &record.errors_by_class {
             *errors_by_class.entry(class.clone()).or_insert(0) += count;
         }
     }
-    let empty = crate::remote::load::hdr::histogram();
-    let tag = |name: &str| merge.merged.totals.get(name).unwrap_or(&empty);
     let service = tag("service");
     let corrected;
     let latency: &Histogram<u64> = if own.latency_basis == "corrected_closed_loop" {
@@ -194,7 +224,9 @@ fn merged_stats(
     };
     let lateness = tag("lateness");
     let open_loop = own.lateness.is_some() || own.late_pct.is_some();
-    let late = lateness.count_between(LATE_AFTER_NS + 1, lateness.max().max(LATE_AFTER_NS + 1));
+    // Strictly over 1 ms, as one process counts: from the first bucket wholly above it.
+    let over = lateness.highest_equivalent(LATE_AFTER_NS) + 1;
+    let late = lateness.count_between(over, lateness.max().max(over));
     LoadStats {
         latency_basis: own.latency_basis.clone(),
         requests,

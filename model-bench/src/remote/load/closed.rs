@@ -38,12 +38,16 @@ pub(super) async fn closed_loop(
     // A scale-out worker keeps its part of every level and of the budget (parts sum exactly to
     // the whole over the workers; a part may be zero).
     let part = |n: usize| plan.worker.map_or(n, |worker| worker.concurrency(n));
+    // The budget in proportion to the peak level's parts, so a worker that a later, higher
+    // level wakes has requests left to send.
+    let peak = plan
+        .concurrency_steps
+        .iter()
+        .map(|step| step.concurrency.max(1))
+        .fold(concurrency, usize::max);
     let budget = plan
         .max_requests
-        .map(|n| {
-            plan.worker
-                .map_or(n, |worker| worker.budget(n, concurrency))
-        })
+        .map(|n| plan.worker.map_or(n, |worker| worker.budget(n, peak)))
         .map(|n| Arc::new(AtomicU64::new(n)));
     // One recorder for every worker: memory stays the same at any concurrency, and the lock is
     // held for a few histogram increments per request.
@@ -101,6 +105,11 @@ pub(super) async fn closed_loop(
                 lock(&recorder).record_member(session.member(), sent, sent, done, outcome);
             }
         });
+    }
+    if most == 0 {
+        // A scale-out worker whose share of every level is empty still spends the run's time,
+        // so it reaches the next point when the others do.
+        tokio::time::sleep_until(tokio::time::Instant::from_std(end)).await;
     }
     while let Some(joined) = workers.join_next().await {
         if let Err(error) = joined {

@@ -74,7 +74,8 @@ pub enum LogError {
 }
 
 /// Writes the header (`base_time` as `BaseTime` and `StartTime`) and then each interval as it
-/// comes from `intervals`, each line handed to `out` whole before the next is asked for.
+/// comes from `intervals`, each line written out (in a few writes) before the next is asked
+/// for: a process killed while writing leaves at most its last line cut short.
 pub fn write_log<W: Write>(
     out: &mut W,
     base_time: SystemTime,

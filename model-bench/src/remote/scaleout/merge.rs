@@ -18,8 +18,9 @@ pub struct Merged {
     /// Every interval of a tag, of every worker, added.
     pub totals: BTreeMap<String, Histogram<u64>>,
     /// Per tag, each step's histogram of every worker, added, to [`STEP_SIGNIFICANT_FIGURES`]
-    /// (the totals are exact); keyed by the step's number, its start from the shared start over
-    /// its length, rounded (the workers' steps line up to well within half a step).
+    /// (the totals are exact); keyed by the step's number on the wall clock, its start (the
+    /// log's base time plus the interval's start) over its length, rounded: workers that share
+    /// a start line up to well within half a step.
     pub steps: BTreeMap<String, BTreeMap<u64, Histogram<u64>>>,
     /// The steps' length (the first interval's).
     pub step_length: Option<Duration>,
@@ -47,20 +48,6 @@ pub enum MergeError {
         /// The first histogram's.
         ours: String,
     },
-    /// A log of another shared start.
-    #[error(
-        "{source_name}: starts at {theirs:?} after the epoch, {first} at {ours:?}: not one run"
-    )]
-    BaseTime {
-        /// The file (or name) the log came from.
-        source_name: String,
-        /// Its shared start (seconds after the epoch).
-        theirs: Option<Duration>,
-        /// The first log.
-        first: String,
-        /// The first log's shared start.
-        ours: Option<Duration>,
-    },
 }
 
 fn settings(histogram: &Histogram<u64>) -> String {
@@ -73,11 +60,11 @@ fn settings(histogram: &Histogram<u64>) -> String {
 }
 
 /// Adds every interval of `logs`; refuses logs whose histograms differ in bounds or precision
-/// from the first one, or whose shared starts differ.
+/// from the first one.
 pub fn merge(logs: &[WorkerLog]) -> Result<Merged, MergeError> {
     let mut merger = Merger::default();
     for log in logs {
-        merger.start_log(&log.source, log.base_time)?;
+        merger.start_log(log.base_time);
         for interval in &log.intervals {
             merger.add(&log.source, interval)?;
         }
@@ -92,30 +79,16 @@ pub struct Merger {
     merged: Merged,
     /// The first histogram's bounds and precision.
     reference: Option<String>,
-    /// The first log's name and shared start.
-    first: Option<(String, Option<Duration>)>,
+    /// The current log's base time (since the epoch): steps are placed on the wall clock, so
+    /// logs of workers with their own base times still line up.
+    base_time: Duration,
 }
 
 impl Merger {
-    /// Starts the next log, `source` with shared start `base_time`: it must be the first's.
-    pub fn start_log(
-        &mut self,
-        source: &str,
-        base_time: Option<Duration>,
-    ) -> Result<(), MergeError> {
-        match &self.first {
-            Some((first, ours)) if *ours != base_time => Err(MergeError::BaseTime {
-                source_name: source.to_owned(),
-                theirs: base_time,
-                first: first.clone(),
-                ours: *ours,
-            }),
-            Some(_) => Ok(()),
-            None => {
-                self.first = Some((source.to_owned(), base_time));
-                Ok(())
-            }
-        }
+    /// Starts the next log, whose interval starts count from `base_time` (since the Unix
+    /// epoch; `None`: from zero).
+    pub fn start_log(&mut self, base_time: Option<Duration>) {
+        self.base_time = base_time.unwrap_or_default();
     }
 
     /// Adds one interval of the log `source`.
@@ -139,8 +112,9 @@ impl Merger {
         }
         let merged = &mut self.merged;
         merged.step_length.get_or_insert(interval.length);
-        let step =
-            (interval.start.as_secs_f64() / interval.length.as_secs_f64().max(1e-3)).round() as u64;
+        // The step's number on the wall clock: workers' steps that began together share it.
+        let start = (self.base_time + interval.start).as_secs_f64();
+        let step = (start / interval.length.as_secs_f64().max(1e-3)).round() as u64;
         add(
             merged.totals.entry(interval.tag.clone()),
             &interval.histogram,
@@ -276,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn other_bounds_or_another_start_are_refused() {
+    fn other_bounds_are_refused_and_other_starts_still_add_up() {
         let mut rng = SplitMix64(7);
         let mut logs = worker_logs(&mut rng, 2, 2, &[1_000, 2_000, 3_000, 4_000]);
         let mut coarse = Histogram::<u64>::new_with_bounds(1_000, HIGHEST_NS, 2).expect("valid");
@@ -296,9 +270,12 @@ mod tests {
             "{error}"
         );
 
+        // Logs of other base times add up as well; their steps fall where their clocks put them.
         let mut logs = worker_logs(&mut rng, 2, 2, &[1_000, 2_000]);
-        logs[1].base_time = Some(Duration::from_secs(1));
-        let error = merge(&logs).expect_err("another start");
-        assert!(error.to_string().contains("not one run"), "{error}");
+        logs[1].base_time = logs[1]
+            .base_time
+            .map(|base| base + Duration::from_secs(100));
+        let merged = merge(&logs).expect("same bounds");
+        assert_eq!(merged.totals["latency"].len(), 2);
     }
 }
