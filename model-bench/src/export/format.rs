@@ -2,6 +2,21 @@
 
 /// Seconds since the Unix epoch as an RFC 3339 UTC timestamp (`2026-12-01T03:39:44Z`).
 pub fn rfc3339_utc(unix_s: u64) -> String {
+    format!("{}Z", rfc3339_utc_seconds(unix_s))
+}
+
+/// Milliseconds since the Unix epoch as an RFC 3339 UTC timestamp to the millisecond
+/// (`2026-12-01T03:39:44.250Z`).
+pub fn rfc3339_utc_millis(unix_ms: u64) -> String {
+    format!(
+        "{}.{:03}Z",
+        rfc3339_utc_seconds(unix_ms / 1000),
+        unix_ms % 1000
+    )
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `unix_s`, UTC.
+fn rfc3339_utc_seconds(unix_s: u64) -> String {
     let days = (unix_s / 86_400) as i64;
     let secs = unix_s % 86_400;
     // Howard Hinnant's days-to-civil: eras of 400 years (146 097 days) starting on March 1st.
@@ -15,7 +30,7 @@ pub fn rfc3339_utc(unix_s: u64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         secs / 3_600,
         secs % 3_600 / 60,
         secs % 60

@@ -645,6 +645,28 @@ pub struct Estimates {
     pub slope: Option<Estimate>,
 }
 
+impl Estimates {
+    /// A remote point's mean and median latency from its histogram, as exact values (no
+    /// interval): what stands in when criterion took no samples, or for a merged run.
+    pub fn from_latency(stats: &LoadStats) -> Self {
+        let exact = |point: f64| Estimate {
+            point,
+            lower: point,
+            upper: point,
+            confidence_level: 0.0,
+            standard_error: 0.0,
+        };
+        let (mean, median) = stats.latency.map(|l| (l.mean, l.p50)).unwrap_or((0.0, 0.0));
+        Estimates {
+            mean: exact(mean),
+            median: exact(median),
+            std_dev: exact(0.0),
+            median_abs_dev: exact(0.0),
+            slope: None,
+        }
+    }
+}
+
 /// One criterion estimate with its bootstrap confidence interval: a time in the point's `unit` in
 /// [`Estimates`], a relative change (0.05 = +5 %) in [`Change`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -686,6 +708,22 @@ pub struct SampleInfo {
     /// The third quartile of the per-iteration times; absent in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p75: Option<f64>,
+}
+
+impl SampleInfo {
+    /// No criterion samples (a remote point criterion could not run on, or a merged run).
+    pub fn none() -> Self {
+        SampleInfo {
+            samples: 0,
+            iterations: 0,
+            min: 0.0,
+            p95: 0.0,
+            max: 0.0,
+            iqr: None,
+            p25: None,
+            p75: None,
+        }
+    }
 }
 
 /// criterion's relative change against a baseline (0.05 = +5 %).

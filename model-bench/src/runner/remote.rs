@@ -375,7 +375,11 @@ pub fn run(
         let point = run.point(Some(validity));
         let (estimates, sample, change) = match measured {
             Some(measured) => (measured.estimates, measured.sample, measured.change),
-            None => (estimates_from_histogram(&point.stats), no_samples(), None),
+            None => (
+                crate::results::Estimates::from_latency(&point.stats),
+                crate::results::SampleInfo::none(),
+                None,
+            ),
         };
         result.points.push(PointResult {
             id: point_id,
@@ -666,37 +670,6 @@ fn describe(plan: &LoadPlan) -> String {
 
 /// Estimates when criterion could not run: the HDR mean and median, with no interval
 /// (`confidence_level` 0). `sample.samples == 0` marks such a point.
-fn estimates_from_histogram(stats: &crate::results::LoadStats) -> crate::results::Estimates {
-    let exact = |point: f64| crate::results::Estimate {
-        point,
-        lower: point,
-        upper: point,
-        confidence_level: 0.0,
-        standard_error: 0.0,
-    };
-    let (mean, median) = stats.latency.map(|l| (l.mean, l.p50)).unwrap_or((0.0, 0.0));
-    crate::results::Estimates {
-        mean: exact(mean),
-        median: exact(median),
-        std_dev: exact(0.0),
-        median_abs_dev: exact(0.0),
-        slope: None,
-    }
-}
-
-fn no_samples() -> crate::results::SampleInfo {
-    crate::results::SampleInfo {
-        samples: 0,
-        iterations: 0,
-        min: 0.0,
-        p95: 0.0,
-        max: 0.0,
-        iqr: None,
-        p25: None,
-        p75: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -16,8 +16,7 @@ use crate::remote::load::hdr::{percentiles, spectrum};
 use crate::remote::load::summary::log_buckets;
 use crate::remote::scaleout::{merge_dirs, PointMerge};
 use crate::results::{
-    Estimate, Estimates, LoadStats, Report, SampleInfo, ScaleoutInfo, ScaleoutPoint, SeriesPoint,
-    WorkerRow,
+    Estimates, LoadStats, Report, SampleInfo, ScaleoutInfo, ScaleoutPoint, SeriesPoint, WorkerRow,
 };
 
 /// The exit code of a merge that lacks a worker or a worker's end (unless `--allow-partial`).
@@ -104,17 +103,9 @@ pub fn merge_run(dirs: &[PathBuf]) -> Result<MergedRun, ToolError> {
             load.stats = merged_stats(&load.stats, merge, first_errors);
             // The workers' own processes are not the run's.
             load.processes.clear();
-            point.estimates = exact_estimates(&load.stats);
-            point.sample = SampleInfo {
-                samples: 0,
-                iterations: 0,
-                min: 0.0,
-                p95: 0.0,
-                max: 0.0,
-                iqr: None,
-                p25: None,
-                p75: None,
-            };
+            // A merged point has no criterion samples: its mean and median are exact.
+            point.estimates = Estimates::from_latency(&load.stats);
+            point.sample = SampleInfo::none();
             point.items_per_sec = Some(load.stats.throughput_rps);
             point.change = None;
             point.ttft_change = None;
@@ -290,25 +281,6 @@ fn time_series(merge: &PointMerge) -> Vec<SeriesPoint> {
             }
         })
         .collect()
-}
-
-/// Mean and median latency as exact estimates: a merged point has no criterion samples.
-fn exact_estimates(stats: &LoadStats) -> Estimates {
-    let exact = |point: f64| Estimate {
-        point,
-        lower: point,
-        upper: point,
-        confidence_level: 0.0,
-        standard_error: 0.0,
-    };
-    let (mean, median) = stats.latency.map(|l| (l.mean, l.p50)).unwrap_or((0.0, 0.0));
-    Estimates {
-        mean: exact(mean),
-        median: exact(median),
-        std_dev: exact(0.0),
-        median_abs_dev: exact(0.0),
-        slope: None,
-    }
 }
 
 /// Writes the merged run into `out` as a run's files are written; returns what was written.
