@@ -10,6 +10,8 @@
 
 #[path = "loadgen/llm.rs"]
 mod llm;
+#[path = "common/process.rs"]
+mod process;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -19,6 +21,7 @@ use std::time::Duration;
 
 use model_bench::remote::{Arrival, Client, Endpoint, LoadPlan, ReferenceConfig, Tensor};
 use model_bench::server::ReferenceServer;
+use process::{cpu_seconds, status_mib};
 use prost::Message;
 
 const CONNECTIONS: usize = 16;
@@ -38,17 +41,6 @@ impl Measured {
             self.rate, self.cpu_us_per_request
         )
     }
-}
-
-/// CPU seconds of this process (`RUSAGE_SELF`) or of its finished children (`RUSAGE_CHILDREN`).
-fn cpu_seconds(who: libc::c_int) -> f64 {
-    // SAFETY: getrusage writes one plain struct that we own.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
-        return f64::NAN;
-    }
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// Runs `work` (which returns a rate) and charges it the CPU that `who` used meanwhile.
@@ -215,9 +207,20 @@ fn wait_for_stdin_to_close() {
 }
 
 fn spawn_server() -> Result<(String, String, std::process::Child), String> {
+    let (line, child) = spawn_self(&["--serve"])?;
+    let mut urls = line.split_whitespace();
+    match (urls.next(), urls.next()) {
+        (Some(rest), Some(grpc)) => Ok((rest.to_string(), grpc.to_string(), child)),
+        _ => Err(format!("unexpected first line `{}`", line.trim())),
+    }
+}
+
+/// This binary re-run with `args` (a `--serve…` mode): its first line (the URLs it serves) and
+/// the child, which serves until its stdin closes.
+fn spawn_self(args: &[&str]) -> Result<(String, std::process::Child), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
-        .arg("--serve")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -227,11 +230,7 @@ fn spawn_server() -> Result<(String, String, std::process::Child), String> {
     BufReader::new(stdout)
         .read_line(&mut line)
         .map_err(|e| e.to_string())?;
-    let mut urls = line.split_whitespace();
-    match (urls.next(), urls.next()) {
-        (Some(rest), Some(grpc)) => Ok((rest.to_string(), grpc.to_string(), child)),
-        _ => Err(format!("unexpected first line `{}`", line.trim())),
-    }
+    Ok((line, child))
 }
 
 fn memory_run(runtime: &tokio::runtime::Runtime, rest: &Endpoint, rest_url: &str, requests: u64) {
@@ -433,11 +432,5 @@ fn h2load(grpc_url: &str, endpoint: &Endpoint, seconds: u64) -> Result<f64, Stri
 }
 
 fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(0.0)
+    status_mib("VmRSS:")
 }

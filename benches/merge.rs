@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
+#[path = "common/process.rs"]
+mod process;
+
 use model_bench::remote::scaleout::interval_log::{write_log, Interval};
 use model_bench::remote::scaleout::record::{HistogramShape, WorkerId, WORKER_SCHEMA};
 use model_bench::remote::scaleout::{merge_dirs, WorkerRecord};
@@ -29,11 +32,11 @@ fn main() {
     );
     let before = peak_rss_mib();
     reset_peak_rss();
-    let cpu = cpu_seconds();
+    let cpu = process::cpu_seconds(libc::RUSAGE_SELF);
     let started = Instant::now();
     let points = merge_dirs(&[dir.path().to_path_buf()]).expect("the logs merge");
     let took = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu;
+    let cpu = process::cpu_seconds(libc::RUSAGE_SELF) - cpu;
     let latency = &points[0].merged.totals["latency"];
     assert_eq!(
         latency.len(),
@@ -116,30 +119,11 @@ fn write_worker(root: &std::path::Path, index: usize, workers: usize, steps: u64
     .expect("a record file");
 }
 
-fn status_kib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
-}
-
 fn peak_rss_mib() -> f64 {
-    status_kib("VmHWM:") / 1024.0
+    process::status_mib("VmHWM:")
 }
 
 /// Resets the kernel's peak RSS (VmHWM) to the current RSS (Linux ≥ 4.0).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage writes one plain struct that we own.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return f64::NAN;
-    }
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }

@@ -15,9 +15,8 @@
 //! runs. It needs a local tokenizer: a word-level one (one token per `t{j}` word the server
 //! sends) is written to a temp directory, so it downloads nothing.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -210,23 +209,12 @@ pub fn serve(args: &[String]) {
 }
 
 fn spawn_llm_server(case: &Case) -> Result<(String, Child), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Command::new(exe)
-        .args([
-            "--serve-llm",
-            &case.ttft_ms.to_string(),
-            &case.itl_ms.to_string(),
-        ])
-        .arg(case.output_tokens.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
+    let (ttft, itl, tokens) = (
+        case.ttft_ms.to_string(),
+        case.itl_ms.to_string(),
+        case.output_tokens.to_string(),
+    );
+    let (line, child) = super::spawn_self(&["--serve-llm", &ttft, &itl, &tokens])?;
     match line.trim() {
         url if url.starts_with("http://") => Ok((url.to_owned(), child)),
         other => Err(format!("unexpected first line `{other}`")),
