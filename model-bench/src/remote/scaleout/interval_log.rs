@@ -107,11 +107,26 @@ pub fn write_log<W: Write>(
     Ok(())
 }
 
-/// Streams the log at `path`: hands each interval to `each` as its line is read, holding one at
-/// a time; returns the log's header and tail (its `intervals` empty).
+/// One interval line as logged, its histogram still encoded (base64 V2 + DEFLATE): what
+/// [`stream_log`] hands on, so a reader that adds counts (the merge, through
+/// [`CountsReader`](super::counts::CountsReader)) need not build a histogram per line.
+#[derive(Debug, Clone, Copy)]
+pub struct LoggedInterval<'a> {
+    /// The histogram's tag.
+    pub tag: &'a str,
+    /// From the log's base time.
+    pub start: Duration,
+    /// How long the step was.
+    pub length: Duration,
+    /// The histogram, as the line holds it.
+    pub encoded: &'a str,
+}
+
+/// Streams the log at `path`: hands each interval to `each` as its line is read; returns the
+/// log's header and tail (its `intervals` empty). An error from `each` is the line's error.
 pub fn stream_log(
     path: &Path,
-    each: impl FnMut(&WorkerLog, Interval) -> Result<(), String>,
+    each: impl FnMut(&WorkerLog, LoggedInterval<'_>) -> Result<(), String>,
 ) -> Result<WorkerLog, LogError> {
     let source_name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|error| LogError::Read {
@@ -123,19 +138,36 @@ pub fn stream_log(
 
 /// Reads the log at `path`.
 pub fn read_log(path: &Path) -> Result<WorkerLog, LogError> {
-    let mut intervals = Vec::new();
-    let log = stream_log(path, |_, interval| {
-        intervals.push(interval);
-        Ok(())
+    let source_name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|error| LogError::Read {
+        source_name: source_name.clone(),
+        error,
     })?;
-    Ok(WorkerLog { intervals, ..log })
+    read_whole(std::io::BufReader::new(file), &source_name)
 }
 
 /// Parses a log's bytes; `source_name` names it in errors.
 pub fn parse_log(source_name: &str, bytes: &[u8]) -> Result<WorkerLog, LogError> {
+    read_whole(bytes, source_name)
+}
+
+/// Every interval of `reader`, decoded.
+fn read_whole(reader: impl std::io::BufRead, source_name: &str) -> Result<WorkerLog, LogError> {
     let mut intervals = Vec::new();
-    let log = stream(bytes, source_name, |_, interval| {
-        intervals.push(interval);
+    let mut deserializer = Deserializer::new();
+    let log = stream(reader, source_name, |_, logged| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(logged.encoded)
+            .map_err(|e| format!("the histogram is not base64: {e}"))?;
+        let histogram: Histogram<u64> = deserializer
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| format!("the histogram does not decode: {e:?}"))?;
+        intervals.push(Interval {
+            tag: logged.tag.to_owned(),
+            start: logged.start,
+            length: logged.length,
+            histogram,
+        });
         Ok(())
     })?;
     Ok(WorkerLog { intervals, ..log })
@@ -146,7 +178,7 @@ pub fn parse_log(source_name: &str, bytes: &[u8]) -> Result<WorkerLog, LogError>
 fn stream(
     mut reader: impl std::io::BufRead,
     source_name: &str,
-    mut each: impl FnMut(&WorkerLog, Interval) -> Result<(), String>,
+    mut each: impl FnMut(&WorkerLog, LoggedInterval<'_>) -> Result<(), String>,
 ) -> Result<WorkerLog, LogError> {
     let mut log = WorkerLog {
         source: source_name.to_owned(),
@@ -168,12 +200,7 @@ fn stream(
             return Ok(log);
         }
         number += 1;
-        let parsed = parse_line(&line, &mut log).and_then(|()| {
-            std::mem::take(&mut log.intervals)
-                .into_iter()
-                .try_for_each(|interval| each(&log, interval))
-        });
-        match parsed {
+        match parse_line(&line, &mut log, &mut each) {
             Ok(()) => {}
             // A worker killed mid-line leaves a last line without its end.
             Err(message) if !line.ends_with(b"\n") => {
@@ -190,29 +217,25 @@ fn stream(
     }
 }
 
-/// One line into `log`: a header, an interval or nothing (comments, the column legend).
-fn parse_line(line: &[u8], log: &mut WorkerLog) -> Result<(), String> {
+/// One line: a header into `log`, an interval to `each`, or nothing (comments, the legend).
+fn parse_line(
+    line: &[u8],
+    log: &mut WorkerLog,
+    each: &mut impl FnMut(&WorkerLog, LoggedInterval<'_>) -> Result<(), String>,
+) -> Result<(), String> {
     for entry in IntervalLogIterator::new(line) {
         match entry.map_err(|_| "not an interval log line".to_owned())? {
             LogEntry::StartTime(_) => {}
             LogEntry::BaseTime(base) => log.base_time = Some(base),
-            LogEntry::Interval(interval) => {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(interval.encoded_histogram())
-                    .map_err(|e| format!("the histogram is not base64: {e}"))?;
-                let histogram: Histogram<u64> = Deserializer::new()
-                    .deserialize(&mut bytes.as_slice())
-                    .map_err(|e| format!("the histogram does not decode: {e:?}"))?;
-                log.intervals.push(Interval {
-                    tag: interval
-                        .tag()
-                        .map(|t| t.as_str().to_owned())
-                        .unwrap_or_default(),
+            LogEntry::Interval(interval) => each(
+                log,
+                LoggedInterval {
+                    tag: interval.tag().map(|t| t.as_str()).unwrap_or_default(),
                     start: interval.start_timestamp(),
                     length: interval.duration(),
-                    histogram,
-                });
-            }
+                    encoded: interval.encoded_histogram(),
+                },
+            )?,
         }
     }
     Ok(())

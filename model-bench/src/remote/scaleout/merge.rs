@@ -1,15 +1,17 @@
 //! Merging the workers' interval logs: the histograms of every worker and step are added, which
 //! is exact (an HDR histogram is a vector of counts over fixed buckets, and adding two of the
 //! same bounds and precision adds the counts), so the merged percentiles are those of one
-//! histogram fed every request. Logs of other bounds or precision, or of another start, are
-//! refused rather than added approximately.
+//! histogram fed every request. Logs of other bounds or precision are refused rather than added
+//! approximately; logs of other starts are placed on the wall clock.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use thiserror::Error;
 
+use super::counts::{Count, Shape};
 use super::interval_log::WorkerLog;
 
 /// The workers' histograms added up: per tag over the whole run, and per tag and step.
@@ -50,12 +52,10 @@ pub enum MergeError {
     },
 }
 
-fn settings(histogram: &Histogram<u64>) -> String {
+fn settings(shape: Shape) -> String {
     format!(
         "values {}..{} at {} significant figures",
-        histogram.low(),
-        histogram.high(),
-        histogram.sigfig()
+        shape.low, shape.high, shape.sigfig
     )
 }
 
@@ -97,43 +97,74 @@ impl Merger {
         source: &str,
         interval: &super::interval_log::Interval,
     ) -> Result<(), MergeError> {
-        let theirs = settings(&interval.histogram);
+        let histogram = &interval.histogram;
+        let shape = Shape {
+            low: histogram.low(),
+            high: histogram.high(),
+            sigfig: histogram.sigfig(),
+        };
+        let counts: Vec<Count> = histogram
+            .iter_recorded()
+            .map(|bucket| (bucket.value_iterated_to(), bucket.count_at_value()))
+            .collect();
+        self.add_counts(
+            source,
+            &interval.tag,
+            (interval.start, interval.length),
+            shape,
+            &counts,
+        )
+    }
+
+    /// Adds one interval of the log `source`, given as its histogram's shape and non-zero
+    /// counts (a value of each bucket, its count), as [`CountsReader`](super::counts::CountsReader)
+    /// reads them: recorded straight into the totals and the step, so no histogram is built
+    /// per interval. `(start, length)` is the interval's place from the log's base time.
+    pub fn add_counts(
+        &mut self,
+        source: &str,
+        tag: &str,
+        (start, length): (Duration, Duration),
+        shape: Shape,
+        counts: &[Count],
+    ) -> Result<(), MergeError> {
+        let theirs = settings(shape);
+        let refused = |ours: &str| MergeError::Settings {
+            source_name: source.to_owned(),
+            tag: tag.to_owned(),
+            theirs: theirs.clone(),
+            ours: ours.to_owned(),
+        };
         match &self.reference {
-            Some(ours) if *ours != theirs => {
-                return Err(MergeError::Settings {
-                    source_name: source.to_owned(),
-                    tag: interval.tag.clone(),
-                    theirs,
-                    ours: ours.clone(),
-                })
-            }
+            Some(ours) if *ours != theirs => return Err(refused(ours)),
             Some(_) => {}
-            None => self.reference = Some(theirs),
+            None => self.reference = Some(theirs.clone()),
         }
+        let new_histogram = |sigfig| {
+            Histogram::<u64>::new_with_bounds(shape.low, shape.high, sigfig)
+                .map_err(|_| refused("a shape a histogram can have"))
+        };
         let merged = &mut self.merged;
-        merged.step_length.get_or_insert(interval.length);
+        merged.step_length.get_or_insert(length);
         // The step's number on the wall clock: workers' steps that began together share it.
-        let start = (self.base_time + interval.start).as_secs_f64();
-        let step = (start / interval.length.as_secs_f64().max(1e-3)).round() as u64;
-        add(
-            merged.totals.entry(interval.tag.clone()),
-            &interval.histogram,
-        );
-        let compact = merged
-            .steps
-            .entry(interval.tag.clone())
-            .or_default()
-            .entry(step)
-            .or_insert_with(|| {
-                Histogram::new_with_bounds(
-                    interval.histogram.low(),
-                    interval.histogram.high(),
-                    STEP_SIGNIFICANT_FIGURES,
-                )
-                .unwrap_or_else(|_| interval.histogram.clone())
-            });
-        // Two significant figures hold every value of the same bounds: the add cannot fail.
-        let _ = compact.add(&interval.histogram);
+        let wall_start = (self.base_time + start).as_secs_f64();
+        let step = (wall_start / length.as_secs_f64().max(1e-3)).round() as u64;
+        let total = match merged.totals.entry(tag.to_owned()) {
+            Entry::Occupied(total) => total.into_mut(),
+            Entry::Vacant(slot) => slot.insert(new_histogram(shape.sigfig)?),
+        };
+        let compact = match merged.steps.entry(tag.to_owned()).or_default().entry(step) {
+            Entry::Occupied(compact) => compact.into_mut(),
+            Entry::Vacant(slot) => {
+                slot.insert(new_histogram(STEP_SIGNIFICANT_FIGURES.min(shape.sigfig))?)
+            }
+        };
+        for &(value, count) in counts {
+            total
+                .record_n(value, count)
+                .and_then(|()| compact.record_n(value, count))
+                .map_err(|_| refused("values within the histogram's bounds"))?;
+        }
         Ok(())
     }
 
@@ -146,22 +177,6 @@ impl Merger {
 /// The precision of the merged steps (the time series' percentiles): a step histogram is then
 /// about 22 KB instead of 170, for runs of many steps.
 pub const STEP_SIGNIFICANT_FIGURES: u8 = 2;
-
-/// Adds `histogram` into the entry (a copy of it when the entry is new). Same bounds and
-/// precision, checked above, so the add cannot fail.
-fn add<K: Ord>(
-    entry: std::collections::btree_map::Entry<'_, K, Histogram<u64>>,
-    histogram: &Histogram<u64>,
-) {
-    match entry {
-        std::collections::btree_map::Entry::Occupied(mut total) => {
-            let _ = total.get_mut().add(histogram);
-        }
-        std::collections::btree_map::Entry::Vacant(slot) => {
-            slot.insert(histogram.clone());
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

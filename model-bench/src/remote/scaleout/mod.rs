@@ -1,12 +1,14 @@
 //! Scale-out: one benchmark run from N load machines (a Kubernetes Indexed Job's pods, or any N
 //! processes). `share.rs` says which part of the load this process sends; `barrier.rs` holds it
 //! until the shared start (or refuses a late worker); `interval_log.rs` writes and reads the
-//! standard HdrHistogram interval logs each worker leaves, and `record.rs` the JSON beside each;
+//! standard HdrHistogram interval logs each worker leaves (`counts.rs` reads their histograms
+//! for the merge without building one each), and `record.rs` the JSON beside each;
 //! `merge.rs` adds the workers' histograms exactly, and `run_merge.rs` merges a whole run from
 //! the workers' directories (checks, missing and unfinished workers). Nothing here coordinates
 //! the workers at run time: they agree by computing the same seeded schedule and a shared start.
 
 pub mod barrier;
+pub mod counts;
 pub mod interval_log;
 pub mod merge;
 pub mod record;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use super::counts::CountsReader;
 use super::interval_log::{stream_log, LogError};
 use super::merge::{MergeError, Merged, Merger};
 use super::record::{WorkerRecord, WORKER_SCHEMA};
@@ -211,16 +212,24 @@ fn merge_point(
     let mut notes = Vec::new();
     // One log at a time, one interval at a time: the merge holds totals and steps, not logs.
     let mut merger = Merger::default();
+    let mut reader = CountsReader::default();
     for (record, path) in &records {
         let log_path = path.with_file_name(&record.interval_log);
         let mut started = false;
-        let log = stream_log(&log_path, |log, interval| {
+        let log = stream_log(&log_path, |log, logged| {
             if !started {
                 merger.start_log(log.base_time);
                 started = true;
             }
+            let (shape, counts) = reader.read(logged.encoded)?;
             merger
-                .add(&log.source, &interval)
+                .add_counts(
+                    &log.source,
+                    logged.tag,
+                    (logged.start, logged.length),
+                    shape,
+                    counts,
+                )
                 .map_err(|e| e.to_string())
         })?;
         if let Some(damage) = &log.damaged_tail {
