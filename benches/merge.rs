@@ -111,6 +111,7 @@ fn write_worker(root: &std::path::Path, index: usize, workers: usize, steps: u64
         throughput_rps: Some(PER_STEP as f64),
         elapsed_s: Some(steps as f64),
         complete: true,
+        slices: Vec::new(),
     };
     std::fs::write(
         dir.join("point.json"),

@@ -586,6 +586,148 @@ fn merge_command_writes_the_merged_run(outputs: &[std::path::PathBuf], ok: u64, 
     assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
 }
 
+/// `model-bench merge` over `outputs` with `args`, run in `cwd` (no `model-bench.toml`) with
+/// the gate on.
+fn merge_with(outputs: &[std::path::PathBuf], cwd: &std::path::Path, args: &[&str]) -> Output {
+    model_bench_command()
+        .current_dir(cwd)
+        .env("MODEL_BENCH_GATE", "1")
+        .env_remove("MODEL_BENCH_CONFIG")
+        .env_remove("CRITERION_HOME")
+        .arg("merge")
+        .args(outputs)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The workers' outputs of [`run_workers`] against a server answering in `latency`.
+fn worker_outputs(
+    latency: Duration,
+    workers: usize,
+) -> (Vec<tempfile::TempDir>, Vec<std::path::PathBuf>) {
+    let config = ReferenceConfig::default().latency(InjectedLatency::fixed(latency));
+    let server = ReferenceServer::start(&config).unwrap();
+    let dirs = run_workers(&server.rest_url(), workers);
+    let outputs = dirs.iter().map(|d| d.path().join("model-bench")).collect();
+    (dirs, outputs)
+}
+
+#[test]
+fn a_merged_run_is_saved_as_a_baseline_and_gated_like_one_machine() {
+    let _serial = serial();
+    let cwd = tempfile::tempdir().unwrap();
+    let criterion = cwd.path().join("criterion");
+    let criterion_arg = criterion.to_str().unwrap();
+    // Two workers against a server answering in 2 ms: saved as baseline `main`.
+    let (_fast_dirs, fast) = worker_outputs(Duration::from_millis(2), 2);
+    let saved = merge_with(
+        &fast,
+        cwd.path(),
+        &[
+            "-o",
+            "saved",
+            "--save-baseline",
+            "main",
+            "--criterion-dir",
+            criterion_arg,
+        ],
+    );
+    assert_eq!(saved.status.code(), Some(0), "{}", stderr(&saved));
+    let baseline = criterion.join("scaleout/open/r400/main");
+    for file in ["estimates.json", "sample.json", "model-bench-setup.json"] {
+        assert!(
+            baseline.join(file).is_file(),
+            "{} missing",
+            baseline.join(file).display()
+        );
+    }
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(baseline.join("sample.json")).unwrap())
+            .unwrap();
+    assert!(
+        sample["times"].as_array().unwrap().len() >= 10,
+        "one sample per slice"
+    );
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cwd.path().join("saved/results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        results["run"]["baseline"],
+        serde_json::json!({"action": "save", "name": "main"})
+    );
+
+    // The same run merged again and compared with it: the gate judges it (no regression
+    // asserted: two merges of one run replay the same slices, so the change is zero).
+    let same = merge_with(
+        &fast,
+        cwd.path(),
+        &[
+            "-o",
+            "same",
+            "--baseline",
+            "main",
+            "--criterion-dir",
+            criterion_arg,
+        ],
+    );
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(
+        stderr(&same).contains("no regression against baseline `main` (1 points compared)"),
+        "{}",
+        stderr(&same)
+    );
+
+    // Two workers against a server answering in 30 ms: a regression, exit 3 as for one machine.
+    let (_slow_dirs, slow) = worker_outputs(Duration::from_millis(30), 2);
+    let gated = merge_with(
+        &slow,
+        cwd.path(),
+        &[
+            "-o",
+            "gated",
+            "--baseline",
+            "main",
+            "--criterion-dir",
+            criterion_arg,
+        ],
+    );
+    assert_eq!(gated.status.code(), Some(3), "{}", stderr(&gated));
+    assert!(
+        stderr(&gated).contains("1 regression(s) against baseline `main`")
+            && stderr(&gated).contains("scaleout/open/r400: mean time +"),
+        "{}",
+        stderr(&gated)
+    );
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cwd.path().join("gated/results.json")).unwrap(),
+    )
+    .unwrap();
+    let change = &results["benches"][0]["points"][0]["change"];
+    assert_eq!(change["verdict"], "regressed", "{change}");
+
+    // A baseline no point has fails as `cargo bench -- --baseline` does, naming it.
+    let missing = merge_with(
+        &slow,
+        cwd.path(),
+        &[
+            "-o",
+            "missing",
+            "--baseline",
+            "other",
+            "--criterion-dir",
+            criterion_arg,
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("no baseline `other` to compare with"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
 /// Python with the official Kubernetes client.
 fn k8s_python() -> std::path::PathBuf {
     let path = std::env::var_os("MODEL_BENCH_K8S_PYTHON")

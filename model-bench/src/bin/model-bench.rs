@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use model_bench::tool::{self, baseline_file, compare};
+#[cfg(feature = "remote")]
+use model_bench::{
+    results::BaselineUse,
+    runner::{config::Config, merged},
+};
 
 #[derive(Parser)]
 #[command(name = "model-bench", version, about)]
@@ -65,6 +70,19 @@ enum Command {
         /// the requests that were measured, never scaled up).
         #[arg(long)]
         allow_partial: bool,
+        /// Save the merged points as criterion baseline NAME (as `cargo bench -- --save-baseline`).
+        #[arg(long, value_name = "NAME", group = "baseline_use")]
+        save_baseline: Option<String>,
+        /// Compare the merged points with baseline NAME and let the gate judge them (as
+        /// `cargo bench -- --baseline`): a point without it fails.
+        #[arg(long, value_name = "NAME", group = "baseline_use")]
+        baseline: Option<String>,
+        /// As --baseline, but a point without the baseline is measured without a comparison.
+        #[arg(long, value_name = "NAME", group = "baseline_use")]
+        baseline_lenient: Option<String>,
+        /// criterion's directory, where baselines are kept.
+        #[arg(long, default_value = "target/criterion")]
+        criterion_dir: PathBuf,
     },
     /// Print a Kubernetes Indexed Job that runs IMAGE (a bench binary as its entrypoint) as N
     /// scale-out workers starting together; arguments after `--` go to the bench binary.
@@ -234,8 +252,32 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
             dirs,
             output,
             allow_partial,
+            save_baseline,
+            baseline,
+            baseline_lenient,
+            criterion_dir,
         } => {
-            let run = tool::merge::merge_run(&dirs)?;
+            let mut run = tool::merge::merge_run(&dirs)?;
+            let baseline = save_baseline
+                .map(BaselineUse::Save)
+                .or(baseline.map(BaselineUse::Compare))
+                .or(baseline_lenient.map(BaselineUse::CompareLenient));
+            // The gate's settings are the bench run's: `model-bench.toml` and MODEL_BENCH_GATE*.
+            let judged = match &baseline {
+                Some(baseline) => {
+                    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+                    let config =
+                        Config::load(&cwd).map_err(|e| tool::ToolError::Usage(e.to_string()))?;
+                    merged::judge(
+                        &mut run.report,
+                        &run.slices,
+                        baseline,
+                        &criterion_dir,
+                        &config,
+                    )
+                }
+                None => 0,
+            };
             tool::merge::write(&run, &output)?;
             if let Some(scaleout) = &run.report.scaleout {
                 for point in &scaleout.points {
@@ -269,7 +311,7 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
                 );
                 return Ok(tool::merge::EXIT_PARTIAL);
             }
-            Ok(0)
+            Ok(u8::try_from(judged).unwrap_or(1))
         }
         #[cfg(feature = "remote")]
         Command::K8sJob {

@@ -27,6 +27,22 @@ pub fn benchmark_dir(
     dir
 }
 
+/// Where a bench's points go: criterion's directory, the bench's group and function
+/// there, and the baseline the run saves or compares with.
+pub struct CriterionPlace<'a> {
+    pub criterion_dir: &'a Path,
+    pub group: &'a str,
+    pub function: &'a str,
+    pub baseline: Option<&'a BaselineUse>,
+}
+
+impl CriterionPlace<'_> {
+    /// The directory of the benchmark `label` (`None`: the function itself).
+    pub fn dir(&self, label: Option<&str>) -> std::path::PathBuf {
+        benchmark_dir(self.criterion_dir, self.group, self.function, label)
+    }
+}
+
 /// criterion's `make_filename_safe`: the same characters replaced, the same length limit.
 fn filename_safe(name: &str) -> String {
     const MAX_LEN: usize = 64;

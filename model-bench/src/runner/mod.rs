@@ -7,6 +7,8 @@ pub mod cold;
 pub mod config;
 pub mod criterion_files;
 pub mod gate;
+#[cfg(feature = "remote")]
+pub mod merged;
 pub mod panic;
 #[cfg(feature = "remote")]
 mod quiet_stderr;

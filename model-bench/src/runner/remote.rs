@@ -13,7 +13,8 @@ use criterion::{Criterion, SamplingMode};
 use super::bench_result::{failed, unmeasured};
 use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
-use super::replay::{replay, REPLAY_WARM_UP};
+use super::criterion_files::CriterionPlace;
+use super::replay::{replay, replay_ttft, REPLAY_WARM_UP};
 use super::worker::WorkerMode;
 use super::{criterion_files, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
@@ -284,7 +285,8 @@ pub fn run(
             );
         }
         let stats = run.stats();
-        if let Err(message) = worker.point_done(&point_id, &plan, stats) {
+        let slice_sums = run.run.recorder.slice_sums();
+        if let Err(message) = worker.point_done(&point_id, &plan, stats, slice_sums) {
             eprintln!("\nmodel-bench: {point_id}: the worker's record: {message}");
             result.status = BenchStatus::Failed;
             result.error.get_or_insert(message);
@@ -399,11 +401,8 @@ pub fn run(
     result
 }
 
-/// Token streams: time to first token (slice means, from the intended send) replayed to
-/// criterion as a benchmark of its own, `<point>/ttft`, so that baselines keep it and the gate
-/// judges it beside the point's end-to-end latency. `None` for other endpoints, with fewer than
-/// ten slices, when a filter leaves the id out, or without a TTFT baseline to compare with (an
-/// older baseline: said on stderr).
+/// Token streams: time to first token replayed as `<point>/ttft` ([`replay_ttft`]), unless a
+/// filter leaves that id out.
 #[allow(clippy::too_many_arguments)]
 fn ttft_change(
     group: &mut criterion::BenchmarkGroup<'_, WallTime>,
@@ -416,35 +415,24 @@ fn ttft_change(
     rule: crate::stats::compare::Rule,
     result: &mut BenchResult,
 ) -> Option<crate::results::Change> {
-    let means = run.run.recorder.slice_ttft_means();
-    let ttft_id = format!("{point_id}/ttft");
-    if means.len() < 10 || !args.filter.matches(&ttft_id) {
+    if !args.filter.matches(&format!("{point_id}/ttft")) {
         return None;
     }
-    let ttft_label = format!("{label}/ttft");
-    let dir = criterion_files::benchmark_dir(
+    let place = CriterionPlace {
         criterion_dir,
-        bench.group_name(),
-        bench.name,
-        Some(&ttft_label),
-    );
-    if let Some(message) = criterion_files::missing_baseline(&dir, args.baseline.as_ref()) {
-        eprintln!("model-bench: {ttft_id}: not compared: {message}");
-        return None;
-    }
-    let base =
-        criterion_files::baseline_sample_or_note(&dir, args.baseline_name(), &ttft_id, result);
-    replay(
+        group: bench.group_name(),
+        function: bench.name,
+        baseline: args.baseline.as_ref(),
+    };
+    replay_ttft(
         group,
-        bench.name,
-        &ttft_label,
-        &means,
-        &dir,
-        base.as_deref(),
+        &place,
+        label,
+        point_id,
+        &run.run.recorder.slice_ttft_means(),
         rule,
-        &ttft_id,
+        result,
     )
-    .and_then(|measured| measured.change)
 }
 
 /// A bench's client and where its server's statistics and metrics are read.

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId};
 
-use super::criterion_files::{self, Measured};
+use super::criterion_files::{self, CriterionPlace, Measured};
+use crate::results::{BaselineUse, BenchResult, Change};
 use crate::stats::compare::Rule;
 
 /// criterion's warm-up: a 1 ns warm-up ends after one call.
@@ -52,4 +53,42 @@ pub(super) fn replay(
             None
         }
     }
+}
+
+/// Token streams: the slices' mean times to first token (from the intended send) replayed to
+/// criterion as a benchmark of its own, `<point>/ttft`, so that baselines keep it and the gate
+/// judges it beside the point's end-to-end latency. `None` for other endpoints, with fewer than
+/// ten slices, or without a TTFT baseline to compare with (an older baseline: said on stderr).
+pub(super) fn replay_ttft(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    place: &CriterionPlace<'_>,
+    label: &str,
+    point_id: &str,
+    means: &[f64],
+    rule: Rule,
+    result: &mut BenchResult,
+) -> Option<Change> {
+    if means.len() < 10 {
+        return None;
+    }
+    let ttft_id = format!("{point_id}/ttft");
+    let ttft_label = format!("{label}/ttft");
+    let dir = place.dir(Some(&ttft_label));
+    if let Some(message) = criterion_files::missing_baseline(&dir, place.baseline) {
+        eprintln!("model-bench: {ttft_id}: not compared: {message}");
+        return None;
+    }
+    let name = place.baseline.map_or("base", BaselineUse::name);
+    let base = criterion_files::baseline_sample_or_note(&dir, name, &ttft_id, result);
+    replay(
+        group,
+        place.function,
+        &ttft_label,
+        means,
+        &dir,
+        base.as_deref(),
+        rule,
+        &ttft_id,
+    )
+    .and_then(|measured| measured.change)
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::cli::{CriterionArgs, Mode};
-use super::criterion_files;
+use super::criterion_files::CriterionPlace;
 use crate::registry::BenchDescriptor;
 use crate::results::setup::SETUP_FILE;
 use crate::results::{BaselineUse, BenchResult, Environment, Setup};
@@ -35,16 +35,36 @@ pub fn check_and_save(
     let Some(baseline) = &args.baseline else {
         return;
     };
-    let name = args.baseline_name();
+    let place = CriterionPlace {
+        criterion_dir: saved.criterion_dir,
+        group: bench.group_name(),
+        function: bench.name,
+        baseline: Some(baseline),
+    };
+    compare_and_save(result, &place, &bench.point_ids(), environment, saved.since);
+}
+
+/// [`check_and_save`] for a bench at `place` whose points are `point_ids`, saved by criterion
+/// from `since` on (a merged scale-out result has no descriptor, only its report).
+pub(super) fn compare_and_save(
+    result: &mut BenchResult,
+    place: &CriterionPlace<'_>,
+    point_ids: &[String],
+    environment: &Environment,
+    since: SystemTime,
+) {
+    let Some(baseline) = place.baseline else {
+        return;
+    };
+    let name = baseline.name();
     let setup = Setup::of(result, environment);
-    let key = bench.key();
+    let key = format!("{}/{}", place.group, place.function);
     let baseline_dir = |point_id: &str| {
         let value = point_id
             .strip_prefix(&key)
             .and_then(|rest| rest.strip_prefix('/'))
             .filter(|rest| !rest.is_empty());
-        criterion_files::benchmark_dir(saved.criterion_dir, bench.group_name(), bench.name, value)
-            .join(name)
+        place.dir(value).join(name)
     };
     // Read before this run's setup replaces it: in the default mode criterion compares with
     // `base` and then saves over it.
@@ -67,11 +87,11 @@ pub fn check_and_save(
     // figures (a point whose files could not be read back still has criterion's in the
     // baseline); a point criterion did not run keeps the setup of the numbers it has.
     if matches!(baseline, BaselineUse::Save(_)) {
-        for point_id in bench.point_ids() {
-            let dir = baseline_dir(&point_id);
+        for point_id in point_ids {
+            let dir = baseline_dir(point_id);
             let fresh = std::fs::metadata(dir.join("estimates.json"))
                 .and_then(|m| m.modified())
-                .is_ok_and(|modified| modified >= saved.since);
+                .is_ok_and(|modified| modified >= since);
             if fresh {
                 if let Err(error) = write(&dir.join(SETUP_FILE), &setup) {
                     eprintln!("model-bench: {point_id}: {error}");

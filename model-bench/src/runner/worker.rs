@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::remote::load::{IntervalLogTarget, LoadPlan};
-use crate::remote::scaleout::record::{HistogramShape, WorkerId, WorkerRecord, WORKER_SCHEMA};
+use crate::remote::scaleout::record::{
+    HistogramShape, SliceSums, WorkerId, WorkerRecord, WORKER_SCHEMA,
+};
 use crate::remote::scaleout::{StartBarrier, WorkerShare};
 use crate::results::LoadStats;
 
@@ -111,11 +113,15 @@ impl WorkerMode {
         point_id: &str,
         plan: &LoadPlan,
         stats: &LoadStats,
+        slices: Vec<SliceSums>,
     ) -> Result<(), String> {
         if self.share.is_none() || self.dir.is_none() {
             return Ok(());
         }
-        let record = self.record(point_id, plan, Some(stats));
+        let record = WorkerRecord {
+            slices,
+            ..self.record(point_id, plan, Some(stats))
+        };
         self.write_json(point_id, &record)
     }
 
@@ -170,6 +176,7 @@ impl WorkerMode {
             throughput_rps: stats.map(|s| s.throughput_rps),
             elapsed_s: stats.map(|s| s.elapsed_s),
             complete: stats.is_some(),
+            slices: Vec::new(),
         }
     }
 

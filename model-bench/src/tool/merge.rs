@@ -14,6 +14,7 @@ use hdrhistogram::Histogram;
 use super::{read_results, ToolError};
 use crate::remote::load::hdr::{percentiles, spectrum};
 use crate::remote::load::summary::log_buckets;
+use crate::remote::scaleout::record::SliceSums;
 use crate::remote::scaleout::{merge_dirs, PointMerge};
 use crate::results::{
     Estimates, LoadStats, Report, SampleInfo, ScaleoutInfo, ScaleoutPoint, SeriesPoint, WorkerRow,
@@ -31,6 +32,9 @@ pub struct MergedRun {
     pub report: Report,
     /// One line per missing or unfinished worker, and per note on a log.
     pub problems: Vec<String>,
+    /// Per merged point, the workers' measured slices added: criterion's samples of the point
+    /// (`runner::merged` replays them for baselines and the gate).
+    pub slices: BTreeMap<String, Vec<SliceSums>>,
 }
 
 impl MergedRun {
@@ -138,7 +142,15 @@ pub fn merge_run(dirs: &[PathBuf]) -> Result<MergedRun, ToolError> {
         partial: points.iter().any(|p| !p.is_whole()),
         points: scaleout_points,
     });
-    Ok(MergedRun { report, problems })
+    let slices = points
+        .iter()
+        .map(|p| (p.point.clone(), p.slices.clone()))
+        .collect();
+    Ok(MergedRun {
+        report,
+        problems,
+        slices,
+    })
 }
 
 fn scaleout_point(merge: &PointMerge) -> ScaleoutPoint {

@@ -14,6 +14,7 @@ use super::intervals::IntervalRecorder;
 use super::streams::StreamHistograms;
 use crate::remote::client::{Client, Reply};
 use crate::remote::error::RequestError;
+use crate::remote::scaleout::record::SliceSums;
 use crate::results::Slo;
 use crate::stats::stability::WindowFigures;
 
@@ -455,24 +456,31 @@ impl Recorder {
             .collect()
     }
 
+    /// Each slice's successful requests with their latencies (and times to first token) added,
+    /// in slice order: what a scale-out worker records, so the workers' slices add exactly.
+    pub fn slice_sums(&self) -> Vec<SliceSums> {
+        let ns = |sum: u128| u64::try_from(sum).unwrap_or(u64::MAX);
+        self.slices
+            .iter()
+            .map(|s| SliceSums {
+                ok: s.ok,
+                latency_sum_ns: ns(s.latency_sum_ns),
+                ttft_ok: s.ttft_ok,
+                ttft_sum_ns: ns(s.ttft_sum_ns),
+            })
+            .collect()
+    }
+
     /// Mean latency (ns) of each slice that had a successful request, in slice order; a slice
     /// without one (the server was down then) has no mean and is left out.
     pub fn slice_means(&self) -> Vec<f64> {
-        self.slices
-            .iter()
-            .filter(|s| s.ok > 0)
-            .map(|s| s.latency_sum_ns as f64 / s.ok as f64)
-            .collect()
+        SliceSums::latency_means(&self.slice_sums())
     }
 
     /// Token streams: the mean time to first token (from intended send) of each slice that had
     /// one, in nanoseconds, in slice order; empty for endpoints that do not stream tokens.
     pub fn slice_ttft_means(&self) -> Vec<f64> {
-        self.slices
-            .iter()
-            .filter(|s| s.ttft_ok > 0)
-            .map(|s| s.ttft_sum_ns as f64 / s.ttft_ok as f64)
-            .collect()
+        SliceSums::ttft_means(&self.slice_sums())
     }
 }
 

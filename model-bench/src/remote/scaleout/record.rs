@@ -77,4 +77,57 @@ pub struct WorkerRecord {
     /// Whether the point finished on this worker: `false` from its start, so a worker killed
     /// mid-point leaves a record that says so.
     pub complete: bool,
+    /// The measured window's equal slices (criterion's samples), in order: what each slice's
+    /// successful requests add up to. Summed over the workers, each slice's mean is that of every
+    /// request of the run, which the merged result replays to criterion (baselines, the gate).
+    #[serde(default)]
+    pub slices: Vec<SliceSums>,
+}
+
+/// One slice of a worker's measured window: its successful requests and their latencies (and
+/// times to first token) added up, so workers' slices add exactly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SliceSums {
+    /// Successful requests intended in the slice.
+    pub ok: u64,
+    /// Their latencies (from the intended send), added, ns.
+    pub latency_sum_ns: u64,
+    /// Token streams: those that gave a first token.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ttft_ok: u64,
+    /// Token streams: their times to first token, added, ns.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ttft_sum_ns: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+impl SliceSums {
+    /// `other` added to this.
+    pub fn add(&mut self, other: &SliceSums) {
+        self.ok += other.ok;
+        self.latency_sum_ns = self.latency_sum_ns.saturating_add(other.latency_sum_ns);
+        self.ttft_ok += other.ttft_ok;
+        self.ttft_sum_ns = self.ttft_sum_ns.saturating_add(other.ttft_sum_ns);
+    }
+
+    /// The mean latency of each slice that had a successful request, ns, in order.
+    pub fn latency_means(slices: &[SliceSums]) -> Vec<f64> {
+        slices
+            .iter()
+            .filter(|s| s.ok > 0)
+            .map(|s| s.latency_sum_ns as f64 / s.ok as f64)
+            .collect()
+    }
+
+    /// The mean time to first token of each slice that had one, ns, in order.
+    pub fn ttft_means(slices: &[SliceSums]) -> Vec<f64> {
+        slices
+            .iter()
+            .filter(|s| s.ttft_ok > 0)
+            .map(|s| s.ttft_sum_ns as f64 / s.ttft_ok as f64)
+            .collect()
+    }
 }

@@ -12,7 +12,7 @@ use thiserror::Error;
 use super::counts::CountsReader;
 use super::interval_log::{stream_log, LogError};
 use super::merge::{MergeError, Merged, Merger};
-use super::record::{WorkerRecord, WORKER_SCHEMA};
+use super::record::{SliceSums, WorkerRecord, WORKER_SCHEMA};
 
 /// One load point over every worker that ran it.
 #[derive(Debug, Clone)]
@@ -32,6 +32,9 @@ pub struct PointMerge {
     pub notes: Vec<String>,
     /// The histograms of every record's log, added.
     pub merged: Merged,
+    /// Every record's measured slices added, slice by slice (criterion's samples of the merged
+    /// point); empty when no record has them.
+    pub slices: Vec<SliceSums>,
     /// From the last worker's start of the point to the first one's end (seconds since the
     /// Unix epoch): when all of them were sending; `None` when some never finished.
     pub all_running: Option<(f64, f64)>,
@@ -243,6 +246,15 @@ fn merge_point(
         }
     }
     let merged = merger.finish();
+    let mut slices: Vec<SliceSums> = Vec::new();
+    for (record, _) in &records {
+        if slices.len() < record.slices.len() {
+            slices.resize(record.slices.len(), SliceSums::default());
+        }
+        for (sum, slice) in slices.iter_mut().zip(&record.slices) {
+            sum.add(slice);
+        }
+    }
     let ends: Option<Vec<f64>> = records.iter().map(|(r, _)| r.ended_s).collect();
     let all_running = ends.and_then(|ends| {
         let from = records
@@ -260,6 +272,7 @@ fn merge_point(
         incomplete,
         notes,
         merged,
+        slices,
         all_running,
     })
 }
@@ -319,6 +332,15 @@ mod tests {
             throughput_rps: Some(10.0),
             elapsed_s: Some(9.0),
             complete,
+            // Every value in the first of two slices, the second empty.
+            slices: vec![
+                SliceSums {
+                    ok: values.len() as u64,
+                    latency_sum_ns: values.iter().sum(),
+                    ..SliceSums::default()
+                },
+                SliceSums::default(),
+            ],
         };
         let path = own.join("p.json");
         std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
@@ -354,6 +376,19 @@ mod tests {
         // Step 3 after the shared start, numbered on the wall clock.
         let step = 1_800_000_003;
         assert_eq!(point.merged.step("latency", step).map(|h| h.len()), Some(4));
+        // The slices add up slice by slice: criterion's samples of the merged point.
+        assert_eq!(
+            point.slices,
+            [
+                SliceSums {
+                    ok: 4,
+                    latency_sum_ns: 10_000,
+                    ..SliceSums::default()
+                },
+                SliceSums::default()
+            ]
+        );
+        assert_eq!(SliceSums::latency_means(&point.slices), [2_500.0]);
     }
 
     #[test]
