@@ -6,12 +6,15 @@
 //! so the client's memory is its own. A peer that is not installed is skipped with a note.
 //! Each tool's client CPU time per request is printed beside its throughput: on a machine the
 //! server shares, it is the steadier measure of what the client itself costs. Ratios go to
-//! `docs/PERFORMANCE.md`. Token streams against aiperf are in `loadgen/llm.rs` (section `llm`).
+//! `docs/PERFORMANCE.md`. Token streams against aiperf are in `loadgen/llm.rs` (section `llm`);
+//! one open-loop schedule from N scale-out worker processes in `loadgen/scaleout.rs` (`scaleout`).
 
 #[path = "loadgen/llm.rs"]
 mod llm;
 #[path = "common/process.rs"]
 mod process;
+#[path = "loadgen/scaleout.rs"]
+mod scaleout;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -68,6 +71,10 @@ fn main() {
         llm::serve(&args[1..]);
         return;
     }
+    if args.first().map(String::as_str) == Some("--scaleout-worker") {
+        scaleout::worker(&args[1..]);
+        return;
+    }
     // `cargo test --benches` runs bench targets without `--bench`: a short smoke run then.
     let full = args.iter().any(|a| a == "--bench");
     let seconds = if full { 3 } else { 1 };
@@ -96,7 +103,7 @@ fn main() {
     };
     let runtime = runtime_for(&rest);
     let grpc_runtime = runtime_for(&grpc);
-    // LOADGEN_ONLY=rest,grpc,open,memory,llm runs some sections; LOADGEN_ROUNDS how many times each
+    // LOADGEN_ONLY=rest,grpc,open,scaleout,memory,llm runs some sections; LOADGEN_ROUNDS how many times each
     // tool runs, interleaved, so slow drift on a shared machine hits every tool alike.
     let only = std::env::var("LOADGEN_ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
@@ -172,6 +179,10 @@ fn main() {
                 s.dropped
             );
         }
+    }
+
+    if wanted("scaleout") {
+        scaleout::compare(&rest_url, seconds, full);
     }
 
     let _ = server.kill();
