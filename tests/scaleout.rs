@@ -311,7 +311,7 @@ fn a_worker_that_missed_the_shared_start_fails_its_benches_and_says_why() {
 /// processes started together, each in its own directory; returns their directories.
 fn run_workers(url: &str, workers: usize) -> Vec<tempfile::TempDir> {
     let start_at = SystemTime::now() + Duration::from_secs(2);
-    spawn_workers(url, workers, start_at)
+    spawn_workers(url, workers, start_at, false)
         .into_iter()
         .map(|(child, dir)| {
             let output = child.wait_with_output().unwrap();
@@ -321,11 +321,13 @@ fn run_workers(url: &str, workers: usize) -> Vec<tempfile::TempDir> {
         .collect()
 }
 
-/// The worker processes of [`run_workers`], started, sharing the start `start_at`.
+/// The worker processes of [`run_workers`], started, sharing the start `start_at`; with
+/// `to_stdout`, printing their files to a piped stdout (`MODEL_BENCH_WORKER_STDOUT=1`).
 fn spawn_workers(
     url: &str,
     workers: usize,
     start_at: SystemTime,
+    to_stdout: bool,
 ) -> Vec<(std::process::Child, tempfile::TempDir)> {
     let start_at = format_rfc3339(start_at);
     let count = workers.to_string();
@@ -344,8 +346,16 @@ fn spawn_workers(
                 .env("JOB_COMPLETION_INDEX", index.to_string())
                 .env("MODEL_BENCH_START_AT", &start_at)
                 .env("HOSTNAME", format!("pod-{index}"))
+                .env(
+                    "MODEL_BENCH_WORKER_STDOUT",
+                    if to_stdout { "1" } else { "0" },
+                )
                 .args(["--bench", "^scaleout/open/r400$"])
-                .stdout(std::process::Stdio::null())
+                .stdout(if to_stdout {
+                    std::process::Stdio::piped()
+                } else {
+                    std::process::Stdio::null()
+                })
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("the fixture starts");
@@ -360,7 +370,7 @@ fn a_worker_killed_mid_run_is_named_and_the_merge_exits_partial() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let start_at = SystemTime::now() + Duration::from_secs(3);
-    let mut workers = spawn_workers(&server.rest_url(), 3, start_at);
+    let mut workers = spawn_workers(&server.rest_url(), 3, start_at, false);
     // Once worker 2 has started its 1.2 s point (warm-up and window; its record says so) and
     // half a second has passed, it is killed (SIGKILL: no chance to tidy up).
     let record_path = workers[2]
@@ -728,6 +738,88 @@ fn a_merged_run_is_saved_as_a_baseline_and_gated_like_one_machine() {
     );
 }
 
+#[test]
+fn workers_without_a_shared_volume_merge_from_their_logs() {
+    let _serial = serial();
+    let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
+    let start_at = SystemTime::now() + Duration::from_secs(2);
+    let outputs: Vec<(String, tempfile::TempDir)> =
+        spawn_workers(&server.rest_url(), 2, start_at, true)
+            .into_iter()
+            .map(|(child, dir)| {
+                let output = child.wait_with_output().unwrap();
+                assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+                (String::from_utf8(output.stdout).unwrap(), dir)
+            })
+            .collect();
+    // As `kubectl logs -l … --prefix` saves them: both pods' lines, interleaved and prefixed.
+    let mut log = String::new();
+    let lines: Vec<Vec<&str>> = outputs
+        .iter()
+        .map(|(out, _)| out.lines().collect())
+        .collect();
+    for at in 0..lines.iter().map(Vec::len).max().unwrap_or(0) {
+        for (pod, lines) in lines.iter().enumerate() {
+            if let Some(line) = lines.get(at) {
+                log.push_str(&format!("[pod/run-{pod}-x7k2p/worker] {line}\n"));
+            }
+        }
+    }
+    let on_disk: Vec<std::path::PathBuf> = outputs
+        .iter()
+        .map(|(_, dir)| dir.path().join("model-bench"))
+        .collect();
+    let from_disk = &merge_dirs(&on_disk).unwrap()[0];
+    let cwd = tempfile::tempdir().unwrap();
+    let log_path = cwd.path().join("run.log");
+    std::fs::write(&log_path, &log).unwrap();
+    // The workers' own directories are gone, as a pod's scratch volume is.
+    drop(outputs);
+    let merged = model_bench_command()
+        .current_dir(cwd.path())
+        .args(["merge", "run.log", "-o", "merged"])
+        .output()
+        .unwrap();
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    assert!(
+        stderr(&merged).contains("of 2 worker(s) unpacked from the logs"),
+        "{}",
+        stderr(&merged)
+    );
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cwd.path().join("merged/results.json")).unwrap(),
+    )
+    .unwrap();
+    let stats = &results["benches"][0]["points"][0]["load"]["stats"];
+    let latency = &from_disk.merged.totals["latency"];
+    assert_eq!(stats["ok"], latency.len(), "the same requests as on disk");
+    assert_eq!(
+        stats["latency"]["p99"].as_f64().unwrap(),
+        latency.value_at_quantile(0.99) as f64
+    );
+    assert_eq!(results["scaleout"]["partial"], false);
+
+    // A log cut short after one worker's interval log (its record and results.json lost):
+    // that worker is named as missing, the other's requests kept.
+    let cut: String = log
+        .lines()
+        .filter(|line| !(line.starts_with("[pod/run-1-") && line.contains(".json ")))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(cwd.path().join("cut.log"), cut).unwrap();
+    let partial = model_bench_command()
+        .current_dir(cwd.path())
+        .args(["merge", "cut.log", "-o", "partial"])
+        .output()
+        .unwrap();
+    assert_eq!(partial.status.code(), Some(7), "{}", stderr(&partial));
+    assert!(
+        stderr(&partial).contains("no output of worker(s) [1]"),
+        "{}",
+        stderr(&partial)
+    );
+}
+
 /// Python with the official Kubernetes client.
 fn k8s_python() -> std::path::PathBuf {
     let path = std::env::var_os("MODEL_BENCH_K8S_PYTHON")
@@ -813,6 +905,29 @@ fn the_k8s_job_manifest_is_a_kubernetes_indexed_job() {
         ahead > Duration::from_secs(60) && ahead <= Duration::from_secs(90),
         "{ahead:?}"
     );
+
+    assert_eq!(job["volumes"], serde_json::json!({"results": "claim"}));
+
+    // Without a shared volume: the files go through the pods' logs.
+    let printed = model_bench_command()
+        .args([
+            "k8s-job",
+            "--image",
+            "registry.example/bench:1",
+            "--workers",
+            "3",
+            "--to-logs",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(printed.status.code(), Some(0), "{}", stderr(&printed));
+    let to_logs = String::from_utf8(printed.stdout).unwrap();
+    let checked = check_job(&to_logs);
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    let job: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(job["env"]["MODEL_BENCH_WORKER_STDOUT"], "1");
+    assert_eq!(job["volumes"], serde_json::json!({"results": "emptyDir"}));
+    assert!(to_logs.contains("kubectl logs -l model-bench/run=model-bench --tail=-1"));
 
     // The check can fail: a field the Job schema does not know is caught.
     let misspelt = manifest.replace("backoffLimitPerIndex", "backoffLimitPerIdx");

@@ -36,6 +36,14 @@ print(
             "restart_policy": spec.template.spec.restart_policy,
             "env": {e.name: e.value for e in spec.template.spec.containers[0].env},
             "args": spec.template.spec.containers[0].args,
+            "volumes": {
+                v.name: "claim"
+                if v.persistent_volume_claim is not None
+                else "emptyDir"
+                if v.empty_dir is not None
+                else "other"
+                for v in spec.template.spec.volumes
+            },
         }
     )
 )

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use model_bench::tool::{self, baseline_file, compare};
 #[cfg(feature = "remote")]
 use model_bench::{
+    remote::scaleout::log_files,
     results::BaselineUse,
     runner::{config::Config, merged},
 };
@@ -57,8 +58,10 @@ enum Command {
         criterion_dir: PathBuf,
     },
     /// Merge a scale-out run: each DIR is one worker's output directory (its results.json and
-    /// worker-<index>/ files). Histograms are added exactly; a missing or unfinished worker is
-    /// named and exits with 7 unless --allow-partial.
+    /// worker-<index>/ files), or a file: saved logs of workers run with
+    /// MODEL_BENCH_WORKER_STDOUT=1 (`kubectl logs … > run.log`), whose files are unpacked into
+    /// OUTPUT/workers. Histograms are added exactly; a missing or unfinished worker is named and
+    /// exits with 7 unless --allow-partial.
     #[cfg(feature = "remote")]
     Merge {
         #[arg(required = true)]
@@ -104,8 +107,16 @@ enum Command {
         #[arg(long, default_value = "1s")]
         late_limit: String,
         /// A ReadWriteMany PersistentVolumeClaim the workers write their outputs to.
-        #[arg(long, default_value = "model-bench-results")]
+        #[arg(
+            long,
+            default_value = "model-bench-results",
+            conflicts_with = "to_logs"
+        )]
         claim: String,
+        /// No shared volume: the workers print their outputs in their logs, which
+        /// `kubectl logs` saves to a file for `model-bench merge`.
+        #[arg(long)]
+        to_logs: bool,
         /// The bench binary's arguments (a filter, criterion's flags).
         #[arg(last = true)]
         bench_args: Vec<String>,
@@ -257,6 +268,25 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
             baseline_lenient,
             criterion_dir,
         } => {
+            // A file is a saved log of workers run with MODEL_BENCH_WORKER_STDOUT=1
+            // (`kubectl logs`): the files it carries are unpacked next to the merged run.
+            let (logs, mut dirs): (Vec<PathBuf>, Vec<PathBuf>) =
+                dirs.into_iter().partition(|path| path.is_file());
+            if !logs.is_empty() {
+                let into = output.join("workers");
+                let unpacked = log_files::unpack(&logs, &into)
+                    .map_err(|e| tool::ToolError::Merge(e.to_string()))?;
+                for line in &unpacked.damaged {
+                    eprintln!("model-bench: {line}");
+                }
+                eprintln!(
+                    "model-bench: {} file(s) of {} worker(s) unpacked from the logs into {}",
+                    unpacked.files.len(),
+                    unpacked.dirs.len(),
+                    into.display()
+                );
+                dirs.extend(unpacked.dirs);
+            }
             let mut run = tool::merge::merge_run(&dirs)?;
             let baseline = save_baseline
                 .map(BaselineUse::Save)
@@ -321,6 +351,7 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
             start_in,
             late_limit,
             claim,
+            to_logs,
             bench_args,
         } => {
             let duration = |flag: &str, text: &str| {
@@ -334,7 +365,11 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
                 start_at: std::time::SystemTime::now() + duration("start-in", &start_in)?,
                 late_limit: duration("late-limit", &late_limit)?,
                 bench_args,
-                claim,
+                results: if to_logs {
+                    tool::k8s::Results::Logs
+                } else {
+                    tool::k8s::Results::Volume(claim)
+                },
             };
             let manifest =
                 tool::k8s::manifest(&spec).map_err(|e| tool::ToolError::Usage(e.to_string()))?;

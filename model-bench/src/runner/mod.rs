@@ -288,6 +288,10 @@ pub fn run_main() -> i32 {
         let report = report::build(results, &config, &args, environment, false);
         print!("{}", export::terminal::render(&report));
         write_files(&report, &dirs, !args.no_plot);
+        #[cfg(feature = "remote")]
+        if let Err(message) = worker.run_done(&dirs.model_bench) {
+            eprintln!("model-bench: {message}");
+        }
     }
     let saving = matches!(args.baseline, Some(crate::results::BaselineUse::Save(_)));
     let verdict = gate.map(|outcome| report_gate(&outcome, args.baseline_name(), saving));

@@ -15,7 +15,7 @@ use crate::remote::load::{IntervalLogTarget, LoadPlan};
 use crate::remote::scaleout::record::{
     HistogramShape, SliceSums, WorkerId, WorkerRecord, WORKER_SCHEMA,
 };
-use crate::remote::scaleout::{StartBarrier, WorkerShare};
+use crate::remote::scaleout::{log_files, StartBarrier, WorkerShare};
 use crate::results::LoadStats;
 
 /// This process's part in a run from several machines; [`WorkerMode::default`] is the whole
@@ -31,6 +31,9 @@ pub struct WorkerMode {
     dir: Option<PathBuf>,
     /// What the interval logs count from: the shared start, else this process's start.
     base_time: Option<SystemTime>,
+    /// Also print each file for the merge to stdout (`MODEL_BENCH_WORKER_STDOUT=1`), for runs
+    /// whose results come back through `kubectl logs` rather than a shared volume.
+    to_stdout: bool,
 }
 
 impl WorkerMode {
@@ -39,12 +42,23 @@ impl WorkerMode {
     pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<WorkerMode, String> {
         let share = WorkerShare::from_env(&env).map_err(|e| e.to_string())?;
         let barrier = StartBarrier::from_env(&env).map_err(|e| e.to_string())?;
+        let to_stdout = match env(log_files::STDOUT_VAR).as_deref() {
+            None | Some("" | "0") => false,
+            Some("1") => true,
+            Some(other) => {
+                return Err(format!(
+                    "{}=`{other}`: 1 prints this worker's files to stdout, 0 does not",
+                    log_files::STDOUT_VAR
+                ))
+            }
+        };
         Ok(WorkerMode {
             share,
             barrier,
             started: OnceCell::new(),
             dir: None,
             base_time: Some(barrier.map_or_else(SystemTime::now, |barrier| barrier.at)),
+            to_stdout,
         })
     }
 
@@ -122,7 +136,41 @@ impl WorkerMode {
             slices,
             ..self.record(point_id, plan, Some(stats))
         };
-        self.write_json(point_id, &record)
+        self.write_json(point_id, &record)?;
+        if let Some(dir) = self.dir.as_ref().filter(|_| self.to_stdout) {
+            let stem = file_stem(point_id);
+            for file in [format!("{stem}.hlog"), format!("{stem}.json")] {
+                self.print_file(&dir.join(&file), dir.file_name(), &file)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// With `MODEL_BENCH_WORKER_STDOUT=1`, prints the run's `results.json` in `output` (the end
+    /// of this worker's files in its log).
+    pub fn run_done(&self, output: &Path) -> Result<(), String> {
+        if self.share.is_none() || !self.to_stdout {
+            return Ok(());
+        }
+        self.print_file(&output.join("results.json"), None, "results.json")
+    }
+
+    /// Prints the file at `path` to stdout as `[subdir/]name` of this worker's output.
+    fn print_file(
+        &self,
+        path: &Path,
+        subdir: Option<&std::ffi::OsStr>,
+        name: &str,
+    ) -> Result<(), String> {
+        let index = self.share.map_or(0, |share| share.index);
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let name = match subdir {
+            Some(subdir) => format!("{}/{name}", subdir.to_string_lossy()),
+            None => name.to_owned(),
+        };
+        log_files::write_file(&mut std::io::stdout().lock(), index, &name, &bytes)
+            .map_err(|e| format!("printing {name} to stdout: {e}"))
     }
 
     fn write_json(&self, point_id: &str, record: &WorkerRecord) -> Result<(), String> {

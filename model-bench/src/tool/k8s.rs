@@ -4,7 +4,7 @@
 //! restarts an index mid-run (a late copy would skew the run; the merge names the missing
 //! index instead), the pods spread over nodes, and every worker gets the same start instant, a
 //! set time after the manifest is printed. Results go to a shared volume, one directory per
-//! index, for `model-bench merge`.
+//! index, or through the pods' logs (`kubectl logs`), for `model-bench merge`.
 //!
 //! Every string is written as a JSON string, which YAML reads as the same string, so no value
 //! (a bench filter, an image reference) can change the manifest's structure.
@@ -28,8 +28,18 @@ pub struct JobSpec {
     pub late_limit: Duration,
     /// Arguments for the bench binary after `--bench` (a filter, criterion's flags).
     pub bench_args: Vec<String>,
-    /// The PersistentVolumeClaim (ReadWriteMany) the workers write their outputs to.
-    pub claim: String,
+    /// Where the workers' outputs go.
+    pub results: Results,
+}
+
+/// Where a Job's workers leave their outputs for the merge.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Results {
+    /// On this PersistentVolumeClaim (ReadWriteMany), one directory per index.
+    Volume(String),
+    /// In the pods' logs (`MODEL_BENCH_WORKER_STDOUT=1`), read back with `kubectl logs` and
+    /// given to `model-bench merge` as a file; the outputs themselves go to a scratch volume.
+    Logs,
 }
 
 /// Why a Job cannot be made.
@@ -82,7 +92,7 @@ pub fn manifest(spec: &JobSpec) -> Result<String, JobError> {
     if spec.image.trim().is_empty() {
         return Err(JobError::Empty("image"));
     }
-    if spec.claim.trim().is_empty() {
+    if matches!(&spec.results, Results::Volume(claim) if claim.trim().is_empty()) {
         return Err(JobError::Empty("volume claim"));
     }
     let name = quoted(&spec.name);
@@ -94,14 +104,32 @@ pub fn manifest(spec: &JobSpec) -> Result<String, JobError> {
         .map(|arg| quoted(&arg))
         .collect();
     let image = quoted(&spec.image);
-    let claim = quoted(&spec.claim);
     let output_dir = quoted(&format!("{RESULTS_MOUNT}/$(MODEL_BENCH_WORKER_INDEX)"));
     let mount = quoted(RESULTS_MOUNT);
+    let (how_to_merge, volume, to_stdout) = match &spec.results {
+        Results::Volume(claim) => (
+            "merge the outputs on the volume:\n# model-bench merge <volume>/* -o merged"
+                .to_owned(),
+            format!("persistentVolumeClaim:\n            claimName: {}", quoted(claim)),
+            String::new(),
+        ),
+        Results::Logs => (
+            format!(
+                "save the pods' logs and merge the files\n# they carry: kubectl logs -l model-bench/run={} --tail=-1 --max-log-requests={} --prefix > {}.log\n# model-bench merge {}.log -o merged",
+                spec.name, workers.max(5), spec.name, spec.name
+            ),
+            "emptyDir: {}".to_owned(),
+            format!(
+                "\n            - name: {}\n              value: \"1\"",
+                quoted(crate::remote::scaleout::log_files::STDOUT_VAR)
+            ),
+        ),
+    };
     Ok(format!(
         r#"# model-bench scale-out: {workers} workers, starting together at {start_at}.
 # kubectl apply -f this file; when every pod has ended (the Job's condition is Complete, or
-# Failed with reason FailedIndexes when some index failed), merge the outputs on the volume:
-# model-bench merge <volume>/* -o merged (a failed index shows up as missing: exit 7).
+# Failed with reason FailedIndexes when some index failed), {how_to_merge}
+# (a failed index shows up as missing: exit 7).
 apiVersion: "batch/v1"
 kind: "Job"
 metadata:
@@ -150,14 +178,13 @@ spec:
                 fieldRef:
                   fieldPath: "metadata.name"
             - name: "MODEL_BENCH_OUTPUT_DIR"
-              value: {output_dir}
+              value: {output_dir}{to_stdout}
           volumeMounts:
             - name: "results"
               mountPath: {mount}
       volumes:
         - name: "results"
-          persistentVolumeClaim:
-            claimName: {claim}
+          {volume}
 "#,
         args = args.join(", "),
     ))
@@ -175,7 +202,7 @@ mod tests {
             start_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_499_000),
             late_limit: Duration::from_secs(1),
             bench_args: vec!["^serving/".into(), "--quick \" x".into()],
-            claim: "bench-results".into(),
+            results: Results::Volume("bench-results".into()),
         }
     }
 
@@ -194,6 +221,20 @@ mod tests {
         ] {
             assert!(yaml.contains(line), "{line} in\n{yaml}");
         }
+        assert!(!yaml.contains("MODEL_BENCH_WORKER_STDOUT"));
+        let logs = manifest(&JobSpec {
+            results: Results::Logs,
+            ..spec()
+        })
+        .expect("a valid spec");
+        for line in [
+            "- name: \"MODEL_BENCH_WORKER_STDOUT\"\n              value: \"1\"",
+            "emptyDir: {}",
+            "kubectl logs -l model-bench/run=mb-run --tail=-1 --max-log-requests=5 --prefix > mb-run.log",
+        ] {
+            assert!(logs.contains(line), "{line} in\n{logs}");
+        }
+        assert!(!logs.contains("claimName"));
     }
 
     #[test]

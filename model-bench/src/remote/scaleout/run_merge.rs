@@ -218,6 +218,17 @@ fn merge_point(
     let mut reader = CountsReader::default();
     for (record, path) in &records {
         let log_path = path.with_file_name(&record.interval_log);
+        if !log_path.exists() {
+            // A record without its log (a log lost on the way): the worker's requests of this
+            // point cannot be merged, so it counts as unfinished; the others still merge.
+            notes.push(format!(
+                "{}: missing: worker {}'s requests of this point are not merged",
+                log_path.display(),
+                record.worker.index
+            ));
+            incomplete.push(record.worker.index);
+            continue;
+        }
         let mut started = false;
         let log = stream_log(&log_path, |log, logged| {
             if !started {
@@ -436,6 +447,17 @@ mod tests {
         assert!(
             point.notes[0].contains("worker-1/p.hlog: line ")
                 && point.notes[0].contains("cut short"),
+            "{:?}",
+            point.notes
+        );
+        assert_eq!(point.merged.totals["latency"].len(), 1);
+
+        // A record whose log is gone altogether: named, unfinished, the other still merged.
+        std::fs::remove_file(&log).unwrap();
+        let point = &merge_dirs(&[dir.path().to_path_buf()]).unwrap()[0];
+        assert_eq!(point.incomplete, [1]);
+        assert!(
+            point.notes[0].contains("worker-1/p.hlog: missing: worker 1's requests"),
             "{:?}",
             point.notes
         );
