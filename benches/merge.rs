@@ -112,6 +112,7 @@ fn write_worker(root: &std::path::Path, index: usize, workers: usize, steps: u64
         elapsed_s: Some(steps as f64),
         complete: true,
         slices: Vec::new(),
+        stream: None,
     };
     std::fs::write(
         dir.join("point.json"),

@@ -12,10 +12,11 @@
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
+use model_bench::remote::llm::TokenScript;
 use model_bench::remote::load::IntervalLogTarget;
 use model_bench::remote::scaleout::{format_rfc3339, interval_log, merge, merge_dirs, WorkerShare};
 use model_bench::remote::{Arrival, InjectedLatency, LoadPlan, Protocol, ReferenceConfig};
-use model_bench::server::ReferenceServer;
+use model_bench::server::{LlmServer, ReferenceServer};
 
 mod common;
 #[path = "common/serial.rs"]
@@ -311,7 +312,7 @@ fn a_worker_that_missed_the_shared_start_fails_its_benches_and_says_why() {
 /// processes started together, each in its own directory; returns their directories.
 fn run_workers(url: &str, workers: usize) -> Vec<tempfile::TempDir> {
     let start_at = SystemTime::now() + Duration::from_secs(2);
-    spawn_workers(url, workers, start_at, false)
+    spawn_workers(url, workers, start_at, false, "^scaleout/open/r400$")
         .into_iter()
         .map(|(child, dir)| {
             let output = child.wait_with_output().unwrap();
@@ -322,12 +323,14 @@ fn run_workers(url: &str, workers: usize) -> Vec<tempfile::TempDir> {
 }
 
 /// The worker processes of [`run_workers`], started, sharing the start `start_at`; with
-/// `to_stdout`, printing their files to a piped stdout (`MODEL_BENCH_WORKER_STDOUT=1`).
+/// `to_stdout`, printing their files to a piped stdout (`MODEL_BENCH_WORKER_STDOUT=1`); on the
+/// fixture's benches `filter`, against `url`.
 fn spawn_workers(
     url: &str,
     workers: usize,
     start_at: SystemTime,
     to_stdout: bool,
+    filter: &str,
 ) -> Vec<(std::process::Child, tempfile::TempDir)> {
     let start_at = format_rfc3339(start_at);
     let count = workers.to_string();
@@ -342,6 +345,7 @@ fn spawn_workers(
                 .env_remove("MODEL_BENCH_CONFIG")
                 .env_remove("MODEL_BENCH_WORKER_INDEX")
                 .env("FIXTURE_SCALED_URL", url)
+                .env("FIXTURE_SCALED_LLM_URL", url)
                 .env("MODEL_BENCH_WORKERS", &count)
                 .env("JOB_COMPLETION_INDEX", index.to_string())
                 .env("MODEL_BENCH_START_AT", &start_at)
@@ -350,7 +354,7 @@ fn spawn_workers(
                     "MODEL_BENCH_WORKER_STDOUT",
                     if to_stdout { "1" } else { "0" },
                 )
-                .args(["--bench", "^scaleout/open/r400$"])
+                .args(["--bench", filter])
                 .stdout(if to_stdout {
                     std::process::Stdio::piped()
                 } else {
@@ -370,7 +374,13 @@ fn a_worker_killed_mid_run_is_named_and_the_merge_exits_partial() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let start_at = SystemTime::now() + Duration::from_secs(3);
-    let mut workers = spawn_workers(&server.rest_url(), 3, start_at, false);
+    let mut workers = spawn_workers(
+        &server.rest_url(),
+        3,
+        start_at,
+        false,
+        "^scaleout/open/r400$",
+    );
     // Once worker 2 has started its 1.2 s point (warm-up and window; its record says so) and
     // half a second has passed, it is killed (SIGKILL: no chance to tidy up).
     let record_path = workers[2]
@@ -743,15 +753,20 @@ fn workers_without_a_shared_volume_merge_from_their_logs() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let start_at = SystemTime::now() + Duration::from_secs(2);
-    let outputs: Vec<(String, tempfile::TempDir)> =
-        spawn_workers(&server.rest_url(), 2, start_at, true)
-            .into_iter()
-            .map(|(child, dir)| {
-                let output = child.wait_with_output().unwrap();
-                assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-                (String::from_utf8(output.stdout).unwrap(), dir)
-            })
-            .collect();
+    let outputs: Vec<(String, tempfile::TempDir)> = spawn_workers(
+        &server.rest_url(),
+        2,
+        start_at,
+        true,
+        "^scaleout/open/r400$",
+    )
+    .into_iter()
+    .map(|(child, dir)| {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        (String::from_utf8(output.stdout).unwrap(), dir)
+    })
+    .collect();
     // As `kubectl logs -l … --prefix` saves them: both pods' lines, interleaved and prefixed.
     let mut log = String::new();
     let lines: Vec<Vec<&str>> = outputs
@@ -818,6 +833,75 @@ fn workers_without_a_shared_volume_merge_from_their_logs() {
         "{}",
         stderr(&partial)
     );
+}
+
+#[test]
+fn token_stream_figures_merge_from_the_workers_histograms_and_counts() {
+    let _serial = serial();
+    // 20 ms to the first token, then a token every 2 ms: 8 tokens a stream.
+    let script = TokenScript {
+        ttft: Duration::from_millis(20),
+        itl: Duration::from_millis(2),
+        ..TokenScript::default()
+    };
+    let server = LlmServer::start("tiny", script).unwrap();
+    let start_at = SystemTime::now() + Duration::from_secs(2);
+    let dirs: Vec<tempfile::TempDir> =
+        spawn_workers(&server.url(), 2, start_at, false, "^scaleout/stream/r100$")
+            .into_iter()
+            .map(|(child, dir)| {
+                let output = child.wait_with_output().unwrap();
+                assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+                dir
+            })
+            .collect();
+    let outputs: Vec<std::path::PathBuf> =
+        dirs.iter().map(|d| d.path().join("model-bench")).collect();
+    let own: Vec<serde_json::Value> = outputs
+        .iter()
+        .map(|dir| {
+            let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
+            let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+            results["benches"][0]["points"][0]["load"]["stats"]["stream"].clone()
+        })
+        .collect();
+    let cwd = tempfile::tempdir().unwrap();
+    let merged = model_bench_command()
+        .current_dir(cwd.path())
+        .arg("merge")
+        .args(&outputs)
+        .args(["-o", "merged"])
+        .output()
+        .unwrap();
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cwd.path().join("merged/results.json")).unwrap(),
+    )
+    .unwrap();
+    let stats = &results["benches"][0]["points"][0]["load"]["stats"];
+    let stream = &stats["stream"];
+    // Counts are the workers' added: every successful request is a stream of 8 tokens.
+    let sum = |key: &str| own.iter().map(|s| s[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(stream["streams"], sum("streams"), "{stream}");
+    assert_eq!(stream["streams"], stats["ok"]);
+    assert_eq!(stream["output_tokens"], sum("output_tokens"));
+    assert_eq!(
+        stream["output_tokens"].as_u64().unwrap(),
+        8 * stream["streams"].as_u64().unwrap()
+    );
+    assert_eq!(
+        stream["goodput"]["good"], stream["streams"],
+        "every stream meets a minute"
+    );
+    // The histograms are the workers' added: as many first tokens as streams, and the
+    // figures of the script (20 ms to the first token from the send, 2 ms per token after).
+    assert_eq!(stream["ttft_service"]["count"], stream["streams"]);
+    let ms = |figure: &serde_json::Value| figure.as_f64().unwrap() / 1e6;
+    let ttft = ms(&stream["ttft_service"]["p50"]);
+    assert!((20.0..30.0).contains(&ttft), "TTFT p50 {ttft} ms");
+    let itl = ms(&stream["itl_per_request"]["p50"]);
+    assert!((1.5..4.0).contains(&itl), "ITL p50 {itl} ms");
+    assert!(stream["chunk_gap"]["count"].as_u64().unwrap() >= 7 * sum("streams"));
 }
 
 /// Python with the official Kubernetes client.

@@ -285,8 +285,15 @@ pub fn run(
             );
         }
         let stats = run.stats();
-        let slice_sums = run.run.recorder.slice_sums();
-        if let Err(message) = worker.point_done(&point_id, &plan, stats, slice_sums) {
+        let recorder = &run.run.recorder;
+        let stream_counts = recorder.stream.as_ref().map(|s| s.counts().clone());
+        if let Err(message) = worker.point_done(
+            &point_id,
+            &plan,
+            stats,
+            recorder.slice_sums(),
+            stream_counts,
+        ) {
             eprintln!("\nmodel-bench: {point_id}: the worker's record: {message}");
             result.status = BenchStatus::Failed;
             result.error.get_or_insert(message);

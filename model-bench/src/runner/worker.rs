@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::remote::load::{IntervalLogTarget, LoadPlan};
 use crate::remote::scaleout::record::{
-    HistogramShape, SliceSums, WorkerId, WorkerRecord, WORKER_SCHEMA,
+    HistogramShape, SliceSums, StreamCounts, WorkerId, WorkerRecord, WORKER_SCHEMA,
 };
 use crate::remote::scaleout::{log_files, StartBarrier, WorkerShare};
 use crate::results::LoadStats;
@@ -128,12 +128,14 @@ impl WorkerMode {
         plan: &LoadPlan,
         stats: &LoadStats,
         slices: Vec<SliceSums>,
+        stream: Option<StreamCounts>,
     ) -> Result<(), String> {
         if self.share.is_none() || self.dir.is_none() {
             return Ok(());
         }
         let record = WorkerRecord {
             slices,
+            stream,
             ..self.record(point_id, plan, Some(stats))
         };
         self.write_json(point_id, &record)?;
@@ -225,6 +227,7 @@ impl WorkerMode {
             elapsed_s: stats.map(|s| s.elapsed_s),
             complete: stats.is_some(),
             slices: Vec::new(),
+            stream: None,
         }
     }
 

@@ -13,11 +13,13 @@ use hdrhistogram::Histogram;
 
 use super::{read_results, ToolError};
 use crate::remote::load::hdr::{percentiles, spectrum};
+use crate::remote::load::streams::StreamHistograms;
 use crate::remote::load::summary::log_buckets;
-use crate::remote::scaleout::record::SliceSums;
+use crate::remote::scaleout::record::{SliceSums, StreamCounts};
 use crate::remote::scaleout::{merge_dirs, PointMerge};
 use crate::results::{
-    Estimates, LoadStats, Report, SampleInfo, ScaleoutInfo, ScaleoutPoint, SeriesPoint, WorkerRow,
+    Estimates, LoadStats, Report, SampleInfo, ScaleoutInfo, ScaleoutPoint, SeriesPoint,
+    StreamStats, WorkerRow,
 };
 
 /// The exit code of a merge that lacks a worker or a worker's end (unless `--allow-partial`).
@@ -155,10 +157,14 @@ pub fn merge_run(dirs: &[PathBuf]) -> Result<MergedRun, ToolError> {
 
 fn scaleout_point(merge: &PointMerge) -> ScaleoutPoint {
     let mut notes = merge.notes.clone();
-    if merge.merged.totals.contains_key("ttft") {
+    let unfinished_streams = merge
+        .records
+        .iter()
+        .any(|r| r.stream.is_none() && !r.complete);
+    if merge.merged.totals.contains_key("ttft") && unfinished_streams {
         notes.push(
-            "token-stream figures are each worker's own (see its results.json): only the \
-             latency histograms are merged so far"
+            "token streams: an unfinished worker's histograms are merged but its token counts \
+             are not (they are written when its point ends)"
                 .into(),
         );
     }
@@ -230,16 +236,17 @@ fn merged_stats(
     // Strictly over 1 ms, as one process counts: from the first bucket wholly above it.
     let over = lateness.highest_equivalent(LATE_AFTER_NS) + 1;
     let late = lateness.count_between(over, lateness.max().max(over));
+    let elapsed_s = records
+        .iter()
+        .filter_map(|r| r.elapsed_s)
+        .fold(0.0, f64::max);
     LoadStats {
         latency_basis: own.latency_basis.clone(),
         requests,
         ok,
         errors,
         success_rate: ok as f64 / requests.max(1) as f64,
-        elapsed_s: records
-            .iter()
-            .filter_map(|r| r.elapsed_s)
-            .fold(0.0, f64::max),
+        elapsed_s,
         throughput_rps: sum_f(|r| r.throughput_rps),
         sent_rps: sum_f(|r| r.sent_rps),
         latency: percentiles(latency),
@@ -256,10 +263,27 @@ fn merged_stats(
         spectrum: spectrum(latency),
         histogram: log_buckets(latency),
         time_series: time_series(merge),
-        // Only the latency histograms are merged so far (the note in `scaleout` says so).
-        stream: None,
+        stream: merged_streams(merge, elapsed_s, requests),
         stopped: None,
     }
+}
+
+/// Token streams: the workers' stream counts added and their stream histograms (`ttft`,
+/// `ttft_service`, `chunk_gap`, `itl`) from the added logs, summarized as one process does over
+/// the merged span and requests; `None` when no worker's record has stream counts.
+fn merged_streams(merge: &PointMerge, elapsed_s: f64, requests: u64) -> Option<StreamStats> {
+    let counts = merge
+        .records
+        .iter()
+        .filter_map(|record| record.stream.as_ref())
+        .fold(None, |sum: Option<StreamCounts>, counts| {
+            let mut sum = sum.unwrap_or_default();
+            sum.add(counts);
+            Some(sum)
+        })?;
+    let histograms =
+        StreamHistograms::from_parts(counts, |tag| merge.merged.totals.get(tag).cloned());
+    Some(histograms.summarize(elapsed_s, requests))
 }
 
 /// One point per step of the merged logs, by when responses arrived (the logs' steps): sent

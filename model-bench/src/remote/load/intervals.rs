@@ -6,7 +6,9 @@
 //! disk.
 //!
 //! Tags: `latency` (from the intended send), `service` (from the actual send), `lateness` (every
-//! measured request's send lateness) and, for token streams, `ttft` (from the intended send).
+//! measured request's send lateness) and, for token streams, `ttft` (from the intended send),
+//! `ttft_service` (from the actual send), `chunk_gap` (between streamed chunks) and `itl` (each
+//! stream's inter-token latency): every histogram a point's stream figures are made of.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use hdrhistogram::Histogram;
 
 use super::hdr::{histogram, nanos};
+use crate::remote::llm::StreamRecord;
 use crate::remote::scaleout::interval_log::{write_log, Interval};
 
 /// Where a run's interval log goes and what its times count from.
@@ -33,7 +36,26 @@ enum Message {
 }
 
 /// The tags, in the order each step's intervals are written.
-const TAGS: [&str; 4] = ["latency", "service", "lateness", "ttft"];
+pub const TAGS: [&str; 7] = [
+    "latency",
+    "service",
+    "lateness",
+    "ttft",
+    "ttft_service",
+    "chunk_gap",
+    "itl",
+];
+
+/// A successful request's times for the interval log.
+#[derive(Debug, Clone, Copy)]
+pub struct Success<'a> {
+    /// From the intended send to the response.
+    pub latency: Duration,
+    /// From the actual send to the response.
+    pub service: Duration,
+    /// A token stream's record (its times run from the actual send).
+    pub stream: Option<&'a StreamRecord>,
+}
 
 /// The current step's histograms and the channel to the log's writer.
 #[derive(Debug, Clone)]
@@ -45,7 +67,7 @@ pub struct IntervalRecorder {
     /// offset from the log's base time; set by the first record.
     origin: Option<(Instant, Duration)>,
     current: u64,
-    histograms: [Histogram<u64>; 4],
+    histograms: [Histogram<u64>; TAGS.len()],
 }
 
 /// The writer thread of one log; joined by [`IntervalWriter::finish`].
@@ -105,14 +127,14 @@ impl IntervalWriter {
 
 impl IntervalRecorder {
     /// One measured request whose outcome was known at `done`: its send lateness, and its
-    /// latency, service time and time to first token (successful ones only, as the totals).
+    /// latency, service time and stream figures (successful ones only, as the totals).
     /// `origin` is the measurement window's start, where step 0 begins.
     pub fn record(
         &mut self,
         origin: Instant,
         done: Instant,
         lateness: Duration,
-        success: Option<(Duration, Duration, Option<Duration>)>,
+        success: Option<Success<'_>>,
     ) {
         let base_time = self.base_time;
         let (origin, _) = *self.origin.get_or_insert_with(|| {
@@ -133,14 +155,26 @@ impl IntervalRecorder {
             self.flush();
             self.current = step;
         }
-        let [latency, service, late, ttft] = &mut self.histograms;
+        let [latency, service, late, ttft, ttft_service, chunk_gap, itl] = &mut self.histograms;
         let _ = late.record(nanos(lateness));
-        if let Some((latency_d, service_d, ttft_d)) = success {
-            let _ = latency.record(nanos(latency_d));
-            let _ = service.record(nanos(service_d));
-            if let Some(ttft_d) = ttft_d {
-                let _ = ttft.record(nanos(ttft_d));
-            }
+        let Some(success) = success else {
+            return;
+        };
+        let _ = latency.record(nanos(success.latency));
+        let _ = service.record(nanos(success.service));
+        // As `StreamHistograms::record` records them, so the merge adds up to its totals.
+        let Some(stream) = success.stream else {
+            return;
+        };
+        if let Some(first) = stream.ttft_ns.map(Duration::from_nanos) {
+            let _ = ttft.record(nanos(lateness + first));
+            let _ = ttft_service.record(nanos(first));
+        }
+        for &gap in &stream.chunk_gaps_ns {
+            let _ = chunk_gap.record(nanos(Duration::from_nanos(gap)));
+        }
+        if let Some(per_token) = stream.itl_per_request_ns() {
+            let _ = itl.record(nanos(Duration::from_nanos(per_token.round() as u64)));
         }
     }
 
@@ -190,7 +224,11 @@ mod tests {
             IntervalWriter::start(&target, Duration::from_secs(1)).expect("starts");
         let ms = Duration::from_millis;
         for (at_ms, latency_ms) in [(10, 5), (900, 7), (1_500, 9), (3_200, 11)] {
-            let took = Some((ms(latency_ms), ms(latency_ms), None));
+            let took = Some(Success {
+                latency: ms(latency_ms),
+                service: ms(latency_ms),
+                stream: None,
+            });
             recorder.record(origin, origin + ms(at_ms), ms(1), took);
         }
         // Step 3 is still open: what is on disk so far is steps 0 and 1.

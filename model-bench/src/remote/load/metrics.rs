@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::hdr::{histogram, nanos, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
-use super::intervals::IntervalRecorder;
+use super::intervals::{IntervalRecorder, Success};
 use super::streams::StreamHistograms;
 use crate::remote::client::{Client, Reply};
 use crate::remote::error::RequestError;
@@ -359,20 +359,15 @@ impl Recorder {
         if let Some(own) = self.members.get_mut(member) {
             own.record(intended, sent, done, outcome.clone());
         }
-        let success = outcome.as_ref().ok().map(|reply| {
-            let from_intended =
-                |ns: u64| sent.saturating_duration_since(intended) + Duration::from_nanos(ns);
-            (
-                done.saturating_duration_since(intended),
-                done.saturating_duration_since(sent),
-                reply
-                    .as_ref()
-                    .and_then(|stream| stream.ttft_ns)
-                    .map(from_intended),
-            )
-        });
+        // The interval log's copy is taken before `record` consumes the outcome.
+        let logged = self.intervals.is_some().then(|| outcome.clone());
         let counted = self.record(intended, sent, done, outcome);
-        if let (true, Some(intervals)) = (counted, self.intervals.as_mut()) {
+        if let (true, Some(intervals), Some(outcome)) = (counted, self.intervals.as_mut(), logged) {
+            let success = outcome.as_ref().ok().map(|reply| Success {
+                latency: done.saturating_duration_since(intended),
+                service: done.saturating_duration_since(sent),
+                stream: reply.as_ref(),
+            });
             let lateness = sent.saturating_duration_since(intended);
             intervals.record(self.window.start, done, lateness, success);
         }

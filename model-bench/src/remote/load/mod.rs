@@ -13,7 +13,7 @@ mod open;
 mod open_files;
 mod plan;
 pub mod scenario;
-mod streams;
+pub(crate) mod streams;
 pub(crate) mod summary;
 
 use std::sync::Arc;

@@ -4,52 +4,34 @@
 //! every other latency the generator keeps, so workers' and members' figures add exactly. With
 //! SLOs, each stream is also judged against them (goodput).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
 use super::hdr::{histogram, nanos, percentiles, spectrum};
 use crate::remote::llm::StreamRecord;
+use crate::remote::scaleout::record::StreamCounts;
 use crate::results::{Goodput, Slo, StreamStats};
 
 /// What the successful streams of a run gave.
 #[derive(Debug, Clone)]
 pub struct StreamHistograms {
-    streams: u64,
+    /// Streams, tokens, sources and good streams: what adds as numbers.
+    counts: StreamCounts,
     ttft: Histogram<u64>,
     ttft_service: Histogram<u64>,
     chunk_gap: Histogram<u64>,
     itl_per_request: Histogram<u64>,
-    output_tokens: u64,
-    /// Input tokens, and how many streams reported them.
-    input_tokens: u64,
-    with_input: u64,
-    /// Sum over streams of output tokens per second of that stream.
-    per_stream_rate_sum: f64,
-    token_sources: BTreeMap<String, u64>,
-    input_token_sources: BTreeMap<String, u64>,
-    /// The objectives streams are judged against, and how many met them.
-    slo: Slo,
-    good: u64,
 }
 
 impl Default for StreamHistograms {
     fn default() -> Self {
         StreamHistograms {
-            streams: 0,
+            counts: StreamCounts::default(),
             ttft: histogram(),
             ttft_service: histogram(),
             chunk_gap: histogram(),
             itl_per_request: histogram(),
-            output_tokens: 0,
-            input_tokens: 0,
-            with_input: 0,
-            per_stream_rate_sum: 0.0,
-            token_sources: BTreeMap::new(),
-            input_token_sources: BTreeMap::new(),
-            slo: Slo::default(),
-            good: 0,
         }
     }
 }
@@ -57,19 +39,40 @@ impl Default for StreamHistograms {
 impl StreamHistograms {
     /// Empty figures whose streams are judged against `slo`.
     pub fn with_slo(slo: Slo) -> Self {
+        let mut empty = StreamHistograms::default();
+        empty.counts.slo = slo;
+        empty
+    }
+
+    /// A scale-out merge's figures: the workers' counts added, and their histograms added from
+    /// the interval logs' tags `ttft`, `ttft_service`, `chunk_gap` and `itl` (`histogram(tag)`;
+    /// `None`, no stream gave one: empty).
+    pub fn from_parts(
+        counts: StreamCounts,
+        histogram_of: impl Fn(&str) -> Option<Histogram<u64>>,
+    ) -> Self {
+        let take = |tag: &str| histogram_of(tag).unwrap_or_else(histogram);
         StreamHistograms {
-            slo,
-            ..StreamHistograms::default()
+            counts,
+            ttft: take("ttft"),
+            ttft_service: take("ttft_service"),
+            chunk_gap: take("chunk_gap"),
+            itl_per_request: take("itl"),
         }
+    }
+
+    /// The counts (a scale-out worker's record carries them beside its interval log).
+    pub fn counts(&self) -> &StreamCounts {
+        &self.counts
     }
 
     /// One successful stream, intended at `intended` and sent at `sent` (its record's times
     /// run from `sent`).
     pub fn record(&mut self, intended: Instant, sent: Instant, stream: &StreamRecord) {
-        self.streams += 1;
+        self.counts.streams += 1;
         let lateness = sent.saturating_duration_since(intended);
         if self.meets_slo(lateness, stream) {
-            self.good += 1;
+            self.counts.good += 1;
         }
         if let Some(ttft) = stream.ttft_ns {
             let ttft = Duration::from_nanos(ttft);
@@ -85,7 +88,7 @@ impl StreamHistograms {
                 .itl_per_request
                 .record(nanos(Duration::from_nanos(itl.round() as u64)));
         }
-        self.output_tokens += stream.output_tokens;
+        self.counts.output_tokens += stream.output_tokens;
         // Input tokens: the server's count when it gave one, else the client's.
         let (input, source) = match (stream.prompt_tokens, stream.counted_prompt_tokens) {
             (Some(input), _) => (Some(input), "usage"),
@@ -93,16 +96,18 @@ impl StreamHistograms {
             (None, None) => (None, ""),
         };
         if let Some(input) = input {
-            self.input_tokens += input;
-            self.with_input += 1;
+            self.counts.input_tokens += input;
+            self.counts.with_input += 1;
             *self
+                .counts
                 .input_token_sources
                 .entry(source.to_owned())
                 .or_default() += 1;
         }
         let seconds = Duration::from_nanos(stream.e2e_ns.max(1)).as_secs_f64();
-        self.per_stream_rate_sum += stream.output_tokens as f64 / seconds;
+        self.counts.per_stream_rate_sum += stream.output_tokens as f64 / seconds;
         *self
+            .counts
             .token_sources
             .entry(stream.token_source.key().to_owned())
             .or_default() += 1;
@@ -120,59 +125,50 @@ impl StreamHistograms {
         let itl = stream
             .itl_per_request_ns()
             .map_or(0, |itl| itl.round() as u64);
-        within(self.slo.ttft_ns, stream.ttft_ns.map(|ttft| late + ttft))
-            && within(self.slo.e2e_ns, Some(late + stream.e2e_ns))
-            && within(self.slo.itl_ns, Some(itl))
+        let slo = &self.counts.slo;
+        within(slo.ttft_ns, stream.ttft_ns.map(|ttft| late + ttft))
+            && within(slo.e2e_ns, Some(late + stream.e2e_ns))
+            && within(slo.itl_ns, Some(itl))
     }
 
     /// Adds `other`'s streams into these (exact: the histograms share bounds).
     pub fn merge(&mut self, other: &StreamHistograms) {
-        self.streams += other.streams;
+        self.counts.add(&other.counts);
         let _ = self.ttft.add(&other.ttft);
         let _ = self.ttft_service.add(&other.ttft_service);
         let _ = self.chunk_gap.add(&other.chunk_gap);
         let _ = self.itl_per_request.add(&other.itl_per_request);
-        self.output_tokens += other.output_tokens;
-        self.input_tokens += other.input_tokens;
-        self.with_input += other.with_input;
-        self.per_stream_rate_sum += other.per_stream_rate_sum;
-        self.good += other.good;
-        for (source, count) in &other.token_sources {
-            *self.token_sources.entry(source.clone()).or_default() += count;
-        }
-        for (source, count) in &other.input_token_sources {
-            *self.input_token_sources.entry(source.clone()).or_default() += count;
-        }
     }
 
     /// The figures, with rates over `elapsed_s`, the run's measured span; goodput's share is
     /// over `requests`, every arrival of the window (failed and dropped ones never count as
     /// good).
     pub fn summarize(&self, elapsed_s: f64, requests: u64) -> StreamStats {
-        let streams = self.streams.max(1) as f64;
+        let counts = &self.counts;
+        let streams = counts.streams.max(1) as f64;
         let elapsed_s = elapsed_s.max(1e-9);
-        let input_tokens = (self.with_input > 0).then_some(self.input_tokens);
+        let input_tokens = (counts.with_input > 0).then_some(counts.input_tokens);
         StreamStats {
-            streams: self.streams,
+            streams: counts.streams,
             ttft: percentiles(&self.ttft),
             ttft_service: percentiles(&self.ttft_service),
             chunk_gap: percentiles(&self.chunk_gap),
             itl_per_request: percentiles(&self.itl_per_request),
-            output_tokens: self.output_tokens,
-            output_tokens_mean: self.output_tokens as f64 / streams,
-            output_tokens_per_s: self.output_tokens as f64 / elapsed_s,
-            output_tokens_per_s_per_stream: self.per_stream_rate_sum / streams,
+            output_tokens: counts.output_tokens,
+            output_tokens_mean: counts.output_tokens as f64 / streams,
+            output_tokens_per_s: counts.output_tokens as f64 / elapsed_s,
+            output_tokens_per_s_per_stream: counts.per_stream_rate_sum / streams,
             input_tokens,
             input_tokens_per_s: input_tokens.map(|tokens| tokens as f64 / elapsed_s),
-            token_sources: self.token_sources.clone(),
-            input_token_sources: self.input_token_sources.clone(),
+            token_sources: counts.token_sources.clone(),
+            input_token_sources: counts.input_token_sources.clone(),
             ttft_spectrum: spectrum(&self.ttft),
             chunk_gap_spectrum: spectrum(&self.chunk_gap),
-            goodput: self.slo.is_set().then(|| Goodput {
-                slo: self.slo,
-                good: self.good,
-                share: self.good as f64 / requests.max(1) as f64,
-                rate_per_s: self.good as f64 / elapsed_s,
+            goodput: counts.slo.is_set().then(|| Goodput {
+                slo: counts.slo,
+                good: counts.good,
+                share: counts.good as f64 / requests.max(1) as f64,
+                rate_per_s: counts.good as f64 / elapsed_s,
             }),
         }
     }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::results::Slo;
+
 /// The layout version of [`WorkerRecord`].
 pub const WORKER_SCHEMA: &str = "model-bench-worker/1";
 
@@ -82,6 +84,56 @@ pub struct WorkerRecord {
     /// request of the run, which the merged result replays to criterion (baselines, the gate).
     #[serde(default)]
     pub slices: Vec<SliceSums>,
+    /// Token streams: what the worker's streams add up to as numbers (the histograms are in
+    /// the interval log); `None` for other endpoints, or before the point ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamCounts>,
+}
+
+/// A worker's token streams over its window, as numbers: with the stream histograms of its
+/// interval log (`ttft`, `ttft_service`, `chunk_gap`, `itl`), all its stream figures are made
+/// of these, and workers' add exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamCounts {
+    /// Successful streams.
+    pub streams: u64,
+    /// Their output tokens.
+    pub output_tokens: u64,
+    /// Their input tokens, of the streams that reported them.
+    pub input_tokens: u64,
+    /// Streams that reported input tokens.
+    pub with_input: u64,
+    /// Over streams, each stream's output tokens per second, added.
+    pub per_stream_rate_sum: f64,
+    /// Streams by where their output token count came from.
+    pub token_sources: BTreeMap<String, u64>,
+    /// Streams by where their input token count came from.
+    pub input_token_sources: BTreeMap<String, u64>,
+    /// The objectives streams were judged against.
+    pub slo: Slo,
+    /// Streams that met every objective.
+    pub good: u64,
+}
+
+impl StreamCounts {
+    /// `other` added to these (the objectives are the run's, equal on every worker).
+    pub fn add(&mut self, other: &StreamCounts) {
+        self.streams += other.streams;
+        self.output_tokens += other.output_tokens;
+        self.input_tokens += other.input_tokens;
+        self.with_input += other.with_input;
+        self.per_stream_rate_sum += other.per_stream_rate_sum;
+        self.good += other.good;
+        for (source, count) in &other.token_sources {
+            *self.token_sources.entry(source.clone()).or_default() += count;
+        }
+        for (source, count) in &other.input_token_sources {
+            *self.input_token_sources.entry(source.clone()).or_default() += count;
+        }
+        if !self.slo.is_set() {
+            self.slo = other.slo;
+        }
+    }
 }
 
 /// One slice of a worker's measured window: its successful requests and their latencies (and

@@ -352,6 +352,7 @@ mod tests {
                 },
                 SliceSums::default(),
             ],
+            stream: None,
         };
         let path = own.join("p.json");
         std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
