@@ -1,13 +1,16 @@
 //! The bench binary as one worker of a scale-out run (issue 16): read from the environment a
 //! Kubernetes Indexed Job gives its pods (or the same variables set by hand) before any bench
 //! runs, it makes every remote bench send only this worker's share of its load, and holds the
-//! first load until the shared start. Each load point leaves, in `<output>/worker-<index>/`, an
+//! first load until the shared start. Every later load point starts at an instant all workers
+//! compute alike — the previous point's planned start plus its warm-up, its window and a gap
+//! (`MODEL_BENCH_POINT_GAP`, default 2 s) — so the workers' points stay together however long
+//! each took to drain. Each load point leaves, in `<output>/worker-<index>/`, an
 //! HdrHistogram interval log (`<point>.hlog`, appended step by step) and a small JSON of its
 //! counts and identity (`<point>.json`, written atomically: `complete: false` when the point
 //! starts, `true` when it is done) for `model-bench merge`. Without those variables it changes
 //! nothing.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -34,7 +37,19 @@ pub struct WorkerMode {
     /// Also print each file for the merge to stdout (`MODEL_BENCH_WORKER_STDOUT=1`), for runs
     /// whose results come back through `kubectl logs` rather than a shared volume.
     to_stdout: bool,
+    /// Between one point's planned end (its start, warm-up and window) and the next one's
+    /// planned start: time for the last responses and the next bench's setup.
+    point_gap: Duration,
+    /// The planned start of the next load point, once a first point has started.
+    next_start: Cell<Option<SystemTime>>,
+    /// How late the current point started against its planned start.
+    point_lag: Cell<Option<Duration>>,
 }
+
+/// The variable that sets the gap between load points of a worker with a shared start.
+pub const POINT_GAP_VAR: &str = "MODEL_BENCH_POINT_GAP";
+/// The gap when the variable is not set.
+pub const DEFAULT_POINT_GAP: Duration = Duration::from_secs(2);
 
 impl WorkerMode {
     /// The mode the environment describes; an error (for the user, before any load) when its
@@ -52,6 +67,12 @@ impl WorkerMode {
                 ))
             }
         };
+        let point_gap = match env(POINT_GAP_VAR) {
+            None => DEFAULT_POINT_GAP,
+            Some(text) => crate::duration_grammar::parse_duration(text.trim())
+                .map(Duration::from_nanos)
+                .map_err(|e| format!("{POINT_GAP_VAR}=`{text}`: {e}"))?,
+        };
         Ok(WorkerMode {
             share,
             barrier,
@@ -59,6 +80,9 @@ impl WorkerMode {
             dir: None,
             base_time: Some(barrier.map_or_else(SystemTime::now, |barrier| barrier.at)),
             to_stdout,
+            point_gap,
+            next_start: Cell::new(None),
+            point_lag: Cell::new(None),
         })
     }
 
@@ -113,6 +137,7 @@ impl WorkerMode {
                 dir.display()
             )
         })?;
+        self.wait_for_point(&plan);
         let record = self.record(point_id, &plan, None);
         self.write_json(point_id, &record)?;
         Ok(plan.for_worker(share).log_intervals(IntervalLogTarget {
@@ -211,9 +236,13 @@ impl WorkerMode {
             base_time_s: self.base_time.map_or(0.0, seconds),
             start_at_s: self.barrier.map(|barrier| seconds(barrier.at)),
             wake_lag_ms: self
-                .started
+                .point_lag
                 .get()
-                .and_then(|started| started.as_ref().ok())
+                .or_else(|| {
+                    self.started
+                        .get()
+                        .and_then(|started| started.as_ref().ok().copied())
+                })
                 .map(|lag| lag.as_secs_f64() * 1e3),
             started_s: stats.map_or(now, |s| now - s.elapsed_s),
             ended_s: stats.map(|_| now),
@@ -229,6 +258,34 @@ impl WorkerMode {
             slices: Vec::new(),
             stream: None,
         }
+    }
+
+    /// With a shared start: holds a load point until its planned start — the shared start for
+    /// the first, then the previous planned start plus its warm-up, window and the gap — and
+    /// plans the next one. A point reached after its planned start (the one before drained
+    /// long, or a scenario ran between) starts at once; its lag is in its record.
+    fn wait_for_point(&self, plan: &LoadPlan) {
+        let Some(barrier) = self.barrier else {
+            return;
+        };
+        let planned = self.next_start.get().unwrap_or(barrier.at);
+        let now = SystemTime::now();
+        let lag = match planned.duration_since(now) {
+            Ok(ahead) => {
+                std::thread::sleep(ahead);
+                SystemTime::now()
+                    .duration_since(planned)
+                    .unwrap_or(Duration::ZERO)
+            }
+            Err(late) => late.duration(),
+        };
+        // The first point's lag is the barrier's own wake lag, kept by `wait_for_start`.
+        if self.next_start.get().is_some() {
+            self.point_lag.set(Some(lag));
+        }
+        self.next_start.set(Some(
+            planned + plan.warm_up + plan.duration + self.point_gap,
+        ));
     }
 
     /// Waits for the shared start the first time it is called (after the first bench's health
@@ -301,6 +358,45 @@ mod tests {
         assert_eq!(mode.wait_for_start(), Ok(()));
         let plan = mode.plan(LoadPlan::closed(4, Duration::from_secs(1)));
         assert_eq!(plan.worker, None);
+    }
+
+    #[test]
+    fn later_points_start_on_a_plan_every_worker_computes_alike() {
+        let at = SystemTime::now() + Duration::from_millis(50);
+        let at_text = crate::remote::scaleout::format_rfc3339(at);
+        let env = |var: &str| match var {
+            "MODEL_BENCH_WORKERS" => Some("2".to_owned()),
+            "JOB_COMPLETION_INDEX" => Some("0".to_owned()),
+            "MODEL_BENCH_START_AT" => Some(at_text.clone()),
+            "MODEL_BENCH_POINT_GAP" => Some("30ms".to_owned()),
+            _ => None,
+        };
+        let mode = WorkerMode::from_env(env).expect("one worker");
+        // The instant as the variable carries it (milliseconds).
+        let at = mode.barrier.expect("a shared start").at;
+        let point =
+            LoadPlan::closed(1, Duration::from_millis(40)).warm_up(Duration::from_millis(10));
+        mode.wait_for_point(&point);
+        assert_eq!(mode.next_start.get(), Some(at + Duration::from_millis(80)));
+        assert_eq!(
+            mode.point_lag.get(),
+            None,
+            "the first point's lag is the barrier's"
+        );
+        // The next point waits for its planned start, whenever this one ended.
+        mode.wait_for_point(&point);
+        assert!(SystemTime::now() >= at + Duration::from_millis(80));
+        assert_eq!(mode.next_start.get(), Some(at + Duration::from_millis(160)));
+        // A point reached late starts at once, the plan unchanged, and its lag says how late.
+        std::thread::sleep(Duration::from_millis(200));
+        mode.wait_for_point(&point);
+        assert_eq!(mode.next_start.get(), Some(at + Duration::from_millis(240)));
+        let lag = mode.point_lag.get().expect("a later point's lag");
+        assert!(lag >= Duration::from_millis(100), "{lag:?}");
+
+        let bad = |var: &str| (var == "MODEL_BENCH_POINT_GAP").then(|| "soon".to_owned());
+        let error = WorkerMode::from_env(bad).expect_err("not a duration");
+        assert!(error.contains("MODEL_BENCH_POINT_GAP=`soon`"), "{error}");
     }
 
     #[test]
