@@ -8,6 +8,7 @@ use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, Lit, Token};
 
 mod duration_grammar;
+pub(crate) mod lists;
 
 use duration_grammar::parse_duration;
 
