@@ -589,13 +589,20 @@ fn merge_command_writes_the_merged_run(outputs: &[std::path::PathBuf], ok: u64, 
         .args(&outputs[..2])
         .arg("-o")
         .arg(out.path().join("partial"))
+        .args(["--save-baseline", "main", "--criterion-dir"])
+        .arg(out.path().join("criterion"))
         .output()
         .unwrap();
     assert_eq!(partial.status.code(), Some(7), "{}", stderr(&partial));
     assert!(
-        stderr(&partial).contains("no output of worker(s) [2]"),
+        stderr(&partial).contains("no output of worker(s) [2]")
+            && stderr(&partial).contains("a partial run is not saved as baseline `main`"),
         "{}",
         stderr(&partial)
+    );
+    assert!(
+        !out.path().join("criterion").exists(),
+        "a partial run never becomes the baseline"
     );
     let accepted = model_bench_command()
         .args(["merge", "--allow-partial", "-o"])

@@ -11,7 +11,7 @@ use model_bench::tool::{self, baseline_file, compare};
 use model_bench::{
     remote::scaleout::log_files,
     results::BaselineUse,
-    runner::{config::Config, merged},
+    runner::{config::Config, merged, OutputDirs},
 };
 
 #[derive(Parser)]
@@ -83,9 +83,10 @@ enum Command {
         /// As --baseline, but a point without the baseline is measured without a comparison.
         #[arg(long, value_name = "NAME", group = "baseline_use")]
         baseline_lenient: Option<String>,
-        /// criterion's directory, where baselines are kept.
-        #[arg(long, default_value = "target/criterion")]
-        criterion_dir: PathBuf,
+        /// criterion's directory, where baselines are kept (default: where `cargo bench` keeps
+        /// them: `$CRITERION_HOME`, else `<cargo target dir>/criterion`).
+        #[arg(long)]
+        criterion_dir: Option<PathBuf>,
     },
     /// Print a Kubernetes Indexed Job that runs IMAGE (a bench binary as its entrypoint) as N
     /// scale-out workers starting together; arguments after `--` go to the bench binary.
@@ -292,12 +293,16 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
                 .map(BaselineUse::Save)
                 .or(baseline.map(BaselineUse::Compare))
                 .or(baseline_lenient.map(BaselineUse::CompareLenient));
+            // A partial run is neither saved as a baseline nor judged, unless accepted.
+            let partial = run.is_partial() && !allow_partial;
             // The gate's settings are the bench run's: `model-bench.toml` and MODEL_BENCH_GATE*.
             let judged = match &baseline {
-                Some(baseline) => {
+                Some(baseline) if !partial => {
                     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
                     let config =
                         Config::load(&cwd).map_err(|e| tool::ToolError::Usage(e.to_string()))?;
+                    let criterion_dir =
+                        criterion_dir.unwrap_or_else(|| OutputDirs::resolve(&config).criterion);
                     merged::judge(
                         &mut run.report,
                         &run.slices,
@@ -305,6 +310,18 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
                         &criterion_dir,
                         &config,
                     )
+                }
+                Some(baseline) => {
+                    eprintln!(
+                        "model-bench: a partial run is not {} baseline `{}` (--allow-partial \
+                         accepts it)",
+                        match baseline {
+                            BaselineUse::Save(_) => "saved as",
+                            _ => "compared with",
+                        },
+                        baseline.name()
+                    );
+                    0
                 }
                 None => 0,
             };
@@ -333,7 +350,7 @@ fn run(cli: Cli) -> Result<u8, tool::ToolError> {
                 eprintln!("model-bench: {problem}");
             }
             eprintln!("model-bench: merged run written to {}", output.display());
-            if run.is_partial() && !allow_partial {
+            if partial {
                 eprintln!(
                     "model-bench: the run is partial (figures of the requests measured, not scaled \
                      up); exit {}; --allow-partial accepts it",

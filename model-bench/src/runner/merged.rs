@@ -4,7 +4,8 @@
 //! slice's mean is that of every request of the run — are replayed to criterion in the same
 //! benchmark directory a single-machine run uses (the end-to-end latency, and a token stream's
 //! time to first token as `<point>/ttft`), the setup is checked against the baseline's and saved
-//! beside it, and the gate judges the changes under `model-bench.toml`'s `[gate]` settings.
+//! beside it, and the gate judges the changes under `model-bench.toml`'s `[gate]` settings, and
+//! its thresholds the merged figures.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,7 +16,7 @@ use criterion::{Criterion, SamplingMode};
 use super::config::Config;
 use super::criterion_files::{self, CriterionPlace};
 use super::replay::{replay, replay_ttft, REPLAY_WARM_UP};
-use super::{gate, report_gate, setup_check, GateVerdict};
+use super::{gate, report_gate, report_thresholds, setup_check, thresholds, GateVerdict};
 use crate::remote::scaleout::record::SliceSums;
 use crate::results::{BaselineUse, BenchStatus, Estimates, Report, SampleInfo};
 
@@ -122,18 +123,23 @@ pub fn judge(
         let point_ids: Vec<String> = bench.points.iter().map(|p| p.id.clone()).collect();
         setup_check::compare_and_save(bench, &place, &point_ids, &report.environment, since);
     }
+    // Everything is judged and said before the exit code is picked, in a run's order.
+    let verdict = config.gate.is_on().then(|| {
+        let outcome = gate::evaluate(&report.benches, &config.gate);
+        let saving = matches!(baseline, BaselineUse::Save(_));
+        report_gate(&outcome, baseline.name(), saving)
+    });
+    let broken = (!config.thresholds.is_empty())
+        .then(|| thresholds::check(&report.benches, &config.thresholds))
+        .is_some_and(|outcome| report_thresholds(&outcome));
     if !failed.is_empty() {
         return super::EXIT_BENCH_FAILED;
     }
-    if !config.gate.is_on() {
-        return 0;
-    }
-    let outcome = gate::evaluate(&report.benches, &config.gate);
-    let saving = matches!(baseline, BaselineUse::Save(_));
-    match report_gate(&outcome, baseline.name(), saving) {
-        GateVerdict::Passed => 0,
-        GateVerdict::Unreadable => super::EXIT_BASELINE_UNREADABLE,
-        GateVerdict::Refused => super::EXIT_SETUP_CHANGED,
-        GateVerdict::Regressed => super::EXIT_REGRESSION,
+    match verdict {
+        Some(GateVerdict::Unreadable) => super::EXIT_BASELINE_UNREADABLE,
+        Some(GateVerdict::Refused) => super::EXIT_SETUP_CHANGED,
+        Some(GateVerdict::Regressed) => super::EXIT_REGRESSION,
+        _ if broken => super::EXIT_THRESHOLD,
+        _ => 0,
     }
 }

@@ -16,6 +16,9 @@ use base64::Engine;
 const V2_COOKIE: u32 = 0x1c84_9303;
 const V2_DEFLATE_COOKIE: u32 = 0x1c84_9304;
 const WORD_SIZE_BITS: u32 = 0xf0;
+/// More than the counts of any histogram model-bench keeps (about 21,000 counts of at most 9
+/// bytes), far less than a hostile stream could inflate to.
+const MAX_INFLATED: usize = 16 << 20;
 /// Cookie, payload length, normalizing offset, significant figures, low, high, ratio.
 const HEADER_BYTES: usize = 4 + 4 + 4 + 4 + 8 + 8 + 8;
 
@@ -31,22 +34,25 @@ pub struct Shape {
 }
 
 impl Shape {
-    /// Bucket index → the lowest value it holds, for this shape's layout (HdrHistogram's: a first
-    /// bucket of `2^m` sub-buckets, each further bucket half as many at twice the unit). Recording
-    /// that value into a histogram of the same shape lands in the same index.
-    fn layout(self) -> Result<Layout, String> {
-        if self.low == 0 || self.sigfig > 5 || self.high < 2 * self.low {
-            return Err(format!(
-                "the histogram's header is not a valid shape (values {}..{} at {} significant figures)",
-                self.low, self.high, self.sigfig
-            ));
-        }
+    /// This shape's layout and the length of its counts array, if it is one a histogram can
+    /// have (checked by the hdrhistogram crate itself, which also gives the length).
+    fn layout(self) -> Result<(Layout, u64), String> {
+        let valid = hdrhistogram::Histogram::<u64>::new_with_bounds(self.low, self.high, self.sigfig)
+            .map_err(|_| {
+                format!(
+                    "the histogram's header is not a valid shape (values {}..{} at {} significant figures)",
+                    self.low, self.high, self.sigfig
+                )
+            })?;
+        // HdrHistogram's layout: a first bucket of 2^m sub-buckets, each further bucket half as
+        // many at twice the unit.
         let single_unit_range = 2 * 10_u64.pow(u32::from(self.sigfig));
         let sub_bucket_count_magnitude = (single_unit_range as f64).log2().ceil() as u32;
-        Ok(Layout {
+        let layout = Layout {
             unit_magnitude: self.low.ilog2(),
             sub_bucket_half_count_magnitude: sub_bucket_count_magnitude.saturating_sub(1),
-        })
+        };
+        Ok((layout, valid.distinct_values() as u64))
     }
 }
 
@@ -57,6 +63,8 @@ struct Layout {
 }
 
 impl Layout {
+    /// Bucket index → the lowest value it holds; recording that value into a histogram of the
+    /// same shape lands in the same index. `None` past what a u64 holds.
     fn value_at(self, index: u64) -> Option<u64> {
         let half = 1_u64 << self.sub_bucket_half_count_magnitude;
         let bucket = (index >> self.sub_bucket_half_count_magnitude).saturating_sub(1);
@@ -65,7 +73,9 @@ impl Layout {
         } else {
             (index & (half - 1)) + half
         };
-        let shift = u32::try_from(bucket).ok()? + self.unit_magnitude;
+        let shift = u32::try_from(bucket)
+            .ok()?
+            .checked_add(self.unit_magnitude)?;
         sub_bucket
             .checked_shl(shift)
             .filter(|v| v >> shift == sub_bucket)
@@ -79,6 +89,8 @@ pub struct CountsReader {
     inflated: Vec<u8>,
     inflater: Option<flate2::Decompress>,
     counts: Vec<Count>,
+    /// The last shape read, its layout and counts length (worked out once per shape).
+    shape: Option<(Shape, Layout, u64)>,
 }
 
 /// A non-zero bucket: (a value it holds, its count).
@@ -117,7 +129,7 @@ impl CountsReader {
             }
             _ => return Err("not an HdrHistogram V2 encoding (unknown cookie)".to_owned()),
         };
-        let shape = read_plain(plain, &mut self.counts)?;
+        let shape = read_plain(plain, &mut self.counts, &mut self.shape)?;
         Ok((shape, &self.counts))
     }
 }
@@ -131,6 +143,12 @@ fn inflate(
     inflater.reset(true);
     out.clear();
     loop {
+        if out.len() > MAX_INFLATED {
+            return Err(format!(
+                "the histogram inflates past {} MiB, more than any histogram's counts",
+                MAX_INFLATED >> 20
+            ));
+        }
         if out.capacity() - out.len() < 4096 {
             out.reserve(out.capacity().max(64 * 1024));
         }
@@ -153,7 +171,11 @@ fn inflate(
 }
 
 /// The uncompressed V2 form: header, then the counts.
-fn read_plain(bytes: &[u8], counts: &mut Vec<Count>) -> Result<Shape, String> {
+fn read_plain(
+    bytes: &[u8],
+    counts: &mut Vec<Count>,
+    known: &mut Option<(Shape, Layout, u64)>,
+) -> Result<Shape, String> {
     if be_u32(bytes, 0)? & !WORD_SIZE_BITS != V2_COOKIE {
         return Err("not an HdrHistogram V2 encoding (unknown cookie)".to_owned());
     }
@@ -169,7 +191,15 @@ fn read_plain(bytes: &[u8], counts: &mut Vec<Count>) -> Result<Shape, String> {
     if f64::from_bits(be_u64(bytes, 32)?) != 1.0 {
         return Err("an integer-to-double ratio, which model-bench does not write".to_owned());
     }
-    let layout = shape.layout()?;
+    let (layout, length) = match *known {
+        Some((seen, layout, length)) if seen == shape => (layout, length),
+        _ => {
+            let (layout, length) = shape.layout()?;
+            *known = Some((shape, layout, length));
+            (layout, length)
+        }
+    };
+    let past_the_end = || "counts past the end of the histogram's counts array".to_owned();
     let mut payload = bytes
         .get(HEADER_BYTES..HEADER_BYTES + payload_length)
         .ok_or("the histogram's counts are shorter than its header says")?;
@@ -180,14 +210,17 @@ fn read_plain(bytes: &[u8], counts: &mut Vec<Count>) -> Result<Shape, String> {
         // ZigZag: even numbers are counts, odd ones runs of zeros.
         let signed = ((number >> 1) as i64) ^ -((number & 1) as i64);
         if signed < 0 {
-            index = index.saturating_add(signed.unsigned_abs());
+            index = index
+                .checked_add(signed.unsigned_abs())
+                .filter(|&end| end <= length)
+                .ok_or_else(past_the_end)?;
             continue;
         }
+        if index >= length {
+            return Err(past_the_end());
+        }
         if signed > 0 {
-            let value = layout
-                .value_at(index)
-                .filter(|&v| v <= shape.high.saturating_mul(2))
-                .ok_or("a count past the histogram's highest value")?;
+            let value = layout.value_at(index).ok_or_else(past_the_end)?;
             counts.push((value, signed as u64));
         }
         index += 1;
@@ -303,6 +336,36 @@ mod tests {
             assert!(reader.read(&text).is_err(), "cut at {cut}");
         }
         assert!(reader.read("not base64!").is_err());
+        // Hostile headers and counts: errors, never a panic or a count put elsewhere.
+        let header = |low: u64, high: u64, sigfig: u32, counts: &[u8]| {
+            let mut bytes = Vec::new();
+            bytes.extend(0x1c84_9313_u32.to_be_bytes());
+            bytes.extend((counts.len() as u32).to_be_bytes());
+            bytes.extend(0_u32.to_be_bytes());
+            bytes.extend(sigfig.to_be_bytes());
+            bytes.extend(low.to_be_bytes());
+            bytes.extend(high.to_be_bytes());
+            bytes.extend(1.0_f64.to_bits().to_be_bytes());
+            bytes.extend(counts);
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        };
+        // A run of 2^62 zeros (ZigZag of −2^62, 9 bytes), then a count of 5.
+        let long_run = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 10];
+        for text in [
+            header(u64::MAX / 2 + 1, u64::MAX, 3, &[2]),
+            header(0, 1_000, 3, &[2]),
+            header(1, 1_000, 9, &[2]),
+            header(1_000, 1 << 40, 3, &long_run),
+            // Two maximal runs, then a count: the index would overflow.
+            header(
+                1_000,
+                1 << 40,
+                3,
+                &[long_run[..9].to_vec(), long_run[..9].to_vec(), vec![2]].concat(),
+            ),
+        ] {
+            assert!(reader.read(&text).is_err(), "{text}");
+        }
         // The reader still works after errors.
         assert_eq!(read_back(&mut reader, &encoded), original);
     }

@@ -96,8 +96,16 @@ struct Pieces {
 }
 
 /// Reads the file lines of every log in `logs` and writes each whole file into
-/// `<out>/<worker index>/<name>`.
+/// `<out>/<worker index>/<name>`, `out` emptied first (what an earlier unpack left there must
+/// not be merged as this run's).
 pub fn unpack(logs: &[PathBuf], out: &Path) -> Result<Unpacked, LogFilesError> {
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| LogFilesError::Write {
+            path: out.display().to_string(),
+            message: format!("cannot empty it before unpacking: {e}"),
+        })?;
+    }
+    let marker = format!("{MARKER} ");
     let mut files: BTreeMap<FileKey, Pieces> = BTreeMap::new();
     let mut damaged = Vec::new();
     for log in logs {
@@ -109,10 +117,12 @@ pub fn unpack(logs: &[PathBuf], out: &Path) -> Result<Unpacked, LogFilesError> {
         for (number, line) in reader.split(b'\n').enumerate() {
             let line = line.map_err(read_error)?;
             let line = String::from_utf8_lossy(&line);
-            let Some(at) = line.find(MARKER) else {
+            // A log saved with CRLF line ends keeps a `\r`.
+            let line = line.trim_end();
+            let Some(at) = line.find(&marker) else {
                 continue;
             };
-            match parse_line(&line[at + MARKER.len()..]) {
+            match parse_line(&line[at + marker.len()..]) {
                 Some(line) => {
                     let pieces = files.entry(line.file).or_default();
                     if pieces.declared.is_some_and(|d| d != line.declared) {
@@ -152,9 +162,6 @@ pub fn unpack(logs: &[PathBuf], out: &Path) -> Result<Unpacked, LogFilesError> {
         .collect();
     for ((index, name), bytes) in decoded {
         let dir = out.join(index.to_string());
-        if !unpacked.dirs.contains(&dir) {
-            unpacked.dirs.push(dir.clone());
-        }
         let log_damaged = name
             .strip_suffix(".json")
             .is_some_and(|stem| damaged_logs.contains(&(index, stem.to_owned())));
@@ -185,6 +192,11 @@ pub fn unpack(logs: &[PathBuf], out: &Path) -> Result<Unpacked, LogFilesError> {
             message: e.to_string(),
         })?;
         unpacked.files.push(path);
+        // Only a worker with a file written has a directory to merge: one whose every file was
+        // left out is missing, as it would be on a volume.
+        if !unpacked.dirs.contains(&dir) {
+            unpacked.dirs.push(dir);
+        }
     }
     Ok(unpacked)
 }
@@ -232,9 +244,8 @@ fn whole(pieces: &Pieces) -> Result<Vec<u8>, String> {
     if pieces.conflicting {
         return Err("printed twice with different contents".to_owned());
     }
-    let missing = (1..=parts)
-        .filter(|p| !pieces.parts.contains_key(p))
-        .count();
+    // Every part kept is within 1..=parts (checked as read), so what is short is missing.
+    let missing = parts.saturating_sub(pieces.parts.len());
     if missing > 0 {
         return Err(format!(
             "{missing} of its {parts} lines are missing from the logs"
@@ -315,8 +326,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pods.log");
         std::fs::write(&path, log).unwrap();
+        // Left over from an earlier unpack into the same place: removed, not merged.
+        std::fs::create_dir_all(dir.path().join("out/0/worker-0")).unwrap();
+        std::fs::write(dir.path().join("out/0/worker-0/p.json"), "stale").unwrap();
         let unpacked = unpack(&[path], &dir.path().join("out")).unwrap();
         assert_eq!(unpacked.files, [dir.path().join("out/0/worker-0/q.json")]);
+        assert!(!dir.path().join("out/0/worker-0/p.json").exists());
         let damaged = unpacked.damaged.join("\n");
         assert!(
             damaged.contains("worker 0, worker-0/p.hlog: 1 of its"),
@@ -328,6 +343,17 @@ mod tests {
         );
         assert_eq!(unpacked.damaged.len(), 4, "{damaged}");
         assert!(!dir.path().join("etc").exists());
+
+        // A worker whose every file was left out has no directory to merge.
+        let mut only = Vec::new();
+        write_file(&mut only, 3, "worker-3/p.hlog", &big).unwrap();
+        let text = String::from_utf8(only).unwrap();
+        let cut: Vec<&str> = text.lines().skip(1).collect();
+        let path = dir.path().join("cut.log");
+        std::fs::write(&path, cut.join("\r\n")).unwrap();
+        let unpacked = unpack(&[path], &dir.path().join("out3")).unwrap();
+        assert!(unpacked.dirs.is_empty() && unpacked.files.is_empty());
+        assert_eq!(unpacked.damaged.len(), 1, "{:?}", unpacked.damaged);
 
         let empty = dir.path().join("empty.log");
         std::fs::write(&empty, "no files here\n").unwrap();

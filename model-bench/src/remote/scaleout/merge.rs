@@ -19,7 +19,7 @@ use super::interval_log::WorkerLog;
 pub struct Merged {
     /// Every interval of a tag, of every worker, added.
     pub totals: BTreeMap<String, Histogram<u64>>,
-    /// Per tag, each step's histogram of every worker, added, to [`STEP_SIGNIFICANT_FIGURES`]
+    /// Per tag of [`STEP_TAGS`], each step's histogram of every worker, added, to [`STEP_SIGNIFICANT_FIGURES`]
     /// (the totals are exact); keyed by the step's number on the wall clock, its start (the
     /// log's base time plus the interval's start) over its length, rounded: workers that share
     /// a start line up to well within half a step.
@@ -153,6 +153,14 @@ impl Merger {
             Entry::Occupied(total) => total.into_mut(),
             Entry::Vacant(slot) => slot.insert(new_histogram(shape.sigfig)?),
         };
+        for &(value, count) in counts {
+            total
+                .record_n(value, count)
+                .map_err(|_| refused("values within the histogram's bounds"))?;
+        }
+        if !STEP_TAGS.contains(&tag) {
+            return Ok(());
+        }
         let compact = match merged.steps.entry(tag.to_owned()).or_default().entry(step) {
             Entry::Occupied(compact) => compact.into_mut(),
             Entry::Vacant(slot) => {
@@ -160,10 +168,8 @@ impl Merger {
             }
         };
         for &(value, count) in counts {
-            total
-                .record_n(value, count)
-                .and_then(|()| compact.record_n(value, count))
-                .map_err(|_| refused("values within the histogram's bounds"))?;
+            // Two significant figures of the same bounds hold every value the total took.
+            let _ = compact.record_n(value, count);
         }
         Ok(())
     }
@@ -173,6 +179,10 @@ impl Merger {
         self.merged
     }
 }
+
+/// The tags whose steps are kept (what the merged time series is made of: every measured
+/// request's `lateness`, and the successes' `latency`); the others are kept as totals only.
+pub const STEP_TAGS: [&str; 2] = ["latency", "lateness"];
 
 /// The precision of the merged steps (the time series' percentiles): a step histogram is then
 /// about 22 KB instead of 170, for runs of many steps.

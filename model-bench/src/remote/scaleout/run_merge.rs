@@ -214,6 +214,7 @@ fn merge_point(
     let mut incomplete = Vec::new();
     let mut notes = Vec::new();
     // One log at a time, one interval at a time: the merge holds totals and steps, not logs.
+    let mut without_log = Vec::new();
     let mut merger = Merger::default();
     let mut reader = CountsReader::default();
     for (record, path) in &records {
@@ -227,6 +228,7 @@ fn merge_point(
                 record.worker.index
             ));
             incomplete.push(record.worker.index);
+            without_log.push(record.worker.index);
             continue;
         }
         let mut started = false;
@@ -257,6 +259,9 @@ fn merge_point(
         }
     }
     let merged = merger.finish();
+    // A record without its log adds nothing: its counts, rates, slices and stream counts would
+    // otherwise stand beside histograms that lack its requests.
+    records.retain(|(record, _)| !without_log.contains(&record.worker.index));
     let mut slices: Vec<SliceSums> = Vec::new();
     for (record, _) in &records {
         if slices.len() < record.slices.len() {
@@ -462,6 +467,8 @@ mod tests {
             "{:?}",
             point.notes
         );
+        let indexes: Vec<usize> = point.records.iter().map(|r| r.worker.index).collect();
+        assert_eq!(indexes, [0], "its counts are not added");
         assert_eq!(point.merged.totals["latency"].len(), 1);
     }
 }
