@@ -613,9 +613,15 @@ fn merge_command_writes_the_merged_run(outputs: &[std::path::PathBuf], ok: u64, 
     assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
 }
 
-/// `model-bench merge` over `outputs` with `args`, run in `cwd` (no `model-bench.toml`) with
-/// the gate on.
-fn merge_with(outputs: &[std::path::PathBuf], cwd: &std::path::Path, args: &[&str]) -> Output {
+/// `model-bench merge` over `outputs` into `cwd/<out>` with `<flag> <name>` (a baseline flag),
+/// run in `cwd` (no `model-bench.toml`) with the gate on and criterion's files in
+/// `cwd/criterion`.
+fn merge_with(
+    outputs: &[std::path::PathBuf],
+    cwd: &std::path::Path,
+    out: &str,
+    (flag, name): (&str, &str),
+) -> Output {
     model_bench_command()
         .current_dir(cwd)
         .env("MODEL_BENCH_GATE", "1")
@@ -623,7 +629,8 @@ fn merge_with(outputs: &[std::path::PathBuf], cwd: &std::path::Path, args: &[&st
         .env_remove("CRITERION_HOME")
         .arg("merge")
         .args(outputs)
-        .args(args)
+        .args(["-o", out, flag, name, "--criterion-dir"])
+        .arg(cwd.join("criterion"))
         .output()
         .unwrap()
 }
@@ -645,21 +652,9 @@ fn a_merged_run_is_saved_as_a_baseline_and_gated_like_one_machine() {
     let _serial = serial();
     let cwd = tempfile::tempdir().unwrap();
     let criterion = cwd.path().join("criterion");
-    let criterion_arg = criterion.to_str().unwrap();
     // Two workers against a server answering in 2 ms: saved as baseline `main`.
     let (_fast_dirs, fast) = worker_outputs(Duration::from_millis(2), 2);
-    let saved = merge_with(
-        &fast,
-        cwd.path(),
-        &[
-            "-o",
-            "saved",
-            "--save-baseline",
-            "main",
-            "--criterion-dir",
-            criterion_arg,
-        ],
-    );
+    let saved = merge_with(&fast, cwd.path(), "saved", ("--save-baseline", "main"));
     assert_eq!(saved.status.code(), Some(0), "{}", stderr(&saved));
     let baseline = criterion.join("scaleout/open/r400/main");
     for file in ["estimates.json", "sample.json", "model-bench-setup.json"] {
@@ -687,18 +682,7 @@ fn a_merged_run_is_saved_as_a_baseline_and_gated_like_one_machine() {
 
     // The same run merged again and compared with it: the gate judges it (no regression
     // asserted: two merges of one run replay the same slices, so the change is zero).
-    let same = merge_with(
-        &fast,
-        cwd.path(),
-        &[
-            "-o",
-            "same",
-            "--baseline",
-            "main",
-            "--criterion-dir",
-            criterion_arg,
-        ],
-    );
+    let same = merge_with(&fast, cwd.path(), "same", ("--baseline", "main"));
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
     assert!(
         stderr(&same).contains("no regression against baseline `main` (1 points compared)"),
@@ -708,18 +692,7 @@ fn a_merged_run_is_saved_as_a_baseline_and_gated_like_one_machine() {
 
     // Two workers against a server answering in 30 ms: a regression, exit 3 as for one machine.
     let (_slow_dirs, slow) = worker_outputs(Duration::from_millis(30), 2);
-    let gated = merge_with(
-        &slow,
-        cwd.path(),
-        &[
-            "-o",
-            "gated",
-            "--baseline",
-            "main",
-            "--criterion-dir",
-            criterion_arg,
-        ],
-    );
+    let gated = merge_with(&slow, cwd.path(), "gated", ("--baseline", "main"));
     assert_eq!(gated.status.code(), Some(3), "{}", stderr(&gated));
     assert!(
         stderr(&gated).contains("1 regression(s) against baseline `main`")
@@ -735,18 +708,7 @@ fn a_merged_run_is_saved_as_a_baseline_and_gated_like_one_machine() {
     assert_eq!(change["verdict"], "regressed", "{change}");
 
     // A baseline no point has fails as `cargo bench -- --baseline` does, naming it.
-    let missing = merge_with(
-        &slow,
-        cwd.path(),
-        &[
-            "-o",
-            "missing",
-            "--baseline",
-            "other",
-            "--criterion-dir",
-            criterion_arg,
-        ],
-    );
+    let missing = merge_with(&slow, cwd.path(), "missing", ("--baseline", "other"));
     assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
     assert!(
         stderr(&missing).contains("no baseline `other` to compare with"),

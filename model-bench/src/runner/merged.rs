@@ -15,7 +15,7 @@ use criterion::{Criterion, SamplingMode};
 
 use super::config::Config;
 use super::criterion_files::{self, CriterionPlace};
-use super::replay::{replay, replay_ttft, REPLAY_WARM_UP};
+use super::replay::{replay_latency, replay_ttft, REPLAY_WARM_UP};
 use super::{gate, report_gate, report_thresholds, setup_check, thresholds, GateVerdict};
 use crate::remote::scaleout::record::SliceSums;
 use crate::results::{BaselineUse, BenchStatus, Estimates, Report, SampleInfo};
@@ -76,29 +76,16 @@ pub fn judge(
                 failed.push(point_id);
                 continue;
             }
-            let base =
-                criterion_files::baseline_sample_or_note(&dir, baseline.name(), &point_id, bench);
             let rule = config.gate.rule_for(&point_id);
-            let means = SliceSums::latency_means(point_slices);
-            let measured = if means.len() >= 10 {
-                replay(
-                    &mut group,
-                    place.function,
-                    label,
-                    &means,
-                    &dir,
-                    base.as_deref(),
-                    rule,
-                    &point_id,
-                )
-            } else {
-                eprintln!(
-                    "model-bench: {point_id}: only {} time slices had a successful request (the \
-                     workers' records may predate slice sums); not replayed to criterion",
-                    means.len()
-                );
-                None
-            };
+            let measured = replay_latency(
+                &mut group,
+                &place,
+                label,
+                &point_id,
+                &SliceSums::latency_means(point_slices),
+                rule,
+                bench,
+            );
             let ttft_change = replay_ttft(
                 &mut group,
                 &place,

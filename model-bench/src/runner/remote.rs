@@ -14,7 +14,7 @@ use super::bench_result::{failed, unmeasured};
 use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
 use super::criterion_files::CriterionPlace;
-use super::replay::{replay, replay_ttft, REPLAY_WARM_UP};
+use super::replay::{replay_latency, replay_ttft, REPLAY_WARM_UP};
 use super::worker::WorkerMode;
 use super::{criterion_files, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
@@ -338,35 +338,24 @@ pub fn run(
             );
         }
         ran_any = true;
-        let base = criterion_files::baseline_sample_or_note(
-            &dir,
-            args.baseline_name(),
-            &point_id,
-            &mut result,
-        );
         // Slices without a successful request (the server was down then) have no mean; criterion
         // gets the others when at least its minimum of ten remain.
-        let means = run.run.recorder.slice_means();
         let rule = config.gate.rule_for(&point_id);
-        let measured = if means.len() >= 10 {
-            replay(
-                &mut group,
-                bench.name,
-                &level.label(),
-                &means,
-                &dir,
-                base.as_deref(),
-                rule,
-                &point_id,
-            )
-        } else {
-            eprintln!(
-                "model-bench: {point_id}: only {} of {slices} time slices had a successful request; \
-                 criterion statistics are skipped for this point",
-                means.len()
-            );
-            None
+        let place = CriterionPlace {
+            criterion_dir,
+            group: bench.group_name(),
+            function: bench.name,
+            baseline: args.baseline.as_ref(),
         };
+        let measured = replay_latency(
+            &mut group,
+            &place,
+            &level.label(),
+            &point_id,
+            &run.run.recorder.slice_means(),
+            rule,
+            &mut result,
+        );
         let ttft_change = ttft_change(
             &mut group,
             &run,

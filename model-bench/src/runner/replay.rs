@@ -55,6 +55,42 @@ pub(super) fn replay(
     }
 }
 
+/// A point's end-to-end latency: its slices' means (`means`, those that had a successful
+/// request) replayed as benchmark `label` of `place`, compared with the baseline's samples
+/// under `rule`; a baseline that cannot be read is noted in `result`. `None` (said on stderr)
+/// with fewer than criterion's ten samples.
+pub(super) fn replay_latency(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    place: &CriterionPlace<'_>,
+    label: &str,
+    point_id: &str,
+    means: &[f64],
+    rule: Rule,
+    result: &mut BenchResult,
+) -> Option<Measured> {
+    let dir = place.dir(Some(label));
+    let name = place.baseline.map_or("base", BaselineUse::name);
+    let base = criterion_files::baseline_sample_or_note(&dir, name, point_id, result);
+    if means.len() < 10 {
+        eprintln!(
+            "model-bench: {point_id}: only {} time slices had a successful request (criterion \
+             needs 10); criterion statistics are skipped for this point",
+            means.len()
+        );
+        return None;
+    }
+    replay(
+        group,
+        place.function,
+        label,
+        means,
+        &dir,
+        base.as_deref(),
+        rule,
+        point_id,
+    )
+}
+
 /// Token streams: the slices' mean times to first token (from the intended send) replayed to
 /// criterion as a benchmark of its own, `<point>/ttft`, so that baselines keep it and the gate
 /// judges it beside the point's end-to-end latency. `None` for other endpoints, with fewer than
