@@ -18,7 +18,7 @@ use super::criterion_files::{self, CriterionPlace};
 use super::replay::{replay_latency, replay_ttft, REPLAY_WARM_UP};
 use super::{gate, report_gate, report_thresholds, setup_check, thresholds, GateVerdict};
 use crate::remote::scaleout::record::SliceSums;
-use crate::results::{BaselineUse, BenchStatus, Estimates, Report, SampleInfo};
+use crate::results::{BaselineUse, BenchStatus, Report};
 
 /// What judging a merged result found, as the exit code a single-machine run would give
 /// (0, [`EXIT_BENCH_FAILED`](super::EXIT_BENCH_FAILED) when a point had no baseline to compare
@@ -95,14 +95,12 @@ pub fn judge(
                 rule,
                 bench,
             );
+            // Without a replay the merge's exact estimates stay (`tool::merge`).
             let point = &mut bench.points[index];
             if let Some(measured) = measured {
                 point.estimates = measured.estimates;
                 point.sample = measured.sample;
                 point.change = measured.change;
-            } else if let Some(load) = &point.load {
-                point.estimates = Estimates::from_latency(&load.stats);
-                point.sample = SampleInfo::none();
             }
             point.ttft_change = ttft_change;
         }

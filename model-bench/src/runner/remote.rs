@@ -219,18 +219,19 @@ pub fn run(
     // warm-up ends after one call, and 1 ms of "measurement" asks for thousands of iterations
     // per sample, each worth exactly the slice's mean latency.
     group.warm_up_time(REPLAY_WARM_UP);
+    let place = CriterionPlace {
+        criterion_dir,
+        group: bench.group_name(),
+        function: bench.name,
+        baseline: args.baseline.as_ref(),
+    };
     let mut ran_any = false;
     for level in remote.levels() {
         let point_id = bench.load_point_id(&level);
         if !args.filter.matches(&point_id) {
             continue;
         }
-        let dir = criterion_files::benchmark_dir(
-            criterion_dir,
-            bench.group_name(),
-            bench.name,
-            Some(&level.label()),
-        );
+        let dir = place.dir(Some(&level.label()));
         let missing = (args.mode == Mode::Benchmark)
             .then(|| criterion_files::missing_baseline(&dir, args.baseline.as_ref()))
             .flatten();
@@ -341,12 +342,6 @@ pub fn run(
         // Slices without a successful request (the server was down then) have no mean; criterion
         // gets the others when at least its minimum of ten remain.
         let rule = config.gate.rule_for(&point_id);
-        let place = CriterionPlace {
-            criterion_dir,
-            group: bench.group_name(),
-            function: bench.name,
-            baseline: args.baseline.as_ref(),
-        };
         let measured = replay_latency(
             &mut group,
             &place,
@@ -356,17 +351,20 @@ pub fn run(
             rule,
             &mut result,
         );
-        let ttft_change = ttft_change(
-            &mut group,
-            &run,
-            bench,
-            &level.label(),
-            &point_id,
-            args,
-            criterion_dir,
-            rule,
-            &mut result,
-        );
+        // Token streams: time to first token as `<point>/ttft`, unless a filter leaves it out.
+        let ttft_change = if args.filter.matches(&format!("{point_id}/ttft")) {
+            replay_ttft(
+                &mut group,
+                &place,
+                &level.label(),
+                &point_id,
+                &run.run.recorder.slice_ttft_means(),
+                rule,
+                &mut result,
+            )
+        } else {
+            None
+        };
         if args.no_fresh_estimates {
             continue;
         }
@@ -395,40 +393,6 @@ pub fn run(
         on_point(&result);
     }
     result
-}
-
-/// Token streams: time to first token replayed as `<point>/ttft` ([`replay_ttft`]), unless a
-/// filter leaves that id out.
-#[allow(clippy::too_many_arguments)]
-fn ttft_change(
-    group: &mut criterion::BenchmarkGroup<'_, WallTime>,
-    run: &WatchedRun,
-    bench: &BenchDescriptor,
-    label: &str,
-    point_id: &str,
-    args: &CriterionArgs,
-    criterion_dir: &Path,
-    rule: crate::stats::compare::Rule,
-    result: &mut BenchResult,
-) -> Option<crate::results::Change> {
-    if !args.filter.matches(&format!("{point_id}/ttft")) {
-        return None;
-    }
-    let place = CriterionPlace {
-        criterion_dir,
-        group: bench.group_name(),
-        function: bench.name,
-        baseline: args.baseline.as_ref(),
-    };
-    replay_ttft(
-        group,
-        &place,
-        label,
-        point_id,
-        &run.run.recorder.slice_ttft_means(),
-        rule,
-        result,
-    )
 }
 
 /// A bench's client and where its server's statistics and metrics are read.

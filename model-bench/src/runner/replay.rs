@@ -55,7 +55,8 @@ pub(super) fn replay(
     }
 }
 
-/// A point's end-to-end latency: its slices' means (`means`, those that had a successful
+/// A point's figure (its end-to-end latency; a stream's TTFT through [`replay_ttft`]): its
+/// slices' means (`means`, those that had a successful
 /// request) replayed as benchmark `label` of `place`, compared with the baseline's samples
 /// under `rule`; a baseline that cannot be read is noted in `result`. `None` (said on stderr)
 /// with fewer than criterion's ten samples.
@@ -114,17 +115,6 @@ pub(super) fn replay_ttft(
         eprintln!("model-bench: {ttft_id}: not compared: {message}");
         return None;
     }
-    let name = place.baseline.map_or("base", BaselineUse::name);
-    let base = criterion_files::baseline_sample_or_note(&dir, name, &ttft_id, result);
-    replay(
-        group,
-        place.function,
-        &ttft_label,
-        means,
-        &dir,
-        base.as_deref(),
-        rule,
-        &ttft_id,
-    )
-    .and_then(|measured| measured.change)
+    replay_latency(group, place, &ttft_label, &ttft_id, means, rule, result)
+        .and_then(|measured| measured.change)
 }

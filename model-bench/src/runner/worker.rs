@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::remote::load::{IntervalLogTarget, LoadPlan};
+use crate::remote::scaleout::barrier::sleep_until;
 use crate::remote::scaleout::record::{
     HistogramShape, SliceSums, StreamCounts, WorkerId, WorkerRecord, WORKER_SCHEMA,
 };
@@ -270,17 +271,7 @@ impl WorkerMode {
             return;
         };
         let planned = self.next_start.get().unwrap_or(barrier.at);
-        let now = SystemTime::now();
-        let lag = match planned.duration_since(now) {
-            Ok(ahead) => {
-                std::thread::sleep(ahead);
-                SystemTime::now()
-                    .duration_since(planned)
-                    .unwrap_or(Duration::ZERO)
-            }
-            Err(late) => late.duration(),
-        };
-        self.point_lag.set(Some(lag));
+        self.point_lag.set(Some(sleep_until(planned)));
         self.next_start.set(Some(
             planned + plan.warm_up + plan.duration + self.point_gap,
         ));

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use hdrhistogram::Histogram;
 
 use super::hdr::{histogram, nanos};
+use super::streams::StreamHistograms;
 use crate::remote::llm::StreamRecord;
 use crate::remote::scaleout::interval_log::{write_log, Interval};
 
@@ -35,16 +36,9 @@ enum Message {
     End,
 }
 
-/// The tags, in the order each step's intervals are written.
-pub const TAGS: [&str; 7] = [
-    "latency",
-    "service",
-    "lateness",
-    "ttft",
-    "ttft_service",
-    "chunk_gap",
-    "itl",
-];
+/// The request histograms' tags, in the order each step's intervals are written; the stream
+/// histograms follow under [`STREAM_TAGS`](super::streams::STREAM_TAGS).
+const TAGS: [&str; 3] = ["latency", "service", "lateness"];
 
 /// A successful request's times for the interval log.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +62,9 @@ pub struct IntervalRecorder {
     origin: Option<(Instant, Duration)>,
     current: u64,
     histograms: [Histogram<u64>; TAGS.len()],
+    /// The step's token streams, recorded as a point's totals are (only the histograms are
+    /// logged).
+    streams: StreamHistograms,
 }
 
 /// The writer thread of one log; joined by [`IntervalWriter::finish`].
@@ -109,6 +106,7 @@ impl IntervalWriter {
             origin: None,
             current: 0,
             histograms: std::array::from_fn(|_| histogram()),
+            streams: StreamHistograms::default(),
         };
         let path = target.path.clone();
         Ok((IntervalWriter { thread, path }, recorder))
@@ -126,14 +124,14 @@ impl IntervalWriter {
 }
 
 impl IntervalRecorder {
-    /// One measured request whose outcome was known at `done`: its send lateness, and its
-    /// latency, service time and stream figures (successful ones only, as the totals).
-    /// `origin` is the measurement window's start, where step 0 begins.
+    /// One measured request intended at `intended`, sent at `sent`, whose outcome was known at
+    /// `done`: its send lateness, and its latency, service time and stream figures (successful
+    /// ones only, as the totals). `origin` is the measurement window's start, where step 0
+    /// begins.
     pub fn record(
         &mut self,
         origin: Instant,
-        done: Instant,
-        lateness: Duration,
+        (intended, sent, done): (Instant, Instant, Instant),
         success: Option<Success<'_>>,
     ) {
         let base_time = self.base_time;
@@ -155,26 +153,15 @@ impl IntervalRecorder {
             self.flush();
             self.current = step;
         }
-        let [latency, service, late, ttft, ttft_service, chunk_gap, itl] = &mut self.histograms;
-        let _ = late.record(nanos(lateness));
+        let [latency, service, late] = &mut self.histograms;
+        let _ = late.record(nanos(sent.saturating_duration_since(intended)));
         let Some(success) = success else {
             return;
         };
         let _ = latency.record(nanos(success.latency));
         let _ = service.record(nanos(success.service));
-        // As `StreamHistograms::record` records them, so the merge adds up to its totals.
-        let Some(stream) = success.stream else {
-            return;
-        };
-        if let Some(first) = stream.ttft_ns.map(Duration::from_nanos) {
-            let _ = ttft.record(nanos(lateness + first));
-            let _ = ttft_service.record(nanos(first));
-        }
-        for &gap in &stream.chunk_gaps_ns {
-            let _ = chunk_gap.record(nanos(Duration::from_nanos(gap)));
-        }
-        if let Some(per_token) = stream.itl_per_request_ns() {
-            let _ = itl.record(nanos(Duration::from_nanos(per_token.round() as u64)));
+        if let Some(stream) = success.stream {
+            self.streams.record(intended, sent, stream);
         }
     }
 
@@ -184,12 +171,13 @@ impl IntervalRecorder {
             return;
         };
         let start = offset + self.step * self.current as u32;
-        for (tag, histogram) in TAGS.iter().zip(self.histograms.iter_mut()) {
+        let requests = TAGS.into_iter().zip(self.histograms.iter_mut());
+        for (tag, histogram) in requests.chain(self.streams.tagged_mut()) {
             if histogram.is_empty() {
                 continue;
             }
             let interval = Interval {
-                tag: (*tag).to_owned(),
+                tag: tag.to_owned(),
                 start,
                 length: self.step,
                 histogram: histogram.clone(),
@@ -229,7 +217,9 @@ mod tests {
                 service: ms(latency_ms),
                 stream: None,
             });
-            recorder.record(origin, origin + ms(at_ms), ms(1), took);
+            let done = origin + ms(at_ms);
+            let intended = done - ms(latency_ms);
+            recorder.record(origin, (intended, intended + ms(1), done), took);
         }
         // Step 3 is still open: what is on disk so far is steps 0 and 1.
         std::thread::sleep(ms(100));

@@ -359,19 +359,18 @@ impl Recorder {
         if let Some(own) = self.members.get_mut(member) {
             own.record(intended, sent, done, outcome.clone());
         }
-        // The interval log's copy is taken before `record` consumes the outcome.
-        let logged = self.intervals.is_some().then(|| outcome.clone());
-        let counted = self.record(intended, sent, done, outcome);
-        if let (true, Some(intervals), Some(outcome)) = (counted, self.intervals.as_mut(), logged) {
+        // Into the interval log first, while the outcome is still here: what `record` counts
+        // (a request intended inside the window).
+        let counted = self.window.slice_of(intended).is_some();
+        if let (true, Some(intervals)) = (counted, self.intervals.as_mut()) {
             let success = outcome.as_ref().ok().map(|reply| Success {
                 latency: done.saturating_duration_since(intended),
                 service: done.saturating_duration_since(sent),
                 stream: reply.as_ref(),
             });
-            let lateness = sent.saturating_duration_since(intended);
-            intervals.record(self.window.start, done, lateness, success);
+            intervals.record(self.window.start, (intended, sent, done), success);
         }
-        counted
+        self.record(intended, sent, done, outcome)
     }
 
     /// Counts a failure under its class's key and keeps the class's first message; it does not

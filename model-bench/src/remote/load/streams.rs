@@ -13,6 +13,10 @@ use crate::remote::llm::StreamRecord;
 use crate::remote::scaleout::record::StreamCounts;
 use crate::results::{Goodput, Slo, StreamStats};
 
+/// The interval-log tags of the stream histograms: time to first token from the intended and
+/// from the actual send, chunk gaps, and ITL per request.
+pub const STREAM_TAGS: [&str; 4] = ["ttft", "ttft_service", "chunk_gap", "itl"];
+
 /// What the successful streams of a run gave.
 #[derive(Debug, Clone)]
 pub struct StreamHistograms {
@@ -45,20 +49,34 @@ impl StreamHistograms {
     }
 
     /// A scale-out merge's figures: the workers' counts added, and their histograms added from
-    /// the interval logs' tags `ttft`, `ttft_service`, `chunk_gap` and `itl` (`histogram(tag)`;
-    /// `None`, no stream gave one: empty).
+    /// the interval logs' [`STREAM_TAGS`] (`histogram_of(tag)`; `None`, no stream gave one:
+    /// empty).
     pub fn from_parts(
         counts: StreamCounts,
         histogram_of: impl Fn(&str) -> Option<Histogram<u64>>,
     ) -> Self {
-        let take = |tag: &str| histogram_of(tag).unwrap_or_else(histogram);
-        StreamHistograms {
+        let mut figures = StreamHistograms {
             counts,
-            ttft: take("ttft"),
-            ttft_service: take("ttft_service"),
-            chunk_gap: take("chunk_gap"),
-            itl_per_request: take("itl"),
+            ..StreamHistograms::default()
+        };
+        for (tag, slot) in figures.tagged_mut() {
+            if let Some(histogram) = histogram_of(tag) {
+                *slot = histogram;
+            }
         }
+        figures
+    }
+
+    /// Each histogram with its interval-log tag, in [`STREAM_TAGS`] order: what a scale-out
+    /// worker logs per step and the merge adds back.
+    pub fn tagged_mut(&mut self) -> impl Iterator<Item = (&'static str, &mut Histogram<u64>)> {
+        let histograms = [
+            &mut self.ttft,
+            &mut self.ttft_service,
+            &mut self.chunk_gap,
+            &mut self.itl_per_request,
+        ];
+        STREAM_TAGS.into_iter().zip(histograms)
     }
 
     /// The counts (a scale-out worker's record carries them beside its interval log).

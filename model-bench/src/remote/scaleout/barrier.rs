@@ -80,12 +80,7 @@ impl StartBarrier {
     /// Sleeps until the start; returns how late this worker woke (its lag), or an error when
     /// that is past the limit (also when the start had already passed before the call).
     pub fn wait(&self) -> Result<Duration, BarrierError> {
-        if let Ok(left) = self.at.duration_since(SystemTime::now()) {
-            std::thread::sleep(left);
-        }
-        let late = SystemTime::now()
-            .duration_since(self.at)
-            .unwrap_or(Duration::ZERO);
+        let late = sleep_until(self.at);
         if late > self.late_limit {
             return Err(BarrierError::Late {
                 late,
@@ -94,6 +89,17 @@ impl StartBarrier {
         }
         Ok(late)
     }
+}
+
+/// Sleeps until the wall-clock instant `at` (at once when it has passed); how late the caller
+/// woke. The shared start's wait, and each later point's planned start (`runner/worker.rs`).
+pub fn sleep_until(at: SystemTime) -> Duration {
+    if let Ok(left) = at.duration_since(SystemTime::now()) {
+        std::thread::sleep(left);
+    }
+    SystemTime::now()
+        .duration_since(at)
+        .unwrap_or(Duration::ZERO)
 }
 
 /// An RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`) as a [`SystemTime`].

@@ -78,7 +78,7 @@ pub fn merge(logs: &[WorkerLog]) -> Result<Merged, MergeError> {
 pub struct Merger {
     merged: Merged,
     /// The first histogram's bounds and precision.
-    reference: Option<String>,
+    reference: Option<Shape>,
     /// The current log's base time (since the epoch): steps are placed on the wall clock, so
     /// logs of workers with their own base times still line up.
     base_time: Duration,
@@ -128,17 +128,17 @@ impl Merger {
         shape: Shape,
         counts: &[Count],
     ) -> Result<(), MergeError> {
-        let theirs = settings(shape);
+        // Shapes are compared as they are; words only for an error.
         let refused = |ours: &str| MergeError::Settings {
             source_name: source.to_owned(),
             tag: tag.to_owned(),
-            theirs: theirs.clone(),
+            theirs: settings(shape),
             ours: ours.to_owned(),
         };
-        match &self.reference {
-            Some(ours) if *ours != theirs => return Err(refused(ours)),
+        match self.reference {
+            Some(ours) if ours != shape => return Err(refused(&settings(ours))),
             Some(_) => {}
-            None => self.reference = Some(theirs.clone()),
+            None => self.reference = Some(shape),
         }
         let new_histogram = |sigfig| {
             Histogram::<u64>::new_with_bounds(shape.low, shape.high, sigfig)
