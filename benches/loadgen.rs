@@ -22,7 +22,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use model_bench::remote::{Arrival, Client, Endpoint, LoadPlan, ReferenceConfig, Tensor};
+use model_bench::remote::load::load_threads;
+use model_bench::remote::{
+    Arrival, Client, Endpoint, LoadPlan, ReferenceConfig, Request, Tensor, V2Endpoint,
+};
 use model_bench::server::ReferenceServer;
 use process::{cpu_seconds, status_mib};
 use prost::Message;
@@ -89,14 +92,14 @@ fn main() {
     let input = Tensor::fp32("INPUT0", [1, 16], &[0.5; 16]).expect("a valid tensor");
     let rest = Endpoint::rest("identity").input(input.clone());
     let grpc = Endpoint::grpc("identity").input(input);
-    // The workers the runner's load runtime has for each endpoint (Endpoint::load_threads: half
+    // The workers the runner's load runtime has for each endpoint (load::load_threads: half
     // the cores for REST, one per HTTP/2 connection for gRPC), unless LOADGEN_CLIENT_THREADS says.
     let client_threads: Option<usize> = std::env::var("LOADGEN_CLIENT_THREADS")
         .ok()
         .and_then(|v| v.parse().ok());
-    let runtime_for = |endpoint: &Endpoint| {
+    let runtime_for = |endpoint: &V2Endpoint| {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(client_threads.unwrap_or(endpoint.load_threads()))
+            .worker_threads(client_threads.unwrap_or(load_threads(endpoint)))
             .enable_all()
             .build()
             .expect("a tokio runtime")
@@ -244,7 +247,7 @@ fn spawn_self(args: &[&str]) -> Result<(String, std::process::Child), String> {
     Ok((line, child))
 }
 
-fn memory_run(runtime: &tokio::runtime::Runtime, rest: &Endpoint, rest_url: &str, requests: u64) {
+fn memory_run(runtime: &tokio::runtime::Runtime, rest: &V2Endpoint, rest_url: &str, requests: u64) {
     let memory_client = connect(runtime, rest, rest_url);
     println!("== client memory over {requests} requests (closed loop, {CONNECTIONS} in flight)");
     let plan = LoadPlan::closed(CONNECTIONS, Duration::from_secs(3600)).max_requests(requests);
@@ -282,7 +285,11 @@ fn rss_sampled<T>(work: impl FnOnce() -> T) -> (T, Vec<f64>) {
     (done, samples)
 }
 
-fn connect(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {
+fn connect<R: Request>(
+    runtime: &tokio::runtime::Runtime,
+    endpoint: &Endpoint<R>,
+    url: &str,
+) -> Arc<Client> {
     let client = runtime.block_on(Client::connect(endpoint, url, |_| None));
     Arc::new(client.expect("the client builds"))
 }
@@ -290,7 +297,7 @@ fn connect(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) ->
 /// model-bench's closed loop at `CONNECTIONS` against `url`.
 fn ours(
     runtime: &tokio::runtime::Runtime,
-    endpoint: &Endpoint,
+    endpoint: &V2Endpoint,
     url: &str,
     duration: Duration,
 ) -> Measured {
@@ -414,7 +421,7 @@ fn wrk(url: &str, body: &str, seconds: u64) -> Result<f64, String> {
     number_after(&result?, "Requests/sec:")
 }
 
-fn h2load(grpc_url: &str, endpoint: &Endpoint, seconds: u64) -> Result<f64, String> {
+fn h2load(grpc_url: &str, endpoint: &V2Endpoint, seconds: u64) -> Result<f64, String> {
     // The same ModelInferRequest bytes model-bench sends, in one gRPC length-prefixed frame.
     let request =
         model_bench::remote::client::encode_grpc_request(&endpoint.infer_request()).encode_to_vec();

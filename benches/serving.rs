@@ -7,8 +7,6 @@
 use std::time::Duration;
 
 use model_bench::prelude::*;
-use model_bench::remote::llm::{SyntheticPrompts, TokenScript};
-use model_bench::remote::TensorError;
 use model_bench_suite::classify::{model_path, preprocess, read_images, ClassifyError};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,11 +18,11 @@ enum ServingError {
 }
 
 /// One preprocessed 640×480 photo as the request, checked to come back as 1000 logits.
-fn mobilenet(protocol: Protocol) -> Result<Endpoint, ServingError> {
+fn mobilenet(protocol: V2Protocol) -> Result<V2Endpoint, ServingError> {
     let image = preprocess(&read_images()?[0])?;
     let pixels: Vec<f32> = image.iter().copied().collect();
     let url_var = match protocol {
-        Protocol::Grpc => "MODEL_BENCH_GRPC_URL",
+        V2Protocol::Grpc => "MODEL_BENCH_GRPC_URL",
         _ => "MODEL_BENCH_REST_URL",
     };
     Ok(Endpoint::rest("mobilenet")
@@ -37,19 +35,19 @@ fn mobilenet(protocol: Protocol) -> Result<Endpoint, ServingError> {
 
 /// Closed loop over REST with JSON tensors: 150 528 numbers written and parsed per request.
 #[model_bench(remote, pipeline = "serving", concurrency = [1, 4], warm_up_time = "500ms", measurement_time = "2s")]
-fn rest_json() -> Result<Endpoint, ServingError> {
-    mobilenet(Protocol::RestJson)
+fn rest_json() -> Result<V2Endpoint, ServingError> {
+    mobilenet(V2Protocol::RestJson)
 }
 
 /// The same requests with the tensor as raw bytes after a small JSON header.
 #[model_bench(remote, pipeline = "serving", concurrency = [1, 4], warm_up_time = "500ms", measurement_time = "2s")]
-fn rest_binary() -> Result<Endpoint, ServingError> {
-    mobilenet(Protocol::RestBinary)
+fn rest_binary() -> Result<V2Endpoint, ServingError> {
+    mobilenet(V2Protocol::RestBinary)
 }
 
 #[model_bench(remote, pipeline = "serving", concurrency = [1, 4], warm_up_time = "500ms", measurement_time = "2s")]
-fn grpc() -> Result<Endpoint, ServingError> {
-    mobilenet(Protocol::Grpc)
+fn grpc() -> Result<V2Endpoint, ServingError> {
+    mobilenet(V2Protocol::Grpc)
 }
 
 /// Open loop: arrivals at fixed rates whether or not answers come back, latency from each
@@ -63,8 +61,8 @@ fn grpc() -> Result<Endpoint, ServingError> {
     warm_up_time = "500ms",
     measurement_time = "3s"
 )]
-fn grpc_open_loop() -> Result<Endpoint, ServingError> {
-    mobilenet(Protocol::Grpc)
+fn grpc_open_loop() -> Result<V2Endpoint, ServingError> {
+    mobilenet(V2Protocol::Grpc)
 }
 
 /// An LLM endpoint: OpenAI-compatible chat completions, 16 tokens each, for 1000 different
@@ -80,7 +78,7 @@ fn grpc_open_loop() -> Result<Endpoint, ServingError> {
     warm_up_time = "500ms",
     measurement_time = "3s"
 )]
-fn chat_stream() -> Endpoint {
+fn chat_stream() -> OpenAiEndpoint {
     let model = std::env::var("MODEL_BENCH_OPENAI_MODEL").unwrap_or_else(|_| "tiny".into());
     Endpoint::openai_chat(model)
         .url_from_env("MODEL_BENCH_OPENAI_URL")
@@ -88,7 +86,7 @@ fn chat_stream() -> Endpoint {
         .synthetic_prompts(SyntheticPrompts::new(128).seed(1))
         .slo_ttft(Duration::from_millis(25))
         .slo_e2e(Duration::from_millis(100))
-        .reference_llm(TokenScript {
+        .reference(TokenScript {
             ttft: Duration::from_millis(10),
             itl: Duration::from_millis(1),
             capacity: Some(8),

@@ -277,7 +277,7 @@ mod load {
     use super::common::{connect, run, runtime};
     use super::*;
     use model_bench::remote::llm::SyntheticPrompts;
-    use model_bench::remote::{Arrival, Endpoint, LoadPlan};
+    use model_bench::remote::{Arrival, Endpoint, LoadPlan, OpenAiEndpoint};
 
     /// A tokenizer that makes every word and every punctuation mark one token (written by hand;
     /// read through the `tokenizers` crate's `from_file` like any `tokenizer.json`).
@@ -408,7 +408,7 @@ mod load {
         let plan = LoadPlan::closed(2, Duration::from_secs(1))
             .warm_up(ms(100))
             .max_requests(10);
-        let goodput = |endpoint: Endpoint| {
+        let goodput = |endpoint: OpenAiEndpoint| {
             let client = connect(&runtime, &endpoint.max_tokens(8), &server.url());
             let stats = run(&runtime, &client, &plan);
             assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);

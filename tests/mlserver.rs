@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use model_bench::remote::error::ErrorClass;
 use model_bench::remote::prometheus::Scraper;
-use model_bench::remote::{Arrival, Endpoint, LoadPlan, Protocol, Tensor};
+use model_bench::remote::{Arrival, Endpoint, LoadPlan, Tensor, V2Endpoint, V2Protocol};
 
 mod common;
 
@@ -168,9 +168,9 @@ impl MlServer {
         format!("http://127.0.0.1:{}/metrics", self.metrics_port)
     }
 
-    fn url_for(&self, protocol: Protocol) -> String {
+    fn url_for(&self, protocol: V2Protocol) -> String {
         match protocol {
-            Protocol::Grpc => self.grpc_url(),
+            V2Protocol::Grpc => self.grpc_url(),
             _ => self.rest_url(),
         }
     }
@@ -238,7 +238,7 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-fn identity_endpoint(protocol: Protocol) -> Endpoint {
+fn identity_endpoint(protocol: V2Protocol) -> V2Endpoint {
     common::identity_endpoint(protocol, REQUEST_TIMEOUT)
 }
 
@@ -260,7 +260,7 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         ),
     );
     let rt = runtime();
-    let both = [Protocol::RestJson, Protocol::Grpc];
+    let both = [V2Protocol::RestJson, V2Protocol::Grpc];
 
     for protocol in both {
         step(
@@ -394,7 +394,11 @@ fn clients_and_load_generator_against_a_real_mlserver() {
     }
 
     // Nor over gRPC: ModelStatistics is Triton's addition to the service.
-    let grpc = connect(&rt, &identity_endpoint(Protocol::Grpc), &server.grpc_url());
+    let grpc = connect(
+        &rt,
+        &identity_endpoint(V2Protocol::Grpc),
+        &server.grpc_url(),
+    );
     let error = rt
         .block_on(grpc.model_statistics())
         .expect("a gRPC endpoint asks")
@@ -416,7 +420,7 @@ fn clients_and_load_generator_against_a_real_mlserver() {
     step(start, "rest: open loop, Poisson 50 req/s for 2 s");
     let client = connect(
         &rt,
-        &identity_endpoint(Protocol::RestJson),
+        &identity_endpoint(V2Protocol::RestJson),
         &server.rest_url(),
     );
     let plan = LoadPlan::open(50.0, Arrival::Poisson, Duration::from_secs(2));
@@ -428,8 +432,8 @@ fn clients_and_load_generator_against_a_real_mlserver() {
     assert_eq!(stats.dropped, 0, "{stats:?}");
 
     for (protocol, key) in [
-        (Protocol::RestJson, "http_404"),
-        (Protocol::Grpc, "grpc_not_found"),
+        (V2Protocol::RestJson, "http_404"),
+        (V2Protocol::Grpc, "grpc_not_found"),
     ] {
         step(start, &format!("{protocol}: unknown model `nope`"));
         let endpoint = Endpoint::rest("nope")
@@ -462,7 +466,7 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         start,
         "rest-binary: MLServer does not speak the binary extension",
     );
-    let endpoint = identity_endpoint(Protocol::RestBinary);
+    let endpoint = identity_endpoint(V2Protocol::RestBinary);
     let client = connect(&rt, &endpoint, &server.rest_url());
     let error = rt
         .block_on(client.send())

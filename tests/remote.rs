@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use model_bench::remote::error::ErrorClass;
 use model_bench::remote::{
-    Arrival, Client, Endpoint, InjectedLatency, LoadPlan, Protocol, ReferenceConfig, Tensor,
+    Arrival, Client, Endpoint, InjectedLatency, LoadPlan, ReferenceConfig, Tensor, V2Endpoint,
+    V2Protocol,
 };
 use model_bench::server::ReferenceServer;
 
@@ -24,7 +25,7 @@ const MS: f64 = 1e6;
 /// Per-request timeout of the identity endpoint.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-fn identity_endpoint(protocol: Protocol) -> Endpoint {
+fn identity_endpoint(protocol: V2Protocol) -> V2Endpoint {
     common::identity_endpoint(protocol, TIMEOUT)
 }
 
@@ -33,7 +34,11 @@ fn every_protocol_round_trips_against_the_reference_server() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
-    for protocol in [Protocol::RestJson, Protocol::RestBinary, Protocol::Grpc] {
+    for protocol in [
+        V2Protocol::RestJson,
+        V2Protocol::RestBinary,
+        V2Protocol::Grpc,
+    ] {
         let endpoint = identity_endpoint(protocol);
         let client = connect(&runtime, &endpoint, &server.url_for(protocol));
         runtime
@@ -64,7 +69,7 @@ fn a_wrong_output_shape_is_a_decode_error() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
-    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+    for protocol in [V2Protocol::RestJson, V2Protocol::Grpc] {
         let endpoint = identity_endpoint(protocol).expect_output_shape("OUTPUT0", [8]);
         let client = connect(&runtime, &endpoint, &server.url_for(protocol));
         let error = runtime.block_on(client.send()).unwrap_err();
@@ -99,7 +104,7 @@ fn open_loop_percentiles_follow_the_injected_stall() {
     let runtime = runtime();
     let client = connect(
         &runtime,
-        &identity_endpoint(Protocol::RestJson),
+        &identity_endpoint(V2Protocol::RestJson),
         &server.rest_url(),
     );
     // Three whole periods at a constant rate: arrival phases cover the period evenly.
@@ -149,7 +154,7 @@ fn service_time_hides_the_stall_that_latency_from_the_intended_send_shows() {
     let runtime = runtime();
     let client = connect(
         &runtime,
-        &identity_endpoint(Protocol::Grpc),
+        &identity_endpoint(V2Protocol::Grpc),
         &server.grpc_url(),
     );
     // One request in flight: during a stall the arrivals queue in the client, as they would
@@ -180,7 +185,7 @@ fn a_closed_loop_does_not_report_the_stall_away() {
     let runtime = runtime();
     let client = connect(
         &runtime,
-        &identity_endpoint(Protocol::RestJson),
+        &identity_endpoint(V2Protocol::RestJson),
         &server.rest_url(),
     );
     let stats = run(
@@ -213,7 +218,7 @@ fn an_endpoint_that_is_down_is_a_connect_error_naming_the_url() {
     let _serial = serial();
     let runtime = runtime();
     let url = format!("http://127.0.0.1:{}", free_port());
-    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+    for protocol in [V2Protocol::RestJson, V2Protocol::Grpc] {
         let client = connect(&runtime, &identity_endpoint(protocol), &url);
         let error = runtime.block_on(client.health()).unwrap_err();
         assert_eq!(error.class, ErrorClass::Connect, "{protocol}: {error}");
@@ -239,7 +244,7 @@ fn an_endpoint_that_is_down_is_a_connect_error_naming_the_url() {
 /// Runs `plan` against a reference server that is shut down `kill_after` into the run; the
 /// statistics and how long the run took.
 fn run_killing_the_server(
-    protocol: Protocol,
+    protocol: V2Protocol,
     kill_after: Duration,
     plan: &LoadPlan,
 ) -> (model_bench::results::LoadStats, Duration) {
@@ -264,10 +269,10 @@ fn run_killing_the_server(
 /// The classes a request can end in when its server goes away: the connection fails, or no new
 /// one can be made. A gRPC server that shuts down also resets the streams in flight (CANCEL, or
 /// NO_ERROR after its GOAWAY), which gRPC's mapping reports as CANCELLED and UNAVAILABLE.
-fn server_gone(protocol: Protocol, class: &str) -> bool {
+fn server_gone(protocol: V2Protocol, class: &str) -> bool {
     match class {
         "connect" | "io" => true,
-        "grpc_cancelled" | "grpc_unavailable" => protocol == Protocol::Grpc,
+        "grpc_cancelled" | "grpc_unavailable" => protocol == V2Protocol::Grpc,
         _ => false,
     }
 }
@@ -276,7 +281,7 @@ fn server_gone(protocol: Protocol, class: &str) -> bool {
 fn a_server_killed_mid_run_gives_counted_errors_and_the_results_so_far() {
     let _serial = serial();
     let plan = LoadPlan::open(300.0, Arrival::Poisson, Duration::from_millis(1500));
-    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+    for protocol in [V2Protocol::RestJson, V2Protocol::Grpc] {
         let (stats, _) = run_killing_the_server(protocol, Duration::from_millis(600), &plan);
         assert!(
             stats.ok > 50,
@@ -306,7 +311,7 @@ fn a_server_that_dies_stops_the_run_at_its_error_limit() {
     let plan = LoadPlan::closed(2, Duration::from_secs(20))
         .error_limit(25)
         .series_step(Duration::from_millis(250));
-    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+    for protocol in [V2Protocol::RestJson, V2Protocol::Grpc] {
         let (stats, _) = run_killing_the_server(protocol, Duration::from_millis(700), &plan);
         let stopped = stats
             .stopped
@@ -363,7 +368,7 @@ fn a_grpc_endpoint_that_answers_in_http1_is_a_decode_error() {
     let _serial = serial();
     let runtime = runtime();
     let http1 = canned_server(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
-    let client = connect(&runtime, &identity_endpoint(Protocol::Grpc), &http1);
+    let client = connect(&runtime, &identity_endpoint(V2Protocol::Grpc), &http1);
     let error = runtime.block_on(client.send()).unwrap_err();
     assert_eq!(error.class, ErrorClass::Decode, "{error}");
     assert!(error.message.contains("malformed HTTP/2"), "{error}");
@@ -376,7 +381,7 @@ fn unknown_models_are_counted_by_status_code() {
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
     let rest = Endpoint::rest("nope").input(Tensor::fp32("INPUT0", [1], &[1.0]).unwrap());
-    let grpc = rest.clone().with_protocol(Protocol::Grpc);
+    let grpc = rest.clone().with_protocol(V2Protocol::Grpc);
     let cases = [
         (rest, server.rest_url(), "http_404"),
         (grpc, server.grpc_url(), "grpc_not_found"),
@@ -457,7 +462,7 @@ fn responses_that_are_not_v2_are_decode_errors_with_the_first_message_kept() {
     let _serial = serial();
     let runtime = runtime();
     let html = canned_server(b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 18\r\n\r\n<html>hello</html>");
-    let client = connect(&runtime, &identity_endpoint(Protocol::RestJson), &html);
+    let client = connect(&runtime, &identity_endpoint(V2Protocol::RestJson), &html);
     let stats = run(
         &runtime,
         &client,
@@ -474,12 +479,16 @@ fn truncated_responses_and_server_errors_are_counted_by_class() {
     let truncated = canned_server(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{\"outputs\":[",
     );
-    let client_truncated = connect(&runtime, &identity_endpoint(Protocol::RestJson), &truncated);
+    let client_truncated = connect(
+        &runtime,
+        &identity_endpoint(V2Protocol::RestJson),
+        &truncated,
+    );
     let error = runtime.block_on(client_truncated.send()).unwrap_err();
     assert_eq!(error.class, ErrorClass::Io, "{error}");
 
     let busy = canned_server(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy");
-    let client_busy = connect(&runtime, &identity_endpoint(Protocol::RestBinary), &busy);
+    let client_busy = connect(&runtime, &identity_endpoint(V2Protocol::RestBinary), &busy);
     let stats = run(
         &runtime,
         &client_busy,
@@ -540,7 +549,7 @@ fn closed_loop_connections_read_every_http1_framing() {
     ];
     for (case, response) in cases {
         let url = canned_server(response);
-        let client = connect(&runtime, &identity_endpoint(Protocol::RestJson), &url);
+        let client = connect(&runtime, &identity_endpoint(V2Protocol::RestJson), &url);
         let stats = run(
             &runtime,
             &client,
@@ -555,7 +564,7 @@ fn closed_loop_connections_read_every_http1_framing() {
 fn a_server_killed_under_a_closed_loop_gives_counted_errors_and_ends_on_time() {
     let _serial = serial();
     let plan = LoadPlan::closed(4, Duration::from_millis(1000));
-    for protocol in [Protocol::RestJson, Protocol::Grpc] {
+    for protocol in [V2Protocol::RestJson, V2Protocol::Grpc] {
         let (stats, took) = run_killing_the_server(protocol, Duration::from_millis(400), &plan);
         assert!(
             stats.ok > 0,
@@ -593,10 +602,10 @@ fn tls_endpoints_work_with_a_trusted_ca_and_fail_clearly_without_one() {
     assert!(server.rest_url().starts_with("https://127.0.0.1:"));
     let runtime = runtime();
     for (protocol, http2) in [
-        (Protocol::RestJson, false),
-        (Protocol::RestBinary, false),
-        (Protocol::RestJson, true),
-        (Protocol::Grpc, false),
+        (V2Protocol::RestJson, false),
+        (V2Protocol::RestBinary, false),
+        (V2Protocol::RestJson, true),
+        (V2Protocol::Grpc, false),
     ] {
         let case = format!("{protocol} (http2: {http2})");
         let url = server.url_for(protocol);
@@ -623,7 +632,7 @@ fn tls_endpoints_work_with_a_trusted_ca_and_fail_clearly_without_one() {
             "{case}: {error}"
         );
     }
-    let missing = identity_endpoint(Protocol::RestJson).tls_ca_file("/nonexistent/ca.pem");
+    let missing = identity_endpoint(V2Protocol::RestJson).tls_ca_file("/nonexistent/ca.pem");
     let error = runtime
         .block_on(Client::connect(&missing, &server.rest_url(), no_env))
         .err()
@@ -634,7 +643,7 @@ fn tls_endpoints_work_with_a_trusted_ca_and_fail_clearly_without_one() {
 #[test]
 fn invalid_urls_fail_before_any_request() {
     let runtime = runtime();
-    let endpoint = identity_endpoint(Protocol::RestJson);
+    let endpoint = identity_endpoint(V2Protocol::RestJson);
     for url in [
         "127.0.0.1:8000",
         "ftp://127.0.0.1:1",
@@ -646,7 +655,8 @@ fn invalid_urls_fail_before_any_request() {
             .expect("rejected");
         assert!(error.to_string().contains("invalid URL"), "{url}: {error}");
     }
-    let secret = identity_endpoint(Protocol::Grpc).bearer_from_env("MODEL_BENCH_TEST_UNSET_TOKEN");
+    let secret =
+        identity_endpoint(V2Protocol::Grpc).bearer_from_env("MODEL_BENCH_TEST_UNSET_TOKEN");
     let error = runtime
         .block_on(Client::connect(&secret, "http://127.0.0.1:1", no_env))
         .err()
@@ -663,7 +673,7 @@ fn dynamic_batching_answers_every_request_with_its_own_rows() {
     let config = ReferenceConfig::default().batching(8, Duration::from_millis(5));
     let server = ReferenceServer::start(&config).unwrap();
     let runtime = runtime();
-    for protocol in [Protocol::RestBinary, Protocol::Grpc] {
+    for protocol in [V2Protocol::RestBinary, V2Protocol::Grpc] {
         // Two clients with different row counts at once: their requests share batches and must
         // come back split exactly (the shape check runs on every response).
         let clients: Vec<Arc<Client>> = [1i64, 3]
@@ -702,7 +712,11 @@ fn a_slow_server_is_a_timeout_for_every_protocol() {
     let slow = ReferenceConfig::default().latency(InjectedLatency::fixed(Duration::from_secs(2)));
     let server = ReferenceServer::start(&slow).unwrap();
     let runtime = runtime();
-    for protocol in [Protocol::RestJson, Protocol::RestBinary, Protocol::Grpc] {
+    for protocol in [
+        V2Protocol::RestJson,
+        V2Protocol::RestBinary,
+        V2Protocol::Grpc,
+    ] {
         let endpoint = identity_endpoint(protocol).timeout(Duration::from_millis(200));
         let client = connect(&runtime, &endpoint, &server.url_for(protocol));
         let error = runtime.block_on(client.send()).unwrap_err();
@@ -743,15 +757,15 @@ fn plain_posts_http2_and_several_connections_work_against_the_reference_server()
     // REST over HTTP/2 (prior knowledge) and requests spread over several connections.
     let cases = [
         (
-            identity_endpoint(Protocol::RestJson).http2(true),
+            identity_endpoint(V2Protocol::RestJson).http2(true),
             server.rest_url(),
         ),
         (
-            identity_endpoint(Protocol::RestJson).connections(3),
+            identity_endpoint(V2Protocol::RestJson).connections(3),
             server.rest_url(),
         ),
         (
-            identity_endpoint(Protocol::Grpc).connections(3),
+            identity_endpoint(V2Protocol::Grpc).connections(3),
             server.grpc_url(),
         ),
     ];
@@ -782,8 +796,8 @@ fn a_mixed_workload_gives_each_member_its_share_and_its_own_figures() {
         ReferenceConfig::default().latency(InjectedLatency::fixed(Duration::from_millis(20)));
     let slow = ReferenceServer::start(&slow_config).unwrap();
     let runtime = runtime();
-    let rest = identity_endpoint(Protocol::RestJson);
-    let grpc = identity_endpoint(Protocol::Grpc);
+    let rest = identity_endpoint(V2Protocol::RestJson);
+    let grpc = identity_endpoint(V2Protocol::Grpc);
     let own = runtime
         .block_on(Client::connect(&rest, &fast.rest_url(), no_env))
         .unwrap();

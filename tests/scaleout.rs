@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use model_bench::remote::llm::TokenScript;
 use model_bench::remote::load::IntervalLogTarget;
 use model_bench::remote::scaleout::{format_rfc3339, interval_log, merge, merge_dirs, WorkerShare};
-use model_bench::remote::{Arrival, InjectedLatency, LoadPlan, Protocol, ReferenceConfig};
+use model_bench::remote::{Arrival, InjectedLatency, LoadPlan, ReferenceConfig, V2Protocol};
 use model_bench::server::{LlmServer, ReferenceServer};
 
 mod common;
@@ -32,7 +32,7 @@ fn open_loop_workers_send_disjoint_shares_of_one_schedule() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
-    let endpoint = common::identity_endpoint(Protocol::RestJson, TIMEOUT);
+    let endpoint = common::identity_endpoint(V2Protocol::RestJson, TIMEOUT);
     let client = connect(&runtime, &endpoint, &server.rest_url());
     let plan = LoadPlan::open(400.0, Arrival::Poisson, Duration::from_secs(20))
         .warm_up(Duration::from_millis(100))
@@ -59,7 +59,7 @@ fn closed_loop_workers_split_concurrency_and_budget_exactly() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
-    let endpoint = common::identity_endpoint(Protocol::Grpc, TIMEOUT);
+    let endpoint = common::identity_endpoint(V2Protocol::Grpc, TIMEOUT);
     let client = connect(&runtime, &endpoint, &server.grpc_url());
     // Two in flight over three workers: the middle one keeps none and sends nothing (it idles
     // for the run's 3 s).
@@ -80,7 +80,7 @@ fn worker_interval_logs_merge_into_the_histograms_of_every_request() {
     let _serial = serial();
     let server = ReferenceServer::start(&ReferenceConfig::default()).unwrap();
     let runtime = runtime();
-    let endpoint = common::identity_endpoint(Protocol::RestJson, TIMEOUT);
+    let endpoint = common::identity_endpoint(V2Protocol::RestJson, TIMEOUT);
     let client = connect(&runtime, &endpoint, &server.rest_url());
     // Steps of 100 ms over a run of about a second: many intervals per worker.
     let plan = LoadPlan::open(300.0, Arrival::Poisson, Duration::from_secs(20))

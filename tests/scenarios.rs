@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use model_bench::remote::prometheus::Scraper;
 use model_bench::remote::scenario::{self, Spike, Stress};
-use model_bench::remote::{LoadPlan, Protocol, ReferenceConfig};
+use model_bench::remote::{LoadPlan, ReferenceConfig, V2Endpoint, V2Protocol};
 use model_bench::server::ReferenceServer;
 
 mod common;
@@ -17,8 +17,8 @@ mod serial;
 use common::{connect, run, runtime};
 use serial::serial;
 
-fn endpoint() -> model_bench::remote::Endpoint {
-    common::identity_endpoint(Protocol::RestJson, Duration::from_secs(5))
+fn endpoint() -> V2Endpoint {
+    common::identity_endpoint(V2Protocol::RestJson, Duration::from_secs(5))
 }
 
 #[test]

@@ -229,7 +229,7 @@ fn ours(url: &str, case: &Case) -> Side {
             .count(1000),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(endpoint.load_threads())
+        .worker_threads(model_bench::remote::load::load_threads(&endpoint))
         .enable_all()
         .build()
         .expect("a tokio runtime");

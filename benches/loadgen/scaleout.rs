@@ -42,7 +42,7 @@ pub fn worker(args: &[String]) {
     let endpoint = Endpoint::rest("identity")
         .input(Tensor::fp32("INPUT0", [1, 16], &[0.5; 16]).expect("valid"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(endpoint.load_threads())
+        .worker_threads(model_bench::remote::load::load_threads(&endpoint))
         .enable_all()
         .build()
         .expect("a tokio runtime");

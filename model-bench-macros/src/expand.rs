@@ -68,14 +68,14 @@ pub(crate) fn check_signature(item: &ItemFn, remote: bool) -> syn::Result<()> {
             errors.push(syn::Error::new_spanned(
                 param,
                 "a `#[model_bench(remote)]` function takes no parameters; \
-                 it returns the `Endpoint` to drive",
+                 it returns the endpoint to drive",
             ));
         }
         if let ReturnType::Default = sig.output {
             errors.push(syn::Error::new_spanned(
                 &sig.ident,
                 "a `#[model_bench(remote)]` function returns the endpoint to drive: \
-                 `fn name() -> Endpoint`",
+                 `fn name() -> V2Endpoint` (or `OpenAiEndpoint`, `PostEndpoint`)",
             ));
         }
         return combine(errors);
@@ -307,7 +307,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
         (
             quote! {
                 fn __model_bench_endpoint() -> ::core::result::Result<
-                    #root::remote::Endpoint,
+                    #root::remote::AnyEndpoint,
                     ::std::string::String,
                 > {
                     #endpoint_body
@@ -525,14 +525,14 @@ mod tests {
         let remote = expanded(
             quote!(remote, crate = ::renamed, concurrency = [1]),
             quote!(
-                fn r() -> renamed::remote::Endpoint {
+                fn r() -> renamed::remote::V2Endpoint {
                     todo!()
                 }
             ),
         );
         assert!(!names_the_crate(&remote), "{remote}");
         assert!(
-            remote.contains(":: renamed :: remote :: Endpoint"),
+            remote.contains(":: renamed :: remote :: AnyEndpoint"),
             "{remote}"
         );
         let default = expanded(

@@ -12,8 +12,8 @@ mod options;
 mod scenario;
 mod values;
 
-/// Registers a function `fn(b: &mut Bencher)` (a pipeline stage) or `fn() -> Endpoint` (with
-/// `remote`) as a bench. Its options are documented where users meet it, on the re-export
+/// Registers a function `fn(b: &mut Bencher)` (a pipeline stage) or, with `remote`, one
+/// returning an endpoint (`fn() -> V2Endpoint`, `OpenAiEndpoint`, `PostEndpoint`) as a bench. Its options are documented where users meet it, on the re-export
 /// `model_bench::model_bench`: one section per option, with examples.
 #[proc_macro_attribute]
 pub fn model_bench(args: TokenStream, item: TokenStream) -> TokenStream {

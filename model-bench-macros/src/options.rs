@@ -163,7 +163,7 @@ impl Options {
                         option,
                         format!(
                             "`{option}` applies to remote endpoint benches: add `remote` \
-                             (and return an `Endpoint` from the function)"
+                             (and return an endpoint from the function)"
                         ),
                     );
                 }

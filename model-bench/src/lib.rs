@@ -63,8 +63,10 @@ pub mod prelude {
     pub use crate::bencher::Bencher;
     pub use crate::model_bench;
     pub use crate::registry::{Device, Stage};
+    pub use crate::remote::llm::{SyntheticPrompts, TokenLength, TokenScript};
     pub use crate::remote::{
-        Endpoint, InjectedLatency, Protocol, ReferenceConfig, Tensor, TensorError,
+        AnyEndpoint, Endpoint, InjectedLatency, OpenAiEndpoint, PostEndpoint, Protocol,
+        ReferenceConfig, Tensor, TensorError, V2Endpoint, V2Protocol,
     };
     pub use criterion::BatchSize;
     pub use std::hint::black_box;

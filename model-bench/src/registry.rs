@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::bencher::Bencher;
 pub use crate::device::Device;
-use crate::remote::Endpoint;
+use crate::remote::endpoint::{AnyEndpoint, Endpoint, Request};
 
 /// What a bench function returns once it is turned into a common shape by the macro.
 pub type BenchOutcome = Result<(), String>;
@@ -77,7 +77,7 @@ pub enum BenchKind {
 /// A `#[model_bench(remote, …)]` function and its load profile.
 #[derive(Debug)]
 pub struct RemoteBench {
-    pub endpoint: fn() -> Result<Endpoint, String>,
+    pub endpoint: fn() -> Result<AnyEndpoint, String>,
     /// Closed-loop sweep: requests in flight per point.
     pub concurrency: &'static [usize],
     /// Open-loop sweep: target requests per second per point.
@@ -296,23 +296,26 @@ impl<T, E: fmt::Display> IntoBenchOutcome for Result<T, E> {
     }
 }
 
-/// Turns what a remote bench function returns into an endpoint: an [`Endpoint`], or
-/// `Result<Endpoint, E>` where the error can be displayed.
+/// Turns what a remote bench function returns into an endpoint: an endpoint of any kind
+/// ([`V2Endpoint`](crate::remote::V2Endpoint), [`OpenAiEndpoint`](crate::remote::OpenAiEndpoint),
+/// [`PostEndpoint`](crate::remote::PostEndpoint), [`AnyEndpoint`]), or `Result<_, E>` of one
+/// where the error can be displayed.
 #[diagnostic::on_unimplemented(
-    message = "a #[model_bench(remote)] function must return `Endpoint` or `Result<Endpoint, E>` with `E: Display`, not `{Self}`"
+    message = "a #[model_bench(remote)] function must return an endpoint (`V2Endpoint`, `OpenAiEndpoint`, `PostEndpoint`) or `Result<_, E>` of one with `E: Display`, not `{Self}`"
 )]
 pub trait IntoEndpoint {
-    fn into_endpoint(self) -> Result<Endpoint, String>;
+    fn into_endpoint(self) -> Result<AnyEndpoint, String>;
 }
 
-impl IntoEndpoint for Endpoint {
-    fn into_endpoint(self) -> Result<Endpoint, String> {
-        Ok(self)
+impl<R: Request> IntoEndpoint for Endpoint<R> {
+    fn into_endpoint(self) -> Result<AnyEndpoint, String> {
+        Ok(self.into_any())
     }
 }
 
-impl<E: fmt::Display> IntoEndpoint for Result<Endpoint, E> {
-    fn into_endpoint(self) -> Result<Endpoint, String> {
-        self.map_err(|error| format!("{error:#}"))
+impl<R: Request, E: fmt::Display> IntoEndpoint for Result<Endpoint<R>, E> {
+    fn into_endpoint(self) -> Result<AnyEndpoint, String> {
+        self.map(Endpoint::into_any)
+            .map_err(|error| format!("{error:#}"))
     }
 }

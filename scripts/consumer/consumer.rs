@@ -20,7 +20,7 @@ fn forward(b: &mut Bencher) -> Result<(), RuntimeError> {
 }
 
 #[model_bench(crate = mb, remote, concurrency = [1], warm_up_time = "200ms", measurement_time = "1s")]
-fn served() -> Result<Endpoint, mb::remote::TensorError> {
+fn served() -> Result<V2Endpoint, mb::remote::TensorError> {
     let pixels = vec![0.5f32; 3 * 224 * 224];
     Ok(Endpoint::rest("mobilenet")
         .reference(ReferenceConfig::new().onnx("mobilenet", model_path()))

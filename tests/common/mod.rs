@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use model_bench::remote::{Client, Endpoint, LoadPlan, Protocol, Tensor};
+use model_bench::remote::{Client, Endpoint, LoadPlan, Request, Tensor, V2Endpoint, V2Protocol};
 use model_bench::results::LoadStats;
 
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -20,7 +20,7 @@ pub fn no_env(_: &str) -> Option<String> {
 }
 
 /// `identity` with one FP32 `[2, 4]` input, whose response must carry `OUTPUT0` of that shape.
-pub fn identity_endpoint(protocol: Protocol, timeout: Duration) -> Endpoint {
+pub fn identity_endpoint(protocol: V2Protocol, timeout: Duration) -> V2Endpoint {
     let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
     Endpoint::rest("identity")
         .with_protocol(protocol)
@@ -29,9 +29,13 @@ pub fn identity_endpoint(protocol: Protocol, timeout: Duration) -> Endpoint {
         .timeout(timeout)
 }
 
-pub fn connect(runtime: &tokio::runtime::Runtime, endpoint: &Endpoint, url: &str) -> Arc<Client> {
+pub fn connect<R: Request>(
+    runtime: &tokio::runtime::Runtime,
+    endpoint: &Endpoint<R>,
+    url: &str,
+) -> Arc<Client> {
     let client = runtime.block_on(Client::connect(endpoint, url, no_env));
-    Arc::new(client.unwrap_or_else(|e| panic!("{} client for {url}: {e}", endpoint.protocol)))
+    Arc::new(client.unwrap_or_else(|e| panic!("{} client for {url}: {e}", endpoint.protocol())))
 }
 
 pub fn run(runtime: &tokio::runtime::Runtime, client: &Arc<Client>, plan: &LoadPlan) -> LoadStats {

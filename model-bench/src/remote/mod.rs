@@ -1,6 +1,7 @@
 //! Remote endpoint benches, laid out along one request's path:
 //!
-//! - [`Endpoint`], [`ReferenceConfig`] and the error classes: plain data, checked before any load;
+//! - [`Endpoint`] (one builder per kind: [`V2Endpoint`], [`OpenAiEndpoint`], [`PostEndpoint`]),
+//!   [`ReferenceConfig`] and the error classes: plain data, checked before any load;
 //! - [`oip`]: the Open Inference Protocol both ends speak (tensors, generated gRPC messages, REST
 //!   JSON/binary bodies); the reference server (`server/`) builds on it too;
 //! - [`client`]: one request sent and checked, behind one transport trait (bare HTTP/1.1,
@@ -15,7 +16,6 @@
 //! `remote::server_stats`, `remote::tensor`) are kept as re-exports.
 
 pub mod endpoint;
-mod endpoint_openai;
 pub mod llm;
 pub mod oip;
 pub mod reference;
@@ -37,8 +37,11 @@ pub mod scaleout;
 #[allow(missing_docs)]
 pub mod watch;
 
-pub use endpoint::{Endpoint, EndpointError, MixMember, Protocol, ServerProcess, TlsCa};
-pub use endpoint_openai::OPENAI_TIMEOUT;
+pub use endpoint::{
+    AnyEndpoint, AnyRequest, Endpoint, EndpointError, OpenAiApi, OpenAiEndpoint, OpenAiRequest,
+    PostEndpoint, PostRequest, Protocol, Request, V2Endpoint, V2Protocol, V2Request,
+    DEFAULT_TIMEOUT, OPENAI_TIMEOUT,
+};
 pub use oip::tensor;
 pub use oip::{Datatype, Tensor, TensorError};
 pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig, ServerTls};

@@ -18,10 +18,12 @@ use super::replay::{replay_latency, replay_ttft, REPLAY_WARM_UP};
 use super::worker::WorkerMode;
 use super::{criterion_files, panic};
 use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
+use crate::remote::endpoint::{AnyEndpoint, Reference};
 use crate::remote::llm::TokenScript;
+use crate::remote::load::{cores, load_threads};
 use crate::remote::load::{Arrival, LoadMode, LoadPlan};
 use crate::remote::watch::{Watch, WatchedRun};
-use crate::remote::{Client, Endpoint, Protocol, ReferenceConfig};
+use crate::remote::{Client, Protocol, ReferenceConfig};
 use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
 use crate::server::{LlmServer, ReferenceServer};
 use crate::stats::stability::{self, Rule, Validity};
@@ -35,7 +37,7 @@ pub const QUICK_DURATION: Duration = Duration::from_secs(1);
 pub const DEFAULT_SLICES: usize = 10;
 
 /// What remote benches of one run share: the client runtimes (one per worker count a bench asked
-/// for, [`Endpoint::load_threads`]) and the reference servers started so far (one per distinct
+/// for, [`load_threads`]) and the reference servers started so far (one per distinct
 /// configuration, kept until the run ends).
 pub struct RemoteContext {
     runtimes: Vec<(usize, tokio::runtime::Runtime)>,
@@ -58,7 +60,7 @@ impl RemoteContext {
             Some(index) => index,
             None => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(threads.clamp(1, crate::remote::endpoint::cores()))
+                    .worker_threads(threads.clamp(1, cores()))
                     .thread_name("model-bench-load")
                     .enable_all()
                     .build()
@@ -68,6 +70,51 @@ impl RemoteContext {
             }
         };
         Ok(&self.runtimes[index].1)
+    }
+
+    /// Where `endpoint`'s requests go: the URL from the environment or the code, else its
+    /// reference server's, started on first use (one per distinct configuration).
+    fn resolve(&mut self, endpoint: &AnyEndpoint) -> Result<Resolved, String> {
+        if let Some(resolved) = endpoint.resolve_url(env).map_err(|e| e.to_string())? {
+            // Triton's statistics extension is on a V2 REST server's own URL.
+            let rest = matches!(
+                endpoint.protocol(),
+                Protocol::RestJson | Protocol::RestBinary
+            );
+            return Ok(Resolved {
+                stats_base: rest.then(|| resolved.url.clone()),
+                url: resolved.url,
+                display: resolved.display,
+                server: "external",
+                metrics: None,
+            });
+        }
+        match endpoint
+            .reference_server()
+            .ok_or("no URL and no reference server")?
+        {
+            Reference::Llm(script) => {
+                let url = self.llm_server(endpoint.name(), script)?.url();
+                Ok(Resolved {
+                    display: url.clone(),
+                    url,
+                    server: "reference",
+                    stats_base: None,
+                    metrics: None,
+                })
+            }
+            Reference::V2(config) => {
+                let server = self.server(config)?;
+                let url = server.url_for(endpoint.protocol());
+                Ok(Resolved {
+                    display: url.clone(),
+                    url,
+                    server: "reference",
+                    stats_base: Some(server.rest_url()),
+                    metrics: Some(format!("{}/metrics", server.rest_url())),
+                })
+            }
+        }
     }
 
     /// The reference LLM server for `model` on `script`, started on first use.
@@ -144,7 +191,7 @@ pub fn run(
         ..info
     };
     result.remote = Some(info.clone());
-    let runtime = match context.runtime(endpoint.load_threads()) {
+    let runtime = match context.runtime(load_threads(&endpoint)) {
         Ok(runtime) => runtime,
         Err(message) => return failed(result, message),
     };
@@ -406,78 +453,58 @@ struct Connected {
 }
 
 /// Resolves the URL (starting a reference server when that is the source) and builds the client.
-fn connect(context: &mut RemoteContext, endpoint: &Endpoint) -> Result<Connected, String> {
-    endpoint.validate(env).map_err(|e| e.to_string())?;
-    let rest = matches!(endpoint.protocol, Protocol::RestJson | Protocol::RestBinary);
-    let (url, display, server, stats_base, own_metrics) =
-        match endpoint.resolve_url(env).map_err(|e| e.to_string())? {
-            Some(resolved) => {
-                let stats_base = rest.then(|| resolved.url.clone());
-                (resolved.url, resolved.display, "external", stats_base, None)
-            }
-            None if endpoint.reference.is_none() && endpoint.llm_reference.is_some() => {
-                let script = endpoint
-                    .llm_reference
-                    .as_ref()
-                    .ok_or("no reference script")?;
-                let url = context.llm_server(&endpoint.model, script)?.url();
-                (url.clone(), url, "reference", None, None)
-            }
-            None => {
-                let config = endpoint
-                    .reference
-                    .as_ref()
-                    .ok_or("no URL and no reference server")?;
-                let server = context.server(config)?;
-                let url = server.url_for(endpoint.protocol);
-                let metrics = format!("{}/metrics", server.rest_url());
-                (
-                    url.clone(),
-                    url,
-                    "reference",
-                    Some(server.rest_url()),
-                    Some(metrics),
-                )
-            }
-        };
-    let mut members = Vec::with_capacity(endpoint.mix.len());
-    for member in &endpoint.mix {
-        let url = match member.endpoint.resolve_url(env) {
-            Ok(Some(resolved)) => resolved.url,
-            Ok(None) => match &member.endpoint.reference {
-                Some(config) => context.server(config)?.url_for(member.endpoint.protocol),
-                None => return Err(format!("mix member `{}`: no URL", member.name)),
-            },
-            Err(error) => return Err(format!("mix member `{}`: {error}", member.name)),
-        };
-        let runtime = context.runtime(endpoint.load_threads())?;
+fn connect(context: &mut RemoteContext, endpoint: &AnyEndpoint) -> Result<Connected, String> {
+    endpoint.validate_any(env).map_err(|e| e.to_string())?;
+    let resolved = context.resolve(endpoint)?;
+    let threads = load_threads(endpoint);
+    let mut members = Vec::with_capacity(endpoint.mix_members().len());
+    for member in endpoint.mix_members() {
+        let url = context
+            .resolve(&member.endpoint)
+            .map_err(|e| format!("mix member `{}`: {e}", member.name))?
+            .url;
+        let runtime = context.runtime(threads)?;
         let client = runtime
             .block_on(Client::connect(&member.endpoint, &url, env))
             .map_err(|e| format!("mix member `{}`: {e}", member.name))?;
         members.push((member.name.clone(), member.weight, client));
     }
-    let runtime = context.runtime(endpoint.load_threads())?;
+    let runtime = context.runtime(threads)?;
     let mut client = runtime
-        .block_on(Client::connect(endpoint, &url, env))
+        .block_on(Client::connect(endpoint, &resolved.url, env))
         .map_err(|e| e.to_string())?;
     if !members.is_empty() {
-        client = client.with_mix((endpoint.mix_name().to_string(), endpoint.weight), members);
+        client = client.with_mix(
+            (endpoint.name().to_string(), endpoint.common.weight),
+            members,
+        );
     }
     let prompts = client.prompts().cloned();
+    let reference = resolved.server == "reference";
     Ok(Connected {
         client: Arc::new(client),
         info: RemoteInfo {
-            protocol: endpoint.protocol.to_string(),
-            url: display,
-            model: endpoint.model.clone(),
-            server: server.into(),
+            protocol: endpoint.protocol().to_string(),
+            url: resolved.display,
+            model: endpoint.name().to_owned(),
+            server: resolved.server.into(),
             compare: None,
             prompts,
         },
-        local: server == "reference" || is_loopback(&url),
-        stats_base,
-        metrics_url: endpoint.metrics_url.clone().or(own_metrics),
+        local: reference || is_loopback(&resolved.url),
+        stats_base: resolved.stats_base,
+        metrics_url: endpoint.common.metrics_url.clone().or(resolved.metrics),
     })
+}
+
+/// Where an endpoint's requests go: its URL and how reports show it, whether it is a reference
+/// server started here, and where that server's statistics and metrics are read.
+struct Resolved {
+    url: String,
+    display: String,
+    server: &'static str,
+    stats_base: Option<String>,
+    metrics: Option<String>,
 }
 
 /// The server's and the model's own metadata, once per bench, as facts (`server.name`,

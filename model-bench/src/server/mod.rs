@@ -86,8 +86,8 @@ impl ReferenceServer {
     }
 
     /// The URL for a protocol: gRPC's port for gRPC, the REST port otherwise.
-    pub fn url_for(&self, protocol: crate::results::Protocol) -> String {
-        match protocol {
+    pub fn url_for(&self, protocol: impl Into<crate::results::Protocol>) -> String {
+        match protocol.into() {
             crate::results::Protocol::Grpc => self.grpc_url(),
             _ => self.rest_url(),
         }

@@ -1,12 +1,12 @@
 use model_bench::prelude::*;
 
 #[model_bench(remote, batch = [1, 2])]
-fn batched() -> Endpoint {
+fn batched() -> V2Endpoint {
     Endpoint::rest("m")
 }
 
 #[model_bench(remote, concurrency = [1], rate = [10])]
-fn both_loops() -> Endpoint {
+fn both_loops() -> V2Endpoint {
     Endpoint::rest("m")
 }
 
@@ -16,7 +16,7 @@ fn not_remote(b: &mut Bencher) {
 }
 
 #[model_bench(remote, concurrency = [4], arrival = poisson)]
-fn closed_with_arrival() -> Endpoint {
+fn closed_with_arrival() -> V2Endpoint {
     Endpoint::rest("m")
 }
 

@@ -1,7 +1,7 @@
 use model_bench::prelude::*;
 
 #[model_bench(remote)]
-fn takes_a_bencher(b: &mut Bencher) -> Endpoint {
+fn takes_a_bencher(b: &mut Bencher) -> V2Endpoint {
     let _ = b;
     Endpoint::rest("m")
 }

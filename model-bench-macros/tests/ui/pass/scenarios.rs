@@ -2,27 +2,27 @@ use model_bench::prelude::*;
 use std::time::Duration;
 
 #[model_bench(remote, pipeline = "serving", ramp(from = 50, to = 200, steps = 4, step = "2s"))]
-fn ramp() -> Endpoint {
+fn ramp() -> V2Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
 
 #[model_bench(remote, pipeline = "serving", spike(baseline = 100, factor = 2.5, spike = "3s", recovered_within = 50))]
-fn spike() -> Endpoint {
+fn spike() -> V2Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
 
 #[model_bench(remote, pipeline = "serving", compare = "servers", max_in_flight = 64, stress(start = 100, increment = 50, slo_p99 = "20ms"))]
-fn stress() -> Endpoint {
+fn stress() -> V2Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
 
 #[model_bench(remote, pipeline = "serving", soak(concurrency = 8, duration = "10m", window = "1m"))]
-fn soak() -> Endpoint {
+fn soak() -> V2Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
 
 #[model_bench(remote, pipeline = "serving", ramp(concurrency_from = 1, concurrency_to = 32, steps = 6, step = "10s"))]
-fn closed_ramp() -> Endpoint {
+fn closed_ramp() -> V2Endpoint {
     Endpoint::rest("identity").url("http://127.0.0.1:8000")
 }
 

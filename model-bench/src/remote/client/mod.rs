@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use prost::Message;
 
-use crate::remote::endpoint::{Endpoint, Protocol};
+use crate::remote::endpoint::{AnyEndpoint, AnyRequest, Endpoint, Protocol, Request, V2Protocol};
 use crate::remote::error::RequestError;
 use crate::remote::llm::StreamRecord;
 pub use crate::remote::oip::grpc::encode_grpc_request;
@@ -119,53 +119,51 @@ impl Session {
 impl Client {
     /// Builds the client for `endpoint` at `base_url` and encodes its payload. Sends nothing:
     /// gRPC channels connect lazily, REST pools on first use. Async only because gRPC channels
-    /// start a task on the current tokio runtime.
-    pub async fn connect(
-        endpoint: &Endpoint,
+    /// start a task on the current tokio runtime. A mix's members are connected by the caller
+    /// and joined with [`with_mix`](Client::with_mix).
+    pub async fn connect<R: Request>(
+        endpoint: &Endpoint<R>,
         base_url: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Client, ClientError> {
-        endpoint.validate(&env)?;
+        Client::connect_any(&endpoint.clone().into_any(), base_url, env).await
+    }
+
+    async fn connect_any(
+        endpoint: &AnyEndpoint,
+        base_url: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Client, ClientError> {
+        endpoint.validate_any(&env)?;
         crate::remote::endpoint::check_url(base_url, None)?;
         let headers = endpoint.header_values(&env)?;
         let base_url = base_url.trim_end_matches('/').to_string();
-        let connections = endpoint.connections.unwrap_or(1);
-        let tls_ca = endpoint.tls_ca.as_ref().map(|ca| ca.pem()).transpose()?;
+        let common = &endpoint.common;
+        let connections = common.connections.unwrap_or(1);
+        let tls_ca = common.tls_ca.as_ref().map(|ca| ca.pem()).transpose()?;
+        let v2 = endpoint.v2_request();
         let target = Target {
-            protocol: endpoint.protocol,
+            protocol: endpoint.protocol(),
             base_url: base_url.clone(),
-            model: endpoint.model.clone(),
-            version: endpoint.model_version.clone(),
-            expected: endpoint.expected_outputs.clone().into(),
-            timeout: endpoint.timeout,
+            model: endpoint.name().to_owned(),
+            version: v2.and_then(|v2| v2.model_version.clone()),
+            expected: v2
+                .map(|v2| v2.expected_outputs.clone())
+                .unwrap_or_default()
+                .into(),
+            timeout: common.timeout,
         };
-        // The one place that looks at the protocol and URL: every request after this goes
+        // The one place that looks at the kind and protocol: every request after this goes
         // through the transport chosen here.
         let mut prompts = None;
-        let transport: Box<dyn Transport> = match endpoint.protocol {
-            Protocol::RestJson | Protocol::RestBinary | Protocol::HttpPost => {
-                let request = RestRequest::new(endpoint, &target)?;
-                let pool = RestPool::new(endpoint, target, &request, &headers, tls_ca.as_deref())?;
-                if endpoint.http2 {
-                    Box::new(pool)
-                } else {
-                    Http1::or_pool(pool, &request, &headers)
-                }
-            }
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
-                let request = RestRequest::new(endpoint, &target)?;
-                let pool = RestPool::new(endpoint, target, &request, &headers, tls_ca.as_deref())?;
-                let (transport, info) = OpenAi::new(endpoint, pool)?;
-                prompts = Some(info);
-                Box::new(transport)
-            }
-            Protocol::Grpc => {
-                let request = encode_grpc_request(&endpoint.infer_request()).encode_to_vec();
-                let direct =
-                    GrpcH2::new(&base_url, &request, &headers, endpoint.timeout, connections);
+        let mut stream_slo = Slo::default();
+        let transport: Box<dyn Transport> = match endpoint.request() {
+            AnyRequest::V2(request) if request.protocol == V2Protocol::Grpc => {
+                let body = encode_grpc_request(&request.infer_request()).encode_to_vec();
+                let direct = GrpcH2::new(&base_url, &body, &headers, common.timeout, connections);
                 let probes = Tonic::new(
                     target,
-                    Bytes::from(request),
+                    Bytes::from(body),
                     &headers,
                     connections,
                     tls_ca.as_deref(),
@@ -175,14 +173,31 @@ impl Client {
                     None => Box::new(probes),
                 }
             }
+            AnyRequest::V2(_) | AnyRequest::Post(_) => {
+                let request = RestRequest::new(endpoint.request(), &target)?;
+                let pool = RestPool::new(common, target, &request, &headers, tls_ca.as_deref())?;
+                if common.http2 {
+                    Box::new(pool)
+                } else {
+                    Http1::or_pool(pool, &request, &headers)
+                }
+            }
+            AnyRequest::OpenAi(openai) => {
+                let request = RestRequest::new(endpoint.request(), &target)?;
+                let pool = RestPool::new(common, target, &request, &headers, tls_ca.as_deref())?;
+                let (transport, info) = OpenAi::new(openai, pool)?;
+                prompts = Some(info);
+                stream_slo = openai.llm().slo;
+                Box::new(transport)
+            }
         };
         Ok(Client {
-            protocol: endpoint.protocol,
+            protocol: endpoint.protocol(),
             base_url,
             transport,
             mix: None,
             prompts,
-            stream_slo: endpoint.llm.as_ref().map(|llm| llm.slo).unwrap_or_default(),
+            stream_slo,
         })
     }
 

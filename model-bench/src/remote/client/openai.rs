@@ -14,7 +14,7 @@ use super::rest_pool::{classify_body, classify_reqwest, RestPool};
 use super::transport::{
     status_error, BoxFuture, ClientError, ModelMetadata, ServerMetadata, Transport,
 };
-use crate::remote::endpoint::{Endpoint, Protocol};
+use crate::remote::endpoint::{OpenAiRequest, Request};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
 use crate::remote::llm::{parse_event, SseDecoder, StreamRecord, StreamTracker, TokenCounter};
 use crate::results::PromptsInfo;
@@ -34,15 +34,16 @@ pub(crate) struct OpenAi {
 impl OpenAi {
     /// Streams `endpoint`'s prompts over `pool`'s clients: makes and counts the prompts and
     /// encodes their bodies (before any request). Also returns what results say about them.
-    pub fn new(endpoint: &Endpoint, pool: RestPool) -> Result<(OpenAi, PromptsInfo), ClientError> {
+    pub fn new(
+        request: &OpenAiRequest,
+        pool: RestPool,
+    ) -> Result<(OpenAi, PromptsInfo), ClientError> {
+        let model = request.name();
         let encode = |message: String| ClientError::Encode {
-            model: endpoint.model.clone(),
+            model: model.to_owned(),
             message,
         };
-        let llm = endpoint
-            .llm
-            .as_ref()
-            .ok_or_else(|| encode("an OpenAI-compatible endpoint without its request".into()))?;
+        let llm = request.llm();
         let counter = match &llm.tokenizer {
             Some(path) => {
                 TokenCounter::from_file(path).map_err(crate::remote::llm::PromptError::from)?
@@ -50,12 +51,12 @@ impl OpenAi {
             None => TokenCounter::Words,
         };
         let set = llm.prompts.build(&counter)?;
-        let chat = endpoint.protocol == Protocol::OpenAiChat;
+        let chat = request.is_chat();
         let bodies = set
             .prompts
             .iter()
             .map(|prompt| {
-                serde_json::to_vec(&llm.body(&endpoint.model, chat, prompt))
+                serde_json::to_vec(&llm.body(model, chat, prompt))
                     .map(|body| (Bytes::from(body), prompt.input_tokens))
                     .map_err(|e| encode(e.to_string()))
             })

@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use super::transport::{
     BoxFuture, ClientError, ModelMetadata, ServerMetadata, Target, TensorInfo, Transport,
 };
-use crate::remote::endpoint::{Endpoint, EndpointError, Protocol};
+use crate::remote::endpoint::{AnyRequest, Common, EndpointError, Protocol, V2Protocol};
 use crate::remote::error::{chain, snippet, ErrorClass, RequestError};
 use crate::remote::oip::v2;
 
@@ -25,49 +25,48 @@ pub(crate) struct RestRequest {
 }
 
 impl RestRequest {
-    /// Encodes `endpoint`'s request for `target` (V2 JSON, V2 binary, or a plain POST body).
-    pub fn new(endpoint: &Endpoint, target: &Target) -> Result<RestRequest, ClientError> {
+    /// Encodes `request` for `target` (V2 JSON, V2 binary, or a plain POST body; an
+    /// OpenAI-compatible request's bodies are encoded per prompt by its transport).
+    pub fn new(request: &AnyRequest, target: &Target) -> Result<RestRequest, ClientError> {
         let encode = |message: String| ClientError::Encode {
-            model: endpoint.model.clone(),
+            model: target.model.clone(),
             message,
         };
-        let request = endpoint.infer_request();
-        let (body, content_type, binary_header) = match endpoint.protocol {
-            Protocol::RestJson => (
-                v2::encode_json_request(&request).map_err(encode)?,
-                "application/json".to_string(),
-                None,
-            ),
-            Protocol::RestBinary => {
-                let (body, header_len) = v2::encode_binary_request(&request).map_err(encode)?;
-                (
-                    body,
-                    "application/octet-stream".to_string(),
-                    Some(HeaderValue::from(header_len)),
-                )
+        let (body, content_type, binary_header, infer_url) = match request {
+            AnyRequest::V2(v2) => {
+                let infer = v2.infer_request();
+                let (body, content_type, binary_header) = match v2.protocol {
+                    V2Protocol::RestBinary => {
+                        let (body, header_len) =
+                            v2::encode_binary_request(&infer).map_err(encode)?;
+                        let binary_header = Some(HeaderValue::from(header_len));
+                        (body, "application/octet-stream", binary_header)
+                    }
+                    // gRPC is not sent through here; its probes and statistics are tonic's.
+                    V2Protocol::RestJson | V2Protocol::Grpc => (
+                        v2::encode_json_request(&infer).map_err(encode)?,
+                        "application/json",
+                        None,
+                    ),
+                };
+                let url = format!("{}/infer", target.model_path());
+                (body, content_type.to_owned(), binary_header, url)
+            }
+            AnyRequest::Post(post) => {
+                let path = post.path.trim_start_matches('/');
+                let url = format!("{}/{path}", target.base_url);
+                (post.body.clone(), post.content_type.clone(), None, url)
             }
             // One body per prompt: the transport (`openai.rs`) encodes and sends them in turn.
-            Protocol::OpenAiChat | Protocol::OpenAiCompletions => {
-                (Vec::new(), "application/json".to_string(), None)
+            AnyRequest::OpenAi(openai) => {
+                let api = if openai.is_chat() {
+                    "chat/completions"
+                } else {
+                    "completions"
+                };
+                let url = format!("{}/v1/{api}", target.base_url);
+                (Vec::new(), "application/json".to_owned(), None, url)
             }
-            Protocol::HttpPost | Protocol::Grpc => {
-                let post = endpoint.body.as_ref().ok_or(EndpointError::NoBody)?;
-                (post.bytes.clone(), post.content_type.clone(), None)
-            }
-        };
-        let infer_url = match endpoint.protocol {
-            Protocol::HttpPost => format!(
-                "{}/{}",
-                target.base_url,
-                endpoint
-                    .path
-                    .as_deref()
-                    .unwrap_or("")
-                    .trim_start_matches('/')
-            ),
-            Protocol::OpenAiChat => format!("{}/v1/chat/completions", target.base_url),
-            Protocol::OpenAiCompletions => format!("{}/v1/completions", target.base_url),
-            _ => format!("{}/infer", target.model_path()),
         };
         let infer_url = reqwest::Url::parse(&infer_url)
             .map_err(|e| target.setup_error(format!("invalid URL {infer_url}: {e}")))?;
@@ -95,7 +94,7 @@ impl RestPool {
     /// The pooled clients for `endpoint`, with `headers` (secrets marked sensitive) on every
     /// request and `tls_ca` trusted beside the system's roots.
     pub fn new(
-        endpoint: &Endpoint,
+        common: &Common,
         target: Target,
         request: &RestRequest,
         headers: &[(String, String)],
@@ -126,19 +125,19 @@ impl RestPool {
             .map(reqwest::Certificate::from_pem)
             .transpose()
             .map_err(|e| target.setup_error(format!("the TLS CA certificate: {}", chain(&e))))?;
-        let clients = (0..endpoint.connections.unwrap_or(1))
+        let clients = (0..common.connections.unwrap_or(1))
             .map(|_| {
                 let mut builder = crate::remote::crypto::http_client_builder()
                     .default_headers(header_map.clone())
-                    .timeout(endpoint.timeout)
-                    .connect_timeout(endpoint.timeout)
+                    .timeout(common.timeout)
+                    .connect_timeout(common.timeout)
                     .pool_max_idle_per_host(usize::MAX)
                     .tcp_nodelay(true)
                     .no_proxy();
                 if let Some(root) = &root {
                     builder = builder.add_root_certificate(root.clone());
                 }
-                let builder = if endpoint.http2 {
+                let builder = if common.http2 {
                     builder.http2_prior_knowledge()
                 } else {
                     builder.http1_only()

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::http1_conn::Http1Conn;
-use crate::remote::endpoint::{EndpointError, ExpectedOutput, Protocol};
+use crate::remote::endpoint::{EndpointError, Protocol};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
 use crate::remote::llm::StreamRecord;
+use crate::remote::oip::ExpectedOutput;
 use crate::remote::oip::{grpc, proto, v2};
 
 /// A boxed future, so transports can sit behind one trait object.

@@ -11,11 +11,8 @@ use serde_json::{json, Map, Value};
 use super::prompts::{Prompt, PromptSource};
 use crate::results::Slo;
 
-/// The request of an OpenAI-compatible endpoint ([`Endpoint::openai_chat`] or
-/// [`Endpoint::openai_completions`]).
-///
-/// [`Endpoint::openai_chat`]: crate::remote::Endpoint::openai_chat
-/// [`Endpoint::openai_completions`]: crate::remote::Endpoint::openai_completions
+/// What each request of an OpenAI-compatible endpoint asks for, set through
+/// [`OpenAiEndpoint`](crate::remote::OpenAiEndpoint)'s options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmRequest {
     /// The prompts: each the user message of a chat request, the `prompt` of a completions

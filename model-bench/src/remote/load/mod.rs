@@ -15,6 +15,7 @@ mod plan;
 pub mod scenario;
 pub(crate) mod streams;
 pub(crate) mod summary;
+mod threads;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use plan::{
     Arrival, ConcurrencyStep, LoadMode, LoadPlan, RateStep, DEFAULT_MAX_IN_FLIGHT, MAX_BACKLOG,
 };
 pub use summary::LatencyBasis;
+pub use threads::{cores, load_threads};
 
 /// A finished run: the raw recording and its statistics (of the whole run, and of each member
 /// of a mixed workload). What was read beside the run joins them in a `LoadPoint` in

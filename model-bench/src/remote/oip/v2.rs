@@ -499,30 +499,40 @@ pub fn encode_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remote::Endpoint;
+    use crate::remote::oip::InferRequest;
 
-    fn endpoint() -> Endpoint {
-        Endpoint::rest("m")
-            .input(Tensor::fp32("INPUT0", [2, 2], &[1.0, 2.5, -3.0, 0.1]).unwrap())
-            .input(Tensor::int64("INPUT1", [1], &[9_007_199_254_740_993]).unwrap())
+    fn inputs() -> Vec<Tensor> {
+        vec![
+            Tensor::fp32("INPUT0", [2, 2], &[1.0, 2.5, -3.0, 0.1]).unwrap(),
+            Tensor::int64("INPUT1", [1], &[9_007_199_254_740_993]).unwrap(),
+        ]
+    }
+
+    fn request(inputs: &[Tensor]) -> InferRequest<'_> {
+        InferRequest {
+            model: "m",
+            version: None,
+            inputs,
+            outputs: &[],
+        }
     }
 
     #[test]
     fn json_requests_round_trip() {
-        let body = encode_json_request(&endpoint().infer_request()).unwrap();
+        let body = encode_json_request(&request(&inputs())).unwrap();
         let text = String::from_utf8(body.clone()).unwrap();
         assert!(text.contains(r#""data":[1.0,2.5,-3.0,0.1]"#), "{text}");
         let decoded = decode_request(&body, None).unwrap();
-        assert_eq!(decoded.inputs, endpoint().inputs);
+        assert_eq!(decoded.inputs, inputs());
         assert!(!decoded.binary_outputs);
     }
 
     #[test]
     fn binary_requests_round_trip() {
-        let (body, header_len) = encode_binary_request(&endpoint().infer_request()).unwrap();
+        let (body, header_len) = encode_binary_request(&request(&inputs())).unwrap();
         assert_eq!(body.len(), header_len + 16 + 8);
         let decoded = decode_request(&body, Some(header_len)).unwrap();
-        assert_eq!(decoded.inputs, endpoint().inputs);
+        assert_eq!(decoded.inputs, inputs());
         assert!(decoded.binary_outputs);
         assert!(decode_request(&body, Some(body.len() + 1)).is_err());
         assert!(decode_request(&body[..body.len() - 1], Some(header_len)).is_err());
@@ -530,7 +540,7 @@ mod tests {
 
     #[test]
     fn responses_are_checked() {
-        let outputs = endpoint().inputs;
+        let outputs = inputs();
         let expected = [ExpectedOutput {
             name: "INPUT0".into(),
             shape: Some(vec![2, 2]),

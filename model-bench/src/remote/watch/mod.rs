@@ -10,7 +10,7 @@ pub mod server_stats;
 use std::sync::Arc;
 
 use crate::remote::client::Client;
-use crate::remote::endpoint::{Endpoint, Protocol, ServerProcess};
+use crate::remote::endpoint::{AnyEndpoint, ServerProcess, V2Protocol};
 use crate::remote::load::{self, LoadMode, LoadPlan, LoadRun};
 use crate::resources::nvml::GpuSampler;
 use crate::resources::process::{self, MemoryTrace, ProcessSampler, Watched};
@@ -31,7 +31,7 @@ impl Watch {
     /// endpoint's `stats_url`, its gRPC channel or `stats_base` (a REST URL); its metrics from
     /// `metrics_url`; its GPUs when it is `local` (runs on this machine).
     pub fn new(
-        endpoint: &Endpoint,
+        endpoint: &AnyEndpoint,
         stats_base: Option<String>,
         metrics_url: Option<String>,
         local: bool,
@@ -163,12 +163,12 @@ impl WatchedRun {
 
 /// This process (the load generator) and the server's, when the endpoint names it and it is
 /// another process; a named process that does not exist is an error, before any load.
-fn watched_processes(endpoint: &Endpoint) -> Result<Vec<Watched>, String> {
+fn watched_processes(endpoint: &AnyEndpoint) -> Result<Vec<Watched>, String> {
     let client = Watched {
         role: "client".into(),
         pid: std::process::id(),
     };
-    let server = match &endpoint.server_process {
+    let server = match &endpoint.common.server_process {
         None => None,
         Some(ServerProcess::Pid(pid)) => Some(process::resolve(Some(*pid), None)?),
         Some(ServerProcess::PidFromEnv(var)) => match std::env::var(var) {
@@ -216,25 +216,32 @@ enum StatsRoute {
 
 impl ServerStats {
     fn new(
-        endpoint: &Endpoint,
+        endpoint: &AnyEndpoint,
         base: Option<String>,
         metrics_url: Option<String>,
         local: bool,
     ) -> Self {
-        let rest = |base: &str| StatsRoute::Rest(server_stats::url(base, &endpoint.model));
-        let route = match (&endpoint.stats_url, endpoint.protocol, base) {
-            (Some(url), _, _) => Ok(rest(url)),
-            (None, Protocol::Grpc, _) => Ok(StatsRoute::Grpc),
-            (None, _, Some(base)) => Ok(rest(&base)),
-            (None, _, None) => Err("no REST URL to read Triton's statistics from (set \
-                 `.stats_url(\"http://host:8000\")`)"
-                .to_string()),
+        let model = endpoint.name();
+        let rest = |base: &str| StatsRoute::Rest(server_stats::url(base, model));
+        let route = match endpoint.v2_request() {
+            None => Err(format!(
+                "Triton's statistics extension is a V2 server's; this is an {} endpoint",
+                endpoint.protocol()
+            )),
+            Some(v2) => match (&v2.stats_url, v2.protocol, base) {
+                (Some(url), _, _) => Ok(rest(url)),
+                (None, V2Protocol::Grpc, _) => Ok(StatsRoute::Grpc),
+                (None, _, Some(base)) => Ok(rest(&base)),
+                (None, _, None) => Err("no REST URL to read Triton's statistics from (set \
+                     `.stats_url(\"http://host:8000\")`)"
+                    .to_string()),
+            },
         };
         ServerStats {
             http: crate::remote::crypto::http_client_builder()
                 .build()
                 .map_err(|e| format!("no HTTP client for the server's statistics: {e}")),
-            model: endpoint.model.clone(),
+            model: model.to_owned(),
             route,
             metrics_url,
             local,

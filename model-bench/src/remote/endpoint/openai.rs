@@ -1,47 +1,56 @@
-//! The OpenAI-compatible endpoints: their constructors and the options of their request
-//! ([`LlmRequest`]), beside the V2 ones in `endpoint.rs`.
+//! OpenAI-compatible endpoints: the constructors (chat or text completions, streamed) and the
+//! options only their request has ([`LlmRequest`]: prompts, tokenizer, output length, sampling,
+//! goodput objectives), and the reference LLM server.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::endpoint::Endpoint;
-use super::llm::{LlmRequest, PromptSource, SyntheticPrompts, TokenScript};
-use crate::results::Protocol;
+use super::request::{OpenAiApi, OpenAiRequest};
+use super::shared::{Endpoint, Reference};
+use crate::remote::llm::{LlmRequest, PromptSource, SyntheticPrompts, TokenScript};
 
 /// Default whole-request timeout of an OpenAI-compatible endpoint (two minutes).
 pub const OPENAI_TIMEOUT: Duration = Duration::from_secs(120);
 
-impl Endpoint {
+impl Endpoint<OpenAiRequest> {
+    /// The default request and a whole-request timeout of [`OPENAI_TIMEOUT`] (a long
+    /// generation under load outlasts the 10 s of V2).
+    fn openai(api: OpenAiApi, model: impl Into<String>) -> Self {
+        let request = OpenAiRequest {
+            api,
+            model: model.into(),
+            llm: LlmRequest::default(),
+        };
+        Endpoint::with_common(request, OPENAI_TIMEOUT)
+    }
+
+    fn with_llm(mut self, change: impl FnOnce(&mut LlmRequest)) -> Self {
+        change(&mut self.request.llm);
+        self
+    }
+
     /// An OpenAI-compatible chat endpoint (`POST {url}/v1/chat/completions`, streamed): the
     /// prompt as one user message, 64 output tokens unless [`max_tokens`](Self::max_tokens)
-    /// says otherwise, a whole-request timeout of [`OPENAI_TIMEOUT`]. No input tensors.
+    /// says otherwise, a whole-request timeout of [`OPENAI_TIMEOUT`].
     pub fn openai_chat(model: impl Into<String>) -> Self {
-        Endpoint::rest(model).openai(Protocol::OpenAiChat)
+        Endpoint::openai(OpenAiApi::Chat, model)
     }
 
     /// An OpenAI-compatible text completions endpoint (`POST {url}/v1/completions`, streamed).
     pub fn openai_completions(model: impl Into<String>) -> Self {
-        Endpoint::rest(model).openai(Protocol::OpenAiCompletions)
+        Endpoint::openai(OpenAiApi::Completions, model)
     }
 
-    /// The endpoint as an OpenAI-compatible one: the default request, and a whole-request
-    /// timeout of [`OPENAI_TIMEOUT`] (a long generation under load outlasts the 10 s of V2).
-    fn openai(mut self, protocol: Protocol) -> Self {
-        self.protocol = protocol;
-        self.llm = Some(LlmRequest::default());
-        self.timeout = OPENAI_TIMEOUT;
+    /// Serves this endpoint from an in-process reference LLM server
+    /// ([`LlmServer`](crate::server::LlmServer), feature `remote`) streaming on `script`, when
+    /// no URL is given ([`url_from_env`](Self::url_from_env) still wins when its variable is
+    /// set).
+    pub fn reference(mut self, script: TokenScript) -> Self {
+        self.common.reference = Some(Reference::Llm(script));
         self
     }
 
-    /// Changes what an OpenAI-compatible endpoint asks for (no effect on other endpoints).
-    fn with_llm(mut self, change: impl FnOnce(&mut LlmRequest)) -> Self {
-        if let Some(llm) = &mut self.llm {
-            change(llm);
-        }
-        self
-    }
-
-    /// One prompt for every request of an OpenAI-compatible endpoint.
+    /// One prompt for every request.
     pub fn prompt(self, prompt: impl Into<String>) -> Self {
         let prompt = prompt.into();
         self.with_llm(|llm| llm.prompts = PromptSource::Fixed(prompt))
@@ -85,7 +94,7 @@ impl Endpoint {
         self.with_llm(|llm| llm.slo.e2e_ns = Some(limit.as_nanos() as u64))
     }
 
-    /// `max_tokens` of an OpenAI-compatible endpoint.
+    /// `max_tokens`: the most output tokens of a request.
     pub fn max_tokens(self, tokens: u32) -> Self {
         self.with_llm(|llm| llm.max_tokens = Some(tokens))
     }
@@ -99,12 +108,12 @@ impl Endpoint {
         })
     }
 
-    /// `temperature` of an OpenAI-compatible endpoint.
+    /// `temperature`.
     pub fn temperature(self, temperature: f64) -> Self {
         self.with_llm(|llm| llm.temperature = Some(temperature))
     }
 
-    /// A further top-level field of an OpenAI-compatible request, passed through as given.
+    /// A further top-level field of the request, passed through as given.
     pub fn extra_field(self, key: impl Into<String>, value: serde_json::Value) -> Self {
         let key = key.into();
         self.with_llm(|llm| {
@@ -116,13 +125,5 @@ impl Endpoint {
     /// `timeout_first_token` (the whole request stays bounded by [`timeout`](Self::timeout)).
     pub fn first_token_timeout(self, timeout: Duration) -> Self {
         self.with_llm(|llm| llm.first_token_timeout = Some(timeout))
-    }
-
-    /// Serves this OpenAI-compatible endpoint from an in-process reference LLM server
-    /// ([`LlmServer`](crate::server::LlmServer), feature `remote`) streaming on `script`, when
-    /// no URL is given (`url_from_env` still wins when its variable is set).
-    pub fn reference_llm(mut self, script: TokenScript) -> Self {
-        self.llm_reference = Some(script);
-        self
     }
 }
