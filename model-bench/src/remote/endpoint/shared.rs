@@ -215,7 +215,8 @@ impl<R: Request> Endpoint<R> {
     }
 
     /// The per-request timeout (default [`DEFAULT_TIMEOUT`], 10 s, for V2 and POST endpoints,
-    /// [`OPENAI_TIMEOUT`] for whole OpenAI-compatible streams); must be greater than zero.
+    /// [`OPENAI_TIMEOUT`](super::OPENAI_TIMEOUT) for whole OpenAI-compatible streams); must be
+    /// greater than zero.
     pub fn timeout(self, timeout: Duration) -> Self {
         self.set(|common| common.timeout = timeout)
     }
