@@ -129,7 +129,8 @@ fn main() {
             "== REST closed loop, {CONNECTIONS} connections, {seconds} s each, {rounds} rounds"
         );
         let body = String::from_utf8(
-            model_bench::remote::v2::encode_json_request(&rest.infer_request()).expect("encodable"),
+            model_bench::remote::oip::v2::encode_json_request(&rest.infer_request())
+                .expect("encodable"),
         )
         .expect("JSON is UTF-8");
         let infer_url = format!("{rest_url}/v2/models/identity/infer");

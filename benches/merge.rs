@@ -1,18 +1,23 @@
 //! `model-bench merge`'s cost at scale: 64 workers × 10 minutes of 1 s steps (three tags each:
-//! latency, service, lateness; 115,200 intervals in all), written as the workers write them,
-//! then merged by `merge_dirs` (what `model-bench merge` runs) while the process's peak RSS is
-//! watched. Goal (issue 16): under 5 s, memory bounded by the steps and tags, not the workers.
-//! `cargo test --benches` runs a small smoke version. Figures go to `docs/PERFORMANCE.md`.
+//! latency, service, lateness; 115,200 intervals in all, and each record's tally with its
+//! 600-step time series), written as the workers write them, then merged by `merge_dirs` (what
+//! `model-bench merge` runs) while the process's peak RSS is watched. Goal (issue 16): under
+//! 5 s, memory bounded by the steps and tags, not the workers. `cargo test --benches` runs a
+//! small smoke version. Figures go to `docs/PERFORMANCE.md`.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 #[path = "common/process.rs"]
 mod process;
 
-use model_bench::remote::scaleout::interval_log::{write_log, Interval};
-use model_bench::remote::scaleout::record::{HistogramShape, WorkerId, WORKER_SCHEMA};
+use model_bench::remote::load::interval_log::{write_log, Interval};
+use model_bench::remote::load::tally::RequestTimes;
+use model_bench::remote::load::{PointTally, TallyShape};
+use model_bench::remote::scaleout::record::{
+    HistogramShape, WorkerId, WorkerSummary, WORKER_SCHEMA,
+};
 use model_bench::remote::scaleout::{merge_dirs, WorkerRecord};
+use model_bench::results::{LatencyBasis, Slo};
 
 /// Values per interval: a worker sending 100 requests a second.
 const PER_STEP: u64 = 100;
@@ -37,7 +42,7 @@ fn main() {
     let points = merge_dirs(&[dir.path().to_path_buf()]).expect("the logs merge");
     let took = started.elapsed().as_secs_f64();
     let cpu = process::cpu_seconds(libc::RUSAGE_SELF) - cpu;
-    let latency = &points[0].merged.totals["latency"];
+    let latency = &points[0].tally.requests.latency;
     assert_eq!(
         latency.len(),
         workers as u64 * steps * PER_STEP,
@@ -63,23 +68,49 @@ fn write_worker(root: &std::path::Path, index: usize, workers: usize, steps: u64
         seed ^= seed << 17;
         seed
     };
-    let intervals = (0..steps).flat_map(move |step| {
-        ["latency", "service", "lateness"].map(|tag| {
-            let mut histogram =
-                hdrhistogram::Histogram::<u64>::new_with_bounds(1_000, 600_000_000_000, 3)
-                    .expect("valid bounds");
-            for _ in 0..PER_STEP {
-                // 1–50 ms, a latency-like spread.
-                let _ = histogram.record(1_000_000 + next() % 49_000_000);
-            }
-            Interval {
+    let shape = TallyShape {
+        basis: LatencyBasis::IntendedSend,
+        window: Duration::from_secs(steps),
+        slices: 10,
+        series_step: Duration::from_secs(1),
+    };
+    let mut tally = PointTally::new(shape, Slo::default());
+    let mut intervals = Vec::new();
+    for step in 0..steps {
+        let new = || {
+            hdrhistogram::Histogram::<u64>::new_with_bounds(1_000, 600_000_000_000, 3)
+                .expect("valid bounds")
+        };
+        let [mut latency, mut service, mut lateness] = [new(), new(), new()];
+        for at in 0..PER_STEP {
+            // 1–50 ms, a latency-like spread; sent on time.
+            let took = 1_000_000 + next() % 49_000_000;
+            let _ = (
+                latency.record(took),
+                service.record(took),
+                lateness.record(1),
+            );
+            let times = RequestTimes {
+                intended: Duration::from_secs(step) + Duration::from_millis(10 * at),
+                lateness: Duration::ZERO,
+                service: Duration::from_nanos(took),
+            };
+            let slice = (step * 10 / steps) as usize;
+            tally.record(slice, &times, Ok(None));
+        }
+        for (tag, histogram) in [
+            ("latency", latency),
+            ("service", service),
+            ("lateness", lateness),
+        ] {
+            intervals.push(Interval {
                 tag: tag.to_owned(),
                 start: Duration::from_secs(step),
                 length: Duration::from_secs(1),
                 histogram,
-            }
-        })
-    });
+            });
+        }
+    }
     let mut file = std::fs::File::create(dir.join("point.hlog")).expect("a log file");
     write_log(&mut file, base, intervals).expect("written");
     let record = WorkerRecord {
@@ -102,17 +133,15 @@ fn write_worker(root: &std::path::Path, index: usize, workers: usize, steps: u64
         wake_lag_ms: Some(0.1),
         started_s: 1.8e9,
         ended_s: Some(1.8e9 + steps as f64),
-        requests: Some(steps * PER_STEP),
-        ok: Some(steps * PER_STEP),
-        errors: Some(0),
-        errors_by_class: BTreeMap::new(),
-        dropped: Some(0),
-        sent_rps: Some(PER_STEP as f64),
-        throughput_rps: Some(PER_STEP as f64),
-        elapsed_s: Some(steps as f64),
+        shape,
         complete: true,
-        slices: Vec::new(),
-        stream: None,
+        summary: Some(WorkerSummary {
+            requests: steps * PER_STEP,
+            ok: steps * PER_STEP,
+            errors: 0,
+            sent_rps: PER_STEP as f64,
+        }),
+        tally: Some(tally),
     };
     std::fs::write(
         dir.join("point.json"),

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use model_bench::remote::error::ErrorClass;
-use model_bench::remote::prometheus::Scraper;
+use model_bench::remote::watch::prometheus::Scraper;
 use model_bench::remote::{Arrival, Endpoint, LoadPlan, Tensor, V2Endpoint, V2Protocol};
 
 mod common;
@@ -388,7 +388,7 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         (format!("{}/nope", server.rest_url()), "HTTP 404"),
     ] {
         let error = rt
-            .block_on(model_bench::remote::prometheus::scrape_once(&url))
+            .block_on(model_bench::remote::watch::prometheus::scrape_once(&url))
             .expect_err("not a metrics URL");
         assert!(error.contains(&url) && error.contains(expected), "{error}");
     }
@@ -411,9 +411,11 @@ fn clients_and_load_generator_against_a_real_mlserver() {
 
     // MLServer has no Triton statistics extension: reading it is an error naming the URL,
     // which the runner turns into a note beside an unaffected load point.
-    let stats_url = model_bench::remote::server_stats::url(&server.rest_url(), MODEL);
+    let stats_url = model_bench::remote::watch::server_stats::url(&server.rest_url(), MODEL);
     let error = rt
-        .block_on(model_bench::remote::server_stats::fetch(&stats_url, MODEL))
+        .block_on(model_bench::remote::watch::server_stats::fetch(
+            &stats_url, MODEL,
+        ))
         .expect_err("MLServer does not offer Triton's statistics");
     assert!(error.contains(&stats_url), "{error}");
 

@@ -12,6 +12,7 @@ use model_bench::remote::{
     Arrival, Client, Endpoint, InjectedLatency, LoadPlan, ReferenceConfig, Tensor, V2Endpoint,
     V2Protocol,
 };
+use model_bench::results::LatencyBasis;
 use model_bench::server::ReferenceServer;
 
 mod common;
@@ -193,7 +194,7 @@ fn a_closed_loop_does_not_report_the_stall_away() {
         &client,
         &LoadPlan::closed(1, Duration::from_secs(3)),
     );
-    assert_eq!(stats.latency_basis, "corrected_closed_loop");
+    assert_eq!(stats.latency_basis, LatencyBasis::CorrectedClosedLoop);
     let service = stats.service.unwrap();
     let latency = stats.latency.unwrap();
     // Uncorrected, three slow requests among hundreds vanish below p99 (nine in ten are served

@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use model_bench::remote::llm::TokenScript;
 use model_bench::remote::load::IntervalLogTarget;
-use model_bench::remote::scaleout::{format_rfc3339, interval_log, merge, merge_dirs, WorkerShare};
+use model_bench::remote::load::{interval_log, WorkerShare};
+use model_bench::remote::scaleout::{format_rfc3339, merge, merge_dirs};
 use model_bench::remote::{Arrival, InjectedLatency, LoadPlan, ReferenceConfig, V2Protocol};
 use model_bench::server::{LlmServer, ReferenceServer};
 
@@ -106,10 +107,11 @@ fn worker_interval_logs_merge_into_the_histograms_of_every_request() {
         ));
         assert_eq!(run.stats.requests, 100);
         assert_eq!(run.stats.errors, 0, "{:?}", run.stats.first_errors);
+        let requests = &run.tally.requests;
         totals.push((
-            run.recorder.latency.clone(),
-            run.recorder.service.clone(),
-            run.recorder.lateness.clone(),
+            requests.latency.clone(),
+            requests.service.clone(),
+            requests.lateness.clone(),
         ));
         let log = interval_log::read_log(&path).unwrap();
         assert!(log.damaged_tail.is_none());
@@ -229,12 +231,13 @@ fn the_bench_binary_as_a_worker_sends_its_share() {
     assert!(sum.abs_diff(whole) <= 1, "{shares:?} against {whole} alone");
     assert!(shares[0].abs_diff(shares[1]) <= 1, "{shares:?}");
     for (index, record) in records.iter().enumerate() {
-        assert_eq!(record["schema"], "model-bench-worker/1");
+        assert_eq!(record["schema"], "model-bench-worker/2");
         assert_eq!(record["complete"], true);
         assert_eq!(record["point"], "serving/rest_open_loop/r200");
         assert_eq!(record["worker"]["index"], index);
         assert_eq!(record["worker"]["count"], 2);
-        assert_eq!(record["requests"], shares[index]);
+        assert_eq!(record["summary"]["requests"], shares[index]);
+        assert_eq!(record["tally"]["slices"].as_array().map(Vec::len), Some(10));
         assert_eq!(record["histograms"]["significant_figures"], 3);
     }
     assert_eq!(
@@ -248,7 +251,10 @@ fn the_bench_binary_as_a_worker_sends_its_share() {
         .filter(|interval| interval.tag == "latency")
         .map(|interval| interval.histogram.len())
         .sum();
-    let ok: u64 = records.iter().map(|r| r["ok"].as_u64().unwrap()).sum();
+    let ok: u64 = records
+        .iter()
+        .map(|r| r["summary"]["ok"].as_u64().unwrap())
+        .sum();
     assert_eq!(latency, ok);
 }
 
@@ -491,8 +497,8 @@ fn worker_processes_merge_into_the_figures_of_one_machine() {
             "{record:?}"
         );
     }
-    let merged = &point.merged.totals["latency"];
-    let ok: u64 = point.records.iter().map(|r| r.ok.unwrap()).sum();
+    let merged = &point.tally.requests.latency;
+    let ok: u64 = point.records.iter().map(|r| r.summary.unwrap().ok).sum();
     assert_eq!(merged.len(), ok, "every successful request of every worker");
     // One second at 400/s over three workers: about 400 requests.
     assert!((300..=500).contains(&ok), "{ok}");
@@ -775,7 +781,7 @@ fn workers_without_a_shared_volume_merge_from_their_logs() {
     )
     .unwrap();
     let stats = &results["benches"][0]["points"][0]["load"]["stats"];
-    let latency = &from_disk.merged.totals["latency"];
+    let latency = &from_disk.tally.requests.latency;
     assert_eq!(stats["ok"], latency.len(), "the same requests as on disk");
     assert_eq!(
         stats["latency"]["p99"].as_f64().unwrap(),
@@ -871,6 +877,91 @@ fn token_stream_figures_merge_from_the_workers_histograms_and_counts() {
     let itl = ms(&stream["itl_per_request"]["p50"]);
     assert!((1.5..4.0).contains(&itl), "ITL p50 {itl} ms");
     assert!(stream["chunk_gap"]["count"].as_u64().unwrap() >= 7 * sum("streams"));
+}
+
+/// Every load point's statistics in the `results.json` under `output`, by point id.
+fn point_stats(output: &std::path::Path) -> Vec<(String, serde_json::Value)> {
+    let text = std::fs::read_to_string(output.join("results.json")).unwrap();
+    let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+    results["benches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|bench| bench["points"].as_array().unwrap().iter())
+        .map(|point| {
+            let id = point["id"].as_str().unwrap().to_owned();
+            (id, point["load"]["stats"].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn the_merge_of_one_worker_is_that_workers_own_figures_field_for_field() {
+    let _serial = serial();
+    // A server answering in 2 ms with a 40 ms stall every 300 ms, so the closed loop's
+    // correction and the open loop's late sends both have something to do.
+    let config = ReferenceConfig::default().latency(
+        InjectedLatency::fixed(Duration::from_millis(2))
+            .with_stall(Duration::from_millis(40), Duration::from_millis(300)),
+    );
+    let server = ReferenceServer::start(&config).unwrap();
+    let script = TokenScript {
+        ttft: Duration::from_millis(15),
+        itl: Duration::from_millis(2),
+        ..TokenScript::default()
+    };
+    let llm = LlmServer::start("tiny", script).unwrap();
+    for (url, filter, points) in [
+        (
+            server.rest_url(),
+            "^scaleout/(open/r400|closed/c4)$",
+            ["scaleout/open/r400", "scaleout/closed/c4"].as_slice(),
+        ),
+        (
+            llm.url(),
+            "^scaleout/stream/r100$",
+            ["scaleout/stream/r100"].as_slice(),
+        ),
+    ] {
+        let start_at = SystemTime::now() + Duration::from_secs(2);
+        let (child, dir) = spawn_workers(&url, 1, start_at, false, filter)
+            .pop()
+            .expect("one worker");
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let own = dir.path().join("model-bench");
+        let merged_dir = dir.path().join("merged");
+        let merged = model_bench_command()
+            .arg("merge")
+            .arg(&own)
+            .arg("-o")
+            .arg(&merged_dir)
+            .output()
+            .unwrap();
+        assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+        let (own, merged) = (point_stats(&own), point_stats(&merged_dir));
+        let ids: Vec<&str> = own.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, points);
+        for ((id, alone), (merged_id, merged)) in own.iter().zip(&merged) {
+            assert_eq!(id, merged_id);
+            assert!(alone["requests"].as_u64().unwrap() > 0, "{id}: {alone}");
+            let fields = alone.as_object().unwrap();
+            for (field, value) in fields {
+                assert_eq!(
+                    &merged[field], value,
+                    "{id}: `{field}` merged from one worker differs from its own"
+                );
+            }
+            assert_eq!(merged.as_object().unwrap().len(), fields.len(), "{id}");
+        }
+        let stream = &own[0].1["stream"];
+        if points[0].contains("stream") {
+            assert!(stream["streams"].as_u64().unwrap() > 0, "{stream}");
+        } else {
+            assert_eq!(own[1].1["latency_basis"], "corrected_closed_loop");
+            assert!(own[0].1["late_pct"].is_number());
+        }
+    }
 }
 
 /// Python with the official Kubernetes client.

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use model_bench::remote::prometheus::Scraper;
-use model_bench::remote::scenario::{self, Spike, Stress};
+use model_bench::remote::load::scenario::{self, Spike, Stress};
+use model_bench::remote::watch::prometheus::Scraper;
 use model_bench::remote::{LoadPlan, ReferenceConfig, V2Endpoint, V2Protocol};
 use model_bench::server::ReferenceServer;
 
@@ -72,7 +72,7 @@ fn a_concurrency_ramp_serves_its_number_in_flight_per_service_time() {
         &plan,
     ));
     assert_eq!(run.stats.errors, 0, "{:?}", run.stats.first_errors);
-    let measured = scenario::phases_of(&run.recorder, &phases);
+    let measured = scenario::phases_of(&run.tally, &phases);
     assert_eq!(measured.len(), 4, "{measured:?}");
     for (n, phase) in (1..=4usize).zip(&measured) {
         assert_eq!(phase.concurrency, Some(n), "{phase:?}");

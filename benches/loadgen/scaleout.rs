@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use model_bench::remote::scaleout::{format_rfc3339, StartBarrier, WorkerShare};
+use model_bench::remote::load::WorkerShare;
+use model_bench::remote::scaleout::{format_rfc3339, StartBarrier};
 use model_bench::remote::{Arrival, Endpoint, LoadPlan, Tensor};
 
 /// What one worker measured, as it prints it.

@@ -27,7 +27,7 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
         let points = &all[..all.len().min(MAX_LINES)];
         let mut bases: Vec<String> = points
             .iter()
-            .map(|(_, l)| l.stats.latency_basis.replace('_', " "))
+            .map(|(_, l)| l.stats.latency_basis.as_str().replace('_', " "))
             .collect();
         bases.dedup();
         let mut about = format!("latency basis: {}", bases.join(", "));

@@ -11,9 +11,7 @@
 //! - [`watch`]: what runs beside a load point (processes, GPUs, server statistics, Prometheus),
 //!   and the `LoadPoint` built once from the run and those readings.
 //!
-//! Everything past the plain data needs feature `remote`. The paths users and older code name
-//! (`remote::v2`, `remote::proto`, `remote::metrics`, `remote::scenario`, `remote::prometheus`,
-//! `remote::server_stats`, `remote::tensor`) are kept as re-exports.
+//! Everything past the plain data needs feature `remote`.
 
 pub mod endpoint;
 pub mod llm;
@@ -42,17 +40,10 @@ pub use endpoint::{
     PostEndpoint, PostRequest, Protocol, Request, V2Endpoint, V2Protocol, V2Request,
     DEFAULT_TIMEOUT, OPENAI_TIMEOUT,
 };
-pub use oip::tensor;
 pub use oip::{Datatype, Tensor, TensorError};
 pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig, ServerTls};
 
 #[cfg(feature = "remote")]
 pub use client::{Client, ClientError, Reply, Session};
 #[cfg(feature = "remote")]
-pub use load::{metrics, scenario};
-#[cfg(feature = "remote")]
 pub use load::{Arrival, LoadMode, LoadPlan, LoadRun, RateStep};
-#[cfg(feature = "remote")]
-pub use oip::{proto, v2};
-#[cfg(feature = "remote")]
-pub use watch::{prometheus, server_stats};

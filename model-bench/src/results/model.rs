@@ -464,17 +464,39 @@ pub struct ServerBreakdown {
     pub outside_server_ns: Option<f64>,
 }
 
+/// What a load point's latency figures mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyBasis {
+    /// Open loop (`intended_send`): from each request's intended send time, so a stalled
+    /// server cannot hide behind a client that stopped sending.
+    IntendedSend,
+    /// Closed loop (`corrected_closed_loop`): service times, with HdrHistogram's correction for
+    /// coordinated omission at the median service time as the expected interval.
+    CorrectedClosedLoop,
+}
+
+impl LatencyBasis {
+    /// The basis's name in results: `intended_send` or `corrected_closed_loop`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyBasis::IntendedSend => "intended_send",
+            LatencyBasis::CorrectedClosedLoop => "corrected_closed_loop",
+        }
+    }
+}
+
 /// What a load run measured, over requests started inside its measurement window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadStats {
-    /// `intended_send` (open loop: latency from each request's scheduled send time) or
-    /// `corrected_closed_loop` (closed loop: service times corrected for coordinated omission).
-    pub latency_basis: String,
+    /// What the latency figures mean: from each request's scheduled send (open loop) or
+    /// service times corrected for coordinated omission (closed loop).
+    pub latency_basis: LatencyBasis,
     /// Requests started inside the window (after the warm-up).
     pub requests: u64,
     /// Of those, the ones that succeeded.
     pub ok: u64,
-    /// Of those, the ones that failed (the sum of `errors_by_class`).
+    /// Of those, the ones that failed (`requests − ok`).
     pub errors: u64,
     /// `ok / requests`.
     pub success_rate: f64,
@@ -489,7 +511,9 @@ pub struct LoadStats {
     /// Nanoseconds from the actual send to the response, successful requests only.
     pub service: Option<Percentiles>,
     /// Failed requests per error class: `connect`, `timeout`, `http_<status>`, `grpc_<code>` (e.g.
-    /// `grpc_unavailable`), `decode` or `io`.
+    /// `grpc_unavailable`), `decode` or `io`; also the load generator's own failures, which
+    /// are no request (a load worker or the dispatcher that stopped, an interval log that
+    /// could not be written).
     pub errors_by_class: BTreeMap<String, u64>,
     /// The first message seen for each error class.
     pub first_errors: BTreeMap<String, String>,

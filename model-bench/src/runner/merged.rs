@@ -17,7 +17,7 @@ use super::config::Config;
 use super::criterion_files::{self, CriterionPlace};
 use super::replay::{replay_latency, replay_ttft, REPLAY_WARM_UP};
 use super::{gate, report_gate, report_thresholds, setup_check, thresholds, GateVerdict};
-use crate::remote::scaleout::record::SliceSums;
+use crate::remote::load::SliceSums;
 use crate::results::{BaselineUse, BenchStatus, Report};
 
 /// What judging a merged result found, as the exit code a single-machine run would give

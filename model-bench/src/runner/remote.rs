@@ -333,15 +333,7 @@ pub fn run(
             );
         }
         let stats = run.stats();
-        let recorder = &run.run.recorder;
-        let stream_counts = recorder.stream.as_ref().map(|s| s.counts().clone());
-        if let Err(message) = worker.point_done(
-            &point_id,
-            &plan,
-            stats,
-            recorder.slice_sums(),
-            stream_counts,
-        ) {
+        if let Err(message) = worker.point_done(&point_id, &plan, &run.run.tally) {
             eprintln!("\nmodel-bench: {point_id}: the worker's record: {message}");
             result.status = BenchStatus::Failed;
             result.error.get_or_insert(message);
@@ -394,7 +386,7 @@ pub fn run(
             &place,
             &level.label(),
             &point_id,
-            &run.run.recorder.slice_means(),
+            &run.run.tally.slice_means(),
             rule,
             &mut result,
         );
@@ -405,7 +397,7 @@ pub fn run(
                 &place,
                 &level.label(),
                 &point_id,
-                &run.run.recorder.slice_ttft_means(),
+                &run.run.tally.slice_ttft_means(),
                 rule,
                 &mut result,
             )
@@ -626,10 +618,10 @@ fn plan(
 
 /// The stability verdict on one run of a point.
 fn assess(rule: &Rule, watched: &WatchedRun, trials: u32) -> Validity {
-    let (stats, recorder) = (watched.stats(), &watched.run.recorder);
+    let (stats, run) = (watched.stats(), &watched.run);
     let windows = match rule.window_requests {
-        Some(_) => recorder.count_figures(),
-        None => recorder.slice_figures(),
+        Some(_) => run.count_windows.clone(),
+        None => run.tally.slice_figures(),
     };
     stability::assess(rule, &windows, stats.elapsed_s, stats.requests, trials)
 }

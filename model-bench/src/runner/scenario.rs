@@ -10,8 +10,8 @@ use super::bench_result::failed;
 use super::config::Config;
 use crate::registry::ScenarioSpec;
 use crate::remote::load::scenario::{self, PhaseSpec, Spike, Stress};
+use crate::remote::load::WorkerShare;
 use crate::remote::load::{Arrival, LoadPlan};
-use crate::remote::scaleout::WorkerShare;
 use crate::remote::watch::WatchedRun;
 use crate::remote::Client;
 use crate::resources::process::{soak_memory, SoakMemory};
@@ -226,7 +226,7 @@ pub fn run(
 fn one_run(kind: &str, phases: &[PhaseSpec], run: WatchedRun) -> ScenarioResult {
     ScenarioResult {
         kind: kind.into(),
-        phases: scenario::phases_of(&run.run.recorder, phases),
+        phases: scenario::phases_of(&run.run.tally, phases),
         load: Some(run.point(None)),
         recovery: None,
         highest_held: None,

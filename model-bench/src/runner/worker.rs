@@ -14,13 +14,12 @@ use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::remote::load::{IntervalLogTarget, LoadPlan};
+use crate::remote::load::{IntervalLogTarget, LoadPlan, PointTally, TallyShape, WorkerShare};
 use crate::remote::scaleout::barrier::sleep_until;
 use crate::remote::scaleout::record::{
-    HistogramShape, SliceSums, StreamCounts, WorkerId, WorkerRecord, WORKER_SCHEMA,
+    HistogramShape, WorkerId, WorkerRecord, WorkerSummary, WORKER_SCHEMA,
 };
-use crate::remote::scaleout::{log_files, StartBarrier, WorkerShare};
-use crate::results::LoadStats;
+use crate::remote::scaleout::{log_files, StartBarrier};
 
 /// This process's part in a run from several machines; [`WorkerMode::default`] is the whole
 /// run in one process.
@@ -148,23 +147,18 @@ impl WorkerMode {
         }))
     }
 
-    /// Writes the point's JSON with what it measured and `complete: true`.
+    /// Writes the point's JSON with its tally (but for the histograms its log holds) and
+    /// `complete: true`.
     pub fn point_done(
         &self,
         point_id: &str,
         plan: &LoadPlan,
-        stats: &LoadStats,
-        slices: Vec<SliceSums>,
-        stream: Option<StreamCounts>,
+        tally: &PointTally,
     ) -> Result<(), String> {
         if self.share.is_none() || self.dir.is_none() {
             return Ok(());
         }
-        let record = WorkerRecord {
-            slices,
-            stream,
-            ..self.record(point_id, plan, Some(stats))
-        };
+        let record = self.record(point_id, plan, Some(tally));
         self.write_json(point_id, &record)?;
         if let Some(dir) = self.dir.as_ref().filter(|_| self.to_stdout) {
             let stem = file_stem(point_id);
@@ -211,8 +205,10 @@ impl WorkerMode {
         crate::export::write_atomic(&path, &text).map_err(|e| e.to_string())
     }
 
-    /// The point's worker record; `stats` once it is done.
-    fn record(&self, point_id: &str, plan: &LoadPlan, stats: Option<&LoadStats>) -> WorkerRecord {
+    /// The point's worker record; `tally` once it is done.
+    fn record(&self, point_id: &str, plan: &LoadPlan, tally: Option<&PointTally>) -> WorkerRecord {
+        let stats = tally.map(PointTally::stats);
+        let stats = stats.as_ref();
         let share = self.share.unwrap_or(WorkerShare::ALONE);
         let seconds = |time: SystemTime| {
             time.duration_since(UNIX_EPOCH)
@@ -248,17 +244,15 @@ impl WorkerMode {
                 .map(|lag| lag.as_secs_f64() * 1e3),
             started_s: stats.map_or(now, |s| now - s.elapsed_s),
             ended_s: stats.map(|_| now),
-            requests: stats.map(|s| s.requests),
-            ok: stats.map(|s| s.ok),
-            errors: stats.map(|s| s.errors),
-            errors_by_class: stats.map(|s| s.errors_by_class.clone()).unwrap_or_default(),
-            dropped: stats.map(|s| s.dropped),
-            sent_rps: stats.map(|s| s.sent_rps),
-            throughput_rps: stats.map(|s| s.throughput_rps),
-            elapsed_s: stats.map(|s| s.elapsed_s),
-            complete: stats.is_some(),
-            slices: Vec::new(),
-            stream: None,
+            shape: TallyShape::of(plan),
+            complete: tally.is_some(),
+            summary: stats.map(|s| WorkerSummary {
+                requests: s.requests,
+                ok: s.ok,
+                errors: s.errors,
+                sent_rps: s.sent_rps,
+            }),
+            tally: tally.cloned(),
         }
     }
 

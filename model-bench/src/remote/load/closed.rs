@@ -2,14 +2,13 @@
 //! last one is answered; the number in flight follows the plan's concurrency steps.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::intervals::IntervalRecorder;
-use super::metrics::{Recorder, Window};
+use super::intervals::IntervalWriter;
 use super::plan::LoadPlan;
+use super::recorder::Recorded;
 use crate::remote::client::Client;
-use crate::sync::lock;
 
 /// Takes one from a shared budget of measured requests; `false` once it is spent.
 fn take(budget: &Option<Arc<AtomicU64>>) -> bool {
@@ -25,16 +24,11 @@ pub(super) async fn closed_loop(
     client: Arc<Client>,
     plan: &LoadPlan,
     concurrency: usize,
-    intervals: Option<IntervalRecorder>,
-) -> Recorder {
+    log: Option<&IntervalWriter>,
+) -> Recorded {
     let start = Instant::now();
-    let window = Window {
-        start: start + plan.warm_up,
-        len: plan.duration,
-        slices: plan.slices,
-        series_step: plan.series_step,
-    };
-    let end = window.start + window.len;
+    let window_start = start + plan.warm_up;
+    let end = window_start + plan.duration;
     // A scale-out worker keeps its part of every level and of the budget (parts sum exactly to
     // the whole over the workers; a part may be zero).
     let part = |n: usize| plan.worker.map_or(n, |worker| worker.concurrency(n));
@@ -49,13 +43,11 @@ pub(super) async fn closed_loop(
         .max_requests
         .map(|n| plan.worker.map_or(n, |worker| worker.budget(n, peak)))
         .map(|n| Arc::new(AtomicU64::new(n)));
-    // One recorder for every worker: memory stays the same at any concurrency, and the lock is
-    // held for a few histogram increments per request.
-    let mut recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
-    recorder.intervals = intervals;
-    let stop = Arc::clone(&recorder.stop_signal);
-    let recorder = Arc::new(Mutex::new(recorder));
-    let progress = super::metrics::progress_line(&recorder, plan.warm_up, plan.duration);
+    // One shard per runtime thread, not per worker: memory stays the same at any concurrency,
+    // and a worker's thread records into its own shard.
+    let recorders = Arc::new(super::recorders(plan, &client, window_start, log));
+    let stop = recorders.stop_signal();
+    let progress = super::recorder::progress_line(&recorders, plan.warm_up, plan.duration);
     // The levels over time: the plan's own from the start, then each step from its offset
     // into the window. Worker `i` sends while more than `i` are wanted, else waits for a level
     // that wants it.
@@ -64,7 +56,7 @@ pub(super) async fn closed_loop(
             .chain(
                 plan.concurrency_steps
                     .iter()
-                    .map(|step| (window.start + step.from, part(step.concurrency.max(1)))),
+                    .map(|step| (window_start + step.from, part(step.concurrency.max(1)))),
             )
             .collect(),
     );
@@ -74,7 +66,7 @@ pub(super) async fn closed_loop(
     for worker in 0..most {
         let client = Arc::clone(&client);
         let budget = budget.clone();
-        let recorder = Arc::clone(&recorder);
+        let recorders = Arc::clone(&recorders);
         let stop = Arc::clone(&stop);
         let levels = Arc::clone(&levels);
         workers.spawn(async move {
@@ -97,12 +89,12 @@ pub(super) async fn closed_loop(
                     tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
                     continue;
                 }
-                if sent >= window.start && !take(&budget) {
+                if sent >= window_start && !take(&budget) {
                     break;
                 }
                 let outcome = client.send_in(&mut session).await;
                 let done = Instant::now();
-                lock(&recorder).record_member(session.member(), sent, sent, done, outcome);
+                recorders.record(session.member(), (sent, sent, done), outcome);
             }
         });
     }
@@ -113,13 +105,12 @@ pub(super) async fn closed_loop(
     }
     while let Some(joined) = workers.join_next().await {
         if let Err(error) = joined {
-            lock(&recorder).record_error(crate::remote::error::RequestError::new(
+            recorders.record_error(crate::remote::error::RequestError::new(
                 crate::remote::error::ErrorClass::Io,
                 format!("a load worker stopped: {error}"),
             ));
         }
     }
     drop(progress);
-    let recorder = lock(&recorder).clone();
-    recorder
+    recorders.finish(0)
 }

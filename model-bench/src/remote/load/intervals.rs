@@ -1,9 +1,9 @@
 //! A scale-out worker's interval log of one load run: beside the run's totals, each measured
-//! request also goes into full-precision histograms of the current time-series step (by when
-//! its outcome was known, as HdrHistogram interval logs count), and when a step is over its
-//! histograms go down a channel to a writer thread that appends them to the log file. So a
-//! worker killed mid-run loses at most the step it was in, and the recorder never waits on the
-//! disk.
+//! request also goes into full-precision histograms of its recording thread's current step (by
+//! when its outcome was known, as HdrHistogram interval logs count), and when a thread moves
+//! past a step its histograms go down a channel to a writer thread that appends them to the
+//! log file. So a worker killed mid-run loses at most the step each thread was in, and no
+//! recording waits on the disk.
 //!
 //! Tags: `latency` (from the intended send), `service` (from the actual send), `lateness` (every
 //! measured request's send lateness) and, for token streams, `ttft` (from the intended send),
@@ -14,12 +14,11 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use hdrhistogram::Histogram;
-
-use super::hdr::{histogram, nanos};
+use super::interval_log::{write_log, Interval};
 use super::streams::StreamHistograms;
-use crate::remote::llm::StreamRecord;
-use crate::remote::scaleout::interval_log::{write_log, Interval};
+use super::tally::{RequestHistograms, RequestTimes};
+use crate::remote::client::Reply;
+use crate::remote::error::RequestError;
 
 /// Where a run's interval log goes and what its times count from.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,50 +35,33 @@ enum Message {
     End,
 }
 
-/// The request histograms' tags, in the order each step's intervals are written; the stream
-/// histograms follow under [`STREAM_TAGS`](super::streams::STREAM_TAGS).
-const TAGS: [&str; 3] = ["latency", "service", "lateness"];
-
-/// A successful request's times for the interval log.
-#[derive(Debug, Clone, Copy)]
-pub struct Success<'a> {
-    /// From the intended send to the response.
-    pub latency: Duration,
-    /// From the actual send to the response.
-    pub service: Duration,
-    /// A token stream's record (its times run from the actual send).
-    pub stream: Option<&'a StreamRecord>,
+/// The writer thread of one log and its settings; [`recorder`](IntervalWriter::recorder) gives
+/// each recording thread its own steps, [`finish`](IntervalWriter::finish) ends the log.
+pub struct IntervalWriter {
+    thread: std::thread::JoinHandle<Result<(), String>>,
+    sink: mpsc::Sender<Message>,
+    path: PathBuf,
+    base_time: SystemTime,
+    step: Duration,
 }
 
-/// The current step's histograms and the channel to the log's writer.
-#[derive(Debug, Clone)]
+/// One recording thread's current step of the log, and the channel to its writer.
+#[derive(Debug)]
 pub struct IntervalRecorder {
     sink: mpsc::Sender<Message>,
     step: Duration,
-    base_time: SystemTime,
-    /// The instant step 0 starts (the measurement window's start) and that instant as an
-    /// offset from the log's base time; set by the first record.
-    origin: Option<(Instant, Duration)>,
+    /// The window's start (where step 0 begins) as an offset from the log's base time.
+    origin: Duration,
     current: u64,
-    histograms: [Histogram<u64>; TAGS.len()],
+    requests: RequestHistograms,
     /// The step's token streams, recorded as a point's totals are (only the histograms are
     /// logged).
     streams: StreamHistograms,
 }
 
-/// The writer thread of one log; joined by [`IntervalWriter::finish`].
-pub struct IntervalWriter {
-    thread: std::thread::JoinHandle<Result<(), String>>,
-    path: PathBuf,
-}
-
 impl IntervalWriter {
-    /// Creates the log file, starts its writer thread and returns the recorder that feeds it,
-    /// in steps of `step` from the first record's origin (the measurement window's start).
-    pub fn start(
-        target: &IntervalLogTarget,
-        step: Duration,
-    ) -> Result<(IntervalWriter, IntervalRecorder), String> {
+    /// Creates the log file and starts its writer thread; steps are `step` long.
+    pub fn start(target: &IntervalLogTarget, step: Duration) -> Result<IntervalWriter, String> {
         let mut file = std::fs::File::create(&target.path).map_err(|e| {
             format!(
                 "{}: cannot create the interval log: {e}",
@@ -99,21 +81,41 @@ impl IntervalWriter {
                 write_log(&mut file, base_time, intervals).map_err(|e| e.to_string())
             })
             .map_err(|e| format!("cannot start the interval log's writer: {e}"))?;
-        let recorder = IntervalRecorder {
+        Ok(IntervalWriter {
+            thread,
             sink,
-            step: step.max(Duration::from_millis(1)),
+            path: target.path.clone(),
             base_time,
-            origin: None,
-            current: 0,
-            histograms: std::array::from_fn(|_| histogram()),
-            streams: StreamHistograms::default(),
-        };
-        let path = target.path.clone();
-        Ok((IntervalWriter { thread, path }, recorder))
+            step: step.max(Duration::from_millis(1)),
+        })
     }
 
-    /// Waits for the writer to have written everything it was sent.
+    /// A recording thread's steps, from `window_start` (step 0's start) on. Each thread's
+    /// steps reach the file as that thread moves past them, so a step of several threads is
+    /// several intervals of one start: they add (as the merge adds workers).
+    pub fn recorder(&self, window_start: Instant) -> IntervalRecorder {
+        // Where the window's start falls on the wall clock, as an offset from the base time.
+        let now = (Instant::now(), SystemTime::now());
+        let wall = match window_start.checked_duration_since(now.0) {
+            Some(ahead) => now.1 + ahead,
+            None => now.1 - now.0.duration_since(window_start),
+        };
+        IntervalRecorder {
+            sink: self.sink.clone(),
+            step: self.step,
+            origin: wall
+                .duration_since(self.base_time)
+                .unwrap_or(Duration::ZERO),
+            current: 0,
+            requests: RequestHistograms::default(),
+            streams: StreamHistograms::default(),
+        }
+    }
+
+    /// Ends the log once every recorder has sent its last step, and waits for the writer to
+    /// have written everything.
     pub fn finish(self) -> Result<(), String> {
+        let _ = self.sink.send(Message::End);
         self.thread.join().map_err(|_| {
             format!(
                 "{}: the interval log's writer panicked",
@@ -124,54 +126,24 @@ impl IntervalWriter {
 }
 
 impl IntervalRecorder {
-    /// One measured request intended at `intended`, sent at `sent`, whose outcome was known at
-    /// `done`: its send lateness, and its latency, service time and stream figures (successful
-    /// ones only, as the totals). `origin` is the measurement window's start, where step 0
-    /// begins.
-    pub fn record(
-        &mut self,
-        origin: Instant,
-        (intended, sent, done): (Instant, Instant, Instant),
-        success: Option<Success<'_>>,
-    ) {
-        let base_time = self.base_time;
-        let (origin, _) = *self.origin.get_or_insert_with(|| {
-            // Where `origin` falls on the wall clock, as an offset from the shared start.
-            let now = (Instant::now(), SystemTime::now());
-            let wall = match origin.checked_duration_since(now.0) {
-                Some(ahead) => now.1 + ahead,
-                None => now.1 - now.0.duration_since(origin),
-            };
-            (
-                origin,
-                wall.duration_since(base_time).unwrap_or(Duration::ZERO),
-            )
-        });
-        let step = (done.saturating_duration_since(origin).as_nanos() / self.step.as_nanos().max(1))
-            as u64;
+    /// One measured request: its send lateness, and its latency, service time and stream
+    /// figures (successful ones only, as the totals), into the step of its outcome.
+    pub fn record(&mut self, times: &RequestTimes, outcome: &Result<Reply, RequestError>) {
+        let step = (times.done().as_nanos() / self.step.as_nanos().max(1)) as u64;
         if step > self.current {
             self.flush();
             self.current = step;
         }
-        let [latency, service, late] = &mut self.histograms;
-        let _ = late.record(nanos(sent.saturating_duration_since(intended)));
-        let Some(success) = success else {
-            return;
-        };
-        let _ = latency.record(nanos(success.latency));
-        let _ = service.record(nanos(success.service));
-        if let Some(stream) = success.stream {
-            self.streams.record(intended, sent, stream);
+        self.requests.record(times, outcome.is_ok());
+        if let Ok(Some(stream)) = outcome {
+            self.streams.record(times.lateness, stream);
         }
     }
 
     /// Sends the current step's non-empty histograms to the writer and empties them.
     fn flush(&mut self) {
-        let Some((_, offset)) = self.origin else {
-            return;
-        };
-        let start = offset + self.step * self.current as u32;
-        let requests = TAGS.into_iter().zip(self.histograms.iter_mut());
+        let start = self.origin + self.step * self.current as u32;
+        let requests = self.requests.tagged_mut();
         for (tag, histogram) in requests.chain(self.streams.tagged_mut()) {
             if histogram.is_empty() {
                 continue;
@@ -188,17 +160,16 @@ impl IntervalRecorder {
         }
     }
 
-    /// Sends the last step and tells the writer the run is over.
+    /// Sends the last step (the writer's [`finish`](IntervalWriter::finish) ends the log).
     pub fn finish(&mut self) {
         self.flush();
-        let _ = self.sink.send(Message::End);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remote::scaleout::interval_log::read_log;
+    use crate::remote::load::interval_log::read_log;
 
     #[test]
     fn steps_reach_the_file_as_they_end_and_add_up_to_every_request() {
@@ -208,20 +179,19 @@ mod tests {
             base_time: SystemTime::now() - Duration::from_secs(10),
         };
         let origin = Instant::now();
-        let (writer, mut recorder) =
-            IntervalWriter::start(&target, Duration::from_secs(1)).expect("starts");
+        let writer = IntervalWriter::start(&target, Duration::from_secs(1)).expect("starts");
+        let mut recorder = writer.recorder(origin);
         let ms = Duration::from_millis;
         for (at_ms, latency_ms) in [(10, 5), (900, 7), (1_500, 9), (3_200, 11)] {
-            let took = Some(Success {
-                latency: ms(latency_ms),
-                service: ms(latency_ms),
-                stream: None,
-            });
-            let done = origin + ms(at_ms);
-            let intended = done - ms(latency_ms);
-            recorder.record(origin, (intended, intended + ms(1), done), took);
+            let times = RequestTimes {
+                intended: ms(at_ms - latency_ms),
+                lateness: ms(1),
+                service: ms(latency_ms - 1),
+            };
+            recorder.record(&times, &Ok(None));
         }
-        // Step 3 is still open: what is on disk so far is steps 0 and 1.
+        // Step 3 is still open: what is on disk so far is steps 0 and 1 (each: latency,
+        // service, lateness).
         std::thread::sleep(ms(100));
         let early = read_log(&target.path).expect("readable while written");
         let starts: Vec<f64> = early
@@ -230,6 +200,17 @@ mod tests {
             .map(|i| i.start.as_secs_f64().round())
             .collect();
         assert_eq!(starts, [10.0, 10.0, 10.0, 11.0, 11.0, 11.0], "{early:?}");
+        // A second thread's recorder: its steps are intervals of their own, of the same starts.
+        let mut other = writer.recorder(origin);
+        other.record(
+            &RequestTimes {
+                intended: ms(1_400),
+                lateness: ms(0),
+                service: ms(2),
+            },
+            &Ok(None),
+        );
+        other.finish();
         recorder.finish();
         writer.finish().expect("written");
         let log = read_log(&target.path).expect("readable");
@@ -239,7 +220,7 @@ mod tests {
             .filter(|i| i.tag == "latency")
             .map(|i| i.histogram.len())
             .sum();
-        assert_eq!(latency, 4);
+        assert_eq!(latency, 5);
         assert_eq!(
             log.intervals.last().map(|i| i.start.as_secs_f64().round()),
             Some(13.0)

@@ -6,39 +6,50 @@
 //! timeout to drain.
 
 mod closed;
+pub mod counts;
 pub(crate) mod hdr;
+pub mod interval_log;
 mod intervals;
-pub mod metrics;
 mod open;
 mod open_files;
 mod plan;
+pub(crate) mod recorder;
 pub mod scenario;
+mod share;
 pub(crate) mod streams;
-pub(crate) mod summary;
+mod summary;
+pub mod tally;
 mod threads;
 
 use std::sync::Arc;
 
 use crate::remote::client::Client;
-use crate::results::{LoadStats, MixMemberStats};
+use crate::results::{LatencyBasis, LoadStats, MixMemberStats};
+use crate::stats::stability::WindowFigures;
 pub use intervals::IntervalLogTarget;
-use metrics::Recorder;
+use intervals::IntervalWriter;
 pub use plan::{
     Arrival, ConcurrencyStep, LoadMode, LoadPlan, RateStep, DEFAULT_MAX_IN_FLIGHT, MAX_BACKLOG,
 };
-pub use summary::LatencyBasis;
+use recorder::{Recorded, Recorders, RecordingPlan};
+pub use share::WorkerShare;
+pub use streams::{StreamCounts, StreamHistograms};
+pub use summary::LATE_AFTER;
+pub use tally::{PointTally, SliceSums, TallyShape};
 pub use threads::{cores, load_threads};
 
-/// A finished run: the raw recording and its statistics (of the whole run, and of each member
-/// of a mixed workload). What was read beside the run joins them in a `LoadPoint` in
+/// A finished run: its tally and its statistics (of the whole run, and of each member of a
+/// mixed workload). What was read beside the run joins them in a `LoadPoint` in
 /// `remote::watch`.
 pub struct LoadRun {
-    /// The raw recording of the measured requests: histograms, slices, time series, errors.
-    pub recorder: Recorder,
-    /// The statistics of the whole run.
+    /// The measured requests as an addable value: histograms, slices, time series, errors.
+    pub tally: PointTally,
+    /// The statistics of the whole run (`tally.stats()`).
     pub stats: LoadStats,
     /// A mixed workload: each member's own figures (`stats` is the whole mix).
     pub mix: Vec<MixMemberStats>,
+    /// With windows by count (`LoadPlan::count_windows`): each closed window's figures.
+    pub count_windows: Vec<WindowFigures>,
 }
 
 impl LoadRun {
@@ -48,37 +59,66 @@ impl LoadRun {
     }
 }
 
+impl TallyShape {
+    /// The shape of `plan`'s tally: its loop's latency basis, its window, slices and steps.
+    pub fn of(plan: &LoadPlan) -> TallyShape {
+        TallyShape {
+            basis: match plan.mode {
+                LoadMode::Closed { .. } => LatencyBasis::CorrectedClosedLoop,
+                LoadMode::Open { .. } => LatencyBasis::IntendedSend,
+            },
+            window: plan.duration,
+            slices: plan.slices.max(1),
+            series_step: plan.series_step,
+        }
+    }
+}
+
+/// How a loop records its run: the shards it records into, and the plan they were made from.
+fn recorders(
+    plan: &LoadPlan,
+    client: &Client,
+    start: std::time::Instant,
+    log: Option<&IntervalWriter>,
+) -> Recorders {
+    Recorders::new(RecordingPlan {
+        start,
+        shape: TallyShape::of(plan),
+        count_window: plan.count_window,
+        error_limit: plan.error_limit,
+        log,
+        slo: client.stream_slo(),
+        members: client.mix_members().len(),
+    })
+}
+
 /// Runs `plan` against `client` on the current tokio runtime.
 pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
     open_files::raise_open_files_limit();
     let members = client.mix_members();
-    let (log, intervals, log_error) = match &plan.interval_log {
-        Some(target) => match intervals::IntervalWriter::start(target, plan.series_step) {
-            Ok((writer, recorder)) => (Some(writer), Some(recorder), None),
-            Err(message) => (None, None, Some(message)),
+    let (log, log_error) = match &plan.interval_log {
+        Some(target) => match IntervalWriter::start(target, plan.series_step) {
+            Ok(writer) => (Some(writer), None),
+            Err(message) => (None, Some(message)),
         },
-        None => (None, None, None),
+        None => (None, None),
     };
-    let (mut recorder, dropped, basis) = match plan.mode {
-        LoadMode::Closed { concurrency } => (
-            closed::closed_loop(client, plan, concurrency, intervals).await,
-            0,
-            LatencyBasis::CorrectedClosedLoop,
-        ),
+    let Recorded {
+        mut tally,
+        members: member_tallies,
+        count_windows,
+    } = match plan.mode {
+        LoadMode::Closed { concurrency } => {
+            closed::closed_loop(client, plan, concurrency, log.as_ref()).await
+        }
         LoadMode::Open {
             rate,
             arrival,
             seed,
-        } => {
-            let (recorder, dropped) =
-                open::open_loop(client, plan, rate, arrival, seed, intervals).await;
-            (recorder, dropped, LatencyBasis::IntendedSend)
-        }
+        } => open::open_loop(client, plan, rate, arrival, seed, log.as_ref()).await,
     };
-    // The last step to the log, then the log's writer done: an error of either is the run's.
-    if let Some(mut intervals) = recorder.intervals.take() {
-        intervals.finish();
-    }
+    // Every recording thread has sent its last step: the log's writer done, an error of it the
+    // run's.
     let log_error = match log {
         Some(writer) => tokio::task::spawn_blocking(move || writer.finish())
             .await
@@ -87,24 +127,24 @@ pub async fn run(client: Arc<Client>, plan: &LoadPlan) -> LoadRun {
         None => log_error,
     };
     if let Some(message) = log_error {
-        recorder.record_error(crate::remote::error::RequestError::new(
+        tally.record_error(crate::remote::error::RequestError::new(
             crate::remote::error::ErrorClass::Io,
             message,
         ));
     }
-    let stats = summary::summarize(&recorder, basis, dropped, plan.is_open());
     let mix: Vec<MixMemberStats> = members
         .into_iter()
-        .zip(&recorder.members)
+        .zip(&member_tallies)
         .map(|((name, weight), member)| MixMemberStats {
             name,
             weight,
-            stats: summary::summarize(member, basis, 0, plan.is_open()),
+            stats: member.stats(),
         })
         .collect();
     LoadRun {
-        recorder,
-        stats,
+        stats: tally.stats(),
+        tally,
         mix,
+        count_windows,
     }
 }

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore};
 
-use super::intervals::IntervalRecorder;
-use super::metrics::{Recorder, Window};
+use super::intervals::IntervalWriter;
 use super::plan::{Arrival, LoadPlan, RateStep, MAX_BACKLOG};
+use super::recorder::Recorded;
 use crate::remote::client::{Client, Session};
 use crate::stats::rng::SplitMix64;
 use crate::sync::lock;
@@ -146,22 +146,15 @@ pub(super) async fn open_loop(
     rate: f64,
     arrival: Arrival,
     seed: u64,
-    intervals: Option<IntervalRecorder>,
-) -> (Recorder, u64) {
+    log: Option<&IntervalWriter>,
+) -> Recorded {
     // A short lead lets the dispatcher thread start before the first intended send.
     let start = Instant::now() + Duration::from_millis(5);
-    let window = Window {
-        start: start + plan.warm_up,
-        len: plan.duration,
-        slices: plan.slices,
-        series_step: plan.series_step,
-    };
-    let end = window.start + window.len;
-    let mut recorder = Recorder::for_run(window, plan.count_window, plan.error_limit, &client);
-    recorder.intervals = intervals;
-    let stop = Arc::clone(&recorder.stop_signal);
-    let recorder = Arc::new(Mutex::new(recorder));
-    let progress = super::metrics::progress_line(&recorder, plan.warm_up, plan.duration);
+    let window_start = start + plan.warm_up;
+    let end = window_start + plan.duration;
+    let recorders = Arc::new(super::recorders(plan, &client, window_start, log));
+    let stop = recorders.stop_signal();
+    let progress = super::recorder::progress_line(&recorders, plan.warm_up, plan.duration);
     let slots = Arc::new(Semaphore::new(plan.max_in_flight));
     let backlog = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(AtomicU64::new(0));
@@ -175,7 +168,7 @@ pub(super) async fn open_loop(
     let drop_deadline = tokio::time::Instant::from_std(end + DRAIN);
 
     let dispatcher = {
-        let recorder = Arc::clone(&recorder);
+        let recorders = Arc::clone(&recorders);
         let dropped = Arc::clone(&dropped);
         let outstanding = Arc::clone(&outstanding);
         std::thread::Builder::new()
@@ -196,7 +189,7 @@ pub(super) async fn open_loop(
                     if intended >= end || stop.load(Ordering::Acquire) {
                         break;
                     }
-                    let in_window = intended >= window.start;
+                    let in_window = intended >= window_start;
                     if in_window {
                         if max_requests.is_some_and(|max| measured >= max) {
                             break;
@@ -218,7 +211,7 @@ pub(super) async fn open_loop(
                     let client = Arc::clone(&client);
                     let slots = Arc::clone(&slots);
                     let backlog = Arc::clone(&backlog);
-                    let recorder = Arc::clone(&recorder);
+                    let recorders = Arc::clone(&recorders);
                     let dropped = Arc::clone(&dropped);
                     let outstanding = Arc::clone(&outstanding);
                     let sessions = Arc::clone(&sessions);
@@ -238,8 +231,7 @@ pub(super) async fn open_loop(
                                 let done = Instant::now();
                                 let member = session.member();
                                 lock(&sessions).push(session);
-                                lock(&recorder)
-                                    .record_member(member, intended, sent, done, outcome);
+                                recorders.record(member, (intended, sent, done), outcome);
                             }
                             _ if in_window => {
                                 dropped.fetch_add(1, Ordering::Relaxed);
@@ -265,21 +257,20 @@ pub(super) async fn open_loop(
             // runtime's workers free for the requests.
             let joined = tokio::task::spawn_blocking(move || thread.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
-                lock(&recorder).record_error(crate::remote::error::RequestError::new(
+                recorders.record_error(crate::remote::error::RequestError::new(
                     crate::remote::error::ErrorClass::Io,
                     "the dispatcher thread panicked; arrivals after that were not sent",
                 ));
             }
         }
-        Err(error) => lock(&recorder).record_error(crate::remote::error::RequestError::new(
+        Err(error) => recorders.record_error(crate::remote::error::RequestError::new(
             crate::remote::error::ErrorClass::Io,
             format!("cannot start the dispatcher thread: {error}"),
         )),
     }
     outstanding.wait_idle().await;
     drop(progress);
-    let recorder = lock(&recorder).clone();
-    (recorder, dropped.load(Ordering::Relaxed))
+    recorders.finish(dropped.load(Ordering::Relaxed))
 }
 
 /// Sleeping to a microsecond-accurate instant: the kernel's timer slack (50 µs by default) is

@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use super::intervals::IntervalLogTarget;
-use super::metrics;
-use crate::remote::scaleout::WorkerShare;
+use super::share::WorkerShare;
+
+/// The default step of a load run's time series.
+pub const SERIES_STEP: Duration = Duration::from_secs(1);
 
 /// How arrivals are spaced in an open loop.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -143,7 +145,7 @@ impl LoadPlan {
             max_requests: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             slices: 10,
-            series_step: metrics::SERIES_STEP,
+            series_step: SERIES_STEP,
             rate_steps: Vec::new(),
             concurrency_steps: Vec::new(),
             count_window: None,
@@ -167,7 +169,7 @@ impl LoadPlan {
             max_requests: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             slices: 10,
-            series_step: metrics::SERIES_STEP,
+            series_step: SERIES_STEP,
             rate_steps: Vec::new(),
             concurrency_steps: Vec::new(),
             count_window: None,

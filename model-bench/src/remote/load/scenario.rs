@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{add_small, Recorder};
+use super::share::WorkerShare;
+use super::tally::{add_small, PointTally};
 use super::{self as load, Arrival, LoadMode, LoadPlan, LoadRun};
 use crate::remote::client::Client;
-use crate::remote::scaleout::WorkerShare;
 use crate::results::{LoadStats, Recovery, ScenarioPhase, SeriesPoint};
 
 /// Open-loop rates from `from` to `to` in `steps` equal steps of `step` each, one continuous run
@@ -143,8 +143,8 @@ pub enum PhaseLoad {
 
 /// The phases of a one-run scenario with their figures, from the run's time-series steps that
 /// start inside each.
-pub fn phases_of(recorder: &Recorder, phases: &[PhaseSpec]) -> Vec<ScenarioPhase> {
-    let step_s = recorder.window.series_step.as_secs_f64();
+pub fn phases_of(tally: &PointTally, phases: &[PhaseSpec]) -> Vec<ScenarioPhase> {
+    let step_s = tally.shape.series_step.as_secs_f64();
     phases
         .iter()
         .map(|spec| {
@@ -173,7 +173,7 @@ pub fn phases_of(recorder: &Recorder, phases: &[PhaseSpec]) -> Vec<ScenarioPhase
             };
             let mut latency: Option<hdrhistogram::Histogram<u32>> = None;
             let mut arrived = 0;
-            for (_, step) in recorder
+            for (_, step) in tally
                 .series
                 .iter()
                 .enumerate()
@@ -559,7 +559,7 @@ mod tests {
             max_error_rate: 0.01,
         };
         let stats = |p99_ms: f64, ok: u64, errors: u64| LoadStats {
-            latency_basis: "intended_send".into(),
+            latency_basis: crate::results::LatencyBasis::IntendedSend,
             requests: ok + errors,
             ok,
             errors,

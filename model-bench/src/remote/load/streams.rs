@@ -1,30 +1,82 @@
-//! A load point's token-stream figures, recorded per successful stream beside the recorder's
-//! latency: time to first token from the intended and from the actual send, every gap between
-//! text events, ITL per request, and token counts with their sources. Same histogram bounds as
-//! every other latency the generator keeps, so workers' and members' figures add exactly. With
-//! SLOs, each stream is also judged against them (goodput).
+//! A load point's token-stream figures, recorded per successful stream beside its latency:
+//! time to first token from the intended and from the actual send, every gap between text
+//! events, ITL per request, and token counts with their sources. Same histogram bounds as every
+//! other latency the generator keeps, so workers' and members' figures add exactly. With SLOs,
+//! each stream is also judged against them (goodput).
 
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 use super::hdr::{histogram, nanos, percentiles, spectrum};
 use crate::remote::llm::StreamRecord;
-use crate::remote::scaleout::record::StreamCounts;
 use crate::results::{Goodput, Slo, StreamStats};
 
 /// The interval-log tags of the stream histograms: time to first token from the intended and
 /// from the actual send, chunk gaps, and ITL per request.
 pub const STREAM_TAGS: [&str; 4] = ["ttft", "ttft_service", "chunk_gap", "itl"];
 
-/// What the successful streams of a run gave.
-#[derive(Debug, Clone)]
+/// A worker's token streams over its window, as numbers: with the stream histograms of its
+/// interval log (`ttft`, `ttft_service`, `chunk_gap`, `itl`), all its stream figures are made
+/// of these, and workers' add exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamCounts {
+    /// Successful streams.
+    pub streams: u64,
+    /// Their output tokens.
+    pub output_tokens: u64,
+    /// Their input tokens, of the streams that reported them.
+    pub input_tokens: u64,
+    /// Streams that reported input tokens.
+    pub with_input: u64,
+    /// Over streams, each stream's output tokens per second, added.
+    pub per_stream_rate_sum: f64,
+    /// Streams by where their output token count came from.
+    pub token_sources: BTreeMap<String, u64>,
+    /// Streams by where their input token count came from.
+    pub input_token_sources: BTreeMap<String, u64>,
+    /// The objectives streams were judged against.
+    pub slo: Slo,
+    /// Streams that met every objective.
+    pub good: u64,
+}
+
+impl StreamCounts {
+    /// `other` added to these (the objectives are the run's, equal on every worker).
+    pub fn add(&mut self, other: &StreamCounts) {
+        self.streams += other.streams;
+        self.output_tokens += other.output_tokens;
+        self.input_tokens += other.input_tokens;
+        self.with_input += other.with_input;
+        self.per_stream_rate_sum += other.per_stream_rate_sum;
+        self.good += other.good;
+        for (source, count) in &other.token_sources {
+            *self.token_sources.entry(source.clone()).or_default() += count;
+        }
+        for (source, count) in &other.input_token_sources {
+            *self.input_token_sources.entry(source.clone()).or_default() += count;
+        }
+        if !self.slo.is_set() {
+            self.slo = other.slo;
+        }
+    }
+}
+
+/// What the successful streams of a run gave. Its counts are serialised with a point's tally;
+/// its histograms travel in a worker's interval log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StreamHistograms {
     /// Streams, tokens, sources and good streams: what adds as numbers.
     counts: StreamCounts,
+    #[serde(skip, default = "histogram")]
     ttft: Histogram<u64>,
+    #[serde(skip, default = "histogram")]
     ttft_service: Histogram<u64>,
+    #[serde(skip, default = "histogram")]
     chunk_gap: Histogram<u64>,
+    #[serde(skip, default = "histogram")]
     itl_per_request: Histogram<u64>,
 }
 
@@ -48,25 +100,6 @@ impl StreamHistograms {
         empty
     }
 
-    /// A scale-out merge's figures: the workers' counts added, and their histograms added from
-    /// the interval logs' [`STREAM_TAGS`] (`histogram_of(tag)`; `None`, no stream gave one:
-    /// empty).
-    pub fn from_parts(
-        counts: StreamCounts,
-        histogram_of: impl Fn(&str) -> Option<Histogram<u64>>,
-    ) -> Self {
-        let mut figures = StreamHistograms {
-            counts,
-            ..StreamHistograms::default()
-        };
-        for (tag, slot) in figures.tagged_mut() {
-            if let Some(histogram) = histogram_of(tag) {
-                *slot = histogram;
-            }
-        }
-        figures
-    }
-
     /// Each histogram with its interval-log tag, in [`STREAM_TAGS`] order: what a scale-out
     /// worker logs per step and the merge adds back.
     pub fn tagged_mut(&mut self) -> impl Iterator<Item = (&'static str, &mut Histogram<u64>)> {
@@ -84,11 +117,10 @@ impl StreamHistograms {
         &self.counts
     }
 
-    /// One successful stream, intended at `intended` and sent at `sent` (its record's times
-    /// run from `sent`).
-    pub fn record(&mut self, intended: Instant, sent: Instant, stream: &StreamRecord) {
+    /// One successful stream, sent `lateness` after its intended time (its record's times run
+    /// from the send).
+    pub fn record(&mut self, lateness: Duration, stream: &StreamRecord) {
         self.counts.streams += 1;
-        let lateness = sent.saturating_duration_since(intended);
         if self.meets_slo(lateness, stream) {
             self.counts.good += 1;
         }
@@ -150,7 +182,7 @@ impl StreamHistograms {
     }
 
     /// Adds `other`'s streams into these (exact: the histograms share bounds).
-    pub fn merge(&mut self, other: &StreamHistograms) {
+    pub fn add(&mut self, other: &StreamHistograms) {
         self.counts.add(&other.counts);
         let _ = self.ttft.add(&other.ttft);
         let _ = self.ttft_service.add(&other.ttft_service);

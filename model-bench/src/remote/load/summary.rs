@@ -1,118 +1,105 @@
-//! A finished run's statistics: the recorder's histograms, slices and time series summarised
-//! into `LoadStats` (percentiles on the stated latency basis, the spectrum, logarithmic
-//! buckets, the per-step time series).
+//! A load point's statistics: its [`PointTally`] — one run's, or a scale-out merge's — made
+//! into `LoadStats` (percentiles on the stated latency basis, the late share, the spectrum,
+//! logarithmic buckets, the per-step time series, the token streams). The one place these
+//! figures are made, so a merge can never disagree with a run on how.
 
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
 use super::hdr::{percentiles, spectrum};
-use super::metrics::Recorder;
-use super::streams::StreamHistograms;
-use crate::results::{HistogramBucket, LoadStats, SeriesPoint};
+use super::tally::PointTally;
+use crate::results::{HistogramBucket, LatencyBasis, LoadStats, SeriesPoint};
 
-/// What a run's figures mean, for the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LatencyBasis {
-    /// Open loop: from each request's intended send time (no coordinated omission).
-    IntendedSend,
-    /// Closed loop: service times, with HdrHistogram's correction for coordinated omission at
-    /// the median service time as the expected interval.
-    CorrectedClosedLoop,
-}
+/// A send later than this after its intended time counts as late.
+pub const LATE_AFTER: Duration = Duration::from_millis(1);
 
-impl LatencyBasis {
-    /// The basis's name in results: `intended_send` or `corrected_closed_loop`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LatencyBasis::IntendedSend => "intended_send",
-            LatencyBasis::CorrectedClosedLoop => "corrected_closed_loop",
-        }
-    }
-}
-
-/// Summarises a finished run. `elapsed` is the measured span (window start to the last
-/// measured response, or the window's length).
-pub(crate) fn summarize(
-    recorder: &Recorder,
-    basis: LatencyBasis,
-    dropped: u64,
-    open_loop: bool,
-) -> LoadStats {
-    let elapsed = recorder
-        .last_done
-        .and_then(|done| done.checked_duration_since(recorder.window.start))
-        .unwrap_or(recorder.window.len)
-        .max(Duration::from_nanos(1));
-    let corrected;
-    let latency_histogram = match basis {
-        LatencyBasis::IntendedSend => &recorder.latency,
-        LatencyBasis::CorrectedClosedLoop => {
-            let expected_interval = recorder.service.value_at_quantile(0.5);
-            if expected_interval == 0 {
-                &recorder.service
-            } else {
-                corrected = recorder.service.clone_correct(expected_interval);
-                &corrected
+impl PointTally {
+    /// The point's statistics. Requests and successes are counted by the histograms that hold
+    /// every one (send lateness, latency); throughput over the measured span (the window's
+    /// start to the last measured response, or the window).
+    pub fn stats(&self) -> LoadStats {
+        let shape = &self.shape;
+        let histograms = &self.requests;
+        let (requests, ok) = (self.requests(), self.ok());
+        let elapsed = self
+            .elapsed
+            .unwrap_or(shape.window)
+            .max(Duration::from_nanos(1));
+        let corrected;
+        let latency = match shape.basis {
+            LatencyBasis::IntendedSend => &histograms.latency,
+            LatencyBasis::CorrectedClosedLoop => {
+                // HdrHistogram's correction, the median service time as the expected interval.
+                let expected_interval = histograms.service.value_at_quantile(0.5);
+                if expected_interval == 0 {
+                    &histograms.service
+                } else {
+                    corrected = histograms.service.clone_correct(expected_interval);
+                    &corrected
+                }
             }
-        }
-    };
-    let errors: u64 = recorder.errors.values().sum();
-    let attempted = recorder.sent.max(1);
-    LoadStats {
-        latency_basis: basis.as_str().to_string(),
-        requests: recorder.sent,
-        ok: recorder.ok,
-        errors,
-        success_rate: recorder.ok as f64 / attempted as f64,
-        elapsed_s: elapsed.as_secs_f64(),
-        throughput_rps: recorder.ok as f64 / elapsed.as_secs_f64(),
-        sent_rps: recorder.sent as f64 / recorder.window.len.as_secs_f64().max(1e-9),
-        latency: percentiles(latency_histogram),
-        service: percentiles(&recorder.service),
-        errors_by_class: recorder.errors.clone(),
-        first_errors: recorder.first_errors.clone(),
-        late_pct: open_loop.then(|| 100.0 * recorder.late as f64 / attempted as f64),
-        lateness: if open_loop {
-            percentiles(&recorder.lateness)
-        } else {
-            None
-        },
-        dropped,
-        spectrum: spectrum(latency_histogram),
-        histogram: log_buckets(latency_histogram),
-        time_series: time_series(recorder),
-        stream: recorder
-            .stream
-            .as_ref()
+        };
+        let open_loop = shape.basis == LatencyBasis::IntendedSend;
+        let attempted = requests.max(1) as f64;
+        let late = late_sends(&histograms.lateness);
+        LoadStats {
+            latency_basis: shape.basis,
+            requests,
+            ok,
+            errors: requests - ok,
+            success_rate: ok as f64 / attempted,
+            elapsed_s: elapsed.as_secs_f64(),
+            throughput_rps: ok as f64 / elapsed.as_secs_f64(),
+            sent_rps: requests as f64 / shape.window.as_secs_f64().max(1e-9),
+            latency: percentiles(latency),
+            service: percentiles(&histograms.service),
+            errors_by_class: self.errors_by_class.clone(),
+            first_errors: self.first_errors.clone(),
+            late_pct: open_loop.then(|| 100.0 * late as f64 / attempted),
+            lateness: open_loop
+                .then(|| percentiles(&histograms.lateness))
+                .flatten(),
+            dropped: self.dropped,
+            spectrum: spectrum(latency),
+            histogram: log_buckets(latency),
+            time_series: time_series(self),
             // Goodput is over every arrival of the window: dropped ones never met an SLO.
-            .map(|stream| stream.summarize(elapsed.as_secs_f64(), recorder.sent + dropped))
-            // Every stream failed: still a goodput, of none.
-            .or_else(|| {
-                recorder.stream_slo.is_set().then(|| {
-                    StreamHistograms::with_slo(recorder.stream_slo)
-                        .summarize(elapsed.as_secs_f64(), recorder.sent + dropped)
-                })
+            stream: self
+                .stream
+                .as_ref()
+                .map(|stream| stream.summarize(elapsed.as_secs_f64(), requests + self.dropped)),
+            stopped: self.stopped.map(|stop| {
+                let first = self
+                    .first_errors
+                    .iter()
+                    .next()
+                    .map(|(class, message)| format!("; first: {class}: {message}"))
+                    .unwrap_or_default();
+                format!(
+                    "stopped {:.2} s into the window after {} failed requests (the error \
+                     limit){first}",
+                    stop.after.as_secs_f64(),
+                    stop.failed
+                )
             }),
-        stopped: recorder.stopped_at.map(|at| {
-            let first = recorder
-                .first_errors
-                .iter()
-                .next()
-                .map(|(class, message)| format!("; first: {class}: {message}"))
-                .unwrap_or_default();
-            format!(
-                "stopped {:.2} s into the window after {} failed requests (the error limit){first}",
-                at.saturating_duration_since(recorder.window.start)
-                    .as_secs_f64(),
-                errors
-            )
-        }),
+        }
     }
+}
+
+/// Sends strictly more than [`LATE_AFTER`] late, from the lateness histogram: every bucket
+/// wholly above the one that holds 1 ms (to the histogram's precision, a thousandth).
+fn late_sends(lateness: &Histogram<u64>) -> u64 {
+    let threshold = u64::try_from(LATE_AFTER.as_nanos()).unwrap_or(u64::MAX);
+    let over = lateness.highest_equivalent(threshold) + 1;
+    if lateness.is_empty() || lateness.max() < over {
+        return 0;
+    }
+    lateness.count_between(over, lateness.max())
 }
 
 /// Ten buckets per decade from the power of ten at or below the minimum; empty buckets are left out.
-pub(crate) fn log_buckets(histogram: &Histogram<u64>) -> Vec<HistogramBucket> {
+fn log_buckets(histogram: &Histogram<u64>) -> Vec<HistogramBucket> {
     if histogram.is_empty() {
         return Vec::new();
     }
@@ -133,17 +120,17 @@ pub(crate) fn log_buckets(histogram: &Histogram<u64>) -> Vec<HistogramBucket> {
     buckets
 }
 
-/// The time series of a run: one point per step of the window, then the drain steps in which
+/// The time series of a point: one point per step of the window, then the drain steps in which
 /// responses still arrived.
-pub(crate) fn time_series(recorder: &Recorder) -> Vec<SeriesPoint> {
-    let step_s = recorder.window.series_step.as_secs_f64();
-    let in_window = recorder.window.series_steps();
-    let last_arrival = recorder
+fn time_series(tally: &PointTally) -> Vec<SeriesPoint> {
+    let step_s = tally.shape.series_step.as_secs_f64();
+    let in_window = tally.shape.series_steps();
+    let last_arrival = tally
         .series
         .iter()
         .rposition(|step| step.arrived_ok > 0)
         .map_or(0, |i| i + 1);
-    recorder
+    tally
         .series
         .iter()
         .take(in_window.max(last_arrival))
@@ -175,87 +162,84 @@ mod tests {
     use super::*;
     use crate::remote::error::{ErrorClass, RequestError};
     use crate::remote::load::hdr::histogram;
-    use crate::remote::load::metrics::{Window, SERIES_STEP};
+    use crate::remote::load::recorder::{Recorders, RecordingPlan};
+    use crate::remote::load::tally::TallyShape;
+    use crate::results::Slo;
+
+    /// A run's shards for a window of `window` cut into `slices`, from `start`, on `basis`.
+    fn recorders(
+        start: Instant,
+        window: Duration,
+        slices: usize,
+        basis: LatencyBasis,
+    ) -> Recorders {
+        Recorders::new(RecordingPlan {
+            start,
+            shape: TallyShape {
+                basis,
+                window,
+                slices,
+                series_step: Duration::from_secs(1),
+            },
+            count_window: None,
+            error_limit: None,
+            log: None,
+            slo: Slo::default(),
+            members: 0,
+        })
+    }
 
     #[test]
     fn only_requests_inside_the_window_count() {
         let start = Instant::now();
-        let window = Window {
-            start: start + Duration::from_secs(1),
-            len: Duration::from_secs(2),
-            slices: 4,
-            series_step: Duration::from_secs(1),
-        };
-        let mut recorder = Recorder::new(window);
         let ms = Duration::from_millis;
-        assert!(!recorder.record(start, start, start + ms(5), Ok(None)));
-        assert!(recorder.record(
-            start + ms(1000),
-            start + ms(1000),
-            start + ms(1010),
-            Ok(None)
-        ));
-        assert!(recorder.record(
-            start + ms(2999),
-            start + ms(3001),
-            start + ms(3020),
-            Ok(None)
-        ));
-        assert!(!recorder.record(
-            start + ms(3000),
-            start + ms(3000),
-            start + ms(3001),
-            Ok(None)
-        ));
-        assert!(recorder.record(
-            start + ms(1600),
-            start + ms(1600),
-            start + ms(1700),
-            Err(RequestError::new(ErrorClass::HttpStatus(503), "first")),
-        ));
-        recorder.record(
-            start + ms(1700),
-            start + ms(1700),
-            start + ms(1800),
-            Err(RequestError::new(ErrorClass::HttpStatus(503), "second")),
-        );
-        assert_eq!(recorder.sent, 4);
-        assert_eq!(recorder.ok, 2);
-        assert_eq!(recorder.late, 1);
-        assert_eq!(recorder.errors["http_503"], 2);
-        assert_eq!(recorder.first_errors["http_503"], "first");
-        assert_eq!(recorder.slices[0].ok, 1);
-        assert_eq!(recorder.slices[3].ok, 1);
+        let run = recorders(start + ms(1000), ms(2000), 4, LatencyBasis::IntendedSend);
+        let at = |intended: u64, sent: u64, done: u64| {
+            (start + ms(intended), start + ms(sent), start + ms(done))
+        };
+        assert!(!run.record(0, at(0, 0, 5), Ok(None)));
+        assert!(run.record(0, at(1000, 1000, 1010), Ok(None)));
+        assert!(run.record(0, at(2999, 3001, 3020), Ok(None)));
+        assert!(!run.record(0, at(3000, 3000, 3001), Ok(None)));
+        let unavailable =
+            |message: &str| Err(RequestError::new(ErrorClass::HttpStatus(503), message));
+        assert!(run.record(0, at(1600, 1600, 1700), unavailable("first")));
+        run.record(0, at(1700, 1700, 1800), unavailable("second"));
+        let tally = run.finish(0).tally;
+        assert_eq!((tally.requests(), tally.ok()), (4, 2));
+        assert_eq!(tally.errors_by_class["http_503"], 2);
+        assert_eq!(tally.first_errors["http_503"], "first");
+        assert_eq!(tally.slices[0].sums.ok, 1);
+        assert_eq!(tally.slices[3].sums.ok, 1);
         // Slices 1 and 2 have no success: only the 10 ms and 21 ms requests have means.
-        assert_eq!(recorder.slice_means(), vec![10e6, 21e6]);
-        let stats = summarize(&recorder, LatencyBasis::IntendedSend, 0, true);
+        assert_eq!(tally.slice_means(), vec![10e6, 21e6]);
+        let stats = tally.stats();
+        assert_eq!((stats.requests, stats.ok, stats.errors), (4, 2, 2));
         assert_eq!(stats.success_rate, 0.5);
         let latency = stats.latency.unwrap();
         // 10 ms and 21 ms (from the intended time, not the late send).
         assert!((latency.min - 10e6).abs() < 10e3, "{latency:?}");
         assert!((latency.max - 21e6).abs() < 25e3, "{latency:?}");
+        // One send of four was 2 ms late.
         assert_eq!(stats.late_pct, Some(25.0));
     }
 
     #[test]
     fn closed_loop_correction_fills_in_a_stall() {
         let start = Instant::now();
-        let window = Window {
-            start,
-            len: Duration::from_secs(10),
-            slices: 10,
-            series_step: SERIES_STEP,
-        };
-        let mut recorder = Recorder::new(window);
         let ms = Duration::from_millis;
-        let mut at = start;
-        for _ in 0..99 {
-            recorder.record(at, at, at + ms(2), Ok(None));
-            at += ms(2);
-        }
-        recorder.record(at, at, at + ms(200), Ok(None));
-        let raw = summarize(&recorder, LatencyBasis::IntendedSend, 0, false);
-        let corrected = summarize(&recorder, LatencyBasis::CorrectedClosedLoop, 0, false);
+        let run = |basis| {
+            let run = recorders(start, ms(10_000), 10, basis);
+            let mut at = start;
+            for _ in 0..99 {
+                run.record(0, (at, at, at + ms(2)), Ok(None));
+                at += ms(2);
+            }
+            run.record(0, (at, at, at + ms(200)), Ok(None));
+            run.finish(0).tally.stats()
+        };
+        let raw = run(LatencyBasis::IntendedSend);
+        let corrected = run(LatencyBasis::CorrectedClosedLoop);
         // One stalled request in a hundred hides under p99 uncorrected; the correction adds the
         // ~99 requests a steady client would have sent during the stall.
         assert!(raw.latency.as_ref().unwrap().p99 < 3e6);
@@ -266,6 +250,18 @@ mod tests {
         // About 99 back-filled values (the histogram's bucketing may drop the last step).
         let count = corrected.latency.as_ref().unwrap().count;
         assert!((197..=199).contains(&count), "{count}");
+        assert_eq!(corrected.late_pct, None, "a closed loop has no late sends");
+    }
+
+    #[test]
+    fn a_send_is_late_strictly_past_a_millisecond() {
+        let mut lateness = histogram();
+        for ns in [0, 999_000, 1_000_000, 1_000_400, 1_002_000, 50_000_000] {
+            lateness.record(ns.max(1)).unwrap();
+        }
+        // 1.0004 ms is within the millisecond's bucket at three significant figures.
+        assert_eq!(late_sends(&lateness), 2);
+        assert_eq!(late_sends(&histogram()), 0);
     }
 
     #[test]

@@ -1,38 +1,24 @@
-//! Merging the workers' interval logs: the histograms of every worker and step are added, which
+//! Adding the workers' interval logs: the histograms of every worker and step are added, which
 //! is exact (an HDR histogram is a vector of counts over fixed buckets, and adding two of the
 //! same bounds and precision adds the counts), so the merged percentiles are those of one
 //! histogram fed every request. Logs of other bounds or precision are refused rather than added
-//! approximately; logs of other starts are placed on the wall clock.
+//! approximately. Steps are added into the totals: a merged point's time series comes from
+//! the workers' records, step by step of their windows, as one run's does.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use thiserror::Error;
 
-use super::counts::{Count, Shape};
-use super::interval_log::WorkerLog;
+use crate::remote::load::counts::{Count, Shape};
+use crate::remote::load::interval_log::{Interval, WorkerLog};
 
-/// The workers' histograms added up: per tag over the whole run, and per tag and step.
+/// The workers' histograms added up, per tag over the whole run.
 #[derive(Debug, Clone, Default)]
 pub struct Merged {
     /// Every interval of a tag, of every worker, added.
     pub totals: BTreeMap<String, Histogram<u64>>,
-    /// Per tag of [`STEP_TAGS`], each step's histogram of every worker, added, to [`STEP_SIGNIFICANT_FIGURES`]
-    /// (the totals are exact); keyed by the step's number on the wall clock, its start (the
-    /// log's base time plus the interval's start) over its length, rounded: workers that share
-    /// a start line up to well within half a step.
-    pub steps: BTreeMap<String, BTreeMap<u64, Histogram<u64>>>,
-    /// The steps' length (the first interval's).
-    pub step_length: Option<Duration>,
-}
-
-impl Merged {
-    /// The merged step number `step` of `tag`.
-    pub fn step(&self, tag: &str, step: u64) -> Option<&Histogram<u64>> {
-        self.steps.get(tag)?.get(&step)
-    }
 }
 
 /// Logs that cannot be added exactly.
@@ -64,7 +50,6 @@ fn settings(shape: Shape) -> String {
 pub fn merge(logs: &[WorkerLog]) -> Result<Merged, MergeError> {
     let mut merger = Merger::default();
     for log in logs {
-        merger.start_log(log.base_time);
         for interval in &log.intervals {
             merger.add(&log.source, interval)?;
         }
@@ -72,31 +57,18 @@ pub fn merge(logs: &[WorkerLog]) -> Result<Merged, MergeError> {
     Ok(merger.finish())
 }
 
-/// Adds intervals one at a time, so a merge holds the totals and the steps, not the logs: its
-/// memory grows with the tags and steps of a run, not with its workers.
+/// Adds intervals one at a time, so a merge holds the totals, not the logs: its memory grows
+/// with the tags of a run, not with its workers or steps.
 #[derive(Debug, Default)]
 pub struct Merger {
     merged: Merged,
     /// The first histogram's bounds and precision.
     reference: Option<Shape>,
-    /// The current log's base time (since the epoch): steps are placed on the wall clock, so
-    /// logs of workers with their own base times still line up.
-    base_time: Duration,
 }
 
 impl Merger {
-    /// Starts the next log, whose interval starts count from `base_time` (since the Unix
-    /// epoch; `None`: from zero).
-    pub fn start_log(&mut self, base_time: Option<Duration>) {
-        self.base_time = base_time.unwrap_or_default();
-    }
-
     /// Adds one interval of the log `source`.
-    pub fn add(
-        &mut self,
-        source: &str,
-        interval: &super::interval_log::Interval,
-    ) -> Result<(), MergeError> {
+    pub fn add(&mut self, source: &str, interval: &Interval) -> Result<(), MergeError> {
         let histogram = &interval.histogram;
         let shape = Shape {
             low: histogram.low(),
@@ -107,24 +79,17 @@ impl Merger {
             .iter_recorded()
             .map(|bucket| (bucket.value_iterated_to(), bucket.count_at_value()))
             .collect();
-        self.add_counts(
-            source,
-            &interval.tag,
-            (interval.start, interval.length),
-            shape,
-            &counts,
-        )
+        self.add_counts(source, &interval.tag, shape, &counts)
     }
 
     /// Adds one interval of the log `source`, given as its histogram's shape and non-zero
-    /// counts (a value of each bucket, its count), as [`CountsReader`](super::counts::CountsReader)
-    /// reads them: recorded straight into the totals and the step, so no histogram is built
-    /// per interval. `(start, length)` is the interval's place from the log's base time.
+    /// counts (a value of each bucket, its count), as
+    /// [`CountsReader`](crate::remote::load::counts::CountsReader) reads them: recorded straight
+    /// into the total, so no histogram is built per interval.
     pub fn add_counts(
         &mut self,
         source: &str,
         tag: &str,
-        (start, length): (Duration, Duration),
         shape: Shape,
         counts: &[Count],
     ) -> Result<(), MergeError> {
@@ -140,36 +105,17 @@ impl Merger {
             Some(_) => {}
             None => self.reference = Some(shape),
         }
-        let new_histogram = |sigfig| {
-            Histogram::<u64>::new_with_bounds(shape.low, shape.high, sigfig)
-                .map_err(|_| refused("a shape a histogram can have"))
-        };
-        let merged = &mut self.merged;
-        merged.step_length.get_or_insert(length);
-        // The step's number on the wall clock: workers' steps that began together share it.
-        let wall_start = (self.base_time + start).as_secs_f64();
-        let step = (wall_start / length.as_secs_f64().max(1e-3)).round() as u64;
-        let total = match merged.totals.entry(tag.to_owned()) {
+        let total = match self.merged.totals.entry(tag.to_owned()) {
             Entry::Occupied(total) => total.into_mut(),
-            Entry::Vacant(slot) => slot.insert(new_histogram(shape.sigfig)?),
+            Entry::Vacant(slot) => slot.insert(
+                Histogram::<u64>::new_with_bounds(shape.low, shape.high, shape.sigfig)
+                    .map_err(|_| refused("a shape a histogram can have"))?,
+            ),
         };
         for &(value, count) in counts {
             total
                 .record_n(value, count)
                 .map_err(|_| refused("values within the histogram's bounds"))?;
-        }
-        if !STEP_TAGS.contains(&tag) {
-            return Ok(());
-        }
-        let compact = match merged.steps.entry(tag.to_owned()).or_default().entry(step) {
-            Entry::Occupied(compact) => compact.into_mut(),
-            Entry::Vacant(slot) => {
-                slot.insert(new_histogram(STEP_SIGNIFICANT_FIGURES.min(shape.sigfig))?)
-            }
-        };
-        for &(value, count) in counts {
-            // Two significant figures of the same bounds hold every value the total took.
-            let _ = compact.record_n(value, count);
         }
         Ok(())
     }
@@ -180,21 +126,13 @@ impl Merger {
     }
 }
 
-/// The tags whose steps are kept (what the merged time series is made of: every measured
-/// request's `lateness`, and the successes' `latency`); the others are kept as totals only.
-pub const STEP_TAGS: [&str; 2] = ["latency", "lateness"];
-
-/// The precision of the merged steps (the time series' percentiles): a step histogram is then
-/// about 22 KB instead of 170, for runs of many steps.
-pub const STEP_SIGNIFICANT_FIGURES: u8 = 2;
-
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
+    use std::time::{Duration, SystemTime};
 
-    use super::super::interval_log::{parse_log, write_log, Interval};
     use super::*;
     use crate::remote::load::hdr::{histogram, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
+    use crate::remote::load::interval_log::{parse_log, write_log};
     use crate::stats::rng::SplitMix64;
 
     /// A value spread log-uniformly over the histogram's range, as latencies are.
@@ -269,8 +207,6 @@ mod tests {
                 );
             }
             assert!(*total == single, "{what}: every bucket");
-            let in_steps: u64 = merged.steps["latency"].values().map(Histogram::len).sum();
-            assert_eq!(in_steps, count as u64, "{what}: the steps hold every value");
         }
     }
 

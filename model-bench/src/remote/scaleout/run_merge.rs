@@ -1,18 +1,21 @@
 //! Merging a whole scale-out run from its workers' directories: every `<point>.json` record and
 //! its interval log, grouped by point; the workers checked against each other (one worker
-//! count, one configuration per point, one record per index) before their histograms are added
-//! exactly; missing and unfinished workers named, never made up for; and the window in which
-//! every worker was running.
+//! count, one configuration per point, one record per index) before their tallies are added
+//! exactly — the records' parts, and the histograms from the logs — into the point's
+//! [`PointTally`]; missing and unfinished workers named, never made up for; and the window in
+//! which every worker was running.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::counts::CountsReader;
-use super::interval_log::{stream_log, LogError};
-use super::merge::{MergeError, Merged, Merger};
-use super::record::{SliceSums, WorkerRecord, WORKER_SCHEMA};
+use super::merge::{MergeError, Merger};
+use super::record::{WorkerRecord, WORKER_SCHEMA};
+use crate::remote::load::counts::CountsReader;
+use crate::remote::load::interval_log::{stream_log, LogError};
+use crate::remote::load::PointTally;
+use crate::results::Slo;
 
 /// One load point over every worker that ran it.
 #[derive(Debug, Clone)]
@@ -30,11 +33,9 @@ pub struct PointMerge {
     pub incomplete: Vec<usize>,
     /// What was wrong with the logs that were kept: a cut last line, with its file and line.
     pub notes: Vec<String>,
-    /// The histograms of every record's log, added.
-    pub merged: Merged,
-    /// Every record's measured slices added, slice by slice (criterion's samples of the merged
-    /// point); empty when no record has them.
-    pub slices: Vec<SliceSums>,
+    /// The point over every worker: the finished records' tallies added, with the histograms
+    /// of every record's log (an unfinished worker's logged requests included).
+    pub tally: PointTally,
     /// From the last worker's start of the point to the first one's end (seconds since the
     /// Unix epoch): when all of them were sending; `None` when some never finished.
     pub all_running: Option<(f64, f64)>,
@@ -168,6 +169,7 @@ fn merge_point(
     records.sort_by_key(|(record, _)| record.worker.index);
     let first = &records[0].0;
     let workers = first.worker.count;
+    let first_shape = first.shape;
     for (record, path) in &records {
         if record.worker.count != workers {
             return Err(disagree(format!(
@@ -184,6 +186,15 @@ fn merge_point(
                 record.config_hash,
                 records[0].1.display(),
                 first.config_hash
+            )));
+        }
+        if record.shape != first.shape {
+            return Err(disagree(format!(
+                "{} measured a window of {:?}, {} of {:?}: not one run",
+                path.display(),
+                record.shape,
+                records[0].1.display(),
+                first.shape
             )));
         }
         if record.histograms != first.histograms {
@@ -213,7 +224,7 @@ fn merge_point(
     let missing = (0..workers).filter(|i| !present.contains(i)).collect();
     let mut incomplete = Vec::new();
     let mut notes = Vec::new();
-    // One log at a time, one interval at a time: the merge holds totals and steps, not logs.
+    // One log at a time, one interval at a time: the merge holds totals, not logs.
     let mut without_log = Vec::new();
     let mut merger = Merger::default();
     let mut reader = CountsReader::default();
@@ -231,21 +242,10 @@ fn merge_point(
             without_log.push(record.worker.index);
             continue;
         }
-        let mut started = false;
         let log = stream_log(&log_path, |log, logged| {
-            if !started {
-                merger.start_log(log.base_time);
-                started = true;
-            }
             let (shape, counts) = reader.read(logged.encoded)?;
             merger
-                .add_counts(
-                    &log.source,
-                    logged.tag,
-                    (logged.start, logged.length),
-                    shape,
-                    counts,
-                )
+                .add_counts(&log.source, logged.tag, shape, counts)
                 .map_err(|e| e.to_string())
         })?;
         if let Some(damage) = &log.damaged_tail {
@@ -257,18 +257,27 @@ fn merge_point(
         if !record.complete || log.damaged_tail.is_some() {
             incomplete.push(record.worker.index);
         }
-    }
-    let merged = merger.finish();
-    // A record without its log adds nothing: its counts, rates, slices and stream counts would
-    // otherwise stand beside histograms that lack its requests.
-    records.retain(|(record, _)| !without_log.contains(&record.worker.index));
-    let mut slices: Vec<SliceSums> = Vec::new();
-    for (record, _) in &records {
-        if slices.len() < record.slices.len() {
-            slices.resize(record.slices.len(), SliceSums::default());
+        if record.tally.is_none() {
+            notes.push(format!(
+                "worker {} did not finish: its logged requests count in the totals and \
+                 percentiles, not in the error classes, the time series or criterion's slices",
+                record.worker.index
+            ));
         }
-        for (sum, slice) in slices.iter_mut().zip(&record.slices) {
-            sum.add(slice);
+    }
+    // A record without its log adds nothing: its tally would stand beside histograms that lack
+    // its requests.
+    records.retain(|(record, _)| !without_log.contains(&record.worker.index));
+    let mut tally = PointTally::new(first_shape, Slo::default());
+    for (record, _) in &records {
+        if let Some(theirs) = &record.tally {
+            tally.add(theirs);
+        }
+    }
+    let mut totals = merger.finish().totals;
+    for (tag, histogram) in tally.tagged_histograms_mut() {
+        if let Some(total) = totals.remove(tag) {
+            *histogram = total;
         }
     }
     let ends: Option<Vec<f64>> = records.iter().map(|(r, _)| r.ended_s).collect();
@@ -287,8 +296,7 @@ fn merge_point(
         missing,
         incomplete,
         notes,
-        merged,
-        slices,
+        tally,
         all_running,
     })
 }
@@ -297,19 +305,36 @@ fn merge_point(
 mod tests {
     use std::time::{Duration, SystemTime};
 
-    use super::super::interval_log::{write_log, Interval};
-    use super::super::record::{HistogramShape, WorkerId};
+    use super::super::record::{HistogramShape, WorkerId, WorkerSummary};
     use super::*;
-    use crate::remote::load::hdr::histogram;
+    use crate::remote::load::interval_log::{write_log, Interval};
+    use crate::remote::load::tally::RequestTimes;
+    use crate::remote::load::{SliceSums, TallyShape};
+    use crate::results::LatencyBasis;
+
+    const SHAPE: TallyShape = TallyShape {
+        basis: LatencyBasis::IntendedSend,
+        window: Duration::from_secs(8),
+        slices: 2,
+        series_step: Duration::from_secs(4),
+    };
 
     /// Writes worker `index` of `count`'s record and log of `values` into `dir/worker-<index>`.
     fn worker(dir: &Path, index: usize, count: usize, values: &[u64], complete: bool) -> PathBuf {
         let own = dir.join(format!("worker-{index}"));
         std::fs::create_dir_all(&own).unwrap();
-        let mut h = histogram();
+        // Each value a request intended at the window's start, taking that long: all in the
+        // first of two slices, the second empty.
+        let mut tally = PointTally::new(SHAPE, Slo::default());
         for &v in values {
-            h.record(v).unwrap();
+            let times = RequestTimes {
+                intended: Duration::ZERO,
+                lateness: Duration::ZERO,
+                service: Duration::from_nanos(v),
+            };
+            tally.record(0, &times, Ok(None));
         }
+        let h = tally.requests.latency.clone();
         let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let mut log = std::fs::File::create(own.join("p.hlog")).unwrap();
         let interval = Interval {
@@ -339,25 +364,15 @@ mod tests {
             wake_lag_ms: Some(0.2),
             started_s: 1.8e9 + 1.0 + index as f64 * 0.01,
             ended_s: complete.then_some(1.8e9 + 10.0 - index as f64 * 0.01),
-            requests: Some(values.len() as u64),
-            ok: Some(values.len() as u64),
-            errors: Some(0),
-            errors_by_class: BTreeMap::new(),
-            dropped: Some(0),
-            sent_rps: Some(10.0),
-            throughput_rps: Some(10.0),
-            elapsed_s: Some(9.0),
+            shape: SHAPE,
             complete,
-            // Every value in the first of two slices, the second empty.
-            slices: vec![
-                SliceSums {
-                    ok: values.len() as u64,
-                    latency_sum_ns: values.iter().sum(),
-                    ..SliceSums::default()
-                },
-                SliceSums::default(),
-            ],
-            stream: None,
+            summary: complete.then_some(WorkerSummary {
+                requests: values.len() as u64,
+                ok: values.len() as u64,
+                errors: 0,
+                sent_rps: 10.0,
+            }),
+            tally: complete.then_some(tally),
         };
         let path = own.join("p.json");
         std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
@@ -378,10 +393,14 @@ mod tests {
         assert_eq!(point.incomplete, [2]);
         assert!(!point.is_whole());
         assert_eq!(point.all_running, None, "worker 2 never finished");
-        assert_eq!(
-            point.merged.totals["latency"].len(),
-            3,
-            "what was measured is kept"
+        assert_eq!(point.tally.ok(), 3, "what was measured is kept");
+        assert!(
+            point
+                .notes
+                .iter()
+                .any(|n| n.starts_with("worker 2 did not finish")),
+            "{:?}",
+            point.notes
         );
 
         worker(dir.path(), 1, 3, &[4_000], true);
@@ -390,12 +409,11 @@ mod tests {
         assert!(point.is_whole());
         let (from, to) = point.all_running.unwrap();
         assert!((from - (1.8e9 + 1.02)).abs() < 1e-3 && (to - (1.8e9 + 9.98)).abs() < 1e-3);
-        // Step 3 after the shared start, numbered on the wall clock.
-        let step = 1_800_000_003;
-        assert_eq!(point.merged.step("latency", step).map(|h| h.len()), Some(4));
-        // The slices add up slice by slice: criterion's samples of the merged point.
+        assert_eq!(point.tally.ok(), 4);
+        // The slices add up slice by slice: criterion's samples of the merged point; and the
+        // steps of the workers' windows, step by step.
         assert_eq!(
-            point.slices,
+            point.tally.slice_sums(),
             [
                 SliceSums {
                     ok: 4,
@@ -405,7 +423,12 @@ mod tests {
                 SliceSums::default()
             ]
         );
-        assert_eq!(SliceSums::latency_means(&point.slices), [2_500.0]);
+        assert_eq!(
+            SliceSums::latency_means(&point.tally.slice_sums()),
+            [2_500.0]
+        );
+        assert_eq!(point.tally.series[0].ok, 4);
+        assert_eq!(point.tally.stats().ok, 4);
     }
 
     #[test]
@@ -456,7 +479,7 @@ mod tests {
             "{:?}",
             point.notes
         );
-        assert_eq!(point.merged.totals["latency"].len(), 1);
+        assert_eq!(point.tally.ok(), 1);
 
         // A record whose log is gone altogether: named, unfinished, the other still merged.
         std::fs::remove_file(&log).unwrap();
@@ -469,6 +492,7 @@ mod tests {
         );
         let indexes: Vec<usize> = point.records.iter().map(|r| r.worker.index).collect();
         assert_eq!(indexes, [0], "its counts are not added");
-        assert_eq!(point.merged.totals["latency"].len(), 1);
+        assert_eq!(point.tally.ok(), 1);
+        assert_eq!(point.tally.slice_sums()[0].ok, 1, "nor its slices");
     }
 }
