@@ -65,9 +65,10 @@ pub mod prelude {
     pub use crate::registry::{Device, Stage};
     pub use crate::remote::llm::{SyntheticPrompts, TokenLength, TokenScript};
     pub use crate::remote::{
-        AnyEndpoint, Endpoint, InjectedLatency, OpenAiEndpoint, PostEndpoint, Protocol,
-        ReferenceConfig, Tensor, TensorError, V2Endpoint, V2Protocol,
+        AnyEndpoint, Endpoint, InjectedLatency, OpenAiEndpoint, PostEndpoint, ReferenceConfig,
+        Tensor, TensorError, V2Endpoint, V2Protocol,
     };
+    pub use crate::results::Protocol;
     pub use criterion::BatchSize;
     pub use std::hint::black_box;
 }

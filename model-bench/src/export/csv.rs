@@ -139,9 +139,9 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
         bench
             .remote
             .as_ref()
-            .map(|r| r.protocol.clone())
+            .map(|r| r.protocol.to_string())
             .unwrap_or_default(),
-        load.map(|l| l.mode.clone()).unwrap_or_default(),
+        load.map(|l| l.mode.as_str().to_owned()).unwrap_or_default(),
         load.and_then(|l| l.concurrency)
             .map(|c| c.to_string())
             .unwrap_or_default(),

@@ -191,7 +191,7 @@ pub fn render(
 
 /// Against a baseline: how many points regressed, improved or stayed, the changed ones named.
 fn verdict_line(report: &Report) -> Option<String> {
-    use crate::stats::compare::Verdict;
+    use crate::results::Verdict;
     let verdicts: Vec<(&str, Verdict, f64)> = report
         .benches
         .iter()

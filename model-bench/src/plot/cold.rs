@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::results::Report;
 
 pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
-    let measured: Vec<(String, &crate::stats::cold::ColdSummary)> = report
+    let measured: Vec<(String, &crate::results::ColdSummary)> = report
         .benches
         .iter()
         .filter_map(|b| Some((b.id.clone(), b.cold.as_ref()?.summary.as_ref()?)))

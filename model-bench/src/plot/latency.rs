@@ -97,7 +97,7 @@ fn level_label(load: &LoadPoint) -> String {
                 .map(|a| format!(" {a}"))
                 .unwrap_or_default()
         ),
-        _ => load.mode.clone(),
+        _ => load.mode.as_str().to_owned(),
     }
 }
 

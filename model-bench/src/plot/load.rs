@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use super::axes::{color, draw_legend, line_key, max_of, short_number, time_unit};
 use super::canvas::{draw, Chart, Series, Spec};
 use crate::error::Result;
-use crate::results::{BenchResult, LoadPoint, Percentiles, Report};
+use crate::results::{BenchResult, LoadPoint, LoopKind, Percentiles, Report};
 
 /// What a load curve draws: a rate on the left axis, a distribution's p50 and p99 on the right.
 struct CurveOf {
@@ -48,7 +48,7 @@ pub(super) fn charts(report: &Report) -> Vec<Result<Chart>> {
     let slo_ns = report.run.settings.as_ref().and_then(|s| s.slo_p99_ns);
     let mut charts = Vec::new();
     for bench in report.benches.iter().filter(|b| b.remote.is_some()) {
-        for mode in ["closed", "open"] {
+        for mode in [LoopKind::Closed, LoopKind::Open] {
             // A point without a usable load level (a hand-edited file) cannot be placed.
             let points: Vec<&LoadPoint> = bench
                 .points
@@ -81,12 +81,12 @@ fn load_level(load: &LoadPoint) -> Option<f64> {
 
 fn curve(
     bench: &BenchResult,
-    mode: &str,
+    mode: LoopKind,
     points: &[&LoadPoint],
     of: &CurveOf,
     slo_ns: Option<f64>,
 ) -> Result<Chart> {
-    let x_desc = if mode == "closed" {
+    let x_desc = if mode == LoopKind::Closed {
         "concurrency (requests in flight)"
     } else {
         "offered rate (requests/s)"
@@ -110,11 +110,11 @@ fn curve(
     let mut spec = Spec::new(
         &format!("{}-{mode}", of.file),
         &bench.id,
-        format!("{}: {} loop ({})", bench.id, mode, of.rate),
+        format!("{}: {} loop ({})", bench.id, mode.as_str(), of.rate),
         format!(
             "{} (left axis) and p50 / p99 {what} in {unit} (right axis) at each {}{}.",
             of.rate_about,
-            if mode == "closed" {
+            if mode == LoopKind::Closed {
                 "concurrency"
             } else {
                 "offered rate"

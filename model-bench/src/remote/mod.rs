@@ -27,7 +27,10 @@ pub mod error;
 
 #[cfg(feature = "remote")]
 pub mod load;
+// The scale-out worker's files and their merge: the `model-bench merge` command's and the
+// runner's, not part of the API.
 #[cfg(feature = "remote")]
+#[doc(hidden)]
 pub mod scaleout;
 // What runs beside a load point; the runner's, not part of the API.
 #[cfg(feature = "remote")]
@@ -37,8 +40,8 @@ pub mod watch;
 
 pub use endpoint::{
     AnyEndpoint, AnyRequest, Endpoint, EndpointError, OpenAiApi, OpenAiEndpoint, OpenAiRequest,
-    PostEndpoint, PostRequest, Protocol, Request, V2Endpoint, V2Protocol, V2Request,
-    DEFAULT_TIMEOUT, OPENAI_TIMEOUT,
+    PostEndpoint, PostRequest, Request, V2Endpoint, V2Protocol, V2Request, DEFAULT_TIMEOUT,
+    OPENAI_TIMEOUT,
 };
 pub use oip::{Datatype, Tensor, TensorError};
 pub use reference::{Batching, InjectedLatency, ModelSpec, ReferenceConfig, ServerTls};

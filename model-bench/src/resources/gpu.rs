@@ -1,7 +1,7 @@
 //! The machine's NVIDIA GPUs as NVML describes them, for the environment metadata. NVML is loaded
 //! at run time: without a driver there is simply no GPU to report, and the reason is kept.
 
-pub use crate::results::{GpuEnvironment, GpuInfo};
+use crate::results::{GpuEnvironment, GpuInfo};
 
 /// The GPUs, or why none could be listed (no NVIDIA driver, NVML refused).
 pub fn describe() -> Result<GpuEnvironment, String> {

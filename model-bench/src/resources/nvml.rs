@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use crate::results::GpuUsage;
+use crate::results::GpuUsage;
 
 use crate::results::GpuMemoryUse;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use crate::results::{ProcessUsage, SoakMemory};
+use crate::results::{ProcessUsage, SoakMemory};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// How often the processes are read.

@@ -32,11 +32,7 @@ fn id_group(bench: &BenchResult) -> &str {
 }
 
 fn family(bench: &BenchResult) -> Option<&'static str> {
-    bench
-        .remote
-        .as_ref()
-        .and_then(|r| super::protocol::Protocol::parse(&r.protocol))
-        .map(|p| p.family())
+    bench.remote.as_ref().map(|r| r.protocol.family())
 }
 
 /// Every group with at least one REST and one gRPC bench, in the order benches first appear.

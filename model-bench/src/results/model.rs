@@ -237,21 +237,73 @@ impl MemoryUse {
 /// The endpoint a remote bench drove. The URL carries no credentials or query string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteInfo {
-    /// The wire protocol: `rest`, `rest-binary`, `grpc` or `http-post` (see
-    /// [`Protocol`](crate::results::Protocol)).
-    pub protocol: String,
+    /// The wire protocol (`rest`, `rest-binary`, `grpc`, `http-post`, `openai-chat` or
+    /// `openai-completions` in JSON).
+    pub protocol: super::protocol::Protocol,
     /// The URL the requests went to.
     pub url: String,
     /// The model the requests named.
     pub model: String,
-    /// `reference` when model-bench started its in-process reference server.
-    pub server: String,
+    /// Whether model-bench started the server in-process.
+    pub server: ServerKind,
     /// The comparison (`compare = "…"`) this bench is reported in, side by side with the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<String>,
     /// An LLM bench's prompts: where they came from, their lengths and how tokens were counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompts: Option<PromptsInfo>,
+}
+
+/// Who ran a remote bench's server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerKind {
+    /// `reference`: model-bench's in-process reference server (V2 or LLM).
+    Reference,
+    /// `external`: a server at a URL the bench gave.
+    External,
+}
+
+impl std::fmt::Display for ServerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ServerKind {
+    /// Its name in results: `reference` or `external`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerKind::Reference => "reference",
+            ServerKind::External => "external",
+        }
+    }
+}
+
+/// How a load point's requests were sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopKind {
+    /// `closed`: a fixed number of requests in flight, each sent when one ends.
+    Closed,
+    /// `open`: arrivals at a target rate, whether or not answers came back.
+    Open,
+}
+
+impl std::fmt::Display for LoopKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl LoopKind {
+    /// Its name in results: `closed` or `open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoopKind::Closed => "closed",
+            LoopKind::Open => "open",
+        }
+    }
 }
 
 /// One criterion benchmark: a bench at one batch size.
@@ -329,8 +381,9 @@ pub struct DeviceTiming {
 /// One point of a remote bench's load sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadPoint {
-    /// `closed` (a fixed number of requests in flight) or `open` (arrivals at a target rate).
-    pub mode: String,
+    /// A closed loop (a fixed number of requests in flight) or an open one (arrivals at a target
+    /// rate).
+    pub mode: LoopKind,
     /// Closed loop: the requests kept in flight; `None` in an open loop.
     pub concurrency: Option<usize>,
     /// Open loop: the target arrivals per second; `None` in a closed loop.
@@ -474,6 +527,12 @@ pub enum LatencyBasis {
     /// Closed loop (`corrected_closed_loop`): service times, with HdrHistogram's correction for
     /// coordinated omission at the median service time as the expected interval.
     CorrectedClosedLoop,
+}
+
+impl std::fmt::Display for LatencyBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl LatencyBasis {

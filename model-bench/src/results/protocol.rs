@@ -1,5 +1,5 @@
 //! The wire protocols a remote result names (`"rest"`, `"rest-binary"`, `"grpc"`, `"http-post"`),
-//! and the family a side-by-side table compares. `remote::Protocol` is this type.
+//! and the family a side-by-side table compares. The prelude re-exports it.
 
 use std::fmt;
 
@@ -65,5 +65,25 @@ impl Protocol {
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Written as [`as_str`](Protocol::as_str)'s name.
+impl serde::Serialize for Protocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Read from any name [`parse`](Protocol::parse) takes; another is an error naming it.
+impl<'de> serde::Deserialize<'de> for Protocol {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Protocol::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown protocol `{text}`: expected rest, rest-binary, grpc, http-post, \
+                 openai-chat or openai-completions"
+            ))
+        })
     }
 }

@@ -5,8 +5,8 @@
 //! with `same_setup` on, another runtime, model or server makes the gate refuse to judge. A
 //! baseline that exists but cannot be read fails the gate: it could not judge, so it does not pass.
 
+use crate::results::Verdict;
 use crate::results::{BenchResult, Change, ChangeKind};
-use crate::stats::compare::Verdict;
 
 use super::config::Gate;
 

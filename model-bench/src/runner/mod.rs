@@ -217,13 +217,15 @@ pub fn run_main() -> i32 {
             #[cfg(feature = "remote")]
             BenchKind::Remote(remote_bench) => remote::run(
                 &mut remote_context,
-                &worker,
-                &mut criterion,
+                &mut remote::Harness {
+                    criterion: &mut criterion,
+                    config: &config,
+                    args: &args,
+                    criterion_dir: &dirs.criterion,
+                    worker: &worker,
+                },
                 bench,
                 remote_bench,
-                &config,
-                &args,
-                &dirs.criterion,
                 &mut publish,
             ),
             #[cfg(not(feature = "remote"))]

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-pub use crate::results::{AdviceKind as Kind, Recommendation};
+use crate::results::{AdviceKind as Kind, Recommendation};
 
 use crate::export::format::{duration_ns, rate_of};
-use crate::results::{BenchResult, LoadPoint, PointResult};
+use crate::results::{BenchResult, LoadPoint, PointResult, ServerKind};
 
 /// What counts as too slow or too noisy (`[recommend]` in `model-bench.toml`).
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +94,7 @@ fn memory_growth(bench: &BenchResult, settings: &Settings) -> Option<Recommendat
     if bench
         .remote
         .as_ref()
-        .is_some_and(|r| r.server == "reference")
+        .is_some_and(|r| r.server == ServerKind::Reference)
     {
         return None;
     }
@@ -127,7 +127,7 @@ fn server_memory_growth(bench: &BenchResult, settings: &Settings) -> Vec<Recomme
     let in_process = bench
         .remote
         .as_ref()
-        .is_some_and(|r| r.server == "reference");
+        .is_some_and(|r| r.server == ServerKind::Reference);
     bench
         .points
         .iter()
@@ -220,7 +220,7 @@ fn level(load: &LoadPoint) -> String {
     match (load.concurrency, load.target_rate) {
         (Some(concurrency), _) => format!("concurrency {concurrency}"),
         (None, Some(rate_per_s)) => format!("{rate_per_s}/s"),
-        _ => load.mode.clone(),
+        _ => load.mode.as_str().to_owned(),
     }
 }
 

@@ -8,25 +8,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
-use criterion::{Criterion, SamplingMode};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 
 use super::bench_result::{failed, unmeasured};
 use super::cli::{CriterionArgs, Mode};
 use super::config::Config;
-use super::criterion_files::CriterionPlace;
+use super::criterion_files::{CriterionPlace, Measured};
 use super::replay::{replay_latency, replay_ttft, REPLAY_WARM_UP};
 use super::worker::WorkerMode;
 use super::{criterion_files, panic};
-use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench};
+use crate::registry::{BenchDescriptor, LoadLevel, RemoteBench, ScenarioSpec};
 use crate::remote::endpoint::{AnyEndpoint, Reference};
 use crate::remote::llm::TokenScript;
 use crate::remote::load::{cores, load_threads};
-use crate::remote::load::{Arrival, LoadMode, LoadPlan};
+use crate::remote::load::{Arrival, LoadMode, LoadPlan, PointTally};
 use crate::remote::watch::{Watch, WatchedRun};
-use crate::remote::{Client, Protocol, ReferenceConfig};
-use crate::results::{BenchResult, BenchStatus, PointResult, RemoteInfo};
+use crate::remote::{Client, ReferenceConfig};
+use crate::results::Protocol;
+use crate::results::Validity;
+use crate::results::{
+    BenchResult, BenchStatus, LoadPoint, LoadStats, PointResult, RemoteInfo, ServerKind,
+};
 use crate::server::{LlmServer, ReferenceServer};
-use crate::stats::stability::{self, Rule, Validity};
+use crate::stats::stability::{self, Rule};
 
 /// Warm-up and measurement window of a load level when neither the bench nor the settings say.
 pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(1);
@@ -85,7 +89,7 @@ impl RemoteContext {
                 stats_base: rest.then(|| resolved.url.clone()),
                 url: resolved.url,
                 display: resolved.display,
-                server: "external",
+                server: ServerKind::External,
                 metrics: None,
             });
         }
@@ -98,7 +102,7 @@ impl RemoteContext {
                 Ok(Resolved {
                     display: url.clone(),
                     url,
-                    server: "reference",
+                    server: ServerKind::Reference,
                     stats_base: None,
                     metrics: None,
                 })
@@ -109,7 +113,7 @@ impl RemoteContext {
                 Ok(Resolved {
                     display: url.clone(),
                     url,
-                    server: "reference",
+                    server: ServerKind::Reference,
                     stats_base: Some(server.rest_url()),
                     metrics: Some(format!("{}/metrics", server.rest_url())),
                 })
@@ -158,50 +162,91 @@ fn env(var: &str) -> Option<String> {
     std::env::var(var).ok()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a remote bench runs under: the run's criterion and settings, and this process's part in
+/// a scale-out run.
+pub struct Harness<'a> {
+    pub criterion: &'a mut Criterion<WallTime>,
+    pub config: &'a Config,
+    pub args: &'a CriterionArgs,
+    pub criterion_dir: &'a Path,
+    pub worker: &'a WorkerMode,
+}
+
+/// Runs one remote bench: its endpoint made ready, then (when measuring) its scenario or each
+/// of its load levels as a point; `on_point` sees the result after each point.
 pub fn run(
     context: &mut RemoteContext,
-    worker: &WorkerMode,
-    criterion: &mut Criterion<WallTime>,
+    harness: &mut Harness<'_>,
     bench: &'static BenchDescriptor,
     remote: &RemoteBench,
-    config: &Config,
-    args: &CriterionArgs,
-    criterion_dir: &Path,
     on_point: &mut dyn FnMut(&BenchResult),
 ) -> BenchResult {
     let mut result = unmeasured(bench, "remote");
+    let ready = match prepare(context, harness.args, bench, remote, &mut result) {
+        Ok(ready) => ready,
+        Err(message) => return failed(result, message),
+    };
+    if harness.args.mode == Mode::Test {
+        // `cargo test --benches`: one checked request proves the bench works.
+        return match ready.runtime.block_on(ready.client.send()) {
+            Ok(()) => {
+                println!("Testing {} ... Success", bench.key());
+                result
+            }
+            Err(error) => failed(
+                result,
+                format!("a request to {} failed: {error}", ready.url),
+            ),
+        };
+    }
+    // A scale-out worker starts its first load at the shared start, or not at all.
+    if let Err(message) = harness.worker.wait_for_start() {
+        return failed(result, format!("{}: {message}", bench.key()));
+    }
+    match remote.scenario {
+        Some(spec) => run_scenario(&ready, harness, bench, spec, result),
+        None => {
+            run_levels(&ready, harness, bench, remote, &mut result, on_point);
+            result
+        }
+    }
+}
 
+/// A remote bench ready to load: its client, the runtime that drives it, what is watched
+/// beside each point, and the URL reports show.
+struct Ready<'r> {
+    client: Arc<Client>,
+    runtime: &'r tokio::runtime::Runtime,
+    watch: Watch,
+    url: String,
+}
+
+/// The bench's endpoint (its function called, panics caught), connected, its server healthy,
+/// its metadata recorded as facts and its processes found; `result` gets the endpoint's
+/// description (and, on the in-process reference server, the memory from here on).
+fn prepare<'r>(
+    context: &'r mut RemoteContext,
+    args: &CriterionArgs,
+    bench: &'static BenchDescriptor,
+    remote: &RemoteBench,
+    result: &mut BenchResult,
+) -> Result<Ready<'r>, String> {
     let endpoint = match panic::catch(remote.endpoint) {
         Ok(Ok(endpoint)) => endpoint,
-        Ok(Err(message)) | Err(message) => return failed(result, message),
+        Ok(Err(message)) | Err(message) => return Err(message),
     };
-    let Connected {
-        client,
-        info,
-        stats_base,
-        metrics_url,
-        local,
-    } = match connect(context, &endpoint) {
-        Ok(connected) => connected,
-        Err(message) => return failed(result, message),
-    };
+    let connected = connect(context, &endpoint)?;
     let info = RemoteInfo {
         compare: remote.compare.map(str::to_string),
-        ..info
+        ..connected.info
     };
     result.remote = Some(info.clone());
-    let runtime = match context.runtime(load_threads(&endpoint)) {
-        Ok(runtime) => runtime,
-        Err(message) => return failed(result, message),
-    };
+    let runtime = context.runtime(load_threads(&endpoint))?;
+    let client = connected.client;
     if let Err(error) = runtime.block_on(client.health()) {
-        return failed(
-            result,
-            format!("endpoint {} is not usable: {error}", info.url),
-        );
+        return Err(format!("endpoint {} is not usable: {error}", info.url));
     }
-    if info.server == "reference" && args.mode == Mode::Benchmark {
+    if info.server == ServerKind::Reference && args.mode == Mode::Benchmark {
         // The in-process reference server has started and loaded its model by now: the bench's
         // memory is counted from here, so that load is not taken for the client's growth.
         result.memory = crate::resources::process_rss().map(|bytes| crate::results::MemoryUse {
@@ -210,67 +255,75 @@ pub fn run(
         });
     }
     record_server_facts(runtime, &client, &bench.key());
-    let watch = match Watch::new(&endpoint, stats_base, metrics_url, local) {
-        Ok(watch) => watch,
-        Err(message) => {
-            return failed(
-                result,
-                format!("{}: the server process to watch: {message}", bench.key()),
-            )
-        }
+    let watch = Watch::new(
+        &endpoint,
+        connected.stats_base,
+        connected.metrics_url,
+        connected.local,
+    )
+    .map_err(|message| format!("{}: the server process to watch: {message}", bench.key()))?;
+    Ok(Ready {
+        client,
+        runtime,
+        watch,
+        url: info.url,
+    })
+}
+
+/// A bench's one-run scenario (ramp, spike, stress, soak), watched as a steady point is:
+/// processes, the server's statistics and metrics, a local server's GPUs.
+fn run_scenario(
+    ready: &Ready<'_>,
+    harness: &Harness<'_>,
+    bench: &'static BenchDescriptor,
+    spec: ScenarioSpec,
+    result: BenchResult,
+) -> BenchResult {
+    let point_id = bench.point_ids().concat();
+    if !harness.args.filter.matches(&point_id) {
+        return result;
+    }
+    crate::progress::set_label(&point_id);
+    let worker = harness.worker;
+    let mut watch = |plan: &LoadPlan| {
+        ready
+            .watch
+            .run(ready.runtime, &ready.client, &worker.plan(plan.clone()))
     };
-    if args.mode == Mode::Test {
-        // `cargo test --benches`: one checked request proves the bench works.
-        return match runtime.block_on(client.send()) {
-            Ok(()) => {
-                println!("Testing {} ... Success", bench.key());
-                result
-            }
-            Err(error) => failed(result, format!("a request to {} failed: {error}", info.url)),
-        };
-    }
+    super::scenario::run(
+        ready.runtime,
+        &ready.client,
+        &ready.url,
+        &point_id,
+        spec,
+        &mut watch,
+        worker.share,
+        harness.config,
+        result,
+    )
+}
 
-    // A scale-out worker starts its first load at the shared start, or not at all.
-    if let Err(message) = worker.wait_for_start() {
-        return failed(result, format!("{}: {message}", bench.key()));
-    }
-
-    if let Some(spec) = remote.scenario {
-        let point_id = bench.point_ids().concat();
-        if !args.filter.matches(&point_id) {
-            return result;
-        }
-        crate::progress::set_label(&point_id);
-        // A one-run scenario is watched as a steady point is: processes, the server's
-        // statistics and metrics, and a local server's GPUs.
-        let mut watch = |plan: &LoadPlan| watch.run(runtime, &client, &worker.plan(plan.clone()));
-        return super::scenario::run(
-            runtime,
-            &client,
-            &info.url,
-            &point_id,
-            spec,
-            &mut watch,
-            worker.share,
-            config,
-            result,
-        );
-    }
-
-    let mut group = criterion.benchmark_group(bench.group_name());
+/// Each load level the filter selects, in order, as one point: planned, run until stable (or
+/// out of trials), judged, replayed to criterion and recorded. The first level where no request
+/// succeeds ends the sweep (a ceiling when an earlier level ran).
+fn run_levels(
+    ready: &Ready<'_>,
+    harness: &mut Harness<'_>,
+    bench: &'static BenchDescriptor,
+    remote: &RemoteBench,
+    result: &mut BenchResult,
+    on_point: &mut dyn FnMut(&BenchResult),
+) {
+    let (config, args, worker) = (harness.config, harness.args, harness.worker);
     let slices = bench.sample_size.unwrap_or(DEFAULT_SLICES).max(10);
-    group.sample_size(slices);
-    group.sampling_mode(SamplingMode::Flat);
-    // criterion only replays the measured slices (the load run had its own warm-up). Its
-    // warm-up and planning use the wall time of the replay, which is next to nothing: a 1 ns
-    // warm-up ends after one call, and 1 ms of "measurement" asks for thousands of iterations
-    // per sample, each worth exactly the slice's mean latency.
-    group.warm_up_time(REPLAY_WARM_UP);
-    let place = CriterionPlace {
-        criterion_dir,
-        group: bench.group_name(),
-        function: bench.name,
-        baseline: args.baseline.as_ref(),
+    let mut replayer = Replayer {
+        group: replay_group(harness.criterion, bench, slices),
+        place: CriterionPlace {
+            criterion_dir: harness.criterion_dir,
+            group: bench.group_name(),
+            function: bench.name,
+            baseline: args.baseline.as_ref(),
+        },
     };
     let mut ran_any = false;
     for level in remote.levels() {
@@ -278,160 +331,249 @@ pub fn run(
         if !args.filter.matches(&point_id) {
             continue;
         }
-        let dir = place.dir(Some(&level.label()));
-        let missing = (args.mode == Mode::Benchmark)
-            .then(|| criterion_files::missing_baseline(&dir, args.baseline.as_ref()))
-            .flatten();
-        if let Some(message) = missing {
-            eprintln!("\nmodel-bench: {point_id} failed: {message}");
-            result.status = BenchStatus::Failed;
-            result.error = Some(message);
-            continue;
-        }
-        let plan = match worker.point_plan(plan(bench, remote, config, &level, slices), &point_id) {
+        let planned = check_baseline(&replayer.place, &level, args).and_then(|()| {
+            worker.point_plan(plan(bench, remote, config, &level, slices), &point_id)
+        });
+        let plan = match planned {
             Ok(plan) => plan,
             Err(message) => {
-                eprintln!("\nmodel-bench: {point_id} failed: {message}");
-                result.status = BenchStatus::Failed;
-                result.error = Some(message);
+                fail_point(result, &point_id, message);
                 continue;
             }
         };
-        crate::progress::set_label(&point_id);
-        eprintln!(
-            "model-bench: {point_id}: {} against {} for {:?} (after {:?} warm-up)",
-            describe(&plan),
-            info.url,
-            plan.duration,
-            plan.warm_up
-        );
-        let rule = &config.stability;
-        let mut trials = 1;
-        let mut run = watch.run(runtime, &client, &plan);
-        let mut validity = assess(rule, &run, trials);
-        // A scale-out worker runs each point once: the others do not know it retried.
-        let retries = if worker.share.is_some() {
-            1
-        } else {
-            rule.max_trials
-        };
-        while !validity.is_valid() && trials < retries && run.stats().ok > 0 {
-            eprintln!(
-                "model-bench: {point_id}: unstable ({}); trial {} of {}",
-                validity.reasons.join("; "),
-                trials + 1,
-                rule.max_trials
-            );
-            trials += 1;
-            run = watch.run(runtime, &client, &plan);
-            validity = assess(rule, &run, trials);
-        }
-        if !validity.is_valid() {
-            eprintln!(
-                "model-bench: {point_id}: UNSTABLE: {}",
-                validity.reasons.join("; ")
-            );
-        }
-        let stats = run.stats();
+        let (run, validity) = measure(ready, config, worker, &point_id, &plan);
         if let Err(message) = worker.point_done(&point_id, &plan, &run.run.tally) {
-            eprintln!("\nmodel-bench: {point_id}: the worker's record: {message}");
-            result.status = BenchStatus::Failed;
-            result.error.get_or_insert(message);
+            fail_point(result, &point_id, format!("the worker's record: {message}"));
         }
-        if worker.share.is_some() && stats.requests == 0 && stats.errors == 0 {
-            // Fewer requests in flight than workers: this one keeps none of this point.
-            eprintln!("model-bench: {point_id}: this worker's share of the load is empty");
-            continue;
-        }
-        if stats.ok == 0 {
-            let first = stats
-                .first_errors
-                .iter()
-                .next()
-                .map(|(class, message)| format!("{class}: {message}"))
-                .unwrap_or_else(|| "no request was sent".into());
-            let message = format!(
-                "{point_id}: no request succeeded ({} failed); first error: {first}",
-                stats.errors
-            );
-            eprintln!("\nmodel-bench: {message}");
-            if worker.share.is_some() {
-                // One worker's share is not the run: it goes on to every level, as the others
-                // do, and the merge judges the levels over all of them.
+        match judge(run.stats(), &point_id, worker, ran_any) {
+            Verdict::Measured => {}
+            Verdict::Skip(None) => continue,
+            Verdict::Skip(Some(message)) => {
                 result.error.get_or_insert(message);
                 continue;
             }
-            if result.status != BenchStatus::Failed {
-                result.status = if ran_any {
-                    BenchStatus::Ceiling
-                } else {
-                    BenchStatus::Failed
-                };
+            Verdict::Stop(status, message) => {
+                if result.status != BenchStatus::Failed {
+                    result.status = status;
+                }
+                result.error.get_or_insert(message);
+                break;
             }
-            result.error.get_or_insert(message);
-            break;
-        }
-        if stats.errors > 0 {
-            eprintln!(
-                "model-bench: {point_id}: {} of {} requests failed: {:?}",
-                stats.errors, stats.requests, stats.errors_by_class
-            );
         }
         ran_any = true;
-        // Slices without a successful request (the server was down then) have no mean; criterion
-        // gets the others when at least its minimum of ten remain.
         let rule = config.gate.rule_for(&point_id);
-        let measured = replay_latency(
-            &mut group,
-            &place,
-            &level.label(),
-            &point_id,
-            &run.run.tally.slice_means(),
-            rule,
-            &mut result,
-        );
-        // Token streams: time to first token as `<point>/ttft`, unless a filter leaves it out.
-        let ttft_change = if args.filter.matches(&format!("{point_id}/ttft")) {
-            replay_ttft(
-                &mut group,
-                &place,
-                &level.label(),
-                &point_id,
-                &run.run.tally.slice_ttft_means(),
-                rule,
-                &mut result,
-            )
-        } else {
-            None
-        };
+        let ttft = args.filter.matches(&format!("{point_id}/ttft"));
+        let tally = &run.run.tally;
+        let replayed = replayer.replay(&level, &point_id, tally, (rule, ttft), result);
         if args.no_fresh_estimates {
             continue;
         }
-        let point = run.point(Some(validity));
-        let (estimates, sample, change) = match measured {
+        result
+            .points
+            .push(replayed.into_point(point_id, run.point(Some(validity))));
+        on_point(result);
+    }
+}
+
+/// The bench's criterion group, set to replay a point's measured slices: criterion's warm-up
+/// and planning use the wall time of the replay, which is next to nothing — a 1 ns warm-up ends
+/// after one call, and 1 ms of "measurement" asks for thousands of iterations per sample, each
+/// worth exactly the slice's mean latency (the load run had its own warm-up).
+fn replay_group<'c>(
+    criterion: &'c mut Criterion<WallTime>,
+    bench: &BenchDescriptor,
+    slices: usize,
+) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = criterion.benchmark_group(bench.group_name());
+    group.sample_size(slices);
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(REPLAY_WARM_UP);
+    group
+}
+
+/// When comparing with a baseline, a level without one fails before any load.
+fn check_baseline(
+    place: &CriterionPlace<'_>,
+    level: &LoadLevel,
+    args: &CriterionArgs,
+) -> Result<(), String> {
+    if args.mode != Mode::Benchmark {
+        return Ok(());
+    }
+    let dir = place.dir(Some(&level.label()));
+    match criterion_files::missing_baseline(&dir, args.baseline.as_ref()) {
+        Some(message) => Err(message),
+        None => Ok(()),
+    }
+}
+
+/// A point that could not be measured: the bench fails with its message, the other points
+/// still run.
+fn fail_point(result: &mut BenchResult, point_id: &str, message: String) {
+    eprintln!("\nmodel-bench: {point_id} failed: {message}");
+    result.status = BenchStatus::Failed;
+    result.error.get_or_insert(message);
+}
+
+/// One point's load run, watched, retried while it is unstable (up to the rule's trials; a
+/// scale-out worker runs it once, since the others do not know it retried).
+fn measure(
+    ready: &Ready<'_>,
+    config: &Config,
+    worker: &WorkerMode,
+    point_id: &str,
+    plan: &LoadPlan,
+) -> (WatchedRun, Validity) {
+    crate::progress::set_label(point_id);
+    eprintln!(
+        "model-bench: {point_id}: {} against {} for {:?} (after {:?} warm-up)",
+        describe(plan),
+        ready.url,
+        plan.duration,
+        plan.warm_up
+    );
+    let rule = &config.stability;
+    let trials = if worker.share.is_some() {
+        1
+    } else {
+        rule.max_trials
+    };
+    let mut trial = 1;
+    let mut run = ready.watch.run(ready.runtime, &ready.client, plan);
+    let mut validity = assess(rule, &run, trial);
+    while !validity.is_valid() && trial < trials && run.stats().ok > 0 {
+        eprintln!(
+            "model-bench: {point_id}: unstable ({}); trial {} of {}",
+            validity.reasons.join("; "),
+            trial + 1,
+            rule.max_trials
+        );
+        trial += 1;
+        run = ready.watch.run(ready.runtime, &ready.client, plan);
+        validity = assess(rule, &run, trial);
+    }
+    if !validity.is_valid() {
+        eprintln!(
+            "model-bench: {point_id}: UNSTABLE: {}",
+            validity.reasons.join("; ")
+        );
+    }
+    (run, validity)
+}
+
+/// What a measured point means for the sweep.
+enum Verdict {
+    /// Some requests succeeded: replay and record it.
+    Measured,
+    /// Nothing of it is kept, and the sweep goes on (a scale-out worker's empty or failed
+    /// share; the merge judges the level over every worker), with the error to note.
+    Skip(Option<String>),
+    /// No request succeeded: the sweep ends, with this status and error.
+    Stop(BenchStatus, String),
+}
+
+fn judge(stats: &LoadStats, point_id: &str, worker: &WorkerMode, ran_any: bool) -> Verdict {
+    let is_worker = worker.share.is_some();
+    if is_worker && stats.requests == 0 && stats.errors == 0 {
+        // Fewer requests in flight than workers: this one keeps none of this point.
+        eprintln!("model-bench: {point_id}: this worker's share of the load is empty");
+        return Verdict::Skip(None);
+    }
+    if stats.ok == 0 {
+        let first = stats
+            .first_errors
+            .iter()
+            .next()
+            .map(|(class, message)| format!("{class}: {message}"))
+            .unwrap_or_else(|| "no request was sent".into());
+        let message = format!(
+            "{point_id}: no request succeeded ({} failed); first error: {first}",
+            stats.errors
+        );
+        eprintln!("\nmodel-bench: {message}");
+        return match (is_worker, ran_any) {
+            (true, _) => Verdict::Skip(Some(message)),
+            (false, true) => Verdict::Stop(BenchStatus::Ceiling, message),
+            (false, false) => Verdict::Stop(BenchStatus::Failed, message),
+        };
+    }
+    if stats.errors > 0 {
+        eprintln!(
+            "model-bench: {point_id}: {} of {} requests failed: {:?}",
+            stats.errors, stats.requests, stats.errors_by_class
+        );
+    }
+    Verdict::Measured
+}
+
+/// What criterion made of a point's replayed slices: its estimates and changes (none when too
+/// few slices had a success for criterion's minimum of ten).
+struct Replayed {
+    measured: Option<Measured>,
+    ttft_change: Option<crate::results::Change>,
+}
+
+/// Where a bench's points are replayed: its criterion group and its place in criterion's files.
+struct Replayer<'g, 'p> {
+    group: BenchmarkGroup<'g, WallTime>,
+    place: CriterionPlace<'p>,
+}
+
+impl Replayer<'_, '_> {
+    /// Replays a point's slice means to criterion: its latency, and with `ttft` (token streams,
+    /// unless a filter leaves `<point>/ttft` out) its time to first token. Slices without a
+    /// successful request (the server was down then) have no mean; criterion gets the others
+    /// when at least its minimum of ten remain.
+    fn replay(
+        &mut self,
+        level: &LoadLevel,
+        point_id: &str,
+        tally: &PointTally,
+        (rule, ttft): (crate::stats::compare::Rule, bool),
+        result: &mut BenchResult,
+    ) -> Replayed {
+        let (group, place, label) = (&mut self.group, &self.place, level.label());
+        let means = tally.slice_means();
+        let measured = replay_latency(group, place, &label, point_id, &means, rule, result);
+        let ttft_change = ttft
+            .then(|| {
+                let means = tally.slice_ttft_means();
+                replay_ttft(group, place, &label, point_id, &means, rule, result)
+            })
+            .flatten();
+        Replayed {
+            measured,
+            ttft_change,
+        }
+    }
+}
+
+impl Replayed {
+    /// The point's result: criterion's estimates, or without them the load's own exact mean
+    /// and median.
+    fn into_point(self, id: String, load: LoadPoint) -> PointResult {
+        let (estimates, sample, change) = match self.measured {
             Some(measured) => (measured.estimates, measured.sample, measured.change),
             None => (
-                crate::results::Estimates::from_latency(&point.stats),
+                crate::results::Estimates::from_latency(&load.stats),
                 crate::results::SampleInfo::none(),
                 None,
             ),
         };
-        result.points.push(PointResult {
-            id: point_id,
+        PointResult {
+            id,
             batch: 1,
             unit: "ns".into(),
             estimates,
             sample,
-            items_per_sec: Some(point.stats.throughput_rps),
+            items_per_sec: Some(load.stats.throughput_rps),
             change,
-            ttft_change,
-            load: Some(point),
+            ttft_change: self.ttft_change,
+            load: Some(load),
             device_timing: None,
             gpu_memory: None,
-        });
-        on_point(&result);
+        }
     }
-    result
 }
 
 /// A bench's client and where its server's statistics and metrics are read.
@@ -472,14 +614,14 @@ fn connect(context: &mut RemoteContext, endpoint: &AnyEndpoint) -> Result<Connec
         );
     }
     let prompts = client.prompts().cloned();
-    let reference = resolved.server == "reference";
+    let reference = resolved.server == ServerKind::Reference;
     Ok(Connected {
         client: Arc::new(client),
         info: RemoteInfo {
-            protocol: endpoint.protocol().to_string(),
+            protocol: endpoint.protocol(),
             url: resolved.display,
             model: endpoint.name().to_owned(),
-            server: resolved.server.into(),
+            server: resolved.server,
             compare: None,
             prompts,
         },
@@ -494,7 +636,7 @@ fn connect(context: &mut RemoteContext, endpoint: &AnyEndpoint) -> Result<Connec
 struct Resolved {
     url: String,
     display: String,
-    server: &'static str,
+    server: ServerKind,
     stats_base: Option<String>,
     metrics: Option<String>,
 }

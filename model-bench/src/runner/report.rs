@@ -3,10 +3,11 @@
 use super::cli::CriterionArgs;
 use super::config::Config;
 use crate::registry::Stage;
+use crate::results::Breakdown;
 use crate::results::{
     BenchResult, BenchStatus, Environment, Report, RunInfo, RunSettings, SCHEMA_VERSION,
 };
-use crate::stats::breakdown::{self, Breakdown, StageTime};
+use crate::stats::breakdown::{self, StageTime};
 
 pub fn build(
     benches: Vec<BenchResult>,

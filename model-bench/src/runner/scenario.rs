@@ -14,7 +14,8 @@ use crate::remote::load::WorkerShare;
 use crate::remote::load::{Arrival, LoadPlan};
 use crate::remote::watch::WatchedRun;
 use crate::remote::Client;
-use crate::resources::process::{soak_memory, SoakMemory};
+use crate::resources::process::soak_memory;
+use crate::results::SoakMemory;
 use crate::results::{BenchResult, ScenarioResult};
 
 /// The time-series step of a run: a second, or a tenth of its shortest phase (a steady

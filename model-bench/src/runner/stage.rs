@@ -15,9 +15,10 @@ use crate::bencher::{Bencher, DeviceClockRun, Engine, PointName};
 use crate::measure::wall;
 use crate::registry::{BenchDescriptor, BenchKind, Device, Stage};
 use crate::resources::nvml::GpuMemoryWatch;
+use crate::results::Ceiling;
 use crate::results::{BenchResult, BenchStatus, DeviceTiming, PointResult};
 use crate::stats::sample::{mean, quantile};
-use crate::stats::sweep::{self, Ceiling, MeasuredBatch};
+use crate::stats::sweep::{self, MeasuredBatch};
 
 /// Runs every batch size of `bench` that the filter selects. Never panics on a bench's failure.
 /// `on_point` sees the partial result after each measured batch size (so an interrupted run can

@@ -14,7 +14,7 @@ use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::remote::load::{IntervalLogTarget, LoadPlan, PointTally, TallyShape, WorkerShare};
+use crate::remote::load::{IntervalLogTarget, LoadPlan, PointTally, WorkerShare};
 use crate::remote::scaleout::barrier::sleep_until;
 use crate::remote::scaleout::record::{
     HistogramShape, WorkerId, WorkerRecord, WorkerSummary, WORKER_SCHEMA,
@@ -244,7 +244,7 @@ impl WorkerMode {
                 .map(|lag| lag.as_secs_f64() * 1e3),
             started_s: stats.map_or(now, |s| now - s.elapsed_s),
             ended_s: stats.map(|_| now),
-            shape: TallyShape::of(plan),
+            shape: plan.tally_shape(),
             complete: tally.is_some(),
             summary: stats.map(|s| WorkerSummary {
                 requests: s.requests,

@@ -1,6 +1,6 @@
 //! Pipeline breakdown: where a pipeline's per-request time goes, stage by stage.
 
-pub use crate::results::{Breakdown, StageShare};
+use crate::results::{Breakdown, StageShare};
 
 /// One stage's median time at the breakdown's batch size.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! Cold vs warm: first calls in fresh processes against criterion's warm median, never mixed.
 
-pub use crate::results::ColdSummary;
+use crate::results::ColdSummary;
 
 use super::sample::{mean, quantile, std_dev};
 

@@ -4,7 +4,7 @@
 //! hypothesis (both samples drawn from one pool), then the relative change of the mean compared
 //! with a noise threshold.
 
-pub use crate::results::Verdict;
+use crate::results::Verdict;
 
 use super::rng::SplitMix64;
 

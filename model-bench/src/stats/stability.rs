@@ -4,7 +4,7 @@
 //! windows are the point's equal time slices (criterion's samples), or windows of a number of
 //! responses each.
 
-pub use crate::results::Validity;
+use crate::results::Validity;
 
 /// One measurement window's figures; latency figures are `None` when nothing succeeded in it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,6 +1,6 @@
 //! Batch-size sweep analysis: per-item latency and throughput per batch, the best batch and the knee.
 
-pub use crate::results::{Ceiling, Knee, SweepPoint, SweepSummary};
+use crate::results::{Ceiling, Knee, SweepPoint, SweepSummary};
 
 /// One measured batch size: the median time of one call that processes `batch` items.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,7 +8,7 @@ use crate::results::{BenchResult, LoadPoint, LoadStats, Percentiles};
 /// "+48.2 % regressed", and "(other setup)" when the baseline ran another runtime, model or
 /// server than `bench` did.
 pub(super) fn change_cell(bench: &BenchResult, change: Option<&crate::results::Change>) -> String {
-    use crate::stats::compare::Verdict;
+    use crate::results::Verdict;
     let Some(change) = change else {
         return "-".into();
     };
@@ -41,7 +41,7 @@ pub(super) fn load_label(load: &LoadPoint) -> String {
         )
         .trim_end()
         .to_string(),
-        (None, None) => load.mode.clone(),
+        (None, None) => load.mode.as_str().to_owned(),
     }
 }
 

@@ -76,7 +76,7 @@ pub(super) fn comparisons(report: &Report) -> Vec<Table> {
                     table.rows.push(vec![
                         load_label(load),
                         bench.id.clone(),
-                        remote.map(|r| r.protocol.clone()).unwrap_or_default(),
+                        remote.map(|r| r.protocol.to_string()).unwrap_or_default(),
                         remote.map(|r| r.url.clone()).unwrap_or_default(),
                         rate(s.throughput_rps),
                         ratio(Some(s.throughput_rps), Some(first.stats.throughput_rps)),

@@ -24,7 +24,7 @@ pub(super) fn remote_points(report: &Report) -> Vec<Table> {
             let latency = |pick| latency_cell(s, pick);
             table.rows.push(vec![
                 point.id.clone(),
-                remote.protocol.clone(),
+                remote.protocol.to_string(),
                 load_label(load),
                 rate(s.throughput_rps),
                 percent(100.0 * s.success_rate),
@@ -89,7 +89,10 @@ pub(super) fn remote_points(report: &Report) -> Vec<Table> {
         if !bench.points.is_empty() {
             table.notes.push(format!(
                 "{}: {} at {} ({} server)",
-                bench.id, remote.model, remote.url, remote.server
+                bench.id,
+                remote.model,
+                remote.url,
+                remote.server.as_str()
             ));
         }
     }

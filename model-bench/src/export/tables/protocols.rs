@@ -26,7 +26,7 @@ pub(super) fn rest_vs_grpc(report: &Report) -> Vec<Table> {
                         peer.name.clone(),
                         peer.remote
                             .as_ref()
-                            .map(|r| r.protocol.clone())
+                            .map(|r| r.protocol.to_string())
                             .unwrap_or_default(),
                         rate(s.throughput_rps),
                         latency(|l| l.p50),

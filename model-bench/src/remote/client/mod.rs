@@ -21,11 +21,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use prost::Message;
 
-use crate::remote::endpoint::{AnyEndpoint, AnyRequest, Endpoint, Protocol, Request, V2Protocol};
+use crate::remote::endpoint::{AnyEndpoint, AnyRequest, Endpoint, Request, V2Protocol};
 use crate::remote::error::RequestError;
 use crate::remote::llm::StreamRecord;
 pub use crate::remote::oip::grpc::encode_grpc_request;
 use crate::remote::oip::proto;
+use crate::results::Protocol;
 use crate::results::{PromptsInfo, Slo};
 use crate::stats::rng::SplitMix64;
 use grpc_h2::{GrpcH2, H2};

@@ -11,9 +11,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use super::transport::{
     BoxFuture, ClientError, ModelMetadata, ServerMetadata, Target, TensorInfo, Transport,
 };
-use crate::remote::endpoint::{AnyRequest, Common, EndpointError, Protocol, V2Protocol};
+use crate::remote::endpoint::{AnyRequest, Common, EndpointError, V2Protocol};
 use crate::remote::error::{chain, snippet, ErrorClass, RequestError};
 use crate::remote::oip::v2;
+use crate::results::Protocol;
 
 /// One REST endpoint's request, encoded once.
 pub(crate) struct RestRequest {

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::http1_conn::Http1Conn;
-use crate::remote::endpoint::{EndpointError, Protocol};
+use crate::remote::endpoint::EndpointError;
 use crate::remote::error::{snippet, ErrorClass, RequestError};
 use crate::remote::llm::StreamRecord;
 use crate::remote::oip::ExpectedOutput;
 use crate::remote::oip::{grpc, proto, v2};
+use crate::results::Protocol;
 
 /// A boxed future, so transports can sit behind one trait object.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -16,8 +16,6 @@ mod shared;
 mod url;
 mod v2;
 
-pub use crate::results::Protocol;
-
 pub use error::EndpointError;
 pub use openai::OPENAI_TIMEOUT;
 #[cfg(feature = "remote")]

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::intervals::IntervalWriter;
 use super::plan::LoadPlan;
-use super::recorder::Recorded;
+use super::recorder::{Recorded, Recorders};
 use crate::remote::client::Client;
 
 /// Takes one from a shared budget of measured requests; `false` once it is spent.
@@ -45,7 +45,7 @@ pub(super) async fn closed_loop(
         .map(|n| Arc::new(AtomicU64::new(n)));
     // One shard per runtime thread, not per worker: memory stays the same at any concurrency,
     // and a worker's thread records into its own shard.
-    let recorders = Arc::new(super::recorders(plan, &client, window_start, log));
+    let recorders = Arc::new(Recorders::for_run(plan, &client, window_start, log));
     let stop = recorders.stop_signal();
     let progress = super::recorder::progress_line(&recorders, plan.warm_up, plan.duration);
     // The levels over time: the plan's own from the start, then each step from its offset

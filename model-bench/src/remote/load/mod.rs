@@ -6,8 +6,11 @@
 //! timeout to drain.
 
 mod closed;
+// The interval log's format and its reader: a scale-out worker's files, not part of the API.
+#[doc(hidden)]
 pub mod counts;
 pub(crate) mod hdr;
+#[doc(hidden)]
 pub mod interval_log;
 mod intervals;
 mod open;
@@ -24,16 +27,16 @@ mod threads;
 use std::sync::Arc;
 
 use crate::remote::client::Client;
-use crate::results::{LatencyBasis, LoadStats, MixMemberStats};
+use crate::results::{LoadStats, MixMemberStats};
 use crate::stats::stability::WindowFigures;
 pub use intervals::IntervalLogTarget;
 use intervals::IntervalWriter;
 pub use plan::{
     Arrival, ConcurrencyStep, LoadMode, LoadPlan, RateStep, DEFAULT_MAX_IN_FLIGHT, MAX_BACKLOG,
 };
-use recorder::{Recorded, Recorders, RecordingPlan};
+use recorder::Recorded;
 pub use share::WorkerShare;
-pub use streams::{StreamCounts, StreamHistograms};
+pub use streams::{StreamCounts, StreamHistograms, STREAM_TAGS};
 pub use summary::LATE_AFTER;
 pub use tally::{PointTally, SliceSums, TallyShape};
 pub use threads::{cores, load_threads};
@@ -57,39 +60,6 @@ impl LoadRun {
     pub fn stats(&self) -> &LoadStats {
         &self.stats
     }
-}
-
-impl TallyShape {
-    /// The shape of `plan`'s tally: its loop's latency basis, its window, slices and steps.
-    pub fn of(plan: &LoadPlan) -> TallyShape {
-        TallyShape {
-            basis: match plan.mode {
-                LoadMode::Closed { .. } => LatencyBasis::CorrectedClosedLoop,
-                LoadMode::Open { .. } => LatencyBasis::IntendedSend,
-            },
-            window: plan.duration,
-            slices: plan.slices.max(1),
-            series_step: plan.series_step,
-        }
-    }
-}
-
-/// How a loop records its run: the shards it records into, and the plan they were made from.
-fn recorders(
-    plan: &LoadPlan,
-    client: &Client,
-    start: std::time::Instant,
-    log: Option<&IntervalWriter>,
-) -> Recorders {
-    Recorders::new(RecordingPlan {
-        start,
-        shape: TallyShape::of(plan),
-        count_window: plan.count_window,
-        error_limit: plan.error_limit,
-        log,
-        slo: client.stream_slo(),
-        members: client.mix_members().len(),
-    })
 }
 
 /// Runs `plan` against `client` on the current tokio runtime.

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::intervals::IntervalWriter;
 use super::plan::{Arrival, LoadPlan, RateStep, MAX_BACKLOG};
-use super::recorder::Recorded;
+use super::recorder::{Recorded, Recorders};
 use crate::remote::client::{Client, Session};
 use crate::stats::rng::SplitMix64;
 use crate::sync::lock;
@@ -152,7 +152,7 @@ pub(super) async fn open_loop(
     let start = Instant::now() + Duration::from_millis(5);
     let window_start = start + plan.warm_up;
     let end = window_start + plan.duration;
-    let recorders = Arc::new(super::recorders(plan, &client, window_start, log));
+    let recorders = Arc::new(Recorders::for_run(plan, &client, window_start, log));
     let stop = recorders.stop_signal();
     let progress = super::recorder::progress_line(&recorders, plan.warm_up, plan.duration);
     let slots = Arc::new(Semaphore::new(plan.max_in_flight));

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use super::intervals::IntervalLogTarget;
 use super::share::WorkerShare;
+use super::tally::TallyShape;
+use crate::results::LatencyBasis;
 
 /// The default step of a load run's time series.
 pub const SERIES_STEP: Duration = Duration::from_secs(1);
@@ -133,6 +135,19 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 pub const MAX_BACKLOG: usize = 100_000;
 
 impl LoadPlan {
+    /// The shape of this plan's tally: its loop's latency basis, its window, slices and steps.
+    pub fn tally_shape(&self) -> TallyShape {
+        TallyShape {
+            basis: match self.mode {
+                LoadMode::Closed { .. } => LatencyBasis::CorrectedClosedLoop,
+                LoadMode::Open { .. } => LatencyBasis::IntendedSend,
+            },
+            window: self.duration,
+            slices: self.slices.max(1),
+            series_step: self.series_step,
+        }
+    }
+
     /// A closed loop keeping `concurrency` requests in flight (at least 1) for `duration`, with no
     /// warm-up, 10 slices and no request or error limit.
     pub fn closed(concurrency: usize, duration: Duration) -> Self {

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::hdr::nanos;
 use super::intervals::{IntervalRecorder, IntervalWriter};
+use super::plan::LoadPlan;
 use super::tally::{record_small, window_figures, PointTally, RequestTimes, Stop, TallyShape};
-use crate::remote::client::Reply;
+use crate::remote::client::{Client, Reply};
 use crate::remote::error::RequestError;
 use crate::results::Slo;
 use crate::stats::stability::WindowFigures;
@@ -82,6 +83,24 @@ thread_local! {
 }
 
 impl Recorders {
+    /// The shards of one run of `plan` by `client`, whose window starts at `start`.
+    pub fn for_run(
+        plan: &LoadPlan,
+        client: &Client,
+        start: Instant,
+        log: Option<&IntervalWriter>,
+    ) -> Recorders {
+        Recorders::new(RecordingPlan {
+            start,
+            shape: plan.tally_shape(),
+            count_window: plan.count_window,
+            error_limit: plan.error_limit,
+            log,
+            slo: client.stream_slo(),
+            members: client.mix_members().len(),
+        })
+    }
+
     /// The shards of a run planned as `plan`: one per thread of the current runtime (one
     /// outside a runtime), each with a tally per mix member.
     pub fn new(plan: RecordingPlan<'_>) -> Recorders {

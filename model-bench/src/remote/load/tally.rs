@@ -8,9 +8,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use base64::Engine;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::counts::CountsReader;
 use super::hdr::{histogram, nanos, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
 use super::streams::StreamHistograms;
 use crate::remote::client::Reply;
@@ -139,7 +141,8 @@ pub struct Step {
     /// series small (about 12 KB a step, a few hundred bytes encoded).
     #[serde(
         default,
-        with = "small_histogram",
+        serialize_with = "serialize_small",
+        deserialize_with = "deserialize_small",
         skip_serializing_if = "Option::is_none"
     )]
     pub latency: Option<Histogram<u32>>,
@@ -156,7 +159,7 @@ pub struct Stop {
 
 /// The request histograms' tags in a scale-out worker's interval log, in the order each step's
 /// intervals are written; the stream histograms follow under
-/// [`STREAM_TAGS`](super::streams::STREAM_TAGS).
+/// [`STREAM_TAGS`](super::STREAM_TAGS).
 pub const REQUEST_TAGS: [&str; 3] = ["latency", "service", "lateness"];
 
 /// A point's request histograms, full precision, in nanoseconds.
@@ -480,56 +483,107 @@ pub(crate) fn add_small(mine: &mut Option<Histogram<u32>>, theirs: &Option<Histo
 
 /// A step's small histogram in a worker's record: HdrHistogram's V2 + DEFLATE encoding in
 /// base64, as the interval log writes its histograms.
-mod small_histogram {
-    use base64::Engine;
-    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
-    use hdrhistogram::Histogram;
-    use serde::de::Error as _;
+fn serialize_small<S: serde::Serializer>(
+    histogram: &Option<Histogram<u32>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
     use serde::ser::Error as _;
+    let Some(histogram) = histogram else {
+        return serializer.serialize_none();
+    };
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(histogram, &mut bytes)
+        .map_err(|e| S::Error::custom(format!("{e:?}")))?;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    serializer.serialize_some(&text)
+}
 
-    pub fn serialize<S: serde::Serializer>(
-        histogram: &Option<Histogram<u32>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        let Some(histogram) = histogram else {
-            return serializer.serialize_none();
-        };
-        let mut bytes = Vec::new();
-        V2DeflateSerializer::new()
-            .serialize(histogram, &mut bytes)
-            .map_err(|e| S::Error::custom(format!("{e:?}")))?;
-        let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-        serializer.serialize_some(&text)
+/// A step's small histogram read back through [`CountsReader`], which caps what a hostile
+/// record can make it inflate or allocate, and refused unless it has the small histograms'
+/// shape.
+fn deserialize_small<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Histogram<u32>>, D::Error> {
+    use serde::de::Error as _;
+    let Some(text) = <Option<String> as Deserialize>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let mut reader = CountsReader::default();
+    let (shape, counts) = reader
+        .read(&text)
+        .map_err(|e| D::Error::custom(format!("a step histogram: {e}")))?;
+    let mut histogram = small();
+    let expected = (histogram.low(), histogram.high(), histogram.sigfig());
+    if (shape.low, shape.high, shape.sigfig) != expected {
+        return Err(D::Error::custom(format!(
+            "a step histogram of values {}..{} at {} significant figures, where steps are \
+             {}..{} at {}",
+            shape.low, shape.high, shape.sigfig, expected.0, expected.1, expected.2
+        )));
+    }
+    for &(value, count) in counts {
+        u32::try_from(count)
+            .ok()
+            .and_then(|count| histogram.record_n(value, count).ok())
+            .ok_or_else(|| D::Error::custom("a step histogram's count does not fit"))?;
+    }
+    Ok(Some(histogram))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape() -> TallyShape {
+        TallyShape {
+            basis: LatencyBasis::IntendedSend,
+            window: Duration::from_secs(2),
+            slices: 2,
+            series_step: Duration::from_secs(1),
+        }
     }
 
-    /// Read through [`CountsReader`](super::super::counts::CountsReader), which caps what a
-    /// hostile record can make it inflate or allocate, and refused unless it has the small
-    /// histograms' shape.
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Histogram<u32>>, D::Error> {
-        let Some(text) = <Option<String> as serde::Deserialize>::deserialize(deserializer)? else {
-            return Ok(None);
+    #[test]
+    fn a_tally_travels_without_its_histograms_and_keeps_its_steps() {
+        let mut tally = PointTally::new(shape(), Slo::default());
+        for (intended_ms, service_ms) in [(100, 5), (1_200, 9), (1_300, 40)] {
+            let times = RequestTimes {
+                intended: Duration::from_millis(intended_ms),
+                lateness: Duration::ZERO,
+                service: Duration::from_millis(service_ms),
+            };
+            let slice = shape().slice_of(times.intended).expect("in the window");
+            tally.record(slice, &times, Ok(None));
+        }
+        let text = serde_json::to_string(&tally).expect("serialisable");
+        let back: PointTally = serde_json::from_str(&text).expect("read back");
+        assert_eq!(back.ok(), 0, "the histograms travel in the interval log");
+        assert_eq!(back.slice_sums(), tally.slice_sums());
+        let p99 = |t: &PointTally| {
+            t.series
+                .iter()
+                .map(|s| s.latency.as_ref().map(|h| h.value_at_quantile(0.99)))
+                .collect::<Vec<_>>()
         };
-        let mut reader = super::super::counts::CountsReader::default();
-        let (shape, counts) = reader
-            .read(&text)
-            .map_err(|e| D::Error::custom(format!("a step histogram: {e}")))?;
-        let mut histogram = super::small();
-        let expected = (histogram.low(), histogram.high(), histogram.sigfig());
-        if (shape.low, shape.high, shape.sigfig) != expected {
-            return Err(D::Error::custom(format!(
-                "a step histogram of values {}..{} at {} significant figures, where steps are \
-                 {}..{} at {}",
-                shape.low, shape.high, shape.sigfig, expected.0, expected.1, expected.2
-            )));
-        }
-        for &(value, count) in counts {
-            u32::try_from(count)
-                .ok()
-                .and_then(|count| histogram.record_n(value, count).ok())
-                .ok_or_else(|| D::Error::custom("a step histogram's count does not fit"))?;
-        }
-        Ok(Some(histogram))
+        assert_eq!(p99(&back), p99(&tally));
+        assert_eq!(back.series[1].ok, 2);
+    }
+
+    #[test]
+    fn a_step_histogram_of_another_shape_is_refused() {
+        let mut wide = Histogram::<u32>::new_with_bounds(1, HIGHEST_NS, 3).expect("valid");
+        wide.record(5_000).expect("in bounds");
+        let step = Step {
+            latency: Some(wide),
+            ..Step::default()
+        };
+        let text = serde_json::to_string(&step).expect("serialisable");
+        let error = serde_json::from_str::<Step>(&text).expect_err("refused");
+        assert!(error.to_string().contains("where steps are"), "{error}");
+        let garbage =
+            r#"{"sent":1,"ok":1,"errors":0,"arrived_ok":1,"latency":"bm90IGEgaGlzdG9ncmFt"}"#;
+        assert!(serde_json::from_str::<Step>(garbage).is_err());
     }
 }

@@ -15,7 +15,8 @@ use crate::remote::load::{self, LoadMode, LoadPlan, LoadRun};
 use crate::resources::nvml::GpuSampler;
 use crate::resources::process::{self, MemoryTrace, ProcessSampler, Watched};
 use crate::results::{
-    GpuUsage, LoadPoint, LoadStats, ProcessUsage, ServerBreakdown, ServerMetrics, Validity,
+    GpuUsage, LoadPoint, LoadStats, LoopKind, ProcessUsage, ServerBreakdown, ServerMetrics,
+    Validity,
 };
 
 /// Everything watched beside a bench's load points: its processes and where its server's
@@ -128,9 +129,9 @@ impl WatchedRun {
     /// The run as the results record it, with its stability verdict.
     pub fn point(self, validity: Option<Validity>) -> LoadPoint {
         let (mode, concurrency, target_rate, arrival) = match self.mode {
-            LoadMode::Closed { concurrency } => ("closed", Some(concurrency), None, None),
+            LoadMode::Closed { concurrency } => (LoopKind::Closed, Some(concurrency), None, None),
             LoadMode::Open { rate, arrival, .. } => {
-                ("open", None, Some(rate), Some(arrival.label()))
+                (LoopKind::Open, None, Some(rate), Some(arrival.label()))
             }
         };
         let Readings {
@@ -143,7 +144,7 @@ impl WatchedRun {
             gpu_note,
         } = self.readings;
         LoadPoint {
-            mode: mode.into(),
+            mode,
             concurrency,
             target_rate,
             arrival,
