@@ -492,8 +492,24 @@ fn report_copes_with_hand_edited_results() {
         points.push(p);
     }
     value["benches"][2]["points"] = json!(points);
+    // A server kind no version writes is refused, naming the file and what it expects.
     value["benches"][2]["remote"] =
         json!({"protocol": "rest", "url": "http://127.0.0.1:1", "model": "m", "server": "x"});
+    let file = write(dir.path(), "results.json", &value);
+    let refused = model_bench(&[
+        "report",
+        &file,
+        "-o",
+        &dir.path().join("no").display().to_string(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("results.json is not a model-bench results file")
+            && stderr(&refused).contains("expected `reference` or `external`"),
+        "{}",
+        stderr(&refused)
+    );
+    value["benches"][2]["remote"]["server"] = json!("external");
     let file = write(dir.path(), "results.json", &value);
     let out = dir.path().join("out");
     let output = model_bench(&["report", &file, "-o", &out.display().to_string()]);

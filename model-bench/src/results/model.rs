@@ -545,6 +545,16 @@ impl LatencyBasis {
     }
 }
 
+impl LoadStats {
+    /// The first failure of the first error class, as `class: message`.
+    pub fn first_error(&self) -> Option<String> {
+        self.first_errors
+            .iter()
+            .next()
+            .map(|(class, message)| format!("{class}: {message}"))
+    }
+}
+
 /// What a load run measured, over requests started inside its measurement window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadStats {
@@ -576,7 +586,9 @@ pub struct LoadStats {
     pub errors_by_class: BTreeMap<String, u64>,
     /// The first message seen for each error class.
     pub first_errors: BTreeMap<String, String>,
-    /// Open loop: % of requests sent more than 1 ms after their intended time.
+    /// Open loop: % of requests sent more than 1 ms after their intended time (counted from the
+    /// `lateness` histogram: to its precision, sends within a half-microsecond past 1 ms count
+    /// as on time).
     pub late_pct: Option<f64>,
     /// Open loop: how late sends were (ns).
     pub lateness: Option<Percentiles>,

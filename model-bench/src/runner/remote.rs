@@ -474,17 +474,14 @@ enum Verdict {
 
 fn judge(stats: &LoadStats, point_id: &str, worker: &WorkerMode, ran_any: bool) -> Verdict {
     let is_worker = worker.share.is_some();
-    if is_worker && stats.requests == 0 && stats.errors == 0 {
+    if is_worker && stats.requests == 0 && stats.errors_by_class.is_empty() {
         // Fewer requests in flight than workers: this one keeps none of this point.
         eprintln!("model-bench: {point_id}: this worker's share of the load is empty");
         return Verdict::Skip(None);
     }
     if stats.ok == 0 {
         let first = stats
-            .first_errors
-            .iter()
-            .next()
-            .map(|(class, message)| format!("{class}: {message}"))
+            .first_error()
             .unwrap_or_else(|| "no request was sent".into());
         let message = format!(
             "{point_id}: no request succeeded ({} failed); first error: {first}",

@@ -214,8 +214,8 @@ pub fn run(
         let first = scenario
             .load
             .as_ref()
-            .and_then(|l| l.stats.first_errors.iter().next())
-            .map(|(class, message)| format!("; first error: {class}: {message}"))
+            .and_then(|l| l.stats.first_error())
+            .map(|first| format!("; first error: {first}"))
             .unwrap_or_default();
         result = failed(result, format!("{point_id}: no request succeeded{first}"));
     }

@@ -3,9 +3,9 @@
 //! (an OpenAI-compatible token stream) and [`PostEndpoint`] (a fixed body POSTed to a path).
 //! They are one generic type, [`Endpoint<R>`], whose options every kind shares — where the URL
 //! comes from, headers and secrets, TLS, timeout, connections, the server's process and metrics,
-//! mixes — are defined once here, and each kind's own options only on that kind (`v2.rs`,
-//! `openai.rs`, `post.rs`), so an option a kind would ignore does not compile on it. Plain data,
-//! checked before any load; the runner reads it as an [`AnyEndpoint`].
+//! mixes — are defined once (`shared.rs`), and each kind's own options only on that kind
+//! (`v2.rs`, `openai.rs`, `post.rs`), so an option a kind would ignore does not compile on it.
+//! Plain data, checked before any load; the runner reads it as an [`AnyEndpoint`].
 
 mod error;
 mod openai;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::error::EndpointError;
 use super::parts::{Header, HeaderValue, ServerProcess, TlsCa};
-use super::request::{AnyRequest, OpenAiRequest, PostRequest, Request, V2Protocol, V2Request};
+use super::request::{AnyRequest, OpenAiRequest, PostRequest, Request, V2Request};
 use super::url::{check_url, ResolvedUrl};
 use crate::remote::llm::TokenScript;
 use crate::remote::reference::ReferenceConfig;
@@ -228,8 +228,9 @@ impl<R: Request> Endpoint<R> {
         self.set(|common| common.connections = Some(connections.max(1)))
     }
 
-    /// Speaks HTTP/2 with prior knowledge to an HTTP server (default `false`: HTTP/1.1). gRPC
-    /// is always HTTP/2: setting this on a gRPC endpoint is an error.
+    /// Speaks HTTP/2 with prior knowledge to a REST, POST or OpenAI-compatible server (default
+    /// `false`: HTTP/1.1). gRPC is always HTTP/2, whatever this says, so a REST endpoint that
+    /// sets it may still become its gRPC twin with `with_protocol`.
     pub fn http2(self, http2: bool) -> Self {
         self.set(|common| common.http2 = http2)
     }
@@ -376,13 +377,6 @@ impl AnyEndpoint {
     ) -> Result<(), EndpointError> {
         if let AnyRequest::V2(request) = &self.request {
             request.validate()?;
-            if request.protocol == V2Protocol::Grpc && self.common.http2 {
-                return Err(EndpointError::Invalid(format!(
-                    "`http2` applies to HTTP endpoints: the gRPC endpoint for `{}` is always \
-                     HTTP/2",
-                    request.model
-                )));
-            }
         }
         if self.common.timeout.is_zero() {
             return Err(EndpointError::Invalid(
@@ -441,6 +435,7 @@ impl AnyEndpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::endpoint::V2Protocol;
     use crate::remote::oip::Tensor;
 
     fn no_env(_: &str) -> Option<String> {
@@ -514,9 +509,11 @@ mod tests {
         let error = Endpoint::grpc("m").into_any().validate(no_env).unwrap_err();
         assert!(error.to_string().contains("has no inputs"), "{error}");
         let input = || Tensor::fp32("INPUT0", [1], &[1.0]).unwrap();
-        let http2_grpc = Endpoint::grpc("m").input(input()).http2(true).into_any();
-        let error = http2_grpc.validate(no_env).unwrap_err();
-        assert!(error.to_string().contains("always HTTP/2"), "{error}");
+        let twin = Endpoint::rest("m").input(input()).http2(true);
+        assert!(twin
+            .with_protocol(V2Protocol::Grpc)
+            .validate(no_env)
+            .is_ok());
         assert!(Endpoint::post("/p", "application/json", b"{}".to_vec())
             .into_any()
             .validate(no_env)

@@ -2,7 +2,7 @@
 //! request also goes into full-precision histograms of its recording thread's current step (by
 //! when its outcome was known, as HdrHistogram interval logs count), and when a thread moves
 //! past a step its histograms go down a channel to a writer thread that appends them to the
-//! log file. So a worker killed mid-run loses at most the step each thread was in, and no
+//! log file. So a worker killed mid-run loses at most each thread's latest step, and no
 //! recording waits on the disk.
 //!
 //! Tags: `latency` (from the intended send), `service` (from the actual send), `lateness` (every

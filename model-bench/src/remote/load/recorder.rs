@@ -1,8 +1,11 @@
 //! Recording a load run without one lock for every request: each thread that finishes requests
-//! records into a shard of its own (its own [`PointTally`], mix members' tallies, count-window
-//! responses and interval-log step), and the run adds the shards when it ends, as a scale-out
-//! merge adds workers. A shard's lock is only ever contended by the progress line, once a
-//! second. The error limit and the stop signal are the only state the shards share.
+//! records into a shard of its own (its own [`PointTally`], mix members' tallies and
+//! interval-log step), and the run adds the shards when it ends, as a scale-out merge adds
+//! workers. A shard's lock is contended only when more threads record than the runtime has
+//! workers (the open loop's dispatcher, for a request done on its first poll) and by the
+//! progress line, once a second. What the shards share: the error limit and stop signal, and,
+//! only when a run asks for windows by count, those windows (they follow the order responses
+//! arrive in over every thread, so they cannot be cut per shard).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -24,9 +27,6 @@ struct Shard {
     tally: PointTally,
     /// A mixed workload's members, each recorded on its own too (empty otherwise).
     members: Vec<PointTally>,
-    /// Windows by count: each successful response's arrival (from the window's start) and
-    /// latency, ordered and cut into windows when the run ends; `None` without count windows.
-    responses: Option<Vec<(Duration, u64)>>,
     /// A scale-out worker's interval log: this thread's current step.
     intervals: Option<IntervalRecorder>,
 }
@@ -64,7 +64,7 @@ pub(crate) struct Recorders {
     error_limit: Option<u64>,
     failed: AtomicU64,
     stop: Arc<AtomicBool>,
-    count_window: Option<u64>,
+    count_windows: Option<Mutex<CountWindows>>,
 }
 
 /// A finished run's recording, its shards added.
@@ -116,7 +116,6 @@ impl Recorders {
                     members: (0..members)
                         .map(|_| PointTally::new(plan.shape, slo))
                         .collect(),
-                    responses: plan.count_window.map(|_| Vec::new()),
                     intervals: plan.log.map(|log| log.recorder(plan.start)),
                 }))
             })
@@ -130,7 +129,9 @@ impl Recorders {
             error_limit: plan.error_limit,
             failed: AtomicU64::new(0),
             stop: Arc::default(),
-            count_window: plan.count_window,
+            count_windows: plan
+                .count_window
+                .map(|size| Mutex::new(CountWindows::new(size))),
         }
     }
 
@@ -180,8 +181,8 @@ impl Recorders {
         if let Some(intervals) = &mut shard.intervals {
             intervals.record(&times, &outcome);
         }
-        if let (Some(responses), false) = (&mut shard.responses, failed) {
-            responses.push((times.done(), nanos(times.latency())));
+        if let (Some(windows), false) = (&self.count_windows, failed) {
+            lock(windows).add(times.done(), nanos(times.latency()));
         }
         if let Some(own) = shard.members.get_mut(member) {
             own.record(slice, &times, outcome.clone());
@@ -237,38 +238,30 @@ impl Recorders {
     pub fn finish(&self, dropped: u64) -> Recorded {
         let mut taken = self.shards.iter().map(|padded| {
             let mut shard = lock(&padded.0);
-            let empty = PointTally::new(self.shape, Slo::default());
             if let Some(intervals) = &mut shard.intervals {
                 intervals.finish();
             }
+            let empty = PointTally::new(self.shape, Slo::default());
             (
                 std::mem::replace(&mut shard.tally, empty),
                 std::mem::take(&mut shard.members),
-                shard.responses.take(),
             )
         });
-        let (mut tally, mut members, mut responses) = match taken.next() {
-            Some(first) => first,
-            None => (
-                PointTally::new(self.shape, Slo::default()),
-                Vec::new(),
-                None,
-            ),
-        };
-        for (other, other_members, other_responses) in taken {
+        let (mut tally, mut members) = taken
+            .next()
+            .unwrap_or_else(|| (PointTally::new(self.shape, Slo::default()), Vec::new()));
+        for (other, other_members) in taken {
             tally.add(&other);
             for (mine, theirs) in members.iter_mut().zip(&other_members) {
                 mine.add(theirs);
             }
-            if let (Some(mine), Some(theirs)) = (&mut responses, other_responses) {
-                mine.extend(theirs);
-            }
         }
         tally.dropped += dropped;
-        let count_windows = match (self.count_window, responses) {
-            (Some(size), Some(responses)) => count_windows(responses, size),
-            _ => Vec::new(),
-        };
+        let count_windows = self
+            .count_windows
+            .as_ref()
+            .map(|windows| std::mem::take(&mut lock(windows).closed))
+            .unwrap_or_default();
         Recorded {
             tally,
             members,
@@ -277,27 +270,51 @@ impl Recorders {
     }
 }
 
-/// Windows of `size` successful responses each, in the order they arrived: each spans from the
-/// previous one's last response (the window's start for the first) to its own last; a last
-/// window not yet full is left out.
-fn count_windows(mut responses: Vec<(Duration, u64)>, size: u64) -> Vec<WindowFigures> {
-    responses.sort_unstable_by_key(|&(arrived, _)| arrived);
-    let mut from = Duration::ZERO;
-    responses
-        .chunks_exact(usize::try_from(size.max(1)).unwrap_or(usize::MAX))
-        .map(|window| {
-            let mut latency = None;
-            let mut sum = 0u128;
-            for &(_, ns) in window {
-                sum += u128::from(ns);
-                record_small(&mut latency, ns);
-            }
-            let to = window.last().map_or(from, |&(arrived, _)| arrived);
-            let span = to.saturating_sub(from).as_secs_f64();
-            from = to;
-            window_figures(window.len() as u64, sum, &latency, span)
-        })
-        .collect()
+/// Windows of a number of successful responses each, in the order they were recorded: each
+/// spans from the previous one's last response (the window's start for the first) to its own
+/// last; a window not yet full is left out.
+struct CountWindows {
+    size: u64,
+    ok: u64,
+    latency_sum_ns: u128,
+    latency: Option<hdrhistogram::Histogram<u32>>,
+    from: Duration,
+    to: Duration,
+    closed: Vec<WindowFigures>,
+}
+
+impl CountWindows {
+    fn new(size: u64) -> Self {
+        CountWindows {
+            size: size.max(1),
+            ok: 0,
+            latency_sum_ns: 0,
+            latency: None,
+            from: Duration::ZERO,
+            to: Duration::ZERO,
+            closed: Vec::new(),
+        }
+    }
+
+    /// A successful response that arrived `arrived` after the window's start.
+    fn add(&mut self, arrived: Duration, latency_ns: u64) {
+        self.ok += 1;
+        self.latency_sum_ns += u128::from(latency_ns);
+        record_small(&mut self.latency, latency_ns);
+        self.to = self.to.max(arrived);
+        if self.ok < self.size {
+            return;
+        }
+        let span = self.to.saturating_sub(self.from).as_secs_f64();
+        let figures = window_figures(self.ok, self.latency_sum_ns, &self.latency, span);
+        self.closed.push(figures);
+        *self = CountWindows {
+            from: self.to,
+            to: self.to,
+            closed: std::mem::take(&mut self.closed),
+            ..CountWindows::new(self.size)
+        };
+    }
 }
 
 /// The progress line of a run: its shards' figures read once per line.
@@ -318,11 +335,12 @@ mod tests {
     fn count_windows_close_every_n_responses_and_span_from_the_previous_one() {
         let ms = Duration::from_millis;
         // Responses at 100, 200 (window 1: 2 in 200 ms), 300, 600 (window 2: 2 in 400 ms), and
-        // one more that fills no window; recorded out of order, as threads finish them.
-        let responses = [(300, 20), (100, 10), (200, 10), (600, 20), (710, 5)]
-            .map(|(at, latency)| (ms(at), latency * 1_000_000))
-            .to_vec();
-        let figures = count_windows(responses, 2);
+        // one more that fills no window.
+        let mut windows = CountWindows::new(2);
+        for (at, latency) in [(100, 10), (200, 10), (300, 20), (600, 20), (710, 5)] {
+            windows.add(ms(at), latency * 1_000_000);
+        }
+        let figures = windows.closed;
         assert_eq!(figures.len(), 2);
         assert!(
             (figures[0].throughput_rps - 10.0).abs() < 1e-6,

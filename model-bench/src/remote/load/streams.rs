@@ -46,17 +46,21 @@ pub struct StreamCounts {
 impl StreamCounts {
     /// `other` added to these (the objectives are the run's, equal on every worker).
     pub fn add(&mut self, other: &StreamCounts) {
-        self.streams += other.streams;
-        self.output_tokens += other.output_tokens;
-        self.input_tokens += other.input_tokens;
-        self.with_input += other.with_input;
+        // Saturating: a worker's counts come from a file.
+        self.streams = self.streams.saturating_add(other.streams);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.with_input = self.with_input.saturating_add(other.with_input);
         self.per_stream_rate_sum += other.per_stream_rate_sum;
-        self.good += other.good;
-        for (source, count) in &other.token_sources {
-            *self.token_sources.entry(source.clone()).or_default() += count;
-        }
-        for (source, count) in &other.input_token_sources {
-            *self.input_token_sources.entry(source.clone()).or_default() += count;
+        self.good = self.good.saturating_add(other.good);
+        for (sources, theirs) in [
+            (&mut self.token_sources, &other.token_sources),
+            (&mut self.input_token_sources, &other.input_token_sources),
+        ] {
+            for (source, count) in theirs {
+                let total = sources.entry(source.clone()).or_default();
+                *total = total.saturating_add(*count);
+            }
         }
         if !self.slo.is_set() {
             self.slo = other.slo;

@@ -43,7 +43,7 @@ impl PointTally {
         let open_loop = shape.basis == LatencyBasis::IntendedSend;
         let attempted = requests.max(1) as f64;
         let late = late_sends(&histograms.lateness);
-        LoadStats {
+        let mut stats = LoadStats {
             latency_basis: shape.basis,
             requests,
             ok,
@@ -69,21 +69,20 @@ impl PointTally {
                 .stream
                 .as_ref()
                 .map(|stream| stream.summarize(elapsed.as_secs_f64(), requests + self.dropped)),
-            stopped: self.stopped.map(|stop| {
-                let first = self
-                    .first_errors
-                    .iter()
-                    .next()
-                    .map(|(class, message)| format!("; first: {class}: {message}"))
-                    .unwrap_or_default();
-                format!(
-                    "stopped {:.2} s into the window after {} failed requests (the error \
-                     limit){first}",
-                    stop.after.as_secs_f64(),
-                    stop.failed
-                )
-            }),
-        }
+            stopped: None,
+        };
+        stats.stopped = self.stopped.map(|stop| {
+            let first = stats
+                .first_error()
+                .map(|first| format!("; first: {first}"))
+                .unwrap_or_default();
+            format!(
+                "stopped {:.2} s into the window after {} failed requests (the error limit){first}",
+                stop.after.as_secs_f64(),
+                stop.failed
+            )
+        });
+        stats
     }
 }
 

@@ -36,9 +36,35 @@ pub struct TallyShape {
 
 /// Responses arriving this many steps after the window still count in the time series (a
 /// backlog draining); later ones only in the totals.
-const SERIES_DRAIN_STEPS: usize = 60;
+pub const SERIES_DRAIN_STEPS: usize = 60;
+
+/// The most slices a shape may have (criterion's samples; a plan has 10 to a few hundred).
+const MAX_SLICES: usize = 100_000;
+/// The most time-series steps a shape's window may have (a day of 100 ms steps is 864,000).
+const MAX_STEPS: u128 = 1_000_000;
 
 impl TallyShape {
+    /// Whether a shape read from a file is one a run can have: at least one slice, steps of at
+    /// least a millisecond, and no more slices or steps than the bounds (so a hostile record
+    /// cannot make a merge allocate without end).
+    pub fn check(&self) -> Result<(), String> {
+        let steps = self.window.as_nanos() / self.series_step.as_nanos().max(1);
+        if self.slices == 0 || self.slices > MAX_SLICES {
+            return Err(format!(
+                "{} slices (a window has 1 to {MAX_SLICES})",
+                self.slices
+            ));
+        }
+        if self.series_step < Duration::from_millis(1) || steps > MAX_STEPS {
+            return Err(format!(
+                "a window of {:?} in steps of {:?} ({steps} steps: a step is at least 1 ms, a \
+                 window at most {MAX_STEPS} steps)",
+                self.window, self.series_step
+            ));
+        }
+        Ok(())
+    }
+
     /// The slice a request intended `offset` after the window's start belongs to, or `None`
     /// past the window.
     pub(crate) fn slice_of(&self, offset: Duration) -> Option<usize> {
@@ -86,11 +112,11 @@ fn is_zero(value: &u64) -> bool {
 }
 
 impl SliceSums {
-    /// `other` added to this.
+    /// `other` added to this (saturating: a record's counts come from a file).
     pub fn add(&mut self, other: &SliceSums) {
-        self.ok += other.ok;
+        self.ok = self.ok.saturating_add(other.ok);
         self.latency_sum_ns = self.latency_sum_ns.saturating_add(other.latency_sum_ns);
-        self.ttft_ok += other.ttft_ok;
+        self.ttft_ok = self.ttft_ok.saturating_add(other.ttft_ok);
         self.ttft_sum_ns = self.ttft_sum_ns.saturating_add(other.ttft_sum_ns);
     }
 
@@ -148,7 +174,8 @@ pub struct Step {
     pub latency: Option<Histogram<u32>>,
 }
 
-/// Where a run stopped sending because its failures reached the error limit.
+/// Where a run stopped sending because its failures reached the error limit. In a scale-out
+/// merge, the first worker to stop (each worker's limit applies to its own share).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stop {
     /// How far into the window.
@@ -254,7 +281,8 @@ pub struct PointTally {
     pub stopped: Option<Stop>,
     /// The window's slices, in order.
     pub slices: Vec<Slice>,
-    /// The time series, one step per `shape.series_step` (and the drain after the window).
+    /// The time series, one step per `shape.series_step` (and the drain after the window, at
+    /// most [`SERIES_DRAIN_STEPS`] steps).
     pub series: Vec<Step>,
     /// Token streams (endpoints that stream tokens only; with SLOs, from the start, so a run
     /// whose every stream failed still has a goodput, of none).
@@ -309,14 +337,15 @@ impl PointTally {
         if let Some(stream) = &reply {
             if let Some(ttft) = stream.ttft_ns {
                 slice.sums.ttft_ok += 1;
-                slice.sums.ttft_sum_ns += nanos_u64(times.lateness + Duration::from_nanos(ttft));
+                let ttft = nanos_u64(times.lateness + Duration::from_nanos(ttft));
+                slice.sums.ttft_sum_ns = slice.sums.ttft_sum_ns.saturating_add(ttft);
             }
             self.stream
                 .get_or_insert_with(StreamHistograms::default)
                 .record(times.lateness, stream);
         }
         slice.sums.ok += 1;
-        slice.sums.latency_sum_ns += nanos_u64(latency);
+        slice.sums.latency_sum_ns = slice.sums.latency_sum_ns.saturating_add(nanos_u64(latency));
         record_small(&mut slice.latency, nanos(latency));
         self.series[step].ok += 1;
         record_small(&mut self.series[step].latency, nanos(latency));
@@ -334,18 +363,20 @@ impl PointTally {
     }
 
     /// Adds `other` (of the same shape) into this one: histograms, counts, slices and steps
-    /// added, the later last response, the earlier stop.
+    /// added (saturating: a worker's tally comes from a file), the later last response, the
+    /// earlier stop.
     pub fn add(&mut self, other: &PointTally) {
         self.requests.add(&other.requests);
         for (key, count) in &other.errors_by_class {
-            *self.errors_by_class.entry(key.clone()).or_default() += count;
+            let total = self.errors_by_class.entry(key.clone()).or_default();
+            *total = total.saturating_add(*count);
         }
         for (key, message) in &other.first_errors {
             self.first_errors
                 .entry(key.clone())
                 .or_insert_with(|| message.clone());
         }
-        self.dropped += other.dropped;
+        self.dropped = self.dropped.saturating_add(other.dropped);
         self.elapsed = self.elapsed.max(other.elapsed);
         self.stopped = match (self.stopped, other.stopped) {
             (Some(a), Some(b)) => Some(if b.after < a.after { b } else { a }),
@@ -362,10 +393,10 @@ impl PointTally {
             self.series.resize(other.series.len(), Step::default());
         }
         for (mine, theirs) in self.series.iter_mut().zip(&other.series) {
-            mine.sent += theirs.sent;
-            mine.ok += theirs.ok;
-            mine.errors += theirs.errors;
-            mine.arrived_ok += theirs.arrived_ok;
+            mine.sent = mine.sent.saturating_add(theirs.sent);
+            mine.ok = mine.ok.saturating_add(theirs.ok);
+            mine.errors = mine.errors.saturating_add(theirs.errors);
+            mine.arrived_ok = mine.arrived_ok.saturating_add(theirs.arrived_ok);
             add_small(&mut mine.latency, &theirs.latency);
         }
         match (&mut self.stream, &other.stream) {

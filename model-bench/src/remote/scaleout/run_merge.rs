@@ -14,6 +14,7 @@ use super::merge::{MergeError, Merger};
 use super::record::{WorkerRecord, WORKER_SCHEMA};
 use crate::remote::load::counts::CountsReader;
 use crate::remote::load::interval_log::{stream_log, LogError};
+use crate::remote::load::tally::SERIES_DRAIN_STEPS;
 use crate::remote::load::PointTally;
 use crate::results::Slo;
 
@@ -187,6 +188,28 @@ fn merge_point(
                 records[0].1.display(),
                 first.config_hash
             )));
+        }
+        let broken = record.shape.check().err().or_else(|| {
+            let tally = record.tally.as_ref()?;
+            let max_steps = record.shape.series_steps() + SERIES_DRAIN_STEPS + 1;
+            if tally.shape != record.shape {
+                Some("its tally is of another window than the record's".to_owned())
+            } else if tally.slices.len() > record.shape.slices || tally.series.len() > max_steps {
+                Some(format!(
+                    "its tally has {} slices and {} steps, its window {} and {max_steps}",
+                    tally.slices.len(),
+                    tally.series.len(),
+                    record.shape.slices
+                ))
+            } else {
+                None
+            }
+        });
+        if let Some(problem) = broken {
+            return Err(RunMergeError::Read {
+                path: path.display().to_string(),
+                message: format!("not a worker record model-bench writes: {problem}"),
+            });
         }
         if record.shape != first.shape {
             return Err(disagree(format!(
