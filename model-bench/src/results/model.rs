@@ -254,6 +254,19 @@ pub struct RemoteInfo {
     pub prompts: Option<PromptsInfo>,
 }
 
+/// `Display` for the enums whose results name is their `as_str`.
+macro_rules! display_as_str {
+    ($($name:ident),+) => {$(
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )+};
+}
+
+display_as_str!(ServerKind, LoopKind, LatencyBasis);
+
 /// Who ran a remote bench's server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -262,12 +275,6 @@ pub enum ServerKind {
     Reference,
     /// `external`: a server at a URL the bench gave.
     External,
-}
-
-impl std::fmt::Display for ServerKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 impl ServerKind {
@@ -288,12 +295,6 @@ pub enum LoopKind {
     Closed,
     /// `open`: arrivals at a target rate, whether or not answers came back.
     Open,
-}
-
-impl std::fmt::Display for LoopKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 impl LoopKind {
@@ -527,12 +528,6 @@ pub enum LatencyBasis {
     /// Closed loop (`corrected_closed_loop`): service times, with HdrHistogram's correction for
     /// coordinated omission at the median service time as the expected interval.
     CorrectedClosedLoop,
-}
-
-impl std::fmt::Display for LatencyBasis {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 impl LatencyBasis {

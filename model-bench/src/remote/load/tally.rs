@@ -122,19 +122,21 @@ impl SliceSums {
 
     /// The mean latency of each slice that had a successful request, ns, in order.
     pub fn latency_means(slices: &[SliceSums]) -> Vec<f64> {
-        slices
-            .iter()
-            .filter(|s| s.ok > 0)
-            .map(|s| s.latency_sum_ns as f64 / s.ok as f64)
-            .collect()
+        Self::means(slices, |s| (s.ok, s.latency_sum_ns))
     }
 
     /// The mean time to first token of each slice that had one, ns, in order.
     pub fn ttft_means(slices: &[SliceSums]) -> Vec<f64> {
+        Self::means(slices, |s| (s.ttft_ok, s.ttft_sum_ns))
+    }
+
+    /// `sum / count` of each slice with a count, in order.
+    fn means(slices: &[SliceSums], of: impl Fn(&SliceSums) -> (u64, u64)) -> Vec<f64> {
         slices
             .iter()
-            .filter(|s| s.ttft_ok > 0)
-            .map(|s| s.ttft_sum_ns as f64 / s.ttft_ok as f64)
+            .map(of)
+            .filter(|&(count, _)| count > 0)
+            .map(|(count, sum)| sum as f64 / count as f64)
             .collect()
     }
 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::remote::load::tally::SERIES_DRAIN_STEPS;
 use crate::remote::load::{PointTally, TallyShape};
 
 /// The layout version of [`WorkerRecord`].
@@ -72,6 +73,31 @@ pub struct WorkerRecord {
     /// with the logs' histograms, it is the merged point.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tally: Option<PointTally>,
+}
+
+impl WorkerRecord {
+    /// Whether the record is one a worker can write: a window shape a run can have, and a
+    /// tally of that shape with no more slices and steps than it (so a hostile record cannot
+    /// make a merge allocate without end).
+    pub fn check(&self) -> Result<(), String> {
+        self.shape.check()?;
+        let Some(tally) = &self.tally else {
+            return Ok(());
+        };
+        let max_steps = self.shape.series_steps() + SERIES_DRAIN_STEPS + 1;
+        if tally.shape != self.shape {
+            return Err("its tally is of another window than the record's".to_owned());
+        }
+        if tally.slices.len() > self.shape.slices || tally.series.len() > max_steps {
+            return Err(format!(
+                "its tally has {} slices and {} steps, its window {} and {max_steps}",
+                tally.slices.len(),
+                tally.series.len(),
+                self.shape.slices
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What one worker measured of its share of a point.

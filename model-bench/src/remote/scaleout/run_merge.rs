@@ -14,7 +14,6 @@ use super::merge::{MergeError, Merger};
 use super::record::{WorkerRecord, WORKER_SCHEMA};
 use crate::remote::load::counts::CountsReader;
 use crate::remote::load::interval_log::{stream_log, LogError};
-use crate::remote::load::tally::SERIES_DRAIN_STEPS;
 use crate::remote::load::PointTally;
 use crate::results::Slo;
 
@@ -189,23 +188,7 @@ fn merge_point(
                 first.config_hash
             )));
         }
-        let broken = record.shape.check().err().or_else(|| {
-            let tally = record.tally.as_ref()?;
-            let max_steps = record.shape.series_steps() + SERIES_DRAIN_STEPS + 1;
-            if tally.shape != record.shape {
-                Some("its tally is of another window than the record's".to_owned())
-            } else if tally.slices.len() > record.shape.slices || tally.series.len() > max_steps {
-                Some(format!(
-                    "its tally has {} slices and {} steps, its window {} and {max_steps}",
-                    tally.slices.len(),
-                    tally.series.len(),
-                    record.shape.slices
-                ))
-            } else {
-                None
-            }
-        });
-        if let Some(problem) = broken {
+        if let Err(problem) = record.check() {
             return Err(RunMergeError::Read {
                 path: path.display().to_string(),
                 message: format!("not a worker record model-bench writes: {problem}"),
@@ -483,6 +466,37 @@ mod tests {
         assert!(
             error.to_string().starts_with("no worker records"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn a_record_no_worker_writes_is_refused_before_anything_is_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = worker(dir.path(), 0, 1, &[1_000], true);
+        let good: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let broken = |change: &dyn Fn(&mut serde_json::Value), expected: &str| {
+            let mut record = good.clone();
+            change(&mut record);
+            std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+            let error = merge_dirs(&[dir.path().to_path_buf()])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("not a worker record model-bench writes")
+                    && error.contains(expected),
+                "{error}"
+            );
+        };
+        broken(&|r| r["shape"]["slices"] = 0.into(), "0 slices");
+        broken(&|r| r["shape"]["slices"] = u64::MAX.into(), "slices");
+        broken(
+            &|r| r["shape"]["series_step"] = serde_json::json!({"secs": 0, "nanos": 0}),
+            "a step is at least 1 ms",
+        );
+        broken(
+            &|r| r["tally"]["shape"]["slices"] = 3.into(),
+            "its tally is of another window",
         );
     }
 
