@@ -136,7 +136,7 @@ pub fn merge_run(dirs: &[PathBuf]) -> Result<MergedRun, ToolError> {
 
 fn scaleout_point(merge: &PointMerge) -> ScaleoutPoint {
     let mut notes = merge.notes.clone();
-    let unfinished_streams = merge.records.iter().any(|r| r.tally.is_none());
+    let unfinished_streams = merge.records.iter().any(|r| r.summary.is_none());
     if merge.tally.stream.is_some() && unfinished_streams {
         notes.push(
             "token streams: an unfinished worker's histograms are merged but its token counts \

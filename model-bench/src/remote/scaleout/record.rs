@@ -77,13 +77,18 @@ pub struct WorkerRecord {
 
 impl WorkerRecord {
     /// Whether the record is one a worker can write: a window shape a run can have, and a
-    /// tally of that shape with no more slices and steps than it (so a hostile record cannot
-    /// make a merge allocate without end).
+    /// tally of that shape (so a hostile record cannot make a merge allocate without end).
     pub fn check(&self) -> Result<(), String> {
         self.shape.check()?;
-        let Some(tally) = &self.tally else {
-            return Ok(());
-        };
+        match &self.tally {
+            Some(tally) => self.check_tally(tally),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `tally` (this record's, read on its own) is of the record's shape, with no more
+    /// slices and steps than it.
+    pub fn check_tally(&self, tally: &PointTally) -> Result<(), String> {
         let max_steps = self.shape.series_steps() + SERIES_DRAIN_STEPS + 1;
         if tally.shape != self.shape {
             return Err("its tally is of another window than the record's".to_owned());

@@ -24,7 +24,7 @@ pub struct PointMerge {
     pub point: String,
     /// How many workers the run had.
     pub workers: usize,
-    /// The records found, by worker index.
+    /// The records found, by worker index, without their tallies (added into `tally`).
     pub records: Vec<WorkerRecord>,
     /// Indexes with no record for this point.
     pub missing: Vec<usize>,
@@ -150,12 +150,40 @@ fn read_record(path: &Path) -> Result<Option<WorkerRecord>, RunMergeError> {
     if value.get("schema").and_then(|s| s.as_str()) != Some(WORKER_SCHEMA) {
         return Ok(None);
     }
+    // The tally is read again, one record at a time, when its point is merged
+    // ([`read_tally`]): a run's records are held together, their time series are not.
+    let mut value = value;
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("tally");
+    }
     serde_json::from_value(value)
         .map(Some)
         .map_err(|e| RunMergeError::Read {
             path: path.display().to_string(),
             message: format!("not a whole worker record: {e}"),
         })
+}
+
+/// The tally of `record`, read from its file at `path` (`None` before the point ended), and
+/// checked against the record.
+fn read_tally(record: &WorkerRecord, path: &Path) -> Result<Option<PointTally>, RunMergeError> {
+    #[derive(serde::Deserialize)]
+    struct TallyOf {
+        tally: Option<PointTally>,
+    }
+    let bad = |message: String| RunMergeError::Read {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let TallyOf { tally } =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not a whole worker record: {e}")))?;
+    if let Some(tally) = &tally {
+        record
+            .check_tally(tally)
+            .map_err(|problem| bad(format!("not a worker record model-bench writes: {problem}")))?;
+    }
+    Ok(tally)
 }
 
 fn merge_point(
@@ -230,7 +258,9 @@ fn merge_point(
     let missing = (0..workers).filter(|i| !present.contains(i)).collect();
     let mut incomplete = Vec::new();
     let mut notes = Vec::new();
-    // One log at a time, one interval at a time: the merge holds totals, not logs.
+    // One log and one tally at a time, one interval at a time: the merge holds totals, not
+    // logs or the workers' time series.
+    let mut tally = PointTally::new(first_shape, Slo::default());
     let mut without_log = Vec::new();
     let mut merger = Merger::default();
     let mut reader = CountsReader::default();
@@ -263,23 +293,18 @@ fn merge_point(
         if !record.complete || log.damaged_tail.is_some() {
             incomplete.push(record.worker.index);
         }
-        if record.tally.is_none() {
-            notes.push(format!(
+        match read_tally(record, path)? {
+            Some(theirs) => tally.add(&theirs),
+            None => notes.push(format!(
                 "worker {} did not finish: its logged requests count in the totals and \
                  percentiles, not in the error classes, the time series or criterion's slices",
                 record.worker.index
-            ));
+            )),
         }
     }
-    // A record without its log adds nothing: its tally would stand beside histograms that lack
-    // its requests.
+    // A record without its log adds nothing (its tally would stand beside histograms that lack
+    // its requests), and its counts are not shown.
     records.retain(|(record, _)| !without_log.contains(&record.worker.index));
-    let mut tally = PointTally::new(first_shape, Slo::default());
-    for (record, _) in &records {
-        if let Some(theirs) = &record.tally {
-            tally.add(theirs);
-        }
-    }
     let mut totals = merger.finish().totals;
     for (tag, histogram) in tally.tagged_histograms_mut() {
         if let Some(total) = totals.remove(tag) {
