@@ -400,6 +400,84 @@ mod load {
     }
 
     #[test]
+    fn a_reasoning_model_has_ttft_at_its_thinking_and_ttfo_at_its_answer() {
+        // Ten tokens of thinking, then the answer, a token every 2 ms after 30 ms: the first
+        // answer token is due at 30 + 10 × 2 = 50 ms.
+        let thinking = TokenScript {
+            reasoning_tokens: 10,
+            ..script()
+        };
+        let server = LlmServer::start("tiny", thinking.clone()).unwrap();
+        let runtime = runtime();
+        let plan = LoadPlan::closed(2, Duration::from_secs(1))
+            .warm_up(ms(100))
+            .max_requests(10);
+        let endpoint = Endpoint::openai_chat("tiny")
+            .max_tokens(16)
+            .slo_ttft(ms(40))
+            .slo_ttfo(ms(40));
+        let client = connect(&runtime, &endpoint, &server.url());
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+        let stream = stats.stream.expect("stream figures");
+        let (ttft, ttfo) = (stream.ttft.unwrap(), stream.ttfo.unwrap());
+        assert!(ttft.min >= (30 * MS - MS) as f64, "{ttft:?}");
+        assert!(ttft.p50 <= (30 * MS + SLACK_NS) as f64, "{ttft:?}");
+        assert!(ttfo.min >= (50 * MS - MS) as f64, "{ttfo:?}");
+        assert!(ttfo.p50 <= (50 * MS + SLACK_NS) as f64, "{ttfo:?}");
+        let reasoning = stream.reasoning.expect("the streams reasoned");
+        assert_eq!(
+            (reasoning.streams, reasoning.tokens),
+            (stats.ok, 10 * stats.ok)
+        );
+        assert_eq!(reasoning.token_sources.get("usage"), Some(&stats.ok));
+        assert_eq!(
+            stream.output_tokens,
+            16 * stats.ok,
+            "thinking is output too"
+        );
+        // Every first token within 40 ms, no first answer: nothing met both objectives.
+        assert_eq!(stream.goodput.unwrap().good, 0);
+
+        // Without the usage chunk the thinking is counted by its events (one token each here).
+        let silent = LlmServer::start(
+            "tiny",
+            TokenScript {
+                usage: false,
+                ..thinking
+            },
+        )
+        .unwrap();
+        let client = connect(
+            &runtime,
+            &Endpoint::openai_chat("tiny").max_tokens(16),
+            &silent.url(),
+        );
+        let stats = run(&runtime, &client, &plan);
+        let reasoning = stats
+            .stream
+            .unwrap()
+            .reasoning
+            .expect("the streams reasoned");
+        assert_eq!(reasoning.tokens, 10 * stats.ok);
+        assert_eq!(
+            reasoning.token_sources.get("content_events"),
+            Some(&stats.ok)
+        );
+
+        // A model that does not reason: TTFO is TTFT, and no reasoning figures.
+        let plain = LlmServer::start("tiny", script()).unwrap();
+        let client = connect(
+            &runtime,
+            &Endpoint::openai_chat("tiny").max_tokens(4),
+            &plain.url(),
+        );
+        let stream = run(&runtime, &client, &plan).stream.unwrap();
+        assert_eq!(stream.ttft, stream.ttfo);
+        assert!(stream.reasoning.is_none());
+    }
+
+    #[test]
     fn goodput_counts_the_streams_that_met_every_slo() {
         // TTFT is at least 30 ms and every later token 2 ms after the one before, by script:
         // no stream can meet a 1 ms TTFT or a 100 µs ITL, and every one meets a minute.

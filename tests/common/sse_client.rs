@@ -88,7 +88,8 @@ pub fn post(url: &str, path: &str, body: &str) -> Answer {
         for event in events.drain(..) {
             let event = parse_event(&event).unwrap();
             if let StreamEvent::Chunk(chunk) = &event {
-                generated.push_str(&chunk.text);
+                generated.push_str(&chunk.reasoning);
+                generated.push_str(&chunk.content);
             }
             tracker.event(at_ns, event);
         }

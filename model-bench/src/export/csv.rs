@@ -51,6 +51,9 @@ const HEADER: &[&str] = &[
     "ttft_p50",
     "ttft_p90",
     "ttft_p99",
+    "ttfo_p50",
+    "ttfo_p99",
+    "reasoning_tokens_mean",
     "itl_p50",
     "itl_p99",
     "chunk_gap_p50",
@@ -104,6 +107,7 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
     let latency = stats.and_then(|s| s.latency.as_ref());
     let stream = stats.and_then(|s| s.stream.as_ref());
     let ttft = stream.and_then(|s| s.ttft.as_ref());
+    let ttfo = stream.and_then(|s| s.ttfo.as_ref());
     let itl = stream.and_then(|s| s.itl_per_request.as_ref());
     let gap = stream.and_then(|s| s.chunk_gap.as_ref());
     let goodput = stream.and_then(|s| s.goodput.as_ref());
@@ -161,6 +165,13 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
         number(ttft.map(|p| p.p50)),
         number(ttft.map(|p| p.p90)),
         number(ttft.map(|p| p.p99)),
+        number(ttfo.map(|p| p.p50)),
+        number(ttfo.map(|p| p.p99)),
+        number(
+            stream
+                .and_then(|s| s.reasoning.as_ref())
+                .map(|r| r.tokens_mean),
+        ),
         number(itl.map(|p| p.p50)),
         number(itl.map(|p| p.p99)),
         number(gap.map(|p| p.p50)),

@@ -18,6 +18,11 @@ pub struct StreamStats {
     /// Time to the first token from the request's actual send, ns (equal to `ttft` in a closed
     /// loop; smaller in an open loop by the send's lateness).
     pub ttft_service: Option<Percentiles>,
+    /// Time to the first *answer* token (aiperf's time to first output token), from the intended
+    /// send as `ttft`, ns: a reasoning model's thinking left out, so equal to `ttft` for one that
+    /// does not reason. Absent in files written before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfo: Option<Percentiles>,
     /// Every gap between consecutive events that carried text, ns: vLLM's per-chunk ITL (a
     /// chunk of several tokens is one gap).
     pub chunk_gap: Option<Percentiles>,
@@ -47,6 +52,11 @@ pub struct StreamStats {
     /// count, `remote.prompts.token_counts`).
     #[serde(default)]
     pub input_token_sources: BTreeMap<String, u64>,
+    /// A reasoning model's thinking: its share of `output_tokens` over the streams that had any
+    /// (the server's `completion_tokens_details.reasoning_tokens`, else counted as output is);
+    /// absent when no stream reasoned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<ReasoningStats>,
     /// `ttft`'s percentile spectrum (HdrHistogram's percentile distribution), ascending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ttft_spectrum: Vec<SpectrumPoint>,
@@ -58,6 +68,20 @@ pub struct StreamStats {
     pub goodput: Option<Goodput>,
 }
 
+/// What the thinking of the streams that reasoned came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReasoningStats {
+    /// Streams that reasoned.
+    pub streams: u64,
+    /// Their reasoning tokens together.
+    pub tokens: u64,
+    /// Reasoning tokens per stream that reasoned, on average.
+    pub tokens_mean: f64,
+    /// Those streams by where their reasoning token count came from: `usage`, `tokenizer` or
+    /// `content_events` (one per event that carried thinking).
+    pub token_sources: BTreeMap<String, u64>,
+}
+
 /// Service-level objectives of one LLM request; a request meets them when it succeeded and each
 /// one set holds. Times in ns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -65,6 +89,10 @@ pub struct Slo {
     /// Time to first token, from the intended send (as `ttft`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttft_ns: Option<u64>,
+    /// Time to the first answer token, from the intended send (as `ttfo`); a stream that
+    /// answered nothing fails it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfo_ns: Option<u64>,
     /// ITL per request (TPOT); a stream of fewer than two tokens has none and meets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub itl_ns: Option<u64>,
@@ -76,7 +104,10 @@ pub struct Slo {
 impl Slo {
     /// Whether any objective is set.
     pub fn is_set(&self) -> bool {
-        self.ttft_ns.is_some() || self.itl_ns.is_some() || self.e2e_ns.is_some()
+        self.ttft_ns.is_some()
+            || self.ttfo_ns.is_some()
+            || self.itl_ns.is_some()
+            || self.e2e_ns.is_some()
     }
 }
 

@@ -1,5 +1,5 @@
 //! Thresholds on absolute figures (`p99 < 50ms`, `error_rate < 1%`, `throughput > 200/s`,
-//! `cold_overhead < 2s`, and for token streams `ttft_p99 < 500ms`, `goodput > 95%`), written per bench in `model-bench.toml` and checked after a run; a
+//! `cold_overhead < 2s`, and for token streams `ttft_p99 < 500ms`, `ttfo_p99 < 2s`, `goodput > 95%`), written per bench in `model-bench.toml` and checked after a run; a
 //! run that breaks one exits with its own code, with a line per broken threshold.
 
 use crate::results::{BenchResult, PointResult};
@@ -29,6 +29,8 @@ pub enum Metric {
     ColdOverhead,
     /// Token streams: time to first token (from the intended send) at a percentile.
     Ttft(Pick),
+    /// Token streams: time to the first answer token (from the intended send) at a percentile.
+    Ttfo(Pick),
     /// Token streams: ITL per request (TPOT) at a percentile.
     Itl(Pick),
     /// Token streams: the gap between text chunks at a percentile.
@@ -106,6 +108,7 @@ impl Metric {
                 let pick = Pick::parse(pick)?;
                 match figure {
                     "ttft" => Metric::Ttft(pick),
+                    "ttfo" => Metric::Ttfo(pick),
                     "itl" | "tpot" => Metric::Itl(pick),
                     "chunk_gap" => Metric::ChunkGap(pick),
                     _ => return None,
@@ -146,6 +149,7 @@ impl Metric {
                 Metric::Throughput => Some(stats.throughput_rps),
                 Metric::ColdMean | Metric::ColdOverhead => None,
                 Metric::Ttft(pick) => stream.and_then(|s| s.ttft.as_ref()).map(|p| pick.of(p)),
+                Metric::Ttfo(pick) => stream.and_then(|s| s.ttfo.as_ref()).map(|p| pick.of(p)),
                 Metric::Itl(pick) => stream
                     .and_then(|s| s.itl_per_request.as_ref())
                     .map(|p| pick.of(p)),
@@ -228,7 +232,7 @@ impl Threshold {
             format!(
                 "`{text}`: unknown metric `{name}` (median, mean, p50, p90, p95, p99, p999, max, \
                  error_rate, throughput, cold_mean, cold_overhead; token streams: ttft_p50/p90/p99/max, \
-                 itl_…, chunk_gap_…, e2e_…, tokens_per_s, goodput, goodput_rate)"
+                 ttfo_…, itl_…, chunk_gap_…, e2e_…, tokens_per_s, goodput, goodput_rate)"
             )
         })?;
         let value = text[at + width..].trim();
@@ -355,6 +359,8 @@ mod tests {
         );
         let t = Threshold::parse("llm", "ttft_p99 < 500ms").unwrap();
         assert_eq!((t.metric, t.limit), (Metric::Ttft(Pick::P99), 500e6));
+        let t = Threshold::parse("llm", "ttfo_p90 < 2s").unwrap();
+        assert_eq!((t.metric, t.limit), (Metric::Ttfo(Pick::P90), 2e9));
         let t = Threshold::parse("llm", "tpot_p50 <= 20ms").unwrap();
         assert_eq!(t.metric, Metric::Itl(Pick::P50));
         let t = Threshold::parse("llm", "goodput > 95%").unwrap();

@@ -296,14 +296,25 @@ async fn stream_tokens(
             send(scripted_error(index)).await;
             return;
         }
-        let text: String = (token..token + chunk.tokens)
-            .map(|j| format!("t{j} "))
-            .collect();
-        token += chunk.tokens;
+        let words =
+            |tokens: std::ops::Range<u32>| -> String { tokens.map(|j| format!("t{j} ")).collect() };
+        let end = token + chunk.tokens;
         let content = match kind {
-            Kind::Chat => Some(json!({"content": text})),
-            Kind::Text => Some(Value::String(text)),
+            Kind::Chat => {
+                // The chunk's tokens before the script's reasoning count are thinking.
+                let thinking = script.reasoning_tokens.clamp(token, end);
+                let mut delta = json!({});
+                if thinking > token {
+                    delta["reasoning_content"] = json!(words(token..thinking));
+                }
+                if end > thinking {
+                    delta["content"] = json!(words(thinking..end));
+                }
+                Some(delta)
+            }
+            Kind::Text => Some(Value::String(words(token..end))),
         };
+        token = end;
         if !send(data(&chunk_json(kind, &shared.model, content, None, None))).await {
             return;
         }
@@ -338,11 +349,15 @@ async fn stream_tokens(
         return;
     }
     if let (Some(prompt_tokens), true) = (usage, script.usage) {
-        let usage = json!({
+        let mut usage = json!({
             "prompt_tokens": prompt_tokens,
             "completion_tokens": output_tokens,
             "total_tokens": prompt_tokens + output_tokens as u64,
         });
+        let thinking = script.reasoning_tokens.min(output_tokens);
+        if kind == Kind::Chat && thinking > 0 {
+            usage["completion_tokens_details"] = json!({"reasoning_tokens": thinking});
+        }
         if !send(data(&chunk_json(
             kind,
             &shared.model,

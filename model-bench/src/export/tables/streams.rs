@@ -1,7 +1,8 @@
 //! Token streams (OpenAI-compatible endpoints): per load point, time to first token, the gaps
 //! between chunks and ITL per request, and output tokens per second overall and per stream,
-//! with where the token counts came from, end-to-end latency and goodput; and per LLM bench,
-//! the prompts it sent.
+//! with where the token counts came from, end-to-end latency and goodput; for reasoning models,
+//! the time to the first answer token and the thinking's tokens; and per LLM bench, the
+//! prompts it sent.
 
 use super::cells::{load_label, loads};
 use super::table::Table;
@@ -17,12 +18,6 @@ pub(super) fn token_streams(report: &Report) -> Vec<Table> {
             "tokens/stream", "token count", "goodput",
         ],
     );
-    let cell = |figures: &Option<Percentiles>, pick: fn(&Percentiles) -> f64| {
-        figures
-            .as_ref()
-            .map(|figures| duration_ns(pick(figures)))
-            .unwrap_or_else(|| "-".into())
-    };
     for bench in &report.benches {
         for (id, load) in loads(bench) {
             let Some(stream) = &load.stats.stream else {
@@ -58,7 +53,54 @@ pub(super) fn token_streams(report: &Report) -> Vec<Table> {
             ]);
         }
     }
-    vec![table, prompts(report)]
+    vec![table, reasoning(report), prompts(report)]
+}
+
+/// A time cell of `figures` at `pick`, or `-`.
+fn cell(figures: &Option<Percentiles>, pick: fn(&Percentiles) -> f64) -> String {
+    figures
+        .as_ref()
+        .map(|figures| duration_ns(pick(figures)))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The points whose streams reasoned: time to the first token (thinking) against time to the
+/// first answer token, and the thinking's tokens.
+fn reasoning(report: &Report) -> Table {
+    let mut table = Table::new(
+        "Reasoning (TTFT to the first token of thinking, TTFO to the first answer token, both from the intended send time)",
+        &[
+            "point", "load", "streams that reasoned", "TTFT p50", "TTFO p50", "TTFO p90",
+            "TTFO p99", "reasoning tokens/stream", "counted by",
+        ],
+    );
+    for bench in &report.benches {
+        for (id, load) in loads(bench) {
+            let Some(stream) = &load.stats.stream else {
+                continue;
+            };
+            let Some(thinking) = &stream.reasoning else {
+                continue;
+            };
+            let sources: Vec<String> = thinking
+                .token_sources
+                .iter()
+                .map(|(source, count)| format!("{source} ×{count}"))
+                .collect();
+            table.rows.push(vec![
+                id.clone(),
+                load_label(load),
+                format!("{} of {}", thinking.streams, stream.streams),
+                cell(&stream.ttft, |p| p.p50),
+                cell(&stream.ttfo, |p| p.p50),
+                cell(&stream.ttfo, |p| p.p90),
+                cell(&stream.ttfo, |p| p.p99),
+                format!("{:.1}", thinking.tokens_mean),
+                sources.join(", "),
+            ]);
+        }
+    }
+    table
 }
 
 /// Each LLM bench's prompts: where they came from, how long, how tokens were counted.

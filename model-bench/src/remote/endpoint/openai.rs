@@ -84,6 +84,12 @@ impl Endpoint<OpenAiRequest> {
         self.with_llm(|llm| llm.slo.ttft_ns = Some(limit.as_nanos() as u64))
     }
 
+    /// A goodput objective: time to the first *answer* token at most `limit`, from the intended
+    /// send (a reasoning model's thinking left out; a stream that answers nothing fails it).
+    pub fn slo_ttfo(self, limit: Duration) -> Self {
+        self.with_llm(|llm| llm.slo.ttfo_ns = Some(limit.as_nanos() as u64))
+    }
+
     /// A goodput objective: ITL per request (TPOT) at most `limit`.
     pub fn slo_itl(self, limit: Duration) -> Self {
         self.with_llm(|llm| llm.slo.itl_ns = Some(limit.as_nanos() as u64))

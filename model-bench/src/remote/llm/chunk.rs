@@ -1,6 +1,7 @@
 //! One event of an OpenAI-compatible stream (`/v1/chat/completions` or `/v1/completions` with
-//! `stream: true`), read for what the metrics need: the generated text it carries, a finish
-//! reason, token usage, the `[DONE]` sentinel, or an error sent after the 200 status.
+//! `stream: true`), read for what the metrics need: the generated text it carries (the answer,
+//! and a reasoning model's thinking apart from it), a finish reason, token usage, the `[DONE]`
+//! sentinel, or an error sent after the 200 status.
 
 use serde_json::Value;
 
@@ -11,17 +12,22 @@ use super::sse::SseEvent;
 pub struct Usage {
     /// `prompt_tokens`, when given.
     pub prompt_tokens: Option<u64>,
-    /// `completion_tokens`, when given.
+    /// `completion_tokens`, when given (a reasoning model's thinking included).
     pub completion_tokens: Option<u64>,
+    /// `completion_tokens_details.reasoning_tokens`, when given: the thinking's share of
+    /// `completion_tokens`.
+    pub reasoning_tokens: Option<u64>,
 }
 
 /// A chunk of the stream.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Chunk {
-    /// The generated text this chunk carries, summed over its choices: a chat delta's `content`
-    /// and its reasoning (`reasoning_content`, or `reasoning` as newer servers name it), a
+    /// The answer text this chunk carries, summed over its choices: a chat delta's `content`, a
     /// completion's `text`. Empty for a role-only first chunk, an empty delta or a usage chunk.
-    pub text: String,
+    pub content: String,
+    /// A reasoning model's thinking this chunk carries: a chat delta's `reasoning_content`, or
+    /// `reasoning` as newer servers name it.
+    pub reasoning: String,
     /// The first non-null `finish_reason` among its choices (`stop`, `length`, …).
     pub finish_reason: Option<String>,
     /// Its `usage`, when present and not null.
@@ -76,19 +82,15 @@ pub fn parse(event: &SseEvent) -> Result<StreamEvent, String> {
     let mut chunk = Chunk::default();
     for choice in choices.into_iter().flatten() {
         let delta = choice.get("delta");
-        for field in [
-            delta.and_then(|delta| delta.get("content")),
-            delta.and_then(|delta| delta.get("reasoning_content")),
-            delta.and_then(|delta| delta.get("reasoning")),
-            choice.get("text"),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if let Some(text) = field.as_str() {
-                chunk.text.push_str(text);
-            }
-        }
+        let field = |name: &str| {
+            delta
+                .and_then(|delta| delta.get(name))
+                .and_then(Value::as_str)
+        };
+        let answer = [field("content"), choice.get("text").and_then(Value::as_str)];
+        let thinking = [field("reasoning_content"), field("reasoning")];
+        chunk.content.extend(answer.into_iter().flatten());
+        chunk.reasoning.extend(thinking.into_iter().flatten());
         if chunk.finish_reason.is_none() {
             chunk.finish_reason = choice
                 .get("finish_reason")
@@ -99,8 +101,18 @@ pub fn parse(event: &SseEvent) -> Result<StreamEvent, String> {
     chunk.usage = usage.map(|usage| Usage {
         prompt_tokens: usage.get("prompt_tokens").and_then(Value::as_u64),
         completion_tokens: usage.get("completion_tokens").and_then(Value::as_u64),
+        reasoning_tokens: usage
+            .pointer("/completion_tokens_details/reasoning_tokens")
+            .and_then(Value::as_u64),
     });
     Ok(StreamEvent::Chunk(chunk))
+}
+
+impl Chunk {
+    /// Whether it carries generated text of either kind (a token, for TTFT and the gaps).
+    pub fn has_text(&self) -> bool {
+        !self.content.is_empty() || !self.reasoning.is_empty()
+    }
 }
 
 /// The message of an `{"error": …}` object: `error.message`, or `error` itself when a string.
@@ -140,12 +152,25 @@ mod tests {
             r#"{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
         );
         assert_eq!(role, Chunk::default());
+        assert!(!role.has_text());
         let content = chunk(r#"{"choices":[{"delta":{"content":"Hel"}}]}"#);
-        assert_eq!(content.text, "Hel");
+        assert_eq!(
+            (content.content.as_str(), content.reasoning.as_str()),
+            ("Hel", "")
+        );
         let reasoning = chunk(r#"{"choices":[{"delta":{"reasoning_content":"think"}}]}"#);
-        assert_eq!(reasoning.text, "think");
+        assert_eq!(
+            (reasoning.content.as_str(), reasoning.reasoning.as_str()),
+            ("", "think")
+        );
+        assert!(reasoning.has_text());
         let newer = chunk(r#"{"choices":[{"delta":{"reasoning":"hmm","content":null}}]}"#);
-        assert_eq!(newer.text, "hmm");
+        assert_eq!(newer.reasoning, "hmm");
+        let both = chunk(r#"{"choices":[{"delta":{"reasoning_content":"so","content":"Yes"}}]}"#);
+        assert_eq!(
+            (both.content.as_str(), both.reasoning.as_str()),
+            ("Yes", "so")
+        );
         let last = chunk(r#"{"choices":[{"delta":{},"finish_reason":"length"}],"usage":null}"#);
         assert_eq!(last.finish_reason.as_deref(), Some("length"));
         assert_eq!(last.usage, None);
@@ -156,7 +181,7 @@ mod tests {
         let text = chunk(
             r#"{"object":"text_completion","choices":[{"text":" world","finish_reason":null}]}"#,
         );
-        assert_eq!(text.text, " world");
+        assert_eq!(text.content, " world");
         let usage = chunk(
             r#"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":64,"total_tokens":76}}"#,
         );
@@ -164,10 +189,15 @@ mod tests {
             usage.usage,
             Some(Usage {
                 prompt_tokens: Some(12),
-                completion_tokens: Some(64)
+                completion_tokens: Some(64),
+                reasoning_tokens: None,
             })
         );
-        assert!(usage.text.is_empty());
+        assert!(!usage.has_text());
+        let thinking = chunk(
+            r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":40,"completion_tokens_details":{"reasoning_tokens":30}}}"#,
+        );
+        assert_eq!(thinking.usage.and_then(|u| u.reasoning_tokens), Some(30));
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub struct TokenScript {
     pub tokens_per_chunk: u32,
     /// Output tokens when the request names no `max_tokens`.
     pub default_output_tokens: u32,
+    /// A reasoning model: the first this many output tokens of a chat stream are thinking
+    /// (`delta.reasoning_content`), the rest the answer (`delta.content`), and the usage chunk
+    /// says how many (`completion_tokens_details.reasoning_tokens`). Text completions carry no
+    /// thinking. 0: no thinking.
+    pub reasoning_tokens: u32,
     /// A chat stream starts with a role-only chunk (`{"role": "assistant", "content": ""}`),
     /// sent as soon as the request starts, as vLLM does.
     pub role_chunk: bool,
@@ -47,14 +52,15 @@ pub struct TokenScript {
 }
 
 impl Default for TokenScript {
-    /// 20 ms to the first token, 2 ms per token, one token per chunk, 32 tokens, a role-only
-    /// chunk, usage when asked, no stalls, no limit.
+    /// 20 ms to the first token, 2 ms per token, one token per chunk, 32 tokens, no thinking, a
+    /// role-only chunk, usage when asked, no stalls, no limit.
     fn default() -> Self {
         TokenScript {
             ttft: Duration::from_millis(20),
             itl: Duration::from_millis(2),
             tokens_per_chunk: 1,
             default_output_tokens: 32,
+            reasoning_tokens: 0,
             role_chunk: true,
             keep_alive_every: None,
             usage: true,

@@ -5,6 +5,9 @@
 //! Definitions (the README's LLM section states them for users):
 //! - **TTFT**: to the first event that carries generated text (content or reasoning); a
 //!   role-only or empty first chunk is not a token.
+//! - **TTFO** (time to first output token, aiperf's name): to the first event that carries
+//!   answer text (`content`), a reasoning model's thinking left out; equal to TTFT for a model
+//!   that does not reason.
 //! - **Chunk gaps** (vLLM's per-chunk ITL): the time between consecutive events that carry
 //!   text. A chunk carrying k tokens gives one gap, not k: the stream says nothing about when
 //!   its other tokens were made, so none is invented.
@@ -12,7 +15,9 @@
 //!   tokens − 1), over the tokens after the first.
 //! - **Output tokens**: the server's `usage.completion_tokens` when it sends a usage chunk, else
 //!   the generated text counted with the tokenizer when one is given, else the count of events
-//!   that carried text; [`TokenSource`] says which.
+//!   that carried text; [`TokenSource`] says which. **Reasoning tokens** (their share), likewise:
+//!   `usage.completion_tokens_details.reasoning_tokens`, else the thinking counted, else the
+//!   events that carried thinking; none for a stream without any.
 
 use std::sync::Arc;
 
@@ -48,16 +53,24 @@ impl TokenSource {
 pub struct StreamRecord {
     /// Time to the first event carrying text; `None` when the server generated nothing.
     pub ttft_ns: Option<u64>,
+    /// Time to the first event carrying answer text (a reasoning model's thinking left out);
+    /// `None` when the server generated no answer.
+    pub ttfo_ns: Option<u64>,
     /// Time to the end of the stream.
     pub e2e_ns: u64,
     /// Gaps between consecutive events that carried text (one fewer than those events).
     pub chunk_gaps_ns: Vec<u64>,
     /// Events that carried text.
     pub content_events: u64,
-    /// Output tokens, from [`token_source`](Self::token_source).
+    /// Of those, the events that carried a reasoning model's thinking.
+    pub reasoning_events: u64,
+    /// Output tokens, from [`token_source`](Self::token_source) (the thinking included).
     pub output_tokens: u64,
     /// Where `output_tokens` came from.
     pub token_source: TokenSource,
+    /// The thinking's share of `output_tokens`, and where that count came from; `None` for a
+    /// stream without thinking (the server reported none and no event carried any).
+    pub reasoning_tokens: Option<(u64, TokenSource)>,
     /// The server's `usage.prompt_tokens`, when it sent one.
     pub prompt_tokens: Option<u64>,
     /// The prompt's tokens as the client counted them before the run (its tokenizer or the
@@ -83,16 +96,28 @@ impl StreamRecord {
 #[derive(Debug, Default)]
 pub struct StreamTracker {
     first_text_ns: Option<u64>,
+    first_answer_ns: Option<u64>,
     last_text_ns: Option<u64>,
     chunk_gaps_ns: Vec<u64>,
     content_events: u64,
+    reasoning_events: u64,
     usage: Option<Usage>,
     finish_reason: Option<String>,
     done: bool,
     error: Option<String>,
     comments: u64,
     /// With a tokenizer: the generated text, counted at the end when no usage came.
-    text: Option<(Arc<TokenCounter>, String)>,
+    text: Option<Counted>,
+}
+
+/// A stream's generated text, kept to be counted with a tokenizer at its end.
+#[derive(Debug)]
+struct Counted {
+    counter: Arc<TokenCounter>,
+    /// Everything generated (answer and thinking).
+    all: String,
+    /// The thinking alone.
+    reasoning: String,
 }
 
 impl StreamTracker {
@@ -105,7 +130,11 @@ impl StreamTracker {
     /// sends no usage.
     pub fn counting_with(counter: Arc<TokenCounter>) -> Self {
         StreamTracker {
-            text: Some((counter, String::new())),
+            text: Some(Counted {
+                counter,
+                all: String::new(),
+                reasoning: String::new(),
+            }),
             ..StreamTracker::default()
         }
     }
@@ -124,15 +153,23 @@ impl StreamTracker {
     pub fn event(&mut self, at_ns: u64, event: StreamEvent) {
         match event {
             StreamEvent::Chunk(chunk) => {
-                if !chunk.text.is_empty() {
+                if chunk.has_text() {
                     if let Some(last) = self.last_text_ns {
                         self.chunk_gaps_ns.push(at_ns.saturating_sub(last));
                     }
                     self.first_text_ns.get_or_insert(at_ns);
                     self.last_text_ns = Some(at_ns);
                     self.content_events += 1;
-                    if let Some((_, text)) = &mut self.text {
-                        text.push_str(&chunk.text);
+                    if !chunk.content.is_empty() {
+                        self.first_answer_ns.get_or_insert(at_ns);
+                    }
+                    if !chunk.reasoning.is_empty() {
+                        self.reasoning_events += 1;
+                    }
+                    if let Some(text) = &mut self.text {
+                        text.all.push_str(&chunk.reasoning);
+                        text.all.push_str(&chunk.content);
+                        text.reasoning.push_str(&chunk.reasoning);
                     }
                 }
                 if chunk.finish_reason.is_some() {
@@ -176,29 +213,40 @@ impl StreamTracker {
                 ),
             ));
         }
-        let usage_tokens = self.usage.and_then(|usage| usage.completion_tokens);
         // Counted only without usage, after the stream's end was stamped: TTFT, the gaps and
         // the stream's E2E leave it out (the request's latency, stamped when the transport
         // returns, includes its microseconds).
-        let counted = || {
-            self.text
-                .as_ref()
-                .and_then(|(counter, text)| counter.count(text).ok())
-        };
-        let (output_tokens, token_source) = match usage_tokens {
+        let count = |usage: Option<u64>, text: fn(&Counted) -> &str, events: u64| match usage {
             Some(tokens) => (tokens, TokenSource::Usage),
-            None => match counted() {
+            None => match self
+                .text
+                .as_ref()
+                .and_then(|t| t.counter.count(text(t)).ok())
+            {
                 Some(tokens) => (u64::from(tokens), TokenSource::Tokenizer),
-                None => (self.content_events, TokenSource::ContentEvents),
+                None => (events, TokenSource::ContentEvents),
             },
         };
+        let usage = self.usage.unwrap_or_default();
+        let output = count(usage.completion_tokens, |t| &t.all, self.content_events);
+        let thought = usage.reasoning_tokens.is_some() || self.reasoning_events > 0;
+        let reasoning = thought.then(|| {
+            count(
+                usage.reasoning_tokens,
+                |t| &t.reasoning,
+                self.reasoning_events,
+            )
+        });
         Ok(StreamRecord {
             ttft_ns: self.first_text_ns,
+            ttfo_ns: self.first_answer_ns,
             e2e_ns: end_ns,
             chunk_gaps_ns: self.chunk_gaps_ns,
             content_events: self.content_events,
-            output_tokens,
-            token_source,
+            reasoning_events: self.reasoning_events,
+            output_tokens: output.0,
+            token_source: output.1,
+            reasoning_tokens: reasoning,
             prompt_tokens: self.usage.and_then(|usage| usage.prompt_tokens),
             counted_prompt_tokens: None,
             finish_reason: self.finish_reason,
@@ -215,7 +263,14 @@ mod tests {
 
     fn text(text: &str) -> StreamEvent {
         StreamEvent::Chunk(Chunk {
-            text: text.into(),
+            content: text.into(),
+            ..Chunk::default()
+        })
+    }
+
+    fn thinking(text: &str) -> StreamEvent {
+        StreamEvent::Chunk(Chunk {
+            reasoning: text.into(),
             ..Chunk::default()
         })
     }
@@ -263,6 +318,7 @@ mod tests {
                 usage: Some(Usage {
                     prompt_tokens: Some(32),
                     completion_tokens: Some(8),
+                    reasoning_tokens: None,
                 }),
                 ..Chunk::default()
             }),
@@ -275,6 +331,51 @@ mod tests {
         assert_eq!(record.prompt_tokens, Some(32));
         assert_eq!(record.chunk_gaps_ns, [2_000]);
         assert_eq!(record.itl_per_request_ns(), Some(2_200.0 / 7.0));
+    }
+
+    #[test]
+    fn thinking_starts_ttft_and_the_first_answer_ttfo() {
+        let mut tracker = StreamTracker::new();
+        tracker.event(1_000, StreamEvent::Chunk(Chunk::default())); // role only
+        tracker.event(2_000, thinking("so"));
+        tracker.event(3_000, thinking("then"));
+        tracker.event(4_000, text("Yes"));
+        tracker.event(5_000, text("."));
+        tracker.event(5_100, finish_reason("stop"));
+        let record = tracker.finish(5_200, false).unwrap();
+        assert_eq!((record.ttft_ns, record.ttfo_ns), (Some(2_000), Some(4_000)));
+        assert_eq!(record.chunk_gaps_ns, [1_000, 1_000, 1_000]);
+        assert_eq!((record.output_tokens, record.reasoning_events), (4, 2));
+        assert_eq!(
+            record.reasoning_tokens,
+            Some((2, TokenSource::ContentEvents))
+        );
+
+        // The server's count wins, and a stream without thinking has no reasoning tokens.
+        let mut tracker = StreamTracker::new();
+        tracker.event(2_000, thinking("a b c"));
+        tracker.event(3_000, text("d"));
+        let usage = Usage {
+            prompt_tokens: Some(1),
+            completion_tokens: Some(4),
+            reasoning_tokens: Some(3),
+        };
+        tracker.event(
+            3_100,
+            StreamEvent::Chunk(Chunk {
+                finish_reason: Some("stop".into()),
+                usage: Some(usage),
+                ..Chunk::default()
+            }),
+        );
+        let record = tracker.finish(3_200, false).unwrap();
+        assert_eq!(record.reasoning_tokens, Some((3, TokenSource::Usage)));
+        let mut plain = StreamTracker::new();
+        plain.event(2_000, text("a"));
+        plain.event(2_100, finish_reason("stop"));
+        let record = plain.finish(2_200, false).unwrap();
+        assert_eq!((record.ttft_ns, record.ttfo_ns), (Some(2_000), Some(2_000)));
+        assert_eq!(record.reasoning_tokens, None);
     }
 
     #[test]

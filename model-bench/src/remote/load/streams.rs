@@ -12,15 +12,15 @@ use serde::{Deserialize, Serialize};
 
 use super::hdr::{histogram, nanos, percentiles, spectrum};
 use crate::remote::llm::StreamRecord;
-use crate::results::{Goodput, Slo, StreamStats};
+use crate::results::{Goodput, ReasoningStats, Slo, StreamStats};
 
 /// The interval-log tags of the stream histograms: time to first token from the intended and
-/// from the actual send, chunk gaps, and ITL per request.
-pub const STREAM_TAGS: [&str; 4] = ["ttft", "ttft_service", "chunk_gap", "itl"];
+/// from the actual send, chunk gaps, ITL per request, and time to the first answer token.
+pub const STREAM_TAGS: [&str; 5] = ["ttft", "ttft_service", "chunk_gap", "itl", "ttfo"];
 
 /// A worker's token streams over its window, as numbers: with the stream histograms of its
-/// interval log (`ttft`, `ttft_service`, `chunk_gap`, `itl`), all its stream figures are made
-/// of these, and workers' add exactly.
+/// interval log ([`STREAM_TAGS`]), all its stream figures are made of these, and workers' add
+/// exactly.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamCounts {
     /// Successful streams.
@@ -37,6 +37,15 @@ pub struct StreamCounts {
     pub token_sources: BTreeMap<String, u64>,
     /// Streams by where their input token count came from.
     pub input_token_sources: BTreeMap<String, u64>,
+    /// Streams that reasoned.
+    #[serde(default)]
+    pub with_reasoning: u64,
+    /// Their reasoning tokens.
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// Streams that reasoned by where their reasoning token count came from.
+    #[serde(default)]
+    pub reasoning_token_sources: BTreeMap<String, u64>,
     /// The objectives streams were judged against.
     pub slo: Slo,
     /// Streams that met every objective.
@@ -53,9 +62,15 @@ impl StreamCounts {
         self.with_input = self.with_input.saturating_add(other.with_input);
         self.per_stream_rate_sum += other.per_stream_rate_sum;
         self.good = self.good.saturating_add(other.good);
+        self.with_reasoning = self.with_reasoning.saturating_add(other.with_reasoning);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
         for (sources, theirs) in [
             (&mut self.token_sources, &other.token_sources),
             (&mut self.input_token_sources, &other.input_token_sources),
+            (
+                &mut self.reasoning_token_sources,
+                &other.reasoning_token_sources,
+            ),
         ] {
             for (source, count) in theirs {
                 let total = sources.entry(source.clone()).or_default();
@@ -82,6 +97,8 @@ pub struct StreamHistograms {
     chunk_gap: Histogram<u64>,
     #[serde(skip, default = "histogram")]
     itl_per_request: Histogram<u64>,
+    #[serde(skip, default = "histogram")]
+    ttfo: Histogram<u64>,
 }
 
 impl Default for StreamHistograms {
@@ -92,6 +109,7 @@ impl Default for StreamHistograms {
             ttft_service: histogram(),
             chunk_gap: histogram(),
             itl_per_request: histogram(),
+            ttfo: histogram(),
         }
     }
 }
@@ -112,6 +130,7 @@ impl StreamHistograms {
             &mut self.ttft_service,
             &mut self.chunk_gap,
             &mut self.itl_per_request,
+            &mut self.ttfo,
         ];
         STREAM_TAGS.into_iter().zip(histograms)
     }
@@ -132,6 +151,20 @@ impl StreamHistograms {
             let ttft = Duration::from_nanos(ttft);
             let _ = self.ttft.record(nanos(lateness + ttft));
             let _ = self.ttft_service.record(nanos(ttft));
+        }
+        if let Some(ttfo) = stream.ttfo_ns {
+            let _ = self
+                .ttfo
+                .record(nanos(lateness + Duration::from_nanos(ttfo)));
+        }
+        if let Some((tokens, source)) = stream.reasoning_tokens {
+            let counts = &mut self.counts;
+            counts.with_reasoning += 1;
+            counts.reasoning_tokens += tokens;
+            *counts
+                .reasoning_token_sources
+                .entry(source.key().to_owned())
+                .or_default() += 1;
         }
         for &gap in &stream.chunk_gaps_ns {
             // A gap of zero (two events in one read) is recorded as the smallest value.
@@ -181,6 +214,7 @@ impl StreamHistograms {
             .map_or(0, |itl| itl.round() as u64);
         let slo = &self.counts.slo;
         within(slo.ttft_ns, stream.ttft_ns.map(|ttft| late + ttft))
+            && within(slo.ttfo_ns, stream.ttfo_ns.map(|ttfo| late + ttfo))
             && within(slo.e2e_ns, Some(late + stream.e2e_ns))
             && within(slo.itl_ns, Some(itl))
     }
@@ -192,6 +226,7 @@ impl StreamHistograms {
         let _ = self.ttft_service.add(&other.ttft_service);
         let _ = self.chunk_gap.add(&other.chunk_gap);
         let _ = self.itl_per_request.add(&other.itl_per_request);
+        let _ = self.ttfo.add(&other.ttfo);
     }
 
     /// The figures, with rates over `elapsed_s`, the run's measured span; goodput's share is
@@ -206,6 +241,7 @@ impl StreamHistograms {
             streams: counts.streams,
             ttft: percentiles(&self.ttft),
             ttft_service: percentiles(&self.ttft_service),
+            ttfo: percentiles(&self.ttfo),
             chunk_gap: percentiles(&self.chunk_gap),
             itl_per_request: percentiles(&self.itl_per_request),
             output_tokens: counts.output_tokens,
@@ -216,6 +252,12 @@ impl StreamHistograms {
             input_tokens_per_s: input_tokens.map(|tokens| tokens as f64 / elapsed_s),
             token_sources: counts.token_sources.clone(),
             input_token_sources: counts.input_token_sources.clone(),
+            reasoning: (counts.with_reasoning > 0).then(|| ReasoningStats {
+                streams: counts.with_reasoning,
+                tokens: counts.reasoning_tokens,
+                tokens_mean: counts.reasoning_tokens as f64 / counts.with_reasoning as f64,
+                token_sources: counts.reasoning_token_sources.clone(),
+            }),
             ttft_spectrum: spectrum(&self.ttft),
             chunk_gap_spectrum: spectrum(&self.chunk_gap),
             goodput: counts.slo.is_set().then(|| Goodput {
