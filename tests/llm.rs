@@ -276,7 +276,7 @@ fn models_are_listed_and_a_wrong_model_or_a_request_without_stream_is_refused() 
 mod load {
     use super::common::{connect, run, runtime};
     use super::*;
-    use model_bench::remote::llm::SyntheticPrompts;
+    use model_bench::remote::llm::{PrefixCache, SyntheticPrompts};
     use model_bench::remote::{Arrival, Endpoint, LoadPlan, OpenAiEndpoint};
 
     /// A tokenizer that makes every word and every punctuation mark one token (written by hand;
@@ -475,6 +475,68 @@ mod load {
         let stream = run(&runtime, &client, &plan).stream.unwrap();
         assert_eq!(stream.ttft, stream.ttfo);
         assert!(stream.reasoning.is_none());
+    }
+
+    #[test]
+    fn a_prefix_cache_hit_saves_the_prefill_of_the_cached_blocks() {
+        // 10 ms to the first token plus 1 ms per prompt token the cache does not hold; blocks of
+        // 16 tokens. A 40-word prompt sent again holds two whole blocks: 32 cached, 8 prefilled.
+        let cached = TokenScript {
+            ttft: ms(10),
+            prefill_per_token: ms(1),
+            prefix_cache: Some(PrefixCache {
+                block_tokens: 16,
+                blocks: 64,
+            }),
+            ..script()
+        };
+        let server = LlmServer::start("tiny", cached).unwrap();
+        let runtime = runtime();
+        let prompt: String = (0..40).map(|i| format!("w{i} ")).collect();
+        let plan = LoadPlan::closed(1, Duration::from_secs(2))
+            .warm_up(ms(200))
+            .max_requests(10);
+        let run_with = |endpoint: OpenAiEndpoint| {
+            let endpoint = endpoint.prompt(prompt.clone()).max_tokens(2);
+            let client = connect(&runtime, &endpoint, &server.url());
+            let stats = run(&runtime, &client, &plan);
+            assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+            let stream = stats.stream.unwrap();
+            (
+                stream.prefix_cache.expect("the server reports its cache"),
+                stats.ok,
+            )
+        };
+        // The warm-up's first request filled the cache: every measured one hits it.
+        let (warm, ok) = run_with(Endpoint::openai_chat("tiny"));
+        assert_eq!((warm.streams, warm.hits), (ok, ok));
+        assert_eq!((warm.prompt_tokens, warm.cached_tokens), (40 * ok, 32 * ok));
+        assert!((warm.cached_share - 0.8).abs() < 1e-9, "{warm:?}");
+        let hit = warm.ttft_hit.expect("hits");
+        assert!(hit.min >= (18 * MS - MS) as f64, "{hit:?}");
+        assert!(hit.p50 <= (18 * MS + SLACK_NS) as f64, "{hit:?}");
+        assert!(warm.ttft_miss.is_none());
+
+        // A word of each request's own first: nothing is reused, all 41 tokens prefilled.
+        let (cold, ok) = run_with(Endpoint::openai_chat("tiny").cache_bust());
+        assert_eq!((cold.hits, cold.cached_tokens), (0, 0));
+        assert_eq!(cold.prompt_tokens, 41 * ok);
+        let miss = cold.ttft_miss.expect("misses");
+        assert!(miss.min >= (51 * MS - MS) as f64, "{miss:?}");
+        assert!(miss.p50 <= (51 * MS + SLACK_NS) as f64, "{miss:?}");
+
+        // A server that says nothing of its cache: no prefix-cache figures.
+        let plain = LlmServer::start("tiny", script()).unwrap();
+        let client = connect(
+            &runtime,
+            &Endpoint::openai_chat("tiny").max_tokens(2),
+            &plain.url(),
+        );
+        assert!(run(&runtime, &client, &plan)
+            .stream
+            .unwrap()
+            .prefix_cache
+            .is_none());
     }
 
     #[test]

@@ -54,6 +54,7 @@ const HEADER: &[&str] = &[
     "ttfo_p50",
     "ttfo_p99",
     "reasoning_tokens_mean",
+    "cached_share",
     "itl_p50",
     "itl_p99",
     "chunk_gap_p50",
@@ -171,6 +172,11 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
             stream
                 .and_then(|s| s.reasoning.as_ref())
                 .map(|r| r.tokens_mean),
+        ),
+        number(
+            stream
+                .and_then(|s| s.prefix_cache.as_ref())
+                .map(|c| c.cached_share),
         ),
         number(itl.map(|p| p.p50)),
         number(itl.map(|p| p.p99)),

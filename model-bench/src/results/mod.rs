@@ -19,4 +19,4 @@ pub use protocol::Protocol;
 pub use resources::*;
 pub use scaleout::{ScaleoutInfo, ScaleoutPoint, WorkerRow};
 pub use setup::{ChangeKind, Setup, SetupChange};
-pub use stream::{Goodput, PromptsInfo, ReasoningStats, Slo, StreamStats};
+pub use stream::{Goodput, PrefixCacheStats, PromptsInfo, ReasoningStats, Slo, StreamStats};

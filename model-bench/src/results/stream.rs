@@ -52,6 +52,10 @@ pub struct StreamStats {
     /// count, `remote.prompts.token_counts`).
     #[serde(default)]
     pub input_token_sources: BTreeMap<String, u64>,
+    /// The server's prefix cache, from the streams whose server said how much of their prompt it
+    /// held (`usage.prompt_tokens_details.cached_tokens`); absent when none said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_cache: Option<PrefixCacheStats>,
     /// A reasoning model's thinking: its share of `output_tokens` over the streams that had any
     /// (the server's `completion_tokens_details.reasoning_tokens`, else counted as output is);
     /// absent when no stream reasoned.
@@ -66,6 +70,25 @@ pub struct StreamStats {
     /// The requests that met every SLO the endpoint set; absent without SLOs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goodput: Option<Goodput>,
+}
+
+/// What the server's prefix cache held of the prompts, over the streams whose server said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrefixCacheStats {
+    /// Streams whose server reported its cached tokens.
+    pub streams: u64,
+    /// Of those, the streams with at least one cached token (a hit).
+    pub hits: u64,
+    /// Their prompt tokens, as the server counted them.
+    pub prompt_tokens: u64,
+    /// Of those, the tokens the cache held.
+    pub cached_tokens: u64,
+    /// `cached_tokens / prompt_tokens`.
+    pub cached_share: f64,
+    /// Time to first token of the streams with a hit, from the intended send, ns.
+    pub ttft_hit: Option<Percentiles>,
+    /// Time to first token of the streams without one, from the intended send, ns.
+    pub ttft_miss: Option<Percentiles>,
 }
 
 /// What the thinking of the streams that reasoned came to.

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 
 use super::error::ServerError;
+use super::prefix_cache::Blocks;
 use super::runtime::ServerRuntime;
 use crate::remote::llm::script::TokenScript;
 
@@ -39,6 +40,8 @@ struct Shared {
     script: TokenScript,
     slots: Option<Semaphore>,
     started: Instant,
+    /// The prefix cache's blocks, when the script has one.
+    cache: Option<std::sync::Mutex<Blocks>>,
 }
 
 impl LlmServer {
@@ -52,6 +55,9 @@ impl LlmServer {
             let shared = Arc::new(Shared {
                 model: model.to_owned(),
                 slots: script.capacity.map(Semaphore::new),
+                cache: script
+                    .prefix_cache
+                    .map(|cache| std::sync::Mutex::new(Blocks::new(cache))),
                 script,
                 started: Instant::now(),
             });
@@ -209,15 +215,19 @@ async fn completion(
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
         == Some(true);
-    let prompt_tokens = prompt_words(&request, kind);
+    let words = prompt_words(&request, kind);
+    // Requests meet the cache in the order they arrive.
+    let cached = shared
+        .cache
+        .as_ref()
+        .map(|cache| crate::sync::lock(cache).admit(&words));
+    let prompt = PromptTokens {
+        total: words.len() as u64,
+        cached,
+        report: include_usage,
+    };
     let (sender, receiver) = mpsc::channel(64);
-    tokio::spawn(stream_tokens(
-        shared,
-        kind,
-        output_tokens,
-        include_usage.then_some(prompt_tokens),
-        sender,
-    ));
+    tokio::spawn(stream_tokens(shared, kind, output_tokens, prompt, sender));
     Response::builder()
         .status(StatusCode::OK)
         .header(http::header::CONTENT_TYPE, "text/event-stream")
@@ -229,14 +239,23 @@ async fn completion(
         .unwrap_or_else(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "response"))
 }
 
-/// The prompt's whitespace-separated words: the server's stand-in for prompt tokens.
-fn prompt_words(request: &Value, kind: Kind) -> u64 {
-    let words = |text: &str| text.split_whitespace().count() as u64;
-    match kind {
+/// A request's prompt tokens: how many, how many of them the prefix cache held (with a cache),
+/// and whether the usage chunk reports them.
+#[derive(Debug, Clone, Copy)]
+struct PromptTokens {
+    total: u64,
+    cached: Option<u64>,
+    report: bool,
+}
+
+/// The prompt's whitespace-separated words, chat messages in order: the server's stand-in for
+/// prompt tokens.
+fn prompt_words(request: &Value, kind: Kind) -> Vec<&str> {
+    let texts: Vec<&str> = match kind {
         Kind::Text => match request.get("prompt") {
-            Some(Value::String(text)) => words(text),
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(words).sum(),
-            _ => 0,
+            Some(Value::String(text)) => vec![text.as_str()],
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
         },
         Kind::Chat => request
             .get("messages")
@@ -244,9 +263,9 @@ fn prompt_words(request: &Value, kind: Kind) -> u64 {
             .into_iter()
             .flatten()
             .filter_map(|message| message.get("content").and_then(Value::as_str))
-            .map(words)
-            .sum(),
-    }
+            .collect(),
+    };
+    texts.into_iter().flat_map(str::split_whitespace).collect()
 }
 
 /// Sends one stream on the script's schedule; stops when the client hangs up.
@@ -254,7 +273,7 @@ async fn stream_tokens(
     shared: Arc<Shared>,
     kind: Kind,
     output_tokens: u32,
-    usage: Option<u64>,
+    prompt: PromptTokens,
     sender: mpsc::Sender<Bytes>,
 ) {
     let script = &shared.script;
@@ -283,7 +302,8 @@ async fn stream_tokens(
             return;
         }
     }
-    let chunks = script.chunks(output_tokens);
+    let uncached = prompt.total - prompt.cached.unwrap_or(0);
+    let chunks = script.chunks(output_tokens, uncached);
     let mut token = 0u32;
     for (index, chunk) in chunks.iter().enumerate() {
         let due = start + chunk.at;
@@ -348,12 +368,15 @@ async fn stream_tokens(
     {
         return;
     }
-    if let (Some(prompt_tokens), true) = (usage, script.usage) {
+    if prompt.report && script.usage {
         let mut usage = json!({
-            "prompt_tokens": prompt_tokens,
+            "prompt_tokens": prompt.total,
             "completion_tokens": output_tokens,
-            "total_tokens": prompt_tokens + output_tokens as u64,
+            "total_tokens": prompt.total + output_tokens as u64,
         });
+        if let Some(cached) = prompt.cached {
+            usage["prompt_tokens_details"] = json!({"cached_tokens": cached});
+        }
         let thinking = script.reasoning_tokens.min(output_tokens);
         if kind == Kind::Chat && thinking > 0 {
             usage["completion_tokens_details"] = json!({"reasoning_tokens": thinking});

@@ -7,6 +7,7 @@ mod error;
 mod grpc;
 mod llm;
 mod models;
+mod prefix_cache;
 mod rest;
 mod runtime;
 

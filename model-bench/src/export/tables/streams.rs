@@ -1,7 +1,8 @@
 //! Token streams (OpenAI-compatible endpoints): per load point, time to first token, the gaps
 //! between chunks and ITL per request, and output tokens per second overall and per stream,
 //! with where the token counts came from, end-to-end latency and goodput; for reasoning models,
-//! the time to the first answer token and the thinking's tokens; and per LLM bench, the
+//! the time to the first answer token and the thinking's tokens; where the server reports its
+//! prefix cache, the cached share and TTFT with and without a hit; and per LLM bench, the
 //! prompts it sent.
 
 use super::cells::{load_label, loads};
@@ -53,7 +54,12 @@ pub(super) fn token_streams(report: &Report) -> Vec<Table> {
             ]);
         }
     }
-    vec![table, reasoning(report), prompts(report)]
+    vec![
+        table,
+        reasoning(report),
+        prefix_cache(report),
+        prompts(report),
+    ]
 }
 
 /// A time cell of `figures` at `pick`, or `-`.
@@ -62,6 +68,47 @@ fn cell(figures: &Option<Percentiles>, pick: fn(&Percentiles) -> f64) -> String 
         .as_ref()
         .map(|figures| duration_ns(pick(figures)))
         .unwrap_or_else(|| "-".into())
+}
+
+/// The points whose server reported its prefix cache: the cached share of the prompt tokens,
+/// and time to first token with a hit against without one.
+fn prefix_cache(report: &Report) -> Table {
+    let mut table = Table::new(
+        "Prefix cache (the server's `cached_tokens`; TTFT from the intended send time)",
+        &[
+            "point",
+            "load",
+            "streams with a hit",
+            "cached share",
+            "TTFT hit p50",
+            "TTFT hit p99",
+            "TTFT miss p50",
+            "TTFT miss p99",
+        ],
+    );
+    for bench in &report.benches {
+        for (id, load) in loads(bench) {
+            let Some(cache) = load
+                .stats
+                .stream
+                .as_ref()
+                .and_then(|s| s.prefix_cache.as_ref())
+            else {
+                continue;
+            };
+            table.rows.push(vec![
+                id.clone(),
+                load_label(load),
+                format!("{} of {}", cache.hits, cache.streams),
+                format!("{:.1} %", 100.0 * cache.cached_share),
+                cell(&cache.ttft_hit, |p| p.p50),
+                cell(&cache.ttft_hit, |p| p.p99),
+                cell(&cache.ttft_miss, |p| p.p50),
+                cell(&cache.ttft_miss, |p| p.p99),
+            ]);
+        }
+    }
+    table
 }
 
 /// The points whose streams reasoned: time to the first token (thinking) against time to the

@@ -16,7 +16,9 @@ use super::transport::{
 };
 use crate::remote::endpoint::{OpenAiRequest, Request};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
-use crate::remote::llm::{parse_event, SseDecoder, StreamRecord, StreamTracker, TokenCounter};
+use crate::remote::llm::{
+    parse_event, LlmRequest, Prompt, SseDecoder, StreamRecord, StreamTracker, TokenCounter,
+};
 use crate::results::PromptsInfo;
 
 /// One OpenAI-compatible endpoint.
@@ -24,11 +26,71 @@ pub(crate) struct OpenAi {
     pool: RestPool,
     /// One encoded request per prompt, with the prompt's counted tokens; request `n` sends
     /// `bodies[n % len]`.
-    bodies: Vec<(Bytes, u32)>,
+    bodies: Vec<(Encoded, u32)>,
     next: AtomicUsize,
     first_token_timeout: Option<Duration>,
     /// The tokenizer, when one was given: output of streams without usage is counted with it.
     tokenizer: Option<Arc<TokenCounter>>,
+}
+
+/// One prompt's request body, encoded before the run.
+enum Encoded {
+    /// Sent as it is by every request that takes the prompt.
+    Whole(Bytes),
+    /// With `cache_bust`: the body cut where the prompt's text starts, so that each request
+    /// puts a word of its own there and no two requests share a first prompt block.
+    AroundNonce { head: Bytes, tail: Bytes },
+}
+
+/// Where a cache-busting request's own word goes while its body is encoded.
+const NONCE_MARK: &str = "@@model-bench-cache-bust@@";
+
+impl Encoded {
+    /// `prompt`'s body for `model` (a chat or a completions request); its counted tokens
+    /// include the request's own word with `cache_bust`.
+    fn new(
+        llm: &LlmRequest,
+        model: &str,
+        chat: bool,
+        prompt: &Prompt,
+    ) -> Result<(Encoded, u32), String> {
+        if !llm.cache_bust {
+            let body =
+                serde_json::to_vec(&llm.body(model, chat, prompt)).map_err(|e| e.to_string())?;
+            return Ok((Encoded::Whole(Bytes::from(body)), prompt.input_tokens));
+        }
+        let marked = Prompt {
+            text: format!("{NONCE_MARK}{}", prompt.text),
+            ..prompt.clone()
+        };
+        let body =
+            serde_json::to_vec(&llm.body(model, chat, &marked)).map_err(|e| e.to_string())?;
+        let at = body
+            .windows(NONCE_MARK.len())
+            .position(|window| window == NONCE_MARK.as_bytes())
+            .ok_or("the prompt's text is not in its request body")?;
+        let (head, tail) = (&body[..at], &body[at + NONCE_MARK.len()..]);
+        let encoded = Encoded::AroundNonce {
+            head: Bytes::copy_from_slice(head),
+            tail: Bytes::copy_from_slice(tail),
+        };
+        Ok((encoded, prompt.input_tokens + 1))
+    }
+
+    /// The body of request number `n`.
+    fn for_request(&self, n: usize) -> Bytes {
+        match self {
+            Encoded::Whole(body) => body.clone(),
+            Encoded::AroundNonce { head, tail } => {
+                let nonce = format!("cb{n:x} ");
+                let mut body = Vec::with_capacity(head.len() + nonce.len() + tail.len());
+                body.extend_from_slice(head);
+                body.extend_from_slice(nonce.as_bytes());
+                body.extend_from_slice(tail);
+                Bytes::from(body)
+            }
+        }
+    }
 }
 
 impl OpenAi {
@@ -55,11 +117,7 @@ impl OpenAi {
         let bodies = set
             .prompts
             .iter()
-            .map(|prompt| {
-                serde_json::to_vec(&llm.body(model, chat, prompt))
-                    .map(|body| (Bytes::from(body), prompt.input_tokens))
-                    .map_err(|e| encode(e.to_string()))
-            })
+            .map(|prompt| Encoded::new(llm, model, chat, prompt).map_err(encode))
             .collect::<Result<Vec<_>, _>>()?;
         let transport = OpenAi {
             pool,
@@ -73,8 +131,9 @@ impl OpenAi {
 
     /// The next request's body and its prompt's counted tokens.
     fn next_body(&self) -> (Bytes, u32) {
-        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.bodies.len();
-        self.bodies[at].clone()
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let (body, tokens) = &self.bodies[n % self.bodies.len()];
+        (body.for_request(n), *tokens)
     }
 
     fn first_token_late(&self) -> RequestError {

@@ -79,6 +79,13 @@ impl Endpoint<OpenAiRequest> {
         self.with_llm(|llm| llm.tokenizer = Some(path))
     }
 
+    /// Each request's prompt starts with a word of its own (`cb<n>`, one token more), so no two
+    /// requests share a first prompt block and the server's prefix cache can reuse nothing: the
+    /// cold-prefill case, against [`SyntheticPrompts::shared_prefix`] for the warm one.
+    pub fn cache_bust(self) -> Self {
+        self.with_llm(|llm| llm.cache_bust = true)
+    }
+
     /// A goodput objective: time to first token at most `limit`, from the intended send.
     pub fn slo_ttft(self, limit: Duration) -> Self {
         self.with_llm(|llm| llm.slo.ttft_ns = Some(limit.as_nanos() as u64))

@@ -17,6 +17,9 @@ pub struct Usage {
     /// `completion_tokens_details.reasoning_tokens`, when given: the thinking's share of
     /// `completion_tokens`.
     pub reasoning_tokens: Option<u64>,
+    /// `prompt_tokens_details.cached_tokens`, when given: the share of `prompt_tokens` the
+    /// server's prefix cache held (vLLM, SGLang, OpenAI).
+    pub cached_tokens: Option<u64>,
 }
 
 /// A chunk of the stream.
@@ -103,6 +106,9 @@ pub fn parse(event: &SseEvent) -> Result<StreamEvent, String> {
         completion_tokens: usage.get("completion_tokens").and_then(Value::as_u64),
         reasoning_tokens: usage
             .pointer("/completion_tokens_details/reasoning_tokens")
+            .and_then(Value::as_u64),
+        cached_tokens: usage
+            .pointer("/prompt_tokens_details/cached_tokens")
             .and_then(Value::as_u64),
     });
     Ok(StreamEvent::Chunk(chunk))
@@ -191,6 +197,7 @@ mod tests {
                 prompt_tokens: Some(12),
                 completion_tokens: Some(64),
                 reasoning_tokens: None,
+                cached_tokens: None,
             })
         );
         assert!(!usage.has_text());
@@ -198,6 +205,10 @@ mod tests {
             r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":40,"completion_tokens_details":{"reasoning_tokens":30}}}"#,
         );
         assert_eq!(thinking.usage.and_then(|u| u.reasoning_tokens), Some(30));
+        let cached = chunk(
+            r#"{"choices":[],"usage":{"prompt_tokens":64,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":48}}}"#,
+        );
+        assert_eq!(cached.usage.and_then(|u| u.cached_tokens), Some(48));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod stream;
 pub use chunk::{parse as parse_event, Chunk, StreamEvent, Usage};
 pub use prompts::{Prompt, PromptError, PromptSet, PromptSource, SyntheticPrompts, TokenLength};
 pub use request::LlmRequest;
-pub use script::{ScheduledChunk, Stall, TokenScript};
+pub use script::{PrefixCache, ScheduledChunk, Stall, TokenScript};
 pub use sse::{SseDecoder, SseError, SseEvent};
 #[cfg(feature = "remote")]
 pub use stream::{StreamRecord, StreamTracker, TokenSource};

@@ -36,6 +36,9 @@ pub struct LlmRequest {
     pub first_token_timeout: Option<Duration>,
     /// The objectives a stream must meet to count towards goodput.
     pub slo: Slo,
+    /// Each request's prompt starts with a word of its own, so that no two requests share a
+    /// first block and a server's prefix cache can reuse nothing.
+    pub cache_bust: bool,
 }
 
 impl Default for LlmRequest {
@@ -50,6 +53,7 @@ impl Default for LlmRequest {
             extra: Map::new(),
             first_token_timeout: None,
             slo: Slo::default(),
+            cache_bust: false,
         }
     }
 }

@@ -14,12 +14,41 @@ pub struct Stall {
     pub period: Duration,
 }
 
+/// A prefix (KV) cache, as vLLM and SGLang keep one: a prompt is cut into blocks of
+/// `block_tokens` tokens (the server's tokens are the prompt's whitespace-separated words, chat
+/// messages in order), a block is known by everything up to its end, and a request's cached
+/// tokens are its leading blocks already in the cache; every whole block of a request is then
+/// kept, the least recently used dropped past `blocks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixCache {
+    /// Tokens per block (a partial last block is never cached).
+    pub block_tokens: u32,
+    /// Blocks the cache holds.
+    pub blocks: usize,
+}
+
+impl Default for PrefixCache {
+    /// Blocks of 16 tokens, 4,096 of them.
+    fn default() -> Self {
+        PrefixCache {
+            block_tokens: 16,
+            blocks: 4096,
+        }
+    }
+}
+
 /// How the reference LLM server answers a streamed completion request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenScript {
     /// From the request's start (its slot, see [`capacity`](Self::capacity)) to the first
-    /// chunk carrying text.
+    /// chunk carrying text, before the prefill of its prompt ([`prefill_per_token`](Self::prefill_per_token)).
     pub ttft: Duration,
+    /// Prefill time per prompt token the prefix cache does not hold, added to `ttft`: a request's
+    /// first token comes `ttft + prefill_per_token × uncached prompt tokens` after its start.
+    pub prefill_per_token: Duration,
+    /// A prefix cache: the usage chunk reports its hits (`prompt_tokens_details.cached_tokens`),
+    /// and cached tokens need no prefill. `None`: no cache, every prompt token prefilled.
+    pub prefix_cache: Option<PrefixCache>,
     /// Time per token after the first chunk: a chunk of k tokens follows the one before it by
     /// k × `itl`.
     pub itl: Duration,
@@ -52,11 +81,14 @@ pub struct TokenScript {
 }
 
 impl Default for TokenScript {
-    /// 20 ms to the first token, 2 ms per token, one token per chunk, 32 tokens, no thinking, a
-    /// role-only chunk, usage when asked, no stalls, no limit.
+    /// 20 ms to the first token (no prefill time, no prefix cache), 2 ms per token, one token
+    /// per chunk, 32 tokens, no thinking, a role-only chunk, usage when asked, no stalls, no
+    /// limit.
     fn default() -> Self {
         TokenScript {
             ttft: Duration::from_millis(20),
+            prefill_per_token: Duration::ZERO,
+            prefix_cache: None,
             itl: Duration::from_millis(2),
             tokens_per_chunk: 1,
             default_output_tokens: 32,
@@ -82,12 +114,16 @@ pub struct ScheduledChunk {
 }
 
 impl TokenScript {
-    /// The text chunks of a stream of `output_tokens` tokens.
-    pub fn chunks(&self, output_tokens: u32) -> Vec<ScheduledChunk> {
+    /// The text chunks of a stream of `output_tokens` tokens whose prompt has `uncached`
+    /// tokens to prefill.
+    pub fn chunks(&self, output_tokens: u32, uncached: u64) -> Vec<ScheduledChunk> {
         let per_chunk = self.tokens_per_chunk.max(1);
         let mut chunks = Vec::new();
         let mut sent = 0u32;
-        let mut at = self.ttft;
+        let prefill = self
+            .prefill_per_token
+            .saturating_mul(u32::try_from(uncached).unwrap_or(u32::MAX));
+        let mut at = self.ttft + prefill;
         while sent < output_tokens {
             let tokens = per_chunk.min(output_tokens - sent);
             chunks.push(ScheduledChunk { at, tokens });
@@ -133,7 +169,7 @@ mod tests {
             ..TokenScript::default()
         };
         assert_eq!(
-            script.chunks(7),
+            script.chunks(7, 0),
             [
                 ScheduledChunk {
                     at: ms(50),
@@ -149,7 +185,13 @@ mod tests {
                 },
             ]
         );
-        assert!(script.chunks(0).is_empty());
+        assert!(script.chunks(0, 0).is_empty());
+        // Ten uncached prompt tokens at 1 ms each come before the first token.
+        let prefilling = TokenScript {
+            prefill_per_token: ms(1),
+            ..script
+        };
+        assert_eq!(prefilling.chunks(1, 10)[0].at, ms(60));
     }
 
     #[test]

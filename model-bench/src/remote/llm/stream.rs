@@ -73,6 +73,9 @@ pub struct StreamRecord {
     pub reasoning_tokens: Option<(u64, TokenSource)>,
     /// The server's `usage.prompt_tokens`, when it sent one.
     pub prompt_tokens: Option<u64>,
+    /// Of those, what the server's prefix cache held (`prompt_tokens_details.cached_tokens`),
+    /// when it said.
+    pub cached_prompt_tokens: Option<u64>,
     /// The prompt's tokens as the client counted them before the run (its tokenizer or the
     /// word approximation), when the transport knows the prompt.
     pub counted_prompt_tokens: Option<u64>,
@@ -247,7 +250,8 @@ impl StreamTracker {
             output_tokens: output.0,
             token_source: output.1,
             reasoning_tokens: reasoning,
-            prompt_tokens: self.usage.and_then(|usage| usage.prompt_tokens),
+            prompt_tokens: usage.prompt_tokens,
+            cached_prompt_tokens: usage.cached_tokens,
             counted_prompt_tokens: None,
             finish_reason: self.finish_reason,
             comments: self.comments,
@@ -319,6 +323,7 @@ mod tests {
                     prompt_tokens: Some(32),
                     completion_tokens: Some(8),
                     reasoning_tokens: None,
+                    cached_tokens: None,
                 }),
                 ..Chunk::default()
             }),
@@ -359,6 +364,7 @@ mod tests {
             prompt_tokens: Some(1),
             completion_tokens: Some(4),
             reasoning_tokens: Some(3),
+            cached_tokens: None,
         };
         tracker.event(
             3_100,

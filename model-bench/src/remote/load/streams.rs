@@ -12,11 +12,20 @@ use serde::{Deserialize, Serialize};
 
 use super::hdr::{histogram, nanos, percentiles, spectrum};
 use crate::remote::llm::StreamRecord;
-use crate::results::{Goodput, ReasoningStats, Slo, StreamStats};
+use crate::results::{Goodput, PrefixCacheStats, ReasoningStats, Slo, StreamStats};
 
 /// The interval-log tags of the stream histograms: time to first token from the intended and
-/// from the actual send, chunk gaps, ITL per request, and time to the first answer token.
-pub const STREAM_TAGS: [&str; 5] = ["ttft", "ttft_service", "chunk_gap", "itl", "ttfo"];
+/// from the actual send, chunk gaps, ITL per request, time to the first answer token, and time
+/// to first token of the streams whose prompt hit and missed the server's prefix cache.
+pub const STREAM_TAGS: [&str; 7] = [
+    "ttft",
+    "ttft_service",
+    "chunk_gap",
+    "itl",
+    "ttfo",
+    "ttft_hit",
+    "ttft_miss",
+];
 
 /// A worker's token streams over its window, as numbers: with the stream histograms of its
 /// interval log ([`STREAM_TAGS`]), all its stream figures are made of these, and workers' add
@@ -46,6 +55,18 @@ pub struct StreamCounts {
     /// Streams that reasoned by where their reasoning token count came from.
     #[serde(default)]
     pub reasoning_token_sources: BTreeMap<String, u64>,
+    /// Streams whose server said how much of the prompt its prefix cache held.
+    #[serde(default)]
+    pub cache_reports: u64,
+    /// Their prompt tokens.
+    #[serde(default)]
+    pub cache_prompt_tokens: u64,
+    /// Of those, the cached ones.
+    #[serde(default)]
+    pub cached_tokens: u64,
+    /// Those streams with at least one cached token.
+    #[serde(default)]
+    pub cache_hits: u64,
     /// The objectives streams were judged against.
     pub slo: Slo,
     /// Streams that met every objective.
@@ -64,6 +85,12 @@ impl StreamCounts {
         self.good = self.good.saturating_add(other.good);
         self.with_reasoning = self.with_reasoning.saturating_add(other.with_reasoning);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
+        self.cache_reports = self.cache_reports.saturating_add(other.cache_reports);
+        self.cache_prompt_tokens = self
+            .cache_prompt_tokens
+            .saturating_add(other.cache_prompt_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(other.cached_tokens);
+        self.cache_hits = self.cache_hits.saturating_add(other.cache_hits);
         for (sources, theirs) in [
             (&mut self.token_sources, &other.token_sources),
             (&mut self.input_token_sources, &other.input_token_sources),
@@ -99,6 +126,10 @@ pub struct StreamHistograms {
     itl_per_request: Histogram<u64>,
     #[serde(skip, default = "histogram")]
     ttfo: Histogram<u64>,
+    #[serde(skip, default = "histogram")]
+    ttft_hit: Histogram<u64>,
+    #[serde(skip, default = "histogram")]
+    ttft_miss: Histogram<u64>,
 }
 
 impl Default for StreamHistograms {
@@ -110,6 +141,8 @@ impl Default for StreamHistograms {
             chunk_gap: histogram(),
             itl_per_request: histogram(),
             ttfo: histogram(),
+            ttft_hit: histogram(),
+            ttft_miss: histogram(),
         }
     }
 }
@@ -131,6 +164,8 @@ impl StreamHistograms {
             &mut self.chunk_gap,
             &mut self.itl_per_request,
             &mut self.ttfo,
+            &mut self.ttft_hit,
+            &mut self.ttft_miss,
         ];
         STREAM_TAGS.into_iter().zip(histograms)
     }
@@ -151,6 +186,21 @@ impl StreamHistograms {
             let ttft = Duration::from_nanos(ttft);
             let _ = self.ttft.record(nanos(lateness + ttft));
             let _ = self.ttft_service.record(nanos(ttft));
+            let by_cache = match stream.cached_prompt_tokens {
+                Some(0) => Some(&mut self.ttft_miss),
+                Some(_) => Some(&mut self.ttft_hit),
+                None => None,
+            };
+            if let Some(histogram) = by_cache {
+                let _ = histogram.record(nanos(lateness + ttft));
+            }
+        }
+        if let Some(cached) = stream.cached_prompt_tokens {
+            let counts = &mut self.counts;
+            counts.cache_reports += 1;
+            counts.cached_tokens += cached;
+            counts.cache_prompt_tokens += stream.prompt_tokens.unwrap_or(cached);
+            counts.cache_hits += u64::from(cached > 0);
         }
         if let Some(ttfo) = stream.ttfo_ns {
             let _ = self
@@ -227,6 +277,8 @@ impl StreamHistograms {
         let _ = self.chunk_gap.add(&other.chunk_gap);
         let _ = self.itl_per_request.add(&other.itl_per_request);
         let _ = self.ttfo.add(&other.ttfo);
+        let _ = self.ttft_hit.add(&other.ttft_hit);
+        let _ = self.ttft_miss.add(&other.ttft_miss);
     }
 
     /// The figures, with rates over `elapsed_s`, the run's measured span; goodput's share is
@@ -252,6 +304,16 @@ impl StreamHistograms {
             input_tokens_per_s: input_tokens.map(|tokens| tokens as f64 / elapsed_s),
             token_sources: counts.token_sources.clone(),
             input_token_sources: counts.input_token_sources.clone(),
+            prefix_cache: (counts.cache_reports > 0).then(|| PrefixCacheStats {
+                streams: counts.cache_reports,
+                hits: counts.cache_hits,
+                prompt_tokens: counts.cache_prompt_tokens,
+                cached_tokens: counts.cached_tokens,
+                cached_share: counts.cached_tokens as f64
+                    / counts.cache_prompt_tokens.max(1) as f64,
+                ttft_hit: percentiles(&self.ttft_hit),
+                ttft_miss: percentiles(&self.ttft_miss),
+            }),
             reasoning: (counts.with_reasoning > 0).then(|| ReasoningStats {
                 streams: counts.with_reasoning,
                 tokens: counts.reasoning_tokens,
