@@ -7,12 +7,15 @@
 //! Each tool's client CPU time per request is printed beside its throughput: on a machine the
 //! server shares, it is the steadier measure of what the client itself costs. Ratios go to
 //! `docs/PERFORMANCE.md`. Token streams against aiperf are in `loadgen/llm.rs` (section `llm`);
-//! one open-loop schedule from N scale-out worker processes in `loadgen/scaleout.rs` (`scaleout`).
+//! one open-loop schedule from N scale-out worker processes in `loadgen/scaleout.rs` (`scaleout`);
+//! a 100,000-request trace replayed on time in `loadgen/replay.rs` (`trace`).
 
 #[path = "loadgen/llm.rs"]
 mod llm;
 #[path = "common/process.rs"]
 mod process;
+#[path = "loadgen/replay.rs"]
+mod replay;
 #[path = "loadgen/scaleout.rs"]
 mod scaleout;
 
@@ -106,7 +109,7 @@ fn main() {
     };
     let runtime = runtime_for(&rest);
     let grpc_runtime = runtime_for(&grpc);
-    // LOADGEN_ONLY=rest,grpc,open,scaleout,memory,llm runs some sections; LOADGEN_ROUNDS how many times each
+    // LOADGEN_ONLY=rest,grpc,open,scaleout,memory,llm,trace runs some sections; LOADGEN_ROUNDS how many times each
     // tool runs, interleaved, so slow drift on a shared machine hits every tool alike.
     let only = std::env::var("LOADGEN_ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
@@ -194,6 +197,10 @@ fn main() {
 
     if wanted("llm") {
         llm::compare(full);
+    }
+
+    if wanted("trace") {
+        replay::replay(full);
     }
 }
 

@@ -2372,12 +2372,25 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
     let dir = tempfile::tempdir().unwrap();
     let prompts = dir.path().join("bad.jsonl");
     std::fs::write(&prompts, "{\"prompt\": \"fine\"}\n{\"prompt\": [1]}\n").unwrap();
+    // Forty rows 10 ms apart: a replay of 0.39 s.
+    let trace = dir.path().join("trace.jsonl");
+    let rows: String = (0..40)
+        .map(|i| {
+            format!(
+                "{{\"timestamp\": {}, \"input_length\": 20, \"output_length\": 3, \"hash_ids\": [1, {}]}}\n",
+                10 * i,
+                100 + i
+            )
+        })
+        .collect();
+    std::fs::write(&trace, rows).unwrap();
     let garbage = garbage_llm_server();
     let run = run(
         &["^llm/"],
         &[
             ("FIXTURE_PROMPTS", prompts.to_str().unwrap()),
             ("FIXTURE_GARBAGE_URL", &garbage),
+            ("FIXTURE_TRACE", trace.to_str().unwrap()),
         ],
     );
     let stderr = run.stderr();
@@ -2448,6 +2461,40 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
         "{error}"
     );
     assert!(stderr.contains("bad.jsonl:2:"), "{stderr}");
+
+    // A trace replayed at its own pace: one open-loop point, `trace`, of every row.
+    let replay = run.bench("llm/replay");
+    assert_eq!(replay["status"], "ok", "{stderr}");
+    let point = &replay["points"][0];
+    assert_eq!(point["id"], "llm/replay/trace");
+    let load = &point["load"];
+    assert_eq!(
+        (&load["mode"], &load["arrival"]),
+        (&"open".into(), &"trace".into())
+    );
+    assert_eq!(load["stats"]["requests"], 40);
+    assert_eq!(load["stats"]["stream"]["input_tokens"], 40 * 20);
+    let source = replay["remote"]["prompts"]["source"].as_str().unwrap();
+    assert!(
+        source.starts_with("trace:") && source.contains("40 requests"),
+        "{source}"
+    );
+    let unmarked = run.bench("llm/trace_without_mark");
+    assert!(
+        unmarked["error"]
+            .as_str()
+            .unwrap()
+            .contains("mark the bench `trace`"),
+        "{unmarked}"
+    );
+    let empty = run.bench("llm/replay_without_trace");
+    assert!(
+        empty["error"]
+            .as_str()
+            .unwrap()
+            .contains("replays no trace"),
+        "{empty}"
+    );
 }
 
 /// Token streams: time to first token is a criterion benchmark of its own (`<point>/ttft`), kept

@@ -276,7 +276,7 @@ fn models_are_listed_and_a_wrong_model_or_a_request_without_stream_is_refused() 
 mod load {
     use super::common::{connect, run, runtime};
     use super::*;
-    use model_bench::remote::llm::{PrefixCache, SyntheticPrompts};
+    use model_bench::remote::llm::{PrefixCache, SyntheticPrompts, Trace};
     use model_bench::remote::{Arrival, Endpoint, LoadPlan, OpenAiEndpoint};
 
     /// A tokenizer that makes every word and every punctuation mark one token (written by hand;
@@ -537,6 +537,63 @@ mod load {
             .unwrap()
             .prefix_cache
             .is_none());
+    }
+
+    #[test]
+    fn a_replayed_trace_sends_each_row_at_its_time_with_its_lengths_and_shared_blocks() {
+        // 200 rows 5 ms apart, each 32 prompt tokens in two blocks of 16: block 0 in every row,
+        // the second one of four (a row's index mod 4), two output tokens.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trace.jsonl");
+        let rows: String = (0..200u64)
+            .map(|i| {
+                format!(
+                    "{{\"timestamp\": {}, \"input_length\": 32, \"output_length\": 2, \
+                     \"hash_ids\": [0, {}]}}\n",
+                    1_000 + 5 * i,
+                    1 + i % 4
+                )
+            })
+            .collect();
+        std::fs::write(&path, rows).unwrap();
+        let server = LlmServer::start(
+            "tiny",
+            TokenScript {
+                ttft: ms(5),
+                itl: ms(1),
+                prefix_cache: Some(PrefixCache {
+                    block_tokens: 16,
+                    blocks: 64,
+                }),
+                ..TokenScript::default()
+            },
+        )
+        .unwrap();
+        let runtime = runtime();
+        let trace = Trace::mooncake(&path).block_tokens(16);
+        let endpoint = Endpoint::openai_chat("tiny").trace(trace);
+        let client = connect(&runtime, &endpoint, &server.url());
+        let schedule = client.schedule().expect("a replay has a schedule");
+        assert_eq!(schedule.len(), 200);
+        assert_eq!(schedule[199], ms(995));
+        let plan = LoadPlan::replay(schedule, Duration::ZERO).series_step(ms(100));
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(
+            (stats.requests, stats.ok),
+            (200, 200),
+            "{:?}",
+            stats.first_errors
+        );
+        // Each 100 ms step of the time series holds the 20 rows due in it (by intended send).
+        let sent: Vec<u64> = stats.time_series.iter().map(|step| step.sent).collect();
+        assert_eq!(sent[..10], [20; 10], "{sent:?}");
+        let stream = stats.stream.unwrap();
+        assert_eq!(stream.input_tokens, Some(32 * 200), "every row's length");
+        assert_eq!(stream.output_tokens, 2 * 200);
+        // Row 0 hits nothing; rows 1–3 find block 0 (16); every later row both blocks (32).
+        let cache = stream.prefix_cache.expect("the server reports its cache");
+        assert_eq!(cache.cached_tokens, 3 * 16 + 196 * 32);
+        assert_eq!(cache.hits, 199);
     }
 
     #[test]

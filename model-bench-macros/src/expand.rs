@@ -298,6 +298,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
         let requests = optional(options.requests.map(Literal::u64_unsuffixed));
         let seed = optional(options.seed.map(Literal::u64_unsuffixed));
         let compare = optional(options.compare.as_deref());
+        let trace = options.trace;
         let scenario = optional(
             options
                 .scenario
@@ -324,6 +325,7 @@ pub(crate) fn expand(options: &Options, item: &ItemFn) -> TokenStream {
                     requests: #requests,
                     seed: #seed,
                     scenario: #scenario,
+                    trace: #trace,
                     compare: #compare,
                 })
             },

@@ -11,8 +11,8 @@ use crate::values::{crate_path, duration, option_name, ungroup, value};
 
 const OPTION_NAMES: &str = "pipeline, name, stage, batch, device, cold, cold_runs, sample_size, \
                             warm_up_time, measurement_time, remote, concurrency, rate, arrival, \
-                            max_in_flight, requests, seed, ramp, spike, stress, soak, compare, \
-                            crate";
+                            max_in_flight, requests, seed, trace, ramp, spike, stress, soak, \
+                            compare, crate";
 
 const STAGE_NAMES: &str = "load, preprocess, forward, postprocess, end_to_end (or e2e)";
 
@@ -56,6 +56,8 @@ pub(crate) struct Options {
     pub max_in_flight: Option<usize>,
     pub requests: Option<u64>,
     pub seed: Option<u64>,
+    /// Replay the endpoint's trace: one point at the trace's own pace.
+    pub trace: bool,
     pub scenario: Option<crate::scenario::Scenario>,
     pub compare: Option<String>,
     /// `crate = path`: where model-bench is, for a renamed dependency (default `::model_bench`).
@@ -126,6 +128,30 @@ impl Options {
                     }
                 }
             }
+            if self.trace {
+                for option in [
+                    "concurrency",
+                    "rate",
+                    "arrival",
+                    "seed",
+                    "measurement_time",
+                    "ramp",
+                    "spike",
+                    "stress",
+                    "soak",
+                ] {
+                    if self.spans.iter().any(|(name, _)| *name == option) {
+                        return conflict(
+                            option,
+                            format!(
+                                "`{option}` does not apply to a `trace` replay: the trace sets \
+                                 its arrivals and its length"
+                            ),
+                        );
+                    }
+                }
+                return Ok(());
+            }
             if self.concurrency.is_some() && self.rate.is_some() {
                 return conflict(
                     "rate",
@@ -152,6 +178,7 @@ impl Options {
                 "max_in_flight",
                 "requests",
                 "seed",
+                "trace",
                 "ramp",
                 "spike",
                 "stress",
@@ -301,6 +328,17 @@ impl Options {
                 unset(meta, &self.seed)?;
                 self.seed = Some(integer(&value(meta, "seed = 42")?, "seed")?.0);
             }
+            "trace" => {
+                if self.trace {
+                    return Err(duplicate(meta));
+                }
+                no_value(
+                    meta,
+                    "`trace` is a flag and takes no value; write `trace`, and give the endpoint \
+                     its trace with `.trace(Trace::mooncake(\"trace.jsonl\"))`",
+                )?;
+                self.trace = true;
+            }
             "crate" => {
                 unset(meta, &self.krate)?;
                 self.krate = Some(crate_path(&value(meta, "crate = mb")?)?);
@@ -334,7 +372,7 @@ impl Options {
     }
 }
 
-const OPTIONS: [&str; 23] = [
+const OPTIONS: [&str; 24] = [
     "pipeline",
     "name",
     "stage",
@@ -352,6 +390,7 @@ const OPTIONS: [&str; 23] = [
     "max_in_flight",
     "requests",
     "seed",
+    "trace",
     "ramp",
     "spike",
     "stress",
@@ -598,6 +637,13 @@ mod tests {
         assert!(error(quote!(remote, batch = [1])).contains("does not apply to a `remote` bench"));
         assert!(error(quote!(remote, cold)).contains("does not apply"));
         assert!(error(quote!(remote, concurrency = [1], rate = [5])).contains("not both"));
+        assert!(error(quote!(remote, trace, rate = [5])).contains("a `trace` replay"));
+        assert!(error(quote!(remote, trace, concurrency = [2])).contains("a `trace` replay"));
+        assert!(error(quote!(remote, trace = 1)).contains("takes no value"));
+        assert!(error(quote!(trace)).contains("add `remote`"));
+        let replay = Options::parse(quote!(remote, trace, max_in_flight = 64, requests = 100))
+            .expect("a replay with a cap and a budget");
+        assert!(replay.trace);
         assert!(error(quote!(remote, arrival = poisson)).contains("add `rate = [..]`"));
         assert!(error(quote!(concurrency = [4])).contains("add `remote`"));
         assert!(error(quote!(remote, rate = [0])).contains("greater than zero"));

@@ -92,6 +92,8 @@ pub struct RemoteBench {
     pub seed: Option<u64>,
     /// Run this scenario instead of a sweep of steady levels.
     pub scenario: Option<ScenarioSpec>,
+    /// Replay the endpoint's trace (`trace`): one point, at the trace's own pace.
+    pub trace: bool,
     /// The comparison this bench belongs to: benches with the same name are reported side by
     /// side, relative to the first.
     pub compare: Option<&'static str>,
@@ -164,23 +166,28 @@ impl ScenarioSpec {
 pub enum LoadLevel {
     Concurrency(usize),
     Rate(f64),
+    /// A trace replay at its own pace.
+    Trace,
 }
 
 impl LoadLevel {
-    /// The last part of the criterion id: `c8` or `r500` (`r12.5`).
+    /// The last part of the criterion id: `c8`, `r500` (`r12.5`) or `trace`.
     pub fn label(&self) -> String {
         match self {
             LoadLevel::Concurrency(n) => format!("c{n}"),
             LoadLevel::Rate(rate) => format!("r{rate}"),
+            LoadLevel::Trace => "trace".into(),
         }
     }
 }
 
 impl RemoteBench {
-    /// The sweep's points: the rates when given, else the concurrencies, else one request in
-    /// flight.
+    /// The sweep's points: a trace replay's one, else the rates when given, else the
+    /// concurrencies, else one request in flight.
     pub fn levels(&self) -> Vec<LoadLevel> {
-        if !self.rate.is_empty() {
+        if self.trace {
+            vec![LoadLevel::Trace]
+        } else if !self.rate.is_empty() {
             self.rate.iter().map(|&r| LoadLevel::Rate(r)).collect()
         } else if !self.concurrency.is_empty() {
             self.concurrency

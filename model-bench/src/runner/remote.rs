@@ -254,6 +254,13 @@ fn prepare<'r>(
             rss_after_bytes: bytes,
         });
     }
+    if client.schedule().is_some() && !remote.trace {
+        return Err(format!(
+            "{}: the endpoint replays a trace: mark the bench `trace` \
+             (`#[model_bench(remote, trace)]`), which runs it at the trace's own pace",
+            bench.key()
+        ));
+    }
     record_server_facts(runtime, &client, &bench.key());
     let watch = Watch::new(
         &endpoint,
@@ -331,9 +338,12 @@ fn run_levels(
         if !args.filter.matches(&point_id) {
             continue;
         }
-        let planned = check_baseline(&replayer.place, &level, args).and_then(|()| {
-            worker.point_plan(plan(bench, remote, config, &level, slices), &point_id)
-        });
+        let schedule = (level == LoadLevel::Trace)
+            .then(|| ready.client.schedule())
+            .flatten();
+        let planned = check_baseline(&replayer.place, &level, args)
+            .and_then(|()| plan(bench, remote, config, (&level, schedule), slices))
+            .and_then(|plan| worker.point_plan(plan, &point_id));
         let plan = match planned {
             Ok(plan) => plan,
             Err(message) => {
@@ -695,9 +705,9 @@ fn plan(
     bench: &BenchDescriptor,
     remote: &RemoteBench,
     config: &Config,
-    level: &LoadLevel,
+    (level, schedule): (&LoadLevel, Option<Vec<Duration>>),
     slices: usize,
-) -> LoadPlan {
+) -> Result<LoadPlan, String> {
     let pick = |own: Option<Duration>,
                 configured: Option<Duration>,
                 default: Duration,
@@ -722,7 +732,31 @@ fn plan(
         QUICK_DURATION,
     );
     let mut plan = match *level {
-        LoadLevel::Concurrency(concurrency) => LoadPlan::closed(concurrency, duration),
+        LoadLevel::Trace => {
+            let Some(mut schedule) = schedule else {
+                return Err(format!(
+                    "{} is marked `trace` but its endpoint replays no trace: give it \
+                     `.trace(Trace::…)`",
+                    bench.key()
+                ));
+            };
+            // A replay is measured from its start unless the bench says otherwise; a quick run
+            // replays its first second.
+            let warm_up = bench.warm_up_time.unwrap_or_default();
+            if config.quick {
+                schedule.retain(|&at| at < warm_up + QUICK_DURATION);
+            }
+            let mut plan = LoadPlan::replay(schedule, warm_up);
+            if let Some(max) = remote.max_in_flight {
+                plan = plan.max_in_flight(max);
+            }
+            let step = super::scenario::series_step(plan.duration);
+            plan.slices(slices).series_step(step)
+        }
+        LoadLevel::Concurrency(concurrency) => LoadPlan::closed(concurrency, duration)
+            .warm_up(warm_up)
+            .slices(slices)
+            .series_step(super::scenario::series_step(duration)),
         LoadLevel::Rate(rate) => {
             let arrival = match (remote.poisson, remote.gamma_shape) {
                 (_, Some(shape)) => Arrival::Gamma { shape },
@@ -736,13 +770,11 @@ fn plan(
             if let Some(max) = remote.max_in_flight {
                 plan = plan.max_in_flight(max);
             }
-            plan
+            plan.warm_up(warm_up)
+                .slices(slices)
+                .series_step(super::scenario::series_step(duration))
         }
     };
-    plan = plan
-        .warm_up(warm_up)
-        .slices(slices)
-        .series_step(super::scenario::series_step(duration));
     if let Some(limit) = config.error_limit {
         plan = plan.error_limit(limit);
     }
@@ -752,7 +784,7 @@ fn plan(
     if let Some(requests) = remote.requests {
         plan = plan.max_requests(requests);
     }
-    plan
+    Ok(plan)
 }
 
 /// The stability verdict on one run of a point.

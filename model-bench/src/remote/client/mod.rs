@@ -35,16 +35,21 @@ use http1::Http1;
 use http1_conn::Http1Conn;
 use openai::OpenAi;
 use rest_pool::{RestPool, RestRequest};
-pub use transport::{ClientError, ModelMetadata, ServerMetadata, TensorInfo};
+pub use transport::{ClientError, ModelMetadata, Scheduled, ServerMetadata, TensorInfo};
 use transport::{Target, Transport};
 
 /// What a successful request gave besides its timing: a token stream's figures, for endpoints
 /// that stream (`None` for the others).
 pub type Reply = Option<StreamRecord>;
 
-/// One request on `transport`: a stream where it streams, else a checked answer.
-async fn exchange(transport: &dyn Transport, http1: &mut Http1Conn) -> Result<Reply, RequestError> {
-    match transport.infer_stream() {
+/// One request on `transport` (`request` of a schedule, or the next in turn): a stream where it
+/// streams, else a checked answer.
+async fn exchange(
+    transport: &dyn Transport,
+    http1: &mut Http1Conn,
+    request: Option<Scheduled>,
+) -> Result<Reply, RequestError> {
+    match transport.infer_stream(request) {
         Some(stream) => stream.await.map(Some),
         None => transport.infer_on(http1).await.map(|()| None),
     }
@@ -93,6 +98,9 @@ pub struct Session {
     draws: SplitMix64,
     member: usize,
     others: Vec<Session>,
+    /// The next request's place in the load's schedule, when it has one (an open loop's
+    /// arrival: a trace replay sends that row).
+    request: Option<Scheduled>,
 }
 
 impl Default for Session {
@@ -106,6 +114,7 @@ impl Default for Session {
             draws: SplitMix64(0x6d69_7865_u64 ^ n.wrapping_mul(0x9E37_79B9)),
             member: 0,
             others: Vec::new(),
+            request: None,
         }
     }
 }
@@ -114,6 +123,12 @@ impl Session {
     /// The mix member the last request went to (0: the client's own endpoint).
     pub fn member(&self) -> usize {
         self.member
+    }
+
+    /// Makes the next request `request` of the load's schedule (an open loop's arrival, from
+    /// [`Client::prepare`]), so a trace replay sends that row's prompt.
+    pub fn schedule_next(&mut self, request: Scheduled) {
+        self.request = Some(request);
     }
 }
 
@@ -233,6 +248,7 @@ impl Client {
     /// session first draws the member by weight ([`Session::member`] says which).
     /// Its answer carries the stream's figures where the endpoint streams tokens.
     pub async fn send_in(&self, session: &mut Session) -> Result<Reply, RequestError> {
+        let request = session.request.take();
         if let Some(mix) = &self.mix {
             let member = mix.pick(session.draws.next_open01());
             session.member = member;
@@ -243,10 +259,24 @@ impl Client {
                         .resize_with(mix.others.len(), Session::default);
                 }
                 let other = &mut session.others[member - 1];
-                return exchange(mix.others[member - 1].transport.as_ref(), &mut other.http1).await;
+                let transport = mix.others[member - 1].transport.as_ref();
+                return exchange(transport, &mut other.http1, request).await;
             }
         }
-        exchange(self.transport.as_ref(), &mut session.http1).await
+        exchange(self.transport.as_ref(), &mut session.http1, request).await
+    }
+
+    /// Request `index` of the load's schedule, made ready before it is due: a trace replay's
+    /// body is built here, on the dispatcher, ahead of its send time, so building it is not
+    /// part of its latency.
+    pub fn prepare(&self, index: u64) -> Scheduled {
+        self.transport.prepare(index)
+    }
+
+    /// A trace replay's schedule (when each request is due from the run's start); `None` for
+    /// endpoints that replay none.
+    pub fn schedule(&self) -> Option<Vec<std::time::Duration>> {
+        self.transport.schedule()
     }
 
     /// Server live, server ready and model ready (for every member of a mix); the first that

@@ -12,25 +12,37 @@ use bytes::Bytes;
 
 use super::rest_pool::{classify_body, classify_reqwest, RestPool};
 use super::transport::{
-    status_error, BoxFuture, ClientError, ModelMetadata, ServerMetadata, Transport,
+    status_error, BoxFuture, ClientError, ModelMetadata, Scheduled, ServerMetadata, Transport,
 };
 use crate::remote::endpoint::{OpenAiRequest, Request};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
 use crate::remote::llm::{
-    parse_event, LlmRequest, Prompt, SseDecoder, StreamRecord, StreamTracker, TokenCounter,
+    parse_event, LlmRequest, Prompt, PromptSource, SseDecoder, StreamRecord, StreamTracker,
+    TokenCounter, TraceRows,
 };
 use crate::results::PromptsInfo;
 
 /// One OpenAI-compatible endpoint.
 pub(crate) struct OpenAi {
     pool: RestPool,
-    /// One encoded request per prompt, with the prompt's counted tokens; request `n` sends
-    /// `bodies[n % len]`.
-    bodies: Vec<(Encoded, u32)>,
+    /// What request `n` sends.
+    bodies: Bodies,
+    /// The request options bodies are made with (a trace's, as they are sent).
+    llm: LlmRequest,
+    chat: bool,
     next: AtomicUsize,
     first_token_timeout: Option<Duration>,
     /// The tokenizer, when one was given: output of streams without usage is counted with it.
     tokenizer: Option<Arc<TokenCounter>>,
+}
+
+/// What requests send.
+enum Bodies {
+    /// One body per prompt, encoded before the run; request `n` sends `n % len`.
+    Prompts(Vec<(Encoded, u32)>),
+    /// A trace's rows; request `n` sends row `n`'s, made as it is sent (a long trace of long
+    /// prompts would not fit in memory encoded).
+    Trace(TraceRows),
 }
 
 /// One prompt's request body, encoded before the run.
@@ -112,28 +124,66 @@ impl OpenAi {
             }
             None => TokenCounter::Words,
         };
-        let set = llm.prompts.build(&counter)?;
         let chat = request.is_chat();
-        let bodies = set
-            .prompts
-            .iter()
-            .map(|prompt| Encoded::new(llm, model, chat, prompt).map_err(encode))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (bodies, info) = match &llm.prompts {
+            PromptSource::Trace(trace) => {
+                let rows = trace.read()?;
+                let info = rows.info.clone();
+                (Bodies::Trace(rows), info)
+            }
+            prompts => {
+                let set = prompts.build(&counter)?;
+                let bodies = set
+                    .prompts
+                    .iter()
+                    .map(|prompt| Encoded::new(llm, model, chat, prompt).map_err(encode))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (Bodies::Prompts(bodies), set.info)
+            }
+        };
         let transport = OpenAi {
             pool,
             bodies,
+            llm: llm.clone(),
+            chat,
             next: AtomicUsize::new(0),
             first_token_timeout: llm.first_token_timeout,
             tokenizer: counter.is_exact().then(|| Arc::new(counter)),
         };
-        Ok((transport, set.info))
+        Ok((transport, info))
     }
 
-    /// The next request's body and its prompt's counted tokens.
-    fn next_body(&self) -> (Bytes, u32) {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let (body, tokens) = &self.bodies[n % self.bodies.len()];
-        (body.for_request(n), *tokens)
+    /// Request `request`'s body (the next in turn without one) and its prompt's counted
+    /// tokens.
+    fn next_body(&self, request: Option<Scheduled>) -> Result<(Bytes, u32), RequestError> {
+        let (n, ready) = match request {
+            Some(Scheduled { index, body }) => (usize::try_from(index).unwrap_or(usize::MAX), body),
+            None => (self.next.fetch_add(1, Ordering::Relaxed), None),
+        };
+        let made = match (ready, &self.bodies) {
+            (Some(ready), _) => ready,
+            (None, Bodies::Prompts(bodies)) => {
+                let (body, tokens) = &bodies[n % bodies.len()];
+                Ok((body.for_request(n), *tokens))
+            }
+            (None, Bodies::Trace(rows)) => self.trace_body(rows, n),
+        };
+        made.map_err(|message| RequestError::new(ErrorClass::Io, message))
+    }
+
+    /// Trace row `n`'s body, made now.
+    fn trace_body(&self, rows: &TraceRows, n: usize) -> Result<(Bytes, u32), String> {
+        let model = &self.pool.target().model;
+        let (body, tokens) = Encoded::new(&self.llm, model, self.chat, &rows.prompt(n))?;
+        Ok((body.for_request(n), tokens))
+    }
+
+    /// A trace replay's schedule: when each request is due from the replay's start.
+    pub fn schedule(&self) -> Option<Vec<Duration>> {
+        match &self.bodies {
+            Bodies::Trace(rows) => Some(rows.schedule()),
+            Bodies::Prompts(_) => None,
+        }
     }
 
     fn first_token_late(&self) -> RequestError {
@@ -161,9 +211,9 @@ impl OpenAi {
         }
     }
 
-    async fn stream(&self) -> Result<StreamRecord, RequestError> {
+    async fn stream(&self, request: Option<Scheduled>) -> Result<StreamRecord, RequestError> {
         let url = self.pool.infer_url();
-        let (body, prompt_tokens) = self.next_body();
+        let (body, prompt_tokens) = self.next_body(request)?;
         let started = Instant::now();
         let deadline = self.first_token_timeout.map(|limit| started + limit);
         let response = self
@@ -268,12 +318,29 @@ impl OpenAi {
 }
 
 impl Transport for OpenAi {
-    fn infer(&self) -> BoxFuture<'_, Result<(), RequestError>> {
-        Box::pin(async move { self.stream().await.map(|_| ()) })
+    fn schedule(&self) -> Option<Vec<Duration>> {
+        OpenAi::schedule(self)
     }
 
-    fn infer_stream(&self) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
-        Some(Box::pin(self.stream()))
+    fn infer(&self) -> BoxFuture<'_, Result<(), RequestError>> {
+        Box::pin(async move { self.stream(None).await.map(|_| ()) })
+    }
+
+    fn infer_stream(
+        &self,
+        request: Option<Scheduled>,
+    ) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
+        Some(Box::pin(self.stream(request)))
+    }
+
+    fn prepare(&self, index: u64) -> Scheduled {
+        let body = match &self.bodies {
+            Bodies::Trace(rows) => {
+                Some(self.trace_body(rows, usize::try_from(index).unwrap_or(usize::MAX)))
+            }
+            Bodies::Prompts(_) => None,
+        };
+        Scheduled { index, body }
     }
 
     fn health(&self) -> BoxFuture<'_, Result<(), RequestError>> {

@@ -170,6 +170,14 @@ impl Target {
     }
 }
 
+/// A request of a schedule (an open loop's arrival), and its body when the transport made it
+/// ready ahead of its send time.
+pub struct Scheduled {
+    pub(crate) index: u64,
+    /// The encoded body and its prompt's counted tokens, or why it could not be made.
+    pub(crate) body: Option<Result<(bytes::Bytes, u32), String>>,
+}
+
 /// One way of carrying an endpoint's requests: every method is one exchange with the server,
 /// bounded by the endpoint's timeout.
 pub(crate) trait Transport: Send + Sync {
@@ -184,8 +192,26 @@ pub(crate) trait Transport: Send + Sync {
     }
 
     /// One request whose answer is a token stream, with the stream's figures; `None` for
-    /// transports whose answers are not streams (every V2 one).
-    fn infer_stream(&self) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
+    /// transports whose answers are not streams (every V2 one). `request` is its place in a
+    /// schedule (a trace replay's row), `None` for the next in turn.
+    fn infer_stream(
+        &self,
+        request: Option<Scheduled>,
+    ) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
+        let _ = request;
+        None
+    }
+
+    /// Request `index` of the schedule, made ready before it is due (a trace row's body, so
+    /// making it is not part of its latency); the bare number for transports with nothing to
+    /// make.
+    fn prepare(&self, index: u64) -> Scheduled {
+        Scheduled { index, body: None }
+    }
+
+    /// A trace replay's schedule: when each request is due from the run's start; `None` for
+    /// transports that do not replay one.
+    fn schedule(&self) -> Option<Vec<std::time::Duration>> {
         None
     }
 

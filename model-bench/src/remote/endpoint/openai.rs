@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::request::{OpenAiApi, OpenAiRequest};
 use super::shared::{Endpoint, Reference};
-use crate::remote::llm::{LlmRequest, PromptSource, SyntheticPrompts, TokenScript};
+use crate::remote::llm::{LlmRequest, PromptSource, SyntheticPrompts, TokenScript, Trace};
 
 /// Default whole-request timeout of an OpenAI-compatible endpoint (two minutes).
 pub const OPENAI_TIMEOUT: Duration = Duration::from_secs(120);
@@ -68,6 +68,14 @@ impl Endpoint<OpenAiRequest> {
     pub fn prompts_file(self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         self.with_llm(|llm| llm.prompts = PromptSource::File(path))
+    }
+
+    /// Replays a recorded trace: each request at its recorded time (from the replay's start,
+    /// [`Trace::speedup`] times faster), with its recorded input and output lengths; a bench
+    /// that replays one is marked `trace` (`#[model_bench(remote, trace)]`) and has one load
+    /// point, `…/trace`, an open loop at the trace's own pace. See [`Trace`] for the formats.
+    pub fn trace(self, trace: Trace) -> Self {
+        self.with_llm(|llm| llm.prompts = PromptSource::Trace(trace))
     }
 
     /// Counts tokens with the Hugging Face `tokenizer.json` at `path` (read from disk; feature

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::prompt::{index_words, Prompt, PromptError, WORDS};
 use super::tokens::{TokenCounter, TokenizerError};
 use crate::results::PromptsInfo;
 use crate::stats::rng::SplitMix64;
@@ -128,18 +129,9 @@ pub enum PromptSource {
     /// `"output_tokens"`). A `.jsonl` file, or one whose text starts with `{`, is read as JSON
     /// lines.
     File(PathBuf),
-}
-
-/// One prompt, ready to send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prompt {
-    /// The text.
-    pub text: String,
-    /// Its tokens, as the set's counter counts them.
-    pub input_tokens: u32,
-    /// Its own `max_tokens` (synthetic output lengths, a dataset's reply lengths); `None`: the
-    /// endpoint's.
-    pub max_tokens: Option<u32>,
+    /// A recorded trace, replayed: each request at its recorded time with its recorded lengths
+    /// (an open loop of the trace's pace; see [`Trace`](super::trace::Trace)).
+    Trace(super::trace::Trace),
 }
 
 /// The prompts of one endpoint and what results say about them.
@@ -149,43 +141,6 @@ pub struct PromptSet {
     pub prompts: Vec<Prompt>,
     /// Where they came from, how many, their lengths and how those were counted.
     pub info: PromptsInfo,
-}
-
-/// Why the prompts could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum PromptError {
-    /// The tokenizer could not be loaded or failed.
-    #[error(transparent)]
-    Tokenizer(#[from] TokenizerError),
-    /// The dataset file could not be read.
-    #[error("cannot read the prompt file {path}: {message}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// What the system said.
-        message: String,
-    },
-    /// The dataset file does not parse.
-    #[error("{path}:{line}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The 1-based line where parsing failed.
-        line: usize,
-        /// What is wrong there.
-        message: String,
-    },
-    /// The file parsed but held no usable prompt.
-    #[error("the prompt file {path} holds no prompt{detail}")]
-    Empty {
-        /// The file.
-        path: PathBuf,
-        /// Why entries were left out, if any were.
-        detail: String,
-    },
-    /// A synthetic set of no prompts.
-    #[error("synthetic prompts: `count` must be at least 1")]
-    NoCount,
 }
 
 impl PromptSource {
@@ -220,6 +175,15 @@ impl PromptSource {
                 let source = format!("file: {} ({format})", path.display());
                 (prompts, source, skipped)
             }
+            // Every row's prompt made now; a replay's transport makes each one as it is sent.
+            PromptSource::Trace(trace) => {
+                let rows = trace.read()?;
+                let prompts = (0..rows.rows.len()).map(|i| rows.prompt(i)).collect();
+                return Ok(PromptSet {
+                    prompts,
+                    info: rows.info,
+                });
+            }
         };
         let info = summarize(&prompts, source, skipped, counter);
         Ok(PromptSet { prompts, info })
@@ -245,32 +209,6 @@ fn summarize(
             .then(|| asked.iter().map(|&t| t as f64).sum::<f64>() / asked.len() as f64),
         token_counts: counter.describe(),
     }
-}
-
-/// Common short English words, each one token in the usual BPE vocabularies (with its
-/// leading space), so the word approximation stays close for synthetic text.
-const WORDS: [&str; 128] = [
-    "the", "of", "and", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on", "are",
-    "as", "with", "his", "they", "at", "be", "this", "have", "from", "or", "one", "had", "by",
-    "word", "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there",
-    "use", "an", "each", "which", "she", "do", "how", "their", "if", "will", "up", "other",
-    "about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make", "like",
-    "him", "into", "time", "has", "look", "two", "more", "write", "go", "see", "number", "no",
-    "way", "could", "people", "my", "than", "first", "water", "been", "call", "who", "its", "now",
-    "find", "long", "down", "day", "did", "get", "come", "made", "may", "part", "over", "new",
-    "sound", "take", "only", "little", "work", "know", "place", "year", "live", "me", "back",
-    "give", "most", "very", "after", "thing", "our", "just", "name", "good", "man", "think", "say",
-    "great", "where", "help", "through", "much", "before",
-];
-
-/// Words spelling `index` in base 128, three of them: different for every index below 2^21.
-fn index_words(index: usize) -> [&'static str; 3] {
-    let n = WORDS.len();
-    [
-        WORDS[index % n],
-        WORDS[(index / n) % n],
-        WORDS[(index / (n * n)) % n],
-    ]
 }
 
 /// Text of `tokens` tokens by `counter`, starting with `head`, then seeded words. With the word

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::prompts::{Prompt, PromptSource};
+use super::prompt::Prompt;
+use super::prompts::PromptSource;
 use crate::results::Slo;
 
 /// What each request of an OpenAI-compatible endpoint asks for, set through

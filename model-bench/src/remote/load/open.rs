@@ -85,7 +85,8 @@ impl Iterator for Arrivals {
             }
             let offset = match self.arrival {
                 // From the index, not a running sum, so rounding never drifts.
-                Arrival::Constant => from + self.index as f64 / rate,
+                // A replay's arrivals are its schedule's (`open_loop`); evenly spaced here.
+                Arrival::Constant | Arrival::Trace => from + self.index as f64 / rate,
                 Arrival::Poisson | Arrival::Gamma { .. } => self.elapsed_s,
             };
             if self.next_phase_from().is_some_and(|next| offset >= next) {
@@ -165,6 +166,7 @@ pub(super) async fn open_loop(
     let handle = tokio::runtime::Handle::current();
     let (max_requests, worker) = (plan.max_requests, plan.worker);
     let (plan_steps, warm_up) = (plan.rate_steps.clone(), plan.warm_up);
+    let schedule = plan.schedule.clone();
     let drop_deadline = tokio::time::Instant::from_std(end + DRAIN);
 
     let dispatcher = {
@@ -181,7 +183,13 @@ pub(super) async fn open_loop(
                 // belong to the load runtime.
                 let _runtime = handle.enter();
                 let mut measured = 0u64;
-                let arrivals = Arrivals::new(rate, arrival, seed).with_steps(&plan_steps, warm_up);
+                let arrivals: Box<dyn Iterator<Item = Duration>> = match schedule {
+                    // A replay: the trace's own times.
+                    Some(schedule) => Box::new((0..schedule.len()).map(move |i| schedule[i])),
+                    None => Box::new(
+                        Arrivals::new(rate, arrival, seed).with_steps(&plan_steps, warm_up),
+                    ),
+                };
                 // Counted over the whole schedule, so the workers of a scale-out run send
                 // disjoint arrivals whose union is this schedule (and its request budget).
                 for (index, offset) in (0u64..).zip(arrivals) {
@@ -199,6 +207,8 @@ pub(super) async fn open_loop(
                     if worker.is_some_and(|worker| !worker.sends(index)) {
                         continue;
                     }
+                    // A replay's body is made now, before its time, not in its latency.
+                    let scheduled = client.prepare(index);
                     precise_sleep::until(intended, spin);
                     if backlog.load(Ordering::Acquire) >= MAX_BACKLOG {
                         if in_window {
@@ -226,6 +236,7 @@ pub(super) async fn open_loop(
                             Ok(Ok(_slot)) => {
                                 let idle = lock(&sessions).pop();
                                 let mut session = idle.unwrap_or_else(|| client.session());
+                                session.schedule_next(scheduled);
                                 let sent = Instant::now();
                                 let outcome = client.send_in(&mut session).await;
                                 let done = Instant::now();

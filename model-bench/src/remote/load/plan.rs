@@ -27,6 +27,8 @@ pub enum Arrival {
         /// The gamma distribution's shape (> 0).
         shape: f64,
     },
+    /// At the times of a recorded trace ([`LoadPlan::schedule`]): a replay.
+    Trace,
 }
 
 impl Arrival {
@@ -37,13 +39,14 @@ impl Arrival {
             Arrival::Constant => "constant".into(),
             Arrival::Poisson => "poisson".into(),
             Arrival::Gamma { shape } => format!("gamma({shape})"),
+            Arrival::Trace => "trace".into(),
         }
     }
 
     /// The gap before the next arrival at `rate` per second, for the random processes.
     pub(crate) fn gap_s(self, rate: f64, rng: &mut crate::stats::rng::SplitMix64) -> f64 {
         match self {
-            Arrival::Constant => 1.0 / rate,
+            Arrival::Constant | Arrival::Trace => 1.0 / rate,
             Arrival::Poisson => -rng.next_open01().ln() / rate,
             Arrival::Gamma { shape } if shape.is_finite() && shape > 0.0 => {
                 rng.next_gamma(shape) / (shape * rate)
@@ -108,6 +111,9 @@ pub struct LoadPlan {
     /// A scale-out worker's interval log: each step's histograms appended to this file as the
     /// run goes (`load/intervals.rs`). `None`: no log.
     pub interval_log: Option<IntervalLogTarget>,
+    /// Open loop: arrivals at these times from the run's start, in order, instead of at `rate`
+    /// (a trace replay; [`Arrival::Trace`]). Arrival `k` is request number `k` of the schedule.
+    pub schedule: Option<std::sync::Arc<[Duration]>>,
 }
 
 /// From `from` into the measurement window, arrivals come at `rate` per second (0: none).
@@ -167,6 +173,7 @@ impl LoadPlan {
             error_limit: None,
             worker: None,
             interval_log: None,
+            schedule: None,
         }
     }
 
@@ -191,6 +198,21 @@ impl LoadPlan {
             error_limit: None,
             worker: None,
             interval_log: None,
+            schedule: None,
+        }
+    }
+
+    /// A replay: arrivals at the times of `schedule` (from the run's start, in order; request
+    /// `k` is the schedule's `k`th), the requests due in the first `warm_up` not measured, the
+    /// window to the last arrival; its rate the schedule's mean.
+    pub fn replay(schedule: Vec<Duration>, warm_up: Duration) -> Self {
+        let last = schedule.last().copied().unwrap_or_default();
+        // The window ends just after the last arrival, so that it is measured.
+        let duration = last.saturating_sub(warm_up) + Duration::from_millis(1);
+        let rate = schedule.len() as f64 / (last.as_secs_f64().max(1e-3));
+        LoadPlan {
+            schedule: Some(schedule.into()),
+            ..LoadPlan::open(rate, Arrival::Trace, duration).warm_up(warm_up)
         }
     }
 
