@@ -8,7 +8,7 @@
 //! server shares, it is the steadier measure of what the client itself costs. Ratios go to
 //! `docs/PERFORMANCE.md`. Token streams against aiperf are in `loadgen/llm.rs` (section `llm`);
 //! one open-loop schedule from N scale-out worker processes in `loadgen/scaleout.rs` (`scaleout`);
-//! a 100,000-request trace replayed on time in `loadgen/replay.rs` (`trace`).
+//! a Mooncake trace replayed on time in `loadgen/replay.rs` (`trace`).
 
 #[path = "loadgen/llm.rs"]
 mod llm;

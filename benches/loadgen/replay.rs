@@ -3,8 +3,9 @@
 //! of 64 requests, as a system prompt is) asking for 16 tokens, against the reference LLM server
 //! in its own process (2 ms to the first token, 1 ms per token). What is measured is the client:
 //! how late the dispatcher sent each request (goal: p99 under 100 µs) and its resident memory
-//! over the whole replay (goal: under 256 MiB). A smoke run (`cargo test --benches`) replays
-//! 2,000 requests; `LOADGEN_TRACE_REQUESTS` sets another length.
+//! over the whole replay (goal: under 256 MiB). So that `cargo bench` stays short, it replays
+//! the trace's first 5,000 requests, a smoke run (`cargo test --benches`) 1,000;
+//! `LOADGEN_TRACE_REQUESTS=100000` replays the whole trace (100 s).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ pub fn replay(full: bool) {
     let requests: u64 = std::env::var("LOADGEN_TRACE_REQUESTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if full { 100_000 } else { 2_000 });
+        .unwrap_or(if full { 5_000 } else { 1_000 });
     println!(
         "== trace replay: {requests} Mooncake requests at {RATE}/s, 1,024 prompt tokens and 16 output tokens each"
     );
