@@ -2,11 +2,13 @@
 //! REST with JSON tensors, REST with the binary tensor extension, and gRPC — by model-bench's
 //! in-process reference server, or by any V2 server at `$MODEL_BENCH_REST_URL` /
 //! `$MODEL_BENCH_GRPC_URL` (serving a model named `mobilenet` with input `input`); and a token
-//! stream from model-bench's reference LLM server or any OpenAI-compatible one.
+//! stream and multi-turn chat sessions from model-bench's reference LLM server or any
+//! OpenAI-compatible one.
 
 use std::time::Duration;
 
 use model_bench::prelude::*;
+use model_bench::remote::llm::PrefixCache;
 use model_bench_suite::classify::{model_path, preprocess, read_images, ClassifyError};
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,37 @@ fn chat_stream() -> OpenAiEndpoint {
             ttft: Duration::from_millis(10),
             itl: Duration::from_millis(1),
             capacity: Some(8),
+            ..TokenScript::default()
+        })
+}
+
+/// Multi-turn chat: 8 users, each holding conversations of three turns (256 new tokens a turn,
+/// 32 tokens of reply, 50 ms to think between), every turn's request carrying the conversation
+/// so far. The reference LLM server keeps a prefix cache (blocks of 16 tokens) and takes 5 ms
+/// plus 50 µs per prompt token it does not hold to the first token, so the "Turns" table shows
+/// the cache at work: each turn's prompt grows, its cached share with it, and its TTFT does
+/// not (turn 3's 832 tokens would take 42 ms to prefill uncached).
+#[model_bench(
+    remote,
+    pipeline = "llm",
+    concurrency = [8],
+    warm_up_time = "500ms",
+    measurement_time = "3s"
+)]
+fn chat_sessions() -> OpenAiEndpoint {
+    let model = std::env::var("MODEL_BENCH_OPENAI_MODEL").unwrap_or_else(|_| "tiny".into());
+    let conversations = SyntheticPrompts::new(256).output(32).count(1000).seed(2);
+    Endpoint::openai_chat(model)
+        .url_from_env("MODEL_BENCH_OPENAI_URL")
+        .sessions(Sessions::synthetic(3, conversations).think_time(Duration::from_millis(50)))
+        .reference(TokenScript {
+            ttft: Duration::from_millis(5),
+            itl: Duration::from_millis(1),
+            prefill_per_token: Duration::from_micros(50),
+            prefix_cache: Some(PrefixCache {
+                block_tokens: 16,
+                blocks: 65_536,
+            }),
             ..TokenScript::default()
         })
 }

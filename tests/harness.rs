@@ -2384,11 +2384,18 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
         })
         .collect();
     std::fs::write(&trace, rows).unwrap();
+    let sessions = dir.path().join("sessions.jsonl");
+    std::fs::write(
+        &sessions,
+        "{\"session_id\": 1, \"prompt\": \"hello\"}\n{\"session_id\": 1, \"prompt\": \" \"}\n",
+    )
+    .unwrap();
     let garbage = garbage_llm_server();
     let run = run(
         &["^llm/"],
         &[
             ("FIXTURE_PROMPTS", prompts.to_str().unwrap()),
+            ("FIXTURE_SESSIONS", sessions.to_str().unwrap()),
             ("FIXTURE_GARBAGE_URL", &garbage),
             ("FIXTURE_TRACE", trace.to_str().unwrap()),
         ],
@@ -2478,6 +2485,32 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
     assert!(
         source.starts_with("trace:") && source.contains("40 requests"),
         "{source}"
+    );
+    // Sessions: each turn index's figures, in results.json and the summary's "Turns" table.
+    let held = run.bench("llm/sessions");
+    assert_eq!(held["status"], "ok", "{stderr}");
+    let turns = held["points"][0]["load"]["stats"]["stream"]["turns"]
+        .as_array()
+        .unwrap();
+    assert_eq!(turns.len(), 2, "{turns:?}");
+    assert_eq!(
+        (&turns[0]["turn"], &turns[1]["turn"]),
+        (&1.into(), &2.into())
+    );
+    // Turn 2 carries turn 1 (8 words) and its reply (2 tokens) before its own 8 words.
+    assert_eq!(turns[1]["input_tokens_mean"], 18.0, "{turns:?}");
+    let summary = std::fs::read_to_string(run.out_dir().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("Turns of multi-turn sessions"),
+        "{summary}"
+    );
+    let bad_sessions = run.bench("llm/bad_sessions");
+    assert!(
+        bad_sessions["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{}:2: an empty prompt", sessions.display())),
+        "{bad_sessions}"
     );
     let unmarked = run.bench("llm/trace_without_mark");
     assert!(

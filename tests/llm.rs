@@ -276,7 +276,7 @@ fn models_are_listed_and_a_wrong_model_or_a_request_without_stream_is_refused() 
 mod load {
     use super::common::{connect, run, runtime};
     use super::*;
-    use model_bench::remote::llm::{PrefixCache, SyntheticPrompts, Trace};
+    use model_bench::remote::llm::{PrefixCache, Sessions, SyntheticPrompts, Trace};
     use model_bench::remote::{Arrival, Endpoint, LoadPlan, OpenAiEndpoint};
 
     /// A tokenizer that makes every word and every punctuation mark one token (written by hand;
@@ -537,6 +537,141 @@ mod load {
             .unwrap()
             .prefix_cache
             .is_none());
+    }
+
+    /// The reference server for sessions: 10 ms to the first token plus 1 ms per prompt token
+    /// its cache lacks, blocks of 16 tokens, 1 ms per output token.
+    fn session_server() -> LlmServer {
+        LlmServer::start(
+            "tiny",
+            TokenScript {
+                ttft: ms(10),
+                itl: ms(1),
+                prefill_per_token: ms(1),
+                prefix_cache: Some(PrefixCache {
+                    block_tokens: 16,
+                    blocks: 256,
+                }),
+                ..TokenScript::default()
+            },
+        )
+        .unwrap()
+    }
+
+    /// Four conversations of three turns, 32 new tokens a turn, 8 tokens of reply.
+    fn three_turns() -> Sessions {
+        Sessions::synthetic(3, SyntheticPrompts::new(32).output(8).count(4).seed(3))
+    }
+
+    #[test]
+    fn each_turn_carries_the_conversation_and_prefills_only_what_the_cache_lacks() {
+        // Turn 1: 32 tokens, none cached (TTFT 10 + 32 ms). Turn 2: 32 + 8 + 32 = 72 tokens,
+        // turn 1's two whole blocks cached, 40 prefilled (50 ms). Turn 3: 72 + 8 + 32 = 112,
+        // turn 2's four whole blocks cached, 48 prefilled (58 ms). On both endpoints (a
+        // completions prompt is the conversation's texts, one a line).
+        let runtime = runtime();
+        for endpoint in [
+            Endpoint::openai_chat("tiny"),
+            Endpoint::openai_completions("tiny"),
+        ] {
+            let server = session_server();
+            let endpoint = endpoint.sessions(three_turns().think_time(ms(5)));
+            let client = connect(&runtime, &endpoint, &server.url());
+            let plan = LoadPlan::closed(1, Duration::from_secs(30)).max_requests(12);
+            let stats = run(&runtime, &client, &plan);
+            assert_eq!(
+                (stats.ok, stats.errors),
+                (12, 0),
+                "{:?}",
+                stats.first_errors
+            );
+            let stream = stats.stream.unwrap();
+            let turns = &stream.turns;
+            assert_eq!(turns.len(), 3, "{turns:?}");
+            for (turn, (input, cached, ttft)) in
+                turns.iter().zip([(32, 0, 42), (72, 32, 50), (112, 64, 58)])
+            {
+                assert_eq!(turn.streams, 4, "{turn:?}");
+                assert_eq!(turn.input_tokens_mean, Some(input as f64), "{turn:?}");
+                let share = turn.cached_share.expect("the server reports its cache");
+                assert!(
+                    (share - cached as f64 / input as f64).abs() < 1e-9,
+                    "{turn:?}"
+                );
+                let measured = turn.ttft.expect("every turn streamed");
+                assert!(measured.min >= ((ttft - 1) * MS) as f64, "{turn:?}");
+                assert!(measured.p50 <= (ttft * MS + SLACK_NS) as f64, "{turn:?}");
+            }
+            assert_eq!(
+                stream.prefix_cache.unwrap().cached_tokens,
+                4 * (32 + 64),
+                "the point's own figures hold every turn"
+            );
+        }
+    }
+
+    #[test]
+    fn an_open_loop_starts_sessions_at_the_rate_and_sends_later_turns_after_the_think_time() {
+        // 20 sessions a second for a second; each later turn due 20 ms after the reply before.
+        let server = session_server();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_chat("tiny").sessions(
+            Sessions::synthetic(3, SyntheticPrompts::new(32).output(8).count(100).seed(3))
+                .think_time(ms(20)),
+        );
+        let client = connect(&runtime, &endpoint, &server.url());
+        let plan = LoadPlan::open(20.0, Arrival::Constant, Duration::from_secs(1));
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+        let turns = stats.stream.unwrap().turns;
+        assert_eq!(
+            turns[0].streams, 20,
+            "one first turn per arrival: {turns:?}"
+        );
+        // A later turn is measured from its due time, so it cannot be faster than its prefill.
+        let third = &turns[2];
+        assert!(third.ttft.unwrap().min >= (57 * MS) as f64, "{third:?}");
+        assert_eq!(third.input_tokens_mean, Some(112.0));
+        // Sessions that started late in the window ended with it: none sent past it.
+        assert!(turns[2].streams < turns[0].streams, "{turns:?}");
+        assert_eq!(stats.requests, turns.iter().map(|t| t.streams).sum::<u64>());
+    }
+
+    #[test]
+    fn sessions_refuse_cache_bust_and_a_mix() {
+        let server = session_server();
+        let runtime = runtime();
+        let busting = Endpoint::openai_chat("tiny")
+            .sessions(three_turns())
+            .cache_bust();
+        let error = runtime
+            .block_on(model_bench::remote::Client::connect(
+                &busting,
+                &server.url(),
+                |_| None,
+            ))
+            .err()
+            .expect("refused");
+        assert!(
+            error
+                .to_string()
+                .contains("`cache_bust` does not apply to sessions"),
+            "{error}"
+        );
+        let mixed = Endpoint::openai_chat("tiny").sessions(three_turns()).mix(
+            "other",
+            1.0,
+            Endpoint::openai_chat("tiny"),
+        );
+        let error = runtime
+            .block_on(model_bench::remote::Client::connect(
+                &mixed,
+                &server.url(),
+                |_| None,
+            ))
+            .err()
+            .expect("refused");
+        assert!(error.to_string().contains("cannot be in a mix"), "{error}");
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub mod prelude {
     pub use crate::bencher::Bencher;
     pub use crate::model_bench;
     pub use crate::registry::{Device, Stage};
-    pub use crate::remote::llm::{SyntheticPrompts, TokenLength, TokenScript, Trace};
+    pub use crate::remote::llm::{Sessions, SyntheticPrompts, TokenLength, TokenScript, Trace};
     pub use crate::remote::{
         AnyEndpoint, Endpoint, InjectedLatency, OpenAiEndpoint, PostEndpoint, ReferenceConfig,
         Tensor, TensorError, V2Endpoint, V2Protocol,

@@ -19,4 +19,6 @@ pub use protocol::Protocol;
 pub use resources::*;
 pub use scaleout::{ScaleoutInfo, ScaleoutPoint, WorkerRow};
 pub use setup::{ChangeKind, Setup, SetupChange};
-pub use stream::{Goodput, PrefixCacheStats, PromptsInfo, ReasoningStats, Slo, StreamStats};
+pub use stream::{
+    Goodput, PrefixCacheStats, PromptsInfo, ReasoningStats, Slo, StreamStats, TurnStats,
+};

@@ -70,6 +70,27 @@ pub struct StreamStats {
     /// The requests that met every SLO the endpoint set; absent without SLOs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goodput: Option<Goodput>,
+    /// Multi-turn sessions: the figures of each turn index (the first turns of every
+    /// conversation, then the second ones, …); absent for single prompts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<TurnStats>,
+}
+
+/// The successful streams of one turn index of a session bench's conversations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnStats {
+    /// The turn, from 1.
+    pub turn: u32,
+    /// Its successful streams.
+    pub streams: u64,
+    /// Their time to first token from the intended send, ns.
+    pub ttft: Option<Percentiles>,
+    /// Their input tokens (the whole conversation so far, as `input_tokens` is counted) per
+    /// stream, on average; absent when no stream's were known.
+    pub input_tokens_mean: Option<f64>,
+    /// The cached share of their prompt tokens, over the streams whose server said; absent when
+    /// none said.
+    pub cached_share: Option<f64>,
 }
 
 /// What the server's prefix cache held of the prompts, over the streams whose server said.

@@ -2,8 +2,8 @@
 //! between chunks and ITL per request, and output tokens per second overall and per stream,
 //! with where the token counts came from, end-to-end latency and goodput; for reasoning models,
 //! the time to the first answer token and the thinking's tokens; where the server reports its
-//! prefix cache, the cached share and TTFT with and without a hit; and per LLM bench, the
-//! prompts it sent.
+//! prefix cache, the cached share and TTFT with and without a hit; for multi-turn sessions, the
+//! same by turn index; and per LLM bench, the prompts it sent.
 
 use super::cells::{load_label, loads};
 use super::table::Table;
@@ -58,6 +58,7 @@ pub(super) fn token_streams(report: &Report) -> Vec<Table> {
         table,
         reasoning(report),
         prefix_cache(report),
+        turns(report),
         prompts(report),
     ]
 }
@@ -106,6 +107,40 @@ fn prefix_cache(report: &Report) -> Table {
                 cell(&cache.ttft_miss, |p| p.p50),
                 cell(&cache.ttft_miss, |p| p.p99),
             ]);
+        }
+    }
+    table
+}
+
+/// Session benches: each turn index's streams, TTFT, input tokens (the conversation so far)
+/// and the cached share, where a later turn's history shows in the server's prefix cache.
+fn turns(report: &Report) -> Table {
+    let mut table = Table::new(
+        "Turns of multi-turn sessions (TTFT from the intended send time; input = the conversation so far)",
+        &[
+            "point", "load", "turn", "streams", "TTFT p50", "TTFT p99", "input tokens/stream",
+            "cached share",
+        ],
+    );
+    for bench in &report.benches {
+        for (id, load) in loads(bench) {
+            let Some(stream) = &load.stats.stream else {
+                continue;
+            };
+            for turn in &stream.turns {
+                table.rows.push(vec![
+                    id.clone(),
+                    load_label(load),
+                    turn.turn.to_string(),
+                    turn.streams.to_string(),
+                    cell(&turn.ttft, |p| p.p50),
+                    cell(&turn.ttft, |p| p.p99),
+                    turn.input_tokens_mean
+                        .map_or_else(|| "-".into(), |mean| format!("{mean:.1}")),
+                    turn.cached_share
+                        .map_or_else(|| "-".into(), |share| format!("{:.1} %", 100.0 * share)),
+                ]);
+            }
         }
     }
     table

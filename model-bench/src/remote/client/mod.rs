@@ -101,6 +101,8 @@ pub struct Session {
     /// The next request's place in the load's schedule, when it has one (an open loop's
     /// arrival: a trace replay sends that row).
     request: Option<Scheduled>,
+    /// The conversation this user is holding (multi-turn endpoints).
+    dialogue: Option<crate::remote::llm::Dialogue>,
 }
 
 impl Default for Session {
@@ -115,6 +117,7 @@ impl Default for Session {
             member: 0,
             others: Vec::new(),
             request: None,
+            dialogue: None,
         }
     }
 }
@@ -123,6 +126,15 @@ impl Session {
     /// The mix member the last request went to (0: the client's own endpoint).
     pub fn member(&self) -> usize {
         self.member
+    }
+
+    /// After a conversation's turn was answered, the user's think time before the next turn,
+    /// once; `None` when no conversation goes on (its last turn came, a turn failed, or the
+    /// endpoint has none).
+    pub fn take_pause(&mut self) -> Option<std::time::Duration> {
+        self.dialogue
+            .as_mut()
+            .and_then(crate::remote::llm::Dialogue::take_pause)
     }
 
     /// Makes the next request `request` of the load's schedule (an open loop's arrival, from
@@ -249,6 +261,12 @@ impl Client {
     /// Its answer carries the stream's figures where the endpoint streams tokens.
     pub async fn send_in(&self, session: &mut Session) -> Result<Reply, RequestError> {
         let request = session.request.take();
+        // A conversation is held with the endpoint itself (a mix with sessions is refused).
+        let start = request.as_ref().map(|scheduled| scheduled.index);
+        if let Some(turn) = self.transport.converse(&mut session.dialogue, start) {
+            session.member = 0;
+            return turn.await.map(Some);
+        }
         if let Some(mix) = &self.mix {
             let member = mix.pick(session.draws.next_open01());
             session.member = member;

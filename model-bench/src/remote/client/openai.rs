@@ -17,8 +17,8 @@ use super::transport::{
 use crate::remote::endpoint::{OpenAiRequest, Request};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
 use crate::remote::llm::{
-    parse_event, LlmRequest, Prompt, PromptSource, SseDecoder, StreamRecord, StreamTracker,
-    TokenCounter, TraceRows,
+    parse_event, Conversations, Dialogue, LlmRequest, Prompt, PromptSource, SseDecoder,
+    StreamRecord, StreamTracker, TokenCounter, TraceRows,
 };
 use crate::results::PromptsInfo;
 
@@ -34,6 +34,9 @@ pub(crate) struct OpenAi {
     first_token_timeout: Option<Duration>,
     /// The tokenizer, when one was given: output of streams without usage is counted with it.
     tokenizer: Option<Arc<TokenCounter>>,
+    /// How prompts are counted (the tokenizer or the word approximation): a conversation's
+    /// replies are counted into its history with it.
+    counter: Arc<TokenCounter>,
 }
 
 /// What requests send.
@@ -43,6 +46,8 @@ enum Bodies {
     /// A trace's rows; request `n` sends row `n`'s, made as it is sent (a long trace of long
     /// prompts would not fit in memory encoded).
     Trace(TraceRows),
+    /// Conversations: each turn's body made when it is sent, from the history so far.
+    Sessions(Conversations),
 }
 
 /// One prompt's request body, encoded before the run.
@@ -125,13 +130,26 @@ impl OpenAi {
             None => TokenCounter::Words,
         };
         let chat = request.is_chat();
-        let (bodies, info) = match &llm.prompts {
-            PromptSource::Trace(trace) => {
+        let (bodies, info) = match (&llm.sessions, &llm.prompts) {
+            (Some(_), _) if llm.cache_bust => {
+                return Err(encode(
+                    "`cache_bust` does not apply to sessions: a conversation's turns share \
+                     its history on purpose, and every synthetic turn starts with words of its \
+                     own"
+                    .into(),
+                ))
+            }
+            (Some(sessions), _) => {
+                let conversations = sessions.read(&counter)?;
+                let info = conversations.info.clone();
+                (Bodies::Sessions(conversations), info)
+            }
+            (None, PromptSource::Trace(trace)) => {
                 let rows = trace.read()?;
                 let info = rows.info.clone();
                 (Bodies::Trace(rows), info)
             }
-            prompts => {
+            (None, prompts) => {
                 let set = prompts.build(&counter)?;
                 let bodies = set
                     .prompts
@@ -148,7 +166,15 @@ impl OpenAi {
             chat,
             next: AtomicUsize::new(0),
             first_token_timeout: llm.first_token_timeout,
-            tokenizer: counter.is_exact().then(|| Arc::new(counter)),
+            tokenizer: None,
+            counter: Arc::new(counter),
+        };
+        let transport = OpenAi {
+            tokenizer: transport
+                .counter
+                .is_exact()
+                .then(|| Arc::clone(&transport.counter)),
+            ..transport
         };
         Ok((transport, info))
     }
@@ -167,6 +193,9 @@ impl OpenAi {
                 Ok((body.for_request(n), *tokens))
             }
             (None, Bodies::Trace(rows)) => self.trace_body(rows, n),
+            (None, Bodies::Sessions(_)) => {
+                Err("a conversation's turns are sent by `converse`".to_owned())
+            }
         };
         made.map_err(|message| RequestError::new(ErrorClass::Io, message))
     }
@@ -182,7 +211,7 @@ impl OpenAi {
     pub fn schedule(&self) -> Option<Vec<Duration>> {
         match &self.bodies {
             Bodies::Trace(rows) => Some(rows.schedule()),
-            Bodies::Prompts(_) => None,
+            Bodies::Prompts(_) | Bodies::Sessions(_) => None,
         }
     }
 
@@ -212,8 +241,61 @@ impl OpenAi {
     }
 
     async fn stream(&self, request: Option<Scheduled>) -> Result<StreamRecord, RequestError> {
-        let url = self.pool.infer_url();
         let (body, prompt_tokens) = self.next_body(request)?;
+        self.stream_body(body, prompt_tokens, false).await
+    }
+
+    /// The next turn of `dialogue` (see [`Transport::converse`]).
+    async fn converse_turn(
+        &self,
+        conversations: &Conversations,
+        dialogue: &mut Option<Dialogue>,
+        start: Option<u64>,
+    ) -> Result<StreamRecord, RequestError> {
+        let going = dialogue
+            .take()
+            .filter(|going| start.is_none() && conversations.next_turn(going).is_some());
+        let mut current = match (going, start) {
+            (Some(going), _) => going,
+            (None, Some(index)) => {
+                conversations.start(usize::try_from(index).unwrap_or(usize::MAX))
+            }
+            (None, None) => conversations.start(self.next.fetch_add(1, Ordering::Relaxed)),
+        };
+        let Some((turn, prompt_tokens)) = conversations.next_turn(&current) else {
+            return Err(RequestError::new(
+                ErrorClass::Io,
+                "a conversation of no turn (sessions are read with at least one)",
+            ));
+        };
+        let model = &self.pool.target().model;
+        let body = self
+            .llm
+            .turn_body(model, self.chat, current.history(), &turn.prompt);
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| RequestError::new(ErrorClass::Io, e.to_string()))?;
+        let index = u32::try_from(current.turn()).unwrap_or(u32::MAX);
+        // A failed turn ends its conversation: `dialogue` stays empty.
+        let mut record = self
+            .stream_body(Bytes::from(body), prompt_tokens, true)
+            .await?;
+        record.turn = Some(index);
+        let answer = record.answer.take().unwrap_or_default();
+        if conversations.answered(&mut current, answer, &self.counter) {
+            *dialogue = Some(current);
+        }
+        Ok(record)
+    }
+
+    /// Sends `body` (a prompt of `prompt_tokens` counted tokens) and follows its stream;
+    /// `keep_answer` keeps the answer's text in the record.
+    async fn stream_body(
+        &self,
+        body: Bytes,
+        prompt_tokens: u32,
+        keep_answer: bool,
+    ) -> Result<StreamRecord, RequestError> {
+        let url = self.pool.infer_url();
         let started = Instant::now();
         let deadline = self.first_token_timeout.map(|limit| started + limit);
         let response = self
@@ -247,6 +329,9 @@ impl OpenAi {
             Some(counter) => StreamTracker::counting_with(Arc::clone(counter)),
             None => StreamTracker::new(),
         };
+        if keep_answer {
+            tracker = tracker.keeping_answer();
+        }
         let mut events = Vec::new();
         let since_send = |at: Instant| at.saturating_duration_since(started).as_nanos() as u64;
         loop {
@@ -338,9 +423,22 @@ impl Transport for OpenAi {
             Bodies::Trace(rows) => {
                 Some(self.trace_body(rows, usize::try_from(index).unwrap_or(usize::MAX)))
             }
-            Bodies::Prompts(_) => None,
+            Bodies::Prompts(_) | Bodies::Sessions(_) => None,
         };
         Scheduled { index, body }
+    }
+
+    fn converse<'a>(
+        &'a self,
+        dialogue: &'a mut Option<Dialogue>,
+        start: Option<u64>,
+    ) -> Option<BoxFuture<'a, Result<StreamRecord, RequestError>>> {
+        match &self.bodies {
+            Bodies::Sessions(conversations) => {
+                Some(Box::pin(self.converse_turn(conversations, dialogue, start)))
+            }
+            Bodies::Prompts(_) | Bodies::Trace(_) => None,
+        }
     }
 
     fn health(&self) -> BoxFuture<'_, Result<(), RequestError>> {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::http1_conn::Http1Conn;
 use crate::remote::endpoint::EndpointError;
 use crate::remote::error::{snippet, ErrorClass, RequestError};
-use crate::remote::llm::StreamRecord;
+use crate::remote::llm::{Dialogue, StreamRecord};
 use crate::remote::oip::ExpectedOutput;
 use crate::remote::oip::{grpc, proto, v2};
 use crate::results::Protocol;
@@ -199,6 +199,19 @@ pub(crate) trait Transport: Send + Sync {
         request: Option<Scheduled>,
     ) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
         let _ = request;
+        None
+    }
+
+    /// Multi-turn endpoints: sends the next turn of `dialogue` — a new conversation when none
+    /// is going on (number `start` of the load's schedule, else the next in turn) — and leaves
+    /// the dialogue going on, its pause before the next turn due, or ended (its last turn
+    /// answered, or this one failed). `None` for transports without conversations.
+    fn converse<'a>(
+        &'a self,
+        dialogue: &'a mut Option<Dialogue>,
+        start: Option<u64>,
+    ) -> Option<BoxFuture<'a, Result<StreamRecord, RequestError>>> {
+        let _ = (dialogue, start);
         None
     }
 

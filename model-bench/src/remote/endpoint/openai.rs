@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::request::{OpenAiApi, OpenAiRequest};
 use super::shared::{Endpoint, Reference};
-use crate::remote::llm::{LlmRequest, PromptSource, SyntheticPrompts, TokenScript, Trace};
+use crate::remote::llm::{
+    LlmRequest, PromptSource, Sessions, SyntheticPrompts, TokenScript, Trace,
+};
 
 /// Default whole-request timeout of an OpenAI-compatible endpoint (two minutes).
 pub const OPENAI_TIMEOUT: Duration = Duration::from_secs(120);
@@ -53,13 +55,13 @@ impl Endpoint<OpenAiRequest> {
     /// One prompt for every request.
     pub fn prompt(self, prompt: impl Into<String>) -> Self {
         let prompt = prompt.into();
-        self.with_llm(|llm| llm.prompts = PromptSource::Fixed(prompt))
+        self.with_llm(|llm| llm.use_prompts(PromptSource::Fixed(prompt)))
     }
 
     /// Synthetic prompts, made and counted before the run: seeded lengths, every prompt
     /// different, an optional shared prefix (see [`SyntheticPrompts`]).
     pub fn synthetic_prompts(self, prompts: SyntheticPrompts) -> Self {
-        self.with_llm(|llm| llm.prompts = PromptSource::Synthetic(prompts))
+        self.with_llm(|llm| llm.use_prompts(PromptSource::Synthetic(prompts)))
     }
 
     /// Prompts from a dataset file, read before the run: ShareGPT JSON or JSON lines (see
@@ -67,7 +69,7 @@ impl Endpoint<OpenAiRequest> {
     /// line.
     pub fn prompts_file(self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        self.with_llm(|llm| llm.prompts = PromptSource::File(path))
+        self.with_llm(|llm| llm.use_prompts(PromptSource::File(path)))
     }
 
     /// Replays a recorded trace: each request at its recorded time (from the replay's start,
@@ -75,7 +77,16 @@ impl Endpoint<OpenAiRequest> {
     /// that replays one is marked `trace` (`#[model_bench(remote, trace)]`) and has one load
     /// point, `…/trace`, an open loop at the trace's own pace. See [`Trace`] for the formats.
     pub fn trace(self, trace: Trace) -> Self {
-        self.with_llm(|llm| llm.prompts = PromptSource::Trace(trace))
+        self.with_llm(|llm| llm.use_prompts(PromptSource::Trace(trace)))
+    }
+
+    /// Multi-turn conversations instead of single prompts: each user (a closed loop's worker,
+    /// an open loop's arrival) holds one conversation after another, each turn's request
+    /// carrying the conversation so far, a think time between a reply and the next turn. The
+    /// point's figures are also given by turn (`stream.turns`: TTFT, input tokens, the prefix
+    /// cache's share per turn index). See [`Sessions`] for the sources. Replaces the prompts.
+    pub fn sessions(self, sessions: Sessions) -> Self {
+        self.with_llm(|llm| llm.sessions = Some(Box::new(sessions)))
     }
 
     /// Counts tokens with the Hugging Face `tokenizer.json` at `path` (read from disk; feature

@@ -398,6 +398,20 @@ impl AnyEndpoint {
                 "mix member `{name}` has weight {weight}; a weight must be a positive number"
             ))
         };
+        let holds_conversations = |request: &AnyRequest| matches!(request, AnyRequest::OpenAi(openai) if openai.llm.sessions.is_some());
+        if holds_conversations(&self.request)
+            || self
+                .common
+                .mix
+                .iter()
+                .any(|member| holds_conversations(&member.endpoint.request))
+        {
+            return invalid(
+                "an endpoint with sessions cannot be in a mix: each user holds its conversation \
+                 with one endpoint; give the sessions a bench of their own"
+                    .into(),
+            );
+        }
         let mut names = vec![self.name()];
         if !(self.common.weight.is_finite() && self.common.weight > 0.0) {
             return weight_error(self.name(), self.common.weight);

@@ -1,5 +1,5 @@
 //! OpenAI-compatible token streams (LLM serving): the prompts (`prompts.rs`; one prompt and the
-//! words prompts are made of, `prompt.rs`; a recorded trace to replay, `trace.rs`) and how their
+//! words prompts are made of, `prompt.rs`; a recorded trace to replay, `trace.rs`; multi-turn conversations, `sessions.rs`) and how their
 //! tokens are counted (`tokens.rs`), what a request asks for (`request.rs`), the
 //! server-sent-event decoder (`sse.rs`), one stream event read as an OpenAI chunk (`chunk.rs`),
 //! one request's figures (`stream.rs`: TTFT, gaps between chunks, ITL per request, output tokens
@@ -10,6 +10,7 @@ mod prompt;
 pub mod prompts;
 pub mod request;
 pub mod script;
+pub mod sessions;
 pub mod sse;
 pub mod tokens;
 pub mod trace;
@@ -25,6 +26,9 @@ pub use prompt::{Prompt, PromptError};
 pub use prompts::{PromptSet, PromptSource, SyntheticPrompts, TokenLength};
 pub use request::LlmRequest;
 pub use script::{PrefixCache, ScheduledChunk, Stall, TokenScript};
+pub use sessions::{
+    Conversations, Dialogue, Message, Session, SessionSource, Sessions, ThinkTime, Turn,
+};
 pub use sse::{SseDecoder, SseError, SseEvent};
 #[cfg(feature = "remote")]
 pub use stream::{StreamRecord, StreamTracker, TokenSource};

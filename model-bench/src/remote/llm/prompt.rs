@@ -53,6 +53,9 @@ pub enum PromptError {
     /// A synthetic set of no prompts.
     #[error("synthetic prompts: `count` must be at least 1")]
     NoCount,
+    /// Sessions that cannot be held as asked.
+    #[error("sessions: {0}")]
+    Sessions(String),
 }
 
 /// Common short English words, each one token in the usual BPE vocabularies (with its

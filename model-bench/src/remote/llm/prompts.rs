@@ -28,7 +28,7 @@ pub enum TokenLength {
 }
 
 impl TokenLength {
-    fn draw(self, rng: &mut SplitMix64) -> u32 {
+    pub(super) fn draw(self, rng: &mut SplitMix64) -> u32 {
         match self {
             TokenLength::Fixed(tokens) => tokens.max(1),
             // `max` first: a NaN (from a NaN mean or sd) becomes 1.
@@ -39,7 +39,7 @@ impl TokenLength {
         }
     }
 
-    fn describe(self) -> String {
+    pub(super) fn describe(self) -> String {
         match self {
             TokenLength::Fixed(tokens) => tokens.to_string(),
             TokenLength::Normal { mean, sd } => format!("{mean} ± {sd}"),
@@ -274,15 +274,16 @@ fn synthesize(spec: &SyntheticPrompts, counter: &TokenCounter) -> Result<Vec<Pro
         .collect()
 }
 
+/// One ShareGPT conversation (`sessions.rs` reads every human turn of it).
 #[derive(Deserialize)]
-struct ShareGptEntry {
-    conversations: Vec<ShareGptTurn>,
+pub(super) struct ShareGptEntry {
+    pub(super) conversations: Vec<ShareGptTurn>,
 }
 
 #[derive(Deserialize)]
-struct ShareGptTurn {
-    from: String,
-    value: String,
+pub(super) struct ShareGptTurn {
+    pub(super) from: String,
+    pub(super) value: String,
 }
 
 #[derive(Deserialize)]

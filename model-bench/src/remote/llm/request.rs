@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::prompt::Prompt;
 use super::prompts::PromptSource;
+use super::sessions::{Message, Sessions};
 use crate::results::Slo;
 
 /// What each request of an OpenAI-compatible endpoint asks for, set through
@@ -40,6 +41,8 @@ pub struct LlmRequest {
     /// Each request's prompt starts with a word of its own, so that no two requests share a
     /// first block and a server's prefix cache can reuse nothing.
     pub cache_bust: bool,
+    /// Multi-turn conversations, sent instead of [`prompts`](Self::prompts) when set.
+    pub sessions: Option<Box<Sessions>>,
 }
 
 impl Default for LlmRequest {
@@ -55,24 +58,64 @@ impl Default for LlmRequest {
             first_token_timeout: None,
             slo: Slo::default(),
             cache_bust: false,
+            sessions: None,
         }
     }
 }
 
 impl LlmRequest {
+    /// Single prompts from `prompts` (conversations no longer).
+    pub fn use_prompts(&mut self, prompts: PromptSource) {
+        self.prompts = prompts;
+        self.sessions = None;
+    }
+
     /// The JSON body of `prompt` for `model`: a chat request (`messages`) when `chat`, else a
     /// completions request (`prompt`); always `stream: true` with `stream_options.include_usage`.
     /// The prompt's own `max_tokens` wins over the request's.
     pub fn body(&self, model: &str, chat: bool, prompt: &Prompt) -> Value {
+        self.turn_body(model, chat, &[], prompt)
+    }
+
+    /// A conversation's next turn: `prompt` after `history`, each earlier message in order
+    /// (a chat request's `messages`; a completions request's `prompt` is their texts, one a
+    /// line). Otherwise as [`body`](Self::body).
+    pub fn turn_body(
+        &self,
+        model: &str,
+        chat: bool,
+        history: &[Message],
+        prompt: &Prompt,
+    ) -> Value {
         let mut body = json!({
             "model": model,
             "stream": true,
             "stream_options": {"include_usage": true},
         });
         if chat {
-            body["messages"] = json!([{"role": "user", "content": prompt.text}]);
-        } else {
+            let role = |message: &Message| {
+                if message.assistant {
+                    "assistant"
+                } else {
+                    "user"
+                }
+            };
+            let mut messages: Vec<Value> = history
+                .iter()
+                .map(|message| json!({"role": role(message), "content": message.text}))
+                .collect();
+            messages.push(json!({"role": "user", "content": prompt.text}));
+            body["messages"] = Value::Array(messages);
+        } else if history.is_empty() {
             body["prompt"] = json!(prompt.text);
+        } else {
+            let mut text = String::new();
+            for message in history {
+                text.push_str(&message.text);
+                text.push('\n');
+            }
+            text.push_str(&prompt.text);
+            body["prompt"] = json!(text);
         }
         if let Some(tokens) = prompt.max_tokens.or(self.max_tokens) {
             body["max_tokens"] = json!(tokens);

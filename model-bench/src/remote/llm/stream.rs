@@ -83,6 +83,11 @@ pub struct StreamRecord {
     pub finish_reason: Option<String>,
     /// Comment lines (keep-alives) in the stream.
     pub comments: u64,
+    /// The answer's text (thinking left out), when the tracker was asked to keep it (a
+    /// conversation carries it into its next turn).
+    pub answer: Option<String>,
+    /// A conversation's turn this stream answered, from 0; `None` outside sessions.
+    pub turn: Option<u32>,
 }
 
 impl StreamRecord {
@@ -111,6 +116,8 @@ pub struct StreamTracker {
     comments: u64,
     /// With a tokenizer: the generated text, counted at the end when no usage came.
     text: Option<Counted>,
+    /// The answer's text, when kept.
+    answer: Option<String>,
 }
 
 /// A stream's generated text, kept to be counted with a tokenizer at its end.
@@ -142,6 +149,12 @@ impl StreamTracker {
         }
     }
 
+    /// Also keeps the answer's text (its thinking left out), for [`StreamRecord::answer`].
+    pub fn keeping_answer(mut self) -> Self {
+        self.answer = Some(String::new());
+        self
+    }
+
     /// Whether a text-carrying event has arrived (the first-token timeout no longer applies).
     pub fn has_first_token(&self) -> bool {
         self.first_text_ns.is_some()
@@ -168,6 +181,9 @@ impl StreamTracker {
                     }
                     if !chunk.reasoning.is_empty() {
                         self.reasoning_events += 1;
+                    }
+                    if let Some(answer) = &mut self.answer {
+                        answer.push_str(&chunk.content);
                     }
                     if let Some(text) = &mut self.text {
                         text.all.push_str(&chunk.reasoning);
@@ -255,6 +271,8 @@ impl StreamTracker {
             counted_prompt_tokens: None,
             finish_reason: self.finish_reason,
             comments: self.comments,
+            answer: self.answer,
+            turn: None,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The closed loop: N workers, each with its own session, each sending its next request when the
-//! last one is answered; the number in flight follows the plan's concurrency steps.
+//! last one is answered (a conversation's next turn after its think time); the number in flight
+//! follows the plan's concurrency steps.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -71,7 +72,15 @@ pub(super) async fn closed_loop(
         let levels = Arc::clone(&levels);
         workers.spawn(async move {
             let mut session = client.session();
+            // A conversation's next turn: due its think time after the last reply.
+            let mut due: Option<Instant> = None;
             loop {
+                if let Some(at) = due {
+                    if at >= end || stop.load(Ordering::Acquire) {
+                        break;
+                    }
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                }
                 let sent = Instant::now();
                 if sent >= end || stop.load(Ordering::Acquire) {
                     break;
@@ -92,9 +101,11 @@ pub(super) async fn closed_loop(
                 if sent >= window_start && !take(&budget) {
                     break;
                 }
+                let intended = due.take().unwrap_or(sent);
                 let outcome = client.send_in(&mut session).await;
                 let done = Instant::now();
-                recorders.record(session.member(), (sent, sent, done), outcome);
+                recorders.record(session.member(), (intended, sent, done), outcome);
+                due = session.take_pause().map(|pause| done + pause);
             }
         });
     }

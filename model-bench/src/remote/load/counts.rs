@@ -259,6 +259,44 @@ fn be_u64(bytes: &[u8], at: usize) -> Result<u64, String> {
         .ok_or_else(|| "the histogram's header is cut short".to_owned())
 }
 
+/// `histogram` as a worker's record carries one: HdrHistogram's V2 + DEFLATE encoding in
+/// base64, as the interval log writes its histograms.
+pub fn encode<T: hdrhistogram::Counter>(
+    histogram: &hdrhistogram::Histogram<T>,
+) -> Result<String, String> {
+    use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(histogram, &mut bytes)
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// Adds the histogram `text` encodes ([`encode`]) into `into`, read through a
+/// [`CountsReader`] (which caps what a hostile record can make it inflate or allocate);
+/// refused unless it has `into`'s shape. `what` names it in the error.
+pub fn decode_into<T: hdrhistogram::Counter>(
+    text: &str,
+    into: &mut hdrhistogram::Histogram<T>,
+    what: &str,
+) -> Result<(), String> {
+    let mut reader = CountsReader::default();
+    let (shape, counts) = reader.read(text).map_err(|e| format!("{what}: {e}"))?;
+    let expected = (into.low(), into.high(), into.sigfig());
+    if (shape.low, shape.high, shape.sigfig) != expected {
+        return Err(format!(
+            "{what} of values {}..{} at {} significant figures, where it should be {}..{} at {}",
+            shape.low, shape.high, shape.sigfig, expected.0, expected.1, expected.2
+        ));
+    }
+    for &(value, count) in counts {
+        T::from_u64(count)
+            .and_then(|count| into.record_n(value, count).ok())
+            .ok_or_else(|| format!("{what}: a count does not fit"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use hdrhistogram::serialization::{Serializer, V2DeflateSerializer, V2Serializer};

@@ -225,6 +225,7 @@ pub(super) async fn open_loop(
                     let dropped = Arc::clone(&dropped);
                     let outstanding = Arc::clone(&outstanding);
                     let sessions = Arc::clone(&sessions);
+                    let turn_stop = Arc::clone(&stop);
                     let mut request = Box::pin(async move {
                         // Finished even if the request panics, so the run's end never waits
                         // for it.
@@ -237,12 +238,34 @@ pub(super) async fn open_loop(
                                 let idle = lock(&sessions).pop();
                                 let mut session = idle.unwrap_or_else(|| client.session());
                                 session.schedule_next(scheduled);
-                                let sent = Instant::now();
-                                let outcome = client.send_in(&mut session).await;
-                                let done = Instant::now();
-                                let member = session.member();
+                                // An arrival starts a conversation on a multi-turn endpoint:
+                                // each later turn is due its think time after the reply before
+                                // it, and measured from then; none is sent past the window.
+                                let mut intended = intended;
+                                loop {
+                                    let sent = Instant::now();
+                                    let outcome = client.send_in(&mut session).await;
+                                    let done = Instant::now();
+                                    recorders.record(
+                                        session.member(),
+                                        (intended, sent, done),
+                                        outcome,
+                                    );
+                                    match session.take_pause() {
+                                        Some(pause)
+                                            if done + pause < end
+                                                && !turn_stop.load(Ordering::Acquire) =>
+                                        {
+                                            intended = done + pause;
+                                            tokio::time::sleep_until(
+                                                tokio::time::Instant::from_std(intended),
+                                            )
+                                            .await;
+                                        }
+                                        _ => break,
+                                    }
+                                }
                                 lock(&sessions).push(session);
-                                recorders.record(member, (intended, sent, done), outcome);
                             }
                             _ if in_window => {
                                 dropped.fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,8 @@
 //! time to first token from the intended and from the actual send, every gap between text
 //! events, ITL per request, and token counts with their sources. Same histogram bounds as every
 //! other latency the generator keeps, so workers' and members' figures add exactly. With SLOs,
-//! each stream is also judged against them (goodput).
+//! each stream is also judged against them (goodput). A conversation's streams are also kept by
+//! turn index (TTFT, input tokens, the cached share).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,9 +11,14 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::counts::{decode_into, encode};
 use super::hdr::{histogram, nanos, percentiles, spectrum};
 use crate::remote::llm::StreamRecord;
-use crate::results::{Goodput, PrefixCacheStats, ReasoningStats, Slo, StreamStats};
+use crate::results::{Goodput, PrefixCacheStats, ReasoningStats, Slo, StreamStats, TurnStats};
+
+/// The most turn indices a point keeps figures for (a conversation's later turns are still
+/// counted in the point's own figures).
+const MAX_TURNS: usize = 256;
 
 /// The interval-log tags of the stream histograms: time to first token from the intended and
 /// from the actual send, chunk gaps, ITL per request, time to the first answer token, and time
@@ -130,6 +136,84 @@ pub struct StreamHistograms {
     ttft_hit: Histogram<u64>,
     #[serde(skip, default = "histogram")]
     ttft_miss: Histogram<u64>,
+    /// Multi-turn sessions: the streams of each turn index, in order (their histograms
+    /// travel in the record, encoded: a run has a handful of turn indices, not one per step).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    turns: Vec<TurnFigures>,
+}
+
+/// The streams of one turn index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TurnFigures {
+    streams: u64,
+    /// Their input tokens, of the streams whose were known.
+    input_tokens: u64,
+    with_input: u64,
+    /// Of the streams whose server reported its cache: their prompt tokens and the cached ones.
+    cache_prompt_tokens: u64,
+    cached_tokens: u64,
+    /// Time to first token from the intended send.
+    #[serde(
+        serialize_with = "serialize_histogram",
+        deserialize_with = "deserialize_histogram"
+    )]
+    ttft: Histogram<u64>,
+}
+
+impl Default for TurnFigures {
+    fn default() -> Self {
+        TurnFigures {
+            streams: 0,
+            input_tokens: 0,
+            with_input: 0,
+            cache_prompt_tokens: 0,
+            cached_tokens: 0,
+            ttft: histogram(),
+        }
+    }
+}
+
+impl TurnFigures {
+    fn add(&mut self, other: &TurnFigures) {
+        self.streams = self.streams.saturating_add(other.streams);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.with_input = self.with_input.saturating_add(other.with_input);
+        self.cache_prompt_tokens = self
+            .cache_prompt_tokens
+            .saturating_add(other.cache_prompt_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(other.cached_tokens);
+        let _ = self.ttft.add(&other.ttft);
+    }
+
+    fn summarize(&self, turn: u32) -> TurnStats {
+        TurnStats {
+            turn,
+            streams: self.streams,
+            ttft: percentiles(&self.ttft),
+            input_tokens_mean: (self.with_input > 0)
+                .then(|| self.input_tokens as f64 / self.with_input as f64),
+            cached_share: (self.cache_prompt_tokens > 0)
+                .then(|| self.cached_tokens as f64 / self.cache_prompt_tokens as f64),
+        }
+    }
+}
+
+fn serialize_histogram<S: serde::Serializer>(
+    histogram: &Histogram<u64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+    serializer.serialize_str(&encode(histogram).map_err(S::Error::custom)?)
+}
+
+fn deserialize_histogram<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Histogram<u64>, D::Error> {
+    use serde::de::Error as _;
+    let text = String::deserialize(deserializer)?;
+    let mut into = histogram();
+    decode_into(&text, &mut into, "a turn's TTFT histogram").map_err(D::Error::custom)?;
+    Ok(into)
 }
 
 impl Default for StreamHistograms {
@@ -143,6 +227,7 @@ impl Default for StreamHistograms {
             ttfo: histogram(),
             ttft_hit: histogram(),
             ttft_miss: histogram(),
+            turns: Vec::new(),
         }
     }
 }
@@ -178,6 +263,9 @@ impl StreamHistograms {
     /// One successful stream, sent `lateness` after its intended time (its record's times run
     /// from the send).
     pub fn record(&mut self, lateness: Duration, stream: &StreamRecord) {
+        if let Some(turn) = stream.turn {
+            self.record_turn(turn, lateness, stream);
+        }
         self.counts.streams += 1;
         if self.meets_slo(lateness, stream) {
             self.counts.good += 1;
@@ -250,6 +338,32 @@ impl StreamHistograms {
             .or_default() += 1;
     }
 
+    /// A conversation's stream into its turn index's figures (turn indices past a bound a
+    /// run can reach are left out, so a hostile count cannot grow the list).
+    fn record_turn(&mut self, turn: u32, lateness: Duration, stream: &StreamRecord) {
+        let Some(index) = usize::try_from(turn).ok().filter(|&i| i < MAX_TURNS) else {
+            return;
+        };
+        if self.turns.len() <= index {
+            self.turns.resize_with(index + 1, TurnFigures::default);
+        }
+        let figures = &mut self.turns[index];
+        figures.streams += 1;
+        if let Some(ttft) = stream.ttft_ns {
+            let _ = figures
+                .ttft
+                .record(nanos(lateness + Duration::from_nanos(ttft)));
+        }
+        if let Some(input) = stream.prompt_tokens.or(stream.counted_prompt_tokens) {
+            figures.input_tokens += input;
+            figures.with_input += 1;
+        }
+        if let Some(cached) = stream.cached_prompt_tokens {
+            figures.cached_tokens += cached;
+            figures.cache_prompt_tokens += stream.prompt_tokens.unwrap_or(cached);
+        }
+    }
+
     /// Whether a stream sent `lateness` after its intended time met every objective: TTFT and
     /// E2E from the intended send, ITL per request. No token at all fails a TTFT objective.
     fn meets_slo(&self, lateness: Duration, stream: &StreamRecord) -> bool {
@@ -279,6 +393,13 @@ impl StreamHistograms {
         let _ = self.ttfo.add(&other.ttfo);
         let _ = self.ttft_hit.add(&other.ttft_hit);
         let _ = self.ttft_miss.add(&other.ttft_miss);
+        let turns = other.turns.len().min(MAX_TURNS);
+        if self.turns.len() < turns {
+            self.turns.resize_with(turns, TurnFigures::default);
+        }
+        for (mine, theirs) in self.turns.iter_mut().zip(&other.turns) {
+            mine.add(theirs);
+        }
     }
 
     /// The figures, with rates over `elapsed_s`, the run's measured span; goodput's share is
@@ -328,6 +449,73 @@ impl StreamHistograms {
                 share: counts.good as f64 / requests.max(1) as f64,
                 rate_per_s: counts.good as f64 / elapsed_s,
             }),
+            turns: (1..)
+                .zip(&self.turns)
+                .map(|(turn, figures)| figures.summarize(turn))
+                .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::llm::TokenSource;
+
+    fn turn_stream(turn: u32, ttft_ms: u64, prompt: u64, cached: u64) -> StreamRecord {
+        StreamRecord {
+            ttft_ns: Some(ttft_ms * 1_000_000),
+            ttfo_ns: Some(ttft_ms * 1_000_000),
+            e2e_ns: (ttft_ms + 10) * 1_000_000,
+            chunk_gaps_ns: Vec::new(),
+            content_events: 1,
+            reasoning_events: 0,
+            output_tokens: 1,
+            token_source: TokenSource::Usage,
+            reasoning_tokens: None,
+            prompt_tokens: Some(prompt),
+            cached_prompt_tokens: Some(cached),
+            counted_prompt_tokens: None,
+            finish_reason: Some("stop".into()),
+            comments: 0,
+            answer: None,
+            turn: Some(turn),
+        }
+    }
+
+    #[test]
+    fn turn_figures_travel_in_a_record_and_add_exactly() {
+        let mut one = StreamHistograms::default();
+        one.record(Duration::ZERO, &turn_stream(0, 20, 32, 0));
+        one.record(Duration::ZERO, &turn_stream(1, 30, 72, 32));
+        let mut two = StreamHistograms::default();
+        two.record(Duration::ZERO, &turn_stream(1, 40, 72, 64));
+        two.record(Duration::from_millis(1), &turn_stream(2, 50, 112, 64));
+        let json = serde_json::to_string(&two).unwrap();
+        let mut back: StreamHistograms = serde_json::from_str(&json).unwrap();
+        back.tagged_mut()
+            .zip(two.clone().tagged_mut())
+            .for_each(|((_, mine), (_, theirs))| *mine = theirs.clone());
+        let mut merged = one.clone();
+        merged.add(&back);
+        let mut whole = one;
+        whole.add(&two);
+        let (merged, whole) = (merged.summarize(1.0, 4), whole.summarize(1.0, 4));
+        assert_eq!(
+            merged.turns, whole.turns,
+            "the record's turns are the run's"
+        );
+        let turns = whole.turns;
+        assert_eq!(turns.len(), 3);
+        assert_eq!(turns[1].streams, 2);
+        assert_eq!(turns[1].input_tokens_mean, Some(72.0));
+        assert_eq!(turns[1].cached_share, Some(96.0 / 144.0));
+        assert!(
+            (turns[2].ttft.unwrap().min - 51e6).abs() < 51e3,
+            "from the intended send"
+        );
+        // A record's histogram of another shape is refused.
+        let bad = json.replace("\"ttft\":\"", "\"ttft\":\"AAAA");
+        assert!(serde_json::from_str::<StreamHistograms>(&bad).is_err());
     }
 }

@@ -8,11 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use base64::Engine;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::counts::CountsReader;
 use super::hdr::{histogram, nanos, HIGHEST_NS, LOWEST_DISCERNIBLE_NS};
 use super::streams::StreamHistograms;
 use crate::remote::client::Reply;
@@ -514,28 +512,22 @@ pub(crate) fn add_small(mine: &mut Option<Histogram<u32>>, theirs: &Option<Histo
     }
 }
 
-/// A step's small histogram in a worker's record: HdrHistogram's V2 + DEFLATE encoding in
-/// base64, as the interval log writes its histograms.
+/// A step's small histogram in a worker's record ([`encode`](super::counts::encode)).
 fn serialize_small<S: serde::Serializer>(
     histogram: &Option<Histogram<u32>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
     use serde::ser::Error as _;
-    let Some(histogram) = histogram else {
-        return serializer.serialize_none();
-    };
-    let mut bytes = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(histogram, &mut bytes)
-        .map_err(|e| S::Error::custom(format!("{e:?}")))?;
-    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-    serializer.serialize_some(&text)
+    match histogram {
+        Some(histogram) => {
+            serializer.serialize_some(&super::counts::encode(histogram).map_err(S::Error::custom)?)
+        }
+        None => serializer.serialize_none(),
+    }
 }
 
-/// A step's small histogram read back through [`CountsReader`], which caps what a hostile
-/// record can make it inflate or allocate, and refused unless it has the small histograms'
-/// shape.
+/// A step's small histogram read back ([`decode_into`](super::counts::decode_into)): refused
+/// unless it has the small histograms' shape.
 fn deserialize_small<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Histogram<u32>>, D::Error> {
@@ -543,25 +535,9 @@ fn deserialize_small<'de, D: serde::Deserializer<'de>>(
     let Some(text) = <Option<String> as Deserialize>::deserialize(deserializer)? else {
         return Ok(None);
     };
-    let mut reader = CountsReader::default();
-    let (shape, counts) = reader
-        .read(&text)
-        .map_err(|e| D::Error::custom(format!("a step histogram: {e}")))?;
     let mut histogram = small();
-    let expected = (histogram.low(), histogram.high(), histogram.sigfig());
-    if (shape.low, shape.high, shape.sigfig) != expected {
-        return Err(D::Error::custom(format!(
-            "a step histogram of values {}..{} at {} significant figures, where steps are \
-             {}..{} at {}",
-            shape.low, shape.high, shape.sigfig, expected.0, expected.1, expected.2
-        )));
-    }
-    for &(value, count) in counts {
-        u32::try_from(count)
-            .ok()
-            .and_then(|count| histogram.record_n(value, count).ok())
-            .ok_or_else(|| D::Error::custom("a step histogram's count does not fit"))?;
-    }
+    super::counts::decode_into(&text, &mut histogram, "a step histogram")
+        .map_err(D::Error::custom)?;
     Ok(Some(histogram))
 }
 
@@ -614,7 +590,7 @@ mod tests {
         };
         let text = serde_json::to_string(&step).expect("serialisable");
         let error = serde_json::from_str::<Step>(&text).expect_err("refused");
-        assert!(error.to_string().contains("where steps are"), "{error}");
+        assert!(error.to_string().contains("where it should be"), "{error}");
         let garbage =
             r#"{"sent":1,"ok":1,"errors":0,"arrived_ok":1,"latency":"bm90IGEgaGlzdG9ncmFt"}"#;
         assert!(serde_json::from_str::<Step>(garbage).is_err());
