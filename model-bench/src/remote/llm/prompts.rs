@@ -185,13 +185,20 @@ impl PromptSource {
                 });
             }
         };
-        let info = summarize(&prompts, source, skipped, counter);
+        let info = summarize(
+            &prompts.iter().collect::<Vec<_>>(),
+            source,
+            skipped,
+            counter,
+        );
         Ok(PromptSet { prompts, info })
     }
 }
 
-fn summarize(
-    prompts: &[Prompt],
+/// What results say of `prompts`: where they came from (`source`), how many (and how many
+/// entries were `skipped`), their lengths and how those were counted.
+pub(super) fn summarize(
+    prompts: &[&Prompt],
     source: String,
     skipped: u64,
     counter: &TokenCounter,

@@ -3,8 +3,9 @@
 //! carries the conversation so far (earlier user turns and the assistant's replies, as the
 //! server streamed them or as the dataset recorded them), so later turns share a growing prefix
 //! with earlier ones, as a chat user's do. Sources: synthetic (seeded turn counts and lengths),
-//! ShareGPT (every human turn in order) and JSON lines (`session_id` per turn). Between a reply
-//! and the next turn the user thinks (a fixed or a seeded uniform time).
+//! ShareGPT (every human turn in order) and JSON lines (`session_id` per turn, or aiperf's
+//! `multi_turn` lines). Between a reply and the next turn the user thinks (a fixed or a seeded
+//! uniform time, or the dataset's own delay).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::prompt::{Prompt, PromptError};
-use super::prompts::{PromptSource, ShareGptEntry, SyntheticPrompts, TokenLength};
+use super::prompts::{summarize, PromptSource, ShareGptEntry, SyntheticPrompts, TokenLength};
 use super::tokens::TokenCounter;
 use crate::results::PromptsInfo;
 use crate::stats::rng::SplitMix64;
@@ -47,7 +48,10 @@ pub enum SessionSource {
     /// `max_tokens`.
     ShareGpt(PathBuf),
     /// JSON lines, one turn a line: `{"session_id": …, "prompt": …}`, optional
-    /// `"output_tokens"` and `"reply"` (the recorded answer); a session's turns in file order.
+    /// `"output_tokens"`, `"reply"` (the recorded answer) and `"delay"` (ms before the turn,
+    /// instead of the think time); a session's turns in file order. Or one session a line,
+    /// aiperf's `multi_turn` format: `{"session_id": …, "turns": [{"text": …,
+    /// "output_length": …, "delay": …}, …]}`.
     Jsonl(PathBuf),
 }
 
@@ -139,24 +143,13 @@ impl Sessions {
             .iter()
             .flat_map(|session| session.turns.iter().map(|turn| &turn.prompt))
             .collect();
-        let n = turns.len().max(1) as f64;
-        let asked: Vec<u32> = turns.iter().filter_map(|p| p.max_tokens).collect();
-        let info = PromptsInfo {
-            source: format!(
-                "{source}; {} sessions of {:.1} turns on average, think time {}",
-                sessions.len(),
-                turns.len() as f64 / sessions.len().max(1) as f64,
-                self.describe_think_time()
-            ),
-            prompts: turns.len() as u64,
-            skipped,
-            input_tokens_mean: turns.iter().map(|p| p.input_tokens as f64).sum::<f64>() / n,
-            input_tokens_min: turns.iter().map(|p| p.input_tokens).min().unwrap_or(0),
-            input_tokens_max: turns.iter().map(|p| p.input_tokens).max().unwrap_or(0),
-            max_tokens_mean: (!asked.is_empty())
-                .then(|| asked.iter().map(|&t| t as f64).sum::<f64>() / asked.len() as f64),
-            token_counts: counter.describe(),
-        };
+        let source = format!(
+            "{source}; {} sessions of {:.1} turns on average, think time {}",
+            sessions.len(),
+            turns.len() as f64 / sessions.len().max(1) as f64,
+            self.describe_think_time()
+        );
+        let info = summarize(&turns, source, skipped, counter);
         Ok(Conversations {
             sessions,
             info,
@@ -188,6 +181,8 @@ pub struct Turn {
     pub prompt: Prompt,
     /// The reply the dataset recorded, when it has one.
     pub reply: Option<String>,
+    /// The pause before this turn, when the dataset gives one (instead of the think time).
+    pub pause: Option<Duration>,
 }
 
 /// The conversations, ready to hold, and what results say of them.
@@ -302,9 +297,10 @@ impl Conversations {
             text: reply,
         });
         dialogue.turn += 1;
-        let goes_on = self.next_turn(dialogue).is_some();
-        dialogue.pause = goes_on.then(|| self.pause(dialogue.session, dialogue.turn));
-        goes_on
+        let next = self.next_turn(dialogue).map(|(next, _)| next.pause);
+        dialogue.pause =
+            next.map(|own| own.unwrap_or_else(|| self.pause(dialogue.session, dialogue.turn)));
+        next.is_some()
     }
 
     /// The pause before turn `turn` of conversation `session`: the same every time.
@@ -351,6 +347,7 @@ fn synthesize(
                 .map(|prompt| Turn {
                     prompt,
                     reply: None,
+                    pause: None,
                 })
                 .collect(),
         })
@@ -407,6 +404,7 @@ fn read_sharegpt(
                     max_tokens,
                 },
                 reply,
+                pause: None,
             });
         }
         if turns.is_empty() {
@@ -425,19 +423,39 @@ fn read_sharegpt(
     Ok((sessions, source, skipped))
 }
 
+/// One turn of a JSON-lines file: a line of its own (with `session_id`) or one of a session
+/// line's `turns` (aiperf's `multi_turn` format).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonTurn {
-    session_id: serde_json::Value,
+    #[serde(default)]
+    session_id: Option<serde_json::Value>,
     #[serde(alias = "text")]
     prompt: String,
-    #[serde(default, alias = "max_tokens")]
+    #[serde(default, alias = "max_tokens", alias = "output_length")]
     output_tokens: Option<u32>,
     #[serde(default)]
     reply: Option<String>,
+    /// Milliseconds to wait before this turn (aiperf's `delay`): the think time before it.
+    #[serde(default)]
+    delay: Option<f64>,
 }
 
-/// JSON-lines sessions: turns grouped by `session_id`, in the order sessions first appear.
+/// A whole session on one line: `{"session_id": …, "turns": [turn, …]}` (aiperf's
+/// `multi_turn` custom dataset, text turns).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonSession {
+    #[serde(default)]
+    session_id: Option<serde_json::Value>,
+    turns: Vec<JsonTurn>,
+    /// aiperf's `"type": "multi_turn"`, when written.
+    #[serde(default, rename = "type")]
+    _kind: Option<String>,
+}
+
+/// JSON-lines sessions: one turn a line, grouped by `session_id` in the order sessions first
+/// appear, or one session a line with its `turns`.
 fn read_jsonl(
     path: &Path,
     counter: &TokenCounter,
@@ -454,33 +472,63 @@ fn read_jsonl(
         if line.trim().is_empty() {
             continue;
         }
-        let row: JsonTurn = serde_json::from_str(line)
-            .map_err(|e| parse(at + 1, format!("column {}: {e}", e.column())))?;
-        if row.prompt.trim().is_empty() {
-            return Err(parse(at + 1, "an empty prompt".into()));
-        }
-        let id = match &row.session_id {
-            serde_json::Value::String(id) => id.clone(),
-            serde_json::Value::Number(id) => id.to_string(),
-            other => {
+        let bad = |e: serde_json::Error| parse(at + 1, format!("column {}: {e}", e.column()));
+        let value: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
+        let (id, rows) = if value.get("turns").is_some() {
+            let session: JsonSession = serde_json::from_value(value).map_err(bad)?;
+            if session.turns.is_empty() {
+                return Err(parse(at + 1, "a session of no turn".into()));
+            }
+            (session.session_id, session.turns)
+        } else {
+            let row: JsonTurn = serde_json::from_value(value).map_err(bad)?;
+            let Some(id) = row.session_id.clone() else {
+                return Err(parse(
+                    at + 1,
+                    "a turn without `session_id` (or a session without `turns`)".into(),
+                ));
+            };
+            (Some(id), vec![row])
+        };
+        let id = match id {
+            None => None,
+            Some(serde_json::Value::String(id)) => Some(id),
+            Some(serde_json::Value::Number(id)) => Some(id.to_string()),
+            Some(other) => {
                 return Err(parse(
                     at + 1,
                     format!("`session_id` is {other}, not a string or a number"),
                 ))
             }
         };
-        let index = *by_id.entry(id).or_insert_with(|| {
+        // A line without an id is a session of its own; an id seen before adds to its session.
+        let mut open_session = || {
             sessions.push(Session { turns: Vec::new() });
             sessions.len() - 1
-        });
-        sessions[index].turns.push(Turn {
-            prompt: Prompt {
-                input_tokens: counter.count(&row.prompt)?,
-                text: row.prompt,
-                max_tokens: row.output_tokens,
-            },
-            reply: row.reply,
-        });
+        };
+        let index = match id {
+            Some(id) => *by_id.entry(id).or_insert_with(open_session),
+            None => open_session(),
+        };
+        for row in rows {
+            if row.prompt.trim().is_empty() {
+                return Err(parse(at + 1, "an empty prompt".into()));
+            }
+            let pause = match row.delay {
+                None => None,
+                Some(ms) if ms.is_finite() && ms >= 0.0 => Some(Duration::from_secs_f64(ms / 1e3)),
+                Some(ms) => return Err(parse(at + 1, format!("`delay` {ms} is not a time in ms"))),
+            };
+            sessions[index].turns.push(Turn {
+                prompt: Prompt {
+                    input_tokens: counter.count(&row.prompt)?,
+                    text: row.prompt,
+                    max_tokens: row.output_tokens,
+                },
+                reply: row.reply,
+                pause,
+            });
+        }
     }
     if sessions.is_empty() {
         return Err(PromptError::Empty {
@@ -633,6 +681,32 @@ mod tests {
         assert_eq!(made.sessions[0].turns[1].reply.as_deref(), Some("ok"));
         assert_eq!(made.sessions[1].turns[0].prompt.max_tokens, Some(5));
 
+        // aiperf's multi_turn lines: a session a line, its own delays.
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"session_id": "s", "turns": [{"text": "one two", "output_length": 3}, "#,
+                r#"{"text": "three", "delay": 250}]}"#,
+                "\n",
+                r#"{"type": "multi_turn", "turns": [{"text": "alone"}]}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let made = Sessions::jsonl(&path)
+            .think_time(Duration::from_secs(9))
+            .read(&words())
+            .unwrap();
+        assert_eq!(made.sessions.len(), 2);
+        assert_eq!(made.sessions[0].turns[0].prompt.max_tokens, Some(3));
+        let mut dialogue = made.start(0);
+        assert!(made.answered(&mut dialogue, "x".into(), &words()));
+        assert_eq!(
+            dialogue.take_pause(),
+            Some(Duration::from_millis(250)),
+            "its own delay"
+        );
+
         for (text, wanted) in [
             (
                 "{\"session_id\": \"a\", \"prompt\": \"\"}\n",
@@ -640,13 +714,22 @@ mod tests {
             ),
             (
                 "{\"session_id\": \"a\", \"prompt\": \"x\"}\n{\"prompt\": \"y\"}\n",
-                ":2: ",
+                ":2: a turn without",
             ),
             (
                 "{\"session_id\": [1], \"prompt\": \"x\"}\n",
                 "not a string or a number",
             ),
             ("\n", "holds no prompt"),
+            (
+                r#"{"session_id": "a", "turns": []}"#,
+                ":1: a session of no turn",
+            ),
+            (r#"{"turns": [{"text": "x", "image": "y"}]}"#, ":1: column"),
+            (
+                r#"{"session_id": 1, "prompt": "x", "delay": -1}"#,
+                "not a time",
+            ),
         ] {
             std::fs::write(&path, text).unwrap();
             let error = Sessions::jsonl(&path)
