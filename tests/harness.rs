@@ -2504,6 +2504,13 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
         summary.contains("Turns of multi-turn sessions"),
         "{summary}"
     );
+    assert!(
+        summary.contains("Sessions (conversations that ended"),
+        "{summary}"
+    );
+    let ended = &held["points"][0]["load"]["stats"]["stream"]["sessions"];
+    assert!(ended["completed"].as_u64().unwrap() >= 1, "{ended}");
+    assert_eq!(ended["turns_mean"], 2.0, "{ended}");
     let bad_sessions = run.bench("llm/bad_sessions");
     assert!(
         bad_sessions["error"]

@@ -607,6 +607,36 @@ mod load {
                 4 * (32 + 64),
                 "the point's own figures hold every turn"
             );
+            // Each conversation: three streams of 8 tokens (49, 57 and 65 ms at the least)
+            // and two 5 ms pauses.
+            let sessions = stream.sessions.expect("conversations ended");
+            assert_eq!(
+                (sessions.sessions, sessions.completed, sessions.good),
+                (4, 4, 4)
+            );
+            assert_eq!(sessions.turns_mean, 3.0);
+            let duration = sessions.duration.unwrap();
+            assert!(duration.min >= (180 * MS) as f64, "{duration:?}");
+        }
+    }
+
+    #[test]
+    fn a_session_is_good_only_when_every_turn_meets_the_objectives() {
+        // Turn 3's TTFT is at least 58 ms: a 55 ms objective fails every conversation there,
+        // whatever the first two did; a 10 s one none.
+        let runtime = runtime();
+        for (slo, good) in [(ms(55), 0), (Duration::from_secs(10), 4)] {
+            let server = session_server();
+            let endpoint = Endpoint::openai_chat("tiny")
+                .sessions(three_turns())
+                .slo_ttft(slo);
+            let client = connect(&runtime, &endpoint, &server.url());
+            let plan = LoadPlan::closed(1, Duration::from_secs(30)).max_requests(12);
+            let stats = run(&runtime, &client, &plan);
+            assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+            let sessions = stats.stream.unwrap().sessions.unwrap();
+            assert_eq!((sessions.completed, sessions.good), (4, good), "{slo:?}");
+            assert_eq!(sessions.good_share, good as f64 / 4.0);
         }
     }
 

@@ -20,5 +20,6 @@ pub use resources::*;
 pub use scaleout::{ScaleoutInfo, ScaleoutPoint, WorkerRow};
 pub use setup::{ChangeKind, Setup, SetupChange};
 pub use stream::{
-    Goodput, PrefixCacheStats, PromptsInfo, ReasoningStats, Slo, StreamStats, TurnStats,
+    Goodput, PrefixCacheStats, PromptsInfo, ReasoningStats, SessionStats, Slo, StreamStats,
+    TurnStats,
 };

@@ -74,6 +74,31 @@ pub struct StreamStats {
     /// conversation, then the second ones, …); absent for single prompts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub turns: Vec<TurnStats>,
+    /// Multi-turn sessions: the conversations that ended in the window (their last turn
+    /// answered, or a turn failed); absent for single prompts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionStats>,
+}
+
+/// The conversations of a session bench that started in the window and ended (conversations
+/// the window's end cut short are not counted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionStats {
+    /// Conversations that ended.
+    pub sessions: u64,
+    /// Of those, the ones whose every turn was answered.
+    pub completed: u64,
+    /// Of those, the ones whose every turn met every objective (with no objective set, every
+    /// completed one): session goodput.
+    pub good: u64,
+    /// `good / sessions`.
+    pub good_share: f64,
+    /// Good conversations per second of the window.
+    pub good_rate_per_s: f64,
+    /// Turns sent per conversation, on average (a failed turn ends its conversation).
+    pub turns_mean: f64,
+    /// From the first turn's intended send to the last turn's end, think times included, ns.
+    pub duration: Option<Percentiles>,
 }
 
 /// The successful streams of one turn index of a session bench's conversations.

@@ -59,6 +59,7 @@ pub(super) fn token_streams(report: &Report) -> Vec<Table> {
         reasoning(report),
         prefix_cache(report),
         turns(report),
+        sessions(report),
         prompts(report),
     ]
 }
@@ -141,6 +142,38 @@ fn turns(report: &Report) -> Table {
                         .map_or_else(|| "-".into(), |share| format!("{:.1} %", 100.0 * share)),
                 ]);
             }
+        }
+    }
+    table
+}
+
+/// Session benches: the conversations that ended, how many were completed and good (every
+/// turn within the objectives), their turns and their duration.
+fn sessions(report: &Report) -> Table {
+    let mut table = Table::new(
+        "Sessions (conversations that ended in the window; good = every turn answered within the objectives)",
+        &[
+            "point", "load", "sessions", "completed", "good", "good/s", "turns/session",
+            "duration p50", "duration p99",
+        ],
+    );
+    for bench in &report.benches {
+        for (id, load) in loads(bench) {
+            let Some(sessions) = load.stats.stream.as_ref().and_then(|s| s.sessions.as_ref())
+            else {
+                continue;
+            };
+            table.rows.push(vec![
+                id.clone(),
+                load_label(load),
+                sessions.sessions.to_string(),
+                sessions.completed.to_string(),
+                format!("{} ({:.1} %)", sessions.good, 100.0 * sessions.good_share),
+                rate(sessions.good_rate_per_s),
+                format!("{:.2}", sessions.turns_mean),
+                cell(&sessions.duration, |p| p.p50),
+                cell(&sessions.duration, |p| p.p99),
+            ]);
         }
     }
     table

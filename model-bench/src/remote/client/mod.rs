@@ -284,6 +284,11 @@ impl Client {
         exchange(self.transport.as_ref(), &mut session.http1, request).await
     }
 
+    /// Whether this endpoint's users hold multi-turn conversations (its requests are turns).
+    pub fn holds_conversations(&self) -> bool {
+        self.transport.holds_conversations()
+    }
+
     /// Request `index` of the load's schedule, made ready before it is due: a trace replay's
     /// body is built here, on the dispatcher, ahead of its send time, so building it is not
     /// part of its latency.

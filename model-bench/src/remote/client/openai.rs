@@ -428,6 +428,10 @@ impl Transport for OpenAi {
         Scheduled { index, body }
     }
 
+    fn holds_conversations(&self) -> bool {
+        matches!(self.bodies, Bodies::Sessions(_))
+    }
+
     fn converse<'a>(
         &'a self,
         dialogue: &'a mut Option<Dialogue>,

@@ -202,6 +202,11 @@ pub(crate) trait Transport: Send + Sync {
         None
     }
 
+    /// Whether requests are turns of conversations ([`converse`](Self::converse)).
+    fn holds_conversations(&self) -> bool {
+        false
+    }
+
     /// Multi-turn endpoints: sends the next turn of `dialogue` — a new conversation when none
     /// is going on (number `start` of the load's schedule, else the next in turn) — and leaves
     /// the dialogue going on, its pause before the next turn due, or ended (its last turn

@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::intervals::IntervalWriter;
 use super::plan::LoadPlan;
 use super::recorder::{Recorded, Recorders};
+use super::streams::ConversationTracker;
 use crate::remote::client::Client;
 
 /// Takes one from a shared budget of measured requests; `false` once it is spent.
@@ -72,6 +73,10 @@ pub(super) async fn closed_loop(
         let levels = Arc::clone(&levels);
         workers.spawn(async move {
             let mut session = client.session();
+            let mut conversation = client
+                .holds_conversations()
+                .then(ConversationTracker::default);
+            let slo = client.stream_slo();
             // A conversation's next turn: due its think time after the last reply.
             let mut due: Option<Instant> = None;
             loop {
@@ -104,8 +109,17 @@ pub(super) async fn closed_loop(
                 let intended = due.take().unwrap_or(sent);
                 let outcome = client.send_in(&mut session).await;
                 let done = Instant::now();
-                recorders.record(session.member(), (intended, sent, done), outcome);
-                due = session.take_pause().map(|pause| done + pause);
+                let pause = session.take_pause();
+                let times = (intended, sent, done);
+                if let Some(conversation) = &mut conversation {
+                    if let Some((start, ended)) =
+                        conversation.turn(&slo, times, &outcome, pause.is_some())
+                    {
+                        recorders.record_session(start, &ended);
+                    }
+                }
+                recorders.record(session.member(), times, outcome);
+                due = pause.map(|pause| done + pause);
             }
         });
     }

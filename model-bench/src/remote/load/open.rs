@@ -13,6 +13,7 @@ use tokio::sync::{Notify, Semaphore};
 use super::intervals::IntervalWriter;
 use super::plan::{Arrival, LoadPlan, RateStep, MAX_BACKLOG};
 use super::recorder::{Recorded, Recorders};
+use super::streams::ConversationTracker;
 use crate::remote::client::{Client, Session};
 use crate::stats::rng::SplitMix64;
 use crate::sync::lock;
@@ -242,16 +243,28 @@ pub(super) async fn open_loop(
                                 // each later turn is due its think time after the reply before
                                 // it, and measured from then; none is sent past the window.
                                 let mut intended = intended;
+                                let mut conversation = client
+                                    .holds_conversations()
+                                    .then(ConversationTracker::default);
                                 loop {
                                     let sent = Instant::now();
                                     let outcome = client.send_in(&mut session).await;
                                     let done = Instant::now();
-                                    recorders.record(
-                                        session.member(),
-                                        (intended, sent, done),
-                                        outcome,
-                                    );
-                                    match session.take_pause() {
+                                    let pause = session.take_pause();
+                                    let times = (intended, sent, done);
+                                    if let Some(conversation) = &mut conversation {
+                                        let slo = client.stream_slo();
+                                        if let Some((start, ended)) = conversation.turn(
+                                            &slo,
+                                            times,
+                                            &outcome,
+                                            pause.is_some(),
+                                        ) {
+                                            recorders.record_session(start, &ended);
+                                        }
+                                    }
+                                    recorders.record(session.member(), times, outcome);
+                                    match pause {
                                         Some(pause)
                                             if done + pause < end
                                                 && !turn_stop.load(Ordering::Acquire) =>

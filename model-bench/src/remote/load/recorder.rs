@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::hdr::nanos;
 use super::intervals::{IntervalRecorder, IntervalWriter};
 use super::plan::LoadPlan;
+use super::streams::{SessionOutcome, StreamHistograms};
 use super::tally::{record_small, window_figures, PointTally, RequestTimes, Stop, TallyShape};
 use crate::remote::client::{Client, Reply};
 use crate::remote::error::RequestError;
@@ -198,6 +199,22 @@ impl Recorders {
             }
         }
         true
+    }
+
+    /// A conversation that ended, its first turn intended at `start` (counted when that is
+    /// inside the window, as its turns are).
+    pub fn record_session(&self, start: Instant, outcome: &SessionOutcome) {
+        let in_window = start
+            .checked_duration_since(self.start)
+            .and_then(|offset| self.shape.slice_of(offset))
+            .is_some();
+        if in_window {
+            lock(self.shard())
+                .tally
+                .stream
+                .get_or_insert_with(StreamHistograms::default)
+                .record_session(outcome);
+        }
     }
 
     /// A failure of the load generator itself (a worker or the dispatcher that stopped): by

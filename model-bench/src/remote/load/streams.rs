@@ -3,18 +3,23 @@
 //! events, ITL per request, and token counts with their sources. Same histogram bounds as every
 //! other latency the generator keeps, so workers' and members' figures add exactly. With SLOs,
 //! each stream is also judged against them (goodput). A conversation's streams are also kept by
-//! turn index (TTFT, input tokens, the cached share).
+//! turn index (TTFT, input tokens, the cached share), and each conversation that ended by its
+//! turns, its duration and whether every turn was good (session goodput).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::counts::{decode_into, encode};
 use super::hdr::{histogram, nanos, percentiles, spectrum};
+use crate::remote::client::Reply;
+use crate::remote::error::RequestError;
 use crate::remote::llm::StreamRecord;
-use crate::results::{Goodput, PrefixCacheStats, ReasoningStats, Slo, StreamStats, TurnStats};
+use crate::results::{
+    Goodput, PrefixCacheStats, ReasoningStats, SessionStats, Slo, StreamStats, TurnStats,
+};
 
 /// The most turn indices a point keeps figures for (a conversation's later turns are still
 /// counted in the point's own figures).
@@ -140,6 +145,88 @@ pub struct StreamHistograms {
     /// travel in the record, encoded: a run has a handful of turn indices, not one per step).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     turns: Vec<TurnFigures>,
+    /// Multi-turn sessions: the conversations that ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sessions: Option<SessionFigures>,
+}
+
+/// The conversations that ended: counts and their durations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionFigures {
+    sessions: u64,
+    completed: u64,
+    good: u64,
+    turns: u64,
+    #[serde(
+        serialize_with = "serialize_histogram",
+        deserialize_with = "deserialize_histogram"
+    )]
+    duration: Histogram<u64>,
+}
+
+impl SessionFigures {
+    fn add(&mut self, other: &SessionFigures) {
+        self.sessions = self.sessions.saturating_add(other.sessions);
+        self.completed = self.completed.saturating_add(other.completed);
+        self.good = self.good.saturating_add(other.good);
+        self.turns = self.turns.saturating_add(other.turns);
+        let _ = self.duration.add(&other.duration);
+    }
+}
+
+/// One conversation as it ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionOutcome {
+    /// Turns sent.
+    pub turns: u32,
+    /// Every turn answered.
+    pub completed: bool,
+    /// Completed, and every turn met every objective.
+    pub good: bool,
+    /// From the first turn's intended send to the last turn's end.
+    pub duration: Duration,
+}
+
+/// One user's conversation as a load loop sees it, turn by turn.
+#[derive(Debug, Default)]
+pub struct ConversationTracker {
+    start: Option<Instant>,
+    turns: u32,
+    missed: bool,
+}
+
+impl ConversationTracker {
+    /// One turn came back (its intended, send and end times, its outcome), judged against
+    /// `slo`; `goes_on` when the conversation has another turn. Once the conversation ended
+    /// (its last turn answered, or this one failed): its first turn's intended time and its
+    /// outcome, and the tracker is ready for the next conversation.
+    pub fn turn(
+        &mut self,
+        slo: &Slo,
+        (intended, sent, done): (Instant, Instant, Instant),
+        outcome: &Result<Reply, RequestError>,
+        goes_on: bool,
+    ) -> Option<(Instant, SessionOutcome)> {
+        let start = *self.start.get_or_insert(intended);
+        self.turns += 1;
+        let met = match outcome {
+            Ok(Some(stream)) => meets_slo(slo, sent.saturating_duration_since(intended), stream),
+            Ok(None) => true,
+            Err(_) => false,
+        };
+        self.missed |= !met;
+        if goes_on && outcome.is_ok() {
+            return None;
+        }
+        let ended = SessionOutcome {
+            turns: self.turns,
+            completed: outcome.is_ok(),
+            good: outcome.is_ok() && !self.missed,
+            duration: done.saturating_duration_since(start),
+        };
+        *self = ConversationTracker::default();
+        Some((start, ended))
+    }
 }
 
 /// The streams of one turn index.
@@ -228,6 +315,7 @@ impl Default for StreamHistograms {
             ttft_hit: histogram(),
             ttft_miss: histogram(),
             turns: Vec::new(),
+            sessions: None,
         }
     }
 }
@@ -364,23 +452,25 @@ impl StreamHistograms {
         }
     }
 
-    /// Whether a stream sent `lateness` after its intended time met every objective: TTFT and
-    /// E2E from the intended send, ITL per request. No token at all fails a TTFT objective.
+    /// Whether a stream sent `lateness` after its intended time met this run's objectives.
     fn meets_slo(&self, lateness: Duration, stream: &StreamRecord) -> bool {
-        let late = nanos(lateness);
-        let within = |limit: Option<u64>, value: Option<u64>| match limit {
-            None => true,
-            Some(limit) => value.is_some_and(|value| value <= limit),
-        };
-        // A stream of fewer than two tokens has no ITL, and meets an ITL objective.
-        let itl = stream
-            .itl_per_request_ns()
-            .map_or(0, |itl| itl.round() as u64);
-        let slo = &self.counts.slo;
-        within(slo.ttft_ns, stream.ttft_ns.map(|ttft| late + ttft))
-            && within(slo.ttfo_ns, stream.ttfo_ns.map(|ttfo| late + ttfo))
-            && within(slo.e2e_ns, Some(late + stream.e2e_ns))
-            && within(slo.itl_ns, Some(itl))
+        meets_slo(&self.counts.slo, lateness, stream)
+    }
+
+    /// One conversation that ended, its first turn intended inside the window.
+    pub fn record_session(&mut self, outcome: &SessionOutcome) {
+        let figures = self.sessions.get_or_insert_with(|| SessionFigures {
+            sessions: 0,
+            completed: 0,
+            good: 0,
+            turns: 0,
+            duration: histogram(),
+        });
+        figures.sessions += 1;
+        figures.completed += u64::from(outcome.completed);
+        figures.good += u64::from(outcome.good);
+        figures.turns += u64::from(outcome.turns);
+        let _ = figures.duration.record(nanos(outcome.duration));
     }
 
     /// Adds `other`'s streams into these (exact: the histograms share bounds).
@@ -399,6 +489,11 @@ impl StreamHistograms {
         }
         for (mine, theirs) in self.turns.iter_mut().zip(&other.turns) {
             mine.add(theirs);
+        }
+        match (&mut self.sessions, &other.sessions) {
+            (Some(mine), Some(theirs)) => mine.add(theirs),
+            (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
+            _ => {}
         }
     }
 
@@ -453,8 +548,35 @@ impl StreamHistograms {
                 .zip(&self.turns)
                 .map(|(turn, figures)| figures.summarize(turn))
                 .collect(),
+            sessions: self.sessions.as_ref().map(|figures| SessionStats {
+                sessions: figures.sessions,
+                completed: figures.completed,
+                good: figures.good,
+                good_share: figures.good as f64 / figures.sessions.max(1) as f64,
+                good_rate_per_s: figures.good as f64 / elapsed_s,
+                turns_mean: figures.turns as f64 / figures.sessions.max(1) as f64,
+                duration: percentiles(&figures.duration),
+            }),
         }
     }
+}
+
+/// Whether a stream sent `lateness` after its intended time met every objective of `slo`:
+/// TTFT, TTFO and E2E from the intended send, ITL per request. No token at all fails a TTFT
+/// objective; a stream of fewer than two tokens has no ITL and meets an ITL objective.
+fn meets_slo(slo: &Slo, lateness: Duration, stream: &StreamRecord) -> bool {
+    let late = nanos(lateness);
+    let within = |limit: Option<u64>, value: Option<u64>| match limit {
+        None => true,
+        Some(limit) => value.is_some_and(|value| value <= limit),
+    };
+    let itl = stream
+        .itl_per_request_ns()
+        .map_or(0, |itl| itl.round() as u64);
+    within(slo.ttft_ns, stream.ttft_ns.map(|ttft| late + ttft))
+        && within(slo.ttfo_ns, stream.ttfo_ns.map(|ttfo| late + ttfo))
+        && within(slo.e2e_ns, Some(late + stream.e2e_ns))
+        && within(slo.itl_ns, Some(itl))
 }
 
 #[cfg(test)]
