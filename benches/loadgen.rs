@@ -8,7 +8,8 @@
 //! server shares, it is the steadier measure of what the client itself costs. Ratios go to
 //! `docs/PERFORMANCE.md`. Token streams against aiperf are in `loadgen/llm.rs` (section `llm`);
 //! one open-loop schedule from N scale-out worker processes in `loadgen/scaleout.rs` (`scaleout`);
-//! a Mooncake trace replayed on time in `loadgen/replay.rs` (`trace`).
+//! a Mooncake trace replayed on time in `loadgen/replay.rs` (`trace`); multi-turn sessions
+//! against aiperf in `loadgen/sessions.rs` (`sessions`).
 
 #[path = "loadgen/llm.rs"]
 mod llm;
@@ -18,6 +19,8 @@ mod process;
 mod replay;
 #[path = "loadgen/scaleout.rs"]
 mod scaleout;
+#[path = "loadgen/sessions.rs"]
+mod sessions;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -109,7 +112,7 @@ fn main() {
     };
     let runtime = runtime_for(&rest);
     let grpc_runtime = runtime_for(&grpc);
-    // LOADGEN_ONLY=rest,grpc,open,scaleout,memory,llm,trace runs some sections; LOADGEN_ROUNDS how many times each
+    // LOADGEN_ONLY=rest,grpc,open,scaleout,memory,llm,trace,sessions runs some sections; LOADGEN_ROUNDS how many times each
     // tool runs, interleaved, so slow drift on a shared machine hits every tool alike.
     let only = std::env::var("LOADGEN_ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
@@ -201,6 +204,10 @@ fn main() {
 
     if wanted("trace") {
         replay::replay(full);
+    }
+
+    if wanted("sessions") {
+        sessions::compare(full);
     }
 }
 

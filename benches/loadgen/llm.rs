@@ -184,7 +184,8 @@ fn report(case: &Case, ours: &Side, theirs: &Side) {
 }
 
 /// The reference LLM server in this process until stdin closes; prints its URL first.
-/// Arguments: TTFT ms, ITL ms, output tokens.
+/// Arguments: TTFT ms, ITL ms, output tokens, and optionally the prefill per uncached prompt
+/// token in µs with a prefix cache of that many 16-token blocks.
 pub fn serve(args: &[String]) {
     let number = |at: usize| {
         args.get(at)
@@ -196,6 +197,17 @@ pub fn serve(args: &[String]) {
         itl: Duration::from_millis(number(1)),
         default_output_tokens: number(2) as u32,
         ..TokenScript::default()
+    };
+    let script = match (args.get(3), args.get(4)) {
+        (Some(_), Some(_)) => TokenScript {
+            prefill_per_token: Duration::from_micros(number(3)),
+            prefix_cache: Some(model_bench::remote::llm::PrefixCache {
+                block_tokens: 16,
+                blocks: number(4) as usize,
+            }),
+            ..script
+        },
+        _ => script,
     };
     let server = match LlmServer::start(MODEL, script) {
         Ok(server) => server,
@@ -360,7 +372,7 @@ fn aiperf_run(
 
 /// A word-level Hugging Face tokenizer (`t0` … `t4095`, anything else one unknown token) in a
 /// fresh temp directory, for aiperf, which otherwise downloads one.
-fn write_tokenizer() -> Result<PathBuf, String> {
+pub(super) fn write_tokenizer() -> Result<PathBuf, String> {
     let dir = std::env::temp_dir().join(format!(
         "model-bench-aiperf-tokenizer-{}",
         std::process::id()

@@ -408,7 +408,16 @@ impl Transport for OpenAi {
     }
 
     fn infer(&self) -> BoxFuture<'_, Result<(), RequestError>> {
-        Box::pin(async move { self.stream(None).await.map(|_| ()) })
+        Box::pin(async move {
+            match &self.bodies {
+                // One request on its own (a smoke test's): a conversation's first turn.
+                Bodies::Sessions(conversations) => self
+                    .converse_turn(conversations, &mut None, None)
+                    .await
+                    .map(|_| ()),
+                Bodies::Prompts(_) | Bodies::Trace(_) => self.stream(None).await.map(|_| ()),
+            }
+        })
     }
 
     fn infer_stream(
