@@ -26,7 +26,7 @@ use model_bench::server::LlmServer;
 
 use super::{cpu_seconds, rss_sampled, run_tool};
 
-const MODEL: &str = "tiny";
+pub(super) const MODEL: &str = "tiny";
 const PROMPT_TOKENS: u32 = 128;
 
 /// One server script and the load both tools put on it.
@@ -302,7 +302,86 @@ fn aiperf_run(
 ) -> Result<Side, String> {
     let out = std::env::temp_dir().join(format!("model-bench-aiperf-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let args: Vec<String> = [
+    let args: Vec<String> = aiperf_args(url, tokenizer, &out)
+        .into_iter()
+        .chain([
+            "--concurrency".into(),
+            case.streams.min(requests as usize).to_string(),
+            "--request-count".into(),
+            requests.to_string(),
+            "--prompt-input-tokens-mean".into(),
+            PROMPT_TOKENS.to_string(),
+            "--prompt-output-tokens-mean".into(),
+            case.output_tokens.to_string(),
+        ])
+        .collect();
+    let run = run_aiperf(aiperf, &args, &out)?;
+    let stat = |metric: &str, stat: &str| run.stat(metric, stat);
+    Ok(Side {
+        tokens: stat("total_output_tokens", "avg"),
+        tokens_per_s: stat("output_token_throughput", "avg"),
+        cpu_s: run.cpu_s,
+        ttft_p50_ms: stat("time_to_first_token", "p50"),
+        ttft_p99_ms: stat("time_to_first_token", "p99"),
+        itl_p50_ms: stat("inter_token_latency", "p50"),
+        chunk_gap_p50_ms: stat("inter_chunk_latency", "p50"),
+        e2e_p50_ms: stat("request_latency", "p50"),
+        in_flight: stat("effective_concurrency", "avg"),
+        errors: run
+            .summary
+            .get("error_summary")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, |errors| errors.len() as u64),
+    })
+}
+
+/// What one aiperf run left: its summary (`profile_export_aiperf.json`), its per-request
+/// records (`profile_export.jsonl`, one JSON object a line) and the CPU its processes used.
+pub(super) struct AiperfRun {
+    pub summary: serde_json::Value,
+    pub records: String,
+    pub cpu_s: f64,
+}
+
+impl AiperfRun {
+    /// Statistic `stat` (`avg`, `p50`, …) of `metric` in the summary; NaN when it has none.
+    pub fn stat(&self, metric: &str, stat: &str) -> f64 {
+        self.summary
+            .get(metric)
+            .and_then(|m| m.get(stat))
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(f64::NAN)
+    }
+}
+
+/// Runs aiperf with `args` (whose artifacts go to `out`), charging it its processes' CPU, and
+/// reads what it wrote; `out` is removed after.
+pub(super) fn run_aiperf(aiperf: &str, args: &[String], out: &Path) -> Result<AiperfRun, String> {
+    let cpu = cpu_seconds(libc::RUSAGE_CHILDREN);
+    let ran = run_tool(aiperf, args);
+    let cpu_s = cpu_seconds(libc::RUSAGE_CHILDREN) - cpu;
+    ran?;
+    let read = |name: &str| {
+        let path = out.join(name);
+        std::fs::read_to_string(&path).map_err(|e| format!("no {}: {e}", path.display()))
+    };
+    let summary = read("profile_export_aiperf.json").and_then(|text| {
+        serde_json::from_str(&text).map_err(|e| format!("profile_export_aiperf.json: {e}"))
+    });
+    let records = read("profile_export.jsonl").unwrap_or_default();
+    let _ = std::fs::remove_dir_all(out);
+    Ok(AiperfRun {
+        summary: summary?,
+        records,
+        cpu_s,
+    })
+}
+
+/// What every aiperf run here is given: `MODEL`'s chat endpoint at `url`, streamed, the
+/// server's token counts, no UI and no server or GPU readings, seed 1, the word-level
+/// `tokenizer` ([`write_tokenizer`]), its files in `out`.
+pub(super) fn aiperf_args(url: &str, tokenizer: &Path, out: &Path) -> Vec<String> {
+    let fixed = [
         "profile",
         "--model",
         MODEL,
@@ -319,55 +398,17 @@ fn aiperf_run(
         "--no-gpu-telemetry",
         "--random-seed",
         "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([
-        "--tokenizer".into(),
-        tokenizer.display().to_string(),
-        "--concurrency".into(),
-        case.streams.min(requests as usize).to_string(),
-        "--request-count".into(),
-        requests.to_string(),
-        "--prompt-input-tokens-mean".into(),
-        PROMPT_TOKENS.to_string(),
-        "--prompt-output-tokens-mean".into(),
-        case.output_tokens.to_string(),
-        "--output-artifact-dir".into(),
-        out.display().to_string(),
-    ])
-    .collect();
-    let cpu = cpu_seconds(libc::RUSAGE_CHILDREN);
-    let ran = run_tool(aiperf, &args);
-    let cpu_s = cpu_seconds(libc::RUSAGE_CHILDREN) - cpu;
-    ran?;
-    let export = out.join("profile_export_aiperf.json");
-    let text =
-        std::fs::read_to_string(&export).map_err(|e| format!("no {}: {e}", export.display()))?;
-    let _ = std::fs::remove_dir_all(&out);
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", export.display()))?;
-    let stat = |metric: &str, stat: &str| {
-        json.get(metric)
-            .and_then(|m| m.get(stat))
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(f64::NAN)
-    };
-    Ok(Side {
-        tokens: stat("total_output_tokens", "avg"),
-        tokens_per_s: stat("output_token_throughput", "avg"),
-        cpu_s,
-        ttft_p50_ms: stat("time_to_first_token", "p50"),
-        ttft_p99_ms: stat("time_to_first_token", "p99"),
-        itl_p50_ms: stat("inter_token_latency", "p50"),
-        chunk_gap_p50_ms: stat("inter_chunk_latency", "p50"),
-        e2e_p50_ms: stat("request_latency", "p50"),
-        in_flight: stat("effective_concurrency", "avg"),
-        errors: json
-            .get("error_summary")
-            .and_then(serde_json::Value::as_array)
-            .map_or(0, |errors| errors.len() as u64),
-    })
+    ];
+    fixed
+        .iter()
+        .map(|s| s.to_string())
+        .chain([
+            "--tokenizer".into(),
+            tokenizer.display().to_string(),
+            "--output-artifact-dir".into(),
+            out.display().to_string(),
+        ])
+        .collect()
 }
 
 /// A word-level Hugging Face tokenizer (`t0` … `t4095`, anything else one unknown token) in a

@@ -19,9 +19,8 @@ use std::time::Duration;
 use model_bench::remote::llm::Sessions;
 use model_bench::remote::{Client, Endpoint, LoadPlan};
 
-use super::{cpu_seconds, run_tool};
+use super::cpu_seconds;
 
-const MODEL: &str = "tiny";
 const TURNS: usize = 3;
 const WORDS_PER_TURN: usize = 128;
 const OUTPUT_TOKENS: u32 = 32;
@@ -133,7 +132,7 @@ fn write_sessions(path: &Path, sessions: usize) -> std::io::Result<()> {
 }
 
 fn ours(url: &str, file: &Path, requests: u64) -> Side {
-    let endpoint = Endpoint::openai_chat(MODEL).sessions(Sessions::jsonl(file));
+    let endpoint = Endpoint::openai_chat(super::llm::MODEL).sessions(Sessions::jsonl(file));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(model_bench::remote::load::load_threads(&endpoint))
         .enable_all()
@@ -196,65 +195,25 @@ fn aiperf_run(
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&out);
-    let args: Vec<String> = [
-        "profile",
-        "--model",
-        MODEL,
-        "--url",
-        url,
-        "--endpoint-type",
-        "chat",
-        "--streaming",
-        "--use-legacy-max-tokens",
-        "--use-server-token-count",
-        "--ui-type",
-        "none",
-        "--no-server-metrics",
-        "--no-gpu-telemetry",
-        "--random-seed",
-        "1",
-        "--custom-dataset-type",
-        "multi_turn",
-        "--dataset-sampling-strategy",
-        "sequential",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([
-        "--input-file".into(),
-        file.display().to_string(),
-        "--tokenizer".into(),
-        tokenizer.display().to_string(),
-        "--concurrency".into(),
-        USERS.min(requests as usize).to_string(),
-        "--request-count".into(),
-        requests.to_string(),
-        "--output-artifact-dir".into(),
-        out.display().to_string(),
-    ])
-    .collect();
-    let cpu = cpu_seconds(libc::RUSAGE_CHILDREN);
-    let ran = run_tool(aiperf, &args);
-    let cpu_s = cpu_seconds(libc::RUSAGE_CHILDREN) - cpu;
-    ran?;
-    let read = |name: &str| {
-        let path = out.join(name);
-        std::fs::read_to_string(&path).map_err(|e| format!("no {}: {e}", path.display()))
-    };
-    let summary: serde_json::Value =
-        serde_json::from_str(&read("profile_export_aiperf.json")?).map_err(|e| e.to_string())?;
-    let records = read("profile_export.jsonl")?;
-    let _ = std::fs::remove_dir_all(&out);
-    let stat = |metric: &str| {
-        summary
-            .get(metric)
-            .and_then(|m| m.get("avg"))
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(f64::NAN)
-    };
+    let args: Vec<String> = super::llm::aiperf_args(url, tokenizer, &out)
+        .into_iter()
+        .chain([
+            "--custom-dataset-type".into(),
+            "multi_turn".into(),
+            "--dataset-sampling-strategy".into(),
+            "sequential".into(),
+            "--input-file".into(),
+            file.display().to_string(),
+            "--concurrency".into(),
+            USERS.min(requests as usize).to_string(),
+            "--request-count".into(),
+            requests.to_string(),
+        ])
+        .collect();
+    let run = super::llm::run_aiperf(aiperf, &args, &out)?;
     // Per turn index: every record's TTFT (ms) and input tokens.
     let mut by_turn: Vec<(Vec<f64>, Vec<f64>)> = vec![Default::default(); TURNS];
-    for line in records.lines() {
+    for line in run.records.lines() {
         let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
@@ -273,9 +232,9 @@ fn aiperf_run(
     };
     let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len().max(1) as f64;
     Ok(Side {
-        tokens: stat("total_output_tokens"),
-        tokens_per_s: stat("output_token_throughput"),
-        cpu_s,
+        tokens: run.stat("total_output_tokens", "avg"),
+        tokens_per_s: run.stat("output_token_throughput", "avg"),
+        cpu_s: run.cpu_s,
         turns: by_turn
             .into_iter()
             .map(|(ttft, input)| (median(ttft), mean(&input)))
