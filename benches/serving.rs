@@ -97,7 +97,7 @@ fn chat_stream() -> OpenAiEndpoint {
 }
 
 /// Multi-turn chat: 8 users, each holding conversations of three turns (256 new tokens a turn,
-/// 32 tokens of reply, 50 ms to think between), every turn's request carrying the conversation
+/// 32 tokens of reply, 20–80 ms to think between, drawn so the users do not move in step), every turn's request carrying the conversation
 /// so far. The reference LLM server keeps a prefix cache (blocks of 16 tokens) and takes 5 ms
 /// plus 50 µs per prompt token it does not hold to the first token, so the "Turns" table shows
 /// the cache at work: each turn's prompt grows, its cached share with it, and its TTFT does
@@ -114,7 +114,10 @@ fn chat_sessions() -> OpenAiEndpoint {
     let conversations = SyntheticPrompts::new(256).output(32).count(1000).seed(2);
     Endpoint::openai_chat(model)
         .url_from_env("MODEL_BENCH_OPENAI_URL")
-        .sessions(Sessions::synthetic(3, conversations).think_time(Duration::from_millis(50)))
+        .sessions(
+            Sessions::synthetic(3, conversations)
+                .think_time_uniform(Duration::from_millis(20), Duration::from_millis(80)),
+        )
         .reference(TokenScript {
             ttft: Duration::from_millis(5),
             itl: Duration::from_millis(1),
