@@ -9,7 +9,7 @@
 //! `docs/PERFORMANCE.md`. Token streams against aiperf are in `loadgen/llm.rs` (section `llm`);
 //! one open-loop schedule from N scale-out worker processes in `loadgen/scaleout.rs` (`scaleout`);
 //! a Mooncake trace replayed on time in `loadgen/replay.rs` (`trace`); multi-turn sessions
-//! against aiperf in `loadgen/sessions.rs` (`sessions`).
+//! against aiperf in `loadgen/sessions.rs` (`sessions`); many streams open at once in `loadgen/streams.rs` (`streams`).
 
 #[path = "loadgen/llm.rs"]
 mod llm;
@@ -21,6 +21,8 @@ mod replay;
 mod scaleout;
 #[path = "loadgen/sessions.rs"]
 mod sessions;
+#[path = "loadgen/streams.rs"]
+mod streams;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -112,7 +114,7 @@ fn main() {
     };
     let runtime = runtime_for(&rest);
     let grpc_runtime = runtime_for(&grpc);
-    // LOADGEN_ONLY=rest,grpc,open,scaleout,memory,llm,trace,sessions runs some sections; LOADGEN_ROUNDS how many times each
+    // LOADGEN_ONLY=rest,grpc,open,scaleout,memory,llm,trace,sessions,streams runs some sections; LOADGEN_ROUNDS how many times each
     // tool runs, interleaved, so slow drift on a shared machine hits every tool alike.
     let only = std::env::var("LOADGEN_ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
@@ -209,6 +211,10 @@ fn main() {
     if wanted("sessions") {
         sessions::compare(full);
     }
+
+    if wanted("streams") {
+        streams::many_streams(full);
+    }
 }
 
 /// The reference server in this process until stdin closes; prints its URLs first.
@@ -298,6 +304,22 @@ fn rss_sampled<T>(work: impl FnOnce() -> T) -> (T, Vec<f64>) {
     let mut samples = sampler.join().unwrap_or_default();
     samples.push(rss_mib());
     (done, samples)
+}
+
+/// A client for `endpoint` at `url` on the load runtime the runner would give it.
+fn llm_client(
+    endpoint: &model_bench::remote::OpenAiEndpoint,
+    url: &str,
+) -> Result<(tokio::runtime::Runtime, Arc<Client>), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(load_threads(endpoint))
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot build a tokio runtime: {e}"))?;
+    let client = runtime
+        .block_on(Client::connect(endpoint, url, |_| None))
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    Ok((runtime, Arc::new(client)))
 }
 
 fn connect<R: Request>(

@@ -328,6 +328,143 @@ mod load {
         );
     }
 
+    /// A server that answers every chat request with the same three-token stream on the
+    /// connection it came on, keeping it open: chunked, its chunks cut mid-event and written
+    /// apart, for even requests; with a `Content-Length` for odd ones. The very first answer
+    /// waits `first_wait` after its head. Counts connections.
+    fn keep_alive_llm_server(
+        first_wait: Duration,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let connections = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&connections);
+        let events: String = ["t1", "t2", "t3"]
+            .iter()
+            .map(|text| format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{text} \"}}}}]}}\n\n"))
+            .chain([
+                "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3}}\n\n"
+                    .to_owned(),
+                "data: [DONE]\n\n".to_owned(),
+            ])
+            .collect();
+        thread::spawn(move || {
+            for (n, connection) in listener.incoming().enumerate() {
+                let Ok(mut connection) = connection else {
+                    continue;
+                };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let events = events.clone();
+                thread::spawn(move || {
+                    let mut pending = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    for request in n * 1000.. {
+                        // One request: its head, then the body it announces.
+                        loop {
+                            let text = String::from_utf8_lossy(&pending).to_string();
+                            if let Some(end) = text.find("\r\n\r\n") {
+                                let length: usize = text[..end]
+                                    .lines()
+                                    .find_map(|line| {
+                                        let (name, value) = line.split_once(':')?;
+                                        name.eq_ignore_ascii_case("content-length")
+                                            .then(|| value.trim().parse().ok())?
+                                    })
+                                    .unwrap_or(0);
+                                if pending.len() >= end + 4 + length {
+                                    pending.drain(..end + 4 + length);
+                                    break;
+                                }
+                            }
+                            match connection.read(&mut buffer) {
+                                Ok(0) | Err(_) => return,
+                                Ok(read) => pending.extend_from_slice(&buffer[..read]),
+                            }
+                        }
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n";
+                        let written = if request % 2 == 0 {
+                            let mut writes =
+                                vec![format!("{head}Transfer-Encoding: chunked\r\n\r\n")];
+                            if request == 0 {
+                                let _ = connection.write_all(writes.remove(0).as_bytes());
+                                thread::sleep(first_wait);
+                            }
+                            for piece in events.as_bytes().chunks(37) {
+                                writes.push(format!("{:x}\r\n", piece.len()));
+                                writes.push(format!("{}\r\n", String::from_utf8_lossy(piece)));
+                            }
+                            writes.push("0\r\n\r\n".into());
+                            writes.into_iter().try_for_each(|write| {
+                                thread::sleep(Duration::from_micros(300));
+                                connection.write_all(write.as_bytes())
+                            })
+                        } else {
+                            let length = events.len();
+                            write!(connection, "{head}Content-Length: {length}\r\n\r\n{events}")
+                        };
+                        if written.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, connections)
+    }
+
+    #[test]
+    fn a_worker_keeps_its_connection_across_streams_and_reads_any_framing() {
+        let (url, connections) = keep_alive_llm_server(Duration::ZERO);
+        let runtime = runtime();
+        let client = connect(&runtime, &Endpoint::openai_chat("tiny"), &url);
+        let plan = LoadPlan::closed(1, Duration::from_secs(20)).max_requests(6);
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
+        assert_eq!(stats.ok, 6);
+        let stream = stats.stream.expect("stream figures");
+        assert_eq!(stream.output_tokens, 18);
+        assert_eq!(stream.input_tokens, Some(42));
+        // Two gaps a stream, whether its events came whole or cut across chunks.
+        assert_eq!(stream.chunk_gap.unwrap().count, 12);
+        // Six streams, one after the other, on the worker's one connection.
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_stream_cut_failed_or_given_up_costs_its_connection_not_the_next_stream() {
+        let runtime = runtime();
+        let plan = LoadPlan::closed(1, Duration::from_secs(20)).max_requests(3);
+        let scripted = |script: TokenScript| {
+            let server = LlmServer::start("tiny", script).unwrap();
+            let client = connect(&runtime, &Endpoint::openai_chat("tiny"), &server.url());
+            run(&runtime, &client, &plan).errors_by_class
+        };
+        let cut = scripted(TokenScript {
+            truncate_after_chunks: Some(2),
+            ..script()
+        });
+        assert_eq!(cut.get("stream_truncated"), Some(&3), "{cut:?}");
+        let failed = scripted(TokenScript {
+            error_after_chunks: Some(2),
+            ..script()
+        });
+        assert_eq!(failed.get("stream_error"), Some(&3), "{failed:?}");
+        // Given up before its first token, the first stream leaves the rest of its answer
+        // unread on its connection: the next stream must not read it as its own.
+        let (url, connections) = keep_alive_llm_server(ms(600));
+        let impatient = Endpoint::openai_chat("tiny").first_token_timeout(ms(150));
+        let client = connect(&runtime, &impatient, &url);
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(
+            stats.errors_by_class.get("timeout_first_token"),
+            Some(&1),
+            "{stats:?}"
+        );
+        assert_eq!((stats.errors, stats.ok), (1, 2), "{:?}", stats.first_errors);
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn an_open_loop_into_a_stalling_server_shows_the_stall_in_ttft_from_the_intended_send() {
         let stalling = TokenScript {

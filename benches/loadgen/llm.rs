@@ -17,11 +17,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::sync::Arc;
 use std::time::Duration;
 
 use model_bench::remote::llm::{SyntheticPrompts, TokenScript};
-use model_bench::remote::{Client, Endpoint, LoadPlan};
+use model_bench::remote::{Endpoint, LoadPlan};
 use model_bench::server::LlmServer;
 
 use super::{cpu_seconds, rss_sampled, run_tool};
@@ -240,15 +239,10 @@ fn ours(url: &str, case: &Case) -> Side {
             .output(case.output_tokens)
             .count(1000),
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(model_bench::remote::load::load_threads(&endpoint))
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let client = match runtime.block_on(Client::connect(&endpoint, url, |_| None)) {
-        Ok(client) => Arc::new(client),
-        Err(error) => {
-            println!("model-bench: cannot connect: {error}");
+    let (runtime, client) = match super::llm_client(&endpoint, url) {
+        Ok(connected) => connected,
+        Err(message) => {
+            println!("model-bench: {message}");
             return Side::default();
         }
     };

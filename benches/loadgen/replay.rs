@@ -8,11 +8,10 @@
 //! `LOADGEN_TRACE_REQUESTS=100000` replays the whole trace (100 s).
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use model_bench::remote::llm::Trace;
-use model_bench::remote::{Client, Endpoint, LoadPlan};
+use model_bench::remote::{Endpoint, LoadPlan};
 
 use super::rss_sampled;
 
@@ -43,18 +42,11 @@ pub fn replay(full: bool) {
     };
     let url = line.trim().to_owned();
     let endpoint = Endpoint::openai_chat("tiny").trace(Trace::mooncake(&path));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(model_bench::remote::load::load_threads(&endpoint))
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
     let (outcome, rss) = rss_sampled(|| {
-        let client = runtime.block_on(Client::connect(&endpoint, &url, |_| None))?;
+        let (runtime, client) = super::llm_client(&endpoint, &url)?;
         let schedule = client.schedule().ok_or("the endpoint replays no trace")?;
         let plan = LoadPlan::replay(schedule, Duration::ZERO);
-        Ok::<_, Box<dyn std::error::Error>>(
-            runtime.block_on(model_bench::remote::load::run(Arc::new(client), &plan)),
-        )
+        Ok::<_, String>(runtime.block_on(model_bench::remote::load::run(client, &plan)))
     });
     match outcome {
         Ok(run) => {

@@ -13,11 +13,10 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use model_bench::remote::llm::Sessions;
-use model_bench::remote::{Client, Endpoint, LoadPlan};
+use model_bench::remote::{Endpoint, LoadPlan};
 
 use super::cpu_seconds;
 
@@ -133,15 +132,10 @@ fn write_sessions(path: &Path, sessions: usize) -> std::io::Result<()> {
 
 fn ours(url: &str, file: &Path, requests: u64) -> Side {
     let endpoint = Endpoint::openai_chat(super::llm::MODEL).sessions(Sessions::jsonl(file));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(model_bench::remote::load::load_threads(&endpoint))
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let client = match runtime.block_on(Client::connect(&endpoint, url, |_| None)) {
-        Ok(client) => Arc::new(client),
-        Err(error) => {
-            println!("model-bench: cannot connect: {error}");
+    let (runtime, client) = match super::llm_client(&endpoint, url) {
+        Ok(connected) => connected,
+        Err(message) => {
+            println!("model-bench: {message}");
             return Side::default();
         }
     };

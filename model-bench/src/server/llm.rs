@@ -4,7 +4,7 @@
 //! text `t{j} `, so every figure a client measures follows from the script.
 
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -48,9 +48,7 @@ impl LlmServer {
     /// Starts serving `model` on the schedule of `script`.
     pub fn start(model: &str, script: TokenScript) -> Result<LlmServer, ServerError> {
         let (runtime, address) = ServerRuntime::start("model-bench-llm-server", async {
-            let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-                .await
-                .map_err(ServerError::Bind)?;
+            let listener = super::runtime::listen_on_localhost()?;
             let address = listener.local_addr().map_err(ServerError::Bind)?;
             let shared = Arc::new(Shared {
                 model: model.to_owned(),

@@ -11,7 +11,7 @@ mod prefix_cache;
 mod rest;
 mod runtime;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -38,13 +38,8 @@ impl ReferenceServer {
     pub fn start(config: &ReferenceConfig) -> Result<ReferenceServer, ServerError> {
         let (runtime, (rest, grpc)) = ServerRuntime::start("model-bench-server", async {
             let models = Arc::new(Models::load(config).map_err(ServerError::Model)?);
-            let localhost = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            let rest_listener = TcpListener::bind(localhost)
-                .await
-                .map_err(ServerError::Bind)?;
-            let grpc_listener = TcpListener::bind(localhost)
-                .await
-                .map_err(ServerError::Bind)?;
+            let rest_listener = runtime::listen_on_localhost()?;
+            let grpc_listener = runtime::listen_on_localhost()?;
             let rest = rest_listener.local_addr().map_err(ServerError::Bind)?;
             let grpc = grpc_listener.local_addr().map_err(ServerError::Bind)?;
             let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;

@@ -4,6 +4,9 @@
 //! server would.
 
 use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use tokio::net::{TcpListener, TcpSocket};
 
 use super::error::ServerError;
 
@@ -25,6 +28,20 @@ impl ServerRuntime {
         let value = runtime.block_on(setup)?;
         Ok((ServerRuntime(Some(runtime)), value))
     }
+}
+
+/// How many connections may wait to be accepted (the kernel caps it at `somaxconn`): a load of
+/// thousands of streams connects all at once, and tokio's default of 1,024 would leave the
+/// rest to retry their SYN a second later, which is the listener's doing, not the server's.
+const BACKLOG: u32 = 65_535;
+
+/// A listener on an ephemeral 127.0.0.1 port. Must be called on the server's runtime.
+pub(crate) fn listen_on_localhost() -> Result<TcpListener, ServerError> {
+    let socket = TcpSocket::new_v4().map_err(ServerError::Bind)?;
+    socket
+        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .map_err(ServerError::Bind)?;
+    socket.listen(BACKLOG).map_err(ServerError::Bind)
 }
 
 impl Drop for ServerRuntime {

@@ -36,7 +36,24 @@ impl Http1Request {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Option<Http1Request> {
-        // User info becomes basic auth in the pooled client; it keeps that case.
+        Http1Post::new(url, headers).map(|post| post.with_body(body))
+    }
+}
+
+/// A POST whose body changes from request to request (an LLM endpoint's prompts): its head up
+/// to `Content-Length`, encoded once.
+#[derive(Debug, Clone)]
+pub(crate) struct Http1Post {
+    authority: String,
+    what: String,
+    /// The request line, `Host` and `headers`, each line ended.
+    head: String,
+}
+
+impl Http1Post {
+    /// `url` must be `http://` without user info (the pooled client keeps that case: user info
+    /// becomes basic auth there); `headers` are sent after `Host`.
+    pub(crate) fn new(url: &reqwest::Url, headers: &[(String, String)]) -> Option<Http1Post> {
         if url.scheme() != "http" || !url.username().is_empty() || url.password().is_some() {
             return None;
         }
@@ -54,15 +71,38 @@ impl Http1Request {
             head.push_str(value);
             head.push_str("\r\n");
         }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(body);
-        Some(Http1Request {
+        Some(Http1Post {
             what: format!("POST {}", crate::remote::endpoint::redact_url(url.as_str())),
             authority,
-            bytes: bytes.into(),
+            head,
         })
     }
+
+    /// The whole request with `body`, `Content-Length` last in its head.
+    pub(crate) fn with_body(&self, body: &[u8]) -> Http1Request {
+        let length = format!("Content-Length: {}\r\n\r\n", body.len());
+        let mut bytes = Vec::with_capacity(self.head.len() + length.len() + body.len());
+        bytes.extend_from_slice(self.head.as_bytes());
+        bytes.extend_from_slice(length.as_bytes());
+        bytes.extend_from_slice(body);
+        Http1Request {
+            authority: self.authority.clone(),
+            what: self.what.clone(),
+            bytes: bytes.into(),
+        }
+    }
+
+    /// `POST <url>`, without secrets, for messages.
+    pub(crate) fn what(&self) -> &str {
+        &self.what
+    }
+}
+
+/// A request as the connection writes it, borrowed.
+struct Outgoing<'a> {
+    authority: &'a str,
+    what: &'a str,
+    bytes: &'a [u8],
 }
 
 /// A response, borrowed from the connection's buffer until the next call.
@@ -91,6 +131,8 @@ struct Head {
     close: bool,
     /// Byte range of the `Inference-Header-Content-Length` value within the head.
     inference_header: Option<(usize, usize)>,
+    /// Byte range of the `Content-Type` value within the head.
+    content_type: Option<(usize, usize)>,
 }
 
 /// One worker's connection; connects on first use and again after any failure.
@@ -101,7 +143,54 @@ pub(crate) struct Http1Conn {
     filled: usize,
     /// The body of a chunked response, de-chunked.
     dechunked: Vec<u8>,
+    /// A response is being read: set while an exchange or a stream is under way, so one
+    /// abandoned half-way (a timeout, an error) leaves a connection that is not reused.
+    busy: bool,
+    /// The streamed response being read, if any.
+    streaming: Option<Streaming>,
 }
+
+/// What is left of a streamed response's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyLeft {
+    Length(usize),
+    /// In a chunked body: where the decoder stands.
+    Chunked(ChunkAt),
+    UntilClose,
+    Done,
+}
+
+/// Where a chunked body's decoder stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkAt {
+    Size,
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataEnd,
+    Trailers,
+}
+
+/// A streamed response under way: its body framing, and the bytes of the buffer already
+/// handed to the caller (dropped at the next read).
+#[derive(Debug, Clone, Copy)]
+struct Streaming {
+    left: BodyLeft,
+    close: bool,
+    handed: usize,
+}
+
+/// A streamed response's head: its status and content type; its body follows with
+/// [`Http1Conn::next_piece`].
+#[derive(Debug)]
+pub(crate) struct StreamHead {
+    pub status: u16,
+    pub content_type: String,
+}
+
+/// The buffer a streamed response is read into: a token stream's events are small, and
+/// thousands of streams may be open at once. It grows only when one line of framing does not
+/// fit.
+const STREAM_BUF: usize = 4 * 1024;
 
 enum Failure {
     /// Nothing came back on a connection that had served requests before: the server closed
@@ -168,35 +257,109 @@ impl Http1Conn {
     /// Writes the request and reads one final response: the head, and where its body lies in
     /// the buffer (for chunked bodies, in `dechunked`).
     async fn exchange(&mut self, request: &Http1Request) -> Result<(Head, usize, usize), Failure> {
+        let outgoing = Outgoing {
+            authority: &request.authority,
+            what: &request.what,
+            bytes: &request.bytes,
+        };
+        let head = self.request_head(&outgoing, READ_CHUNK, READ_CHUNK).await?;
+        let what = outgoing.what;
+        let (start, end) = match head.framing {
+            Framing::Length(length) => {
+                if length > MAX_BODY {
+                    return Err(decode(what, "the response body exceeds 1 GiB").into());
+                }
+                while self.filled < head.len + length {
+                    if self.read_some(what).await? == 0 {
+                        return Err(closed_early(what).into());
+                    }
+                }
+                (head.len, head.len + length)
+            }
+            Framing::Chunked => {
+                // Complete chunks are decoded once; each read continues from `at`.
+                let mut at = 0;
+                self.dechunked.clear();
+                loop {
+                    match dechunk(
+                        &self.buf[head.len..self.filled],
+                        &mut at,
+                        &mut self.dechunked,
+                    ) {
+                        Ok(Some(_)) => break (head.len, head.len),
+                        Ok(None) => {
+                            if self.filled - head.len > MAX_BODY {
+                                return Err(decode(what, "the response body exceeds 1 GiB").into());
+                            }
+                            if self.read_some(what).await? == 0 {
+                                return Err(closed_early(what).into());
+                            }
+                        }
+                        Err(message) => return Err(decode(what, message).into()),
+                    }
+                }
+            }
+            Framing::UntilClose => {
+                while self.read_some(what).await? > 0 {
+                    if self.filled - head.len > MAX_BODY {
+                        return Err(decode(what, "the response body exceeds 1 GiB").into());
+                    }
+                }
+                self.stream = None;
+                (head.len, self.filled)
+            }
+        };
+        if head.close {
+            self.stream = None;
+        }
+        self.busy = false;
+        Ok((head, start, end))
+    }
+
+    /// Writes `outgoing` (connecting first where needed) and reads the final response's head,
+    /// left at the start of the buffer; reads grow the buffer to keep `min_free` bytes free,
+    /// `min_size` at least.
+    async fn request_head(
+        &mut self,
+        outgoing: &Outgoing<'_>,
+        min_free: usize,
+        min_size: usize,
+    ) -> Result<Head, Failure> {
+        if std::mem::replace(&mut self.busy, true) {
+            // The last response was abandoned half-way: what is left of it is unread.
+            self.stream = None;
+        }
+        self.streaming = None;
         // The previous response is consumed; it stayed in the buffer only to be borrowed.
         self.filled = 0;
+        let what = outgoing.what;
         if self.stream.is_none() {
-            let stream = TcpStream::connect(&request.authority).await.map_err(|e| {
-                RequestError::new(ErrorClass::Connect, format!("{}: {e}", request.what))
-            })?;
+            let stream = TcpStream::connect(outgoing.authority)
+                .await
+                .map_err(|e| RequestError::new(ErrorClass::Connect, format!("{what}: {e}")))?;
             let _ = stream.set_nodelay(true);
             self.stream = Some(stream);
         }
         let Some(stream) = self.stream.as_mut() else {
             unreachable!("connected above");
         };
-        if stream.write_all(&request.bytes).await.is_err() {
+        if stream.write_all(outgoing.bytes).await.is_err() {
             // A write fails only when the peer is gone; with nothing sent, sending again on a
             // fresh connection is safe.
             return Err(Failure::Stale);
         }
         loop {
             let head = loop {
-                if let Some(head) = parse_head(&self.buf[..self.filled], &request.what)? {
+                if let Some(head) = parse_head(&self.buf[..self.filled], what)? {
                     break head;
                 }
                 if self.filled >= MAX_HEAD {
-                    return Err(decode(request, "the response head exceeds 64 KiB").into());
+                    return Err(decode(what, "the response head exceeds 64 KiB").into());
                 }
                 let nothing_yet = self.filled == 0;
-                match self.read_more(request).await {
+                match self.read_more(what, min_free, min_size).await {
                     Ok(0) if nothing_yet => return Err(Failure::Stale),
-                    Ok(0) => return Err(closed_early(request).into()),
+                    Ok(0) => return Err(closed_early(what).into()),
                     Ok(_) => {}
                     // A server that resets an idle keep-alive connection instead of closing it.
                     Err((kind, _)) if nothing_yet && is_reset(kind) => return Err(Failure::Stale),
@@ -209,68 +372,145 @@ impl Http1Conn {
                 self.filled -= head.len;
                 continue;
             }
-            let (start, end) = match head.framing {
-                Framing::Length(length) => {
-                    if length > MAX_BODY {
-                        return Err(decode(request, "the response body exceeds 1 GiB").into());
-                    }
-                    while self.filled < head.len + length {
-                        if self.read_some(request).await? == 0 {
-                            return Err(closed_early(request).into());
-                        }
-                    }
-                    (head.len, head.len + length)
-                }
-                Framing::Chunked => {
-                    // Complete chunks are decoded once; each read continues from `at`.
-                    let mut at = 0;
-                    self.dechunked.clear();
-                    loop {
-                        match dechunk(
-                            &self.buf[head.len..self.filled],
-                            &mut at,
-                            &mut self.dechunked,
-                        ) {
-                            Ok(Some(_)) => break (head.len, head.len),
-                            Ok(None) => {
-                                if self.filled - head.len > MAX_BODY {
-                                    return Err(
-                                        decode(request, "the response body exceeds 1 GiB").into()
-                                    );
-                                }
-                                if self.read_some(request).await? == 0 {
-                                    return Err(closed_early(request).into());
-                                }
-                            }
-                            Err(message) => return Err(decode(request, message).into()),
-                        }
-                    }
-                }
-                Framing::UntilClose => {
-                    while self.read_some(request).await? > 0 {
-                        if self.filled - head.len > MAX_BODY {
-                            return Err(decode(request, "the response body exceeds 1 GiB").into());
-                        }
-                    }
-                    self.stream = None;
-                    (head.len, self.filled)
-                }
-            };
-            if head.close {
-                self.stream = None;
-            }
-            return Ok((head, start, end));
+            return Ok(head);
         }
     }
 
-    /// Reads what the socket has into the buffer; 0 at end of stream. A failure comes with its
-    /// kind, so a reset before any response byte can be told apart.
+    /// Sends `body` with `post`'s head and reads the response's head; its body follows piece
+    /// by piece, as it arrives, with [`next_piece`](Self::next_piece). A connection that had
+    /// served requests and was closed while idle is replaced once, as in
+    /// [`round_trip`](Self::round_trip). Not bounded in time: the caller bounds the stream.
+    pub(crate) async fn start_stream(
+        &mut self,
+        post: &Http1Post,
+        body: &[u8],
+    ) -> Result<StreamHead, RequestError> {
+        let length = format!("Content-Length: {}\r\n\r\n", body.len());
+        let mut bytes = Vec::with_capacity(post.head.len() + length.len() + body.len());
+        bytes.extend_from_slice(post.head.as_bytes());
+        bytes.extend_from_slice(length.as_bytes());
+        bytes.extend_from_slice(body);
+        let outgoing = Outgoing {
+            authority: &post.authority,
+            what: &post.what,
+            bytes: &bytes,
+        };
+        let reused = self.stream.is_some();
+        let head = match self.request_head(&outgoing, 1, STREAM_BUF).await {
+            Err(Failure::Stale) if reused => {
+                self.stream = None;
+                self.request_head(&outgoing, 1, STREAM_BUF).await
+            }
+            other => other,
+        };
+        let head = match head {
+            Ok(head) => head,
+            Err(failure) => {
+                self.stream = None;
+                self.filled = 0;
+                return Err(match failure {
+                    Failure::Error(error) => error,
+                    Failure::Stale => RequestError::new(
+                        ErrorClass::Io,
+                        format!("{}: the connection closed before a response", post.what),
+                    ),
+                });
+            }
+        };
+        let content_type = head
+            .content_type
+            .map(|(a, b)| String::from_utf8_lossy(&self.buf[a..b]).into_owned())
+            .unwrap_or_default();
+        // The head is read: the buffer keeps the body's first bytes, from its start.
+        self.buf.copy_within(head.len..self.filled, 0);
+        self.filled -= head.len;
+        let left = match head.framing {
+            Framing::Length(0) => BodyLeft::Done,
+            Framing::Length(length) => BodyLeft::Length(length),
+            Framing::Chunked => BodyLeft::Chunked(ChunkAt::Size),
+            Framing::UntilClose => BodyLeft::UntilClose,
+        };
+        self.streaming = Some(Streaming {
+            left,
+            close: head.close,
+            handed: 0,
+        });
+        Ok(StreamHead {
+            status: head.status,
+            content_type,
+        })
+    }
+
+    /// The next piece of the streamed response's body as soon as the socket has one (a chunk's
+    /// data, or the part of it that came), borrowed until the next call; `None` at the end of
+    /// the body, when the connection is ready for the next request. `what` names the request
+    /// in errors.
+    pub(crate) async fn next_piece(&mut self, what: &str) -> Result<Option<&[u8]>, RequestError> {
+        let Some(mut streaming) = self.streaming.take() else {
+            return Ok(None);
+        };
+        // The piece handed out last time is done with.
+        self.buf.copy_within(streaming.handed..self.filled, 0);
+        self.filled -= streaming.handed;
+        let data = loop {
+            let (data, used) =
+                match decode_in_place(&mut self.buf[..self.filled], &mut streaming.left) {
+                    Ok(found) => found,
+                    Err(message) => {
+                        self.stream = None;
+                        return Err(decode(what, message));
+                    }
+                };
+            if data > 0 {
+                streaming.handed = used;
+                break data;
+            }
+            if streaming.left == BodyLeft::Done {
+                if streaming.close {
+                    self.stream = None;
+                }
+                self.filled = 0;
+                self.busy = false;
+                return Ok(None);
+            }
+            self.buf.copy_within(used..self.filled, 0);
+            self.filled -= used;
+            if self.filled == self.buf.len() && self.filled >= MAX_HEAD {
+                self.stream = None;
+                return Err(decode(what, "a line of chunked framing exceeds 64 KiB"));
+            }
+            let read = match self.read_more(what, 1, STREAM_BUF).await {
+                Ok(read) => read,
+                Err((_, error)) => {
+                    self.stream = None;
+                    return Err(error);
+                }
+            };
+            if read == 0 {
+                self.stream = None;
+                if streaming.left != BodyLeft::UntilClose {
+                    return Err(closed_early(what));
+                }
+                streaming.left = BodyLeft::Done;
+            }
+        };
+        self.streaming = Some(streaming);
+        Ok(Some(&self.buf[..data]))
+    }
+
+    /// Reads what the socket has into the buffer, grown first to keep `min_free` bytes free
+    /// (`min_size` at least); 0 at end of stream. A failure comes with its kind, so a reset
+    /// before any response byte can be told apart.
     async fn read_more(
         &mut self,
-        request: &Http1Request,
+        what: &str,
+        min_free: usize,
+        min_size: usize,
     ) -> Result<usize, (std::io::ErrorKind, RequestError)> {
-        if self.buf.len() - self.filled < READ_CHUNK {
-            let grown = (self.buf.len() * 2).max(self.filled + READ_CHUNK);
+        if self.buf.len() - self.filled < min_free {
+            let grown = (self.buf.len() * 2)
+                .max(self.filled + min_free)
+                .max(min_size);
             self.buf.resize(grown, 0);
         }
         let Some(stream) = self.stream.as_mut() else {
@@ -280,15 +520,17 @@ impl Http1Conn {
             .read(&mut self.buf[self.filled..])
             .await
             .map_err(|e| {
-                let error = RequestError::new(ErrorClass::Io, format!("{}: {e}", request.what));
+                let error = RequestError::new(ErrorClass::Io, format!("{what}: {e}"));
                 (e.kind(), error)
             })?;
         self.filled += n;
         Ok(n)
     }
 
-    async fn read_some(&mut self, request: &Http1Request) -> Result<usize, RequestError> {
-        self.read_more(request).await.map_err(|(_, error)| error)
+    async fn read_some(&mut self, what: &str) -> Result<usize, RequestError> {
+        self.read_more(what, READ_CHUNK, READ_CHUNK)
+            .await
+            .map_err(|(_, error)| error)
     }
 }
 
@@ -300,17 +542,14 @@ fn is_reset(kind: std::io::ErrorKind) -> bool {
     )
 }
 
-fn decode(request: &Http1Request, message: impl std::fmt::Display) -> RequestError {
-    RequestError::new(ErrorClass::Decode, format!("{}: {message}", request.what))
+fn decode(what: &str, message: impl std::fmt::Display) -> RequestError {
+    RequestError::new(ErrorClass::Decode, format!("{what}: {message}"))
 }
 
-fn closed_early(request: &Http1Request) -> RequestError {
+fn closed_early(what: &str) -> RequestError {
     RequestError::new(
         ErrorClass::Io,
-        format!(
-            "{}: the connection closed before the response was complete",
-            request.what
-        ),
+        format!("{what}: the connection closed before the response was complete"),
     )
 }
 
@@ -333,6 +572,11 @@ fn parse_head(data: &[u8], what: &str) -> Result<Option<Head>, RequestError> {
     let mut length = None;
     let mut chunked = false;
     let mut inference_header = None;
+    let mut content_type = None;
+    let range = |value: &[u8]| {
+        let start = value.as_ptr() as usize - data.as_ptr() as usize;
+        (start, start + value.len())
+    };
     for header in response.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("content-length") {
@@ -360,8 +604,9 @@ fn parse_head(data: &[u8], what: &str) -> Result<Option<Head>, RequestError> {
                 close = false;
             }
         } else if name.eq_ignore_ascii_case(crate::remote::oip::v2::HEADER_LENGTH) {
-            let start = header.value.as_ptr() as usize - data.as_ptr() as usize;
-            inference_header = Some((start, start + header.value.len()));
+            inference_header = Some(range(header.value));
+        } else if name.eq_ignore_ascii_case("content-type") {
+            content_type = Some(range(header.value));
         }
     }
     let framing = if status == 204 || status == 304 || (100..200).contains(&status) {
@@ -379,6 +624,7 @@ fn parse_head(data: &[u8], what: &str) -> Result<Option<Head>, RequestError> {
         framing,
         close,
         inference_header,
+        content_type,
     }))
 }
 
@@ -422,6 +668,83 @@ fn dechunk(data: &[u8], at: &mut usize, out: &mut Vec<u8>) -> Result<Option<usiz
     }
 }
 
+/// Decodes what `buf` holds of a streamed body in place: the body's bytes are moved to the
+/// front. Returns how many body bytes are at the front and how many bytes of `buf` were used
+/// (framing included); `left` follows the body to its end.
+fn decode_in_place(buf: &mut [u8], left: &mut BodyLeft) -> Result<(usize, usize), String> {
+    match left {
+        BodyLeft::Done => Ok((0, 0)),
+        BodyLeft::UntilClose => Ok((buf.len(), buf.len())),
+        BodyLeft::Length(rest) => {
+            let taken = (*rest).min(buf.len());
+            *rest -= taken;
+            if *rest == 0 {
+                *left = BodyLeft::Done;
+            }
+            Ok((taken, taken))
+        }
+        BodyLeft::Chunked(at) => {
+            let (mut written, mut read) = (0, 0);
+            loop {
+                match *at {
+                    ChunkAt::Size => match httparse::parse_chunk_size(&buf[read..]) {
+                        Ok(httparse::Status::Complete((line, 0))) => {
+                            read += line;
+                            *at = ChunkAt::Trailers;
+                        }
+                        Ok(httparse::Status::Complete((line, size))) => {
+                            if size > MAX_BODY as u64 {
+                                return Err("a chunk larger than 1 GiB".into());
+                            }
+                            read += line;
+                            *at = ChunkAt::Data(size);
+                        }
+                        Ok(httparse::Status::Partial) => break,
+                        Err(_) => return Err("invalid chunk size in a chunked response".into()),
+                    },
+                    ChunkAt::Data(rest) => {
+                        let available = buf.len() - read;
+                        if available == 0 {
+                            break;
+                        }
+                        let taken = usize::try_from(rest).unwrap_or(usize::MAX).min(available);
+                        buf.copy_within(read..read + taken, written);
+                        written += taken;
+                        read += taken;
+                        let rest = rest - taken as u64;
+                        *at = if rest == 0 {
+                            ChunkAt::DataEnd
+                        } else {
+                            ChunkAt::Data(rest)
+                        };
+                    }
+                    ChunkAt::DataEnd => {
+                        if buf.len() - read < 2 {
+                            break;
+                        }
+                        if &buf[read..read + 2] != b"\r\n" {
+                            return Err("a chunk not followed by CRLF".into());
+                        }
+                        read += 2;
+                        *at = ChunkAt::Size;
+                    }
+                    ChunkAt::Trailers => {
+                        let Some(eol) = buf[read..].windows(2).position(|w| w == b"\r\n") else {
+                            break;
+                        };
+                        read += eol + 2;
+                        if eol == 0 {
+                            *left = BodyLeft::Done;
+                            return Ok((written, read));
+                        }
+                    }
+                }
+            }
+            Ok((written, read))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +768,44 @@ mod tests {
         }
         assert_eq!(dechunk(data, &mut at, &mut out), Ok(Some(data.len())));
         assert_eq!(out, b"hello world");
+    }
+
+    /// Decodes `wire` fed in pieces of `step` bytes as a streamed body is: what is left in the
+    /// buffer stays for the next read. Returns the body and whether it ended.
+    fn stream_through(wire: &[u8], framing: BodyLeft, step: usize) -> (Vec<u8>, bool) {
+        let (mut left, mut buf, mut body) = (framing, Vec::new(), Vec::new());
+        for piece in wire.chunks(step) {
+            buf.extend_from_slice(piece);
+            let (data, used) = decode_in_place(&mut buf, &mut left).unwrap();
+            body.extend_from_slice(&buf[..data]);
+            buf.drain(..used);
+        }
+        (body, left == BodyLeft::Done)
+    }
+
+    #[test]
+    fn a_streamed_body_is_decoded_in_place_whatever_the_reads_cut() {
+        let wire = b"7\r\ndata: a\r\n9;x=y\r\n\n\ndata: b\r\n0\r\nx-trailer: 1\r\n\r\n";
+        for step in 1..=wire.len() {
+            let (body, done) = stream_through(wire, BodyLeft::Chunked(ChunkAt::Size), step);
+            assert_eq!(body, b"data: a\n\ndata: b", "{step}");
+            assert!(done, "{step}");
+        }
+        // Cut one byte into the second chunk's data: that byte is handed on already.
+        let (body, done) = stream_through(&wire[..20], BodyLeft::Chunked(ChunkAt::Size), 3);
+        assert_eq!(body, b"data: a\n");
+        assert!(!done);
+        let mut left = BodyLeft::Chunked(ChunkAt::Size);
+        assert!(decode_in_place(&mut b"2\r\nabXY".to_vec(), &mut left).is_err());
+        let mut left = BodyLeft::Chunked(ChunkAt::Size);
+        assert!(decode_in_place(&mut b"zz\r\n".to_vec(), &mut left).is_err());
+        // A length ends the body at its last byte; what follows is not the body's.
+        let (body, done) = stream_through(b"hello world", BodyLeft::Length(5), 2);
+        assert_eq!(body, b"hello");
+        assert!(done);
+        let (body, done) = stream_through(b"until close", BodyLeft::UntilClose, 4);
+        assert_eq!(body, b"until close");
+        assert!(!done);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use crate::stats::rng::SplitMix64;
 use grpc_h2::{GrpcH2, H2};
 use grpc_tonic::Tonic;
 use http1::Http1;
-use http1_conn::Http1Conn;
+use http1_conn::{Http1Conn, Http1Post};
 use openai::OpenAi;
 use rest_pool::{RestPool, RestRequest};
 pub use transport::{ClientError, ModelMetadata, Scheduled, ServerMetadata, TensorInfo};
@@ -49,10 +49,10 @@ async fn exchange(
     http1: &mut Http1Conn,
     request: Option<Scheduled>,
 ) -> Result<Reply, RequestError> {
-    match transport.infer_stream(request) {
-        Some(stream) => stream.await.map(Some),
-        None => transport.infer_on(http1).await.map(|()| None),
+    if let Some(stream) = transport.infer_stream(request, http1) {
+        return stream.await.map(Some);
     }
+    transport.infer_on(http1).await.map(|()| None)
 }
 
 /// A ready-to-send request for one endpoint. Cheap to share across tasks (`&self` methods).
@@ -213,7 +213,14 @@ impl Client {
             AnyRequest::OpenAi(openai) => {
                 let request = RestRequest::new(endpoint.request(), &target)?;
                 let pool = RestPool::new(common, target, &request, &headers, tls_ca.as_deref())?;
-                let (transport, info) = OpenAi::new(openai, pool)?;
+                let bare = if common.http2 {
+                    None
+                } else {
+                    let mut bare_headers = headers.clone();
+                    bare_headers.push(("Content-Type".into(), request.content_type.clone()));
+                    Http1Post::new(&request.infer_url, &bare_headers)
+                };
+                let (transport, info) = OpenAi::new(openai, pool, bare)?;
                 prompts = Some(info);
                 stream_slo = openai.llm().slo;
                 Box::new(transport)
@@ -263,7 +270,10 @@ impl Client {
         let request = session.request.take();
         // A conversation is held with the endpoint itself (a mix with sessions is refused).
         let start = request.as_ref().map(|scheduled| scheduled.index);
-        if let Some(turn) = self.transport.converse(&mut session.dialogue, start) {
+        if let Some(turn) =
+            self.transport
+                .converse(&mut session.dialogue, start, &mut session.http1)
+        {
             session.member = 0;
             return turn.await.map(Some);
         }

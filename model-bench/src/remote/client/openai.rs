@@ -1,8 +1,9 @@
-//! OpenAI-compatible streamed completions over reqwest's pool: the prompts made and every
-//! request body encoded before the run, sent in turn; the event stream read piece by piece as
-//! it arrives, every event stamped with the time of the
-//! read that completed it (nanoseconds after the send) and handed to a [`StreamTracker`]; health
-//! is `GET /v1/models` listing the model.
+//! OpenAI-compatible streamed completions: the prompts made and every request body encoded
+//! before the run, sent in turn — on a load worker's own bare HTTP/1.1 connection where the URL
+//! allows one (plain `http://`: a few KiB per open stream, so ten thousand streams fit), else
+//! over reqwest's pool; the event stream read piece by piece as it arrives, every event stamped
+//! with the time of the read that completed it (nanoseconds after the send) and handed to a
+//! [`StreamTracker`]; health is `GET /v1/models` listing the model.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::http1_conn::{Http1Conn, Http1Post};
 use super::rest_pool::{classify_body, classify_reqwest, RestPool};
 use super::transport::{
     status_error, BoxFuture, ClientError, ModelMetadata, Scheduled, ServerMetadata, Transport,
@@ -25,6 +27,8 @@ use crate::results::PromptsInfo;
 /// One OpenAI-compatible endpoint.
 pub(crate) struct OpenAi {
     pool: RestPool,
+    /// Requests on a worker's own connection, where the URL allows one (see [`Http1Post`]).
+    bare: Option<Http1Post>,
     /// What request `n` sends.
     bodies: Bodies,
     /// The request options bodies are made with (a trace's, as they are sent).
@@ -111,11 +115,13 @@ impl Encoded {
 }
 
 impl OpenAi {
-    /// Streams `endpoint`'s prompts over `pool`'s clients: makes and counts the prompts and
-    /// encodes their bodies (before any request). Also returns what results say about them.
+    /// Streams `endpoint`'s prompts over `pool`'s clients, or load workers' own connections
+    /// with `bare`: makes and counts the prompts and encodes their bodies (before any
+    /// request). Also returns what results say about them.
     pub fn new(
         request: &OpenAiRequest,
         pool: RestPool,
+        bare: Option<Http1Post>,
     ) -> Result<(OpenAi, PromptsInfo), ClientError> {
         let model = request.name();
         let encode = |message: String| ClientError::Encode {
@@ -161,6 +167,7 @@ impl OpenAi {
         };
         let transport = OpenAi {
             pool,
+            bare,
             bodies,
             llm: llm.clone(),
             chat,
@@ -240,9 +247,13 @@ impl OpenAi {
         }
     }
 
-    async fn stream(&self, request: Option<Scheduled>) -> Result<StreamRecord, RequestError> {
+    async fn stream(
+        &self,
+        request: Option<Scheduled>,
+        own: Option<&mut Http1Conn>,
+    ) -> Result<StreamRecord, RequestError> {
         let (body, prompt_tokens) = self.next_body(request)?;
-        self.stream_body(body, prompt_tokens, false).await
+        self.stream_body(body, prompt_tokens, false, own).await
     }
 
     /// The next turn of `dialogue` (see [`Transport::converse`]).
@@ -251,6 +262,7 @@ impl OpenAi {
         conversations: &Conversations,
         dialogue: &mut Option<Dialogue>,
         start: Option<u64>,
+        own: Option<&mut Http1Conn>,
     ) -> Result<StreamRecord, RequestError> {
         let going = dialogue
             .take()
@@ -277,7 +289,7 @@ impl OpenAi {
         let index = u32::try_from(current.turn()).unwrap_or(u32::MAX);
         // A failed turn ends its conversation: `dialogue` stays empty.
         let mut record = self
-            .stream_body(Bytes::from(body), prompt_tokens, true)
+            .stream_body(Bytes::from(body), prompt_tokens, true, own)
             .await?;
         record.turn = Some(index);
         let answer = record.answer.take().unwrap_or_default();
@@ -287,19 +299,67 @@ impl OpenAi {
         Ok(record)
     }
 
-    /// Sends `body` (a prompt of `prompt_tokens` counted tokens) and follows its stream;
-    /// `keep_answer` keeps the answer's text in the record.
+    /// Sends `body` (a prompt of `prompt_tokens` counted tokens) and follows its stream, on
+    /// `own` connection where this endpoint has bare requests; `keep_answer` keeps the
+    /// answer's text in the record.
     async fn stream_body(
         &self,
         body: Bytes,
         prompt_tokens: u32,
         keep_answer: bool,
+        own: Option<&mut Http1Conn>,
+    ) -> Result<StreamRecord, RequestError> {
+        let started = Instant::now();
+        let first_token = self.first_token_timeout.map(|limit| started + limit);
+        let follow = Follow {
+            started,
+            first_token,
+            prompt_tokens,
+            keep_answer,
+        };
+        let Some((post, conn)) = self.bare.as_ref().zip(own) else {
+            return self.stream_pooled(body, &follow).await;
+        };
+        // reqwest bounds a pooled request by the endpoint's timeout; a bare one is bounded
+        // here the same way, from the send to the stream's end.
+        let timeout = self.pool.target().timeout;
+        let bare = async {
+            let head = self
+                .before_first_token(first_token, conn.start_stream(post, &body))
+                .await??;
+            let mut pieces = BarePieces {
+                conn,
+                what: post.what(),
+            };
+            if !(200..300).contains(&head.status) {
+                let start = pieces.start_of_body().await;
+                return Err(status_error(head.status, &start, post.what()));
+            }
+            if !head.content_type.starts_with("text/event-stream") {
+                let start = pieces.start_of_body().await;
+                return Err(not_event_stream(post.what(), &head.content_type, &start));
+            }
+            self.follow(pieces, &follow).await
+        };
+        tokio::time::timeout_at((started + timeout).into(), bare)
+            .await
+            .unwrap_or_else(|_| {
+                Err(RequestError::new(
+                    ErrorClass::Timeout,
+                    format!("{}: the stream did not end within {timeout:?}", post.what()),
+                ))
+            })
+    }
+
+    /// [`stream_body`](Self::stream_body) over reqwest's pool.
+    async fn stream_pooled(
+        &self,
+        body: Bytes,
+        follow: &Follow,
     ) -> Result<StreamRecord, RequestError> {
         let url = self.pool.infer_url();
-        let started = Instant::now();
-        let deadline = self.first_token_timeout.map(|limit| started + limit);
         let response = self
-            .before_first_token(deadline, self.pool.post_body(body).send())
+            .before_first_token(follow.first_token, self.pool.post_body(body).send())
             .await?
             .map_err(|e| classify_reqwest(&e))?;
         if !response.status().is_success() {
@@ -315,38 +375,47 @@ impl OpenAi {
             .to_owned();
         if !content_type.starts_with("text/event-stream") {
             let body = response.bytes().await.unwrap_or_default();
-            return Err(RequestError::new(
-                ErrorClass::Decode,
-                format!(
-                    "{url} answered `{content_type}`, not an event stream (`text/event-stream`): {}",
-                    snippet(&body, 200)
-                ),
-            ));
+            return Err(not_event_stream(url.as_str(), &content_type, &body));
         }
-        let mut response = response;
+        let pieces = PooledPieces {
+            response,
+            piece: Bytes::new(),
+        };
+        self.follow(pieces, follow).await
+    }
+
+    /// Reads a stream's events from `pieces` to its end into its record.
+    async fn follow(
+        &self,
+        mut pieces: impl Pieces,
+        follow: &Follow,
+    ) -> Result<StreamRecord, RequestError> {
+        let url = self.pool.infer_url();
         let mut decoder = SseDecoder::new();
         let mut tracker = match &self.tokenizer {
             Some(counter) => StreamTracker::counting_with(Arc::clone(counter)),
             None => StreamTracker::new(),
         };
-        if keep_answer {
+        if follow.keep_answer {
             tracker = tracker.keeping_answer();
         }
         let mut events = Vec::new();
-        let since_send = |at: Instant| at.saturating_duration_since(started).as_nanos() as u64;
+        let since_send =
+            |at: Instant| at.saturating_duration_since(follow.started).as_nanos() as u64;
         loop {
             let piece = if tracker.has_first_token() {
-                response.chunk().await
+                pieces.next_piece().await
             } else {
-                self.before_first_token(deadline, response.chunk()).await?
+                self.before_first_token(follow.first_token, pieces.next_piece())
+                    .await?
             };
             let at = since_send(Instant::now());
-            let Some(bytes) = piece.map_err(|e| classify_body(&e))? else {
+            let Some(bytes) = piece? else {
                 let mut record = tracker.finish(at, decoder.has_partial_event())?;
-                record.counted_prompt_tokens = Some(u64::from(prompt_tokens));
+                record.counted_prompt_tokens = Some(u64::from(follow.prompt_tokens));
                 return Ok(record);
             };
-            let counts = decoder.feed(&bytes, &mut events).map_err(|error| {
+            let counts = decoder.feed(bytes, &mut events).map_err(|error| {
                 RequestError::new(ErrorClass::Decode, format!("{url}: {error}"))
             })?;
             tracker.comments(counts.comments);
@@ -412,19 +481,20 @@ impl Transport for OpenAi {
             match &self.bodies {
                 // One request on its own (a smoke test's): a conversation's first turn.
                 Bodies::Sessions(conversations) => self
-                    .converse_turn(conversations, &mut None, None)
+                    .converse_turn(conversations, &mut None, None, None)
                     .await
                     .map(|_| ()),
-                Bodies::Prompts(_) | Bodies::Trace(_) => self.stream(None).await.map(|_| ()),
+                Bodies::Prompts(_) | Bodies::Trace(_) => self.stream(None, None).await.map(|_| ()),
             }
         })
     }
 
-    fn infer_stream(
-        &self,
+    fn infer_stream<'a>(
+        &'a self,
         request: Option<Scheduled>,
-    ) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
-        Some(Box::pin(self.stream(request)))
+        own: &'a mut Http1Conn,
+    ) -> Option<BoxFuture<'a, Result<StreamRecord, RequestError>>> {
+        Some(Box::pin(self.stream(request, Some(own))))
     }
 
     fn prepare(&self, index: u64) -> Scheduled {
@@ -445,11 +515,15 @@ impl Transport for OpenAi {
         &'a self,
         dialogue: &'a mut Option<Dialogue>,
         start: Option<u64>,
+        own: &'a mut Http1Conn,
     ) -> Option<BoxFuture<'a, Result<StreamRecord, RequestError>>> {
         match &self.bodies {
-            Bodies::Sessions(conversations) => {
-                Some(Box::pin(self.converse_turn(conversations, dialogue, start)))
-            }
+            Bodies::Sessions(conversations) => Some(Box::pin(self.converse_turn(
+                conversations,
+                dialogue,
+                start,
+                Some(own),
+            ))),
             Bodies::Prompts(_) | Bodies::Trace(_) => None,
         }
     }
@@ -478,5 +552,75 @@ impl Transport for OpenAi {
                 "OpenAI-compatible servers have no server metadata route",
             ))
         })
+    }
+}
+
+/// How one stream is followed: from its send, with its first-token deadline.
+struct Follow {
+    started: Instant,
+    first_token: Option<Instant>,
+    prompt_tokens: u32,
+    keep_answer: bool,
+}
+
+/// The error of a successful answer that is not an event stream.
+fn not_event_stream(url: &str, content_type: &str, body: &[u8]) -> RequestError {
+    RequestError::new(
+        ErrorClass::Decode,
+        format!(
+            "{url} answered `{content_type}`, not an event stream (`text/event-stream`): {}",
+            snippet(body, 200)
+        ),
+    )
+}
+
+/// Where a stream's body comes from, piece by piece as it arrives.
+trait Pieces {
+    /// The next piece, borrowed until the next call; `None` at the body's end.
+    async fn next_piece(&mut self) -> Result<Option<&[u8]>, RequestError>;
+}
+
+/// A body from reqwest's pool.
+struct PooledPieces {
+    response: reqwest::Response,
+    piece: Bytes,
+}
+
+impl Pieces for PooledPieces {
+    async fn next_piece(&mut self) -> Result<Option<&[u8]>, RequestError> {
+        match self.response.chunk().await.map_err(|e| classify_body(&e))? {
+            Some(piece) => {
+                self.piece = piece;
+                Ok(Some(&self.piece))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// A body on a worker's own connection.
+struct BarePieces<'a> {
+    conn: &'a mut Http1Conn,
+    what: &'a str,
+}
+
+impl BarePieces<'_> {
+    /// The start of an unwanted body (an error's), for its message; the rest is left unread
+    /// (the connection is not reused).
+    async fn start_of_body(&mut self) -> Vec<u8> {
+        let mut start = Vec::new();
+        while start.len() < 1024 {
+            match self.next_piece().await {
+                Ok(Some(piece)) => start.extend_from_slice(piece),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        start
+    }
+}
+
+impl Pieces for BarePieces<'_> {
+    async fn next_piece(&mut self) -> Result<Option<&[u8]>, RequestError> {
+        self.conn.next_piece(self.what).await
     }
 }

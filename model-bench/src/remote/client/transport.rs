@@ -191,14 +191,16 @@ pub(crate) trait Transport: Send + Sync {
         self.infer()
     }
 
-    /// One request whose answer is a token stream, with the stream's figures; `None` for
-    /// transports whose answers are not streams (every V2 one). `request` is its place in a
-    /// schedule (a trace replay's row), `None` for the next in turn.
-    fn infer_stream(
-        &self,
+    /// One request whose answer is a token stream, with the stream's figures, on the load
+    /// worker's `own` connection where the transport keeps one; `None` for transports whose
+    /// answers are not streams (every V2 one). `request` is its place in a schedule (a trace
+    /// replay's row), `None` for the next in turn.
+    fn infer_stream<'a>(
+        &'a self,
         request: Option<Scheduled>,
-    ) -> Option<BoxFuture<'_, Result<StreamRecord, RequestError>>> {
-        let _ = request;
+        own: &'a mut Http1Conn,
+    ) -> Option<BoxFuture<'a, Result<StreamRecord, RequestError>>> {
+        let _ = (request, own);
         None
     }
 
@@ -210,13 +212,15 @@ pub(crate) trait Transport: Send + Sync {
     /// Multi-turn endpoints: sends the next turn of `dialogue` — a new conversation when none
     /// is going on (number `start` of the load's schedule, else the next in turn) — and leaves
     /// the dialogue going on, its pause before the next turn due, or ended (its last turn
-    /// answered, or this one failed). `None` for transports without conversations.
+    /// answered, or this one failed), on the user's `own` connection where the transport keeps
+    /// one. `None` for transports without conversations.
     fn converse<'a>(
         &'a self,
         dialogue: &'a mut Option<Dialogue>,
         start: Option<u64>,
+        own: &'a mut Http1Conn,
     ) -> Option<BoxFuture<'a, Result<StreamRecord, RequestError>>> {
-        let _ = (dialogue, start);
+        let _ = (dialogue, start, own);
         None
     }
 
