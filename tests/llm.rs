@@ -880,8 +880,8 @@ mod load {
         let endpoint = Endpoint::openai_chat("tiny").trace(trace);
         let client = connect(&runtime, &endpoint, &server.url());
         let schedule = client.schedule().expect("a replay has a schedule");
-        assert_eq!(schedule.len(), 200);
-        assert_eq!(schedule[199], ms(995));
+        assert_eq!(schedule.arrivals.len(), 200);
+        assert_eq!(schedule.last_due, ms(995));
         let plan = LoadPlan::replay(schedule, Duration::ZERO).series_step(ms(100));
         let stats = run(&runtime, &client, &plan);
         assert_eq!(
@@ -900,6 +900,86 @@ mod load {
         let cache = stream.prefix_cache.expect("the server reports its cache");
         assert_eq!(cache.cached_tokens, 3 * 16 + 196 * 32);
         assert_eq!(cache.hits, 199);
+    }
+
+    #[test]
+    fn a_trace_of_conversations_sends_each_turn_at_its_time_or_after_the_reply_before_it() {
+        // Conversation `a`: 16 new tokens at 0 ms and at 1,000 ms; `b`: at 10 ms and at 20 ms,
+        // before its first reply can have ended, so its second turn waits for it; a row
+        // without an id at 50 ms. Four tokens of reply each.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trace.jsonl");
+        let row = |at: u64, session: Option<&str>| {
+            let id = session.map_or(String::new(), |id| format!(", \"session_id\": \"{id}\""));
+            format!("{{\"timestamp\": {at}, \"input_length\": 16, \"output_length\": 4{id}}}\n")
+        };
+        let rows = [
+            row(0, Some("a")),
+            row(10, Some("b")),
+            row(20, Some("b")),
+            row(50, None),
+            row(1_000, Some("a")),
+        ];
+        std::fs::write(&path, rows.concat()).unwrap();
+        let server = session_server();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_chat("tiny").trace(Trace::jsonl(&path));
+        let client = connect(&runtime, &endpoint, &server.url());
+        assert!(client.holds_conversations());
+        let schedule = client.schedule().expect("a replay has a schedule");
+        assert_eq!(
+            schedule.arrivals,
+            [0, 10, 50].map(ms),
+            "conversations start at their first row"
+        );
+        assert_eq!(
+            schedule.last_due,
+            ms(1_000),
+            "the last turn is due at the trace's end"
+        );
+        let plan = LoadPlan::replay(schedule, Duration::ZERO).series_step(ms(500));
+        let stats = run(&runtime, &client, &plan);
+        assert_eq!(
+            (stats.requests, stats.ok),
+            (5, 5),
+            "{:?}",
+            stats.first_errors
+        );
+        // By intended send: four turns in the first half second, `a`'s second at 1 s.
+        let sent: Vec<u64> = stats.time_series.iter().map(|step| step.sent).collect();
+        assert_eq!(sent[..3], [4, 0, 1], "{sent:?}");
+        let stream = stats.stream.unwrap();
+        let turns = &stream.turns;
+        assert_eq!(turns.len(), 2, "{turns:?}");
+        assert_eq!((turns[0].streams, turns[1].streams), (3, 2));
+        // A second turn carries the first, its reply and its own 16 tokens; the server has
+        // the first turn's block cached.
+        assert_eq!(turns[0].input_tokens_mean, Some(16.0));
+        assert_eq!(turns[1].input_tokens_mean, Some(36.0), "{turns:?}");
+        assert_eq!(turns[1].cached_share, Some(16.0 / 36.0), "{turns:?}");
+        let sessions = stream.sessions.expect("conversations ended");
+        assert_eq!((sessions.sessions, sessions.completed), (3, 3));
+    }
+
+    #[test]
+    fn sessions_and_a_trace_are_not_both_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trace.jsonl");
+        std::fs::write(&path, "{\"timestamp\": 0, \"prompt\": \"x\"}\n").unwrap();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_chat("tiny")
+            .trace(Trace::jsonl(&path))
+            .sessions(three_turns());
+        let error = runtime
+            .block_on(model_bench::remote::Client::connect(
+                &endpoint,
+                "http://127.0.0.1:9",
+                |_| None,
+            ))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains("`sessions` and `trace` both set"), "{error}");
     }
 
     #[test]

@@ -705,7 +705,7 @@ fn plan(
     bench: &BenchDescriptor,
     remote: &RemoteBench,
     config: &Config,
-    (level, schedule): (&LoadLevel, Option<Vec<Duration>>),
+    (level, schedule): (&LoadLevel, Option<crate::remote::llm::ReplaySchedule>),
     slices: usize,
 ) -> Result<LoadPlan, String> {
     let pick = |own: Option<Duration>,
@@ -744,7 +744,7 @@ fn plan(
             // replays its first second.
             let warm_up = bench.warm_up_time.unwrap_or_default();
             if config.quick {
-                schedule.retain(|&at| at < warm_up + QUICK_DURATION);
+                schedule = schedule.before(warm_up + QUICK_DURATION);
             }
             let mut plan = LoadPlan::replay(schedule, warm_up);
             if let Some(max) = remote.max_in_flight {

@@ -128,10 +128,10 @@ impl Session {
         self.member
     }
 
-    /// After a conversation's turn was answered, the user's think time before the next turn,
-    /// once; `None` when no conversation goes on (its last turn came, a turn failed, or the
-    /// endpoint has none).
-    pub fn take_pause(&mut self) -> Option<std::time::Duration> {
+    /// After a conversation's turn was answered, when the user's next turn is due, once;
+    /// `None` when no conversation goes on (its last turn came, a turn failed, or the endpoint
+    /// has none).
+    pub fn take_pause(&mut self) -> Option<crate::remote::llm::Due> {
         self.dialogue
             .as_mut()
             .and_then(crate::remote::llm::Dialogue::take_pause)
@@ -308,7 +308,7 @@ impl Client {
 
     /// A trace replay's schedule (when each request is due from the run's start); `None` for
     /// endpoints that replay none.
-    pub fn schedule(&self) -> Option<Vec<std::time::Duration>> {
+    pub fn schedule(&self) -> Option<crate::remote::llm::ReplaySchedule> {
         self.transport.schedule()
     }
 

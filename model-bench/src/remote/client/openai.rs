@@ -19,8 +19,8 @@ use super::transport::{
 use crate::remote::endpoint::{OpenAiRequest, Request};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
 use crate::remote::llm::{
-    parse_event, Conversations, Dialogue, LlmRequest, Prompt, PromptSource, SseDecoder,
-    StreamRecord, StreamTracker, TokenCounter, TraceRows,
+    parse_event, Conversations, Dialogue, LlmRequest, Prompt, PromptSource, ReplaySchedule,
+    SseDecoder, StreamRecord, StreamTracker, TokenCounter, TraceRows,
 };
 use crate::results::PromptsInfo;
 
@@ -145,6 +145,13 @@ impl OpenAi {
                     .into(),
                 ))
             }
+            (Some(_), PromptSource::Trace(_)) => {
+                return Err(encode(
+                    "`sessions` and `trace` both set: a trace's conversations are its rows \
+                     that share a `session_id`"
+                        .into(),
+                ))
+            }
             (Some(sessions), _) => {
                 let conversations = sessions.read(&counter)?;
                 let info = conversations.info.clone();
@@ -152,8 +159,21 @@ impl OpenAi {
             }
             (None, PromptSource::Trace(trace)) => {
                 let rows = trace.read()?;
-                let info = rows.info.clone();
-                (Bodies::Trace(rows), info)
+                if rows.has_sessions() {
+                    if llm.cache_bust {
+                        return Err(encode(
+                            "`cache_bust` does not apply to a trace of conversations: its turns \
+                             share their history on purpose"
+                                .into(),
+                        ));
+                    }
+                    let conversations = rows.into_conversations();
+                    let info = conversations.info.clone();
+                    (Bodies::Sessions(conversations), info)
+                } else {
+                    let info = rows.info.clone();
+                    (Bodies::Trace(rows), info)
+                }
             }
             (None, prompts) => {
                 let set = prompts.build(&counter)?;
@@ -215,10 +235,11 @@ impl OpenAi {
     }
 
     /// A trace replay's schedule: when each request is due from the replay's start.
-    pub fn schedule(&self) -> Option<Vec<Duration>> {
+    pub fn schedule(&self) -> Option<ReplaySchedule> {
         match &self.bodies {
             Bodies::Trace(rows) => Some(rows.schedule()),
-            Bodies::Prompts(_) | Bodies::Sessions(_) => None,
+            Bodies::Sessions(conversations) => conversations.starts.clone(),
+            Bodies::Prompts(_) => None,
         }
     }
 
@@ -472,7 +493,7 @@ impl OpenAi {
 }
 
 impl Transport for OpenAi {
-    fn schedule(&self) -> Option<Vec<Duration>> {
+    fn schedule(&self) -> Option<ReplaySchedule> {
         OpenAi::schedule(self)
     }
 

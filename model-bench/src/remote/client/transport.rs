@@ -231,9 +231,9 @@ pub(crate) trait Transport: Send + Sync {
         Scheduled { index, body: None }
     }
 
-    /// A trace replay's schedule: when each request is due from the run's start; `None` for
-    /// transports that do not replay one.
-    fn schedule(&self) -> Option<Vec<std::time::Duration>> {
+    /// A trace replay's schedule: when each arrival is due from the run's start, and the last
+    /// request; `None` for transports that do not replay one.
+    fn schedule(&self) -> Option<crate::remote::llm::ReplaySchedule> {
         None
     }
 

@@ -27,10 +27,10 @@ pub use prompts::{PromptSet, PromptSource, SyntheticPrompts, TokenLength};
 pub use request::LlmRequest;
 pub use script::{PrefixCache, ScheduledChunk, Stall, TokenScript};
 pub use sessions::{
-    Conversations, Dialogue, Message, Session, SessionSource, Sessions, ThinkTime, Turn,
+    Conversations, Dialogue, Due, Message, Session, SessionSource, Sessions, ThinkTime, Turn,
 };
 pub use sse::{SseDecoder, SseError, SseEvent};
 #[cfg(feature = "remote")]
 pub use stream::{StreamRecord, StreamTracker, TokenSource};
 pub use tokens::{TokenCounter, TokenizerError};
-pub use trace::{Trace, TraceFormat, TraceInput, TraceRow, TraceRows};
+pub use trace::{ReplaySchedule, Trace, TraceFormat, TraceInput, TraceRow, TraceRows};

@@ -9,13 +9,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use super::prompt::{Prompt, PromptError};
 use super::prompts::{summarize, PromptSource, ShareGptEntry, SyntheticPrompts, TokenLength};
 use super::tokens::TokenCounter;
+use super::trace::ReplaySchedule;
 use crate::results::PromptsInfo;
 use crate::stats::rng::SplitMix64;
 
@@ -152,6 +153,7 @@ impl Sessions {
         let info = summarize(&turns, source, skipped, counter);
         Ok(Conversations {
             sessions,
+            starts: None,
             info,
             think_time: self.think_time,
             recorded_replies: self.recorded_replies,
@@ -181,8 +183,29 @@ pub struct Turn {
     pub prompt: Prompt,
     /// The reply the dataset recorded, when it has one.
     pub reply: Option<String>,
-    /// The pause before this turn, when the dataset gives one (instead of the think time).
-    pub pause: Option<Duration>,
+    /// When this turn is due, when the dataset says (instead of the think time).
+    pub due: Option<Due>,
+}
+
+/// When a conversation's next turn is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// This long after the reply before it ends: a think time, a dataset's `delay`.
+    AfterReply(Duration),
+    /// This long after the conversation's first turn was due (a trace's timestamps), but
+    /// never before the reply before it ended: a user does not send before the answer came.
+    FromStart(Duration),
+}
+
+impl Due {
+    /// The instant the turn is due, given when the reply before it ended and when the
+    /// conversation's first turn was due.
+    pub fn at(self, reply_end: Instant, first_due: Instant) -> Instant {
+        match self {
+            Due::AfterReply(pause) => reply_end + pause,
+            Due::FromStart(offset) => (first_due + offset).max(reply_end),
+        }
+    }
 }
 
 /// The conversations, ready to hold, and what results say of them.
@@ -190,6 +213,9 @@ pub struct Turn {
 pub struct Conversations {
     /// Users take them in turn.
     pub sessions: Vec<Session>,
+    /// A trace's conversations: when each starts (its first turn is due), from the replay's
+    /// start, in order, and when its last turn is.
+    pub starts: Option<ReplaySchedule>,
     /// Where they came from, how many turns, their new text's lengths.
     pub info: PromptsInfo,
     think_time: ThinkTime,
@@ -214,8 +240,8 @@ pub struct Dialogue {
     history: Vec<Message>,
     /// The history's tokens, as the client counts them.
     history_tokens: u32,
-    /// After a reply, the pause before the next turn (taken by the load loop).
-    pause: Option<Duration>,
+    /// After a reply, when the next turn is due (taken by the load loop).
+    pause: Option<Due>,
 }
 
 impl Dialogue {
@@ -229,13 +255,26 @@ impl Dialogue {
         &self.history
     }
 
-    /// The pause due before the next turn, once (a reply came and the conversation goes on).
-    pub fn take_pause(&mut self) -> Option<Duration> {
+    /// When the next turn is due, once (a reply came and the conversation goes on).
+    pub fn take_pause(&mut self) -> Option<Due> {
         self.pause.take()
     }
 }
 
 impl Conversations {
+    /// A trace's conversations, each starting at its time in `starts` (in order), every later
+    /// turn due at its own time; replies as the server streams them.
+    pub fn from_trace(sessions: Vec<Session>, starts: ReplaySchedule, info: PromptsInfo) -> Self {
+        Conversations {
+            sessions,
+            starts: Some(starts),
+            info,
+            think_time: ThinkTime::Fixed(Duration::ZERO),
+            recorded_replies: false,
+            seed: 0,
+        }
+    }
+
     /// Conversation `index` (modulo their number), from its first turn.
     pub fn start(&self, index: usize) -> Dialogue {
         Dialogue {
@@ -297,9 +336,10 @@ impl Conversations {
             text: reply,
         });
         dialogue.turn += 1;
-        let next = self.next_turn(dialogue).map(|(next, _)| next.pause);
-        dialogue.pause =
-            next.map(|own| own.unwrap_or_else(|| self.pause(dialogue.session, dialogue.turn)));
+        let next = self.next_turn(dialogue).map(|(next, _)| next.due);
+        dialogue.pause = next.map(|own| {
+            own.unwrap_or_else(|| Due::AfterReply(self.pause(dialogue.session, dialogue.turn)))
+        });
         next.is_some()
     }
 
@@ -347,7 +387,7 @@ fn synthesize(
                 .map(|prompt| Turn {
                     prompt,
                     reply: None,
-                    pause: None,
+                    due: None,
                 })
                 .collect(),
         })
@@ -404,7 +444,7 @@ fn read_sharegpt(
                     max_tokens,
                 },
                 reply,
-                pause: None,
+                due: None,
             });
         }
         if turns.is_empty() {
@@ -526,7 +566,7 @@ fn read_jsonl(
                     max_tokens: row.output_tokens,
                 },
                 reply: row.reply,
-                pause,
+                due: pause.map(Due::AfterReply),
             });
         }
     }
@@ -587,7 +627,10 @@ mod tests {
         assert_eq!((tokens, dialogue.turn()), (4, 0));
         let first_text = first.prompt.text.clone();
         assert!(made.answered(&mut dialogue, "t0 t1 t2".into(), &words()));
-        assert_eq!(dialogue.take_pause(), Some(Duration::from_millis(30)));
+        assert_eq!(
+            dialogue.take_pause(),
+            Some(Due::AfterReply(Duration::from_millis(30)))
+        );
         assert_eq!(dialogue.take_pause(), None, "taken once");
         let (_, tokens) = made.next_turn(&dialogue).unwrap();
         assert_eq!(tokens, 4 + 3 + 4, "the history's tokens and the new turn's");
@@ -703,7 +746,7 @@ mod tests {
         assert!(made.answered(&mut dialogue, "x".into(), &words()));
         assert_eq!(
             dialogue.take_pause(),
-            Some(Duration::from_millis(250)),
+            Some(Due::AfterReply(Duration::from_millis(250))),
             "its own delay"
         );
 

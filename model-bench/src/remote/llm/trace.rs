@@ -3,16 +3,20 @@
 //! `output_length`, `hash_ids`: requests that share a block id share that block of prompt, so the
 //! trace's prefix sharing is reproduced), BurstGPT's CSV (`Timestamp` in s, `Request tokens`,
 //! `Response tokens`), and generic JSON lines (`timestamp` in ms, `prompt` or `input_length`,
-//! optional `output_length`). Rows are read before the run into a compact form; a request's
-//! prompt text is made from its row when it is sent, so a long trace of long prompts needs no
-//! memory for their text.
+//! optional `output_length`, optional `session_id`: rows that share one are the turns of one
+//! conversation, each carrying the conversation so far). Rows are read before the run into a
+//! compact form; a request's prompt text is made from its row when it is sent, so a long trace
+//! of long prompts needs no memory for their text (a multi-turn trace's turns are made before
+//! the run, as every conversation's are).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::prompt::{index_words, seeded_words, Prompt, PromptError};
+use super::sessions::{Conversations, Due, Session, Turn};
 use crate::results::PromptsInfo;
 
 /// A trace file's layout.
@@ -25,7 +29,9 @@ pub enum TraceFormat {
     /// tokens`.
     BurstGpt,
     /// JSON lines: `{"timestamp": ms, "prompt": "…"}` or `{"timestamp": ms, "input_length": n}`,
-    /// optionally `"output_length"`.
+    /// optionally `"output_length"` and `"session_id"` (a string or a number: the rows that
+    /// share one are one conversation's turns, in order; each turn is sent at its time, or when
+    /// the reply before it ended if that is later, and carries the conversation so far).
     Jsonl,
 }
 
@@ -136,7 +142,7 @@ impl Trace {
             if line.trim().is_empty() {
                 continue;
             }
-            let (at_ms, input, output_tokens) = match &columns {
+            let (at_ms, input, output_tokens, session) = match &columns {
                 Some(columns) => columns.row(line),
                 None => self.json_row(line),
             }
@@ -162,6 +168,7 @@ impl Trace {
                 at,
                 input,
                 output_tokens,
+                session,
             });
         }
         if rows.is_empty() {
@@ -212,8 +219,8 @@ impl Trace {
         })
     }
 
-    /// One JSON-lines row: its time (ms), its prompt, its output length.
-    fn json_row(&self, line: &str) -> Result<(f64, TraceInput, Option<u32>), String> {
+    /// One JSON-lines row: its time (ms), its prompt, its output length, its session.
+    fn json_row(&self, line: &str) -> Result<ParsedRow, String> {
         let value: Value =
             serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
         let at_ms = value
@@ -264,7 +271,15 @@ impl Trace {
                 (None, None) => return Err("neither `prompt` nor `input_length`".into()),
             },
         };
-        Ok((at_ms, input, output))
+        let session = match (self.format, value.get("session_id")) {
+            (TraceFormat::Jsonl, Some(Value::String(id))) => Some(id.clone()),
+            (TraceFormat::Jsonl, Some(Value::Number(id))) => Some(id.to_string()),
+            (TraceFormat::Jsonl, Some(other)) if !other.is_null() => {
+                return Err(format!("`session_id` is {other}, not a string or a number"))
+            }
+            _ => None,
+        };
+        Ok((at_ms, input, output, session))
     }
 
     fn describe(&self, rows: &[TraceRow]) -> PromptsInfo {
@@ -295,6 +310,9 @@ impl Trace {
     }
 }
 
+/// A row as read: its time (ms), its prompt, its output length, its session.
+type ParsedRow = (f64, TraceInput, Option<u32>, Option<String>);
+
 /// Where a BurstGPT header puts the columns read.
 struct CsvColumns {
     timestamp: usize,
@@ -304,7 +322,7 @@ struct CsvColumns {
 
 impl CsvColumns {
     /// One CSV row: its time (ms), its prompt's length, its output length.
-    fn row(&self, line: &str) -> Result<(f64, TraceInput, Option<u32>), String> {
+    fn row(&self, line: &str) -> Result<ParsedRow, String> {
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         let cell = |index: usize, name: &str| {
             cells
@@ -324,7 +342,27 @@ impl CsvColumns {
         };
         let input = tokens(self.input, "Request tokens")?;
         let output = tokens(self.output, "Response tokens")?;
-        Ok((seconds * 1e3, TraceInput::Length(input), Some(output)))
+        Ok((seconds * 1e3, TraceInput::Length(input), Some(output), None))
+    }
+}
+
+/// A replay's timing, from its start: when each arrival is due (a request, or a
+/// conversation's first turn), and when the trace's last request is (a later turn of a
+/// conversation may come after the last arrival).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplaySchedule {
+    /// In order.
+    pub arrivals: Vec<Duration>,
+    /// At or after the last arrival.
+    pub last_due: Duration,
+}
+
+impl ReplaySchedule {
+    /// Only what is due before `end` (a quick run's start of the trace).
+    pub fn before(mut self, end: Duration) -> Self {
+        self.arrivals.retain(|&at| at < end);
+        self.last_due = self.last_due.min(end);
+        self
     }
 }
 
@@ -341,8 +379,52 @@ pub struct TraceRows {
 
 impl TraceRows {
     /// When each request is due, from the replay's start.
-    pub fn schedule(&self) -> Vec<Duration> {
-        self.rows.iter().map(|row| row.at).collect()
+    pub fn schedule(&self) -> ReplaySchedule {
+        ReplaySchedule {
+            arrivals: self.rows.iter().map(|row| row.at).collect(),
+            last_due: self.rows.last().map_or(Duration::ZERO, |row| row.at),
+        }
+    }
+
+    /// Whether rows are turns of conversations (some row has a `session_id`).
+    pub fn has_sessions(&self) -> bool {
+        self.rows.iter().any(|row| row.session.is_some())
+    }
+
+    /// The rows as conversations: the rows that share a `session_id` are one conversation's
+    /// turns in order (a row without one, a conversation of one turn), each conversation
+    /// starting at its first row's time and each later turn due at its own, counted from the
+    /// first's ([`Due::FromStart`]). Turns are made now, before the run.
+    pub fn into_conversations(self) -> Conversations {
+        let mut sessions: Vec<Session> = Vec::new();
+        let mut starts = Vec::new();
+        let mut by_id: HashMap<&str, usize> = HashMap::new();
+        for (index, row) in self.rows.iter().enumerate() {
+            let known = row.session.as_deref().and_then(|id| by_id.get(id).copied());
+            let due = known.map(|session| Due::FromStart(row.at.saturating_sub(starts[session])));
+            let turn = Turn {
+                prompt: self.prompt(index),
+                reply: None,
+                due,
+            };
+            match known {
+                Some(session) => sessions[session].turns.push(turn),
+                None => {
+                    if let Some(id) = row.session.as_deref() {
+                        by_id.insert(id, sessions.len());
+                    }
+                    sessions.push(Session { turns: vec![turn] });
+                    starts.push(row.at);
+                }
+            }
+        }
+        let mut info = self.info.clone();
+        info.source += &format!(", {} conversations", sessions.len());
+        let schedule = ReplaySchedule {
+            arrivals: starts,
+            last_due: self.rows.last().map_or(Duration::ZERO, |row| row.at),
+        };
+        Conversations::from_trace(sessions, schedule, info)
     }
 
     /// Row `index`'s prompt: its text made now (the same every time), its length, its output
@@ -393,6 +475,8 @@ pub struct TraceRow {
     pub input: TraceInput,
     /// Its output length (`max_tokens`), when recorded.
     pub output_tokens: Option<u32>,
+    /// The conversation it is a turn of, when the trace says.
+    pub session: Option<String>,
 }
 
 /// A trace row's prompt, as compact as the trace gives it.
@@ -449,7 +533,7 @@ mod tests {
             .read()
             .expect("reads");
         assert_eq!(
-            rows.schedule(),
+            rows.schedule().arrivals,
             [0, 250, 2000].map(Duration::from_millis),
             "from the first row's time"
         );
@@ -483,7 +567,10 @@ mod tests {
             .first(Duration::from_millis(500))
             .read()
             .expect("reads");
-        assert_eq!(fast.schedule(), [0, 125].map(Duration::from_millis));
+        assert_eq!(
+            fast.schedule().arrivals,
+            [0, 125].map(Duration::from_millis)
+        );
         let two = Trace::mooncake(&path)
             .block_tokens(2)
             .first_requests(2)
@@ -499,7 +586,10 @@ mod tests {
             "5.5,GPT-4,1087,0,1087,Conversation log\n",
         ));
         let rows = Trace::burstgpt(&path).read().expect("reads");
-        assert_eq!(rows.schedule(), [0, 500].map(Duration::from_millis));
+        assert_eq!(
+            rows.schedule().arrivals,
+            [0, 500].map(Duration::from_millis)
+        );
         let prompt = rows.prompt(1);
         assert_eq!((prompt.input_tokens, prompt.max_tokens), (1087, None));
         assert_eq!(prompt.text.split_whitespace().count(), 1087);
@@ -514,6 +604,73 @@ mod tests {
         let rows = Trace::jsonl(&path).read().expect("reads");
         assert_eq!(rows.prompt(0).text, "hello there");
         assert_eq!(rows.prompt(1).input_tokens, 6);
+    }
+
+    #[test]
+    fn rows_that_share_a_session_id_are_one_conversation_due_from_its_start() {
+        let (_dir, path) = file(concat!(
+            r#"{"timestamp": 100, "session_id": "a", "prompt": "one two"}"#,
+            "\n",
+            r#"{"timestamp": 110, "session_id": 7, "input_length": 3}"#,
+            "\n",
+            r#"{"timestamp": 150, "input_length": 2}"#,
+            "\n",
+            r#"{"timestamp": 400, "session_id": "a", "prompt": "three", "output_length": 5}"#,
+            "\n",
+            r#"{"timestamp": 420, "session_id": 7, "input_length": 1}"#,
+            "\n",
+        ));
+        let rows = Trace::jsonl(&path).speedup(2.0).read().expect("reads");
+        assert!(rows.has_sessions());
+        let made = rows.into_conversations();
+        let starts = made.starts.clone().expect("a trace's");
+        assert_eq!(
+            starts.arrivals,
+            [0, 5, 25].map(Duration::from_millis),
+            "each conversation starts at its first row"
+        );
+        assert_eq!(starts.last_due, Duration::from_millis(160), "its last turn");
+        let turns: Vec<Vec<(String, Option<Due>)>> = made
+            .sessions
+            .iter()
+            .map(|session| {
+                let turn = |turn: &Turn| (turn.prompt.text.clone(), turn.due);
+                session.turns.iter().map(turn).collect()
+            })
+            .collect();
+        assert_eq!(turns.len(), 3);
+        assert_eq!(turns[0][0], ("one two".into(), None));
+        assert_eq!(
+            turns[0][1],
+            (
+                "three".into(),
+                Some(Due::FromStart(Duration::from_millis(150)))
+            ),
+            "300 ms after its first turn, twice as fast"
+        );
+        assert_eq!(made.sessions[0].turns[1].prompt.max_tokens, Some(5));
+        assert_eq!(turns[1].len(), 2, "a number is an id too");
+        assert_eq!(
+            turns[1][1].1,
+            Some(Due::FromStart(Duration::from_millis(155)))
+        );
+        assert_eq!(
+            turns[2].len(),
+            1,
+            "a row without an id is a conversation of its own"
+        );
+        assert!(
+            made.info.source.contains("3 conversations"),
+            "{}",
+            made.info.source
+        );
+
+        let (_dir, path) = file("{\"timestamp\": 0, \"prompt\": \"x\", \"session_id\": [1]}\n");
+        let error = Trace::jsonl(&path).read().expect_err("refused").to_string();
+        assert!(error.contains(":1: `session_id` is [1]"), "{error}");
+        // A trace without ids stays a trace of single requests.
+        let (_dir, path) = file("{\"timestamp\": 0, \"prompt\": \"x\"}\n");
+        assert!(!Trace::jsonl(&path).read().expect("reads").has_sessions());
     }
 
     #[test]

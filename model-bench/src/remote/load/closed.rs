@@ -77,8 +77,10 @@ pub(super) async fn closed_loop(
                 .holds_conversations()
                 .then(ConversationTracker::default);
             let slo = client.stream_slo();
-            // A conversation's next turn: due its think time after the last reply.
+            // A conversation's next turn: due its think time after the last reply (or at its
+            // time in a trace, from when the conversation's first turn was due).
             let mut due: Option<Instant> = None;
+            let mut first_due = Instant::now();
             loop {
                 if let Some(at) = due {
                     if at >= end || stop.load(Ordering::Acquire) {
@@ -106,7 +108,13 @@ pub(super) async fn closed_loop(
                 if sent >= window_start && !take(&budget) {
                     break;
                 }
-                let intended = due.take().unwrap_or(sent);
+                let intended = match due.take() {
+                    Some(due) => due,
+                    None => {
+                        first_due = sent;
+                        sent
+                    }
+                };
                 let outcome = client.send_in(&mut session).await;
                 let done = Instant::now();
                 let pause = session.take_pause();
@@ -119,7 +127,7 @@ pub(super) async fn closed_loop(
                     }
                 }
                 recorders.record(session.member(), times, outcome);
-                due = pause.map(|pause| done + pause);
+                due = pause.map(|pause| pause.at(done, first_due));
             }
         });
     }

@@ -242,7 +242,7 @@ pub(super) async fn open_loop(
                                 // An arrival starts a conversation on a multi-turn endpoint:
                                 // each later turn is due its think time after the reply before
                                 // it, and measured from then; none is sent past the window.
-                                let mut intended = intended;
+                                let (first_due, mut intended) = (intended, intended);
                                 let mut conversation = client
                                     .holds_conversations()
                                     .then(ConversationTracker::default);
@@ -264,12 +264,12 @@ pub(super) async fn open_loop(
                                         }
                                     }
                                     recorders.record(session.member(), times, outcome);
-                                    match pause {
-                                        Some(pause)
-                                            if done + pause < end
-                                                && !turn_stop.load(Ordering::Acquire) =>
+                                    let next = pause.map(|due| due.at(done, first_due));
+                                    match next {
+                                        Some(next)
+                                            if next < end && !turn_stop.load(Ordering::Acquire) =>
                                         {
-                                            intended = done + pause;
+                                            intended = next;
                                             tokio::time::sleep_until(
                                                 tokio::time::Instant::from_std(intended),
                                             )

@@ -204,14 +204,20 @@ impl LoadPlan {
 
     /// A replay: arrivals at the times of `schedule` (from the run's start, in order; request
     /// `k` is the schedule's `k`th), the requests due in the first `warm_up` not measured, the
-    /// window to the last arrival; its rate the schedule's mean.
-    pub fn replay(schedule: Vec<Duration>, warm_up: Duration) -> Self {
-        let last = schedule.last().copied().unwrap_or_default();
-        // The window ends just after the last arrival, so that it is measured.
+    /// window to the last request due (a conversation's later turn may be due after the last
+    /// arrival); its rate the arrivals' mean.
+    pub fn replay(schedule: crate::remote::llm::ReplaySchedule, warm_up: Duration) -> Self {
+        let arrivals = schedule.arrivals;
+        let last = arrivals
+            .last()
+            .copied()
+            .unwrap_or_default()
+            .max(schedule.last_due);
+        // The window ends just after the last request due, so that it is measured.
         let duration = last.saturating_sub(warm_up) + Duration::from_millis(1);
-        let rate = schedule.len() as f64 / (last.as_secs_f64().max(1e-3));
+        let rate = arrivals.len() as f64 / (last.as_secs_f64().max(1e-3));
         LoadPlan {
-            schedule: Some(schedule.into()),
+            schedule: Some(arrivals.into()),
             ..LoadPlan::open(rate, Arrival::Trace, duration).warm_up(warm_up)
         }
     }
