@@ -19,10 +19,19 @@ const PROMPT_TOKENS: u32 = 128;
 
 /// Opens the streams and prints errors and memory per open stream.
 pub fn many_streams(full: bool) {
-    let streams: usize = std::env::var("LOADGEN_STREAMS")
+    let wanted: usize = std::env::var("LOADGEN_STREAMS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if full { 10_000 } else { 200 });
+    // Each stream is a socket in this process and one in the server's, which inherits the
+    // limit raised here.
+    let limit = model_bench::remote::load::raise_open_files_limit().unwrap_or(1024);
+    let streams = wanted.min(usize::try_from(limit).unwrap_or(usize::MAX).saturating_sub(256));
+    if streams < wanted {
+        println!(
+            "(the open-file limit is {limit}: {streams} streams instead of {wanted}; raise it with `ulimit -Hn`)"
+        );
+    }
     println!(
         "== {streams} streams at once: a token every {ITL_MS} ms, {OUTPUT_TOKENS} tokens each ({PROMPT_TOKENS}-token prompts)"
     );

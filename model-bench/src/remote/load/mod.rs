@@ -24,6 +24,8 @@ mod summary;
 pub mod tally;
 mod threads;
 
+pub use open_files::raise_open_files_limit;
+
 use std::sync::Arc;
 
 use crate::remote::client::Client;
