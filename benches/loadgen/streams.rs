@@ -26,7 +26,11 @@ pub fn many_streams(full: bool) {
     // Each stream is a socket in this process and one in the server's, which inherits the
     // limit raised here.
     let limit = model_bench::remote::load::raise_open_files_limit().unwrap_or(1024);
-    let streams = wanted.min(usize::try_from(limit).unwrap_or(usize::MAX).saturating_sub(256));
+    let streams = wanted.min(
+        usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(256),
+    );
     if streams < wanted {
         println!(
             "(the open-file limit is {limit}: {streams} streams instead of {wanted}; raise it with `ulimit -Hn`)"

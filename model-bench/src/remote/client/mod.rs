@@ -299,6 +299,15 @@ impl Client {
         self.transport.holds_conversations()
     }
 
+    /// After a turn was answered and recorded, builds the user's next turn ahead of its send:
+    /// the load loops call it before they wait out the pause, so encoding the conversation so
+    /// far is not in the next turn's latency.
+    pub fn prepare_turn(&self, session: &mut Session) {
+        if let Some(dialogue) = session.dialogue.as_mut() {
+            self.transport.prepare_turn(dialogue);
+        }
+    }
+
     /// Request `index` of the load's schedule, made ready before it is due: a trace replay's
     /// body is built here, on the dispatcher, ahead of its send time, so building it is not
     /// part of its latency.

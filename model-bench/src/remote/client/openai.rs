@@ -301,12 +301,12 @@ impl OpenAi {
                 "a conversation of no turn (sessions are read with at least one)",
             ));
         };
-        let model = &self.pool.target().model;
-        let body = self
-            .llm
-            .turn_body(model, self.chat, current.history(), &turn.prompt);
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| RequestError::new(ErrorClass::Io, e.to_string()))?;
+        let body = match current.take_prepared() {
+            Some(body) => body,
+            None => self
+                .turn_bytes(&current, &turn.prompt)
+                .map_err(|e| RequestError::new(ErrorClass::Io, e.to_string()))?,
+        };
         let index = u32::try_from(current.turn()).unwrap_or(u32::MAX);
         // A failed turn ends its conversation: `dialogue` stays empty.
         let mut record = self
@@ -318,6 +318,15 @@ impl OpenAi {
             *dialogue = Some(current);
         }
         Ok(record)
+    }
+
+    /// The body of `dialogue`'s turn saying `prompt`, after its history.
+    fn turn_bytes(&self, dialogue: &Dialogue, prompt: &Prompt) -> serde_json::Result<Vec<u8>> {
+        let model = &self.pool.target().model;
+        let body = self
+            .llm
+            .turn_body(model, self.chat, dialogue.history(), prompt);
+        serde_json::to_vec(&body)
     }
 
     /// Sends `body` (a prompt of `prompt_tokens` counted tokens) and follows its stream, on
@@ -530,6 +539,21 @@ impl Transport for OpenAi {
 
     fn holds_conversations(&self) -> bool {
         matches!(self.bodies, Bodies::Sessions(_))
+    }
+
+    fn prepare_turn(&self, dialogue: &mut Dialogue) {
+        let Bodies::Sessions(conversations) = &self.bodies else {
+            return;
+        };
+        if dialogue.is_prepared() {
+            return;
+        }
+        // A body that cannot be encoded is left to the send, which reports it.
+        if let Some((turn, _)) = conversations.next_turn(dialogue) {
+            if let Ok(body) = self.turn_bytes(dialogue, &turn.prompt) {
+                dialogue.prepare(body);
+            }
+        }
     }
 
     fn converse<'a>(

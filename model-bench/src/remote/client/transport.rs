@@ -224,6 +224,13 @@ pub(crate) trait Transport: Send + Sync {
         None
     }
 
+    /// Builds the next turn of `dialogue` ahead of its send (in the user's pause, so encoding
+    /// a long history is not in the turn's latency); nothing for transports without
+    /// conversations.
+    fn prepare_turn(&self, dialogue: &mut Dialogue) {
+        let _ = dialogue;
+    }
+
     /// Request `index` of the schedule, made ready before it is due (a trace row's body, so
     /// making it is not part of its latency); the bare number for transports with nothing to
     /// make.

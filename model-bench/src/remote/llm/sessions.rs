@@ -242,6 +242,8 @@ pub struct Dialogue {
     history_tokens: u32,
     /// After a reply, when the next turn is due (taken by the load loop).
     pause: Option<Due>,
+    /// The next turn's request body, built in the pause before it (by the transport).
+    prepared: Option<Vec<u8>>,
 }
 
 impl Dialogue {
@@ -258,6 +260,21 @@ impl Dialogue {
     /// When the next turn is due, once (a reply came and the conversation goes on).
     pub fn take_pause(&mut self) -> Option<Due> {
         self.pause.take()
+    }
+
+    /// Keeps the next turn's request body, built ahead of its send.
+    pub fn prepare(&mut self, body: Vec<u8>) {
+        self.prepared = Some(body);
+    }
+
+    /// The next turn's request body, when it was built ahead; once.
+    pub fn take_prepared(&mut self) -> Option<Vec<u8>> {
+        self.prepared.take()
+    }
+
+    /// Whether the next turn's body was built ahead.
+    pub fn is_prepared(&self) -> bool {
+        self.prepared.is_some()
     }
 }
 
@@ -283,6 +300,7 @@ impl Conversations {
             history: Vec::new(),
             history_tokens: 0,
             pause: None,
+            prepared: None,
         }
     }
 
@@ -336,6 +354,7 @@ impl Conversations {
             text: reply,
         });
         dialogue.turn += 1;
+        dialogue.prepared = None;
         let next = self.next_turn(dialogue).map(|(next, _)| next.due);
         dialogue.pause = next.map(|own| {
             own.unwrap_or_else(|| Due::AfterReply(self.pause(dialogue.session, dialogue.turn)))
@@ -642,7 +661,11 @@ mod tests {
                 text: "t0 t1 t2".into()
             }
         );
+        // A body built ahead belongs to the turn it was built for, never the one after.
+        dialogue.prepare(b"turn 2".to_vec());
+        assert!(dialogue.is_prepared());
         assert!(!made.answered(&mut dialogue, "done".into(), &words()));
+        assert!(!dialogue.is_prepared());
         assert!(made.next_turn(&dialogue).is_none());
         assert_eq!(dialogue.take_pause(), None);
     }

@@ -128,6 +128,9 @@ pub(super) async fn closed_loop(
                 }
                 recorders.record(session.member(), times, outcome);
                 due = pause.map(|pause| pause.at(done, first_due));
+                if due.is_some() {
+                    client.prepare_turn(&mut session);
+                }
             }
         });
     }

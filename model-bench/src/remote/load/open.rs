@@ -270,6 +270,7 @@ pub(super) async fn open_loop(
                                             if next < end && !turn_stop.load(Ordering::Acquire) =>
                                         {
                                             intended = next;
+                                            client.prepare_turn(&mut session);
                                             tokio::time::sleep_until(
                                                 tokio::time::Instant::from_std(intended),
                                             )
