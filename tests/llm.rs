@@ -845,6 +845,27 @@ mod load {
         assert!(error.to_string().contains("cannot be in a mix"), "{error}");
     }
 
+    /// Replays `schedule`, checks that all `requests` were answered, and returns the figures
+    /// and how many requests were due in each `step` of the time series.
+    fn replay_every_request(
+        runtime: &tokio::runtime::Runtime,
+        client: &std::sync::Arc<model_bench::remote::Client>,
+        schedule: model_bench::remote::llm::ReplaySchedule,
+        step: Duration,
+        requests: u64,
+    ) -> (model_bench::results::LoadStats, Vec<u64>) {
+        let plan = LoadPlan::replay(schedule, Duration::ZERO).series_step(step);
+        let stats = run(runtime, client, &plan);
+        assert_eq!(
+            (stats.requests, stats.ok),
+            (requests, requests),
+            "{:?}",
+            stats.first_errors
+        );
+        let sent = stats.time_series.iter().map(|step| step.sent).collect();
+        (stats, sent)
+    }
+
     #[test]
     fn a_replayed_trace_sends_each_row_at_its_time_with_its_lengths_and_shared_blocks() {
         // 200 rows 5 ms apart, each 32 prompt tokens in two blocks of 16: block 0 in every row,
@@ -882,16 +903,8 @@ mod load {
         let schedule = client.schedule().expect("a replay has a schedule");
         assert_eq!(schedule.arrivals.len(), 200);
         assert_eq!(schedule.last_due, ms(995));
-        let plan = LoadPlan::replay(schedule, Duration::ZERO).series_step(ms(100));
-        let stats = run(&runtime, &client, &plan);
-        assert_eq!(
-            (stats.requests, stats.ok),
-            (200, 200),
-            "{:?}",
-            stats.first_errors
-        );
+        let (stats, sent) = replay_every_request(&runtime, &client, schedule, ms(100), 200);
         // Each 100 ms step of the time series holds the 20 rows due in it (by intended send).
-        let sent: Vec<u64> = stats.time_series.iter().map(|step| step.sent).collect();
         assert_eq!(sent[..10], [20; 10], "{sent:?}");
         let stream = stats.stream.unwrap();
         assert_eq!(stream.input_tokens, Some(32 * 200), "every row's length");
@@ -937,16 +950,8 @@ mod load {
             ms(1_000),
             "the last turn is due at the trace's end"
         );
-        let plan = LoadPlan::replay(schedule, Duration::ZERO).series_step(ms(500));
-        let stats = run(&runtime, &client, &plan);
-        assert_eq!(
-            (stats.requests, stats.ok),
-            (5, 5),
-            "{:?}",
-            stats.first_errors
-        );
+        let (stats, sent) = replay_every_request(&runtime, &client, schedule, ms(500), 5);
         // By intended send: four turns in the first half second, `a`'s second at 1 s.
-        let sent: Vec<u64> = stats.time_series.iter().map(|step| step.sent).collect();
         assert_eq!(sent[..3], [4, 0, 1], "{sent:?}");
         let stream = stats.stream.unwrap();
         let turns = &stream.turns;

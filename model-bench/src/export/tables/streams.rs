@@ -5,10 +5,29 @@
 //! prefix cache, the cached share and TTFT with and without a hit; for multi-turn sessions, the
 //! same by turn index; and per LLM bench, the prompts it sent.
 
+use std::collections::BTreeMap;
+
 use super::cells::{load_label, loads};
 use super::table::Table;
 use crate::export::format::{duration_ns, rate};
-use crate::results::{Percentiles, Report};
+use crate::results::{LoadPoint, Percentiles, Report, StreamStats};
+
+/// Every load point of `report` that streamed tokens: its id, its load and its streams'
+/// figures. Each table below picks what it shows from these.
+fn stream_points(report: &Report) -> impl Iterator<Item = (&String, &LoadPoint, &StreamStats)> {
+    report.benches.iter().flat_map(|bench| {
+        loads(bench).filter_map(|(id, load)| Some((id, load, load.stats.stream.as_ref()?)))
+    })
+}
+
+/// Where counts came from, `source ×count` each.
+fn sources(counts: &BTreeMap<String, u64>) -> String {
+    let counts: Vec<String> = counts
+        .iter()
+        .map(|(source, count)| format!("{source} ×{count}"))
+        .collect();
+    counts.join(", ")
+}
 
 pub(super) fn token_streams(report: &Report) -> Vec<Table> {
     let mut table = Table::new(
@@ -19,40 +38,30 @@ pub(super) fn token_streams(report: &Report) -> Vec<Table> {
             "tokens/stream", "token count", "goodput",
         ],
     );
-    for bench in &report.benches {
-        for (id, load) in loads(bench) {
-            let Some(stream) = &load.stats.stream else {
-                continue;
-            };
-            let sources: Vec<String> = stream
-                .token_sources
-                .iter()
-                .map(|(source, count)| format!("{source} ×{count}"))
-                .collect();
-            table.rows.push(vec![
-                id.clone(),
-                load_label(load),
-                stream.streams.to_string(),
-                cell(&stream.ttft, |p| p.p50),
-                cell(&stream.ttft, |p| p.p90),
-                cell(&stream.ttft, |p| p.p99),
-                cell(&stream.chunk_gap, |p| p.p50),
-                cell(&stream.chunk_gap, |p| p.p99),
-                cell(&stream.itl_per_request, |p| p.p50),
-                cell(&stream.itl_per_request, |p| p.p99),
-                cell(&load.stats.latency, |p| p.p50),
-                cell(&load.stats.latency, |p| p.p99),
-                rate(stream.output_tokens_per_s),
-                rate(stream.output_tokens_per_s_per_stream),
-                format!("{:.1}", stream.output_tokens_mean),
-                sources.join(", "),
-                stream
-                    .goodput
-                    .as_ref()
-                    .map(|good| format!("{:.1} % ({})", 100.0 * good.share, rate(good.rate_per_s)))
-                    .unwrap_or_else(|| "-".into()),
-            ]);
-        }
+    for (id, load, stream) in stream_points(report) {
+        table.rows.push(vec![
+            id.clone(),
+            load_label(load),
+            stream.streams.to_string(),
+            cell(&stream.ttft, |p| p.p50),
+            cell(&stream.ttft, |p| p.p90),
+            cell(&stream.ttft, |p| p.p99),
+            cell(&stream.chunk_gap, |p| p.p50),
+            cell(&stream.chunk_gap, |p| p.p99),
+            cell(&stream.itl_per_request, |p| p.p50),
+            cell(&stream.itl_per_request, |p| p.p99),
+            cell(&load.stats.latency, |p| p.p50),
+            cell(&load.stats.latency, |p| p.p99),
+            rate(stream.output_tokens_per_s),
+            rate(stream.output_tokens_per_s_per_stream),
+            format!("{:.1}", stream.output_tokens_mean),
+            sources(&stream.token_sources),
+            stream
+                .goodput
+                .as_ref()
+                .map(|good| format!("{:.1} % ({})", 100.0 * good.share, rate(good.rate_per_s)))
+                .unwrap_or_else(|| "-".into()),
+        ]);
     }
     vec![
         table,
@@ -88,27 +97,20 @@ fn prefix_cache(report: &Report) -> Table {
             "TTFT miss p99",
         ],
     );
-    for bench in &report.benches {
-        for (id, load) in loads(bench) {
-            let Some(cache) = load
-                .stats
-                .stream
-                .as_ref()
-                .and_then(|s| s.prefix_cache.as_ref())
-            else {
-                continue;
-            };
-            table.rows.push(vec![
-                id.clone(),
-                load_label(load),
-                format!("{} of {}", cache.hits, cache.streams),
-                format!("{:.1} %", 100.0 * cache.cached_share),
-                cell(&cache.ttft_hit, |p| p.p50),
-                cell(&cache.ttft_hit, |p| p.p99),
-                cell(&cache.ttft_miss, |p| p.p50),
-                cell(&cache.ttft_miss, |p| p.p99),
-            ]);
-        }
+    for (id, load, stream) in stream_points(report) {
+        let Some(cache) = &stream.prefix_cache else {
+            continue;
+        };
+        table.rows.push(vec![
+            id.clone(),
+            load_label(load),
+            format!("{} of {}", cache.hits, cache.streams),
+            format!("{:.1} %", 100.0 * cache.cached_share),
+            cell(&cache.ttft_hit, |p| p.p50),
+            cell(&cache.ttft_hit, |p| p.p99),
+            cell(&cache.ttft_miss, |p| p.p50),
+            cell(&cache.ttft_miss, |p| p.p99),
+        ]);
     }
     table
 }
@@ -123,25 +125,20 @@ fn turns(report: &Report) -> Table {
             "cached share",
         ],
     );
-    for bench in &report.benches {
-        for (id, load) in loads(bench) {
-            let Some(stream) = &load.stats.stream else {
-                continue;
-            };
-            for turn in &stream.turns {
-                table.rows.push(vec![
-                    id.clone(),
-                    load_label(load),
-                    turn.turn.to_string(),
-                    turn.streams.to_string(),
-                    cell(&turn.ttft, |p| p.p50),
-                    cell(&turn.ttft, |p| p.p99),
-                    turn.input_tokens_mean
-                        .map_or_else(|| "-".into(), |mean| format!("{mean:.1}")),
-                    turn.cached_share
-                        .map_or_else(|| "-".into(), |share| format!("{:.1} %", 100.0 * share)),
-                ]);
-            }
+    for (id, load, stream) in stream_points(report) {
+        for turn in &stream.turns {
+            table.rows.push(vec![
+                id.clone(),
+                load_label(load),
+                turn.turn.to_string(),
+                turn.streams.to_string(),
+                cell(&turn.ttft, |p| p.p50),
+                cell(&turn.ttft, |p| p.p99),
+                turn.input_tokens_mean
+                    .map_or_else(|| "-".into(), |mean| format!("{mean:.1}")),
+                turn.cached_share
+                    .map_or_else(|| "-".into(), |share| format!("{:.1} %", 100.0 * share)),
+            ]);
         }
     }
     table
@@ -157,24 +154,21 @@ fn sessions(report: &Report) -> Table {
             "duration p50", "duration p99",
         ],
     );
-    for bench in &report.benches {
-        for (id, load) in loads(bench) {
-            let Some(sessions) = load.stats.stream.as_ref().and_then(|s| s.sessions.as_ref())
-            else {
-                continue;
-            };
-            table.rows.push(vec![
-                id.clone(),
-                load_label(load),
-                sessions.sessions.to_string(),
-                sessions.completed.to_string(),
-                format!("{} ({:.1} %)", sessions.good, 100.0 * sessions.good_share),
-                rate(sessions.good_rate_per_s),
-                format!("{:.2}", sessions.turns_mean),
-                cell(&sessions.duration, |p| p.p50),
-                cell(&sessions.duration, |p| p.p99),
-            ]);
-        }
+    for (id, load, stream) in stream_points(report) {
+        let Some(sessions) = &stream.sessions else {
+            continue;
+        };
+        table.rows.push(vec![
+            id.clone(),
+            load_label(load),
+            sessions.sessions.to_string(),
+            sessions.completed.to_string(),
+            format!("{} ({:.1} %)", sessions.good, 100.0 * sessions.good_share),
+            rate(sessions.good_rate_per_s),
+            format!("{:.2}", sessions.turns_mean),
+            cell(&sessions.duration, |p| p.p50),
+            cell(&sessions.duration, |p| p.p99),
+        ]);
     }
     table
 }
@@ -189,31 +183,21 @@ fn reasoning(report: &Report) -> Table {
             "TTFO p99", "reasoning tokens/stream", "counted by",
         ],
     );
-    for bench in &report.benches {
-        for (id, load) in loads(bench) {
-            let Some(stream) = &load.stats.stream else {
-                continue;
-            };
-            let Some(thinking) = &stream.reasoning else {
-                continue;
-            };
-            let sources: Vec<String> = thinking
-                .token_sources
-                .iter()
-                .map(|(source, count)| format!("{source} ×{count}"))
-                .collect();
-            table.rows.push(vec![
-                id.clone(),
-                load_label(load),
-                format!("{} of {}", thinking.streams, stream.streams),
-                cell(&stream.ttft, |p| p.p50),
-                cell(&stream.ttfo, |p| p.p50),
-                cell(&stream.ttfo, |p| p.p90),
-                cell(&stream.ttfo, |p| p.p99),
-                format!("{:.1}", thinking.tokens_mean),
-                sources.join(", "),
-            ]);
-        }
+    for (id, load, stream) in stream_points(report) {
+        let Some(thinking) = &stream.reasoning else {
+            continue;
+        };
+        table.rows.push(vec![
+            id.clone(),
+            load_label(load),
+            format!("{} of {}", thinking.streams, stream.streams),
+            cell(&stream.ttft, |p| p.p50),
+            cell(&stream.ttfo, |p| p.p50),
+            cell(&stream.ttfo, |p| p.p90),
+            cell(&stream.ttfo, |p| p.p99),
+            format!("{:.1}", thinking.tokens_mean),
+            sources(&thinking.token_sources),
+        ]);
     }
     table
 }
