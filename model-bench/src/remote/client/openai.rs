@@ -167,7 +167,7 @@ impl OpenAi {
                                 .into(),
                         ));
                     }
-                    let conversations = rows.into_conversations();
+                    let conversations = Conversations::from_trace(rows);
                     let info = conversations.info.clone();
                     (Bodies::Sessions(conversations), info)
                 } else {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::prompt::{Prompt, PromptError};
 use super::prompts::{summarize, PromptSource, ShareGptEntry, SyntheticPrompts, TokenLength};
 use super::tokens::TokenCounter;
-use super::trace::ReplaySchedule;
+use super::trace::{ReplaySchedule, TraceRows};
 use crate::results::PromptsInfo;
 use crate::stats::rng::SplitMix64;
 
@@ -279,12 +279,43 @@ impl Dialogue {
 }
 
 impl Conversations {
-    /// A trace's conversations, each starting at its time in `starts` (in order), every later
-    /// turn due at its own time; replies as the server streams them.
-    pub fn from_trace(sessions: Vec<Session>, starts: ReplaySchedule, info: PromptsInfo) -> Self {
+    /// A trace's rows as conversations: the rows that share a `session_id` are one
+    /// conversation's turns in order (a row without one, a conversation of one turn), each
+    /// conversation starting at its first row's time and each later turn due at its own,
+    /// counted from the first's ([`Due::FromStart`]); replies as the server streams them.
+    /// Turns are made now, before the run.
+    pub fn from_trace(trace: TraceRows) -> Self {
+        let mut sessions: Vec<Session> = Vec::new();
+        let mut starts = Vec::new();
+        let mut by_id: HashMap<&str, usize> = HashMap::new();
+        for (index, row) in trace.rows.iter().enumerate() {
+            let known = row.session.as_deref().and_then(|id| by_id.get(id).copied());
+            let due = known.map(|session| Due::FromStart(row.at.saturating_sub(starts[session])));
+            let turn = Turn {
+                prompt: trace.prompt(index),
+                reply: None,
+                due,
+            };
+            match known {
+                Some(session) => sessions[session].turns.push(turn),
+                None => {
+                    if let Some(id) = row.session.as_deref() {
+                        by_id.insert(id, sessions.len());
+                    }
+                    sessions.push(Session { turns: vec![turn] });
+                    starts.push(row.at);
+                }
+            }
+        }
+        let mut info = trace.info.clone();
+        info.source += &format!(", {} conversations", sessions.len());
+        let schedule = ReplaySchedule {
+            arrivals: starts,
+            last_due: trace.schedule().last_due,
+        };
         Conversations {
             sessions,
-            starts: Some(starts),
+            starts: Some(schedule),
             info,
             think_time: ThinkTime::Fixed(Duration::ZERO),
             recorded_replies: false,
@@ -605,6 +636,81 @@ mod tests {
 
     fn words() -> TokenCounter {
         TokenCounter::Words
+    }
+
+    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("trace");
+        std::fs::write(&path, text).expect("written");
+        (dir, path)
+    }
+
+    #[test]
+    fn trace_rows_that_share_a_session_id_are_one_conversation_due_from_its_start() {
+        use crate::remote::llm::Trace;
+        let (_dir, path) = file(concat!(
+            r#"{"timestamp": 100, "session_id": "a", "prompt": "one two"}"#,
+            "\n",
+            r#"{"timestamp": 110, "session_id": 7, "input_length": 3}"#,
+            "\n",
+            r#"{"timestamp": 150, "input_length": 2}"#,
+            "\n",
+            r#"{"timestamp": 400, "session_id": "a", "prompt": "three", "output_length": 5}"#,
+            "\n",
+            r#"{"timestamp": 420, "session_id": 7, "input_length": 1}"#,
+            "\n",
+        ));
+        let rows = Trace::jsonl(&path).speedup(2.0).read().expect("reads");
+        assert!(rows.has_sessions());
+        let made = Conversations::from_trace(rows);
+        let starts = made.starts.clone().expect("a trace's");
+        assert_eq!(
+            starts.arrivals,
+            [0, 5, 25].map(Duration::from_millis),
+            "each conversation starts at its first row"
+        );
+        assert_eq!(starts.last_due, Duration::from_millis(160), "its last turn");
+        let turns: Vec<Vec<(String, Option<Due>)>> = made
+            .sessions
+            .iter()
+            .map(|session| {
+                let turn = |turn: &Turn| (turn.prompt.text.clone(), turn.due);
+                session.turns.iter().map(turn).collect()
+            })
+            .collect();
+        assert_eq!(turns.len(), 3);
+        assert_eq!(turns[0][0], ("one two".into(), None));
+        assert_eq!(
+            turns[0][1],
+            (
+                "three".into(),
+                Some(Due::FromStart(Duration::from_millis(150)))
+            ),
+            "300 ms after its first turn, twice as fast"
+        );
+        assert_eq!(made.sessions[0].turns[1].prompt.max_tokens, Some(5));
+        assert_eq!(turns[1].len(), 2, "a number is an id too");
+        assert_eq!(
+            turns[1][1].1,
+            Some(Due::FromStart(Duration::from_millis(155)))
+        );
+        assert_eq!(
+            turns[2].len(),
+            1,
+            "a row without an id is a conversation of its own"
+        );
+        assert!(
+            made.info.source.contains("3 conversations"),
+            "{}",
+            made.info.source
+        );
+
+        let (_dir, path) = file("{\"timestamp\": 0, \"prompt\": \"x\", \"session_id\": [1]}\n");
+        let error = Trace::jsonl(&path).read().expect_err("refused").to_string();
+        assert!(error.contains(":1: `session_id` is [1]"), "{error}");
+        // A trace without ids stays a trace of single requests.
+        let (_dir, path) = file("{\"timestamp\": 0, \"prompt\": \"x\"}\n");
+        assert!(!Trace::jsonl(&path).read().expect("reads").has_sessions());
     }
 
     #[test]

@@ -9,14 +9,12 @@
 //! of long prompts needs no memory for their text (a multi-turn trace's turns are made before
 //! the run, as every conversation's are).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::prompt::{index_words, seeded_words, Prompt, PromptError};
-use super::sessions::{Conversations, Due, Session, Turn};
 use crate::results::PromptsInfo;
 
 /// A trace file's layout.
@@ -391,42 +389,6 @@ impl TraceRows {
         self.rows.iter().any(|row| row.session.is_some())
     }
 
-    /// The rows as conversations: the rows that share a `session_id` are one conversation's
-    /// turns in order (a row without one, a conversation of one turn), each conversation
-    /// starting at its first row's time and each later turn due at its own, counted from the
-    /// first's ([`Due::FromStart`]). Turns are made now, before the run.
-    pub fn into_conversations(self) -> Conversations {
-        let mut sessions: Vec<Session> = Vec::new();
-        let mut starts = Vec::new();
-        let mut by_id: HashMap<&str, usize> = HashMap::new();
-        for (index, row) in self.rows.iter().enumerate() {
-            let known = row.session.as_deref().and_then(|id| by_id.get(id).copied());
-            let due = known.map(|session| Due::FromStart(row.at.saturating_sub(starts[session])));
-            let turn = Turn {
-                prompt: self.prompt(index),
-                reply: None,
-                due,
-            };
-            match known {
-                Some(session) => sessions[session].turns.push(turn),
-                None => {
-                    if let Some(id) = row.session.as_deref() {
-                        by_id.insert(id, sessions.len());
-                    }
-                    sessions.push(Session { turns: vec![turn] });
-                    starts.push(row.at);
-                }
-            }
-        }
-        let mut info = self.info.clone();
-        info.source += &format!(", {} conversations", sessions.len());
-        let schedule = ReplaySchedule {
-            arrivals: starts,
-            last_due: self.rows.last().map_or(Duration::ZERO, |row| row.at),
-        };
-        Conversations::from_trace(sessions, schedule, info)
-    }
-
     /// Row `index`'s prompt: its text made now (the same every time), its length, its output
     /// length.
     pub fn prompt(&self, index: usize) -> Prompt {
@@ -604,73 +566,6 @@ mod tests {
         let rows = Trace::jsonl(&path).read().expect("reads");
         assert_eq!(rows.prompt(0).text, "hello there");
         assert_eq!(rows.prompt(1).input_tokens, 6);
-    }
-
-    #[test]
-    fn rows_that_share_a_session_id_are_one_conversation_due_from_its_start() {
-        let (_dir, path) = file(concat!(
-            r#"{"timestamp": 100, "session_id": "a", "prompt": "one two"}"#,
-            "\n",
-            r#"{"timestamp": 110, "session_id": 7, "input_length": 3}"#,
-            "\n",
-            r#"{"timestamp": 150, "input_length": 2}"#,
-            "\n",
-            r#"{"timestamp": 400, "session_id": "a", "prompt": "three", "output_length": 5}"#,
-            "\n",
-            r#"{"timestamp": 420, "session_id": 7, "input_length": 1}"#,
-            "\n",
-        ));
-        let rows = Trace::jsonl(&path).speedup(2.0).read().expect("reads");
-        assert!(rows.has_sessions());
-        let made = rows.into_conversations();
-        let starts = made.starts.clone().expect("a trace's");
-        assert_eq!(
-            starts.arrivals,
-            [0, 5, 25].map(Duration::from_millis),
-            "each conversation starts at its first row"
-        );
-        assert_eq!(starts.last_due, Duration::from_millis(160), "its last turn");
-        let turns: Vec<Vec<(String, Option<Due>)>> = made
-            .sessions
-            .iter()
-            .map(|session| {
-                let turn = |turn: &Turn| (turn.prompt.text.clone(), turn.due);
-                session.turns.iter().map(turn).collect()
-            })
-            .collect();
-        assert_eq!(turns.len(), 3);
-        assert_eq!(turns[0][0], ("one two".into(), None));
-        assert_eq!(
-            turns[0][1],
-            (
-                "three".into(),
-                Some(Due::FromStart(Duration::from_millis(150)))
-            ),
-            "300 ms after its first turn, twice as fast"
-        );
-        assert_eq!(made.sessions[0].turns[1].prompt.max_tokens, Some(5));
-        assert_eq!(turns[1].len(), 2, "a number is an id too");
-        assert_eq!(
-            turns[1][1].1,
-            Some(Due::FromStart(Duration::from_millis(155)))
-        );
-        assert_eq!(
-            turns[2].len(),
-            1,
-            "a row without an id is a conversation of its own"
-        );
-        assert!(
-            made.info.source.contains("3 conversations"),
-            "{}",
-            made.info.source
-        );
-
-        let (_dir, path) = file("{\"timestamp\": 0, \"prompt\": \"x\", \"session_id\": [1]}\n");
-        let error = Trace::jsonl(&path).read().expect_err("refused").to_string();
-        assert!(error.contains(":1: `session_id` is [1]"), "{error}");
-        // A trace without ids stays a trace of single requests.
-        let (_dir, path) = file("{\"timestamp\": 0, \"prompt\": \"x\"}\n");
-        assert!(!Trace::jsonl(&path).read().expect("reads").has_sessions());
     }
 
     #[test]
