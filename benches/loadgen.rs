@@ -118,10 +118,13 @@ fn main() {
     // tool runs, interleaved, so slow drift on a shared machine hits every tool alike.
     let only = std::env::var("LOADGEN_ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
+    // The main job (`cargo bench`, every section) runs each peer once, so it stays within its
+    // few minutes; a chosen section runs three rounds unless told.
+    let whole_run = only.is_empty();
     let rounds: usize = std::env::var("LOADGEN_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if full { 3 } else { 1 });
+        .unwrap_or(if full && !whole_run { 3 } else { 1 });
 
     // First, while the process is fresh: memory over a long run.
     if wanted("memory") {
@@ -194,7 +197,7 @@ fn main() {
     }
 
     if wanted("scaleout") {
-        scaleout::compare(&rest_url, seconds, full);
+        scaleout::compare(&rest_url, seconds, full, whole_run);
     }
 
     let _ = server.kill();

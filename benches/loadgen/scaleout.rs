@@ -75,15 +75,16 @@ pub fn worker(args: &[String]) {
 }
 
 /// Runs each total rate from 1, 2 and 4 worker processes against the server at `rest_url`
-/// (`full`; else, for `cargo test --benches`, one rate from 1 and 2).
-pub fn compare(rest_url: &str, seconds: u64, full: bool) {
+/// (`full`: 5,000 and 10,000/s, or 10,000/s alone in the main job's `whole_run`; else, for
+/// `cargo test --benches`, one rate from 1 and 2).
+pub fn compare(rest_url: &str, seconds: u64, full: bool, whole_run: bool) {
     println!(
         "== scale-out: one open-loop schedule (constant arrivals) from N worker processes, {seconds} s each"
     );
-    let (rates, splits): (&[f64], &[usize]) = if full {
-        (&[5_000.0, 10_000.0], &[1, 2, 4])
-    } else {
-        (&[5_000.0], &[1, 2])
+    let (rates, splits): (&[f64], &[usize]) = match (full, whole_run) {
+        (true, false) => (&[5_000.0, 10_000.0], &[1, 2, 4]),
+        (true, true) => (&[10_000.0], &[1, 2, 4]),
+        (false, _) => (&[5_000.0], &[1, 2]),
     };
     for &rate in rates {
         for &workers in splits {
