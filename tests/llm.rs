@@ -328,6 +328,20 @@ mod load {
         );
     }
 
+    /// Why a client for `endpoint` at `url` could not be built (it must not be).
+    fn refused<R: model_bench::remote::Request>(
+        runtime: &tokio::runtime::Runtime,
+        endpoint: &Endpoint<R>,
+        url: &str,
+    ) -> String {
+        match runtime.block_on(model_bench::remote::Client::connect(endpoint, url, |_| {
+            None
+        })) {
+            Ok(_) => panic!("a client for {url} was built; it should have been refused"),
+            Err(error) => error.to_string(),
+        }
+    }
+
     /// A server that answers every chat request with the same three-token stream on the
     /// connection it came on, keeping it open: chunked, its chunks cut mid-event and written
     /// apart, for even requests; with a `Content-Length` for odd ones. The very first answer
@@ -815,18 +829,9 @@ mod load {
         let busting = Endpoint::openai_chat("tiny")
             .sessions(three_turns())
             .cache_bust();
-        let error = runtime
-            .block_on(model_bench::remote::Client::connect(
-                &busting,
-                &server.url(),
-                |_| None,
-            ))
-            .err()
-            .expect("refused");
+        let error = refused(&runtime, &busting, &server.url());
         assert!(
-            error
-                .to_string()
-                .contains("`cache_bust` does not apply to sessions"),
+            error.contains("`cache_bust` does not apply to sessions"),
             "{error}"
         );
         let mixed = Endpoint::openai_chat("tiny").sessions(three_turns()).mix(
@@ -834,15 +839,8 @@ mod load {
             1.0,
             Endpoint::openai_chat("tiny"),
         );
-        let error = runtime
-            .block_on(model_bench::remote::Client::connect(
-                &mixed,
-                &server.url(),
-                |_| None,
-            ))
-            .err()
-            .expect("refused");
-        assert!(error.to_string().contains("cannot be in a mix"), "{error}");
+        let error = refused(&runtime, &mixed, &server.url());
+        assert!(error.contains("cannot be in a mix"), "{error}");
     }
 
     /// Replays `schedule`, checks that all `requests` were answered, and returns the figures
@@ -975,15 +973,7 @@ mod load {
         let endpoint = Endpoint::openai_chat("tiny")
             .trace(Trace::jsonl(&path))
             .sessions(three_turns());
-        let error = runtime
-            .block_on(model_bench::remote::Client::connect(
-                &endpoint,
-                "http://127.0.0.1:9",
-                |_| None,
-            ))
-            .err()
-            .expect("refused")
-            .to_string();
+        let error = refused(&runtime, &endpoint, "http://127.0.0.1:9");
         assert!(error.contains("`sessions` and `trace` both set"), "{error}");
     }
 
@@ -1090,15 +1080,7 @@ mod load {
         .unwrap();
         let runtime = runtime();
         let endpoint = Endpoint::openai_chat("tiny").prompts_file(&bad);
-        let error = runtime
-            .block_on(model_bench::remote::Client::connect(
-                &endpoint,
-                "http://127.0.0.1:9",
-                |_| None,
-            ))
-            .err()
-            .expect("a file that does not parse");
-        let message = error.to_string();
+        let message = refused(&runtime, &endpoint, "http://127.0.0.1:9");
         assert!(
             message.starts_with(&format!("{}:3:", bad.display())),
             "{message}"
@@ -1106,15 +1088,8 @@ mod load {
         assert!(message.contains("value"), "{message}");
 
         let endpoint = Endpoint::openai_chat("tiny").tokenizer(dir.path().join("none.json"));
-        let error = runtime
-            .block_on(model_bench::remote::Client::connect(
-                &endpoint,
-                "http://127.0.0.1:9",
-                |_| None,
-            ))
-            .err()
-            .expect("a missing tokenizer");
-        assert!(error.to_string().contains("none.json"), "{error}");
+        let error = refused(&runtime, &endpoint, "http://127.0.0.1:9");
+        assert!(error.contains("none.json"), "{error}");
     }
 
     #[test]

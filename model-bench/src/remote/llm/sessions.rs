@@ -638,15 +638,9 @@ mod tests {
         TokenCounter::Words
     }
 
-    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let path = dir.path().join("trace");
-        std::fs::write(&path, text).expect("written");
-        (dir, path)
-    }
-
     #[test]
     fn trace_rows_that_share_a_session_id_are_one_conversation_due_from_its_start() {
+        use crate::remote::llm::trace::tests::file;
         use crate::remote::llm::Trace;
         let (_dir, path) = file(concat!(
             r#"{"timestamp": 100, "session_id": "a", "prompt": "one two"}"#,

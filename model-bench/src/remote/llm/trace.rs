@@ -470,10 +470,11 @@ impl TraceInput {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    /// A temp file holding `text` (kept while the dir lives).
+    pub(crate) fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("trace");
         std::fs::write(&path, text).expect("written");
