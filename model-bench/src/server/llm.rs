@@ -1,6 +1,7 @@
 //! The reference LLM server: OpenAI-compatible `/v1/chat/completions` and `/v1/completions`
-//! streamed as server-sent events on a [`TokenScript`], plus `/v1/models` and `/health`, on an
-//! ephemeral 127.0.0.1 port and its own runtime. It generates no language: token `j` is the
+//! streamed as server-sent events on a [`TokenScript`], plus `/v1/models`, `/version`, `/health`
+//! and `/metrics` under vLLM's names (`llm_metrics.rs`), on an ephemeral 127.0.0.1 port and its
+//! own runtime. It generates no language: token `j` is the
 //! text `t{j} `, so every figure a client measures follows from the script.
 
 use std::convert::Infallible;
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 
 use super::error::ServerError;
+use super::llm_metrics::LlmMetrics;
 use super::prefix_cache::Blocks;
 use super::runtime::ServerRuntime;
 use crate::remote::llm::script::TokenScript;
@@ -42,6 +44,7 @@ struct Shared {
     started: Instant,
     /// The prefix cache's blocks, when the script has one.
     cache: Option<std::sync::Mutex<Blocks>>,
+    metrics: LlmMetrics,
 }
 
 impl LlmServer {
@@ -56,6 +59,7 @@ impl LlmServer {
                 cache: script
                     .prefix_cache
                     .map(|cache| std::sync::Mutex::new(Blocks::new(cache))),
+                metrics: LlmMetrics::new(model, script.kv_cache_tokens),
                 script,
                 started: Instant::now(),
             });
@@ -149,10 +153,22 @@ async fn handle(
         (Method::GET, "/health") => json_response(StatusCode::OK, json!({"status": "ok"})),
         (Method::GET, "/v1/models") => json_response(
             StatusCode::OK,
-            json!({"object": "list", "data": [
-                {"id": shared.model, "object": "model", "owned_by": "model-bench"}
-            ]}),
+            json!({"object": "list", "data": [{
+                "id": shared.model,
+                "object": "model",
+                "owned_by": "model-bench",
+                "max_model_len": shared.script.kv_cache_tokens,
+            }]}),
         ),
+        (Method::GET, "/version") => json_response(
+            StatusCode::OK,
+            json!({"version": env!("CARGO_PKG_VERSION")}),
+        ),
+        (Method::GET, "/metrics") => Response::builder()
+            .status(StatusCode::OK)
+            .header(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")
+            .body(ChannelBody::full(Bytes::from(shared.metrics.render())))
+            .unwrap_or_else(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "response")),
         (Method::POST, "/v1/chat/completions") => completion(shared, request, Kind::Chat).await,
         (Method::POST, "/v1/completions") => completion(shared, request, Kind::Text).await,
         (_, path) => error_response(StatusCode::NOT_FOUND, &format!("no route {path}")),
@@ -170,6 +186,7 @@ async fn completion(
     request: Request<Incoming>,
     kind: Kind,
 ) -> Response<ChannelBody> {
+    let arrived = Instant::now();
     let body = match http_body_util::Limited::new(request.into_body(), MAX_BODY)
         .collect()
         .await
@@ -225,7 +242,13 @@ async fn completion(
         report: include_usage,
     };
     let (sender, receiver) = mpsc::channel(64);
-    tokio::spawn(stream_tokens(shared, kind, output_tokens, prompt, sender));
+    tokio::spawn(stream_tokens(
+        shared,
+        kind,
+        output_tokens,
+        (prompt, arrived),
+        sender,
+    ));
     Response::builder()
         .status(StatusCode::OK)
         .header(http::header::CONTENT_TYPE, "text/event-stream")
@@ -266,15 +289,17 @@ fn prompt_words(request: &Value, kind: Kind) -> Vec<&str> {
     texts.into_iter().flat_map(str::split_whitespace).collect()
 }
 
-/// Sends one stream on the script's schedule; stops when the client hangs up.
+/// Sends one stream on the script's schedule; stops when the client hangs up. The request
+/// arrived at `arrived`; the metrics follow it from then.
 async fn stream_tokens(
     shared: Arc<Shared>,
     kind: Kind,
     output_tokens: u32,
-    prompt: PromptTokens,
+    (prompt, arrived): (PromptTokens, Instant),
     sender: mpsc::Sender<Bytes>,
 ) {
     let script = &shared.script;
+    let mut metrics = shared.metrics.arrived(prompt.total, prompt.cached);
     // Queued behind the capacity: the schedule starts when a slot is free.
     let _slot = match &shared.slots {
         Some(slots) => match slots.acquire().await {
@@ -284,6 +309,8 @@ async fn stream_tokens(
         None => None,
     };
     let start = Instant::now();
+    metrics.started(start - arrived);
+    let (mut first_chunk, mut last_chunk): (Option<Instant>, Option<Instant>) = (None, None);
     let send = |event: String| {
         let sender = sender.clone();
         async move { sender.send(Bytes::from(event)).await.is_ok() }
@@ -336,6 +363,13 @@ async fn stream_tokens(
         if !send(data(&chunk_json(kind, &shared.model, content, None, None))).await {
             return;
         }
+        let left = Instant::now();
+        metrics.chunk(u64::from(chunk.tokens), last_chunk.map(|last| left - last));
+        if first_chunk.is_none() {
+            metrics.first_token(left - arrived, left - start);
+            first_chunk = Some(left);
+        }
+        last_chunk = Some(left);
         if let Some(every) = script.keep_alive_every.filter(|every| *every > 0) {
             if (index as u32 + 1) % every == 0 && !send(": keep-alive\n\n".to_owned()).await {
                 return;
@@ -391,7 +425,14 @@ async fn stream_tokens(
             return;
         }
     }
-    send("data: [DONE]\n\n".to_owned()).await;
+    if send("data: [DONE]\n\n".to_owned()).await {
+        let end = Instant::now();
+        metrics.finished(
+            end - arrived,
+            end - first_chunk.unwrap_or(start),
+            end - start,
+        );
+    }
 }
 
 /// The error event the script sends after `chunks` text chunks, in OpenAI's error shape.

@@ -6,6 +6,7 @@
 mod error;
 mod grpc;
 mod llm;
+mod llm_metrics;
 mod models;
 mod prefix_cache;
 mod rest;

@@ -78,12 +78,16 @@ pub struct TokenScript {
     /// Streams generated at once; later requests wait for a slot (their TTFT includes the
     /// wait). `None`: no limit.
     pub capacity: Option<usize>,
+    /// The KV cache's size in tokens: `vllm:kv_cache_usage_perc` on the server's `/metrics` is
+    /// the tokens its running requests hold (each its prompt and what it generated so far)
+    /// over this; also the `max_model_len` its `/v1/models` lists.
+    pub kv_cache_tokens: u32,
 }
 
 impl Default for TokenScript {
     /// 20 ms to the first token (no prefill time, no prefix cache), 2 ms per token, one token
     /// per chunk, 32 tokens, no thinking, a role-only chunk, usage when asked, no stalls, no
-    /// limit.
+    /// limit, a KV cache of 16,384 tokens.
     fn default() -> Self {
         TokenScript {
             ttft: Duration::from_millis(20),
@@ -100,6 +104,7 @@ impl Default for TokenScript {
             truncate_after_chunks: None,
             stall: None,
             capacity: None,
+            kv_cache_tokens: 16_384,
         }
     }
 }
