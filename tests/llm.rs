@@ -1127,3 +1127,209 @@ mod load {
         assert!(why.contains("under the 90.0 % target"), "{why}");
     }
 }
+
+/// The reference server's `/metrics` under vLLM's names, read beside a load point by the same
+/// watch a bench uses: the server's state, where TTFT went and the agreement with the client,
+/// each against the value its script and capacity make.
+mod server_state {
+    use super::common::{connect, runtime};
+    use super::*;
+    use model_bench::remote::watch::Watch;
+    use model_bench::remote::{Endpoint, LoadPlan};
+    use model_bench::results::LoadPoint;
+
+    /// Two slots, four requests kept in flight: two run, two wait. A request holds its slot for
+    /// 40 ms to its first token and 7 × 2 ms more (8 tokens), 54 ms in all, so each waits about
+    /// one such turn for its slot.
+    fn point(metrics_url: Option<&str>) -> LoadPoint {
+        let script = TokenScript {
+            ttft: ms(40),
+            itl: ms(2),
+            capacity: Some(2),
+            kv_cache_tokens: 100,
+            ..TokenScript::default()
+        };
+        let server = LlmServer::start("tiny", script).unwrap();
+        let runtime = runtime();
+        let endpoint = Endpoint::openai_chat("tiny").max_tokens(8);
+        let client = connect(&runtime, &endpoint, &server.url());
+        let url = metrics_url.map_or_else(|| format!("{}/metrics", server.url()), str::to_owned);
+        let watch = Watch::new(&endpoint.into_any(), None, Some(url), false).unwrap();
+        let plan = LoadPlan::closed(4, Duration::from_secs(10))
+            .warm_up(ms(300))
+            .max_requests(80)
+            .series_step(ms(50));
+        watch.run(&runtime, &client, &plan).point(None)
+    }
+
+    #[test]
+    fn waiting_queue_time_and_the_ttft_breakdown_follow_from_the_schedule() {
+        let point = point(None);
+        assert_eq!(point.stats.errors, 0, "{:?}", point.stats.first_errors);
+        let state = point.server_state.expect("the reference server's state");
+        assert_eq!(state.server, "vLLM");
+        assert!(state.notes.is_empty(), "{:?}", state.notes);
+        let (running, waiting) = (state.running.unwrap(), state.waiting.unwrap());
+        assert_eq!((running.max, waiting.max), (2.0, 2.0), "{state:?}");
+        // Between a request's end and its client's next one, a slot is briefly free.
+        assert!(running.mean > 1.7 && waiting.mean > 1.5, "{state:?}");
+        // Two running requests hold their 7-word prompts and up to 8 tokens each, of 100.
+        let kv = state.kv_cache_usage.unwrap();
+        assert!(kv.max <= 0.30 && kv.mean >= 0.14, "{kv:?}");
+        let time = |part: &str| {
+            state
+                .times
+                .iter()
+                .find(|t| t.part == part)
+                .unwrap_or_else(|| panic!("no {part} in {:?}", state.times))
+        };
+        let (queue, prefill, ttft) = (time("queue"), time("prefill"), time("ttft"));
+        let served = 54.0 * MS as f64;
+        assert!(
+            queue.mean_ns > served - 2.0 * MS as f64 && queue.mean_ns < served + 10.0 * MS as f64,
+            "{queue:?}"
+        );
+        assert!(
+            prefill.mean_ns >= 40.0 * MS as f64 && prefill.mean_ns < 43.0 * MS as f64,
+            "{prefill:?}"
+        );
+        // vLLM's TTFT buckets around 94 ms: 80 and 100 ms.
+        let p90 = ttft.p90_ns.unwrap();
+        assert!(
+            p90 > 80.0 * MS as f64 && p90 <= 100.0 * MS as f64,
+            "{ttft:?}"
+        );
+        assert_eq!(state.sources["waiting"], "vllm:num_requests_waiting");
+        assert_eq!(state.sources["queue"], "vllm:request_queue_time_seconds");
+
+        // Where TTFT went: the queue and the prefill are measured, the server's other time is
+        // nothing here (its TTFT is its queue plus its prefill), and the rest is the loopback
+        // and the client's parse: a few milliseconds at most. The parts add up to the client's
+        // mean by construction, so the test is that each lands where the schedule puts it.
+        let breakdown = state.ttft_breakdown.as_ref().unwrap();
+        let part = |name: &str| {
+            breakdown
+                .parts
+                .iter()
+                .find(|p| p.name.starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} in {breakdown:?}"))
+        };
+        assert_eq!(part("server queue").mean_ns, queue.mean_ns);
+        assert_eq!(part("server prefill").mean_ns, prefill.mean_ns);
+        assert!(
+            part("server, other").mean_ns.abs() < 0.5 * MS as f64,
+            "{breakdown:?}"
+        );
+        let outside = part("outside the server");
+        assert_eq!(outside.kind, "remainder");
+        assert!(
+            outside.mean_ns > -2.0 * MS as f64 && outside.mean_ns < 5.0 * MS as f64,
+            "{breakdown:?}"
+        );
+        let sum: f64 = breakdown.parts.iter().map(|p| p.mean_ns).sum();
+        assert!(
+            (sum - breakdown.client_mean_ns).abs() < 1.0,
+            "{breakdown:?}"
+        );
+        assert!(breakdown.not_exported.is_empty(), "{breakdown:?}");
+        // The last chunk is due 40 + 7 × 2 ms after the slot: prefill and decode are that turn.
+        let e2e = state.e2e_breakdown.as_ref().unwrap();
+        let decode = e2e
+            .parts
+            .iter()
+            .find(|p| p.name == "server decode")
+            .unwrap();
+        let turn = prefill.mean_ns + decode.mean_ns;
+        assert!(turn >= served && turn < served + 3.0 * MS as f64, "{e2e:?}");
+
+        // The server counted the client's requests and its TTFT.
+        for check in &state.agreement {
+            assert!(check.agrees, "{check:?}");
+        }
+        let figures: Vec<&str> = state.agreement.iter().map(|a| a.figure.as_str()).collect();
+        assert_eq!(figures, ["requests", "ttft_mean_ns"]);
+        // No GPU here: energy says so.
+        let energy = point.energy.unwrap();
+        assert!(energy.joules_per_output_token.is_none(), "{energy:?}");
+        assert!(energy.note.unwrap().contains("not measured"));
+    }
+
+    /// Metrics of another replica (one that served none of these requests): the request counts
+    /// disagree, and the note says what that points to.
+    #[test]
+    fn another_replicas_metrics_disagree_with_the_client() {
+        let idle = LlmServer::start("tiny", TokenScript::default()).unwrap();
+        let point = point(Some(&format!("{}/metrics", idle.url())));
+        let state = point.server_state.expect("the idle server's state");
+        let requests = &state.agreement[0];
+        assert_eq!(requests.figure, "requests");
+        assert_eq!(
+            (requests.server, requests.client),
+            (0.0, 80.0),
+            "{requests:?}"
+        );
+        assert!(!requests.agrees);
+        assert!(
+            requests
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("another replica's"),
+            "{requests:?}"
+        );
+        // It served nothing: no time of its own to cut the client's TTFT with.
+        assert!(state.times.is_empty(), "{:?}", state.times);
+        let breakdown = state.ttft_breakdown.unwrap();
+        assert_eq!(breakdown.not_exported.len(), 3, "{breakdown:?}");
+    }
+
+    #[test]
+    fn a_metrics_url_that_is_down_or_answers_html_is_a_note_and_the_load_runs() {
+        let html = TcpListenerServer::html();
+        for (url, expected) in [
+            (
+                "http://127.0.0.1:9/metrics".to_string(),
+                "GET http://127.0.0.1:9/metrics",
+            ),
+            (html.url(), "not Prometheus's text format"),
+        ] {
+            let point = point(Some(&url));
+            assert_eq!(point.stats.errors, 0, "{:?}", point.stats.first_errors);
+            assert_eq!(point.stats.ok, 80);
+            assert!(point.server_state.is_none());
+            let note = point.metrics_note.unwrap_or_default();
+            assert!(note.contains(expected), "{url}: {note}");
+        }
+    }
+
+    /// A server that answers every request with an HTML page.
+    struct TcpListenerServer {
+        address: std::net::SocketAddr,
+    }
+
+    impl TcpListenerServer {
+        fn html() -> Self {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let address = listener.local_addr().unwrap();
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { continue };
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let body = "<html><body>metrics</body></html>";
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                         Connection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            });
+            TcpListenerServer { address }
+        }
+
+        fn url(&self) -> String {
+            format!("http://{}/metrics", self.address)
+        }
+    }
+}

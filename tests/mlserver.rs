@@ -349,7 +349,8 @@ fn clients_and_load_generator_against_a_real_mlserver() {
         let stats = run(&rt, &client, &plan);
         let metrics = rt
             .block_on(scraper.finish())
-            .unwrap_or_else(|e| panic!("{protocol}: MLServer's metrics: {e}"));
+            .unwrap_or_else(|e| panic!("{protocol}: MLServer's metrics: {e}"))
+            .metrics;
         assert_eq!(stats.errors, 0, "{protocol}: {:?}", stats.first_errors);
         assert_eq!(stats.requests, 200, "{protocol}: {stats:?}");
         assert_eq!(stats.ok, stats.requests, "{protocol}: {stats:?}");

@@ -181,7 +181,7 @@ fn prometheus_metrics_count_the_requests_and_see_them_inside_the_server() {
         .expect("an HTTP client for the scraper");
     let plan = LoadPlan::closed(4, Duration::from_secs(10)).max_requests(150);
     let stats = run(&runtime, &client, &plan);
-    let metrics = runtime.block_on(scraper.finish()).unwrap();
+    let metrics = runtime.block_on(scraper.finish()).unwrap().metrics;
     assert_eq!(stats.errors, 0, "{:?}", stats.first_errors);
     assert_eq!(stats.ok, 150);
     assert_eq!(metrics.failed_scrapes, 0, "{metrics:?}");

@@ -185,6 +185,9 @@ pub enum AdviceKind {
     Memory,
     /// A device-timed point in more than half of whose samples the device waited for the host.
     LaunchBound,
+    /// What held an LLM server back, from its own metrics: a full KV cache, preemptions, a
+    /// queue with memory to spare, or time outside the server.
+    Saturation,
 }
 
 /// One piece of advice read off the results, with the figures behind it.

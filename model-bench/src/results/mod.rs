@@ -8,6 +8,7 @@ pub mod percentiles;
 pub mod protocol;
 pub mod resources;
 pub mod scaleout;
+pub mod server_state;
 pub mod setup;
 pub mod stream;
 
@@ -18,6 +19,9 @@ pub use percentiles::{Percentiles, SpectrumPoint};
 pub use protocol::Protocol;
 pub use resources::*;
 pub use scaleout::{ScaleoutInfo, ScaleoutPoint, WorkerRow};
+pub use server_state::{
+    Agreement, Energy, Level, ServerState, ServerTime, StateSample, TimeBreakdown, TimePart,
+};
 pub use setup::{ChangeKind, Setup, SetupChange};
 pub use stream::{
     Goodput, PrefixCacheStats, PromptsInfo, ReasoningStats, SessionStats, Slo, StreamStats,

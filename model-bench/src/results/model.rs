@@ -9,6 +9,7 @@ use super::env::Environment;
 use super::figures::{Breakdown, ColdSummary, Recommendation, SweepSummary, Validity, Verdict};
 use super::percentiles::{Percentiles, SpectrumPoint};
 use super::resources::{GpuUsage, ProcessUsage, SoakMemory};
+use super::server_state::{Energy, ServerState};
 use super::stream::{PromptsInfo, StreamStats};
 
 /// Bumped on any change a reader of an older file would misread.
@@ -413,6 +414,13 @@ pub struct LoadPoint {
     /// Why there are no metrics (the URL did not answer, or not in Prometheus's text format).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_note: Option<String>,
+    /// An LLM server's state during the load, read by name from `metrics` (vLLM, SGLang, TGI,
+    /// llama.cpp, Dynamo), with where the point's TTFT went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_state: Option<ServerState>,
+    /// A token-stream point's GPU energy per output token (or why it was not measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<Energy>,
     /// This machine's GPUs during the run (NVML), when the server runs here (the reference
     /// server, or a URL on loopback).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -101,10 +101,11 @@ impl RemoteContext {
                 let url = self.llm_server(endpoint.name(), script)?.url();
                 Ok(Resolved {
                     display: url.clone(),
+                    // vLLM's names, with values that follow from the script.
+                    metrics: Some(format!("{url}/metrics")),
                     url,
                     server: ServerKind::Reference,
                     stats_base: None,
-                    metrics: None,
                 })
             }
             Reference::V2(config) => {
@@ -649,17 +650,16 @@ struct Resolved {
 }
 
 /// The server's and the model's own metadata, once per bench, as facts (`server.name`,
-/// `server.version`, `server.extensions`, `server.model.platform`, `server.model.versions`). The
-/// V2 protocol requires both routes, but a server without them can still be measured: that is a
-/// fact with the error's class (not its message, which names a port that changes between runs),
-/// and a note on stderr.
+/// `server.version`, `server.extensions`, `server.model.platform` — an OpenAI-compatible
+/// model's owner —, `server.model.versions`, `server.model.context_length`). The V2 protocol
+/// requires both routes, but a server without them can still be measured: that is a fact with
+/// the error's class (not its message, which names a port that changes between runs), and a
+/// note on stderr.
 fn record_server_facts(runtime: &tokio::runtime::Runtime, client: &Client, key: &str) {
     use crate::facts::record;
-    // Neither a plain POST nor an OpenAI-compatible server has V2's metadata routes.
-    if matches!(
-        client.protocol(),
-        Protocol::HttpPost | Protocol::OpenAiChat | Protocol::OpenAiCompletions
-    ) {
+    // A plain POST has no metadata routes; an OpenAI-compatible server has its kind's
+    // (`/version`, `/info`, `/props`) and `/v1/models`.
+    if client.protocol() == Protocol::HttpPost {
         return;
     }
     let unavailable = |whose: &str, fact: &str, error: crate::remote::error::RequestError| {
@@ -683,6 +683,9 @@ fn record_server_facts(runtime: &tokio::runtime::Runtime, client: &Client, key: 
             }
             if !model.versions.is_empty() {
                 record("server.model.versions", &model.versions.join(", "));
+            }
+            if let Some(length) = model.context_length {
+                record("server.model.context_length", &length.to_string());
             }
         }
         Err(error) => unavailable("model", "server.model.metadata", error),

@@ -88,6 +88,16 @@ pub fn merge_run(dirs: &[PathBuf]) -> Result<MergedRun, ToolError> {
             load.stats = merge.tally.stats();
             // The workers' own processes are not the run's.
             load.processes.clear();
+            // The server's state is the whole run's (every worker read the same server); where
+            // its time went and whether it agrees are judged again against the merged figures,
+            // and the energy per token on the merged token rate.
+            if let Some(state) = load.server_state.as_mut() {
+                crate::remote::watch::server_state::breakdown::complete(state, &load.stats);
+            }
+            if let Some(energy) = load.energy.as_mut() {
+                let tokens_per_s = load.stats.stream.as_ref().map(|s| s.output_tokens_per_s);
+                energy.rescale(tokens_per_s);
+            }
             // A merged point has no criterion samples: its mean and median are exact.
             point.estimates = Estimates::from_latency(&load.stats);
             point.sample = SampleInfo::none();

@@ -194,6 +194,7 @@ impl Tonic {
             platform: response.platform,
             inputs: convert(response.inputs),
             outputs: convert(response.outputs),
+            context_length: None,
         })
     }
 

@@ -458,7 +458,7 @@ impl OpenAi {
         }
     }
 
-    async fn models(&self) -> Result<Vec<(String, String)>, RequestError> {
+    async fn models(&self) -> Result<Vec<ListedModel>, RequestError> {
         let url = format!("{}/v1/models", self.pool.target().base_url);
         let value = self.pool.get_json(&url).await?;
         let models = value
@@ -476,20 +476,23 @@ impl OpenAi {
                     .and_then(|owner| owner.as_str())
                     .unwrap_or("")
                     .to_owned();
-                Some((id, owner))
+                let context = ["/max_model_len", "/meta/n_ctx_train"]
+                    .iter()
+                    .find_map(|pointer| model.pointer(pointer)?.as_u64());
+                Some(ListedModel { id, owner, context })
             })
             .collect())
     }
 
-    async fn listed_model(&self) -> Result<(String, String), RequestError> {
+    async fn listed_model(&self) -> Result<ListedModel, RequestError> {
         let wanted = &self.pool.target().model;
         let models = self.models().await?;
         models
             .iter()
-            .find(|(id, _)| id == wanted)
+            .find(|model| &model.id == wanted)
             .cloned()
             .ok_or_else(|| {
-                let listed: Vec<&str> = models.iter().map(|(id, _)| id.as_str()).collect();
+                let listed: Vec<&str> = models.iter().map(|model| model.id.as_str()).collect();
                 RequestError::new(
                     ErrorClass::Decode,
                     format!(
@@ -579,25 +582,81 @@ impl Transport for OpenAi {
 
     fn metadata(&self) -> BoxFuture<'_, Result<ModelMetadata, RequestError>> {
         Box::pin(async move {
-            let (name, owner) = self.listed_model().await?;
+            let model = self.listed_model().await?;
             Ok(ModelMetadata {
-                name,
+                name: model.id,
                 versions: Vec::new(),
-                platform: owner,
+                platform: model.owner,
                 inputs: Vec::new(),
                 outputs: Vec::new(),
+                context_length: model.context,
             })
         })
     }
 
+    /// The server's name and version from the route its kind answers: vLLM's and SGLang's
+    /// `/version` (the name from the model's `owned_by`), TGI's `/info`, llama.cpp's `/props`.
     fn server_metadata(&self) -> BoxFuture<'_, Result<ServerMetadata, RequestError>> {
         Box::pin(async move {
-            Err(RequestError::new(
-                ErrorClass::Decode,
-                "OpenAI-compatible servers have no server metadata route",
-            ))
+            let base = &self.pool.target().base_url;
+            let text = |value: &serde_json::Value, pointer: &str| {
+                value
+                    .pointer(pointer)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let mut last_error = None;
+            for route in ["/version", "/info", "/props"] {
+                let value = match self.pool.get_json(&format!("{base}{route}")).await {
+                    Ok(value) => value,
+                    Err(error) => {
+                        last_error = Some(error);
+                        continue;
+                    }
+                };
+                let (name, version) = match route {
+                    "/version" => {
+                        let owner = self
+                            .listed_model()
+                            .await
+                            .map(|m| m.owner)
+                            .unwrap_or_default();
+                        let name = match owner.as_str() {
+                            "vllm" => "vLLM".to_string(),
+                            "sglang" => "SGLang".to_string(),
+                            "model-bench" => "model-bench reference LLM server".to_string(),
+                            "" => "unknown (answers /version)".to_string(),
+                            other => other.to_string(),
+                        };
+                        (name, text(&value, "/version"))
+                    }
+                    "/info" => (
+                        "text-generation-inference".to_string(),
+                        text(&value, "/version"),
+                    ),
+                    _ => ("llama.cpp".to_string(), text(&value, "/build_info")),
+                };
+                return Ok(ServerMetadata {
+                    name,
+                    version,
+                    extensions: Vec::new(),
+                });
+            }
+            Err(last_error.unwrap_or_else(|| {
+                RequestError::new(ErrorClass::Decode, "no server metadata route answered")
+            }))
         })
     }
+}
+
+/// A model as `/v1/models` lists it.
+#[derive(Debug, Clone)]
+struct ListedModel {
+    id: String,
+    owner: String,
+    /// `max_model_len` (vLLM, SGLang) or `meta.n_ctx_train` (llama.cpp).
+    context: Option<u64>,
 }
 
 /// How one stream is followed: from its send, with its first-token deadline.

@@ -306,6 +306,7 @@ impl RestPool {
             platform: text(&value, "platform"),
             inputs: tensors("inputs")?,
             outputs: tensors("outputs")?,
+            context_length: None,
         })
     }
 }

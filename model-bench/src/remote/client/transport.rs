@@ -76,6 +76,9 @@ pub struct ModelMetadata {
     pub inputs: Vec<TensorInfo>,
     /// The model's output tensors.
     pub outputs: Vec<TensorInfo>,
+    /// The longest sequence the model takes, in tokens, where the server lists it (vLLM's
+    /// `max_model_len`, llama.cpp's `meta.n_ctx_train`).
+    pub context_length: Option<u64>,
 }
 
 /// The server's own metadata (`GET /v2` or gRPC `ServerMetadata`).

@@ -1,10 +1,12 @@
 //! What runs beside a load point, and the point it makes: the client's and the server's
 //! processes sampled (`resources::process`), a local server's GPUs read (`resources::nvml`), the
-//! server's Prometheus metrics scraped (`prometheus.rs`) and its statistics read before and after
-//! (`server_stats.rs`). [`Watch::run`] runs one plan with all of them; [`WatchedRun::point`]
+//! server's Prometheus metrics scraped (`prometheus.rs`) — an LLM server's read by name into its
+//! state, where TTFT went and the energy per token (`server_state/`) — and its statistics read
+//! before and after (`server_stats.rs`). [`Watch::run`] runs one plan with all of them; [`WatchedRun::point`]
 //! builds the [`LoadPoint`] once, from the run's statistics and these readings.
 
 pub mod prometheus;
+pub mod server_state;
 pub mod server_stats;
 
 use std::sync::Arc;
@@ -15,8 +17,8 @@ use crate::remote::load::{self, LoadMode, LoadPlan, LoadRun};
 use crate::resources::nvml::GpuSampler;
 use crate::resources::process::{self, MemoryTrace, ProcessSampler, Watched};
 use crate::results::{
-    GpuUsage, LoadPoint, LoadStats, LoopKind, ProcessUsage, ServerBreakdown, ServerMetrics,
-    Validity,
+    GpuInfo, GpuUsage, LoadPoint, LoadStats, LoopKind, ProcessUsage, ServerBreakdown,
+    ServerMetrics, ServerState, Validity,
 };
 
 /// Everything watched beside a bench's load points: its processes and where its server's
@@ -60,8 +62,8 @@ impl Watch {
             Ok(runtime.block_on(prometheus::Scraper::start_with(
                 http,
                 url,
-                plan.warm_up,
-                plan.series_step,
+                (plan.warm_up, plan.series_step),
+                server_state::names::is_catalogued_histogram,
             )))
         });
         let gpu_sampler = stats.local.then(GpuSampler::start);
@@ -78,7 +80,11 @@ impl Watch {
         }
         if let Some(scraper) = scraper {
             match scraper.and_then(|scraper| runtime.block_on(scraper.finish())) {
-                Ok(metrics) => readings.metrics = Some(metrics),
+                Ok(scraped) => {
+                    readings.server_state =
+                        server_state::read(&scraped.readings, scraped.window_start_s);
+                    readings.metrics = Some(scraped.metrics);
+                }
                 Err(note) => readings.metrics_note = Some(note),
             }
         }
@@ -91,6 +97,7 @@ impl Watch {
             Ok(breakdown) => readings.server = Some(breakdown),
             Err(note) => readings.server_note = Some(note),
         }
+        readings.gpu_names = stats.gpu_names.clone();
         WatchedRun {
             mode: plan.mode,
             run,
@@ -108,8 +115,10 @@ struct Readings {
     server_note: Option<String>,
     metrics: Option<ServerMetrics>,
     metrics_note: Option<String>,
+    server_state: Option<ServerState>,
     gpu: Vec<GpuUsage>,
     gpu_note: Option<String>,
+    gpu_names: Vec<GpuInfo>,
 }
 
 /// One watched run: the load run, the watched processes' memory traces, and what was read beside
@@ -140,21 +149,30 @@ impl WatchedRun {
             server_note,
             metrics,
             metrics_note,
+            mut server_state,
             gpu,
             gpu_note,
+            gpu_names,
         } = self.readings;
+        let stats = self.run.stats;
+        if let Some(state) = &mut server_state {
+            server_state::breakdown::complete(state, &stats);
+        }
+        let energy = server_state::energy::energy(&stats, &gpu, &gpu_names, metrics.as_ref());
         LoadPoint {
             mode,
             concurrency,
             target_rate,
             arrival,
-            stats: self.run.stats,
+            stats,
             validity,
             processes,
             server,
             server_note,
             metrics,
             metrics_note,
+            server_state,
+            energy,
             gpu,
             gpu_note,
             mix: self.run.mix,
@@ -208,6 +226,8 @@ struct ServerStats {
     metrics_url: Option<String>,
     /// The server runs here: this machine's GPUs are its GPUs.
     local: bool,
+    /// This machine's GPUs' names, for a server here (read once).
+    gpu_names: Vec<GpuInfo>,
 }
 
 enum StatsRoute {
@@ -246,6 +266,13 @@ impl ServerStats {
             route,
             metrics_url,
             local,
+            gpu_names: if local {
+                crate::resources::gpu::describe()
+                    .map(|environment| environment.gpus)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            },
         }
     }
 

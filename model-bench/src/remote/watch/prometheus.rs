@@ -1,8 +1,9 @@
 //! A server's Prometheus metrics during a load point: the metrics URL scraped from the start of
 //! the measurement window every interval until the run ends, the text exposition format parsed
 //! with `prometheus-parse`, and each gauge and counter series summarised (min, mean, max; a
-//! counter's rate). A URL that does not answer, or answers with something else, is a note, never
-//! a failed point.
+//! counter's rate). The buckets of the histograms the caller asks for are kept, reading by
+//! reading, beside the samples (`server_state/` reads an LLM server's from them). A URL that does
+//! not answer, or answers with something else, is a note, never a failed point.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -44,59 +45,149 @@ pub struct Sampled {
     pub value: f64,
 }
 
-/// The gauge and counter samples of a text exposition. Histogram and summary buckets are left
-/// out (their `_count` and `_sum` are kept as counters), as are OpenMetrics' `_created`
-/// timestamps. A sample with no `# TYPE` (prometheus-parse types a counter declared as `x` and
-/// written as `x_total` this way) counts as a counter by the usual suffixes, else as a gauge.
-pub fn parse(text: &str) -> Result<Vec<Sampled>, String> {
-    let lines = text.lines().map(|line| Ok(line.to_string()));
+/// One histogram series' cumulative buckets in one scrape: (upper bound, count), ascending, the
+/// last `+Inf`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buckets {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub buckets: Vec<(f64, f64)>,
+}
+
+/// What one scrape read: its gauge and counter samples, and the buckets of the histograms kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exposition {
+    pub samples: Vec<Sampled>,
+    pub histograms: Vec<Buckets>,
+}
+
+/// Which histograms' buckets to keep, by metric name (every other histogram keeps only its
+/// `_count` and `_sum`).
+pub type KeepHistogram = fn(&str) -> bool;
+
+/// The gauge and counter samples of a text exposition, and the buckets of the histograms `keep`
+/// names. Other histograms' and summaries' buckets are left out (their `_count` and `_sum` are
+/// kept as counters), as are OpenMetrics' `_created` timestamps. A sample with no `# TYPE`
+/// (prometheus-parse types a counter declared as `x` and written as `x_total` this way) counts
+/// as a counter by the usual suffixes, else as a gauge; an untyped `_bucket` with an `le` label
+/// is a histogram's bucket all the same.
+pub fn parse(text: &str, keep: KeepHistogram) -> Result<Exposition, String> {
+    // prometheus-parse reads a metric name as `\w+`, which leaves out the colons the format
+    // allows and vLLM's, SGLang's and llama.cpp's names carry (`vllm:num_requests_running`):
+    // each colon goes in as a letter `\w` matches and comes back out of every name and label.
+    let lines = text
+        .lines()
+        .map(|line| Ok(line.replace(':', COLON_STAND_IN)));
     let scrape = Scrape::parse(lines).map_err(|e| format!("unreadable metrics text: {e}"))?;
-    let sampled: Vec<Sampled> = scrape
-        .samples
-        .into_iter()
-        .filter_map(|sample| {
-            let (kind, value) = match sample.value {
-                Value::Counter(value) => (Kind::Counter, value),
-                Value::Gauge(value) => (Kind::Gauge, value),
-                Value::Untyped(value) => {
-                    if sample.metric.ends_with("_created") {
-                        return None;
+    let restore = |text: &str| text.replace(COLON_STAND_IN, ":");
+    let mut exposition = Exposition::default();
+    let mut untyped_buckets: BTreeMap<SeriesKey, Vec<(f64, f64)>> = BTreeMap::new();
+    for mut sample in scrape.samples {
+        // OpenMetrics' creation timestamps (Python's client types them as gauges).
+        if sample.metric.ends_with("_created") {
+            continue;
+        }
+        sample.metric = restore(&sample.metric);
+        let labels: BTreeMap<String, String> = sample
+            .labels
+            .iter()
+            .map(|(k, v)| (restore(k), restore(v)))
+            .collect();
+        let (kind, value) = match sample.value {
+            Value::Counter(value) => (Kind::Counter, value),
+            Value::Gauge(value) => (Kind::Gauge, value),
+            Value::Untyped(value) => {
+                if let (Some(base), Some(bound)) =
+                    (sample.metric.strip_suffix("_bucket"), labels.get("le"))
+                {
+                    if keep(base) {
+                        let bound = parse_bound(bound);
+                        let mut labels = labels.clone();
+                        labels.remove("le");
+                        if let Some(bound) = bound.filter(|_| value.is_finite()) {
+                            untyped_buckets
+                                .entry((base.to_owned(), labels))
+                                .or_default()
+                                .push((bound, value));
+                        }
                     }
-                    let counter = ["_total", "_count", "_sum"]
-                        .iter()
-                        .any(|suffix| sample.metric.ends_with(suffix));
-                    let kind = if counter { Kind::Counter } else { Kind::Gauge };
-                    (kind, value)
+                    continue;
                 }
-                Value::Histogram(_) | Value::Summary(_) => return None,
-            };
-            value.is_finite().then(|| Sampled {
-                name: sample.metric,
-                labels: sample
-                    .labels
+                let counter = ["_total", "_count", "_sum"]
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                    .any(|suffix| sample.metric.ends_with(suffix));
+                let kind = if counter { Kind::Counter } else { Kind::Gauge };
+                (kind, value)
+            }
+            Value::Histogram(buckets) => {
+                if keep(&sample.metric) {
+                    let buckets: Vec<(f64, f64)> = buckets
+                        .iter()
+                        .map(|b| (b.less_than, b.count))
+                        .filter(|(_, count)| count.is_finite())
+                        .collect();
+                    exposition.histograms.push(Buckets {
+                        name: sample.metric,
+                        labels,
+                        buckets,
+                    });
+                }
+                continue;
+            }
+            Value::Summary(_) => continue,
+        };
+        if value.is_finite() {
+            exposition.samples.push(Sampled {
+                name: sample.metric,
+                labels,
                 kind,
                 value,
-            })
-        })
-        .collect();
-    if sampled.is_empty() {
+            });
+        }
+    }
+    for ((name, labels), mut buckets) in untyped_buckets {
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        exposition.histograms.push(Buckets {
+            name,
+            labels,
+            buckets,
+        });
+    }
+    for histogram in &mut exposition.histograms {
+        histogram.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    if exposition.samples.is_empty() && exposition.histograms.is_empty() {
         return Err(
             "the answer holds no Prometheus samples (not the text exposition format?)".into(),
         );
     }
-    Ok(sampled)
+    Ok(exposition)
 }
 
-/// One reading of the metrics at `url`.
+/// What a colon is while prometheus-parse reads the text: U+02D0, a modifier letter (so `\w`)
+/// no metric name or label of a server's uses.
+const COLON_STAND_IN: &str = "\u{2d0}";
+
+/// An `le` label's value: a number or `+Inf`.
+fn parse_bound(text: &str) -> Option<f64> {
+    match text {
+        "+Inf" | "Inf" | "inf" => Some(f64::INFINITY),
+        _ => text.parse().ok(),
+    }
+}
+
+/// One reading of the metrics at `url` (no histogram's buckets kept).
 pub async fn scrape_once(url: &str) -> Result<Vec<Sampled>, String> {
-    scrape(&crate::remote::crypto::http_client()?, url).await
+    let exposition = scrape(&crate::remote::crypto::http_client()?, url, |_| false).await?;
+    Ok(exposition.samples)
 }
 
 /// One GET of the metrics URL, parsed.
-async fn scrape(client: &reqwest::Client, url: &str) -> Result<Vec<Sampled>, String> {
+async fn scrape(
+    client: &reqwest::Client,
+    url: &str,
+    keep: KeepHistogram,
+) -> Result<Exposition, String> {
     let response = client
         .get(url)
         .timeout(SCRAPE_TIMEOUT)
@@ -122,23 +213,31 @@ async fn scrape(client: &reqwest::Client, url: &str) -> Result<Vec<Sampled>, Str
         .text()
         .await
         .map_err(|e| format!("GET {url}: {e}"))?;
-    parse(&body).map_err(|e| format!("GET {url}: {e}"))
+    parse(&body, keep).map_err(|e| format!("GET {url}: {e}"))
 }
 
-/// Scrapes taken so far: seconds since the first, and what each read.
+/// One successful scrape: seconds since the scraper started, and what it read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub at_s: f64,
+    pub exposition: Exposition,
+}
+
+/// Scrapes taken so far.
 #[derive(Debug, Default)]
 struct Scrapes {
-    readings: Vec<(f64, Vec<Sampled>)>,
+    readings: Vec<Reading>,
     failed: usize,
     first_error: Option<String>,
 }
 
 impl Scrapes {
-    fn record(&mut self, origin: Instant, result: Result<Vec<Sampled>, String>) {
+    fn record(&mut self, origin: Instant, result: Result<Exposition, String>) {
         match result {
-            Ok(sampled) => self
-                .readings
-                .push((origin.elapsed().as_secs_f64(), sampled)),
+            Ok(exposition) => self.readings.push(Reading {
+                at_s: origin.elapsed().as_secs_f64(),
+                exposition,
+            }),
             Err(error) => {
                 self.failed += 1;
                 self.first_error.get_or_insert(error);
@@ -151,8 +250,18 @@ impl Scrapes {
 pub struct Scraper {
     url: String,
     interval: Duration,
+    delay: Duration,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Scrapes>,
+}
+
+/// What a scraper read over a run: every series summarised, and the readings themselves (from
+/// the measurement window's start, `window_start_s` after the scraper's).
+#[derive(Debug)]
+pub struct Scraped {
+    pub metrics: ServerMetrics,
+    pub readings: Vec<Reading>,
+    pub window_start_s: f64,
 }
 
 impl Scraper {
@@ -161,21 +270,22 @@ impl Scraper {
     /// An error only when no HTTP client can be built.
     pub async fn start(url: &str, delay: Duration, interval: Duration) -> Result<Scraper, String> {
         let client = crate::remote::crypto::http_client()?;
-        Ok(Scraper::start_with(client, url, delay, interval).await)
+        Ok(Scraper::start_with(client, url, (delay, interval), |_| false).await)
     }
 
-    /// [`Scraper::start`] with a client the caller keeps (a bench scrapes during every point).
+    /// [`Scraper::start`] with a client the caller keeps (a bench scrapes during every point),
+    /// keeping the buckets of the histograms `keep` names.
     pub async fn start_with(
         client: reqwest::Client,
         url: &str,
-        delay: Duration,
-        interval: Duration,
+        (delay, interval): (Duration, Duration),
+        keep: KeepHistogram,
     ) -> Scraper {
         let interval = interval.max(Duration::from_millis(10));
         let origin = Instant::now();
         let mut scrapes = Scrapes::default();
         if delay.is_zero() {
-            scrapes.record(origin, scrape(&client, url).await);
+            scrapes.record(origin, scrape(&client, url, keep).await);
         }
         let (stop, mut stopped) = oneshot::channel::<()>();
         let target = url.to_string();
@@ -184,7 +294,7 @@ impl Scraper {
             if !delay.is_zero() {
                 tokio::select! {
                     _ = tokio::time::sleep_until(next) => {
-                        scrapes.record(origin, scrape(&client, &target).await);
+                        scrapes.record(origin, scrape(&client, &target, keep).await);
                     }
                     _ = &mut stopped => return scrapes,
                 }
@@ -197,18 +307,19 @@ impl Scraper {
                 next += interval.mul_f64(0.75 + 0.5 * jitter.next_open01());
                 tokio::select! {
                     _ = tokio::time::sleep_until(next) => {
-                        scrapes.record(origin, scrape(&client, &target).await);
+                        scrapes.record(origin, scrape(&client, &target, keep).await);
                     }
                     _ = &mut stopped => break,
                 }
             }
             // The last reading: after the run's last response.
-            scrapes.record(origin, scrape(&client, &target).await);
+            scrapes.record(origin, scrape(&client, &target, keep).await);
             scrapes
         });
         Scraper {
             url: url.to_string(),
             interval,
+            delay,
             stop,
             task,
         }
@@ -216,31 +327,42 @@ impl Scraper {
 
     /// Stops after one last scrape and summarises the series; an error when no scrape
     /// answered with metrics.
-    pub async fn finish(self) -> Result<ServerMetrics, String> {
+    pub async fn finish(self) -> Result<Scraped, String> {
         let _ = self.stop.send(());
-        let scrapes = self
+        let mut scrapes = self
             .task
             .await
             .map_err(|e| format!("the metrics scraper of {} failed: {e}", self.url))?;
-        summarise(&self.url, self.interval, scrapes)
+        let readings = std::mem::take(&mut scrapes.readings);
+        let metrics = summarise(&self.url, self.interval, &readings, scrapes)?;
+        Ok(Scraped {
+            metrics,
+            readings,
+            window_start_s: self.delay.as_secs_f64(),
+        })
     }
 }
 
 /// A series: its metric name and labels.
 type SeriesKey = (String, BTreeMap<String, String>);
 
-fn summarise(url: &str, interval: Duration, scrapes: Scrapes) -> Result<ServerMetrics, String> {
-    let (Some(first), Some(last)) = (scrapes.readings.first(), scrapes.readings.last()) else {
+fn summarise(
+    url: &str,
+    interval: Duration,
+    readings: &[Reading],
+    scrapes: Scrapes,
+) -> Result<ServerMetrics, String> {
+    let (Some(first), Some(last)) = (readings.first(), readings.last()) else {
         return Err(scrapes
             .first_error
             .unwrap_or_else(|| format!("{url} was not scraped (the run ended first)")));
     };
-    let window_s = last.0 - first.0;
+    let window_s = last.at_s - first.at_s;
     // Series in the order the server lists them, each with its values over the scrapes.
     let mut series: Vec<(SeriesKey, Kind, Vec<f64>)> = Vec::new();
     let mut index: BTreeMap<SeriesKey, usize> = BTreeMap::new();
-    for (reading, (_, sampled)) in scrapes.readings.iter().enumerate() {
-        for sample in sampled {
+    for (reading, Reading { exposition, .. }) in readings.iter().enumerate() {
+        for sample in &exposition.samples {
             let key = (sample.name.clone(), sample.labels.clone());
             let at = *index.entry(key.clone()).or_insert_with(|| {
                 // A counter that appears after the first reading was born during the window
@@ -278,7 +400,7 @@ fn summarise(url: &str, interval: Duration, scrapes: Scrapes) -> Result<ServerMe
     Ok(ServerMetrics {
         source: url.to_string(),
         interval_s: interval.as_secs_f64(),
-        scrapes: scrapes.readings.len(),
+        scrapes: readings.len(),
         failed_scrapes: scrapes.failed,
         first_error: scrapes.first_error,
         window_s,
@@ -316,7 +438,7 @@ mod tests {
 
     #[test]
     fn triton_and_python_expositions_become_gauges_and_counters() {
-        let triton = parse(TRITON).unwrap();
+        let triton = parse(TRITON, |_| false).unwrap().samples;
         let kinds: Vec<(&str, Kind, f64)> = triton
             .iter()
             .map(|s| (s.name.as_str(), s.kind, s.value))
@@ -331,7 +453,7 @@ mod tests {
         );
         assert_eq!(triton[0].labels["model"], "resnet");
 
-        let python = parse(PYTHON).unwrap();
+        let python = parse(PYTHON, |_| false).unwrap().samples;
         let mut names: Vec<(&str, Kind)> =
             python.iter().map(|s| (s.name.as_str(), s.kind)).collect();
         names.sort_by_key(|(name, _)| *name);
@@ -349,7 +471,7 @@ mod tests {
     #[test]
     fn garbage_is_an_error_that_says_so() {
         for garbage in ["", "<html><body>404</body></html>", "{\"ready\": true}"] {
-            let error = parse(garbage).unwrap_err();
+            let error = parse(garbage, |_| false).unwrap_err();
             assert!(
                 error.contains("no Prometheus samples"),
                 "{garbage}: {error}"
@@ -359,22 +481,26 @@ mod tests {
 
     #[test]
     fn scrapes_summarise_into_levels_and_rates() {
-        let reading = |success: f64, utilisation: f64| {
+        let reading = |at_s: f64, success: f64, utilisation: f64| {
             let text = TRITON
                 .replace("} 120", &format!("}} {success}"))
                 .replace("0.75", &utilisation.to_string());
-            parse(&text).unwrap()
+            Reading {
+                at_s,
+                exposition: parse(&text, |_| false).unwrap(),
+            }
         };
+        let readings = [
+            reading(0.0, 100.0, 0.5),
+            reading(1.0, 150.0, 1.0),
+            reading(2.0, 300.0, 0.0),
+        ];
         let scrapes = Scrapes {
-            readings: vec![
-                (0.0, reading(100.0, 0.5)),
-                (1.0, reading(150.0, 1.0)),
-                (2.0, reading(300.0, 0.0)),
-            ],
+            readings: Vec::new(),
             failed: 1,
             first_error: Some("GET u: timed out".into()),
         };
-        let metrics = summarise("u", Duration::from_secs(1), scrapes).unwrap();
+        let metrics = summarise("u", Duration::from_secs(1), &readings, scrapes).unwrap();
         assert_eq!((metrics.scrapes, metrics.failed_scrapes), (3, 1));
         assert_eq!(metrics.window_s, 2.0);
         let success = &metrics.series[0];
@@ -388,18 +514,16 @@ mod tests {
         assert_eq!(utilisation.per_sec, None);
 
         // A label value seen for the first time mid-window is a counter born then, from zero.
-        let mut born = reading(200.0, 0.5);
-        born.push(Sampled {
+        let mut born = reading(0.5, 200.0, 0.5);
+        born.exposition.samples.push(Sampled {
             name: "nv_inference_request_failure".into(),
             labels: BTreeMap::new(),
             kind: Kind::Counter,
             value: 3.0,
         });
-        let scrapes = Scrapes {
-            readings: vec![(0.0, reading(100.0, 0.5)), (0.5, born)],
-            ..Scrapes::default()
-        };
-        let metrics = summarise("u", Duration::from_secs(1), scrapes).unwrap();
+        let readings = [reading(0.0, 100.0, 0.5), born];
+        let metrics =
+            summarise("u", Duration::from_secs(1), &readings, Scrapes::default()).unwrap();
         let failures = &metrics.series[3];
         assert_eq!(failures.name, "nv_inference_request_failure");
         assert_eq!((failures.first, failures.last), (0.0, 3.0));
@@ -410,7 +534,34 @@ mod tests {
             failed: 2,
             first_error: Some("GET u: HTTP 404 Not Found".into()),
         };
-        let note = summarise("u", Duration::from_secs(1), none).unwrap_err();
+        let note = summarise("u", Duration::from_secs(1), &[], none).unwrap_err();
         assert!(note.contains("404"), "{note}");
+    }
+
+    #[test]
+    fn kept_histograms_keep_their_buckets_typed_or_not() {
+        let typed = "# TYPE lat_seconds histogram\n\
+            lat_seconds_bucket{le=\"0.1\",model=\"m\"} 3\n\
+            lat_seconds_bucket{le=\"1\",model=\"m\"} 5\n\
+            lat_seconds_bucket{le=\"+Inf\",model=\"m\"} 6\n\
+            lat_seconds_sum{model=\"m\"} 4.5\n\
+            lat_seconds_count{model=\"m\"} 6\n\
+            other_seconds_bucket{le=\"1\"} 1\n\
+            other_seconds_bucket{le=\"+Inf\"} 1\n";
+        for text in [
+            typed.to_string(),
+            typed.replace("# TYPE lat_seconds histogram\n", ""),
+        ] {
+            let exposition = parse(&text, |name| name == "lat_seconds").unwrap();
+            assert_eq!(exposition.histograms.len(), 1, "{text}");
+            let kept = &exposition.histograms[0];
+            assert_eq!(kept.name, "lat_seconds");
+            assert_eq!(kept.labels.get("model").map(String::as_str), Some("m"));
+            assert!(!kept.labels.contains_key("le"));
+            assert_eq!(kept.buckets, [(0.1, 3.0), (1.0, 5.0), (f64::INFINITY, 6.0)]);
+            let names: Vec<&str> = exposition.samples.iter().map(|s| s.name.as_str()).collect();
+            assert!(names.contains(&"lat_seconds_sum"), "{names:?}");
+            assert!(!names.iter().any(|n| n.ends_with("_bucket")), "{names:?}");
+        }
     }
 }
