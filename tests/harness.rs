@@ -2441,6 +2441,37 @@ fn llm_benches_report_prompts_and_goodput_and_bad_input_gets_its_own_error() {
         .collect();
     assert_eq!(tokens[0], ("tokens/s".to_string(), rates));
     assert!(tokens[1].0.starts_with("TTFT p50"), "{tokens:?}");
+    // The reference LLM server's own metrics, read by name without a `metrics_url`: its state
+    // beside each point, where TTFT went, the serving engineer's chart, and what ran.
+    let state = &chat["points"][1]["load"]["server_state"];
+    assert_eq!(state["server"], "vLLM", "{state}");
+    assert_eq!(state["sources"]["running"], "vllm:num_requests_running");
+    assert!(
+        state["ttft_breakdown"]["parts"].as_array().unwrap().len() >= 3,
+        "{state}"
+    );
+    assert!(
+        state["agreement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|check| check["agrees"] == true),
+        "{state}"
+    );
+    assert!(
+        column("server_ttft_mean").parse::<f64>().unwrap() > 0.0,
+        "{csv}"
+    );
+    let summary = std::fs::read_to_string(run.out_dir().join("summary.md")).unwrap();
+    for table in ["Server state during the load", "Where TTFT went"] {
+        assert!(summary.contains(table), "{table}: {summary}");
+    }
+    let (_, pareto) = chart(&report, "pareto-llm_chat");
+    assert_eq!(pareto[0].1.len(), 2, "{pareto:?}");
+    assert_eq!(
+        chat["facts"]["server.name"], "model-bench reference LLM server",
+        "{chat}"
+    );
 
     let bad = run.bench("llm/bad_prompts");
     assert_eq!(bad["status"], "failed");

@@ -1,6 +1,8 @@
 //! `results.csv`: one row per measured point (bench × batch size, or remote bench × load level),
 //! times in nanoseconds; token-stream columns (TTFT, ITL per request, chunk gaps, tokens/s,
-//! goodput as a fraction 0–1, unlike `late_pct`) filled for LLM endpoints.
+//! goodput as a fraction 0–1, unlike `late_pct`) filled for LLM endpoints, and the LLM server's
+//! state (`server_*`: its metrics read by name; KV usage a fraction) and the energy per token
+//! where they were read.
 
 use super::file::Exporter;
 use crate::error::Result;
@@ -63,6 +65,19 @@ const HEADER: &[&str] = &[
     "output_tokens_mean",
     "goodput",
     "goodput_rps",
+    "server_running_mean",
+    "server_waiting_mean",
+    "server_waiting_max",
+    "server_kv_cache_usage_mean",
+    "server_kv_cache_usage_max",
+    "server_preemptions",
+    "server_prefix_cache_hit_rate",
+    "server_spec_decode_acceptance",
+    "server_generation_tokens_per_s",
+    "server_queue_mean",
+    "server_prefill_mean",
+    "server_ttft_mean",
+    "joules_per_output_token",
     "error",
     "backend",
     "backend_version",
@@ -112,6 +127,12 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
     let itl = stream.and_then(|s| s.itl_per_request.as_ref());
     let gap = stream.and_then(|s| s.chunk_gap.as_ref());
     let goodput = stream.and_then(|s| s.goodput.as_ref());
+    let state = load.and_then(|l| l.server_state.as_ref());
+    let server_mean = |part: &str| {
+        state
+            .and_then(|s| s.times.iter().find(|t| t.part == part))
+            .map(|t| t.mean_ns)
+    };
     let cold = bench
         .cold
         .as_ref()
@@ -186,6 +207,22 @@ fn point_row(bench: &BenchResult, point: &PointResult) -> Vec<String> {
         number(stream.map(|s| s.output_tokens_mean)),
         number(goodput.map(|g| g.share)),
         number(goodput.map(|g| g.rate_per_s)),
+        number(state.and_then(|s| s.running.map(|l| l.mean))),
+        number(state.and_then(|s| s.waiting.map(|l| l.mean))),
+        number(state.and_then(|s| s.waiting.map(|l| l.max))),
+        number(state.and_then(|s| s.kv_cache_usage.map(|l| l.mean))),
+        number(state.and_then(|s| s.kv_cache_usage.map(|l| l.max))),
+        number(state.and_then(|s| s.preemptions)),
+        number(state.and_then(|s| s.prefix_cache_hit_rate)),
+        number(state.and_then(|s| s.spec_decode_acceptance)),
+        number(state.and_then(|s| s.generation_tokens_per_s)),
+        number(server_mean("queue")),
+        number(server_mean("prefill")),
+        number(server_mean("ttft")),
+        number(
+            load.and_then(|l| l.energy.as_ref())
+                .and_then(|e| e.joules_per_output_token),
+        ),
         String::new(),
     ]
     .into_iter()

@@ -1,7 +1,8 @@
-//! Charts of a report, one module per kind: batch sweeps, load curves, latency spectra and
-//! histograms, stage box plots, pipeline breakdowns, REST vs gRPC, cold vs warm, scenarios and
-//! every load point over time. Each
-//! is drawn with plotters as SVG and rasterised to PNG from that same SVG.
+//! Charts of a report, one module per kind: batch sweeps, load curves, a token-stream sweep's
+//! tokens/s per user against in all (`pareto`), latency spectra and histograms, stage box
+//! plots, pipeline breakdowns, REST vs gRPC, cold vs warm, scenarios, every load point over time
+//! and an LLM server's state beside it. Each is drawn with plotters as SVG and rasterised to PNG
+//! from that same SVG.
 //!
 //! This file only lists the kinds. What they share lies in leaf modules that import none of
 //! them: `canvas` (the chart, its series and the SVG it is drawn on), `axes` (units, tick labels,
@@ -14,10 +15,12 @@ mod canvas;
 mod cold;
 mod latency;
 mod load;
+mod pareto;
 #[cfg(feature = "png")]
 mod png;
 mod protocols;
 mod scenario;
+mod server_state;
 mod stages;
 mod sweep;
 
@@ -35,6 +38,7 @@ pub fn charts(report: &Report) -> Vec<Result<Chart>> {
     let mut charts: Vec<Result<Chart>> = [
         sweep::charts(report),
         load::charts(report),
+        pareto::charts(report),
         latency::charts(report),
         protocols::charts(report),
         stages::charts(report),
@@ -42,6 +46,7 @@ pub fn charts(report: &Report) -> Vec<Result<Chart>> {
         cold::charts(report),
         scenario::charts(report),
         scenario::steady_charts(report),
+        server_state::charts(report),
     ]
     .into_iter()
     .flatten()

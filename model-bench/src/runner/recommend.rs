@@ -1,14 +1,14 @@
 //! Recommendations read off a run's results, each with the numbers behind it: the batch size to
 //! serve with, the load level to run at (under a p99 SLO when one is set), cold-start advice when
-//! the first call costs too much, results too noisy to trust, and device timings that measured the
-//! host's launch rate.
+//! the first call costs too much, results too noisy to trust, device timings that measured the
+//! host's launch rate, and what held an LLM server back (its own metrics, read by name).
 
 use std::time::Duration;
 
 use crate::results::{AdviceKind as Kind, Recommendation};
 
 use crate::export::format::{duration_ns, rate_of};
-use crate::results::{BenchResult, LoadPoint, PointResult, ServerKind};
+use crate::results::{BenchResult, LoadPoint, PointResult, ServerKind, ServerState};
 
 /// What counts as too slow or too noisy (`[recommend]` in `model-bench.toml`).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,7 @@ pub fn recommend(benches: &[BenchResult], settings: &Settings) -> Vec<Recommenda
         out.extend(cold_start(bench, settings));
         out.extend(memory_growth(bench, settings));
         out.extend(server_memory_growth(bench, settings));
+        out.extend(saturation(bench));
         for point in &bench.points {
             out.extend(launch_bound(point));
             let (Some(iqr), median) = (point.sample.iqr, point.estimates.median.point) else {
@@ -216,6 +217,123 @@ fn best_batch(bench: &BenchResult) -> Option<Recommendation> {
     })
 }
 
+/// KV-cache usage from which a server counts as memory-bound.
+const KV_FULL: f64 = 0.95;
+/// KV-cache usage under which waiting requests were not held by memory.
+const KV_SPARE: f64 = 0.80;
+/// The share of TTFT outside the server above which that is said.
+const OUTSIDE_SHARE: f64 = 0.5;
+
+/// What held an LLM server back at each level, from its own metrics (`server_state`): a full KV
+/// cache with requests waiting (memory-bound, from the first level where it held on), requests
+/// waiting with memory to spare (its batch limit), preemptions, or TTFT spent mostly outside
+/// the server. Each verdict names the figures it rests on.
+fn saturation(bench: &BenchResult) -> Vec<Recommendation> {
+    let states: Vec<(String, &ServerState)> = bench
+        .points
+        .iter()
+        .filter_map(|p| {
+            let load = p.load.as_ref()?;
+            Some((level(load), load.server_state.as_ref()?))
+        })
+        .collect();
+    verdicts(&bench.id, &states)
+}
+
+/// [`saturation`]'s verdicts on each level's server state, in the levels' order.
+fn verdicts(bench: &str, states: &[(String, &ServerState)]) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    let full = |state: &ServerState| {
+        state.kv_cache_usage.is_some_and(|kv| kv.max >= KV_FULL)
+            && state.waiting.is_some_and(|w| w.max >= 1.0)
+    };
+    if let Some(first) = states.iter().position(|(_, state)| full(state)) {
+        let (at, state) = &states[first];
+        let held_on = states[first..].iter().all(|(_, state)| full(state));
+        let kv = state.kv_cache_usage.map_or(0.0, |kv| kv.max);
+        let waiting = state.waiting.map_or(0.0, |w| w.max);
+        let preempted = states[first..]
+            .iter()
+            .filter_map(|(_, s)| s.preemptions)
+            .sum::<f64>();
+        out.push(Recommendation {
+            bench: bench.to_owned(),
+            kind: Kind::Saturation,
+            advice: format!(
+                "the server is memory-bound {} {}: more KV cache (GPU memory, a smaller model \
+                 or quantised KV) or fewer requests at once",
+                if held_on { "from" } else { "at" },
+                at
+            ),
+            evidence: format!(
+                "KV cache full ({:.0} %) with {waiting:.0} requests waiting at {}; preemptions \
+                 {preempted:.0}",
+                kv * 100.0,
+                at
+            ),
+        });
+    }
+    for (at, state) in states {
+        let waited = state.waiting.map_or(0.0, |w| w.max);
+        let kv = state.kv_cache_usage.map(|kv| kv.max);
+        let queue = state.times.iter().find(|t| t.part == "queue");
+        if let (Some(kv), Some(queue)) = (kv, queue) {
+            if waited >= 1.0 && kv < KV_SPARE && !full(state) {
+                out.push(Recommendation {
+                    bench: bench.to_owned(),
+                    kind: Kind::Saturation,
+                    advice: format!(
+                        "requests waited at {} with memory to spare: the server's batch limit \
+                         (vLLM's max_num_seqs, TGI's max_batch_size) or its compute held them",
+                        at
+                    ),
+                    evidence: format!(
+                        "up to {waited:.0} waiting, queue {} per request, KV cache at most \
+                         {:.0} %",
+                        duration_ns(queue.mean_ns),
+                        kv * 100.0
+                    ),
+                });
+            }
+        }
+        if let Some(preempted) = state.preemptions.filter(|p| *p > 0.0) {
+            if !full(state) {
+                out.push(Recommendation {
+                    bench: bench.to_owned(),
+                    kind: Kind::Saturation,
+                    advice: format!(
+                        "the server preempted requests at {}: their KV cache was taken back \
+                         and recomputed",
+                        at
+                    ),
+                    evidence: format!("{preempted:.0} preemptions over the window"),
+                });
+            }
+        }
+        let outside = state.ttft_breakdown.as_ref().and_then(|b| {
+            let part = b.parts.iter().find(|p| p.name.starts_with("outside"))?;
+            (b.client_mean_ns > 0.0).then(|| (part.mean_ns / b.client_mean_ns, b))
+        });
+        if let Some((share, breakdown)) = outside.filter(|(share, _)| *share > OUTSIDE_SHARE) {
+            out.push(Recommendation {
+                bench: bench.to_owned(),
+                kind: Kind::Saturation,
+                advice: format!(
+                    "most of TTFT at {} is outside the server: the network, a proxy, or the \
+                     client",
+                    at
+                ),
+                evidence: format!(
+                    "{:.0} % of the mean TTFT {}",
+                    share * 100.0,
+                    duration_ns(breakdown.client_mean_ns)
+                ),
+            });
+        }
+    }
+    out
+}
+
 fn level(load: &LoadPoint) -> String {
     match (load.concurrency, load.target_rate) {
         (Some(concurrency), _) => format!("concurrency {concurrency}"),
@@ -356,6 +474,54 @@ mod tests {
             .unwrap()
         });
         bench
+    }
+
+    fn state(kv_max: f64, waiting_max: f64, preemptions: f64) -> ServerState {
+        serde_json::from_value(serde_json::json!({
+            "server": "vLLM",
+            "kv_cache_usage": {"mean": kv_max / 2.0, "max": kv_max},
+            "waiting": {"mean": waiting_max / 2.0, "max": waiting_max},
+            "preemptions": preemptions,
+            "times": [{"part": "queue", "metric": "q", "count": 10.0, "mean_ns": 2e7}],
+            "sources": {}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_full_kv_cache_with_requests_waiting_is_memory_bound_from_where_it_held_on() {
+        let (low, full, fuller) = (
+            state(0.3, 0.0, 0.0),
+            state(0.98, 40.0, 12.0),
+            state(0.99, 80.0, 300.0),
+        );
+        let levels = [
+            ("1/s".to_string(), &low),
+            ("12/s".to_string(), &full),
+            ("24/s".to_string(), &fuller),
+        ];
+        let advice = verdicts("llm/chat", &levels);
+        assert_eq!(advice.len(), 1, "{advice:?}");
+        assert!(
+            advice[0].advice.contains("memory-bound from 12/s"),
+            "{advice:?}"
+        );
+        assert_eq!(
+            advice[0].evidence,
+            "KV cache full (98 %) with 40 requests waiting at 12/s; preemptions 312"
+        );
+        // Waiting with memory to spare is the batch limit; preemptions alone are named.
+        let spare = state(0.4, 8.0, 0.0);
+        let advice = verdicts("llm/chat", &[("c16".to_string(), &spare)]);
+        assert_eq!(advice.len(), 1, "{advice:?}");
+        assert!(advice[0].advice.contains("memory to spare"), "{advice:?}");
+        assert!(advice[0].evidence.contains("queue 20.00 ms"), "{advice:?}");
+        let preempted = state(0.9, 0.0, 5.0);
+        let advice = verdicts("llm/chat", &[("c16".to_string(), &preempted)]);
+        assert_eq!(advice.len(), 1, "{advice:?}");
+        assert!(advice[0].advice.contains("preempted"), "{advice:?}");
+        // Nothing held the server back: no verdict.
+        assert!(verdicts("llm/chat", &[("c1".to_string(), &low)]).is_empty());
     }
 
     #[test]

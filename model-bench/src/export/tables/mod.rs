@@ -10,6 +10,7 @@ mod load;
 mod protocols;
 mod resources;
 mod scenario;
+mod server_state;
 mod servers;
 pub(crate) mod setup;
 mod stages;
@@ -41,6 +42,8 @@ pub fn build(report: &Report) -> Vec<Table> {
         resources::gpu_usage(report),
         servers::server_breakdowns(report),
         servers::server_metrics(report),
+        server_state::server_state(report),
+        server_state::where_time_went(report),
         resources::processes(report),
         scenario::scenarios(report),
         facts::what_ran(report),
