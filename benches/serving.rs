@@ -72,7 +72,9 @@ fn grpc_open_loop() -> Result<V2Endpoint, ServingError> {
 /// against a 25 ms TTFT and 100 ms end-to-end SLO, streamed by
 /// model-bench's reference LLM server (10 ms to the first token, 1 ms per token, 8 streams at
 /// once: at 16 in flight half of them queue, which shows in TTFT), or by any OpenAI-compatible
-/// server at `$MODEL_BENCH_OPENAI_URL` serving `$MODEL_BENCH_OPENAI_MODEL`.
+/// server at `$MODEL_BENCH_OPENAI_URL` serving `$MODEL_BENCH_OPENAI_MODEL`. The reference server
+/// exports vLLM's metric names, so the summary shows its state during each point (8 running, 8
+/// waiting at 16) and where TTFT went: the queue, the prefill, and what is outside the server.
 #[model_bench(
     remote,
     pipeline = "llm",
