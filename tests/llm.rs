@@ -1135,13 +1135,21 @@ mod server_state {
     use super::common::{connect, runtime};
     use super::*;
     use model_bench::remote::watch::Watch;
-    use model_bench::remote::{Endpoint, LoadPlan};
+    use model_bench::remote::{Arrival, Endpoint, LoadPlan};
     use model_bench::results::LoadPoint;
 
     /// Two slots, four requests kept in flight: two run, two wait. A request holds its slot for
     /// 40 ms to its first token and 7 × 2 ms more (8 tokens), 54 ms in all, so each waits about
     /// one such turn for its slot.
     fn point(metrics_url: Option<&str>) -> LoadPoint {
+        let plan = LoadPlan::closed(4, Duration::from_secs(10))
+            .warm_up(ms(300))
+            .max_requests(80)
+            .series_step(ms(50));
+        watched(metrics_url, plan)
+    }
+
+    fn watched(metrics_url: Option<&str>, plan: LoadPlan) -> LoadPoint {
         let script = TokenScript {
             ttft: ms(40),
             itl: ms(2),
@@ -1155,11 +1163,33 @@ mod server_state {
         let client = connect(&runtime, &endpoint, &server.url());
         let url = metrics_url.map_or_else(|| format!("{}/metrics", server.url()), str::to_owned);
         let watch = Watch::new(&endpoint.into_any(), None, Some(url), false).unwrap();
-        let plan = LoadPlan::closed(4, Duration::from_secs(10))
-            .warm_up(ms(300))
-            .max_requests(80)
-            .series_step(ms(50));
         watch.run(&runtime, &client, &plan).point(None)
+    }
+
+    /// An open loop: the client's TTFT runs from the intended send, so its first part is the
+    /// send's lateness, and the parts still add up to it.
+    #[test]
+    fn an_open_loops_ttft_starts_with_the_sends_lateness() {
+        let plan = LoadPlan::open(20.0, Arrival::Constant, Duration::from_secs(2))
+            .warm_up(ms(300))
+            .series_step(ms(100));
+        let point = watched(None, plan);
+        assert_eq!(point.stats.errors, 0, "{:?}", point.stats.first_errors);
+        let state = point.server_state.unwrap();
+        let breakdown = state.ttft_breakdown.unwrap();
+        assert_eq!(breakdown.parts[0].name, "send lateness", "{breakdown:?}");
+        assert_eq!(breakdown.parts[0].kind, "measured");
+        let ttft = point.stats.stream.unwrap().ttft.unwrap();
+        assert_eq!(breakdown.client_mean_ns, ttft.mean);
+        let sum: f64 = breakdown.parts.iter().map(|p| p.mean_ns).sum();
+        assert!((sum - ttft.mean).abs() < 1.0, "{breakdown:?}");
+        // 20/s against two slots of 54 ms: hardly a wait, and 40 ms of prefill.
+        let prefill = breakdown
+            .parts
+            .iter()
+            .find(|p| p.name == "server prefill")
+            .unwrap();
+        assert!(prefill.mean_ns >= 40.0 * MS as f64, "{breakdown:?}");
     }
 
     #[test]
