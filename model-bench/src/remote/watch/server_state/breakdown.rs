@@ -6,7 +6,7 @@
 //! the server's request count and TTFT beside the client's, with the tolerance they must agree
 //! within.
 
-use crate::results::{Agreement, LoadStats, ServerState, TimeBreakdown, TimePart};
+use crate::results::{Agreement, LoadStats, Percentiles, ServerState, TimeBreakdown, TimePart};
 
 /// Requests may differ by this share of the client's count, plus the requests in flight at the
 /// window's edges (the server's most running and waiting).
@@ -22,34 +22,17 @@ const OUTSIDE: &str = "outside the server: connection, request write, network, f
 pub fn complete(state: &mut ServerState, stats: &LoadStats) {
     let open_loop = stats.lateness.is_some();
     let time = |part: &str| state.times.iter().find(|t| t.part == part);
-    if let Some(stream) = &stats.stream {
-        if let (Some(ttft), Some(service)) = (stream.ttft, stream.ttft_service) {
-            let client = Client {
-                mean: if open_loop { ttft.mean } else { service.mean },
-                p90: if open_loop { ttft.p90 } else { service.p90 },
-                from_send: service.mean,
-                source: "client: TTFT",
-            };
-            state.ttft_breakdown = Some(cut(
-                client,
-                time("ttft"),
-                &[("queue", time("queue")), ("prefill", time("prefill"))],
-            ));
-        }
+    let ttft = stats.stream.as_ref().map(|s| (s.ttft, s.ttft_service));
+    if let Some((Some(intended), Some(service))) = ttft {
+        state.ttft_breakdown = Some(cut(
+            Client::new(intended, service, open_loop, "client: TTFT"),
+            time("ttft"),
+            &[("queue", time("queue")), ("prefill", time("prefill"))],
+        ));
     }
-    if let (Some(latency), Some(service)) = (stats.latency, stats.service) {
-        let client = Client {
-            mean: if open_loop {
-                latency.mean
-            } else {
-                service.mean
-            },
-            p90: if open_loop { latency.p90 } else { service.p90 },
-            from_send: service.mean,
-            source: "client: latency",
-        };
+    if let (Some(intended), Some(service)) = (stats.latency, stats.service) {
         state.e2e_breakdown = Some(cut(
-            client,
+            Client::new(intended, service, open_loop, "client: latency"),
             time("e2e"),
             &[
                 ("queue", time("queue")),
@@ -69,6 +52,26 @@ struct Client {
     /// From the actual send.
     from_send: f64,
     source: &'static str,
+}
+
+impl Client {
+    /// A figure measured from the intended send and from the send: an open loop's whole is the
+    /// former, a closed loop's the latter (its `latency` adds the coordinated-omission
+    /// correction's values, which no server part matches).
+    fn new(
+        intended: Percentiles,
+        service: Percentiles,
+        open_loop: bool,
+        source: &'static str,
+    ) -> Self {
+        let whole = if open_loop { intended } else { service };
+        Client {
+            mean: whole.mean,
+            p90: whole.p90,
+            from_send: service.mean,
+            source,
+        }
+    }
 }
 
 fn measured(name: &str, mean: f64, p90: Option<f64>, source: &str) -> TimePart {
