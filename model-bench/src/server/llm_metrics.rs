@@ -170,7 +170,13 @@ impl LlmMetrics {
 
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
-        let labels = format!("engine=\"0\",model_name=\"{}\"", self.model);
+        // A label value escapes `\`, `"` and newlines (the text format's rule).
+        let model = self
+            .model
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        let labels = format!("engine=\"0\",model_name=\"{model}\"");
         let mut out = String::with_capacity(8 * 1024);
         let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
         let gauge = |out: &mut String, name: &str, help: &str, value: f64| {
@@ -363,5 +369,60 @@ impl Drop for RequestMetrics<'_> {
             self.metrics.record(&mut self.own);
         }
         self.leave();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_waits_runs_and_leaves_the_gauges_as_it_found_them() {
+        let metrics = LlmMetrics::new("m", 100);
+        let mut request = metrics.arrived(10, Some(4));
+        assert!(metrics
+            .render()
+            .contains("vllm:num_requests_waiting{engine=\"0\",model_name=\"m\"} 1\n"));
+        request.started(Duration::from_millis(5));
+        request.chunk(2, None);
+        request.first_token(Duration::from_millis(25), Duration::from_millis(20));
+        let text = metrics.render();
+        assert!(
+            text.contains("vllm:num_requests_running{engine=\"0\",model_name=\"m\"} 1\n"),
+            "{text}"
+        );
+        // Its 10-token prompt and 2 tokens so far, of 100.
+        assert!(
+            text.contains("vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\"} 0.12\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("vllm:prefix_cache_hits_total{engine=\"0\",model_name=\"m\"} 4\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "vllm:request_queue_time_seconds_count{engine=\"0\",model_name=\"m\"} 1\n"
+            ),
+            "{text}"
+        );
+        drop(request);
+        let text = metrics.render();
+        assert!(
+            text.contains("vllm:num_requests_running{engine=\"0\",model_name=\"m\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\"} 0\n"),
+            "{text}"
+        );
+        // Cut short: no success counted.
+        assert!(text.contains("vllm:request_success_total{engine=\"0\",model_name=\"m\",finished_reason=\"length\"} 0\n"), "{text}");
+    }
+
+    #[test]
+    fn a_model_name_is_escaped_as_a_label_value() {
+        let text = LlmMetrics::new("a\"b\\c", 1).render();
+        assert!(text.contains("model_name=\"a\\\"b\\\\c\""), "{text}");
     }
 }
