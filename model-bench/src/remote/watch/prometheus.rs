@@ -100,11 +100,10 @@ pub fn parse(text: &str, keep: KeepHistogram) -> Result<Exposition, String> {
                 if let (Some(base), Some(bound)) =
                     (sample.metric.strip_suffix("_bucket"), labels.get("le"))
                 {
-                    if keep(base) {
-                        let bound = parse_bound(bound);
-                        let mut labels = labels.clone();
-                        labels.remove("le");
-                        if let Some(bound) = bound.filter(|_| value.is_finite()) {
+                    if let Some(bound) = parse_bound(bound).filter(|_| value.is_finite()) {
+                        if keep(base) {
+                            let mut labels = labels.clone();
+                            labels.remove("le");
                             untyped_buckets
                                 .entry((base.to_owned(), labels))
                                 .or_default()
@@ -145,14 +144,14 @@ pub fn parse(text: &str, keep: KeepHistogram) -> Result<Exposition, String> {
             });
         }
     }
-    for ((name, labels), mut buckets) in untyped_buckets {
-        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for ((name, labels), buckets) in untyped_buckets {
         exposition.histograms.push(Buckets {
             name,
             labels,
             buckets,
         });
     }
+    // Ascending by bound, typed or not (a server may list them in any order).
     for histogram in &mut exposition.histograms {
         histogram.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
@@ -329,15 +328,14 @@ impl Scraper {
     /// answered with metrics.
     pub async fn finish(self) -> Result<Scraped, String> {
         let _ = self.stop.send(());
-        let mut scrapes = self
+        let scrapes = self
             .task
             .await
             .map_err(|e| format!("the metrics scraper of {} failed: {e}", self.url))?;
-        let readings = std::mem::take(&mut scrapes.readings);
-        let metrics = summarise(&self.url, self.interval, &readings, scrapes)?;
+        let metrics = summarise(&self.url, self.interval, &scrapes)?;
         Ok(Scraped {
             metrics,
-            readings,
+            readings: scrapes.readings,
             window_start_s: self.delay.as_secs_f64(),
         })
     }
@@ -346,15 +344,12 @@ impl Scraper {
 /// A series: its metric name and labels.
 type SeriesKey = (String, BTreeMap<String, String>);
 
-fn summarise(
-    url: &str,
-    interval: Duration,
-    readings: &[Reading],
-    scrapes: Scrapes,
-) -> Result<ServerMetrics, String> {
+fn summarise(url: &str, interval: Duration, scrapes: &Scrapes) -> Result<ServerMetrics, String> {
+    let readings = &scrapes.readings;
     let (Some(first), Some(last)) = (readings.first(), readings.last()) else {
         return Err(scrapes
             .first_error
+            .clone()
             .unwrap_or_else(|| format!("{url} was not scraped (the run ended first)")));
     };
     let window_s = last.at_s - first.at_s;
@@ -402,7 +397,7 @@ fn summarise(
         interval_s: interval.as_secs_f64(),
         scrapes: readings.len(),
         failed_scrapes: scrapes.failed,
-        first_error: scrapes.first_error,
+        first_error: scrapes.first_error.clone(),
         window_s,
         series,
         dropped_series,
@@ -490,17 +485,16 @@ mod tests {
                 exposition: parse(&text, |_| false).unwrap(),
             }
         };
-        let readings = [
-            reading(0.0, 100.0, 0.5),
-            reading(1.0, 150.0, 1.0),
-            reading(2.0, 300.0, 0.0),
-        ];
         let scrapes = Scrapes {
-            readings: Vec::new(),
+            readings: vec![
+                reading(0.0, 100.0, 0.5),
+                reading(1.0, 150.0, 1.0),
+                reading(2.0, 300.0, 0.0),
+            ],
             failed: 1,
             first_error: Some("GET u: timed out".into()),
         };
-        let metrics = summarise("u", Duration::from_secs(1), &readings, scrapes).unwrap();
+        let metrics = summarise("u", Duration::from_secs(1), &scrapes).unwrap();
         assert_eq!((metrics.scrapes, metrics.failed_scrapes), (3, 1));
         assert_eq!(metrics.window_s, 2.0);
         let success = &metrics.series[0];
@@ -521,9 +515,11 @@ mod tests {
             kind: Kind::Counter,
             value: 3.0,
         });
-        let readings = [reading(0.0, 100.0, 0.5), born];
-        let metrics =
-            summarise("u", Duration::from_secs(1), &readings, Scrapes::default()).unwrap();
+        let scrapes = Scrapes {
+            readings: vec![reading(0.0, 100.0, 0.5), born],
+            ..Scrapes::default()
+        };
+        let metrics = summarise("u", Duration::from_secs(1), &scrapes).unwrap();
         let failures = &metrics.series[3];
         assert_eq!(failures.name, "nv_inference_request_failure");
         assert_eq!((failures.first, failures.last), (0.0, 3.0));
@@ -534,7 +530,7 @@ mod tests {
             failed: 2,
             first_error: Some("GET u: HTTP 404 Not Found".into()),
         };
-        let note = summarise("u", Duration::from_secs(1), &[], none).unwrap_err();
+        let note = summarise("u", Duration::from_secs(1), &none).unwrap_err();
         assert!(note.contains("404"), "{note}");
     }
 
