@@ -102,27 +102,22 @@ pub fn read(readings: &[Reading], window_start_s: f64) -> Option<ServerState> {
     Some(state)
 }
 
-/// The known server whose names the readings carry.
+/// The first known server (in [`Server::ALL`]'s order) any of whose names a reading carries.
 fn detect(readings: &[Reading]) -> Option<Server> {
-    let names = readings.iter().flat_map(|r| {
-        r.exposition
-            .samples
+    Server::ALL.into_iter().find(|server| {
+        names::NAMES
             .iter()
-            .map(|s| s.name.as_str())
-            .chain(r.exposition.histograms.iter().map(|h| h.name.as_str()))
-    });
-    let mut seen = [false; Server::ALL.len()];
-    for name in names {
-        for (at, server) in Server::ALL.iter().enumerate() {
-            seen[at] |= names::NAMES
-                .iter()
-                .any(|n| n.server == *server && n.metric == name);
-        }
-    }
-    Server::ALL
-        .iter()
-        .zip(seen)
-        .find_map(|(server, seen)| seen.then_some(*server))
+            .any(|n| n.server == *server && carried(readings, n.metric))
+    })
+}
+
+/// Whether a reading has a sample or kept histogram of that name.
+fn carried(readings: &[Reading], metric: &str) -> bool {
+    readings.iter().any(|r| {
+        let exposition = &r.exposition;
+        exposition.samples.iter().any(|s| s.name == metric)
+            || exposition.histograms.iter().any(|h| h.name == metric)
+    })
 }
 
 fn level(values: &[Option<f64>]) -> Option<Level> {
@@ -144,24 +139,26 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// The first of the figure's names any reading has a sample of, with its scale.
-    fn pick(&mut self, figure: Figure) -> Option<(&'static str, f64)> {
-        let chosen = names::names_of(self.server, figure).find(|name| {
-            self.readings
-                .iter()
-                .any(|r| r.exposition.samples.iter().any(|s| s.name == name.metric))
-        })?;
+    /// The first of the figure's names whose sample `{name}{suffix}` a reading has.
+    fn find(&self, figure: Figure, suffix: &str) -> Option<&'static str> {
+        names::names_of(self.server, figure)
+            .map(|name| name.metric)
+            .find(|metric| carried(self.readings, &format!("{metric}{suffix}")))
+    }
+
+    /// Notes that `figure` was read from `metric`.
+    fn source(&mut self, figure: Figure, metric: &str) {
         self.state
             .sources
-            .insert(figure.key().into(), chosen.metric.into());
-        Some((chosen.metric, chosen.scale))
+            .insert(figure.key().into(), metric.into());
     }
 
     /// A gauge at each reading: its series summed (a count) or averaged (a fraction).
     fn gauge(&mut self, figure: Figure) -> Vec<Option<f64>> {
-        let Some((metric, scale)) = self.pick(figure) else {
+        let Some(metric) = self.find(figure, "") else {
             return Vec::new();
         };
+        self.source(figure, metric);
         let average = matches!(
             figure,
             Figure::KvUsage | Figure::PrefixHitRate | Figure::SpecAcceptRate
@@ -174,7 +171,7 @@ impl Reader<'_> {
                     .samples
                     .iter()
                     .filter(|s| s.name == metric)
-                    .map(|s| s.value * scale)
+                    .map(|s| s.value)
                     .collect();
                 if values.is_empty() {
                     return None;
@@ -193,11 +190,13 @@ impl Reader<'_> {
     /// them went backwards between two readings: the server restarted, and its figure over this
     /// window cannot be known.
     fn counter(&mut self, figure: Figure) -> Option<f64> {
-        let (metric, scale) = self.pick(figure)?;
+        let metric = self.find(figure, "")?;
         match increase(self.readings, metric) {
-            Ok(delta) => Some(delta * scale),
+            Ok(delta) => {
+                self.source(figure, metric);
+                Some(delta)
+            }
             Err(note) => {
-                self.state.sources.remove(figure.key());
                 self.state.notes.push(note);
                 None
             }
@@ -207,13 +206,7 @@ impl Reader<'_> {
     /// A time histogram over the window: its count and sum diffed (seconds → ns), and its p90
     /// from the diffed buckets.
     fn time(&mut self, figure: Figure) -> Option<ServerTime> {
-        let chosen = names::names_of(self.server, figure).find(|name| {
-            let count = format!("{}_count", name.metric);
-            self.readings
-                .iter()
-                .any(|r| r.exposition.samples.iter().any(|s| s.name == count))
-        })?;
-        let metric = chosen.metric;
+        let metric = self.find(figure, "_count")?;
         let count = increase(self.readings, &format!("{metric}_count"));
         let sum = increase(self.readings, &format!("{metric}_sum"));
         let (count, sum) = match (count, sum) {
@@ -226,9 +219,7 @@ impl Reader<'_> {
         if count <= 0.0 {
             return None;
         }
-        self.state
-            .sources
-            .insert(figure.key().into(), metric.into());
+        self.source(figure, metric);
         let buckets = |reading: Option<&Reading>| {
             reading.map(|r| summed_buckets(&r.exposition.histograms, metric))
         };

@@ -87,22 +87,6 @@ impl Figure {
                 | Figure::Itl
         )
     }
-
-    /// Whether the series only goes up.
-    pub fn is_counter(self) -> bool {
-        matches!(
-            self,
-            Figure::Preemptions
-                | Figure::PrefixQueries
-                | Figure::PrefixHits
-                | Figure::PrefixMisses
-                | Figure::SpecDrafted
-                | Figure::SpecAccepted
-                | Figure::PromptTokens
-                | Figure::GenerationTokens
-                | Figure::Requests
-        )
-    }
 }
 
 /// A server whose metric names are known.
@@ -141,14 +125,13 @@ impl Server {
 }
 
 /// One name a server exports for a figure, as it appears on the wire (a counter with its
-/// `_total`; a histogram by its base name), with `scale` turning its unit into the figure's.
+/// `_total`; a histogram by its base name), in the figure's unit (every server's fractions are
+/// 0–1, its times seconds).
 #[derive(Debug, Clone, Copy)]
 pub struct Name {
     pub server: Server,
     pub figure: Figure,
     pub metric: &'static str,
-    /// Multiplies the value into the figure's unit (a percentage gauge: 0.01).
-    pub scale: f64,
 }
 
 const fn name(server: Server, figure: Figure, metric: &'static str) -> Name {
@@ -156,7 +139,6 @@ const fn name(server: Server, figure: Figure, metric: &'static str) -> Name {
         server,
         figure,
         metric,
-        scale: 1.0,
     }
 }
 
