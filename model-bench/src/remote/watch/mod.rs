@@ -2,8 +2,9 @@
 //! processes sampled (`resources::process`), a local server's GPUs read (`resources::nvml`), the
 //! server's Prometheus metrics scraped (`prometheus.rs`) — an LLM server's read by name into its
 //! state, where TTFT went and the energy per token (`server_state/`) — and its statistics read
-//! before and after (`server_stats.rs`). [`Watch::run`] runs one plan with all of them; [`WatchedRun::point`]
-//! builds the [`LoadPoint`] once, from the run's statistics and these readings.
+//! before and after (`server_stats.rs`). [`Watch::run`] runs one plan with all of them;
+//! [`WatchedRun::point`] builds the [`LoadPoint`] once, from the run's statistics and these
+//! readings.
 
 pub mod prometheus;
 pub mod server_state;
@@ -17,7 +18,7 @@ use crate::remote::load::{self, LoadMode, LoadPlan, LoadRun};
 use crate::resources::nvml::GpuSampler;
 use crate::resources::process::{self, MemoryTrace, ProcessSampler, Watched};
 use crate::results::{
-    GpuInfo, GpuUsage, LoadPoint, LoadStats, LoopKind, ProcessUsage, ServerBreakdown,
+    Energy, GpuInfo, GpuUsage, LoadPoint, LoadStats, LoopKind, ProcessUsage, ServerBreakdown,
     ServerMetrics, ServerState, Validity,
 };
 
@@ -81,8 +82,11 @@ impl Watch {
         if let Some(scraper) = scraper {
             match scraper.and_then(|scraper| runtime.block_on(scraper.finish())) {
                 Ok(scraped) => {
-                    readings.server_state =
-                        server_state::read(&scraped.readings, scraped.window_start_s);
+                    let mut state = server_state::read(&scraped.readings, scraped.window_start_s);
+                    if let Some(state) = &mut state {
+                        server_state::breakdown::complete(state, &run.stats);
+                    }
+                    readings.server_state = state;
                     readings.metrics = Some(scraped.metrics);
                 }
                 Err(note) => readings.metrics_note = Some(note),
@@ -97,7 +101,12 @@ impl Watch {
             Ok(breakdown) => readings.server = Some(breakdown),
             Err(note) => readings.server_note = Some(note),
         }
-        readings.gpu_names = stats.gpu_names.clone();
+        readings.energy = server_state::energy::energy(
+            &run.stats,
+            &readings.gpu,
+            &stats.gpu_names,
+            readings.metrics.as_ref(),
+        );
         WatchedRun {
             mode: plan.mode,
             run,
@@ -116,9 +125,9 @@ struct Readings {
     metrics: Option<ServerMetrics>,
     metrics_note: Option<String>,
     server_state: Option<ServerState>,
+    energy: Option<Energy>,
     gpu: Vec<GpuUsage>,
     gpu_note: Option<String>,
-    gpu_names: Vec<GpuInfo>,
 }
 
 /// One watched run: the load run, the watched processes' memory traces, and what was read beside
@@ -149,22 +158,17 @@ impl WatchedRun {
             server_note,
             metrics,
             metrics_note,
-            mut server_state,
+            server_state,
+            energy,
             gpu,
             gpu_note,
-            gpu_names,
         } = self.readings;
-        let stats = self.run.stats;
-        if let Some(state) = &mut server_state {
-            server_state::breakdown::complete(state, &stats);
-        }
-        let energy = server_state::energy::energy(&stats, &gpu, &gpu_names, metrics.as_ref());
         LoadPoint {
             mode,
             concurrency,
             target_rate,
             arrival,
-            stats,
+            stats: self.run.stats,
             validity,
             processes,
             server,
