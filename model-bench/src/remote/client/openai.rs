@@ -597,17 +597,16 @@ impl Transport for OpenAi {
     /// The server's name and version from the route its kind answers: vLLM's and SGLang's
     /// `/version` (the name from the model's `owned_by`), TGI's `/info`, llama.cpp's `/props`.
     fn server_metadata(&self) -> BoxFuture<'_, Result<ServerMetadata, RequestError>> {
+        /// Each kind's route, where its version is, and its name (`None`: the model's owner's).
+        const ROUTES: [(&str, &str, Option<&str>); 3] = [
+            ("/version", "/version", None),
+            ("/info", "/version", Some("text-generation-inference")),
+            ("/props", "/build_info", Some("llama.cpp")),
+        ];
         Box::pin(async move {
             let base = &self.pool.target().base_url;
-            let text = |value: &serde_json::Value, pointer: &str| {
-                value
-                    .pointer(pointer)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
             let mut last_error = None;
-            for route in ["/version", "/info", "/props"] {
+            for (route, version_at, name) in ROUTES {
                 let value = match self.pool.get_json(&format!("{base}{route}")).await {
                     Ok(value) => value,
                     Err(error) => {
@@ -615,31 +614,20 @@ impl Transport for OpenAi {
                         continue;
                     }
                 };
-                let (name, version) = match route {
-                    "/version" => {
-                        let owner = self
+                let name = match name {
+                    Some(name) => name.to_owned(),
+                    None => owner_name(
+                        &self
                             .listed_model()
                             .await
                             .map(|m| m.owner)
-                            .unwrap_or_default();
-                        let name = match owner.as_str() {
-                            "vllm" => "vLLM".to_string(),
-                            "sglang" => "SGLang".to_string(),
-                            "model-bench" => "model-bench reference LLM server".to_string(),
-                            "" => "unknown (answers /version)".to_string(),
-                            other => other.to_string(),
-                        };
-                        (name, text(&value, "/version"))
-                    }
-                    "/info" => (
-                        "text-generation-inference".to_string(),
-                        text(&value, "/version"),
+                            .unwrap_or_default(),
                     ),
-                    _ => ("llama.cpp".to_string(), text(&value, "/build_info")),
                 };
+                let version = value.pointer(version_at).and_then(|v| v.as_str());
                 return Ok(ServerMetadata {
                     name,
-                    version,
+                    version: version.unwrap_or_default().to_owned(),
                     extensions: Vec::new(),
                 });
             }
@@ -647,6 +635,17 @@ impl Transport for OpenAi {
                 RequestError::new(ErrorClass::Decode, "no server metadata route answered")
             }))
         })
+    }
+}
+
+/// The server a model's `owned_by` names, for a server that answers `/version`.
+fn owner_name(owner: &str) -> String {
+    match owner {
+        "vllm" => "vLLM".to_owned(),
+        "sglang" => "SGLang".to_owned(),
+        "model-bench" => "model-bench reference LLM server".to_owned(),
+        "" => "unknown (answers /version)".to_owned(),
+        other => other.to_owned(),
     }
 }
 
