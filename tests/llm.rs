@@ -1332,6 +1332,22 @@ mod server_state {
         }
     }
 
+    /// The probes of an OpenAI-compatible server (the model list, `/version`, `/info`,
+    /// `/props`) that fail say where without the URL's credentials.
+    #[test]
+    fn a_failed_probe_does_not_show_the_urls_credentials() {
+        let html = TcpListenerServer::html();
+        let url = format!("http://user:tokensecret123@{}", html.address);
+        let runtime = runtime();
+        let client = connect(&runtime, &Endpoint::openai_chat("tiny"), &url);
+        let health = runtime.block_on(client.health()).unwrap_err();
+        let metadata = runtime.block_on(client.server_metadata()).unwrap_err();
+        for error in [health, metadata] {
+            assert!(!error.message.contains("tokensecret123"), "{error}");
+            assert!(error.message.contains("***@127.0.0.1"), "{error}");
+        }
+    }
+
     /// A server that answers every request with an HTML page.
     struct TcpListenerServer {
         address: std::net::SocketAddr,

@@ -16,7 +16,7 @@ use super::rest_pool::{classify_body, classify_reqwest, RestPool};
 use super::transport::{
     status_error, BoxFuture, ClientError, ModelMetadata, Scheduled, ServerMetadata, Transport,
 };
-use crate::remote::endpoint::{OpenAiRequest, Request};
+use crate::remote::endpoint::{redact_url, OpenAiRequest, Request};
 use crate::remote::error::{snippet, ErrorClass, RequestError};
 use crate::remote::llm::{
     parse_event, Conversations, Dialogue, LlmRequest, Prompt, PromptSource, ReplaySchedule,
@@ -465,7 +465,8 @@ impl OpenAi {
             .get("data")
             .and_then(|data| data.as_array())
             .ok_or_else(|| {
-                RequestError::new(ErrorClass::Decode, format!("GET {url}: no `data` list"))
+                let shown = redact_url(&url);
+                RequestError::new(ErrorClass::Decode, format!("GET {shown}: no `data` list"))
             })?;
         Ok(models
             .iter()
@@ -497,7 +498,7 @@ impl OpenAi {
                     ErrorClass::Decode,
                     format!(
                         "GET {}/v1/models does not list the model `{wanted}` (it lists {listed:?})",
-                        self.pool.target().base_url
+                        redact_url(&self.pool.target().base_url)
                     ),
                 )
             })

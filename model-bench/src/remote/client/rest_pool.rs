@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use super::transport::{
     BoxFuture, ClientError, ModelMetadata, ServerMetadata, Target, TensorInfo, Transport,
 };
-use crate::remote::endpoint::{AnyRequest, Common, EndpointError, V2Protocol};
+use crate::remote::endpoint::{redact_url, AnyRequest, Common, EndpointError, V2Protocol};
 use crate::remote::error::{chain, snippet, ErrorClass, RequestError};
 use crate::remote::oip::v2;
 use crate::results::Protocol;
@@ -233,23 +233,25 @@ impl RestPool {
         Ok(())
     }
 
-    /// `GET url` as JSON; a status other than 2xx, or a body that is not JSON, is the error.
+    /// `GET url` as JSON; a status other than 2xx, or a body that is not JSON, is the error,
+    /// which shows the URL without its user info and query (they may hold credentials).
     pub(crate) async fn get_json(&self, url: &str) -> Result<serde_json::Value, RequestError> {
-        let response = self.clients[0]
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| classify_reqwest(&e))?;
+        let shown = redact_url(url);
+        let failed = |error: reqwest::Error| {
+            let error = classify_reqwest(&error.without_url());
+            RequestError::new(error.class, format!("GET {shown}: {}", error.message))
+        };
+        let response = self.clients[0].get(url).send().await.map_err(failed)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| classify_reqwest(&e))?;
+        let body = response.bytes().await.map_err(failed)?;
         if !status.is_success() {
             return Err(RequestError::new(
                 ErrorClass::HttpStatus(status.as_u16()),
-                format!("GET {url}: HTTP {status}: {}", snippet(&body, 200)),
+                format!("GET {shown}: HTTP {status}: {}", snippet(&body, 200)),
             ));
         }
         serde_json::from_slice(&body)
-            .map_err(|e| RequestError::new(ErrorClass::Decode, format!("GET {url}: {e}")))
+            .map_err(|e| RequestError::new(ErrorClass::Decode, format!("GET {shown}: {e}")))
     }
 
     async fn read_server_metadata(&self) -> Result<ServerMetadata, RequestError> {
@@ -260,7 +262,8 @@ impl RestPool {
                 .get("name")
                 .and_then(|v| v.as_str())
                 .ok_or_else(|| {
-                    RequestError::new(ErrorClass::Decode, format!("GET {url}: no `name`"))
+                    let shown = redact_url(&url);
+                    RequestError::new(ErrorClass::Decode, format!("GET {shown}: no `name`"))
                 })?
                 .to_string(),
             version: text(&value, "version"),
@@ -271,8 +274,9 @@ impl RestPool {
     async fn read_metadata(&self) -> Result<ModelMetadata, RequestError> {
         let url = self.target.model_path();
         let value = self.get_json(&url).await?;
+        let shown = redact_url(&url);
         let decode = |message: String| {
-            RequestError::new(ErrorClass::Decode, format!("GET {url}: {message}"))
+            RequestError::new(ErrorClass::Decode, format!("GET {shown}: {message}"))
         };
         let tensors = |key: &str| -> Result<Vec<TensorInfo>, RequestError> {
             value
