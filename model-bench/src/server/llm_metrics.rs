@@ -341,8 +341,8 @@ impl RequestMetrics<'_> {
     }
 
     fn observe(&mut self, timed: Timed, duration: Duration) {
-        let at = Timed::ALL.iter().position(|&t| t == timed).unwrap_or(0);
-        self.own[at].observe(timed, duration.as_secs_f64());
+        // `ALL` lists the kinds in declaration order: a kind's discriminant is its place.
+        self.own[timed as usize].observe(timed, duration.as_secs_f64());
     }
 
     fn leave(&mut self) {
@@ -418,6 +418,13 @@ mod tests {
         );
         // Cut short: no success counted.
         assert!(text.contains("vllm:request_success_total{engine=\"0\",model_name=\"m\",finished_reason=\"length\"} 0\n"), "{text}");
+    }
+
+    #[test]
+    fn every_kind_sits_at_its_discriminant() {
+        for (place, timed) in Timed::ALL.iter().enumerate() {
+            assert_eq!(*timed as usize, place, "{timed:?}");
+        }
     }
 
     #[test]

@@ -42,8 +42,9 @@ pub(super) fn server_state(report: &Report) -> Vec<Table> {
             let joules = energy.and_then(|e| e.joules_per_output_token);
             let Some(state) = &load.server_state else {
                 if let Some(joules) = joules {
-                    let mut row = vec![id.clone(), "-".into()];
-                    row.extend(std::iter::repeat_n(dash(), 9));
+                    // Only the energy is known: every column between is empty.
+                    let mut row = vec![id.clone()];
+                    row.resize(table.headers.len() - 1, dash());
                     row.push(format!("{joules:.3} J"));
                     table.rows.push(row);
                 }
